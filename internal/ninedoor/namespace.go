@@ -1,0 +1,288 @@
+package ninedoor
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/errs"
+	"github.com/cohesix/cohesix/internal/queen"
+	"github.com/cohesix/cohesix/internal/ticket"
+)
+
+// Op is what a caller wants to do with a path.
+type Op uint8
+
+const (
+	OpWalk  Op = iota // pass through a directory
+	OpRead            // read a file or list a directory
+	OpWrite           // append to a file
+)
+
+func (o Op) String() string {
+	return [...]string{"walk", "read", "write"}[o]
+}
+
+// Session is one attached client: its identity and its bind table.
+type Session struct {
+	ID      uint64
+	Role    ticket.Role
+	Subject string
+
+	mu    sync.Mutex
+	binds []binding // guarded by mu
+}
+
+type binding struct{ from, to []string }
+
+// Who is the session's identity as the queen records it.
+func (s *Session) Who() queen.Who { return queen.Who{Role: s.Role.String(), Subject: s.Subject} }
+
+// Config is the namespace's share of the manifest.
+type Config struct {
+	WalkDepth    int
+	ComponentMax int
+	ShardEnabled bool
+	ShardBits    int
+	LegacyAlias  bool
+	MaxBinds     int
+	Mounts       map[string][]string // service → canonical components
+}
+
+// DefaultConfig reads the namespace limits from the generated tables.
+func DefaultConfig() Config {
+	c := Config{
+		WalkDepth:    generated.Secure9pWalkDepth,
+		ComponentMax: generated.Secure9pWalkComponentMaxBytes,
+		ShardEnabled: generated.ShardingEnabled,
+		ShardBits:    generated.ShardingShardBits,
+		LegacyAlias:  generated.ShardingLegacyWorkerAlias,
+		MaxBinds:     generated.QueenMaxBindsPerSession,
+		Mounts:       map[string][]string{},
+	}
+	for _, m := range generated.NamespacesMounts {
+		c.Mounts[m.Service] = m.Target
+	}
+	return c
+}
+
+// Namespace is the whole synthetic tree plus its policy.
+type Namespace struct {
+	q        *queen.Queen
+	cfg      Config
+	root     Node
+	sessions atomic.Uint64
+}
+
+// NewSession returns a new session with the next monotonic id.
+func (ns *Namespace) NewSession(role ticket.Role, subject string) *Session {
+	return &Session{ID: ns.sessions.Add(1), Role: role, Subject: subject}
+}
+
+// Config returns the namespace configuration.
+func (ns *Namespace) Config() Config { return ns.cfg }
+
+// New builds the namespace over q. boot is the /proc/boot text and tests
+// the preinstalled self-test scripts by file name.
+func New(q *queen.Queen, cfg Config, boot []byte, tests []Entry) *Namespace {
+	ns := &Namespace{q: q, cfg: cfg}
+	var top []Entry
+	top = append(top,
+		Entry{"log", ns.logDir()},
+		Entry{"proc", ns.procDir(boot, tests)},
+		Entry{"queen", ns.queenDir()},
+	)
+	if cfg.ShardEnabled {
+		top = append(top, Entry{"shard", ns.shardDir()})
+	}
+	if !cfg.ShardEnabled || cfg.LegacyAlias {
+		top = append(top, Entry{"worker", ns.workerDir(func(string) bool { return true })})
+	}
+	ns.root = Static{DirOps: DirOps{Path: "/"}, Entries: top}
+	return ns
+}
+
+// Queen returns the authority the namespace submits to.
+func (ns *Namespace) Queen() *queen.Queen { return ns.q }
+
+// ShardLabel is the two-hex-digit shard of a worker id (spec secure9p §12).
+func (ns *Namespace) ShardLabel(id string) string {
+	if !ns.cfg.ShardEnabled || ns.cfg.ShardBits == 0 {
+		return "00"
+	}
+	d := sha256.Sum256([]byte(id))
+	return fmt.Sprintf("%02x", d[0]>>(8-ns.cfg.ShardBits))
+}
+
+// Split validates an absolute path (spec secure9p §9) and returns its
+// components; empty components are skipped.
+func (ns *Namespace) Split(path string) ([]string, error) {
+	if !strings.HasPrefix(path, "/") || strings.ContainsRune(path, 0) {
+		return nil, errs.New(errs.ErrInvalid, "invalid path")
+	}
+	var comps []string
+	for _, c := range strings.Split(path, "/") {
+		switch {
+		case c == "":
+			continue
+		case c == "." || c == "..":
+			return nil, errs.New(errs.ErrInvalid, "invalid path")
+		case len(c) > ns.cfg.ComponentMax:
+			return nil, errs.New(errs.ErrInvalid, "invalid path")
+		}
+		comps = append(comps, c)
+	}
+	if len(comps) > ns.cfg.WalkDepth {
+		return nil, errs.New(errs.ErrInvalid, "invalid path")
+	}
+	return comps, nil
+}
+
+// CheckName validates one walk component.
+func (ns *Namespace) CheckName(name string) error {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") || len(name) > ns.cfg.ComponentMax {
+		return errs.New(errs.ErrInvalid, "invalid path")
+	}
+	return nil
+}
+
+// Rebind applies s's bind table to comps: the longest bound prefix wins.
+func (ns *Namespace) Rebind(s *Session, comps []string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	best := -1
+	for i, b := range s.binds {
+		if len(b.to) <= len(comps) && slices.Equal(b.to, comps[:len(b.to)]) && (best < 0 || len(b.to) > len(s.binds[best].to)) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return comps
+	}
+	b := s.binds[best]
+	return append(slices.Clone(b.from), comps[len(b.to):]...)
+}
+
+// Join renders components as an absolute path.
+func Join(comps []string) string { return "/" + strings.Join(comps, "/") }
+
+// Lookup walks comps from the root without policy checks.
+func (ns *Namespace) Lookup(comps []string) (Node, error) {
+	n := ns.root
+	for i, c := range comps {
+		next, err := n.Walk(c)
+		if err != nil {
+			return nil, errs.New(errs.ErrNotFound, "path %s not found", Join(comps[:i+1]))
+		}
+		n = next
+	}
+	return n, nil
+}
+
+// Resolve validates path, applies binds, checks the role policy for op and
+// walks to the node. It returns the node and its canonical components.
+func (ns *Namespace) Resolve(s *Session, path string, op Op) (Node, []string, error) {
+	comps, err := ns.Split(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	comps = ns.Rebind(s, comps)
+	if err := ns.Check(s, comps, op); err != nil {
+		return nil, nil, err
+	}
+	n, err := ns.Lookup(comps)
+	return n, comps, err
+}
+
+// Check applies the role matrix (spec secure9p §10) and audits a denial.
+func (ns *Namespace) Check(s *Session, comps []string, op Op) error {
+	if ns.allowed(s, comps, op) {
+		return nil
+	}
+	p := Join(comps)
+	ns.q.Audit(fmt.Sprintf("access denied role=%s subject=%s path=%s op=%s", s.Role, subjectOrNone(s.Subject), p, op))
+	ns.q.Pressure.Policy.Add(1)
+	return errs.New(errs.ErrPermission, "access to %s denied", p)
+}
+
+func subjectOrNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func (ns *Namespace) allowed(s *Session, comps []string, op Op) bool {
+	if s.Role == ticket.RoleQueen {
+		return true
+	}
+	p := Join(comps)
+	readable := []string{"/proc/boot", "/log/queen.log"}
+	var own []string // files the worker may read and append
+	switch s.Role {
+	case ticket.RoleWorkerHeartbeat, ticket.RoleWorkerGPU:
+		if s.Subject != "" {
+			if ns.cfg.ShardEnabled {
+				own = append(own, Join([]string{"shard", ns.ShardLabel(s.Subject), "worker", s.Subject, "telemetry"}))
+			}
+			if !ns.cfg.ShardEnabled || ns.cfg.LegacyAlias {
+				own = append(own, Join([]string{"worker", s.Subject, "telemetry"}))
+			}
+		}
+	case ticket.RoleWorkerBus, ticket.RoleWorkerLora:
+		readable = append(readable, "/proc", "/log")
+	}
+	if len(comps) > 0 && comps[0] == "host" && op != OpWrite {
+		return true
+	}
+	switch op {
+	case OpWrite:
+		return slices.Contains(own, p)
+	case OpRead:
+		return slices.Contains(own, p) || slices.Contains(readable, p)
+	default: // walk: any ancestor of (or equal to) an allowed file
+		for _, f := range append(own, readable...) {
+			if f == p || strings.HasPrefix(f, p+"/") || p == "/" {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// bind installs a queen-approved binding in s.
+func (ns *Namespace) bind(s *Session, from, to []string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, b := range s.binds {
+		if slices.Equal(b.to, to) {
+			s.binds[i].from = from
+			return nil
+		}
+	}
+	if len(s.binds) >= ns.cfg.MaxBinds {
+		return errs.New(errs.ErrQuota, "buffer full")
+	}
+	s.binds = append(s.binds, binding{from: from, to: to})
+	return nil
+}
+
+// bindTarget validates a bind or mount target: like Split, but empty
+// components, "*" and the root alone are refused (spec secure9p §9).
+func (ns *Namespace) bindTarget(p string) ([]string, error) {
+	comps, err := ns.Split(p)
+	if err != nil || len(comps) == 0 || strings.Contains(p, "//") || strings.HasSuffix(p, "/") || slices.Contains(comps, "*") {
+		return nil, errs.New(errs.ErrInvalid, "invalid path")
+	}
+	return comps, nil
+}
+
+// submit hands c to the queen with the session's context.
+func (ns *Namespace) submit(c queen.Cmd) (queen.Result, error) {
+	return ns.q.Do(context.Background(), c)
+}

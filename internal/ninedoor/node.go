@@ -1,0 +1,159 @@
+// Package ninedoor is the synthetic namespace: a tree of small providers
+// behind one Node interface, the role policy that guards it, and the
+// per-session bind table. Transports (the console, Secure9P) resolve paths
+// here; providers render from queen snapshots and submit writes to the
+// queen, never mutating authority state themselves.
+package ninedoor
+
+import (
+	"github.com/cohesix/cohesix/internal/errs"
+)
+
+// Kind says how a node may be used.
+type Kind uint8
+
+const (
+	KindDir          Kind = iota // listable, walkable
+	KindReadOnly                 // read only
+	KindAppend                   // every write appends; offsets ignored
+	KindAppendOffset             // appends whose offset must equal the end
+)
+
+// Stat describes a node.
+type Stat struct {
+	Kind Kind
+	Size uint64
+}
+
+// Node is one file or directory of the namespace. Implementations must be
+// safe for concurrent use: every method may run alongside any other, since
+// content comes from immutable queen snapshots and writes go through the
+// queen's inbox.
+type Node interface {
+	// Stat describes the node now.
+	Stat() (Stat, error)
+	// Walk returns the child called name; errs.ErrNotFound if absent.
+	Walk(name string) (Node, error)
+	// List returns the child names in the provider's (ls) order.
+	List() ([]string, error)
+	// ReadAt copies the node's content at off into p, like io.ReaderAt but
+	// a short read at the end is not an error: it returns 0, nil at EOF.
+	ReadAt(p []byte, off int64) (int, error)
+	// Append writes p on behalf of s. off is the writer's offset, or -1
+	// when the transport has none; only KindAppendOffset nodes check it.
+	Append(s *Session, p []byte, off int64) (int, error)
+}
+
+// ReadOnly refuses writes; embed it in read-only files.
+type ReadOnly struct{ Path string }
+
+// Append implements Node.
+func (r ReadOnly) Append(*Session, []byte, int64) (int, error) {
+	return 0, errs.New(errs.ErrPermission, "cannot write read-only file %s", r.Path)
+}
+
+// NotDir refuses directory operations; embed it in files.
+type NotDir struct{}
+
+// Walk implements Node.
+func (NotDir) Walk(string) (Node, error) { return nil, errs.New(errs.ErrInvalid, "not a directory") }
+
+// List implements Node.
+func (NotDir) List() ([]string, error) { return nil, errs.New(errs.ErrInvalid, "not a directory") }
+
+// DirOps refuses file operations; embed it in directories.
+type DirOps struct{ Path string }
+
+// ReadAt implements Node.
+func (DirOps) ReadAt([]byte, int64) (int, error) { return 0, errs.New(errs.ErrInvalid, "is a directory") }
+
+// Append implements Node.
+func (d DirOps) Append(*Session, []byte, int64) (int, error) {
+	return 0, errs.New(errs.ErrPermission, "cannot write directory %s", d.Path)
+}
+
+// Stat implements Node.
+func (DirOps) Stat() (Stat, error) { return Stat{Kind: KindDir}, nil }
+
+// readBytes serves ReadAt from a rendered byte slice.
+func readBytes(b []byte, p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errs.New(errs.ErrInvalid, "negative offset")
+	}
+	if off >= int64(len(b)) {
+		return 0, nil
+	}
+	return copy(p, b[off:]), nil
+}
+
+// Content is a read-only file whose bytes are rendered on every access.
+type Content struct {
+	ReadOnly
+	NotDir
+	Render func() []byte
+}
+
+// Stat implements Node.
+func (c Content) Stat() (Stat, error) {
+	return Stat{Kind: KindReadOnly, Size: uint64(len(c.Render()))}, nil
+}
+
+// ReadAt implements Node.
+func (c Content) ReadAt(p []byte, off int64) (int, error) { return readBytes(c.Render(), p, off) }
+
+// Static is a directory with a fixed table of children; the table order is
+// the ls order.
+type Static struct {
+	DirOps
+	Entries []Entry
+}
+
+// Entry is one named child of a Static directory.
+type Entry struct {
+	Name string
+	Node Node
+}
+
+// Walk implements Node.
+func (d Static) Walk(name string) (Node, error) {
+	for _, e := range d.Entries {
+		if e.Name == name {
+			return e.Node, nil
+		}
+	}
+	return nil, errs.ErrNotFound
+}
+
+// List implements Node.
+func (d Static) List() ([]string, error) {
+	names := make([]string, len(d.Entries))
+	for i, e := range d.Entries {
+		names[i] = e.Name
+	}
+	return names, nil
+}
+
+// Dynamic is a directory whose children are computed from a snapshot on
+// every access.
+type Dynamic struct {
+	DirOps
+	Names func() []string
+	Child func(name string) (Node, bool)
+}
+
+// Walk implements Node.
+func (d Dynamic) Walk(name string) (Node, error) {
+	if n, ok := d.Child(name); ok {
+		return n, nil
+	}
+	return nil, errs.ErrNotFound
+}
+
+// List implements Node.
+func (d Dynamic) List() ([]string, error) { return d.Names(), nil }
+
+var (
+	_ Node = Content{}
+	_ Node = Static{}
+	_ Node = Dynamic{}
+)

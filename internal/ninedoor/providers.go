@@ -1,0 +1,228 @@
+package ninedoor
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/cohesix/cohesix/internal/errs"
+	"github.com/cohesix/cohesix/internal/queen"
+)
+
+// ---- /log ----
+
+// logFile is /log/queen.log: the retained audit lines; queen appends add
+// user lines.
+type logFile struct {
+	NotDir
+	ns *Namespace
+}
+
+func (f logFile) render() []byte {
+	lines := f.ns.q.Snapshot().Log
+	if len(lines) == 0 {
+		return nil
+	}
+	return []byte(strings.Join(lines, "\n") + "\n")
+}
+
+func (f logFile) Stat() (Stat, error) {
+	return Stat{Kind: KindAppend, Size: uint64(len(f.render()))}, nil
+}
+
+func (f logFile) ReadAt(p []byte, off int64) (int, error) { return readBytes(f.render(), p, off) }
+
+func (f logFile) Append(s *Session, p []byte, _ int64) (int, error) {
+	text := strings.TrimRight(string(p), "\n")
+	lines := strings.Split(text, "\n")
+	if _, err := f.ns.submit(queen.LogAppend{Lines: lines}); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func (ns *Namespace) logDir() Node {
+	return Static{DirOps: DirOps{Path: "/log"}, Entries: []Entry{{"queen.log", logFile{ns: ns}}}}
+}
+
+// ---- /proc ----
+
+func (ns *Namespace) procDir(boot []byte, tests []Entry) Node {
+	snapLine := func(f func(*queen.Snapshot) string) Node {
+		return Content{ReadOnly: ReadOnly{}, Render: func() []byte { return []byte(f(ns.q.Snapshot()) + "\n") }}
+	}
+	counter := func(name string, v func() uint64) Node {
+		return Content{Render: func() []byte { return fmt.Appendf(nil, "%s=%d\n", name, v()) }}
+	}
+	pr := &ns.q.Pressure
+	return Static{DirOps: DirOps{Path: "/proc"}, Entries: []Entry{
+		{"boot", Content{ReadOnly: ReadOnly{Path: "/proc/boot"}, Render: func() []byte { return boot }}},
+		{"tests", Static{DirOps: DirOps{Path: "/proc/tests"}, Entries: tests}},
+		{"lifecycle", Static{DirOps: DirOps{Path: "/proc/lifecycle"}, Entries: []Entry{
+			{"state", snapLine(func(s *queen.Snapshot) string { return "state=" + s.Lifecycle.State })},
+			{"reason", snapLine(func(s *queen.Snapshot) string { return "reason=" + s.Lifecycle.Reason })},
+			{"since", snapLine(func(s *queen.Snapshot) string { return fmt.Sprintf("since_ms=%d", s.Lifecycle.SinceMs) })},
+		}}},
+		{"pressure", Static{DirOps: DirOps{Path: "/proc/pressure"}, Entries: []Entry{
+			{"busy", counter("busy", pr.Busy.Load)},
+			{"quota", counter("quota", pr.Quota.Load)},
+			{"cut", counter("cut", pr.Cut.Load)},
+			{"policy", counter("policy", pr.Policy.Load)},
+		}}},
+	}}
+}
+
+// ---- /queen ----
+
+// ctlFile is /queen/ctl: one JSON command per line, submitted to the queen.
+type ctlFile struct {
+	NotDir
+	ns *Namespace
+}
+
+func (ctlFile) Stat() (Stat, error)                 { return Stat{Kind: KindAppend}, nil }
+func (ctlFile) ReadAt([]byte, int64) (int, error) { return 0, nil }
+
+func (f ctlFile) Append(s *Session, p []byte, _ int64) (int, error) {
+	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+		if err := f.ns.ctlLine(s, []byte(line)); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
+}
+
+// ctlLine validates bind/mount targets before the queen decides, then
+// installs an approved binding in the writer's session.
+func (ns *Namespace) ctlLine(s *Session, line []byte) error {
+	var from, to []string
+	if req, err := queen.ParseCtl(line); err == nil {
+		switch {
+		case req.Bind != nil:
+			var e1, e2 error
+			from, e1 = ns.bindTarget(req.Bind.From)
+			to, e2 = ns.bindTarget(req.Bind.To)
+			if e1 != nil || e2 != nil {
+				ns.q.Audit(fmt.Sprintf("bind outcome=deny reason=invalid-path from=%s to=%s", req.Bind.From, req.Bind.To))
+				return errs.New(errs.ErrInvalid, "invalid path")
+			}
+		case req.Mount != nil:
+			canon, ok := ns.cfg.Mounts[req.Mount.Service]
+			at, err := ns.bindTarget(req.Mount.At)
+			if !ok || err != nil {
+				ns.q.Audit(fmt.Sprintf("mount outcome=deny reason=invalid-path service=%s at=%s", req.Mount.Service, req.Mount.At))
+				return errs.New(errs.ErrInvalid, "invalid path")
+			}
+			from, to = canon, at
+		}
+	}
+	r, err := ns.submit(queen.CtlWrite{Who: s.Who(), Line: line})
+	if err != nil {
+		return err
+	}
+	if r.Bind != nil && Join(from) != Join(to) {
+		if err := ns.bind(s, from, to); err != nil {
+			ns.q.Audit(fmt.Sprintf("bind outcome=deny reason=buffer-full max=%d", ns.cfg.MaxBinds))
+			return err
+		}
+	}
+	return nil
+}
+
+func (ns *Namespace) queenDir() Node {
+	return Static{DirOps: DirOps{Path: "/queen"}, Entries: []Entry{{"ctl", ctlFile{ns: ns}}}}
+}
+
+// ---- /worker and /shard ----
+
+// telemetryFile is a worker's telemetry ring. Offsets are absolute: bytes
+// before the ring's base have been overwritten and are stale.
+type telemetryFile struct {
+	NotDir
+	ns *Namespace
+	id string
+}
+
+func (f telemetryFile) ring() (queen.Ring, error) {
+	w, ok := f.ns.q.Snapshot().Worker(f.id)
+	if !ok {
+		return queen.Ring{}, errs.New(errs.ErrClosed, "worker %s revoked", f.id)
+	}
+	return w.Ring, nil
+}
+
+func (f telemetryFile) Stat() (Stat, error) {
+	r, err := f.ring()
+	if err != nil {
+		return Stat{}, err
+	}
+	return Stat{Kind: KindAppend, Size: r.End()}, nil
+}
+
+func (f telemetryFile) ReadAt(p []byte, off int64) (int, error) {
+	r, err := f.ring()
+	if err != nil {
+		return 0, err
+	}
+	if off < int64(r.Base) {
+		return 0, errs.New(errs.ErrInvalid, "append-only offset %d is stale; oldest available %d", off, r.Base)
+	}
+	return readBytes(r.Data, p, off-int64(r.Base))
+}
+
+func (f telemetryFile) Append(s *Session, p []byte, _ int64) (int, error) {
+	r, err := f.ns.submit(queen.TelemetryAppend{Who: s.Who(), Worker: f.id, Data: p})
+	if err != nil {
+		return 0, err
+	}
+	return r.Written, nil
+}
+
+func (ns *Namespace) workerNode(id string) Node {
+	return Static{DirOps: DirOps{Path: "/worker/" + id}, Entries: []Entry{{"telemetry", telemetryFile{ns: ns, id: id}}}}
+}
+
+// workerDir lists the workers that keep selects, in spawn order.
+func (ns *Namespace) workerDir(keep func(id string) bool) Node {
+	return Dynamic{
+		DirOps: DirOps{Path: "/worker"},
+		Names: func() []string {
+			var ids []string
+			for _, w := range ns.q.Snapshot().Workers {
+				if keep(w.ID) {
+					ids = append(ids, w.ID)
+				}
+			}
+			return ids
+		},
+		Child: func(name string) (Node, bool) {
+			if _, ok := ns.q.Snapshot().Worker(name); ok && keep(name) {
+				return ns.workerNode(name), true
+			}
+			return nil, false
+		},
+	}
+}
+
+func (ns *Namespace) shardDir() Node {
+	n := 1 << ns.cfg.ShardBits
+	labels := make([]string, n)
+	for i := range labels {
+		labels[i] = fmt.Sprintf("%02x", i)
+	}
+	return Dynamic{
+		DirOps: DirOps{Path: "/shard"},
+		Names:  func() []string { return labels },
+		Child: func(label string) (Node, bool) {
+			var v int
+			if len(label) != 2 || strings.ToLower(label) != label {
+				return nil, false
+			}
+			if _, err := fmt.Sscanf(label, "%02x", &v); err != nil || v >= n {
+				return nil, false
+			}
+			return Static{DirOps: DirOps{Path: "/shard/" + label}, Entries: []Entry{
+				{"worker", ns.workerDir(func(id string) bool { return ns.ShardLabel(id) == label })},
+			}}, true
+		},
+	}
+}

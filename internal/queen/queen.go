@@ -1,0 +1,143 @@
+package queen
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/errs"
+)
+
+// ErrStopped is returned by Submit once the queen has stopped.
+var ErrStopped = errors.New("queen stopped")
+
+// Clock is the queen's time source; tests pass a fake one.
+type Clock interface {
+	Now() time.Time
+}
+
+// Pressure counts refusals by reason; shown in /proc/pressure/*. Counters
+// are atomics because every transport bumps them, but they decide nothing.
+type Pressure struct {
+	Busy, Quota, Cut, Policy atomic.Uint64
+}
+
+// Default returns the queen configuration from the generated manifest tables.
+func Default() Config {
+	cfg := Config{
+		MaxWorkers:          generated.QueenMaxWorkers,
+		RingBytesPerWorker:  generated.TelemetryRingBytesPerWorker,
+		LogRingLines:        generated.QueenLogRingLines,
+		LogLineMaxBytes:     generated.QueenLogLineMaxBytes,
+		HeartbeatIntervalMs: generated.QueenHeartbeatIntervalMs,
+		DefaultTicks:        generated.QueenHeartbeatDefaultTicks,
+		DefaultOps:          generated.QueenHeartbeatDefaultOps,
+		DefaultTTLs:         generated.QueenHeartbeatDefaultTtlS,
+		InitialState:        generated.LifecycleInitialState,
+	}
+	for _, t := range generated.LifecycleAutoTransitions {
+		if t.From == "BOOTING" {
+			cfg.AutoOnline = t.To
+		}
+	}
+	return cfg
+}
+
+type request struct {
+	cmd   Cmd
+	reply chan Result
+}
+
+// Queen runs State in one goroutine fed by a bounded inbox.
+type Queen struct {
+	Pressure Pressure
+
+	cfg   Config
+	clock Clock
+	inbox chan request
+	snap  atomic.Pointer[Snapshot]
+	done  chan struct{}
+	state *State // owned by the Run goroutine
+	seq   uint64
+}
+
+// New returns a queen at boot; call Run to start it.
+func New(cfg Config, clock Clock, inboxDepth int) *Queen {
+	q := &Queen{cfg: cfg, clock: clock, inbox: make(chan request, inboxDepth), done: make(chan struct{})}
+	now := q.nowMs()
+	q.state = NewState(cfg, now)
+	q.snap.Store(q.state.snapshot(0, now))
+	return q
+}
+
+func (q *Queen) nowMs() uint64 { return uint64(q.clock.Now().UnixMilli()) }
+
+// Snapshot returns the latest immutable view; it never waits for writers.
+func (q *Queen) Snapshot() *Snapshot { return q.snap.Load() }
+
+// Submit hands c to the authority and waits for its result. It never waits
+// for room in the inbox: a full inbox is refused with errs.ErrBusy.
+func (q *Queen) Submit(ctx context.Context, c Cmd) (Result, error) {
+	req := request{cmd: c, reply: make(chan Result, 1)}
+	select {
+	case <-q.done:
+		return Result{}, ErrStopped
+	default:
+	}
+	select {
+	case q.inbox <- req:
+	default:
+		q.Pressure.Busy.Add(1)
+		return Result{}, errs.New(errs.ErrBusy, "queen inbox full")
+	}
+	select {
+	case r := <-req.reply:
+		return r, nil
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	case <-q.done:
+		return Result{}, ErrStopped
+	}
+}
+
+// Do is Submit for callers that treat a refusal and a transport failure
+// alike: it returns the result's error or the submission error.
+func (q *Queen) Do(ctx context.Context, c Cmd) (Result, error) {
+	r, err := q.Submit(ctx, c)
+	if err != nil {
+		return r, err
+	}
+	return r, r.Err
+}
+
+// Audit appends lines to /log/queen.log in authority order.
+func (q *Queen) Audit(lines ...string) {
+	_, _ = q.Submit(context.Background(), LogAppend{Lines: lines})
+}
+
+// Run applies commands in inbox order until ctx ends. ticks drives
+// heartbeats; a nil channel means only explicit Tick commands advance them.
+func (q *Queen) Run(ctx context.Context, ticks <-chan time.Time) {
+	defer close(q.done)
+	q.apply(BootComplete{})
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case req := <-q.inbox:
+			req.reply <- q.apply(req.cmd)
+		case <-ticks:
+			q.apply(Tick{})
+		}
+	}
+}
+
+func (q *Queen) apply(c Cmd) Result {
+	now := q.nowMs()
+	r := q.state.Apply(c, now)
+	q.seq++
+	q.snap.Store(q.state.snapshot(q.seq, now))
+	return r
+}

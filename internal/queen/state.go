@@ -1,0 +1,488 @@
+// Package queen is the single authority of the hive. All state that decides
+// anything (workers, budgets, lifecycle, audit order) lives in State and is
+// changed only by Apply, which the Queen loop calls from one goroutine.
+// Readers take immutable Snapshots; nobody else mutates authority state.
+package queen
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/cohesix/cohesix/internal/errs"
+)
+
+// Config holds the limits the queen enforces; Default fills it from the
+// generated manifest tables.
+type Config struct {
+	MaxWorkers          int
+	RingBytesPerWorker  int
+	LogRingLines        int
+	LogLineMaxBytes     int
+	HeartbeatIntervalMs uint64
+	DefaultTicks        uint64
+	DefaultOps          uint64
+	DefaultTTLs         uint64
+	InitialState        string
+	AutoOnline          string // target of the BOOTING auto transition, "" for none
+}
+
+// Budget bounds a worker; nil fields are unbounded.
+type Budget struct {
+	Ticks *uint64 `json:"ticks,omitempty"`
+	Ops   *uint64 `json:"ops,omitempty"`
+	TTLs  *uint64 `json:"ttl_s,omitempty"`
+}
+
+// Worker is one worker as the authority sees it.
+type Worker struct {
+	ID         string
+	Role       string
+	Budget     Budget
+	SpawnedMs  uint64
+	Ticks      uint64 // heartbeats emitted
+	Ops        uint64 // operations consumed
+	Running    bool
+	ExitReason string
+	Ring       Ring
+}
+
+// Ring is a worker's telemetry: the retained bytes and the absolute offset
+// of their first byte. Offsets below Base are stale.
+type Ring struct {
+	Base uint64
+	Data []byte
+}
+
+// End is the absolute offset just past the newest byte.
+func (r Ring) End() uint64 { return r.Base + uint64(len(r.Data)) }
+
+// Lifecycle is the node lifecycle state as shown in /proc/lifecycle.
+type Lifecycle struct {
+	State   string
+	Reason  string
+	SinceMs uint64
+}
+
+// State is the authority's mutable state. Only Apply changes it.
+type State struct {
+	cfg        Config
+	workers    map[string]*Worker
+	order      []string // spawn order
+	nextWorker uint64
+	log        []string
+	logTotal   uint64
+	lifecycle  Lifecycle
+	defBudget  Budget
+	bootMs     uint64
+}
+
+// NewState returns the boot state at time nowMs.
+func NewState(cfg Config, nowMs uint64) *State {
+	s := &State{cfg: cfg, workers: map[string]*Worker{}, nextWorker: 1, bootMs: nowMs}
+	s.lifecycle = Lifecycle{State: cfg.InitialState, Reason: "boot", SinceMs: nowMs}
+	return s
+}
+
+// Cmd is one request to the authority.
+type Cmd interface{ isCmd() }
+
+// Who identifies the requester of a command for audit and policy.
+type Who struct {
+	Role    string // wire label: queen, worker-heartbeat, ...
+	Subject string // worker id or scope for workers
+}
+
+// CtlWrite is one line written to /queen/ctl.
+type CtlWrite struct {
+	Who  Who
+	Line []byte
+}
+
+// TelemetryAppend appends one record to a worker's telemetry ring.
+type TelemetryAppend struct {
+	Who    Who
+	Worker string
+	Data   []byte
+}
+
+// LogAppend appends lines to /log/queen.log (audit lines, user echo lines).
+type LogAppend struct{ Lines []string }
+
+// Tick advances heartbeat workers and budget clocks.
+type Tick struct{}
+
+// BootComplete performs the manifest's auto transition out of BOOTING.
+type BootComplete struct{}
+
+func (CtlWrite) isCmd()        {}
+func (TelemetryAppend) isCmd() {}
+func (LogAppend) isCmd()       {}
+func (Tick) isCmd()            {}
+func (BootComplete) isCmd()    {}
+
+// Result is the outcome of one Apply: an error (a refusal from errs) and the
+// facts the caller needs. Audit lines are already in the log.
+type Result struct {
+	Err     error
+	Worker  string // spawned worker id
+	Bind    *Bind  // a bind the requesting session must install
+	Offset  uint64 // ring end after a telemetry append
+	Written int
+}
+
+// Bind is a per-session namespace binding decided by the queen.
+type Bind struct {
+	From, To string
+	Mount    string // service name for mount, "" for bind
+}
+
+// Apply changes the state by one command at time nowMs. It reads no clock,
+// starts no goroutines and is the only mutator.
+func (s *State) Apply(c Cmd, nowMs uint64) Result {
+	switch c := c.(type) {
+	case CtlWrite:
+		return s.ctl(c, nowMs)
+	case TelemetryAppend:
+		return s.telemetry(c)
+	case LogAppend:
+		for _, l := range c.Lines {
+			s.audit(l)
+		}
+		return Result{}
+	case Tick:
+		s.tick(nowMs)
+		return Result{}
+	case BootComplete:
+		if s.lifecycle.State == "BOOTING" && s.cfg.AutoOnline != "" {
+			s.transition(s.cfg.AutoOnline, "boot-complete", nowMs)
+		}
+		return Result{}
+	}
+	return Result{Err: errs.New(errs.ErrInvalid, "unknown command %T", c)}
+}
+
+func (s *State) transition(to, reason string, nowMs uint64) {
+	s.audit(fmt.Sprintf("lifecycle transition old=%s new=%s reason=%s", s.lifecycle.State, to, reason))
+	s.lifecycle = Lifecycle{State: to, Reason: reason, SinceMs: nowMs}
+}
+
+// Gate reports whether a lifecycle gate is open in the current state.
+func Gate(state, gate string) bool {
+	switch state {
+	case "ONLINE", "DEGRADED":
+		return true
+	case "DRAINING":
+		switch gate {
+		case "telemetry-ingest", "worker-attach", "worker-telemetry":
+			return true
+		}
+	}
+	return false
+}
+
+func (s *State) gate(gate string) error {
+	if Gate(s.lifecycle.State, gate) {
+		return nil
+	}
+	s.audit(fmt.Sprintf("lifecycle denied action=%s state=%s reason=gate-denied", gate, s.lifecycle.State))
+	return errs.New(errs.ErrPermission, "EPERM")
+}
+
+func (s *State) audit(line string) {
+	if len(line) > s.cfg.LogLineMaxBytes {
+		line = line[:s.cfg.LogLineMaxBytes]
+	}
+	s.log = append(s.log, line)
+	s.logTotal++
+	if over := len(s.log) - s.cfg.LogRingLines; over > 0 {
+		s.log = slices.Clone(s.log[over:])
+	}
+}
+
+// ctlRequest is the strict schema of one /queen/ctl line: exactly one of the
+// top-level keys is present.
+type ctlRequest struct {
+	Spawn  *string    `json:"spawn"`
+	Ticks  *uint64    `json:"ticks"`
+	Budget *Budget    `json:"budget"`
+	Lease  *gpuLease  `json:"lease"`
+	Kill   *string    `json:"kill"`
+	Bind   *bindReq   `json:"bind"`
+	Mount  *mountReq  `json:"mount"`
+}
+
+type gpuLease struct {
+	GPUID    string `json:"gpu_id"`
+	MemMB    uint32 `json:"mem_mb"`
+	Streams  uint8  `json:"streams"`
+	TTLs     uint32 `json:"ttl_s"`
+	Priority *uint8 `json:"priority"`
+}
+
+type bindReq struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+type mountReq struct {
+	Service string `json:"service"`
+	At      string `json:"at"`
+}
+
+// ParseCtl decodes one /queen/ctl line strictly: unknown keys, trailing data
+// and ambiguous shapes are refused.
+func ParseCtl(line []byte) (ctlRequest, error) {
+	var r ctlRequest
+	dec := json.NewDecoder(bytes.NewReader(bytes.TrimSpace(line)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		return r, errs.New(errs.ErrInvalid, "invalid payload")
+	}
+	if dec.More() {
+		return r, errs.New(errs.ErrInvalid, "invalid payload")
+	}
+	n := 0
+	for _, set := range []bool{r.Spawn != nil, r.Kill != nil, r.Bind != nil, r.Mount != nil} {
+		if set {
+			n++
+		}
+	}
+	switch {
+	case n == 0 && r.Budget != nil && r.Ticks == nil && r.Lease == nil:
+		return r, nil // default budget for later spawns
+	case n != 1:
+		return r, errs.New(errs.ErrInvalid, "invalid payload")
+	case r.Spawn == nil && (r.Ticks != nil || r.Budget != nil || r.Lease != nil):
+		return r, errs.New(errs.ErrInvalid, "invalid payload")
+	}
+	return r, nil
+}
+
+func (s *State) ctl(c CtlWrite, nowMs uint64) Result {
+	if c.Who.Role != "queen" {
+		s.audit(fmt.Sprintf("queen-ctl outcome=deny role=%s reason=not-queen", c.Who.Role))
+		return Result{Err: errs.New(errs.ErrPermission, "EPERM")}
+	}
+	r, err := ParseCtl(c.Line)
+	if err != nil {
+		s.audit(fmt.Sprintf("queen-ctl outcome=deny reason=invalid-payload bytes=%d", len(c.Line)))
+		return Result{Err: err}
+	}
+	switch {
+	case r.Spawn != nil:
+		return s.spawn(r, nowMs)
+	case r.Kill != nil:
+		return s.kill(*r.Kill)
+	case r.Bind != nil:
+		if err := s.gate("new-work"); err != nil {
+			return Result{Err: err}
+		}
+		s.audit(fmt.Sprintf("bind from=%s to=%s", r.Bind.From, r.Bind.To))
+		return Result{Bind: &Bind{From: r.Bind.From, To: r.Bind.To}}
+	case r.Mount != nil:
+		if err := s.gate("new-work"); err != nil {
+			return Result{Err: err}
+		}
+		s.audit(fmt.Sprintf("mount service=%s at=%s", r.Mount.Service, r.Mount.At))
+		return Result{Bind: &Bind{Mount: r.Mount.Service, To: r.Mount.At}}
+	default: // budget
+		s.defBudget = *r.Budget
+		s.audit("budget default " + budgetString(s.defBudget))
+		return Result{}
+	}
+}
+
+func budgetString(b Budget) string {
+	var parts []string
+	if b.Ticks != nil {
+		parts = append(parts, fmt.Sprintf("ticks=%d", *b.Ticks))
+	}
+	if b.Ops != nil {
+		parts = append(parts, fmt.Sprintf("ops=%d", *b.Ops))
+	}
+	if b.TTLs != nil {
+		parts = append(parts, fmt.Sprintf("ttl_s=%d", *b.TTLs))
+	}
+	if len(parts) == 0 {
+		return "unbounded"
+	}
+	return strings.Join(parts, " ")
+}
+
+func u64(v uint64) *uint64 { return &v }
+
+func (s *State) spawn(r ctlRequest, nowMs uint64) Result {
+	if err := s.gate("new-work"); err != nil {
+		return Result{Err: err}
+	}
+	switch *r.Spawn {
+	case "heartbeat":
+		if r.Lease != nil || r.Ticks == nil || *r.Ticks == 0 {
+			s.audit("spawn outcome=deny reason=invalid-payload")
+			return Result{Err: errs.New(errs.ErrInvalid, "invalid payload")}
+		}
+	case "gpu":
+		s.audit("spawn outcome=deny role=worker-gpu reason=gpu-unavailable")
+		return Result{Err: errs.New(errs.ErrBusy, "gpu namespace unavailable")}
+	default:
+		s.audit("spawn outcome=deny reason=invalid-payload")
+		return Result{Err: errs.New(errs.ErrInvalid, "invalid payload")}
+	}
+	if len(s.workers) >= s.cfg.MaxWorkers {
+		s.audit(fmt.Sprintf("spawn outcome=deny reason=buffer-full workers=%d max=%d", len(s.workers), s.cfg.MaxWorkers))
+		return Result{Err: errs.New(errs.ErrQuota, "buffer full")}
+	}
+	b := Budget{Ticks: u64(*r.Ticks), Ops: s.defBudget.Ops, TTLs: s.defBudget.TTLs}
+	if b.Ops == nil {
+		b.Ops = u64(s.cfg.DefaultOps)
+	}
+	if b.TTLs == nil {
+		b.TTLs = u64(s.cfg.DefaultTTLs)
+	}
+	if r.Budget != nil {
+		if r.Budget.Ticks != nil {
+			s.audit("spawn outcome=deny reason=invalid-payload")
+			return Result{Err: errs.New(errs.ErrInvalid, "invalid payload")}
+		}
+		if r.Budget.Ops != nil {
+			b.Ops = r.Budget.Ops
+		}
+		if r.Budget.TTLs != nil {
+			b.TTLs = r.Budget.TTLs
+		}
+	}
+	id := fmt.Sprintf("worker-%d", s.nextWorker)
+	s.nextWorker++
+	s.workers[id] = &Worker{ID: id, Role: "worker-heartbeat", Budget: b, SpawnedMs: nowMs, Running: true}
+	s.order = append(s.order, id)
+	s.audit(fmt.Sprintf("spawn worker=%s role=worker-heartbeat %s", id, budgetString(b)))
+	return Result{Worker: id}
+}
+
+func (s *State) kill(id string) Result {
+	w, ok := s.workers[id]
+	if !ok {
+		s.audit(fmt.Sprintf("kill outcome=deny worker=%s reason=not-found", id))
+		return Result{Err: errs.New(errs.ErrNotFound, "worker %s not found", id)}
+	}
+	delete(s.workers, id)
+	s.order = slices.DeleteFunc(s.order, func(x string) bool { return x == id })
+	s.audit(fmt.Sprintf("kill worker=%s ticks=%d revoked=true", w.ID, w.Ticks))
+	return Result{Worker: id}
+}
+
+func (s *State) telemetry(c TelemetryAppend) Result {
+	w, ok := s.workers[c.Worker]
+	if !ok {
+		return Result{Err: errs.New(errs.ErrNotFound, "worker %s not found", c.Worker)}
+	}
+	if c.Who.Role != "queen" && (c.Who.Subject != c.Worker) {
+		s.audit(fmt.Sprintf("telemetry outcome=deny role=%s subject=%s worker=%s", c.Who.Role, c.Who.Subject, c.Worker))
+		return Result{Err: errs.New(errs.ErrPermission, "access to /worker/%s/telemetry denied", c.Worker)}
+	}
+	if err := s.gate("worker-telemetry"); err != nil {
+		return Result{Err: err}
+	}
+	if c.Who.Role != "queen" {
+		if !w.Running {
+			return Result{Err: errs.New(errs.ErrClosed, "worker %s revoked: %s", w.ID, w.ExitReason)}
+		}
+		w.Ops++
+		if w.Budget.Ops != nil && w.Ops >= *w.Budget.Ops {
+			s.exit(w, "ops")
+		}
+	}
+	data := c.Data
+	if len(data) == 0 || data[len(data)-1] != '\n' {
+		data = append(slices.Clone(data), '\n')
+	}
+	if err := s.appendRing(w, data); err != nil {
+		return Result{Err: err}
+	}
+	return Result{Offset: w.Ring.End(), Written: len(c.Data)}
+}
+
+func (s *State) appendRing(w *Worker, rec []byte) error {
+	limit := s.cfg.RingBytesPerWorker
+	if len(rec) > limit {
+		s.audit(fmt.Sprintf("telemetry quota reject bytes=%d quota=%d", len(rec), limit))
+		return errs.New(errs.ErrQuota, "buffer full")
+	}
+	data := append(slices.Clone(w.Ring.Data), rec...)
+	if over := len(data) - limit; over > 0 {
+		// Drop whole records so readers never see half a line.
+		cut := over
+		if i := bytes.IndexByte(data[over-1:], '\n'); i >= 0 && over+i <= len(data)-len(rec) {
+			cut = over + i
+		}
+		data = data[cut:]
+		w.Ring.Base += uint64(cut)
+		s.audit(fmt.Sprintf("telemetry ring wrap dropped_bytes=%d new_base=%d", cut, w.Ring.Base))
+	}
+	w.Ring.Data = data
+	return nil
+}
+
+func (s *State) exit(w *Worker, reason string) {
+	w.Running = false
+	w.ExitReason = reason
+	s.audit(fmt.Sprintf("worker %s budget exhausted reason=%s revoked=true", w.ID, reason))
+}
+
+func (s *State) tick(nowMs uint64) {
+	for _, id := range s.order {
+		w := s.workers[id]
+		if !w.Running {
+			continue
+		}
+		if w.Budget.TTLs != nil && nowMs >= w.SpawnedMs+*w.Budget.TTLs*1000 {
+			s.exit(w, "ttl")
+			continue
+		}
+		if w.Budget.Ticks != nil && w.Ticks >= *w.Budget.Ticks {
+			s.exit(w, "ticks")
+			continue
+		}
+		w.Ticks++
+		rec := fmt.Sprintf("{\"tick\":%d,\"ts_ms\":%d}\n", w.Ticks, w.Ticks*s.cfg.HeartbeatIntervalMs)
+		_ = s.appendRing(w, []byte(rec)) // a heartbeat always fits a manifest-valid ring
+		if w.Budget.Ticks != nil && w.Ticks >= *w.Budget.Ticks {
+			s.exit(w, "ticks")
+		}
+	}
+}
+
+// Snapshot is an immutable view of the authority state.
+type Snapshot struct {
+	Seq       uint64
+	NowMs     uint64
+	BootMs    uint64
+	Workers   []Worker // spawn order
+	Log       []string // retained /log/queen.log lines, oldest first
+	LogTotal  uint64
+	Lifecycle Lifecycle
+}
+
+// Worker returns the worker with id.
+func (sn *Snapshot) Worker(id string) (Worker, bool) {
+	for _, w := range sn.Workers {
+		if w.ID == id {
+			return w, true
+		}
+	}
+	return Worker{}, false
+}
+
+// snapshot copies the state into an immutable value.
+func (s *State) snapshot(seq, nowMs uint64) *Snapshot {
+	sn := &Snapshot{Seq: seq, NowMs: nowMs, BootMs: s.bootMs, Log: slices.Clip(s.log), LogTotal: s.logTotal, Lifecycle: s.lifecycle}
+	for _, id := range s.order {
+		w := *s.workers[id]
+		w.Ring.Data = slices.Clip(w.Ring.Data) // appendRing always copies, so sharing is safe
+		sn.Workers = append(sn.Workers, w)
+	}
+	return sn
+}
