@@ -65,7 +65,9 @@ func (NotDir) List() ([]string, error) { return nil, errs.New(errs.ErrInvalid, "
 type DirOps struct{ Path string }
 
 // ReadAt implements Node.
-func (DirOps) ReadAt([]byte, int64) (int, error) { return 0, errs.New(errs.ErrInvalid, "is a directory") }
+func (DirOps) ReadAt([]byte, int64) (int, error) {
+	return 0, errs.New(errs.ErrInvalid, "is a directory")
+}
 
 // Append implements Node.
 func (d DirOps) Append(*Session, []byte, int64) (int, error) {

@@ -79,7 +79,7 @@ type ctlFile struct {
 	ns *Namespace
 }
 
-func (ctlFile) Stat() (Stat, error)                 { return Stat{Kind: KindAppend}, nil }
+func (ctlFile) Stat() (Stat, error)               { return Stat{Kind: KindAppend}, nil }
 func (ctlFile) ReadAt([]byte, int64) (int, error) { return 0, nil }
 
 func (f ctlFile) Append(s *Session, p []byte, _ int64) (int, error) {

@@ -205,13 +205,13 @@ func (s *State) audit(line string) {
 // ctlRequest is the strict schema of one /queen/ctl line: exactly one of the
 // top-level keys is present.
 type ctlRequest struct {
-	Spawn  *string    `json:"spawn"`
-	Ticks  *uint64    `json:"ticks"`
-	Budget *Budget    `json:"budget"`
-	Lease  *gpuLease  `json:"lease"`
-	Kill   *string    `json:"kill"`
-	Bind   *bindReq   `json:"bind"`
-	Mount  *mountReq  `json:"mount"`
+	Spawn  *string   `json:"spawn"`
+	Ticks  *uint64   `json:"ticks"`
+	Budget *Budget   `json:"budget"`
+	Lease  *gpuLease `json:"lease"`
+	Kill   *string   `json:"kill"`
+	Bind   *bindReq  `json:"bind"`
+	Mount  *mountReq `json:"mount"`
 }
 
 type gpuLease struct {
