@@ -1,0 +1,116 @@
+package ticket
+
+import (
+	"fmt"
+	"math"
+)
+
+// ExpiresAtMs returns issued_at_ms + ttl_s × 1000, saturating at
+// math.MaxUint64, and whether a TTL is present.
+func (c Claims) ExpiresAtMs() (uint64, bool) {
+	if c.TTLs == nil {
+		return 0, false
+	}
+	ttl := *c.TTLs
+	if ttl > math.MaxUint64/1000 {
+		return math.MaxUint64, true
+	}
+	ttlMs := ttl * 1000
+	if c.IssuedAtMs > math.MaxUint64-ttlMs {
+		return math.MaxUint64, true
+	}
+	return c.IssuedAtMs + ttlMs, true
+}
+
+// Expired reports whether nowMs >= issued_at_ms + ttl_s × 1000 (spec §4).
+// Without a TTL a ticket never expires. An overflowing deadline saturates
+// at math.MaxUint64.
+func (c Claims) Expired(nowMs uint64) bool {
+	at, ok := c.ExpiresAtMs()
+	return ok && nowMs >= at
+}
+
+// Limits are the manifest's ticket_limits (spec §5). BandwidthBytes,
+// CursorResumes, CursorAdvances and MaxScopeRatePerS are unlimited at 0.
+// MaxScopes and MaxScopePathLen have no unlimited value: 0 allows no
+// scopes and only the root path respectively; negative counts as 0.
+type Limits struct {
+	MaxScopes        int
+	MaxScopePathLen  int
+	MaxScopeRatePerS int
+	BandwidthBytes   uint64
+	CursorResumes    uint32
+	CursorAdvances   uint32
+}
+
+// DefaultLimits returns the spec's default ticket_limits.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxScopes:        8,
+		MaxScopePathLen:  128,
+		MaxScopeRatePerS: 64,
+		BandwidthBytes:   131072,
+		CursorResumes:    16,
+		CursorAdvances:   256,
+	}
+}
+
+// CheckLimits refuses claims above the manifest caps, as the console does
+// at attach (reason invalid-claims). The error wraps ErrInvalidClaims and
+// names the manifest key, for example
+// "ticket: invalid claims: 9 scopes exceed max_scopes 8". It also refuses
+// scope paths with a ".." component, which scope matching rejects.
+//
+// A scope with rate_per_s 0 (unlimited) passes a non-zero
+// max_scope_rate_per_s: the spec compares the requested value only.
+// Likewise an absent quota passes; Limits.EffectiveQuotas gives it the cap.
+func CheckLimits(c Claims, lim Limits) error {
+	if n := len(c.Scopes); n > max(lim.MaxScopes, 0) {
+		return fmt.Errorf("%w: %d scopes exceed max_scopes %d", ErrInvalidClaims, n, max(lim.MaxScopes, 0))
+	}
+	for i, s := range c.Scopes {
+		if n := len(s.Path); n > max(lim.MaxScopePathLen, 0) {
+			return fmt.Errorf("%w: scope %d path is %d bytes, exceeds max_scope_path_len %d",
+				ErrInvalidClaims, i, n, max(lim.MaxScopePathLen, 0))
+		}
+		if _, ok := components(s.Path); !ok {
+			return fmt.Errorf("%w: scope %d path has a \"..\" component", ErrInvalidClaims, i)
+		}
+		if s.Verb > VerbReadWrite {
+			return fmt.Errorf("%w: scope %d verb %d", ErrInvalidClaims, i, uint8(s.Verb))
+		}
+		if lim.MaxScopeRatePerS > 0 && uint64(s.RatePerS) > uint64(lim.MaxScopeRatePerS) {
+			return fmt.Errorf("%w: scope %d rate_per_s %d exceeds max_scope_rate_per_s %d",
+				ErrInvalidClaims, i, s.RatePerS, lim.MaxScopeRatePerS)
+		}
+	}
+	q := c.Quotas
+	if lim.BandwidthBytes > 0 && q.BandwidthBytes > lim.BandwidthBytes {
+		return fmt.Errorf("%w: bandwidth_bytes %d exceeds bandwidth_bytes %d",
+			ErrInvalidClaims, q.BandwidthBytes, lim.BandwidthBytes)
+	}
+	if lim.CursorResumes > 0 && q.CursorResumes > lim.CursorResumes {
+		return fmt.Errorf("%w: cursor_resumes %d exceeds cursor_resumes %d",
+			ErrInvalidClaims, q.CursorResumes, lim.CursorResumes)
+	}
+	if lim.CursorAdvances > 0 && q.CursorAdvances > lim.CursorAdvances {
+		return fmt.Errorf("%w: cursor_advances %d exceeds cursor_advances %d",
+			ErrInvalidClaims, q.CursorAdvances, lim.CursorAdvances)
+	}
+	return nil
+}
+
+// EffectiveQuotas returns q with each absent (zero) quota set to the
+// manifest cap (spec §5). A zero result field is unlimited.
+func (l Limits) EffectiveQuotas(q Quotas) Quotas {
+	if q.BandwidthBytes == 0 {
+		q.BandwidthBytes = l.BandwidthBytes
+	}
+	if q.CursorResumes == 0 {
+		q.CursorResumes = l.CursorResumes
+	}
+	if q.CursorAdvances == 0 {
+		q.CursorAdvances = l.CursorAdvances
+	}
+	return q
+}
