@@ -3,3 +3,12 @@ module github.com/cohesix/cohesix
 go 1.26
 
 require github.com/pelletier/go-toml/v2 v2.4.3
+
+require (
+	github.com/fxamacker/cbor/v2 v2.10.0 // indirect
+	github.com/google/go-cmp v0.7.0 // indirect
+	github.com/hugelgupf/p9 v0.3.0 // indirect
+	github.com/klauspost/cpuid/v2 v2.0.9 // indirect
+	github.com/x448/float16 v0.8.4 // indirect
+	lukechampine.com/blake3 v1.4.1 // indirect
+)

@@ -5,192 +5,336 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "ee2c2689a26e611254eb282f4c3f4783f01eefd84d78974b59c462c44e50b658"
+const ManifestSHA256 = "5942588c8eac0d533a0a00de42ba8dd382cda7e2ae85b1d5fd09664dfa91d2a0"
 
+// Manifest keys, one constant each (comment: the TOML key path).
 const (
-	CacheDmaClean                             = true
-	CacheDmaInvalidate                        = true
-	CacheKernelOps                            = true
-	CacheUnifyInstructions                    = false
-	CasDeltaEnable                            = false
-	CasEnable                                 = false
-	CasSigningKeyPath                         = ""
-	CasSigningRequired                        = false
-	CasStoreChunkBytes                        = 128
-	ClientPathsLog                            = "/log/queen.log"
-	ClientPathsQueenCtl                       = "/queen/ctl"
-	ClientPathsQueenLifecycleCtl              = "/queen/lifecycle/ctl"
-	ClientPoliciesCohshPoolControlSessions    = 2
-	ClientPoliciesCohshPoolTelemetrySessions  = 4
-	ClientPoliciesCohshTailPollMsDefault      = 1000
-	ClientPoliciesCohshTailPollMsMax          = 10000
-	ClientPoliciesCohshTailPollMsMin          = 250
-	ClientPoliciesHeartbeatIntervalMs         = 15000
-	ClientPoliciesRetryBackoffMs              = 200
-	ClientPoliciesRetryCeilingMs              = 2000
-	ClientPoliciesRetryMaxAttempts            = 3
-	ClientPoliciesRetryTimeoutMs              = 5000
-	ClientPoliciesTraceMaxBytes               = 1048576
-	ConsoleAckMaxBytes                        = 256
-	ConsoleAttachBackoffBaseMs                = 250
-	ConsoleAttachBackoffMaxExponent           = 8
-	ConsoleAttachLockoutCooldownMs            = 90000
-	ConsoleAttachLockoutFailures              = 3
-	ConsoleAttachLockoutWindowMs              = 60000
-	ConsoleAuthTimeoutMs                      = 5000
-	ConsoleAuthToken                          = "changeme"
-	ConsoleB64LineMax                         = 252
-	ConsoleCachelogDefault                    = 64
-	ConsoleCatSummaryLineMaxBytes             = 64
-	ConsoleCatSummaryMaxBytes                 = 128
-	ConsoleEchoMax                            = 128
-	ConsoleFrameMaxBytes                      = 8192
-	ConsoleIdleTimeoutMs                      = 300000
-	ConsoleInboundQueueDepth                  = 8
-	ConsoleJsonMax                            = 192
-	ConsoleLineMaxBytes                       = 256
-	ConsolePathMax                            = 96
-	ConsoleRoleMax                            = 16
-	ConsoleTicketMax                          = 224
-	ConsoleWorkerIdMax                        = 32
-	EcosystemAuditEnable                      = false
-	EcosystemHostEnable                       = false
-	EcosystemHostMountAt                      = "/host"
-	EcosystemModelsEnable                     = false
-	EcosystemPolicyEnable                     = false
-	EventPumpTickMs                           = 5
-	FeaturesNetConsole                        = true
-	FeaturesSerialConsole                     = true
-	FeaturesStdConsole                        = false
-	FeaturesStdHostTools                      = false
-	LifecycleInitialState                     = "BOOTING"
-	MetaAuthor                                = "cohesix"
-	MetaPurpose                               = "dev profile: hosted root task and QEMU virt"
-	NamespacesRoleIsolation                   = true
-	NetworkConsoleListen                      = "127.0.0.1:31337"
-	NetworkSecure9pListen                     = "127.0.0.1:5640"
-	NetworkSel4ConsolePort                    = 31337
-	NetworkSel4Secure9pPort                   = 564
-	ObservabilityProc9pOutstanding            = true
-	ObservabilityProc9pOutstandingBytes       = 128
-	ObservabilityProc9pSessions               = true
-	ObservabilityProc9pSessionsBytes          = 8192
-	ObservabilityProc9pShortWrites            = true
-	ObservabilityProc9pShortWritesBytes       = 128
-	ObservabilityProc9pSessionActive          = true
-	ObservabilityProc9pSessionActiveBytes     = 128
-	ObservabilityProc9pSessionOwner           = true
-	ObservabilityProc9pSessionOwnerBytes      = 96
-	ObservabilityProc9pSessionSinceMs         = true
-	ObservabilityProc9pSessionSinceMsBytes    = 64
-	ObservabilityProc9pSessionState           = true
-	ObservabilityProc9pSessionStateBytes      = 64
-	ObservabilityProcIngestBackpressure       = true
-	ObservabilityProcIngestBackpressureBytes  = 64
-	ObservabilityProcIngestCounterTolerance   = 1
-	ObservabilityProcIngestDropped            = true
-	ObservabilityProcIngestDroppedBytes       = 64
-	ObservabilityProcIngestLatencySamples     = 32
-	ObservabilityProcIngestLatencyToleranceMs = 5
-	ObservabilityProcIngestP50Ms              = true
-	ObservabilityProcIngestP50MsBytes         = 64
-	ObservabilityProcIngestP95Ms              = true
-	ObservabilityProcIngestP95MsBytes         = 64
-	ObservabilityProcIngestQueued             = true
-	ObservabilityProcIngestQueuedBytes        = 64
-	ObservabilityProcIngestWatch              = true
-	ObservabilityProcIngestWatchLineBytes     = 192
-	ObservabilityProcIngestWatchMaxEntries    = 16
-	ObservabilityProcIngestWatchMinIntervalMs = 50
-	ObservabilityProcPressureBusy             = true
-	ObservabilityProcPressureBusyBytes        = 64
-	ObservabilityProcPressureCut              = true
-	ObservabilityProcPressureCutBytes         = 64
-	ObservabilityProcPressurePolicy           = true
-	ObservabilityProcPressurePolicyBytes      = 64
-	ObservabilityProcPressureQuota            = true
-	ObservabilityProcPressureQuotaBytes       = 64
-	ObservabilityProcRootCutReason            = true
-	ObservabilityProcRootCutReasonBytes       = 64
-	ObservabilityProcRootLastSeenMs           = true
-	ObservabilityProcRootLastSeenMsBytes      = 64
-	ObservabilityProcRootReachable            = true
-	ObservabilityProcRootReachableBytes       = 32
-	ProfileKernel                             = true
-	ProfileName                               = "dev"
-	QueenGpuDefaultOps                        = 64
-	QueenGpuDefaultTtlS                       = 120
-	QueenHeartbeatDefaultOps                  = 10000
-	QueenHeartbeatDefaultTicks                = 1000
-	QueenHeartbeatDefaultTtlS                 = 300
-	QueenHeartbeatIntervalMs                  = 100
-	QueenInboxDepth                           = 64
-	QueenLogLineMaxBytes                      = 256
-	QueenLogRingLines                         = 512
-	QueenMaxBindsPerSession                   = 8
-	QueenMaxWorkers                           = 8
-	RootTaskSchema                            = "1.5"
-	ScriptsFailureHistory                     = 8
-	ScriptsMaxStatements                      = 256
-	ScriptsTestTimeoutDefaultS                = 30
-	ScriptsTestTimeoutMaxS                    = 120
-	ScriptsWaitMaxMs                          = 2000
-	Secure9pBatchFrames                       = 1
-	Secure9pMsize                             = 8192
-	Secure9pShortWritePolicy                  = "reject"
-	Secure9pShortWriteRetryAttempts           = 3
-	Secure9pShortWriteRetryBaseMs             = 5
-	Secure9pTagsPerSession                    = 16
-	Secure9pWalkComponentMaxBytes             = 64
-	Secure9pWalkDepth                         = 8
-	ShardingEnabled                           = true
-	ShardingLegacyWorkerAlias                 = true
-	ShardingShardBits                         = 8
-	TelemetryCursorRetainOnBoot               = false
-	TelemetryFrameSchema                      = "legacy-plaintext"
-	TelemetryRingBytesPerWorker               = 1024
-	TelemetryIngestEvictionPolicy             = "evict-oldest"
-	TelemetryIngestMaxBytesPerSegment         = 32768
-	TelemetryIngestMaxRecordBytes             = 4096
-	TelemetryIngestMaxSegmentsPerDevice       = 4
-	TelemetryIngestMaxTotalBytesPerDevice     = 131072
-	TicketLimitsBandwidthBytes                = 131072
-	TicketLimitsCursorAdvances                = 256
-	TicketLimitsCursorResumes                 = 16
-	TicketLimitsMaxScopePathLen               = 128
-	TicketLimitsMaxScopeRatePerS              = 64
-	TicketLimitsMaxScopes                     = 8
-	TicketLimitsRateWindowMs                  = 1000
+	CacheDmaClean                                    = true                                          // cache.dma_clean
+	CacheDmaInvalidate                               = true                                          // cache.dma_invalidate
+	CacheKernelOps                                   = true                                          // cache.kernel_ops
+	CacheUnifyInstructions                           = false                                         // cache.unify_instructions
+	CasDeltaEnable                                   = false                                         // cas.delta.enable
+	CasEnable                                        = false                                         // cas.enable
+	CasSigningKeyPath                                = ""                                            // cas.signing.key_path
+	CasSigningRequired                               = false                                         // cas.signing.required
+	CasStoreChunkBytes                               = 128                                           // cas.store.chunk_bytes
+	ClientPathsLog                                   = "/log/queen.log"                              // client_paths.log
+	ClientPathsQueenCtl                              = "/queen/ctl"                                  // client_paths.queen_ctl
+	ClientPathsQueenLifecycleCtl                     = "/queen/lifecycle/ctl"                        // client_paths.queen_lifecycle_ctl
+	ClientPoliciesCohMountRoot                       = "/"                                           // client_policies.coh.mount.root
+	ClientPoliciesCohPeftActivateMaxModelIdBytes     = 128                                           // client_policies.coh.peft.activate.max_model_id_bytes
+	ClientPoliciesCohPeftActivateMaxStateBytes       = 4096                                          // client_policies.coh.peft.activate.max_state_bytes
+	ClientPoliciesCohPeftExportMaxBaseModelBytes     = 1024                                          // client_policies.coh.peft.export.max_base_model_bytes
+	ClientPoliciesCohPeftExportMaxPolicyBytes        = 8192                                          // client_policies.coh.peft.export.max_policy_bytes
+	ClientPoliciesCohPeftExportMaxTelemetryBytes     = 131072                                        // client_policies.coh.peft.export.max_telemetry_bytes
+	ClientPoliciesCohPeftExportRoot                  = "/queen/export/lora_jobs"                     // client_policies.coh.peft.export.root
+	ClientPoliciesCohPeftImportMaxAdapterBytes       = 67108864                                      // client_policies.coh.peft.import.max_adapter_bytes
+	ClientPoliciesCohPeftImportMaxLoraBytes          = 65536                                         // client_policies.coh.peft.import.max_lora_bytes
+	ClientPoliciesCohPeftImportMaxManifestBytes      = 8192                                          // client_policies.coh.peft.import.max_manifest_bytes
+	ClientPoliciesCohPeftImportMaxMetricsBytes       = 65536                                         // client_policies.coh.peft.import.max_metrics_bytes
+	ClientPoliciesCohPeftImportRegistryRoot          = "out/model_registry"                          // client_policies.coh.peft.import.registry_root
+	ClientPoliciesCohRunBreadcrumbMaxCommandBytes    = 256                                           // client_policies.coh.run.breadcrumb.max_command_bytes
+	ClientPoliciesCohRunBreadcrumbMaxLineBytes       = 512                                           // client_policies.coh.run.breadcrumb.max_line_bytes
+	ClientPoliciesCohRunBreadcrumbSchema             = "gpu-breadcrumb/v1"                           // client_policies.coh.run.breadcrumb.schema
+	ClientPoliciesCohRunLeaseActiveState             = "ACTIVE"                                      // client_policies.coh.run.lease.active_state
+	ClientPoliciesCohRunLeaseMaxBytes                = 1024                                          // client_policies.coh.run.lease.max_bytes
+	ClientPoliciesCohRunLeaseSchema                  = "gpu-lease/v1"                                // client_policies.coh.run.lease.schema
+	ClientPoliciesCohTelemetryMaxBytesPerSegment     = 32768                                         // client_policies.coh.telemetry.max_bytes_per_segment
+	ClientPoliciesCohTelemetryMaxDevices             = 32                                            // client_policies.coh.telemetry.max_devices
+	ClientPoliciesCohTelemetryMaxSegmentsPerDevice   = 4                                             // client_policies.coh.telemetry.max_segments_per_device
+	ClientPoliciesCohTelemetryMaxTotalBytesPerDevice = 131072                                        // client_policies.coh.telemetry.max_total_bytes_per_device
+	ClientPoliciesCohTelemetryRoot                   = "/queen/telemetry"                            // client_policies.coh.telemetry.root
+	ClientPoliciesCohshHostTelemetryDockerPollMs     = 2000                                          // client_policies.cohsh.host_telemetry.docker_poll_ms
+	ClientPoliciesCohshHostTelemetryK8sPollMs        = 5000                                          // client_policies.cohsh.host_telemetry.k8s_poll_ms
+	ClientPoliciesCohshHostTelemetryNvidiaPollMs     = 1000                                          // client_policies.cohsh.host_telemetry.nvidia_poll_ms
+	ClientPoliciesCohshHostTelemetrySystemdPollMs    = 2000                                          // client_policies.cohsh.host_telemetry.systemd_poll_ms
+	ClientPoliciesCohshPoolControlSessions           = 2                                             // client_policies.cohsh.pool.control_sessions
+	ClientPoliciesCohshPoolTelemetrySessions         = 4                                             // client_policies.cohsh.pool.telemetry_sessions
+	ClientPoliciesCohshTailPollMsDefault             = 1000                                          // client_policies.cohsh.tail.poll_ms_default
+	ClientPoliciesCohshTailPollMsMax                 = 10000                                         // client_policies.cohsh.tail.poll_ms_max
+	ClientPoliciesCohshTailPollMsMin                 = 250                                           // client_policies.cohsh.tail.poll_ms_min
+	ClientPoliciesHeartbeatIntervalMs                = 15000                                         // client_policies.heartbeat.interval_ms
+	ClientPoliciesRetryBackoffMs                     = 200                                           // client_policies.retry.backoff_ms
+	ClientPoliciesRetryCeilingMs                     = 2000                                          // client_policies.retry.ceiling_ms
+	ClientPoliciesRetryMaxAttempts                   = 3                                             // client_policies.retry.max_attempts
+	ClientPoliciesRetryTimeoutMs                     = 5000                                          // client_policies.retry.timeout_ms
+	ClientPoliciesTraceMaxBytes                      = 1048576                                       // client_policies.trace.max_bytes
+	ConsoleAckMaxBytes                               = 256                                           // console.ack_max_bytes
+	ConsoleAttachBackoffBaseMs                       = 250                                           // console.attach_backoff_base_ms
+	ConsoleAttachBackoffMaxExponent                  = 8                                             // console.attach_backoff_max_exponent
+	ConsoleAttachLockoutCooldownMs                   = 90000                                         // console.attach_lockout_cooldown_ms
+	ConsoleAttachLockoutFailures                     = 3                                             // console.attach_lockout_failures
+	ConsoleAttachLockoutWindowMs                     = 60000                                         // console.attach_lockout_window_ms
+	ConsoleAuthTimeoutMs                             = 5000                                          // console.auth_timeout_ms
+	ConsoleAuthToken                                 = "changeme"                                    // console.auth_token
+	ConsoleB64LineMax                                = 252                                           // console.b64_line_max
+	ConsoleCachelogDefault                           = 64                                            // console.cachelog_default
+	ConsoleCatSummaryLineMaxBytes                    = 64                                            // console.cat_summary_line_max_bytes
+	ConsoleCatSummaryMaxBytes                        = 128                                           // console.cat_summary_max_bytes
+	ConsoleEchoMax                                   = 128                                           // console.echo_max
+	ConsoleFrameMaxBytes                             = 8192                                          // console.frame_max_bytes
+	ConsoleIdleTimeoutMs                             = 300000                                        // console.idle_timeout_ms
+	ConsoleInboundQueueDepth                         = 8                                             // console.inbound_queue_depth
+	ConsoleJsonMax                                   = 192                                           // console.json_max
+	ConsoleLineMaxBytes                              = 256                                           // console.line_max_bytes
+	ConsolePathMax                                   = 96                                            // console.path_max
+	ConsoleRoleMax                                   = 16                                            // console.role_max
+	ConsoleTicketMax                                 = 224                                           // console.ticket_max
+	ConsoleWorkerIdMax                               = 32                                            // console.worker_id_max
+	EcosystemAuditDecisionsMaxBytes                  = 4096                                          // ecosystem.audit.decisions_max_bytes
+	EcosystemAuditEnable                             = false                                         // ecosystem.audit.enable
+	EcosystemAuditJournalMaxBytes                    = 8192                                          // ecosystem.audit.journal_max_bytes
+	EcosystemAuditReplayCtlMaxBytes                  = 1024                                          // ecosystem.audit.replay_ctl_max_bytes
+	EcosystemAuditReplayEnable                       = false                                         // ecosystem.audit.replay_enable
+	EcosystemAuditReplayMaxEntries                   = 64                                            // ecosystem.audit.replay_max_entries
+	EcosystemAuditReplayStatusMaxBytes               = 1024                                          // ecosystem.audit.replay_status_max_bytes
+	EcosystemHostEnable                              = false                                         // ecosystem.host.enable
+	EcosystemHostMountAt                             = "/host"                                       // ecosystem.host.mount_at
+	EcosystemModelsEnable                            = false                                         // ecosystem.models.enable
+	EcosystemPolicyCtlMaxBytes                       = 2048                                          // ecosystem.policy.ctl_max_bytes
+	EcosystemPolicyEnable                            = false                                         // ecosystem.policy.enable
+	EcosystemPolicyQueueMaxBytes                     = 4096                                          // ecosystem.policy.queue_max_bytes
+	EcosystemPolicyQueueMaxEntries                   = 32                                            // ecosystem.policy.queue_max_entries
+	EcosystemPolicyStatusMaxBytes                    = 512                                           // ecosystem.policy.status_max_bytes
+	EventPumpTickMs                                  = 5                                             // event_pump.tick_ms
+	FeaturesNetConsole                               = true                                          // features.net_console
+	FeaturesSerialConsole                            = true                                          // features.serial_console
+	FeaturesStdConsole                               = false                                         // features.std_console
+	FeaturesStdHostTools                             = false                                         // features.std_host_tools
+	LifecycleInitialState                            = "BOOTING"                                     // lifecycle.initial_state
+	MetaAuthor                                       = "cohesix"                                     // meta.author
+	MetaPurpose                                      = "dev profile: hosted root task and QEMU virt" // meta.purpose
+	NamespacesRoleIsolation                          = true                                          // namespaces.role_isolation
+	NetworkConsoleListen                             = "127.0.0.1:31337"                             // network.console_listen
+	NetworkSecure9pListen                            = "127.0.0.1:5640"                              // network.secure9p_listen
+	NetworkSel4ConsolePort                           = 31337                                         // network.sel4_console_port
+	NetworkSel4Secure9pPort                          = 564                                           // network.sel4_secure9p_port
+	ObservabilityProc9pOutstanding                   = true                                          // observability.proc_9p.outstanding
+	ObservabilityProc9pOutstandingBytes              = 128                                           // observability.proc_9p.outstanding_bytes
+	ObservabilityProc9pSessions                      = true                                          // observability.proc_9p.sessions
+	ObservabilityProc9pSessionsBytes                 = 8192                                          // observability.proc_9p.sessions_bytes
+	ObservabilityProc9pShortWrites                   = true                                          // observability.proc_9p.short_writes
+	ObservabilityProc9pShortWritesBytes              = 128                                           // observability.proc_9p.short_writes_bytes
+	ObservabilityProc9pSessionActive                 = true                                          // observability.proc_9p_session.active
+	ObservabilityProc9pSessionActiveBytes            = 128                                           // observability.proc_9p_session.active_bytes
+	ObservabilityProc9pSessionOwner                  = true                                          // observability.proc_9p_session.owner
+	ObservabilityProc9pSessionOwnerBytes             = 96                                            // observability.proc_9p_session.owner_bytes
+	ObservabilityProc9pSessionSinceMs                = true                                          // observability.proc_9p_session.since_ms
+	ObservabilityProc9pSessionSinceMsBytes           = 64                                            // observability.proc_9p_session.since_ms_bytes
+	ObservabilityProc9pSessionState                  = true                                          // observability.proc_9p_session.state
+	ObservabilityProc9pSessionStateBytes             = 64                                            // observability.proc_9p_session.state_bytes
+	ObservabilityProcIngestBackpressure              = true                                          // observability.proc_ingest.backpressure
+	ObservabilityProcIngestBackpressureBytes         = 64                                            // observability.proc_ingest.backpressure_bytes
+	ObservabilityProcIngestCounterTolerance          = 1                                             // observability.proc_ingest.counter_tolerance
+	ObservabilityProcIngestDropped                   = true                                          // observability.proc_ingest.dropped
+	ObservabilityProcIngestDroppedBytes              = 64                                            // observability.proc_ingest.dropped_bytes
+	ObservabilityProcIngestLatencySamples            = 32                                            // observability.proc_ingest.latency_samples
+	ObservabilityProcIngestLatencyToleranceMs        = 5                                             // observability.proc_ingest.latency_tolerance_ms
+	ObservabilityProcIngestP50Ms                     = true                                          // observability.proc_ingest.p50_ms
+	ObservabilityProcIngestP50MsBytes                = 64                                            // observability.proc_ingest.p50_ms_bytes
+	ObservabilityProcIngestP95Ms                     = true                                          // observability.proc_ingest.p95_ms
+	ObservabilityProcIngestP95MsBytes                = 64                                            // observability.proc_ingest.p95_ms_bytes
+	ObservabilityProcIngestQueued                    = true                                          // observability.proc_ingest.queued
+	ObservabilityProcIngestQueuedBytes               = 64                                            // observability.proc_ingest.queued_bytes
+	ObservabilityProcIngestWatch                     = true                                          // observability.proc_ingest.watch
+	ObservabilityProcIngestWatchLineBytes            = 192                                           // observability.proc_ingest.watch_line_bytes
+	ObservabilityProcIngestWatchMaxEntries           = 16                                            // observability.proc_ingest.watch_max_entries
+	ObservabilityProcIngestWatchMinIntervalMs        = 50                                            // observability.proc_ingest.watch_min_interval_ms
+	ObservabilityProcPressureBusy                    = true                                          // observability.proc_pressure.busy
+	ObservabilityProcPressureBusyBytes               = 64                                            // observability.proc_pressure.busy_bytes
+	ObservabilityProcPressureCut                     = true                                          // observability.proc_pressure.cut
+	ObservabilityProcPressureCutBytes                = 64                                            // observability.proc_pressure.cut_bytes
+	ObservabilityProcPressurePolicy                  = true                                          // observability.proc_pressure.policy
+	ObservabilityProcPressurePolicyBytes             = 64                                            // observability.proc_pressure.policy_bytes
+	ObservabilityProcPressureQuota                   = true                                          // observability.proc_pressure.quota
+	ObservabilityProcPressureQuotaBytes              = 64                                            // observability.proc_pressure.quota_bytes
+	ObservabilityProcRootCutReason                   = true                                          // observability.proc_root.cut_reason
+	ObservabilityProcRootCutReasonBytes              = 64                                            // observability.proc_root.cut_reason_bytes
+	ObservabilityProcRootLastSeenMs                  = true                                          // observability.proc_root.last_seen_ms
+	ObservabilityProcRootLastSeenMsBytes             = 64                                            // observability.proc_root.last_seen_ms_bytes
+	ObservabilityProcRootReachable                   = true                                          // observability.proc_root.reachable
+	ObservabilityProcRootReachableBytes              = 32                                            // observability.proc_root.reachable_bytes
+	ProfileKernel                                    = true                                          // profile.kernel
+	ProfileName                                      = "dev"                                         // profile.name
+	QueenGpuDefaultOps                               = 64                                            // queen.gpu_default_ops
+	QueenGpuDefaultTtlS                              = 120                                           // queen.gpu_default_ttl_s
+	QueenHeartbeatDefaultOps                         = 10000                                         // queen.heartbeat_default_ops
+	QueenHeartbeatDefaultTicks                       = 1000                                          // queen.heartbeat_default_ticks
+	QueenHeartbeatDefaultTtlS                        = 300                                           // queen.heartbeat_default_ttl_s
+	QueenHeartbeatIntervalMs                         = 100                                           // queen.heartbeat_interval_ms
+	QueenInboxDepth                                  = 64                                            // queen.inbox_depth
+	QueenLogLineMaxBytes                             = 256                                           // queen.log_line_max_bytes
+	QueenLogRingLines                                = 512                                           // queen.log_ring_lines
+	QueenMaxBindsPerSession                          = 8                                             // queen.max_binds_per_session
+	QueenMaxWorkers                                  = 8                                             // queen.max_workers
+	RootTaskSchema                                   = "1.5"                                         // root_task.schema
+	ScriptsFailureHistory                            = 8                                             // scripts.failure_history
+	ScriptsMaxStatements                             = 256                                           // scripts.max_statements
+	ScriptsTestTimeoutDefaultS                       = 30                                            // scripts.test_timeout_default_s
+	ScriptsTestTimeoutMaxS                           = 120                                           // scripts.test_timeout_max_s
+	ScriptsWaitMaxMs                                 = 2000                                          // scripts.wait_max_ms
+	Secure9pBatchFrames                              = 1                                             // secure9p.batch_frames
+	Secure9pMsize                                    = 8192                                          // secure9p.msize
+	Secure9pShortWritePolicy                         = "reject"                                      // secure9p.short_write.policy
+	Secure9pShortWriteRetryAttempts                  = 3                                             // secure9p.short_write.retry_attempts
+	Secure9pShortWriteRetryBaseMs                    = 5                                             // secure9p.short_write.retry_base_ms
+	Secure9pTagsPerSession                           = 16                                            // secure9p.tags_per_session
+	Secure9pWalkComponentMaxBytes                    = 64                                            // secure9p.walk_component_max_bytes
+	Secure9pWalkDepth                                = 8                                             // secure9p.walk_depth
+	ShardingEnabled                                  = true                                          // sharding.enabled
+	ShardingLegacyWorkerAlias                        = true                                          // sharding.legacy_worker_alias
+	ShardingShardBits                                = 8                                             // sharding.shard_bits
+	SidecarsDnp3Enable                               = false                                         // sidecars.dnp3.enable
+	SidecarsDnp3MountAt                              = "/bus"                                        // sidecars.dnp3.mount_at
+	SidecarsLoraEnable                               = false                                         // sidecars.lora.enable
+	SidecarsLoraMountAt                              = "/lora"                                       // sidecars.lora.mount_at
+	SidecarsModbusEnable                             = false                                         // sidecars.modbus.enable
+	SidecarsModbusMountAt                            = "/bus"                                        // sidecars.modbus.mount_at
+	SwarmuiCacheEnabled                              = false                                         // swarmui.cache.enabled
+	SwarmuiCacheMaxBytes                             = 262144                                        // swarmui.cache.max_bytes
+	SwarmuiCacheTtlS                                 = 3600                                          // swarmui.cache.ttl_s
+	SwarmuiHiveDetailLines                           = 50                                            // swarmui.hive.detail_lines
+	SwarmuiHiveFrameCapFps                           = 60                                            // swarmui.hive.frame_cap_fps
+	SwarmuiHiveLineCapBytes                          = 160                                           // swarmui.hive.line_cap_bytes
+	SwarmuiHiveLodEventBudget                        = 512                                           // swarmui.hive.lod_event_budget
+	SwarmuiHiveLodZoomIn                             = 1.25                                          // swarmui.hive.lod_zoom_in
+	SwarmuiHiveLodZoomOut                            = 0.7                                           // swarmui.hive.lod_zoom_out
+	SwarmuiHiveOverlayLines                          = 3                                             // swarmui.hive.overlay_lines
+	SwarmuiHivePerWorkerBytes                        = 2048                                          // swarmui.hive.per_worker_bytes
+	SwarmuiHiveSnapshotMaxEvents                     = 4096                                          // swarmui.hive.snapshot_max_events
+	SwarmuiHiveStepMs                                = 16                                            // swarmui.hive.step_ms
+	SwarmuiPathsProcIngestRoot                       = "/proc/ingest"                                // swarmui.paths.proc_ingest_root
+	SwarmuiPathsTelemetryRoot                        = "/worker"                                     // swarmui.paths.telemetry_root
+	SwarmuiPathsWorkerRoot                           = "/worker"                                     // swarmui.paths.worker_root
+	SwarmuiTicketScope                               = "per-ticket"                                  // swarmui.ticket_scope
+	TelemetryCursorRetainOnBoot                      = false                                         // telemetry.cursor.retain_on_boot
+	TelemetryFrameSchema                             = "legacy-plaintext"                            // telemetry.frame_schema
+	TelemetryRingBytesPerWorker                      = 1024                                          // telemetry.ring_bytes_per_worker
+	TelemetryIngestEvictionPolicy                    = "evict-oldest"                                // telemetry_ingest.eviction_policy
+	TelemetryIngestMaxBytesPerSegment                = 32768                                         // telemetry_ingest.max_bytes_per_segment
+	TelemetryIngestMaxRecordBytes                    = 4096                                          // telemetry_ingest.max_record_bytes
+	TelemetryIngestMaxSegmentsPerDevice              = 4                                             // telemetry_ingest.max_segments_per_device
+	TelemetryIngestMaxTotalBytesPerDevice            = 131072                                        // telemetry_ingest.max_total_bytes_per_device
+	TicketLimitsBandwidthBytes                       = 131072                                        // ticket_limits.bandwidth_bytes
+	TicketLimitsCursorAdvances                       = 256                                           // ticket_limits.cursor_advances
+	TicketLimitsCursorResumes                        = 16                                            // ticket_limits.cursor_resumes
+	TicketLimitsMaxScopePathLen                      = 128                                           // ticket_limits.max_scope_path_len
+	TicketLimitsMaxScopeRatePerS                     = 64                                            // ticket_limits.max_scope_rate_per_s
+	TicketLimitsMaxScopes                            = 8                                             // ticket_limits.max_scopes
+	TicketLimitsRateWindowMs                         = 1000                                          // ticket_limits.rate_window_ms
+	UiProvidersPolicyPreflightDiff                   = false                                         // ui_providers.policy_preflight.diff
+	UiProvidersPolicyPreflightReq                    = false                                         // ui_providers.policy_preflight.req
+	UiProvidersProc9pOutstanding                     = false                                         // ui_providers.proc_9p.outstanding
+	UiProvidersProc9pSessions                        = false                                         // ui_providers.proc_9p.sessions
+	UiProvidersProc9pShortWrites                     = false                                         // ui_providers.proc_9p.short_writes
+	UiProvidersProcIngestBackpressure                = false                                         // ui_providers.proc_ingest.backpressure
+	UiProvidersProcIngestP50Ms                       = false                                         // ui_providers.proc_ingest.p50_ms
+	UiProvidersProcIngestP95Ms                       = false                                         // ui_providers.proc_ingest.p95_ms
+	UiProvidersUpdatesManifest                       = false                                         // ui_providers.updates.manifest
+	UiProvidersUpdatesStatus                         = false                                         // ui_providers.updates.status
 )
 
-// LifecycleAutoTransitionsEntry is one row of the manifest's LifecycleAutoTransitions table.
+// EcosystemPolicyRulesEntry is one row of the manifest's ecosystem.policy.rules table.
+type EcosystemPolicyRulesEntry struct {
+	Id     string
+	Target string
+}
+
+// LifecycleAutoTransitionsEntry is one row of the manifest's lifecycle.auto_transitions table.
 type LifecycleAutoTransitionsEntry struct {
 	From string
 	To   string
 }
 
-// NamespacesMountsEntry is one row of the manifest's NamespacesMounts table.
+// NamespacesMountsEntry is one row of the manifest's namespaces.mounts table.
 type NamespacesMountsEntry struct {
 	Service string
 	Target  []string
 }
 
-// TicketsEntry is one row of the manifest's Tickets table.
+// SidecarsDnp3AdaptersSpoolEntry is one row of the manifest's sidecars.dnp3.adapters.spool table.
+type SidecarsDnp3AdaptersSpoolEntry struct {
+	MaxBytes   int64
+	MaxEntries int64
+}
+
+// SidecarsDnp3AdaptersEntry is one row of the manifest's sidecars.dnp3.adapters table.
+type SidecarsDnp3AdaptersEntry struct {
+	Baud  int64
+	Id    string
+	Link  string
+	Mount string
+	Scope string
+	Spool SidecarsDnp3AdaptersSpoolEntry
+}
+
+// SidecarsLoraAdaptersEntry is one row of the manifest's sidecars.lora.adapters table.
+type SidecarsLoraAdaptersEntry struct {
+	DutyCyclePercent    int64
+	Id                  string
+	MaxPayloadBytes     int64
+	Mount               string
+	Region              string
+	Scope               string
+	TamperLogMaxEntries int64
+	WindowMs            int64
+}
+
+// SidecarsModbusAdaptersSpoolEntry is one row of the manifest's sidecars.modbus.adapters.spool table.
+type SidecarsModbusAdaptersSpoolEntry struct {
+	MaxBytes   int64
+	MaxEntries int64
+}
+
+// SidecarsModbusAdaptersEntry is one row of the manifest's sidecars.modbus.adapters table.
+type SidecarsModbusAdaptersEntry struct {
+	Baud  int64
+	Id    string
+	Link  string
+	Mount string
+	Scope string
+	Spool SidecarsModbusAdaptersSpoolEntry
+}
+
+// TicketsEntry is one row of the manifest's tickets table.
 type TicketsEntry struct {
 	Role   string
 	Secret string
 }
 
+// ClientPoliciesCohMountAllowlist is the manifest's client_policies.coh.mount.allowlist list.
+var ClientPoliciesCohMountAllowlist = []string{"/proc", "/queen", "/worker", "/log", "/gpu", "/host"}
+
+// EcosystemHostProviders is the manifest's ecosystem.host.providers list.
 var EcosystemHostProviders = []string{}
+
+// EcosystemPolicyRules is the manifest's ecosystem.policy.rules table.
+var EcosystemPolicyRules = []EcosystemPolicyRulesEntry{}
+
+// LifecycleAutoTransitions is the manifest's lifecycle.auto_transitions table.
 var LifecycleAutoTransitions = []LifecycleAutoTransitionsEntry{
 	{From: "BOOTING", To: "ONLINE"},
 }
 
+// NamespacesMounts is the manifest's namespaces.mounts table.
 var NamespacesMounts = []NamespacesMountsEntry{
 	{Service: "logs", Target: []string{"log"}},
 	{Service: "proc", Target: []string{"proc"}},
 }
 
+// SidecarsDnp3Adapters is the manifest's sidecars.dnp3.adapters table.
+var SidecarsDnp3Adapters = []SidecarsDnp3AdaptersEntry{}
+
+// SidecarsLoraAdapters is the manifest's sidecars.lora.adapters table.
+var SidecarsLoraAdapters = []SidecarsLoraAdaptersEntry{}
+
+// SidecarsModbusAdapters is the manifest's sidecars.modbus.adapters table.
+var SidecarsModbusAdapters = []SidecarsModbusAdaptersEntry{}
+
+// SwarmuiPathsNamespaceRoots is the manifest's swarmui.paths.namespace_roots list.
+var SwarmuiPathsNamespaceRoots = []string{"/proc", "/queen", "/worker", "/log", "/gpu"}
+
+// Tickets is the manifest's tickets table.
 var Tickets = []TicketsEntry{
 	{Role: "queen", Secret: "bootstrap"},
 	{Role: "worker-heartbeat", Secret: "worker"},

@@ -1,0 +1,66 @@
+package manifest
+
+// Red lines: the compiler-owned bounds every manifest must respect. These are
+// the only place (with defaults.go) outside generated/ where manifest-owned
+// limits appear as literals; scripts/check-limit-literals.sh skips this file.
+const (
+	// SchemaVersion is the only root_task.schema coh-rtc accepts.
+	SchemaVersion = "1.5"
+
+	// ProductionProfile is the profile.name that refuses fixture secrets
+	// (DECISIONS D10).
+	ProductionProfile = "production"
+
+	maxMsize                = 8192
+	maxWalkDepth            = 8
+	minWalkDepthSharding    = 5
+	minWalkDepthLegacyAlias = 3
+	maxWalkComponentBytes   = 255
+	maxTagsPerSession       = 65535
+	maxShardBits            = 8
+	maxMountComponents      = 8
+	maxTicketSecretBytes    = 224
+	maxTicketScopes         = 16
+	maxScopePathLen         = 255
+	frameHeaderBytes        = 4
+	maxPort                 = 65535
+
+	eventPumpBudgetBytes = 32 << 10 // telemetry rings and CAS chunks
+	casMaxChunks         = 8
+	sidecarBudgetBytes   = 16 << 10
+	tamperEntryCostBytes = 128
+
+	maxAutoTransitions    = 8
+	maxObservabilityBytes = 8192
+	maxWatchEntries       = 64
+	maxLatencySamples     = 64
+	maxIdentityBytes      = 64
+	maxAllowlistEntries   = 16
+	maxTelemetryDevices   = 256
+	maxLeaseSchemaBytes   = 64
+	maxLeaseStateBytes    = 16
+	minHiveFps            = 30
+	maxHiveFps            = 60
+	maxSidecarNameBytes   = 64
+	maxSpoolEntries       = 256
+	maxDutyCyclePercent   = 100
+	maxReplayEntries      = 256
+	maxPolicyQueueEntries = 64
+	maxPolicyRuleIDBytes  = 64
+	maxBackoffExponent    = 16
+)
+
+// Enumerations the schema accepts.
+var (
+	shortWritePolicies = []string{"reject", "retry"}
+	frameSchemas       = []string{"legacy-plaintext", "cbor-v1"}
+	evictionPolicies   = []string{"evict-oldest", "refuse"}
+	ticketRoles        = []string{"queen", "worker-heartbeat", "worker-gpu", "worker-bus", "worker-lora"}
+	lifecycleStates    = []string{"BOOTING", "DEGRADED", "ONLINE", "DRAINING", "QUIESCED", "OFFLINE"}
+	hostProviders      = []string{"systemd", "k8s", "docker", "nvidia", "jetson", "net"}
+	busLinks           = []string{"serial", "tcp"}
+
+	// fixtureSecrets are the dev manifest's ticket secrets and console token;
+	// the production profile refuses them.
+	fixtureSecrets = []string{"bootstrap", "worker", "worker-gpu", "worker-bus", "worker-lora", "changeme"}
+)
