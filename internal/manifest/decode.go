@@ -106,9 +106,9 @@ func decodeDiags(err error) []string {
 			msg = fmt.Sprintf("has the wrong type: got %s, want %s", sm[1], tomlKind(sm[2]))
 		}
 		if k := de.Key(); len(k) > 0 {
-			return []string{fmt.Sprintf("%d:%d: %s %s", row, col, strings.Join(k, "."), msg)}
+			return []string{fmt.Sprintf(":%d:%d: %s %s", row, col, strings.Join(k, "."), msg)}
 		}
-		return []string{fmt.Sprintf("%d:%d: %s", row, col, msg)}
+		return []string{fmt.Sprintf(":%d:%d: %s", row, col, msg)}
 	}
 	return []string{strings.TrimPrefix(err.Error(), "toml: ")}
 }

@@ -3,6 +3,8 @@ package manifest
 import (
 	"encoding/hex"
 	"fmt"
+	"math"
+	"math/big"
 	"net"
 	"path/filepath"
 	"reflect"
@@ -121,6 +123,7 @@ func validate(m *Manifest, raw map[string]any, opts Options) []string {
 	checkEcosystem(c, m)
 	checkSidecars(c, m)
 	checkProduction(c, m)
+	checkPlaceholders(c, m)
 	sort.Strings(c.diags)
 	return slices.Compact(c.diags)
 }
@@ -142,8 +145,11 @@ func (c *checker) negatives(prefix string, v reflect.Value) {
 			c.add(prefix, v.Int(), "must not be negative")
 		}
 	case reflect.Float64:
-		if v.Float() < 0 {
-			c.add(prefix, v.Float(), "must not be negative")
+		switch f := v.Float(); {
+		case math.IsNaN(f) || math.IsInf(f, 0):
+			c.add(prefix, f, "must be a finite number")
+		case f < 0:
+			c.add(prefix, f, "must not be negative")
 		}
 	}
 }
@@ -367,8 +373,8 @@ func checkTickets(c *checker, m *Manifest) {
 func checkTelemetry(c *checker, m *Manifest) {
 	t := m.Telemetry
 	c.min("telemetry.ring_bytes_per_worker", t.RingBytesPerWorker, 1)
-	if total := t.RingBytesPerWorker * m.Queen.MaxWorkers; m.Queen.MaxWorkers > 0 && total > eventPumpBudgetBytes {
-		c.add("telemetry.ring_bytes_per_worker", t.RingBytesPerWorker, "times queen.max_workers = %d is %d bytes, more than the %d-byte event-pump budget", m.Queen.MaxWorkers, total, eventPumpBudgetBytes)
+	if w := m.Queen.MaxWorkers; w > 0 && t.RingBytesPerWorker > eventPumpBudgetBytes/w {
+		c.add("telemetry.ring_bytes_per_worker", t.RingBytesPerWorker, "times queen.max_workers = %d is %s bytes, more than the %d-byte event-pump budget", w, mulString(t.RingBytesPerWorker, w), eventPumpBudgetBytes)
 	}
 	c.oneOf("telemetry.frame_schema", t.FrameSchema, frameSchemas)
 
@@ -650,7 +656,7 @@ func checkCAS(c *checker, m *Manifest, raw map[string]any, opts Options) {
 	if k.Store.ChunkBytes > m.Secure9P.Msize {
 		c.add("cas.store.chunk_bytes", k.Store.ChunkBytes, "exceeds secure9p.msize = %d", m.Secure9P.Msize)
 	}
-	if k.Store.ChunkBytes*casMaxChunks > eventPumpBudgetBytes {
+	if k.Store.ChunkBytes > eventPumpBudgetBytes/casMaxChunks {
 		c.add("cas.store.chunk_bytes", k.Store.ChunkBytes, "times %d chunks exceeds the %d-byte event-pump budget", casMaxChunks, eventPumpBudgetBytes)
 	}
 	if k.Delta.Enable && !k.Enable {
@@ -843,4 +849,27 @@ func checkProduction(c *checker, m *Manifest) {
 	if !m.Ecosystem.Policy.Enable {
 		c.add("ecosystem.policy.enable", false, "must be true when profile.name = \"production\" (DECISIONS D10)")
 	}
+}
+
+// placeholder marks secrets in configs/root_task.production.toml that an
+// operator must replace; no profile accepts them.
+const placeholder = "REPLACE-ME"
+
+func checkPlaceholders(c *checker, m *Manifest) {
+	for i, t := range m.Tickets {
+		if strings.Contains(t.Secret, placeholder) {
+			c.add(fmt.Sprintf("tickets[%d].secret", i), t.Secret, "is a placeholder: set a real secret before compiling")
+		}
+	}
+	if strings.Contains(m.Console.AuthToken, placeholder) {
+		c.add("console.auth_token", m.Console.AuthToken, "is a placeholder: set a real token before compiling")
+	}
+	if strings.Contains(m.CAS.Signing.KeyPath, placeholder) {
+		c.add("cas.signing.key_path", m.CAS.Signing.KeyPath, "is a placeholder: name the production signing key")
+	}
+}
+
+// mulString multiplies without overflow for display.
+func mulString(a, b int64) string {
+	return new(big.Int).Mul(big.NewInt(a), big.NewInt(b)).String()
 }
