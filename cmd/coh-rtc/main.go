@@ -29,6 +29,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -42,9 +43,9 @@ import (
 
 //go:generate go run . --out-go ../../generated --out ../../out --docs ../../docs/snippets --script ../../scripts/cohsh/boot_v0.coh --source configs/root_task.toml ../../configs/root_task.toml
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() { os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
 
-func run(args []string, stdout, stderr io.Writer) int {
+func run(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("coh-rtc", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	outGo := fs.String("out-go", "generated", "directory of the generated Go package")
@@ -80,7 +81,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	dir := filepath.Dir(in)
-	opts := manifest.Options{BaseDirs: []string{dir, filepath.Dir(dir)}}
+	opts := manifest.Options{BaseDirs: []string{dir, filepath.Dir(dir)}, ReadFile: os.ReadFile}
 	_, a, err := manifest.Compile(name, data, opts)
 	if err != nil {
 		var me *manifest.Error

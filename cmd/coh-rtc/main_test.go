@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -21,7 +22,7 @@ func compileInto(t *testing.T, dir string) {
 		"--source", "configs/root_task.toml",
 		"../../configs/root_task.toml",
 	}
-	if code := run(args, &out, &errb); code != 0 {
+	if code := run(context.Background(), args, nil, &out, &errb); code != 0 {
 		t.Fatalf("run(%q) = %d; want 0; stderr:\n%s", args, code, errb.String())
 	}
 }
@@ -67,7 +68,7 @@ func TestTwoRunsByteIdentical(t *testing.T) {
 func TestCommittedGeneratedIsFresh(t *testing.T) {
 	var out, errb bytes.Buffer
 	args := []string{"--check", "../..", "--source", "configs/root_task.toml", "../../configs/root_task.toml"}
-	if code := run(args, &out, &errb); code != 0 {
+	if code := run(context.Background(), args, nil, &out, &errb); code != 0 {
 		t.Errorf("coh-rtc --check = %d; want 0 (run make generate and commit):\n%s", code, errb.String())
 	}
 }
@@ -85,7 +86,7 @@ func TestCheckReportsDrift(t *testing.T) {
 		"--source", "configs/root_task.toml",
 		"../../configs/root_task.toml",
 	}
-	if code := run(args, &out, &errb); code != 1 {
+	if code := run(context.Background(), args, nil, &out, &errb); code != 1 {
 		t.Fatalf("run(--check edited) = %d; want 1", code)
 	}
 	if !strings.Contains(errb.String(), "docs/snippets/console_limits.md (differs)") {
@@ -112,7 +113,7 @@ func TestUsageAndErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
-			if code := run(tt.args, &out, &errb); code != tt.code || !strings.Contains(errb.String(), tt.inStderr) {
+			if code := run(context.Background(), tt.args, nil, &out, &errb); code != tt.code || !strings.Contains(errb.String(), tt.inStderr) {
 				t.Errorf("run(%q) = %d, stderr %q; want %d containing %q", tt.args, code, errb.String(), tt.code, tt.inStderr)
 			}
 		})

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"regexp"
 	"sort"
 	"strings"
@@ -41,7 +40,9 @@ func (e *Error) Lines() []string { return strings.Split(e.Error(), "\n") }
 // Options inject the outside world into Load so that tests and the fuzzer
 // control it. Zero values use the real file system.
 type Options struct {
-	// ReadFile reads files named by the manifest (cas.signing.key_path).
+	// ReadFile reads files named by the manifest (cas.signing.key_path);
+	// coh-rtc passes os.ReadFile. Nil means no file can be read, which keeps
+	// this package free of the OS.
 	ReadFile func(name string) ([]byte, error)
 	// BaseDirs are tried in order to resolve relative paths in the manifest
 	// (the manifest's directory, then the repository root).
@@ -52,7 +53,7 @@ func (o Options) readFile(name string) ([]byte, error) {
 	if o.ReadFile != nil {
 		return o.ReadFile(name)
 	}
-	return os.ReadFile(name)
+	return nil, fmt.Errorf("read %s: no file reader configured", name)
 }
 
 // Load decodes, defaults and validates manifest text. file names the manifest

@@ -3,6 +3,7 @@ package manifest
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -189,6 +190,8 @@ func TestInvalidManifests(t *testing.T) {
 			`m.toml: ecosystem.host.providers[1] = "vmware" is not one of systemd|k8s|docker|nvidia|jetson|net`},
 		{"sidecar without adapter", "[sidecars.lora]\nenable = true\n",
 			`m.toml: sidecars.lora.enable = true requires at least one adapter`},
+		{"listen address", "[network]\nconsole_listen = \"localhost\"\n",
+			`m.toml: network.console_listen = "localhost" is not a host:port address`},
 		{"swarmui fps", "[swarmui.hive]\nframe_cap_fps = 120\n",
 			`m.toml: swarmui.hive.frame_cap_fps = 120 exceeds the maximum 60`},
 	}
@@ -269,7 +272,7 @@ func TestCASSigningKey(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Load("m.toml", []byte(cas(tt.key)), Options{BaseDirs: []string{dir}})
+			_, err := Load("m.toml", []byte(cas(tt.key)), Options{BaseDirs: []string{dir}, ReadFile: os.ReadFile})
 			got := ""
 			if err != nil {
 				got = err.Error()
@@ -314,4 +317,19 @@ func FuzzCompile(f *testing.F) {
 			t.Errorf("hash does not match resolved JSON")
 		}
 	})
+}
+
+// TestNoOSDependency keeps the compiler core free of the OS and network:
+// files reach it only through Options.ReadFile.
+func TestNoOSDependency(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{join .Imports \" \"}}", ".").Output()
+	if err != nil {
+		t.Skipf("go list: %v", err)
+	}
+	forbidden := map[string]string{"os": "files come through Options.ReadFile", "net": "no sockets in the compiler", "syscall": "OS-free"}
+	for _, dep := range strings.Fields(string(out)) {
+		if why, bad := forbidden[dep]; bad {
+			t.Errorf("internal/manifest imports %s; want none (%s)", dep, why)
+		}
+	}
 }

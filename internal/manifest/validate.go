@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/big"
-	"net"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -304,12 +303,17 @@ func checkNetwork(c *checker, m *Manifest) {
 		{"network.console_listen", m.Network.ConsoleListen},
 		{"network.secure9p_listen", m.Network.Secure9PListen},
 	} {
-		_, port, err := net.SplitHostPort(f.v)
-		if err != nil {
+		i := strings.LastIndexByte(f.v, ':')
+		host, port := "", ""
+		if i >= 0 {
+			host, port = f.v[:i], f.v[i+1:]
+		}
+		if i < 0 || port == "" || strings.ContainsAny(host, " /") ||
+			(strings.Contains(host, ":") && !(strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]"))) {
 			c.add(f.key, f.v, "is not a host:port address")
 			continue
 		}
-		if p, err := strconv.Atoi(port); err != nil || p < 0 || p > maxPort {
+		if p, err := strconv.Atoi(port); err != nil || p < 0 || p > maxPort || strconv.Itoa(p) != port {
 			c.add(f.key, f.v, "has an invalid port (want 0..%d)", maxPort)
 		}
 	}
