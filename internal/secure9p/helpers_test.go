@@ -1,0 +1,271 @@
+package secure9p
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hugelgupf/p9/p9"
+
+	"github.com/cohesix/cohesix/internal/ninedoor"
+	"github.com/cohesix/cohesix/internal/queen"
+	"github.com/cohesix/cohesix/internal/ticket"
+)
+
+var bootText = []byte("cohesix boot: hosted root task\nmanifest=dev\n")
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+// hive is a running queen and namespace behind a Secure9P listener.
+type hive struct {
+	q    *queen.Queen
+	ns   *ninedoor.Namespace
+	srv  *Server
+	addr string
+}
+
+func startHive(t testing.TB, mod ...func(*Config)) *hive {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	q := queen.New(queen.Default(), realClock{}, 64)
+	go q.Run(ctx, nil)
+	for q.Snapshot().Lifecycle.State != "ONLINE" {
+		time.Sleep(time.Millisecond)
+	}
+	ns := ninedoor.New(q, ninedoor.DefaultConfig(), bootText, nil)
+	cfg := DefaultConfig()
+	for _, m := range mod {
+		m(&cfg)
+	}
+	srv := NewServer(ns, cfg, nil)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { srv.Serve(ctx, l); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return &hive{q: q, ns: ns, srv: srv, addr: l.Addr().String()}
+}
+
+func mint(t testing.TB, c ticket.Claims) string {
+	t.Helper()
+	secret := map[ticket.Role]string{ticket.RoleQueen: "bootstrap", ticket.RoleWorkerHeartbeat: "worker",
+		ticket.RoleWorkerGPU: "worker-gpu", ticket.RoleWorkerBus: "worker-bus", ticket.RoleWorkerLora: "worker-lora"}[c.Role]
+	tok, err := ticket.Mint(c, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func nowMs() uint64 { return uint64(time.Now().UnixMilli()) }
+
+func queenTicket(t testing.TB) string {
+	return mint(t, ticket.Claims{Role: ticket.RoleQueen, IssuedAtMs: nowMs()})
+}
+
+func workerTicket(t testing.TB, id string) string {
+	ttl := uint64(300)
+	return mint(t, ticket.Claims{Role: ticket.RoleWorkerHeartbeat, Subject: id, TTLs: &ttl, IssuedAtMs: nowMs()})
+}
+
+// dial connects a p9 client and attaches with aname.
+func (h *hive) dial(t testing.TB, aname string) (p9.File, error) {
+	t.Helper()
+	nc, err := net.Dial("tcp", h.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := p9.NewClient(nc, p9.WithMessageSize(8192))
+	if err != nil {
+		nc.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c.Attach(aname)
+}
+
+func (h *hive) mustDial(t testing.TB, aname string) p9.File {
+	t.Helper()
+	root, err := h.dial(t, aname)
+	if err != nil {
+		t.Fatalf("attach: %v", err)
+	}
+	return root
+}
+
+func split(path string) []string { return strings.FieldsFunc(path, func(r rune) bool { return r == '/' }) }
+
+func readFile(root p9.File, path string) ([]byte, error) {
+	_, f, err := root.Walk(split(path))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if _, _, err := f.Open(p9.ReadOnly); err != nil {
+		return nil, err
+	}
+	var out []byte
+	buf := make([]byte, 4096)
+	for {
+		n, err := f.ReadAt(buf, int64(len(out)))
+		out = append(out, buf[:n]...)
+		if errors.Is(err, io.EOF) || (err == nil && n == 0) {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+	}
+}
+
+func writeFile(root p9.File, path string, data string) error {
+	_, f, err := root.Walk(split(path))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, _, err := f.Open(p9.WriteOnly); err != nil {
+		return err
+	}
+	_, err = f.WriteAt([]byte(data), 0)
+	return err
+}
+
+func listDir(root p9.File, path string) ([]string, error) {
+	_, f, err := root.Walk(split(path))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if _, _, err := f.Open(p9.ReadOnly); err != nil {
+		return nil, err
+	}
+	var names []string
+	off := uint64(0)
+	for {
+		ents, err := f.Readdir(off, 4096)
+		if err != nil {
+			return names, err
+		}
+		if len(ents) == 0 {
+			return names, nil
+		}
+		for _, e := range ents {
+			names = append(names, e.Name)
+			off = e.Offset
+		}
+	}
+}
+
+// spawn starts a heartbeat worker through the queen's ctl file.
+func (h *hive) spawn(t testing.TB, root p9.File) {
+	t.Helper()
+	if err := writeFile(root, "/queen/ctl", `{"spawn":"heartbeat","ticks":5}`+"\n"); err != nil {
+		t.Fatalf("spawn: %v", err)
+	}
+}
+
+// logText is the retained /log/queen.log.
+func (h *hive) logText() string {
+	return strings.Join(h.q.Snapshot().Log, "\n")
+}
+
+// raw is a hand-driven 9P connection for rules a client library will not
+// break on purpose.
+type raw struct {
+	t  testing.TB
+	nc net.Conn
+}
+
+func (h *hive) raw(t testing.TB) *raw {
+	nc, err := net.Dial("tcp", h.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	return &raw{t: t, nc: nc}
+}
+
+// frame builds a frame from body fields: uint8, uint16, uint32, uint64,
+// string (9P str) or []byte (verbatim).
+func frame(typ byte, tag uint16, fields ...any) []byte {
+	b := []byte{0, 0, 0, 0, typ, byte(tag), byte(tag >> 8)}
+	for _, f := range fields {
+		switch v := f.(type) {
+		case uint8:
+			b = append(b, v)
+		case uint16:
+			b = le.AppendUint16(b, v)
+		case uint32:
+			b = le.AppendUint32(b, v)
+		case uint64:
+			b = le.AppendUint64(b, v)
+		case int:
+			b = le.AppendUint32(b, uint32(v))
+		case string:
+			b = le.AppendUint16(b, uint16(len(v)))
+			b = append(b, v...)
+		case []byte:
+			b = append(b, v...)
+		default:
+			panic("frame: bad field")
+		}
+	}
+	le.PutUint32(b, uint32(len(b)))
+	return b
+}
+
+func (r *raw) send(b []byte) {
+	r.t.Helper()
+	if _, err := r.nc.Write(b); err != nil {
+		r.t.Fatalf("send: %v", err)
+	}
+}
+
+// recv reads one reply frame.
+func (r *raw) recv() (typ byte, tag uint16, body []byte) {
+	r.t.Helper()
+	var hdr [7]byte
+	if _, err := io.ReadFull(r.nc, hdr[:]); err != nil {
+		r.t.Fatalf("recv: %v", err)
+	}
+	body = make([]byte, le.Uint32(hdr[:])-7)
+	if _, err := io.ReadFull(r.nc, body); err != nil {
+		r.t.Fatalf("recv body: %v", err)
+	}
+	return hdr[4], le.Uint16(hdr[5:]), body
+}
+
+// call sends a frame and returns the reply's errno (0 for a non-error).
+func (r *raw) call(b []byte) uint32 {
+	r.t.Helper()
+	r.send(b)
+	typ, _, body := r.recv()
+	if typ == tRlerror {
+		return le.Uint32(body)
+	}
+	return 0
+}
+
+func (r *raw) version(msize uint32) uint32 {
+	r.t.Helper()
+	r.send(frame(tTversion, noTag, msize, "9P2000.L"))
+	typ, _, body := r.recv()
+	if typ != tRversion {
+		r.t.Fatalf("Tversion: reply type %d", typ)
+	}
+	return le.Uint32(body)
+}
+
+func (r *raw) attach(fid uint32, aname string) uint32 {
+	return r.call(frame(tTattach, 1, fid, uint32(noFid), "", aname, uint32(noFid)))
+}

@@ -1,0 +1,369 @@
+package secure9p
+
+import (
+	"errors"
+	"strings"
+	"sync"
+
+	"github.com/hugelgupf/p9/linux"
+)
+
+// ErrFraming is returned by Policy.Inbound for a frame whose declared size
+// cannot be trusted (below the 7-byte header, or not the frame's length).
+// The connection must be closed: the byte stream has lost its framing.
+var ErrFraming = errors.New("secure9p: malformed frame")
+
+// Limits are the per-connection protocol limits the policy enforces.
+type Limits struct {
+	// Msize is the largest msize the server negotiates (hard cap 8192).
+	Msize uint32
+	// WalkDepth is the most names in one Twalk and the deepest path.
+	WalkDepth int
+	// ComponentMax is the longest walk name in bytes.
+	ComponentMax int
+	// Tags is the most requests in flight on one connection.
+	Tags int
+	// StrictFids refuses a clunked fid even as the new fid of a later
+	// attach or walk. Stock clients (the Linux kernel, hugelgupf/p9, diod)
+	// allocate the lowest free fid and reuse it at once, so this is off by
+	// default: a clunked fid is refused as an operand until the client
+	// introduces it again.
+	StrictFids bool
+}
+
+// Policy is the Cohesix rule layer between the socket and the 9P server.
+// It sees every frame in both directions and does no I/O: Inbound decides
+// whether a request reaches the server, Outbound tracks replies. It is safe
+// for concurrent use (one reader, many repliers).
+type Policy struct {
+	lim Limits
+
+	// Authorize, if set, decides a Tattach from its uname and aname before
+	// the server sees it; an error refuses the attach with Errno(err).
+	// It runs on the reading goroutine with no lock held.
+	Authorize func(uname, aname string) error
+	// OnBusy, if set, is called for every Busy refusal (pressure counter).
+	OnBusy func()
+
+	mu        sync.Mutex
+	versioned bool                   // a Tversion was answered with a known version
+	msize     uint32                 // negotiated msize; lim.Msize before
+	tags      map[uint16]struct{}    // requests in flight
+	clunked   map[uint32]struct{}    // retired fids
+	remap     map[uint16]linux.Errno // replies to turn into Rlerror
+}
+
+// NewPolicy returns the policy for one new connection.
+func NewPolicy(lim Limits) *Policy {
+	return &Policy{
+		lim:     lim,
+		msize:   lim.Msize,
+		tags:    make(map[uint16]struct{}, lim.Tags),
+		clunked: make(map[uint32]struct{}),
+		remap:   make(map[uint16]linux.Errno),
+	}
+}
+
+// Msize is the largest frame accepted now: the negotiated msize, or the
+// configured one before Tversion.
+func (p *Policy) Msize() uint32 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.msize
+}
+
+// InFlight is the number of requests forwarded and not yet answered.
+func (p *Policy) InFlight() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.tags)
+}
+
+// Inbound judges one request frame. Exactly one of forward and reply is
+// set unless err is non-nil:
+//
+//   - forward is the frame to hand to the 9P server (frame itself, maybe
+//     modified in place, or a rewritten copy);
+//   - reply is an Rlerror to send back instead;
+//   - err (ErrFraming) means the stream is unusable: close the connection.
+//
+// A frame whose declared size exceeds Msize is refused with EMSGSIZE from
+// its first 7 bytes alone, so a reader may discard the body and pass just
+// the header.
+func (p *Policy) Inbound(frame []byte) (forward, reply []byte, err error) {
+	if len(frame) < headerLen {
+		return nil, nil, ErrFraming
+	}
+	size := le.Uint32(frame)
+	typ := frame[4]
+	tag := le.Uint16(frame[5:])
+	if size < headerLen {
+		return nil, nil, ErrFraming
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if size > p.msize {
+		return nil, rlerror(tag, linux.EMSGSIZE), nil
+	}
+	if int(size) != len(frame) {
+		return nil, nil, ErrFraming
+	}
+	if _, dup := p.tags[tag]; dup {
+		return nil, rlerror(tag, linux.EINVAL), nil
+	}
+	if len(p.tags) >= p.lim.Tags {
+		if p.OnBusy != nil {
+			p.OnBusy()
+		}
+		return nil, rlerror(tag, linux.EBUSY), nil
+	}
+	if !p.versioned && typ != tTversion {
+		return nil, rlerror(tag, linux.EINVAL), nil
+	}
+	fwd, e := p.judge(frame, typ, tag)
+	if e != 0 {
+		return nil, rlerror(tag, e), nil
+	}
+	p.tags[tag] = struct{}{}
+	return fwd, nil, nil
+}
+
+// judge applies the per-message rules with p.mu held. It returns the frame
+// to forward, or an errno.
+func (p *Policy) judge(frame []byte, typ byte, tag uint16) ([]byte, linux.Errno) {
+	r := reader{b: frame[headerLen:]}
+	switch typ {
+	case tTversion:
+		msize := r.u32()
+		version := r.str()
+		if r.bad {
+			return nil, linux.EINVAL
+		}
+		msize = min(msize, p.lim.Msize)
+		// Speak plain 9P2000.L: strip any ".Google.N" extension so the
+		// server never offers its private message types.
+		if strings.HasPrefix(version, "9P2000.L") {
+			version = "9P2000.L"
+		}
+		w := newFrame(tTversion, tag)
+		w.u32(msize)
+		w.str(version)
+		return w.finish(), 0
+
+	case tTauth:
+		// Stock clients read ENOENT as "no authentication required"; the
+		// ticket rides in the attach aname (DECISIONS D3).
+		return nil, linux.ENOENT
+
+	case tTattach:
+		fid := r.u32()
+		afid := r.u32()
+		uname := r.str()
+		aname := r.str()
+		uid := r.u32()
+		if r.bad {
+			return nil, linux.EINVAL
+		}
+		if e := p.introduce(fid); e != 0 {
+			return nil, e
+		}
+		if p.Authorize != nil {
+			// Authorize may audit through the queen; do not hold the lock.
+			p.mu.Unlock()
+			err := p.Authorize(uname, aname)
+			p.mu.Lock()
+			if err != nil {
+				return nil, Errno(err)
+			}
+		}
+		// The ticket is not a path: the server attaches at the root.
+		w := newFrame(tTattach, tag)
+		w.u32(fid)
+		w.u32(afid)
+		w.str(uname)
+		w.str("")
+		w.u32(uid)
+		return w.finish(), 0
+
+	case tTflush:
+		if r.take(2); r.bad {
+			return nil, linux.EINVAL
+		}
+		return frame, 0
+
+	case tTwalk:
+		fid := r.u32()
+		newfid := r.u32()
+		n := r.u16()
+		if r.bad {
+			return nil, linux.EINVAL
+		}
+		if int(n) > p.lim.WalkDepth {
+			return nil, linux.EINVAL
+		}
+		for range n {
+			if !p.validName(r.str()) || r.bad {
+				return nil, linux.EINVAL
+			}
+		}
+		if e := p.operand(fid); e != 0 {
+			return nil, e
+		}
+		if newfid != fid {
+			if e := p.introduce(newfid); e != 0 {
+				return nil, e
+			}
+		}
+		return frame, 0
+
+	case tTclunk:
+		fid := r.u32()
+		if r.bad {
+			return nil, linux.EINVAL
+		}
+		if e := p.operand(fid); e != 0 {
+			return nil, e
+		}
+		p.clunked[fid] = struct{}{}
+		return frame, 0
+
+	case tTremove:
+		// Remove is refused, but 9P clunks the fid even when remove
+		// fails: forward a clunk and answer its reply with EPERM.
+		fid := r.u32()
+		if r.bad {
+			return nil, linux.EINVAL
+		}
+		if e := p.operand(fid); e != 0 {
+			return nil, e
+		}
+		p.clunked[fid] = struct{}{}
+		p.remap[tag] = linux.EPERM
+		frame[4] = tTclunk
+		return frame, 0
+
+	case tTxattrwalk:
+		fid := r.u32()
+		r.u32() // newfid: never created
+		name := r.str()
+		if r.bad {
+			return nil, linux.EINVAL
+		}
+		if e := p.operand(fid); e != 0 {
+			return nil, e
+		}
+		if name == "" {
+			return nil, linux.EOPNOTSUPP
+		}
+		return nil, linux.ENODATA
+
+	case tTxattrcreat, tTlock, tTgetlock:
+		return nil, linux.EOPNOTSUPP
+
+	case tTsetattr:
+		fid := r.u32()
+		valid := r.u32()
+		if r.bad {
+			return nil, linux.EINVAL
+		}
+		if e := p.operand(fid); e != 0 {
+			return nil, e
+		}
+		// Only the truncate a shell's "echo x > file" sends: size, with
+		// the time stamps the kernel adds. The file decides the rest.
+		const size, times = 0x08, 0x10 | 0x20 | 0x40
+		if valid&size == 0 || valid&^(size|times) != 0 {
+			return nil, linux.EPERM
+		}
+		return frame, 0
+
+	case tTread, tTreaddir:
+		fid := r.u32()
+		r.take(8)
+		count := r.take(4)
+		if r.bad {
+			return nil, linux.EINVAL
+		}
+		if e := p.operand(fid); e != 0 {
+			return nil, e
+		}
+		// Clamp so the reply fits the negotiated msize.
+		if max := p.msize - ioHeader; le.Uint32(count) > max {
+			le.PutUint32(count, max)
+		}
+		return frame, 0
+
+	case tTlopen, tTgetattr, tTstatfs, tTfsync, tTreadlink, tTwrite:
+		fid := r.u32()
+		if r.bad {
+			return nil, linux.EINVAL
+		}
+		if e := p.operand(fid); e != 0 {
+			return nil, e
+		}
+		return frame, 0
+
+	case tTlcreate, tTsymlink, tTmknod, tTrename, tTlink, tTmkdir, tTrenameat, tTunlinkat:
+		return nil, linux.EPERM
+
+	default:
+		// R-messages, 9P2000(.u)-only and private extensions.
+		return nil, linux.EOPNOTSUPP
+	}
+}
+
+// validName reports whether a walk name is allowed.
+func (p *Policy) validName(name string) bool {
+	return name != "" && name != "." && name != ".." && len(name) <= p.lim.ComponentMax &&
+		!strings.ContainsAny(name, "/\x00")
+}
+
+// operand checks a fid used as an existing fid: a clunked one is refused.
+func (p *Policy) operand(fid uint32) linux.Errno {
+	if _, ok := p.clunked[fid]; ok {
+		return linux.EINVAL // "fid <n> was clunked"
+	}
+	return 0
+}
+
+// introduce checks a fid named as a new fid (attach, walk newfid).
+func (p *Policy) introduce(fid uint32) linux.Errno {
+	if _, ok := p.clunked[fid]; ok {
+		if p.lim.StrictFids {
+			return linux.EINVAL // "fid <n> was clunked"
+		}
+		delete(p.clunked, fid)
+	}
+	return 0
+}
+
+// Outbound tracks one reply frame from the 9P server and returns the frame
+// to send: the reply itself, or an Rlerror that replaces it. Call it just
+// before the frame is written, so a tag is free again no later than the
+// client can see the reply.
+func (p *Policy) Outbound(frame []byte) []byte {
+	if len(frame) < headerLen {
+		return frame
+	}
+	typ := frame[4]
+	tag := le.Uint16(frame[5:])
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.tags, tag)
+	if e, ok := p.remap[tag]; ok {
+		delete(p.remap, tag)
+		if typ == tRclunk {
+			return rlerror(tag, e)
+		}
+	}
+	if typ == tRversion {
+		r := reader{b: frame[headerLen:]}
+		msize := r.u32()
+		version := r.str()
+		if !r.bad && version != "unknown" && msize >= 2*headerLen+ioHeader {
+			p.msize = min(msize, p.lim.Msize)
+			p.versioned = true
+		}
+	}
+	return frame
+}

@@ -1,0 +1,301 @@
+package secure9p
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hugelgupf/p9/linux"
+	"github.com/hugelgupf/p9/p9"
+
+	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/ninedoor"
+	"github.com/cohesix/cohesix/internal/ticket"
+)
+
+// Config is the Secure9P share of the manifest.
+type Config struct {
+	// Msize is the largest negotiated msize (secure9p.msize, ≤ 8192).
+	Msize uint32
+	// WalkDepth is the most components in a walk or a path.
+	WalkDepth int
+	// ComponentMax is the longest walk name in bytes.
+	ComponentMax int
+	// Tags is the most requests in flight per connection.
+	Tags int
+	// StrictFids refuses a clunked fid even when a later attach or walk
+	// names it as its new fid; see Limits.StrictFids.
+	StrictFids bool
+	// Tickets are the per-role ticket secrets ([[tickets]]).
+	Tickets []generated.TicketsEntry
+	// TicketLimits are the manifest's ticket_limits.
+	TicketLimits ticket.Limits
+}
+
+// DefaultConfig reads the limits and ticket secrets from the generated
+// manifest tables.
+func DefaultConfig() Config {
+	return Config{
+		Msize:        generated.Secure9pMsize,
+		WalkDepth:    generated.Secure9pWalkDepth,
+		ComponentMax: generated.Secure9pWalkComponentMaxBytes,
+		Tags:         generated.Secure9pTagsPerSession,
+		Tickets:      generated.Tickets,
+		TicketLimits: ticket.Limits{
+			MaxScopes:        generated.TicketLimitsMaxScopes,
+			MaxScopePathLen:  generated.TicketLimitsMaxScopePathLen,
+			MaxScopeRatePerS: generated.TicketLimitsMaxScopeRatePerS,
+			BandwidthBytes:   generated.TicketLimitsBandwidthBytes,
+			CursorResumes:    generated.TicketLimitsCursorResumes,
+			CursorAdvances:   generated.TicketLimitsCursorAdvances,
+		},
+	}
+}
+
+// maxDiscard is the largest oversized frame whose body is skipped so the
+// connection can go on; a larger declared size ends the connection.
+const maxDiscard = 1 << 20
+
+// Server serves the namespace over 9P2000.L with the Cohesix rules.
+type Server struct {
+	ns    *ninedoor.Namespace
+	cfg   Config
+	clock func() time.Time
+	keys  map[ticket.Role][]ticket.Key // MAC keys by role
+}
+
+// NewServer returns a server for ns. clock gives the time for ticket
+// expiry; nil means time.Now.
+func NewServer(ns *ninedoor.Namespace, cfg Config, clock func() time.Time) *Server {
+	if clock == nil {
+		clock = time.Now
+	}
+	s := &Server{ns: ns, cfg: cfg, clock: clock, keys: map[ticket.Role][]ticket.Key{}}
+	for _, t := range cfg.Tickets {
+		if r, err := ticket.ParseRole(t.Role); err == nil {
+			s.keys[r] = append(s.keys[r], ticket.KeyFromSecret(t.Secret))
+		}
+	}
+	return s
+}
+
+// Serve accepts connections on l and serves each until ctx ends; then it
+// closes l and every connection and returns nil once they have stopped.
+func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		conns = map[net.Conn]struct{}{}
+	)
+	stop := context.AfterFunc(ctx, func() {
+		l.Close()
+		mu.Lock()
+		for c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	defer stop()
+	defer wg.Wait()
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		mu.Lock()
+		conns[c] = struct{}{}
+		mu.Unlock()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.ServeConn(c)
+			mu.Lock()
+			delete(conns, c)
+			mu.Unlock()
+		}()
+	}
+}
+
+// ServeConn serves one connection until it closes or breaks the framing,
+// then closes it.
+func (s *Server) ServeConn(nc net.Conn) {
+	c := &conn{srv: s, nc: nc, br: bufio.NewReaderSize(nc, int(s.cfg.Msize))}
+	c.pol = NewPolicy(Limits{
+		Msize:        s.cfg.Msize,
+		WalkDepth:    s.cfg.WalkDepth,
+		ComponentMax: s.cfg.ComponentMax,
+		Tags:         s.cfg.Tags,
+		StrictFids:   s.cfg.StrictFids,
+	})
+	c.pol.Authorize = c.authorize
+	c.pol.OnBusy = func() { s.ns.Queen().Pressure.Busy.Add(1) }
+	defer func() {
+		// Last line of defence against the teardown race described at
+		// quiesce: a WaitGroup misuse panic must not take the hive down.
+		if recover() != nil {
+			nc.Close()
+		}
+	}()
+	_ = p9.NewServer(attacher{c}).Handle(c, &replyWriter{c: c})
+}
+
+// conn is one client connection: the policy, the identity fixed by the
+// first attach, and the two ends given to the 9P server.
+type conn struct {
+	srv *Server
+	nc  net.Conn
+	br  *bufio.Reader
+	pol *Policy
+
+	wmu sync.Mutex // serialises whole frames onto nc
+
+	// Read side; only the 9P server's receiving goroutine (one at a
+	// time) touches these.
+	hdr     [headerLen]byte
+	buf     []byte
+	pending []byte // rest of the frame being handed to the server
+
+	// Identity, fixed by the first successful attach. token is written
+	// by authorize on the reading goroutine only.
+	session atomic.Pointer[ninedoor.Session]
+	token   string
+}
+
+// Read gives the 9P server the next frame the policy forwards. Refused
+// frames are answered here and never reach the server.
+func (c *conn) Read(p []byte) (int, error) {
+	for len(c.pending) == 0 {
+		frame, err := c.readFrame()
+		if err != nil {
+			return 0, c.quiesce(err)
+		}
+		fwd, reply, err := c.pol.Inbound(frame)
+		if err != nil {
+			return 0, c.quiesce(err)
+		}
+		if reply != nil {
+			if err := c.writeFrame(reply); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		c.pending = fwd
+	}
+	n := copy(p, c.pending)
+	c.pending = c.pending[n:]
+	return n, nil
+}
+
+// quiesce prepares the end of the connection and returns err for the 9P
+// server. hugelgupf/p9 v0.3.0 tears a connection down racily: a receiver
+// goroutine it has just started, or a handler looping back for the next
+// request, can call WaitGroup.Add while Handle's stop is in Wait (fixed
+// upstream after v0.3.0, hugelgupf/p9#105, not released). So the socket is
+// closed first, which fails any reply still being written, and the end is
+// reported only once every forwarded request has been answered and the
+// handlers have had a moment to queue for the next receive: by then each
+// of them is counted in the WaitGroup, and Handle's Wait sees them leave.
+func (c *conn) quiesce(err error) error {
+	c.nc.Close()
+	deadline := time.Now().Add(quiesceMax)
+	for c.pol.InFlight() > 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Microsecond)
+	}
+	time.Sleep(quiesceSettle)
+	return err
+}
+
+// Bounds of quiesce.
+const (
+	quiesceMax    = 2 * time.Second
+	quiesceSettle = 2 * time.Millisecond
+)
+
+// readFrame reads one frame. An oversized frame within maxDiscard is
+// skipped and only its header returned (the policy refuses it by its
+// declared size); anything worse is an error that ends the connection.
+func (c *conn) readFrame() ([]byte, error) {
+	if _, err := io.ReadFull(c.br, c.hdr[:]); err != nil {
+		return nil, err
+	}
+	size := le.Uint32(c.hdr[:])
+	switch {
+	case size < headerLen || size > maxDiscard:
+		return nil, ErrFraming
+	case size > c.pol.Msize():
+		if _, err := c.br.Discard(int(size - headerLen)); err != nil {
+			return nil, err
+		}
+		return c.hdr[:], nil
+	}
+	if cap(c.buf) < int(size) {
+		c.buf = make([]byte, size)
+	}
+	c.buf = c.buf[:size]
+	copy(c.buf, c.hdr[:])
+	if _, err := io.ReadFull(c.br, c.buf[headerLen:]); err != nil {
+		return nil, err
+	}
+	return c.buf, nil
+}
+
+// writeFrame writes one whole frame after the policy has seen it.
+func (c *conn) writeFrame(frame []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_, err := c.nc.Write(c.pol.Outbound(frame))
+	return err
+}
+
+// Close implements io.Closer for the 9P server.
+func (c *conn) Close() error { return c.nc.Close() }
+
+// replyWriter collects the server's replies, which arrive in several
+// Write calls per message, and writes each as one frame. The 9P server
+// serialises its sends, so the buffer needs no lock of its own.
+type replyWriter struct {
+	c   *conn
+	buf []byte
+}
+
+func (w *replyWriter) Write(b []byte) (int, error) {
+	w.buf = append(w.buf, b...)
+	for len(w.buf) >= 4 {
+		size := int(le.Uint32(w.buf))
+		if size < headerLen {
+			return 0, ErrFraming
+		}
+		if len(w.buf) < size {
+			break
+		}
+		if err := w.c.writeFrame(w.buf[:size]); err != nil {
+			return 0, err
+		}
+		w.buf = append(w.buf[:0], w.buf[size:]...)
+	}
+	return len(b), nil
+}
+
+func (w *replyWriter) Close() error { return w.c.nc.Close() }
+
+// attacher hands the 9P server the root of the connection's session.
+type attacher struct{ c *conn }
+
+func (a attacher) Attach() (p9.File, error) {
+	s := a.c.session.Load()
+	if s == nil {
+		return nil, linux.EPERM
+	}
+	root, err := a.c.srv.ns.Lookup(nil)
+	if err != nil {
+		return nil, Errno(err)
+	}
+	return &file{c: a.c, s: s, node: root, kind: ninedoor.KindDir}, nil
+}
