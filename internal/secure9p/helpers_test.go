@@ -101,7 +101,9 @@ func (h *hive) mustDial(t testing.TB, aname string) p9.File {
 	return root
 }
 
-func split(path string) []string { return strings.FieldsFunc(path, func(r rune) bool { return r == '/' }) }
+func split(path string) []string {
+	return strings.FieldsFunc(path, func(r rune) bool { return r == '/' })
+}
 
 func readFile(root p9.File, path string) ([]byte, error) {
 	_, f, err := root.Walk(split(path))
