@@ -32,13 +32,18 @@ type hive struct {
 
 func startHive(t testing.TB, mod ...func(*Config)) *hive {
 	t.Helper()
+	return startHiveBoot(t, bootText, mod...)
+}
+
+func startHiveBoot(t testing.TB, boot []byte, mod ...func(*Config)) *hive {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	q := queen.New(queen.Default(), realClock{}, 64)
 	go q.Run(ctx, nil)
 	for q.Snapshot().Lifecycle.State != "ONLINE" {
 		time.Sleep(time.Millisecond)
 	}
-	ns := ninedoor.New(q, ninedoor.DefaultConfig(), bootText, nil)
+	ns := ninedoor.New(q, ninedoor.DefaultConfig(), boot, nil)
 	cfg := DefaultConfig()
 	for _, m := range mod {
 		m(&cfg)
