@@ -2,16 +2,18 @@ module github.com/cohesix/cohesix
 
 go 1.26
 
-require github.com/pelletier/go-toml/v2 v2.4.3
+require (
+	github.com/fxamacker/cbor/v2 v2.10.0
+	github.com/google/go-cmp v0.7.0
+	github.com/hugelgupf/p9 v0.3.0
+	github.com/pelletier/go-toml/v2 v2.4.3
+	lukechampine.com/blake3 v1.4.1
+)
 
 require (
-	github.com/fxamacker/cbor/v2 v2.10.0 // indirect
-	github.com/google/go-cmp v0.7.0 // indirect
-	github.com/hugelgupf/p9 v0.3.0 // indirect
 	github.com/klauspost/cpuid/v2 v2.0.9 // indirect
 	github.com/u-root/uio v0.0.0-20230305220412-3e8cd9d6bf63 // indirect
 	github.com/x448/float16 v0.8.4 // indirect
 	golang.org/x/exp v0.0.0-20230810033253-352e893a4cad // indirect
 	golang.org/x/sys v0.11.0 // indirect
-	lukechampine.com/blake3 v1.4.1 // indirect
 )

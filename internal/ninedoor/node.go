@@ -159,3 +159,42 @@ var (
 	_ Node = Static{}
 	_ Node = Dynamic{}
 )
+
+// Windowed is implemented by ring files whose retained bytes start at a
+// base offset; reads below it are stale.
+type Windowed interface {
+	Base() (uint64, error)
+}
+
+// ReadAll reads a file node's whole retained content, starting at the
+// ring base for windowed files.
+func ReadAll(n Node) ([]byte, error) {
+	st, err := n.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Kind == KindDir {
+		return nil, errs.New(errs.ErrInvalid, "invalid path")
+	}
+	var off int64
+	if w, ok := n.(Windowed); ok {
+		b, err := w.Base()
+		if err != nil {
+			return nil, err
+		}
+		off = int64(b)
+	}
+	out := make([]byte, 0, st.Size)
+	buf := make([]byte, 4096)
+	for {
+		k, err := n.ReadAt(buf, off)
+		if err != nil {
+			return nil, err
+		}
+		if k == 0 {
+			return out, nil
+		}
+		out = append(out, buf[:k]...)
+		off += int64(k)
+	}
+}

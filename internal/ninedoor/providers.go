@@ -226,3 +226,9 @@ func (ns *Namespace) shardDir() Node {
 		},
 	}
 }
+
+// Base implements Windowed.
+func (f telemetryFile) Base() (uint64, error) {
+	r, err := f.ring()
+	return r.Base, err
+}

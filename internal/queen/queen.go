@@ -36,6 +36,7 @@ func Default() Config {
 		DefaultOps:          generated.QueenHeartbeatDefaultOps,
 		DefaultTTLs:         generated.QueenHeartbeatDefaultTtlS,
 		InitialState:        generated.LifecycleInitialState,
+		Throttle:            DefaultThrottle(),
 	}
 	for _, t := range generated.LifecycleAutoTransitions {
 		if t.From == "BOOTING" {

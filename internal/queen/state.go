@@ -27,6 +27,7 @@ type Config struct {
 	DefaultTTLs         uint64
 	InitialState        string
 	AutoOnline          string // target of the BOOTING auto transition, "" for none
+	Throttle            ThrottleConfig
 }
 
 // Budget bounds a worker; nil fields are unbounded.
@@ -77,11 +78,14 @@ type State struct {
 	lifecycle  Lifecycle
 	defBudget  Budget
 	bootMs     uint64
+
+	throttleCfg ThrottleConfig
+	throttle    throttle
 }
 
 // NewState returns the boot state at time nowMs.
 func NewState(cfg Config, nowMs uint64) *State {
-	s := &State{cfg: cfg, workers: map[string]*Worker{}, nextWorker: 1, bootMs: nowMs}
+	s := &State{cfg: cfg, workers: map[string]*Worker{}, nextWorker: 1, bootMs: nowMs, throttleCfg: cfg.Throttle}
 	s.lifecycle = Lifecycle{State: cfg.InitialState, Reason: "boot", SinceMs: nowMs}
 	return s
 }
@@ -155,6 +159,8 @@ func (s *State) Apply(c Cmd, nowMs uint64) Result {
 	case Tick:
 		s.tick(nowMs)
 		return Result{}
+	case Attach:
+		return s.attach(c, nowMs)
 	case BootComplete:
 		if s.lifecycle.State == "BOOTING" && s.cfg.AutoOnline != "" {
 			s.transition(s.cfg.AutoOnline, "boot-complete", nowMs)

@@ -1,0 +1,325 @@
+package hive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/console"
+	"github.com/cohesix/cohesix/internal/errs"
+	"github.com/cohesix/cohesix/internal/ninedoor"
+	"github.com/cohesix/cohesix/internal/queen"
+	"github.com/cohesix/cohesix/internal/ticket"
+)
+
+// consoleSession is one console conversation (a TCP connection or the
+// serial line). It is used by one goroutine at a time.
+type consoleSession struct {
+	h         *Hive
+	transport string // "tcp" or "serial", for audit lines
+	sess      *ninedoor.Session
+}
+
+// helpLines is the console's help text (spec console §10).
+var helpLines = []string{"help", "bi", "caps", "mem", "ping", "test (host-only; use cohsh)", "nettest (dev-virt)", "netstats", "quit"}
+
+// dispatch runs one console line and returns the lines to send, in order.
+// quit reports whether the session asked to end.
+func (c *consoleSession) dispatch(line string) (out []string, quit bool) {
+	lim := c.h.lim
+	emit := func(a console.Ack) { out = append(out, a.Render(lim)) }
+	cmd, err := console.Parse(line, lim)
+	if err != nil {
+		var pe *console.ParseError
+		if !errors.As(err, &pe) {
+			pe = &console.ParseError{Msg: console.MsgUnsupportedCommand}
+		}
+		c.refused(pe.Ack(), "console error: "+pe.Msg)
+		return []string{pe.Ack().Render(lim)}, false
+	}
+	label := cmd.Verb.Label()
+	refuse := func(reason, detail string, audit string, kv ...string) {
+		a := console.Refusal(label, reason, detail, kv...)
+		c.refused(a, audit)
+		emit(a)
+	}
+	attached := c.sess != nil
+	queenOnly := func() bool {
+		if attached && c.sess.Role == ticket.RoleQueen {
+			return true
+		}
+		refuse(console.ReasonPolicy, console.DetailUnauthenticated, "unauthenticated command verb="+string(cmd.Verb))
+		return false
+	}
+	needAttach := func() bool {
+		if attached {
+			return true
+		}
+		refuse(console.ReasonPolicy, console.DetailUnauthenticated, "unauthenticated command verb="+string(cmd.Verb))
+		return false
+	}
+
+	switch cmd.Verb {
+	case console.Help:
+		out = append(out, helpLines...)
+		emit(console.Success(label))
+	case console.BootInfo, console.Caps, console.Mem:
+		// The hosted platform has no seL4 boot context to report.
+		refuse(console.ReasonPolicy, console.DetailUnavailable, "console: "+string(cmd.Verb)+" unavailable")
+	case console.Ping:
+		out = append(out, console.PingReply)
+		emit(console.Success(label, "reply", "pong"))
+	case console.Test:
+		refuse(console.ReasonPolicy, console.DetailHostOnly, "console: test refused host-only")
+	case console.NetTest, console.NetStats, console.CacheLog:
+		refuse(console.ReasonPolicy, console.DetailUnsupported, "console: "+string(cmd.Verb)+" unsupported")
+	case console.Quit:
+		if attached {
+			c.h.q.Audit(fmt.Sprintf("console: detach role=%s transport=%s", c.sess.Role, c.transport))
+		}
+		c.sess = nil
+		emit(console.Success(label))
+		return out, true
+	case console.Attach:
+		if a, ok := c.attach(cmd); !ok {
+			emit(a)
+		} else {
+			emit(a)
+		}
+	case console.Log:
+		if !queenOnly() {
+			break
+		}
+		lines := c.h.q.Snapshot().Log
+		emit(console.Success(label))
+		out = append(out, lines...)
+		out = append(out, console.End)
+	case console.Tail:
+		if !needAttach() {
+			break
+		}
+		out = append(out, c.tail(cmd.Path)...)
+	case console.Cat:
+		if !needAttach() {
+			break
+		}
+		out = append(out, c.cat(cmd.Path)...)
+	case console.Ls:
+		if !needAttach() {
+			break
+		}
+		n, comps, err := c.h.ns.Resolve(c.sess, cmd.Path, ninedoor.OpRead)
+		var names []string
+		if err == nil {
+			names, err = n.List()
+		}
+		if err != nil {
+			out = append(out, c.nsError(label, cmd.Path, comps, err))
+			break
+		}
+		emit(console.Success(label, "path", cmd.Path, "entries", strconv.Itoa(len(names))))
+		out = append(out, names...)
+		out = append(out, console.End)
+	case console.Echo:
+		if !needAttach() {
+			break
+		}
+		if c.sess.Role != ticket.RoleQueen && !strings.HasPrefix(cmd.Path, "/bus/") && !strings.HasPrefix(cmd.Path, "/lora/") {
+			refuse(console.ReasonPolicy, console.DetailDenied, fmt.Sprintf("console: echo denied role=%s path=%s", c.sess.Role, cmd.Path), "path", cmd.Path, "error", console.ErrorTextEPERM)
+			break
+		}
+		if err := c.write(cmd.Path, cmd.Payload); err != nil {
+			out = append(out, c.nsError(label, cmd.Path, nil, err))
+			break
+		}
+		emit(console.Success(label, "path", cmd.Path, "bytes", strconv.Itoa(len(cmd.Payload))))
+	case console.Spawn:
+		if !queenOnly() {
+			break
+		}
+		if err := c.write(generated.ClientPathsQueenCtl, cmd.Payload); err != nil {
+			out = append(out, c.nsError(label, generated.ClientPathsQueenCtl, nil, err))
+			break
+		}
+		emit(console.Success(label, "payload", cmd.Payload))
+	case console.Kill:
+		if !queenOnly() {
+			break
+		}
+		if err := c.write(generated.ClientPathsQueenCtl, `{"kill":"`+cmd.WorkerID+`"}`); err != nil {
+			out = append(out, c.nsError(label, generated.ClientPathsQueenCtl, nil, err))
+			break
+		}
+		emit(console.Success(label, "id", cmd.WorkerID))
+	}
+	return out, false
+}
+
+// refused counts a refusal in /proc/pressure and writes its audit line.
+func (c *consoleSession) refused(a console.Ack, audit string) {
+	switch a.Reason() {
+	case console.ReasonBusy:
+		c.h.q.Pressure.Busy.Add(1)
+	case console.ReasonQuota:
+		c.h.q.Pressure.Quota.Add(1)
+	case console.ReasonCut:
+		c.h.q.Pressure.Cut.Add(1)
+	case console.ReasonPolicy:
+		c.h.q.Pressure.Policy.Add(1)
+	}
+	if audit != "" {
+		c.h.q.Audit(audit)
+	}
+}
+
+// nsError renders a namespace failure (spec console §5 mapping table) and
+// counts it; the namespace has already written the audit line for policy
+// denials, so only the other classes are audited here.
+func (c *consoleSession) nsError(label, path string, _ []string, err error) string {
+	var reason, detail, text string
+	audit := true
+	switch {
+	case errors.Is(err, errs.ErrPermission):
+		reason, detail, text = console.ReasonPolicy, console.DetailDenied, console.ErrorTextEPERM
+		audit = false
+		c.h.q.Pressure.Policy.Add(1)
+	case errors.Is(err, errs.ErrNotFound):
+		reason, detail, text = console.ReasonPolicy, console.DetailInvalidPath, console.ErrorTextInvalidPath
+	case errors.Is(err, errs.ErrQuota), errors.Is(err, errs.ErrTooBig):
+		reason, detail, text = console.ReasonQuota, console.DetailBufferFull, console.ErrorTextBufferFull
+	case errors.Is(err, errs.ErrBusy):
+		reason, detail, text = console.ReasonBusy, "busy", "EBUSY"
+	case errors.Is(err, errs.ErrCut):
+		reason, detail, text = console.ReasonCut, console.DetailRootUnreachable, "EHOSTUNREACH"
+	case errors.Is(err, errs.ErrClosed):
+		reason, detail, text = console.ReasonPolicy, "revoked", "closed"
+	case errors.Is(err, errs.ErrInvalid) && errs.Message(err) == console.ErrorTextInvalidPath:
+		reason, detail, text = console.ReasonPolicy, console.DetailInvalidPath, console.ErrorTextInvalidPath
+	default:
+		reason, detail, text = console.ReasonPolicy, console.DetailInvalidPayload, console.ErrorTextInvalidPayload
+	}
+	a := console.Refusal(label, reason, detail, "path", path, "error", text)
+	if audit {
+		c.refused(a, fmt.Sprintf("console: %s refused path=%s reason=%s detail=%s cause=%q", strings.ToLower(label), path, reason, detail, errs.Message(err)))
+	}
+	return a.Render(c.h.lim)
+}
+
+func (c *consoleSession) write(path, payload string) error {
+	n, _, err := c.h.ns.Resolve(c.sess, path, ninedoor.OpWrite)
+	if err != nil {
+		return err
+	}
+	_, err = n.Append(c.sess, []byte(payload), -1)
+	return err
+}
+
+func splitLines(b []byte) []string {
+	s := strings.TrimSuffix(string(b), "\n")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+func isTelemetry(comps []string) bool {
+	return len(comps) > 0 && comps[len(comps)-1] == "telemetry" && (comps[0] == "worker" || comps[0] == "shard")
+}
+
+func (c *consoleSession) tail(path string) []string {
+	label := console.Tail.Label()
+	n, comps, err := c.h.ns.Resolve(c.sess, path, ninedoor.OpRead)
+	if err == nil && ninedoor.Join(comps) != generated.ClientPathsLog && !isTelemetry(comps) {
+		a := console.Refusal(label, console.ReasonPolicy, console.DetailInvalidPath, "path", path)
+		c.refused(a, "console: tail refused invalid-path path="+path)
+		return []string{a.Render(c.h.lim)}
+	}
+	var data []byte
+	if err == nil {
+		data, err = ninedoor.ReadAll(n)
+	}
+	if err != nil {
+		return []string{c.nsError(label, path, comps, err)}
+	}
+	out := []string{console.Success(label, "path", path).Render(c.h.lim)}
+	out = append(out, splitLines(data)...)
+	return append(out, console.End)
+}
+
+func (c *consoleSession) cat(path string) []string {
+	label := console.Cat.Label()
+	n, comps, err := c.h.ns.Resolve(c.sess, path, ninedoor.OpRead)
+	var data []byte
+	if err == nil {
+		data, err = ninedoor.ReadAll(n)
+	}
+	if err != nil {
+		return []string{c.nsError(label, path, comps, err)}
+	}
+	lines := splitLines(data)
+	summary := console.CatSummary(path, lines, c.h.lim)
+	out := []string{console.Success(label, "path", path, "data", summary).Render(c.h.lim)}
+	if ninedoor.Join(comps) != generated.ClientPathsLog {
+		out = append(out, lines...)
+	}
+	return append(out, console.End)
+}
+
+// attach validates a console attach (spec console §6) and asks the queen,
+// which applies the throttle and the worker-attach gate.
+func (c *consoleSession) attach(cmd console.Command) (console.Ack, bool) {
+	label := console.Attach.Label()
+	role, err := ticket.ParseRole(cmd.Role)
+	var verdict *queen.Refusal
+	var audit []string
+	var claims ticket.Claims
+	switch {
+	case err != nil:
+		verdict = &queen.Refusal{Reason: console.ReasonPolicy, Detail: console.DetailInvalidRole}
+	case cmd.Ticket == "" && role == ticket.RoleQueen:
+		// The queen may attach on the console without a ticket.
+	case cmd.Ticket == "":
+		verdict = &queen.Refusal{Reason: console.ReasonPolicy, Detail: console.DetailDenied}
+	default:
+		claims, err = ticket.Verify(cmd.Ticket, c.h.secret(role))
+		nowMs := uint64(c.h.clock.Now().UnixMilli())
+		switch {
+		case errors.Is(err, ticket.ErrMacMismatch), errors.Is(err, ticket.ErrMalformedToken), errors.Is(err, ticket.ErrMissingPrefix), errors.Is(err, ticket.ErrInvalidMacLength):
+			verdict = &queen.Refusal{Reason: console.ReasonPolicy, Detail: console.DetailDenied}
+		case err != nil:
+			verdict = &queen.Refusal{Reason: console.ReasonPolicy, Detail: console.DetailInvalidClaims}
+			audit = append(audit, fmt.Sprintf("ui-ticket outcome=deny reason=invalid-claims role=%s ticket=%s detail=%v", role, ticket.MaskToken(cmd.Ticket), err))
+		case claims.Role != role:
+			verdict = &queen.Refusal{Reason: console.ReasonPolicy, Detail: console.DetailDenied}
+		case claims.Expired(nowMs):
+			verdict = &queen.Refusal{Reason: console.ReasonQuota, Detail: console.DetailExpired}
+			audit = append(audit, fmt.Sprintf("ui-ticket outcome=deny reason=expired role=%s ticket=%s issued_at_ms=%d ttl_s=%d now_ms=%d", role, ticket.MaskToken(cmd.Ticket), claims.IssuedAtMs, *claims.TTLs, nowMs))
+		default:
+			if lerr := ticket.CheckLimits(claims, c.h.ticketLimits); lerr != nil {
+				verdict = &queen.Refusal{Reason: console.ReasonQuota, Detail: console.DetailInvalidClaims}
+				audit = append(audit, fmt.Sprintf("ui-ticket outcome=deny reason=invalid-claims role=%s ticket=%s detail=%v", role, ticket.MaskToken(cmd.Ticket), lerr))
+			}
+		}
+	}
+	roleLabel := strings.ToLower(cmd.Role)
+	if err == nil || verdict == nil {
+		roleLabel = role.String()
+	}
+	_, qerr := c.h.q.Do(context.Background(), queen.Attach{Role: roleLabel, Verdict: verdict, Audit: audit})
+	if qerr != nil {
+		var r *queen.Refusal
+		if !errors.As(qerr, &r) {
+			a := console.Refusal(label, console.ReasonBusy, "busy")
+			c.refused(a, "")
+			return a, false
+		}
+		a := console.Refusal(label, r.Reason, r.Detail, r.Extra...)
+		c.refused(a, "")
+		return a, false
+	}
+	c.sess = c.h.ns.NewSession(role, claims.Subject)
+	return console.Success(label, "role", role.String()), true
+}

@@ -1,0 +1,280 @@
+// Package hive is the root task's core, independent of the platform: it
+// builds the queen, the namespace and the Secure9P server from the
+// generated manifest tables and serves the console on any byte stream.
+// roottask/ wires it to a platform (hosted sockets and stdio, or seL4).
+package hive
+
+import (
+	"bufio"
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/console"
+	"github.com/cohesix/cohesix/internal/ninedoor"
+	"github.com/cohesix/cohesix/internal/queen"
+	"github.com/cohesix/cohesix/internal/ticket"
+)
+
+//go:embed selftest/*.coh
+var selftests embed.FS
+
+// Clock is the hive's time source.
+type Clock interface{ Now() time.Time }
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+// Options adjust a hive; the zero value is the manifest's hive.
+type Options struct {
+	Clock Clock
+	// Queen overrides the queen configuration (tests shorten heartbeats).
+	Queen *queen.Config
+	// Ticks drives heartbeats; nil means a ticker at the manifest interval.
+	Ticks <-chan time.Time
+}
+
+// Hive is one running root task.
+type Hive struct {
+	q            *queen.Queen
+	ns           *ninedoor.Namespace
+	lim          console.Limits
+	clock        Clock
+	ticketLimits ticket.Limits
+	cancel       context.CancelFunc
+	done         chan struct{}
+	stopTicker   func()
+}
+
+// BootLines is the content of /proc/boot.
+func BootLines() []string {
+	return []string{
+		"Cohesix boot: root-task online",
+		"manifest.schema=" + generated.RootTaskSchema,
+		"manifest.profile=" + generated.ProfileName,
+		"manifest.sha256=" + generated.ManifestSHA256,
+		fmt.Sprintf("telemetry.ring_bytes_per_worker=%d", generated.TelemetryRingBytesPerWorker),
+		"telemetry.frame_schema=" + generated.TelemetryFrameSchema,
+		fmt.Sprintf("event_pump.tick_ms=%d", generated.EventPumpTickMs),
+	}
+}
+
+// New starts a hive: the queen loop runs until Close.
+func New(o Options) (*Hive, error) {
+	if o.Clock == nil {
+		o.Clock = realClock{}
+	}
+	cfg := queen.Default()
+	if o.Queen != nil {
+		cfg = *o.Queen
+	}
+	q := queen.New(cfg, o.Clock, generated.QueenInboxDepth)
+	var boot []byte
+	for _, l := range BootLines() {
+		boot = append(boot, l+"\n"...)
+	}
+	var tests []ninedoor.Entry
+	for _, name := range []string{"selftest_quick.coh", "selftest_full.coh", "selftest_negative.coh"} {
+		b, err := selftests.ReadFile("selftest/" + name)
+		if err != nil {
+			return nil, fmt.Errorf("load self-test %s: %w", name, err)
+		}
+		tests = append(tests, ninedoor.Entry{Name: name, Node: ninedoor.Content{ReadOnly: ninedoor.ReadOnly{Path: "/proc/tests/" + name}, Render: func() []byte { return b }}})
+	}
+	h := &Hive{
+		q:     q,
+		ns:    ninedoor.New(q, ninedoor.DefaultConfig(), boot, tests),
+		lim:   console.ManifestLimits(),
+		clock: o.Clock,
+		ticketLimits: ticket.Limits{
+			MaxScopes:        generated.TicketLimitsMaxScopes,
+			MaxScopePathLen:  generated.TicketLimitsMaxScopePathLen,
+			MaxScopeRatePerS: generated.TicketLimitsMaxScopeRatePerS,
+			BandwidthBytes:   generated.TicketLimitsBandwidthBytes,
+			CursorResumes:    generated.TicketLimitsCursorResumes,
+			CursorAdvances:   generated.TicketLimitsCursorAdvances,
+		},
+		done:       make(chan struct{}),
+		stopTicker: func() {},
+	}
+	ticks := o.Ticks
+	if ticks == nil && cfg.HeartbeatIntervalMs > 0 {
+		t := time.NewTicker(time.Duration(cfg.HeartbeatIntervalMs) * time.Millisecond)
+		ticks, h.stopTicker = t.C, t.Stop
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	go func() {
+		defer close(h.done)
+		q.Run(ctx, ticks)
+	}()
+	return h, nil
+}
+
+// Queen returns the hive's authority.
+func (h *Hive) Queen() *queen.Queen { return h.q }
+
+// Namespace returns the hive's namespace.
+func (h *Hive) Namespace() *ninedoor.Namespace { return h.ns }
+
+// Close stops the queen.
+func (h *Hive) Close() error {
+	h.cancel()
+	h.stopTicker()
+	<-h.done
+	return nil
+}
+
+// secret returns the manifest secret for role ("" if none is configured).
+func (h *Hive) secret(role ticket.Role) string {
+	for _, t := range generated.Tickets {
+		if t.Role == role.String() {
+			return t.Secret
+		}
+	}
+	return ""
+}
+
+// ServeConsole serves the framed TCP console on conn (spec console §1-§2)
+// until the client quits or the connection fails, then closes conn.
+func (h *Hive) ServeConsole(conn net.Conn) {
+	defer conn.Close()
+	fr := console.NewFrameReader(conn, h.lim)
+	w := bufio.NewWriter(conn)
+	send := func(lines ...string) error {
+		var buf []byte
+		for _, l := range lines {
+			buf = console.AppendFrame(buf, l)
+		}
+		if _, err := w.Write(buf); err != nil {
+			return err
+		}
+		return w.Flush()
+	}
+	remote := conn.RemoteAddr().String()
+	_ = conn.SetReadDeadline(h.clock.Now().Add(time.Duration(generated.ConsoleAuthTimeoutMs) * time.Millisecond))
+	hello, err := fr.Next(false)
+	reason := ""
+	switch {
+	case errors.Is(err, console.ErrInvalidLength):
+		reason = console.AuthInvalidLength
+	case isTimeout(err):
+		h.q.Audit(fmt.Sprintf("[cohsh-net][auth] reject remote=%s reason=%s", remote, console.AuthTimeout))
+		return
+	case err != nil:
+		return
+	default:
+		reason = console.CheckAuth(hello, generated.ConsoleAuthToken)
+	}
+	if reason != "" {
+		h.q.Audit(fmt.Sprintf("[cohsh-net][auth] reject remote=%s reason=%s", remote, reason))
+		_ = send(console.AuthRefusal(reason).Render(h.lim))
+		return
+	}
+	if send(console.AuthOK.Render(h.lim)) != nil {
+		return
+	}
+	cs := &consoleSession{h: h, transport: "tcp"}
+	closeReason := "eof"
+	defer func() { h.q.Audit("audit tcp.conn.close reason=" + closeReason) }()
+	for {
+		_ = conn.SetReadDeadline(h.clock.Now().Add(time.Duration(generated.ConsoleIdleTimeoutMs) * time.Millisecond))
+		line, err := fr.Next(true)
+		switch {
+		case errors.Is(err, console.ErrInvalidLength):
+			a := console.FrameRefusal
+			cs.refused(a, "console error: frame invalid-length")
+			if send(a.Render(h.lim)) != nil {
+				closeReason = "error"
+				return
+			}
+			continue
+		case isTimeout(err):
+			h.q.Audit("[cohsh-net] session closed reason=" + console.AuthInactivityTimeout)
+			closeReason = console.AuthInactivityTimeout
+			return
+		case errors.Is(err, io.EOF):
+			return
+		case err != nil:
+			closeReason = "error"
+			return
+		}
+		out, quit := cs.dispatch(line)
+		if send(out...) != nil {
+			closeReason = "error"
+			return
+		}
+		if quit {
+			closeReason = "quit"
+			return
+		}
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// SerialPrompt is printed before each serial console line.
+const SerialPrompt = "cohesix> "
+
+// ServeSerial serves the newline console on r/w (the hosted process's
+// stdio, or a UART): no AUTH, the same dispatcher and ACK lines as TCP.
+// quit detaches but the console keeps running (spec console §10) until r
+// ends.
+func (h *Hive) ServeSerial(r io.Reader, w io.Writer, prompt bool) error {
+	var mu sync.Mutex
+	out := bufio.NewWriter(w)
+	write := func(lines ...string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, l := range lines {
+			out.WriteString(l)
+			out.WriteByte('\n')
+		}
+		if prompt {
+			out.WriteString(SerialPrompt)
+		}
+		return out.Flush()
+	}
+	cs := &consoleSession{h: h, transport: "serial"}
+	lb := console.NewLineBuffer(h.lim)
+	in := bufio.NewReader(r)
+	if err := write(); err != nil {
+		return err
+	}
+	for {
+		b, err := in.ReadByte()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		line, done, perr := lb.Feed(b)
+		if perr != nil {
+			var pe *console.ParseError
+			errors.As(perr, &pe)
+			cs.refused(pe.Ack(), "console error: "+pe.Msg)
+			if err := write(pe.Ack().Render(h.lim)); err != nil {
+				return err
+			}
+			continue
+		}
+		if !done {
+			continue
+		}
+		lines, _ := cs.dispatch(line)
+		if err := write(lines...); err != nil {
+			return err
+		}
+	}
+}

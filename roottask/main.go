@@ -1,0 +1,25 @@
+// Command roottask is the Cohesix root task. Hosted (the default on a
+// Linux machine) it serves the TCP console, Secure9P and the serial console
+// on its stdio:
+//
+//	roottask [--console-listen ADDR] [--secure9p-listen ADDR] [--serial stdio|none]
+//
+// Defaults come from configs/root_task.toml (network.*). On seL4 the same
+// code runs under the C shim with the sel4 platform.
+//
+// Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM), 1 when a listener
+// cannot be opened, 2 on a usage error.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+
+	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/hive"
+	"github.com/cohesix/cohesix/roottask/platform"
+	"github.com/cohesix/cohesix/roottask/platform/hosted"
+)
+
+// run boots the hive on the hosted platform and serves until ctx ends.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("roottask", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	consoleAddr := fs.String("console-listen", generated.NetworkConsoleListen, "TCP console listen address")
+	ninepAddr := fs.String("secure9p-listen", generated.NetworkSecure9pListen, "Secure9P listen address")
+	serial := fs.String("serial", "stdio", "serial console: stdio or none")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 || (*serial != "stdio" && *serial != "none") {
+		fmt.Fprintln(stderr, "Usage: roottask [--console-listen ADDR] [--secure9p-listen ADDR] [--serial stdio|none]")
+		return 2
+	}
+	var p platform.Platform = hosted.Platform{}
+	return boot(ctx, p, *consoleAddr, *ninepAddr, *serial == "stdio", stdin, stdout, stderr)
+}
+
+// boot is the platform-independent boot sequence: banner, hive, listeners,
+// consoles.
+func boot(ctx context.Context, p platform.Platform, consoleAddr, ninepAddr string, serial bool, stdin io.Reader, stdout, stderr io.Writer) int {
+	fmt.Fprintf(stdout, "Cohesix root task (%s) manifest.sha256=%s profile=%s\n", p.Name(), generated.ManifestSHA256, generated.ProfileName)
+	h, err := hive.New(hive.Options{Clock: p})
+	if err != nil {
+		fmt.Fprintf(stderr, "roottask: %v\n", err)
+		return 1
+	}
+	defer h.Close()
+	cl, err := p.Listen(consoleAddr)
+	if err != nil {
+		fmt.Fprintf(stderr, "roottask: console listen %s: %v (is another hive running? pass --console-listen 127.0.0.1:0)\n", consoleAddr, err)
+		return 1
+	}
+	defer cl.Close()
+	nl, err := p.Listen(ninepAddr)
+	if err != nil {
+		fmt.Fprintf(stderr, "roottask: secure9p listen %s: %v (pass --secure9p-listen to choose another address)\n", ninepAddr, err)
+		return 1
+	}
+	defer nl.Close()
+	fmt.Fprintf(stdout, "[event] console listening tcp=%s\n[event] secure9p listening tcp=%s\n", cl.Addr(), nl.Addr())
+	go acceptLoop(cl, h.ServeConsole)
+	go serve9P(ctx, h, nl)
+	if serial {
+		go func() {
+			_ = h.ServeSerial(stdin, stdout, true)
+		}()
+	}
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "[event] shutdown")
+	return 0
+}
+
+func acceptLoop(l net.Listener, serve func(net.Conn)) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		go serve(c)
+	}
+}
