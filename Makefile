@@ -1,8 +1,47 @@
-# Minimal Makefile started by the coh-rtc work; the lead owns and extends it.
-.PHONY: generate check-generated check-limit-literals fuzz-manifest
+# Cohesix build and test entry points. `make run` starts a hosted hive;
+# `make test` is what CI runs.
+.PHONY: run build test vet fmt-check unit fuzz generate check-generated check-limit-literals fuzz-manifest
+
+GO ?= go
+FUZZTIME ?= 30s
+BIN := bin
+
+run: ## start a hosted hive: console 127.0.0.1:31337, Secure9P 127.0.0.1:5640, serial on this terminal
+	@echo "Attach from another terminal with: go run ./cmd/cohsh --transport tcp --role queen"
+	$(GO) run ./roottask
+
+build: ## build every program into bin/
+	$(GO) build -o $(BIN)/ ./cmd/... ./roottask
+
+test: vet fmt-check check-generated check-limit-literals unit fuzz ## everything CI checks
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+unit: ## all tests under the race detector, twice: GOMAXPROCS 1 and 4
+	$(GO) test -race -count=1 -cpu=1,4 ./...
+
+# Each parser's fuzz target runs $(FUZZTIME) on its committed seed corpus.
+FUZZ_TARGETS := \
+	./internal/console:FuzzParseLine \
+	./internal/console:FuzzFrame \
+	./internal/ticket:FuzzDecode \
+	./internal/ticket:FuzzParseToken \
+	./internal/secure9p:FuzzPolicy \
+	./internal/manifest:FuzzCompile
+
+fuzz: ## run every fuzz target for $(FUZZTIME)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$name ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$pkg; \
+	done
 
 generate: ## regenerate generated/, docs/snippets/, scripts/cohsh/boot_v0.coh from configs/root_task.toml
-	go run ./cmd/coh-rtc
+	$(GO) run ./cmd/coh-rtc
 
 check-generated: ## fail when committed coh-rtc outputs drift from the manifest
 	scripts/check-generated.sh
@@ -10,5 +49,5 @@ check-generated: ## fail when committed coh-rtc outputs drift from the manifest
 check-limit-literals: ## fail on manifest-owned limits written as literals in Go code
 	scripts/check-limit-literals.sh
 
-fuzz-manifest: ## fuzz the manifest compiler (CI: at least 30 s)
-	go test -run '^$$' -fuzz FuzzCompile -fuzztime 30s -fuzzminimizetime 5s ./internal/manifest/
+fuzz-manifest: ## fuzz the manifest compiler alone
+	$(GO) test -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/manifest/

@@ -5,9 +5,11 @@ import (
 	"net"
 
 	"github.com/cohesix/cohesix/internal/hive"
+	"github.com/cohesix/cohesix/internal/secure9p"
+	"github.com/cohesix/cohesix/roottask/platform"
 )
 
-// serve9P serves Secure9P on l.
-func serve9P(ctx context.Context, h *hive.Hive, l net.Listener) {
-	<-ctx.Done()
+// serve9P serves Secure9P on l until ctx ends.
+func serve9P(ctx context.Context, p platform.Platform, h *hive.Hive, l net.Listener) {
+	_ = secure9p.NewServer(h.Namespace(), secure9p.DefaultConfig(), p.Now).Serve(ctx, l)
 }

@@ -56,7 +56,7 @@ func boot(ctx context.Context, p platform.Platform, consoleAddr, ninepAddr strin
 	defer nl.Close()
 	fmt.Fprintf(stdout, "[event] console listening tcp=%s\n[event] secure9p listening tcp=%s\n", cl.Addr(), nl.Addr())
 	go acceptLoop(cl, h.ServeConsole)
-	go serve9P(ctx, h, nl)
+	go serve9P(ctx, p, h, nl)
 	if serial {
 		go func() {
 			_ = h.ServeSerial(stdin, stdout, true)

@@ -89,20 +89,13 @@ func New(o Options) (*Hive, error) {
 		tests = append(tests, ninedoor.Entry{Name: name, Node: ninedoor.Content{ReadOnly: ninedoor.ReadOnly{Path: "/proc/tests/" + name}, Render: func() []byte { return b }}})
 	}
 	h := &Hive{
-		q:     q,
-		ns:    ninedoor.New(q, ninedoor.DefaultConfig(), boot, tests),
-		lim:   console.ManifestLimits(),
-		clock: o.Clock,
-		ticketLimits: ticket.Limits{
-			MaxScopes:        generated.TicketLimitsMaxScopes,
-			MaxScopePathLen:  generated.TicketLimitsMaxScopePathLen,
-			MaxScopeRatePerS: generated.TicketLimitsMaxScopeRatePerS,
-			BandwidthBytes:   generated.TicketLimitsBandwidthBytes,
-			CursorResumes:    generated.TicketLimitsCursorResumes,
-			CursorAdvances:   generated.TicketLimitsCursorAdvances,
-		},
-		done:       make(chan struct{}),
-		stopTicker: func() {},
+		q:            q,
+		ns:           ninedoor.New(q, ninedoor.DefaultConfig(), boot, tests),
+		lim:          console.ManifestLimits(),
+		clock:        o.Clock,
+		ticketLimits: ticket.DefaultLimits(),
+		done:         make(chan struct{}),
+		stopTicker:   func() {},
 	}
 	ticks := o.Ticks
 	if ticks == nil && cfg.HeartbeatIntervalMs > 0 {

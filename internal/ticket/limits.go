@@ -2,6 +2,7 @@ package ticket
 
 import (
 	"fmt"
+	"github.com/cohesix/cohesix/generated"
 	"math"
 )
 
@@ -43,15 +44,15 @@ type Limits struct {
 	CursorAdvances   uint32
 }
 
-// DefaultLimits returns the spec's default ticket_limits.
+// DefaultLimits returns the manifest's ticket_limits.
 func DefaultLimits() Limits {
 	return Limits{
-		MaxScopes:        8,
-		MaxScopePathLen:  128,
-		MaxScopeRatePerS: 64,
-		BandwidthBytes:   131072,
-		CursorResumes:    16,
-		CursorAdvances:   256,
+		MaxScopes:        generated.TicketLimitsMaxScopes,
+		MaxScopePathLen:  generated.TicketLimitsMaxScopePathLen,
+		MaxScopeRatePerS: generated.TicketLimitsMaxScopeRatePerS,
+		BandwidthBytes:   generated.TicketLimitsBandwidthBytes,
+		CursorResumes:    generated.TicketLimitsCursorResumes,
+		CursorAdvances:   generated.TicketLimitsCursorAdvances,
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
+	"github.com/cohesix/cohesix/generated"
 	"strings"
 
 	"lukechampine.com/blake3"
@@ -16,7 +17,7 @@ const (
 	// MacLen is the MAC length in bytes; it is 64 hex characters.
 	MacLen = 32
 	// MaxTokenLen is the longest token the console and CLI accept.
-	MaxTokenLen = 224
+	MaxTokenLen = generated.ConsoleTicketMax
 )
 
 // Key is a MAC key: the 32-byte BLAKE3 hash of a role secret. The root
