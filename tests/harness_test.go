@@ -1,0 +1,179 @@
+package tests
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/client"
+)
+
+var (
+	buildMu sync.Mutex
+	binDir  string
+	built   = map[string]error{}
+)
+
+// repoRoot is the module root, one level above tests/.
+func repoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(filepath.Dir(file))
+}
+
+// binaries builds the named programs (default roottask and cohsh) once per
+// test binary into one directory, as a user gets them from `make build`.
+func binaries(t *testing.T, names ...string) string {
+	t.Helper()
+	if len(names) == 0 {
+		names = []string{"roottask", "cmd/cohsh"}
+	}
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if binDir == "" {
+		d, err := os.MkdirTemp("", "cohesix-e2e-bin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		binDir = d
+	}
+	for _, n := range names {
+		err, done := built[n]
+		if !done {
+			cmd := exec.Command("go", "build", "-o", binDir+"/", "./"+n)
+			cmd.Dir = repoRoot()
+			if out, berr := cmd.CombinedOutput(); berr != nil {
+				err = fmt.Errorf("go build ./%s: %v\n%s", n, berr, out)
+			}
+			built[n] = err
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return binDir
+}
+
+// rootTask is a running hosted root task.
+type rootTask struct {
+	ConsoleAddr string
+	NinePAddr   string
+	cmd         *exec.Cmd
+	stdin       io.WriteCloser
+	mu          sync.Mutex
+	stdout      strings.Builder // guarded by mu
+}
+
+var listenLine = regexp.MustCompile(`^\[event\] (console|secure9p) listening tcp=(\S+)$`)
+
+// startRootTask starts bin/roottask on loopback ports chosen by the kernel
+// and waits for both listeners.
+func startRootTask(t *testing.T, bin string, serial bool, env ...string) *rootTask {
+	t.Helper()
+	mode := "none"
+	if serial {
+		mode = "stdio"
+	}
+	cmd := exec.Command(filepath.Join(bin, "roottask"), "--console-listen", "127.0.0.1:0", "--secure9p-listen", "127.0.0.1:0", "--serial", mode)
+	cmd.Env = append(os.Environ(), env...)
+	rt := &rootTask{cmd: cmd}
+	var err error
+	if rt.stdin, err = cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+	})
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(out)
+		seen := 0
+		for sc.Scan() {
+			line := sc.Text()
+			rt.mu.Lock()
+			rt.stdout.WriteString(line + "\n")
+			if m := listenLine.FindStringSubmatch(line); m != nil {
+				if m[1] == "console" {
+					rt.ConsoleAddr = m[2]
+				} else {
+					rt.NinePAddr = m[2]
+				}
+				seen++
+				if seen == 2 {
+					close(ready)
+				}
+			}
+			rt.mu.Unlock()
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("root task did not report its listeners; stdout so far:\n%s", rt.Stdout())
+	}
+	return rt
+}
+
+// Stdout returns what the root task printed so far.
+func (rt *rootTask) Stdout() string {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.stdout.String()
+}
+
+// console dials the TCP console and authenticates with the manifest token.
+func (rt *rootTask) console(t *testing.T) *client.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, rt.ConsoleAddr, generated.ConsoleAuthToken)
+	if err != nil {
+		t.Fatalf("dial console %s: %v", rt.ConsoleAddr, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// do sends one console line and returns the ACK line and payload lines.
+func do(t *testing.T, c *client.Conn, line string) client.Response {
+	t.Helper()
+	r, err := c.Do(line)
+	if err != nil {
+		t.Fatalf("console %q: %v", line, err)
+	}
+	return r
+}
+
+// cohsh runs the cohsh binary with args and returns its combined output.
+func cohsh(t *testing.T, bin string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(bin, "cohsh"), args...)
+	cmd.Env = append(os.Environ(), "COHSH_CONSOLE_LOCK=0")
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
