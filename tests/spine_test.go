@@ -90,8 +90,8 @@ func TestSpine(t *testing.T) {
 	// The denials above are in the audit log.
 	log := do(t, q, "log").Lines
 	for _, want := range []string{
-		"access denied role=worker-heartbeat subject=worker-1 path=/worker/worker-2/telemetry op=write",
-		"access denied role=worker-heartbeat subject=worker-1 path=/queen/ctl op=walk",
+		"access denied role=worker-heartbeat subject=worker-1 path=/worker/worker-2 op=walk",
+		"access denied role=worker-heartbeat subject=worker-1 path=/queen op=walk",
 		"kill worker=worker-1",
 	} {
 		if !containsPrefix(log, want) {
