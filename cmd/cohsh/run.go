@@ -1,0 +1,349 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/client"
+	"github.com/cohesix/cohesix/internal/console"
+	"golang.org/x/term"
+)
+
+// Exit codes (package doc).
+const (
+	exitOK          = 0
+	exitFailed      = 1
+	exitUsage       = 2
+	exitUnreachable = 3
+)
+
+// Banner lines (spec console.md §7) and the prompt.
+const (
+	bannerWelcome = "Welcome to Cohesix. Type 'help' for commands."
+	bannerDetach  = "detached shell: run 'attach <role>' to connect"
+	prompt        = "coh> "
+)
+
+// options are cohsh's flags.
+type options struct {
+	role, ticket    string
+	transport       string
+	host            string
+	port            int
+	authToken       string
+	script, check   string
+	jsonOut         bool
+	mint            bool
+	subject, secret string
+	ticketConfig    string
+	words           []string
+}
+
+// onceValue makes a flag given twice an error.
+type onceValue struct {
+	flag.Value
+	set bool
+}
+
+func (o *onceValue) Set(s string) error {
+	if o.set {
+		return errors.New("flag given twice")
+	}
+	o.set = true
+	return o.Value.Set(s)
+}
+
+func (o *onceValue) IsBoolFlag() bool {
+	b, ok := o.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
+func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("cohsh", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	host, port, ok := strings.Cut(generated.NetworkConsoleListen, ":")
+	defPort, _ := strconv.Atoi(port)
+	if !ok {
+		host = generated.NetworkConsoleListen
+	}
+	token := getenv("COHSH_AUTH_TOKEN")
+	if token == "" {
+		token = generated.ConsoleAuthToken
+	}
+	fs.StringVar(&o.role, "role", "", "Attach as this role on start")
+	fs.StringVar(&o.ticket, "ticket", "", "Ticket for --role")
+	fs.StringVar(&o.transport, "transport", "tcp", "Transport: tcp or mock (in-process hive)")
+	fs.StringVar(&o.host, "tcp-host", host, "Console host")
+	fs.IntVar(&o.port, "tcp-port", defPort, "Console port")
+	fs.StringVar(&o.authToken, "auth-token", token, "Console AUTH token (env COHSH_AUTH_TOKEN)")
+	fs.StringVar(&o.script, "script", "", "Run a .coh script and exit")
+	fs.StringVar(&o.check, "check", "", "Check a .coh script's syntax and exit")
+	fs.BoolVar(&o.jsonOut, "json", false, "Print one-shot read commands and test reports as JSON")
+	fs.BoolVar(&o.mint, "mint-ticket", false, "Mint a ticket for --role and exit")
+	fs.StringVar(&o.subject, "ticket-subject", "", "Subject identity of the minted ticket")
+	fs.StringVar(&o.secret, "ticket-secret", "", "Secret to sign the minted ticket (env COHSH_TICKET_SECRET)")
+	fs.StringVar(&o.ticketConfig, "ticket-config", "", "Manifest TOML holding [[tickets]] secrets (env COHSH_TICKET_CONFIG)")
+	fs.VisitAll(func(f *flag.Flag) { f.Value = &onceValue{Value: f.Value} })
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: cohsh [flags] [command words...]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	o.words = fs.Args()
+	switch {
+	case o.script != "" && o.check != "":
+		return o, errors.New("--script and --check are mutually exclusive")
+	case o.transport != "tcp" && o.transport != "mock":
+		return o, fmt.Errorf("--transport %s is not supported; use tcp or mock", o.transport)
+	case o.ticket != "" && o.role == "":
+		return o, errors.New("--ticket requires --role")
+	case o.script != "" && len(o.words) > 0:
+		return o, errors.New("--script takes no command words")
+	}
+	return o, nil
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	o, err := parseFlags(args, os.Getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "cohsh: %v\n", err)
+		return exitUsage
+	}
+	if o.mint {
+		return mintTicket(o, os.Getenv, time.Now(), stdout, stderr)
+	}
+	if o.check != "" {
+		return checkFile(o.check, stdout, stderr)
+	}
+	sh := &shell{lim: console.ManifestLimits(), json: o.jsonOut, sleep: sleepMs}
+	interactive := o.script == "" && len(o.words) == 0
+	logw := io.Discard
+	if interactive {
+		logw = stderr
+	}
+	switch o.transport {
+	case "mock":
+		m, err := newMock(o.authToken, logw, interactive)
+		if err != nil {
+			fmt.Fprintf(stderr, "cohsh: start mock hive: %v\n", err)
+			return exitUnreachable
+		}
+		defer m.close()
+		sh.connect = m.connect
+	default:
+		addr := net.JoinHostPort(o.host, strconv.Itoa(o.port))
+		sh.connect = func(ctx context.Context) (*client.Conn, error) {
+			return client.DialOptions(ctx, addr, o.authToken, client.Options{Log: logw, Reconnect: interactive})
+		}
+	}
+	defer sh.close()
+	if o.role != "" {
+		words := []string{"attach", o.role}
+		if o.ticket != "" {
+			words = append(words, o.ticket)
+		}
+		r := sh.exec(ctx, strings.Join(words, " "))
+		if code := report(r, stdout, stderr); code != exitOK {
+			return code
+		}
+	}
+	switch {
+	case o.script != "":
+		return runScriptFile(ctx, sh, o.script, stdout, stderr)
+	case len(o.words) > 0:
+		return oneShot(ctx, sh, o, stdout, stderr)
+	}
+	sh.interactive = true
+	return interact(ctx, sh, stdin, stdout, stderr)
+}
+
+func sleepMs(ctx context.Context, ms int) error {
+	t := time.NewTimer(time.Duration(ms) * time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// report prints a result and returns its exit code.
+func report(r result, stdout, stderr io.Writer) int {
+	for _, l := range r.lines {
+		fmt.Fprintln(stdout, l)
+	}
+	if r.err != nil {
+		fmt.Fprintf(stderr, "error: %v\n", r.err)
+	}
+	return exitCode(r)
+}
+
+func exitCode(r result) int {
+	var ue *usageError
+	switch {
+	case r.err != nil && isConnErr(r.err):
+		return exitUnreachable
+	case errors.As(r.err, &ue):
+		return exitUsage
+	case r.failed:
+		return exitFailed
+	}
+	return exitOK
+}
+
+// readCommands are the one-shot commands --json applies to.
+var readCommands = map[string]bool{"cat": true, "ls": true, "tail": true, "log": true}
+
+func oneShot(ctx context.Context, sh *shell, o options, stdout, stderr io.Writer) int {
+	line := strings.Join(o.words, " ")
+	if !o.jsonOut || !readCommands[o.words[0]] {
+		return report(sh.exec(ctx, line), stdout, stderr)
+	}
+	r := sh.exec(ctx, line)
+	if r.err != nil {
+		fmt.Fprintf(stderr, "error: %v\n", r.err)
+		return exitCode(r)
+	}
+	out := struct {
+		OK    bool     `json:"ok"`
+		Ack   string   `json:"ack"`
+		Lines []string `json:"lines"`
+	}{OK: !r.failed, Ack: r.ack, Lines: []string{}}
+	for _, l := range r.lines {
+		if l != r.ack && l != console.End {
+			out.Lines = append(out.Lines, l)
+		}
+	}
+	b, _ := json.Marshal(out)
+	fmt.Fprintln(stdout, string(b))
+	return exitCode(r)
+}
+
+func checkFile(path string, stdout, stderr io.Writer) int {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "cohsh: read script: %v\n", err)
+		return exitUsage
+	}
+	stmts, err := lexScript(string(src))
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", path, err)
+		return exitFailed
+	}
+	fmt.Fprintf(stdout, "%s: ok (%d statements)\n", path, len(stmts))
+	return exitOK
+}
+
+func runScriptFile(ctx context.Context, sh *shell, path string, stdout, stderr io.Writer) int {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "cohsh: read script: %v\n", err)
+		return exitUsage
+	}
+	stmts, err := lexScript(string(src))
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", path, err)
+		return exitFailed
+	}
+	f := sh.runScript(ctx, stmts, scriptHooks{out: stdout, errw: stderr})
+	if f == nil {
+		return exitOK
+	}
+	f.write(stderr)
+	if f.connErr {
+		return exitUnreachable
+	}
+	return exitFailed
+}
+
+// interact runs the prompt loop until quit or end of input.
+func interact(ctx context.Context, sh *shell, stdin io.Reader, stdout, stderr io.Writer) int {
+	readLine, out, restore := lineReader(stdin, stdout)
+	defer restore()
+	fmt.Fprintln(out, bannerWelcome)
+	fmt.Fprintln(out, bannerDetach)
+	stopKeepalive := keepalive(sh)
+	defer stopKeepalive()
+	for {
+		line, err := readLine()
+		if err != nil {
+			return exitOK
+		}
+		r := sh.exec(ctx, line)
+		for _, l := range r.lines {
+			fmt.Fprintln(out, l)
+		}
+		if r.err != nil {
+			fmt.Fprintf(out, "error: %v\n", r.err)
+		}
+		if r.quit {
+			return exitOK
+		}
+	}
+}
+
+// lineReader reads commands with line editing and history on a terminal,
+// or plain lines (prompt printed) otherwise.
+func lineReader(stdin io.Reader, stdout io.Writer) (read func() (string, error), out io.Writer, restore func()) {
+	in, inOK := stdin.(*os.File)
+	_, outOK := stdout.(*os.File)
+	if inOK && outOK && term.IsTerminal(int(in.Fd())) {
+		if st, err := term.MakeRaw(int(in.Fd())); err == nil {
+			t := term.NewTerminal(struct {
+				io.Reader
+				io.Writer
+			}{stdin, stdout}, prompt)
+			return t.ReadLine, t, func() { term.Restore(int(in.Fd()), st) }
+		}
+	}
+	sc := bufio.NewScanner(stdin)
+	return func() (string, error) {
+		fmt.Fprint(stdout, prompt)
+		if !sc.Scan() {
+			fmt.Fprintln(stdout)
+			if err := sc.Err(); err != nil {
+				return "", err
+			}
+			return "", io.EOF
+		}
+		return sc.Text(), nil
+	}, stdout, func() {}
+}
+
+// keepalive pings an idle connection every heartbeat interval.
+func keepalive(sh *shell) (stop func()) {
+	every := time.Duration(generated.ClientPoliciesHeartbeatIntervalMs) * time.Millisecond
+	t := time.NewTicker(every)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-t.C:
+				if c := sh.conn.Load(); c != nil {
+					c.Keepalive(every)
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { t.Stop(); close(done) }
+}

@@ -1,0 +1,372 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+
+	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/client"
+	"github.com/cohesix/cohesix/internal/console"
+	"github.com/cohesix/cohesix/internal/ticket"
+)
+
+// Where a response line came from, for script failure reports.
+const (
+	sourceServer = "server"
+	sourceCohsh  = "cohsh"
+	sourceNone   = "none"
+)
+
+// result is what one shell command produced.
+type result struct {
+	lines  []string // stdout lines: the hive's lines verbatim, then cohsh's own
+	ack    string   // the response line EXPECT sees; "" if none
+	source string   // sourceServer, sourceCohsh or sourceNone
+	failed bool     // an ERR response or a local error
+	err    error    // local or transport error, for stderr
+	quit   bool     // the shell ends after this command
+}
+
+// usageError is a command typed wrongly; one-shot mode exits 2 for it.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+func localErr(err error) result { return result{source: sourceNone, failed: true, err: err} }
+
+// isConnErr reports whether err means the hive is unreachable or refused AUTH.
+func isConnErr(err error) bool {
+	var ce *client.ConnError
+	var ae *client.AuthError
+	return errors.As(err, &ce) || errors.As(err, &ae)
+}
+
+// shell interprets the cohsh grammar (spec console.md §7) over one console
+// connection, dialled on first use. Not safe for concurrent use, except
+// that the keepalive may read conn.
+type shell struct {
+	connect     func(ctx context.Context) (*client.Conn, error)
+	conn        atomic.Pointer[client.Conn]
+	lim         console.Limits
+	interactive bool
+	json        bool
+
+	attached   bool
+	role       string // canonical role of the attached session
+	lastRole   string // last successful attach, for re-attach after test
+	lastTicket string
+	sleep      func(ctx context.Context, ms int) error
+}
+
+func (sh *shell) close() {
+	if c := sh.conn.Load(); c != nil {
+		c.Close()
+	}
+}
+
+// wire sends one console line and tracks attach state from the reply.
+func (sh *shell) wire(ctx context.Context, line string) (client.Response, error) {
+	c := sh.conn.Load()
+	if c == nil {
+		var err error
+		if c, err = sh.connect(ctx); err != nil {
+			return client.Response{}, err
+		}
+		sh.conn.Store(c)
+	}
+	resp, err := c.DoContext(ctx, line)
+	if err != nil {
+		if isConnErr(err) {
+			sh.attached = false
+		}
+		return resp, err
+	}
+	if resp.HasAck && resp.Ack.OK {
+		switch resp.Ack.Label {
+		case console.Attach.Label():
+			sh.attached = true
+			sh.role, _ = resp.Ack.Field("role")
+		case console.Quit.Label():
+			sh.attached = false
+			sh.role = ""
+		}
+	}
+	return resp, nil
+}
+
+// wireResult runs line on the hive and turns the reply into a result.
+func (sh *shell) wireResult(ctx context.Context, line string) result {
+	resp, err := sh.wire(ctx, line)
+	r := result{lines: resp.Raw, ack: resp.AckLine(), source: sourceServer}
+	if r.ack == "" {
+		r.source = sourceNone
+	}
+	if err != nil {
+		r.failed, r.err = true, err
+		return r
+	}
+	r.failed = !resp.HasAck || !resp.Ack.OK
+	return r
+}
+
+// helpText is the local command list.
+var helpText = []string{
+	"Commands:",
+	"  help                               show this list",
+	"  attach <role> [ticket]             attach (alias: login); roles: queen, worker-heartbeat (worker), worker-gpu, worker-bus, worker-lora",
+	"  detach                             end the session, stay in the shell",
+	"  ping                               check the attached session",
+	"  tail <path>                        stream a log or telemetry file",
+	"  log                                tail " + generated.ClientPathsLog,
+	"  cat <path>                         print a file",
+	"  ls <path>                          list a directory",
+	"  echo <text> > <path>               append one line to a file",
+	"  spawn heartbeat ticks=N [ttl_s=N] [ops=N]",
+	"  spawn gpu gpu_id=ID mem_mb=N streams=N ttl_s=N [priority=N] [budget_ttl_s=N] [budget_ops=N]",
+	"  kill <worker_id>                   stop a worker",
+	"  bind <src> <dst>                   bind a path in the queen's namespace",
+	"  mount <service> <path>             mount a service",
+	"  lifecycle cordon|drain|resume|quiesce|reset",
+	"  test [--mode quick|full] [--json] [--timeout s] [--no-mutate]",
+	"  quit                               end the session and leave cohsh",
+	"Other lines are sent to the hive verbatim (e.g. BI, CAPS, NETSTATS, CACHELOG 4).",
+}
+
+// exec runs one shell command line.
+func (sh *shell) exec(ctx context.Context, line string) result {
+	line = strings.TrimSpace(line)
+	fields := strings.Fields(line)
+	if len(fields) == 0 {
+		return result{source: sourceNone}
+	}
+	args := fields[1:]
+	switch fields[0] {
+	case "help":
+		if len(args) != 0 {
+			return localErr(usagef("help takes no arguments"))
+		}
+		return result{lines: helpText, source: sourceNone}
+	case "attach", "login":
+		return sh.attach(ctx, args)
+	case "detach":
+		if len(args) != 0 {
+			return localErr(usagef("detach takes no arguments"))
+		}
+		var r result
+		if sh.attached && sh.conn.Load() != nil {
+			r = sh.wireResult(ctx, string(console.Quit))
+			if r.err != nil && !isConnErr(r.err) {
+				return r
+			}
+		}
+		sh.attached, sh.role = false, ""
+		d := console.Success(console.LabelDetach).Render(sh.lim)
+		return result{lines: append(r.lines, d), ack: d, source: sourceCohsh}
+	case "ping":
+		if len(args) != 0 {
+			return localErr(usagef("ping takes no arguments"))
+		}
+		if !sh.attached {
+			return localErr(errors.New("ping requires an attached session; run 'attach <role>' first"))
+		}
+		return sh.wireResult(ctx, string(console.Ping))
+	case "tail", "cat", "ls":
+		if len(args) != 1 {
+			return localErr(usagef("%s takes exactly one path", fields[0]))
+		}
+		if err := checkPath(args[0]); err != nil {
+			return localErr(err)
+		}
+		return sh.wireResult(ctx, fields[0]+" "+args[0])
+	case "log":
+		if len(args) != 0 {
+			return localErr(usagef("log takes no arguments"))
+		}
+		return sh.wireResult(ctx, string(console.Tail)+" "+generated.ClientPathsLog)
+	case "echo":
+		w, err := echoLine(strings.TrimSpace(line[len("echo"):]))
+		if err != nil {
+			return localErr(err)
+		}
+		return sh.wireResult(ctx, w)
+	case "spawn":
+		if !sh.attached || sh.role != ticket.RoleQueen.String() {
+			return localErr(errors.New("spawn requires an attached queen session"))
+		}
+		js, err := spawnJSON(args)
+		if err != nil {
+			return localErr(err)
+		}
+		return sh.ctlWrite(ctx, js)
+	case "kill":
+		if len(args) != 1 {
+			return localErr(usagef("kill takes exactly one worker id"))
+		}
+		if err := checkJSONString("worker id", args[0]); err != nil {
+			return localErr(err)
+		}
+		return sh.ctlWrite(ctx, `{"kill":"`+args[0]+`"}`)
+	case "bind":
+		if len(args) != 2 {
+			return localErr(usagef("bind takes two paths: <src> <dst>"))
+		}
+		for _, p := range args {
+			if err := checkPath(p); err != nil {
+				return localErr(err)
+			}
+			if err := checkJSONString("bind path", p); err != nil {
+				return localErr(err)
+			}
+		}
+		return sh.ctlWrite(ctx, `{"bind":{"from":"`+args[0]+`","to":"`+args[1]+`"}}`)
+	case "mount":
+		if len(args) != 2 {
+			return localErr(usagef("mount takes a service and a path: <service> <path>"))
+		}
+		if err := checkJSONString("service", args[0]); err != nil {
+			return localErr(err)
+		}
+		if err := checkPath(args[1]); err != nil {
+			return localErr(err)
+		}
+		if err := checkJSONString("mount path", args[1]); err != nil {
+			return localErr(err)
+		}
+		return sh.ctlWrite(ctx, `{"mount":{"service":"`+args[0]+`","at":"`+args[1]+`"}}`)
+	case "lifecycle":
+		return sh.lifecycle(ctx, args)
+	case "test":
+		return sh.selftest(ctx, args)
+	case "telemetry", "pool", "tcp-diag":
+		return localErr(fmt.Errorf("%s is not supported by this cohsh", fields[0]))
+	case "quit":
+		if len(args) != 0 {
+			return localErr(usagef("quit takes no arguments"))
+		}
+		var r result
+		if sh.conn.Load() != nil {
+			r = sh.wireResult(ctx, string(console.Quit))
+			if r.err != nil && isConnErr(r.err) {
+				r.err, r.failed = nil, false // leaving anyway
+			}
+		}
+		sh.attached, sh.role = false, ""
+		r.lines = append(r.lines, "closing session")
+		if r.source == "" {
+			r.source = sourceNone
+		}
+		r.quit = true
+		return r
+	}
+	return sh.wireResult(ctx, line)
+}
+
+// ctlWrite appends one JSON line to /queen/ctl through the console's echo.
+func (sh *shell) ctlWrite(ctx context.Context, js string) result {
+	return sh.wireResult(ctx, string(console.Echo)+" "+generated.ClientPathsQueenCtl+" "+js)
+}
+
+func (sh *shell) attach(ctx context.Context, args []string) result {
+	switch {
+	case len(args) == 0:
+		return localErr(usagef("attach requires a role"))
+	case len(args) > 2:
+		return localErr(usagef("attach takes at most two arguments: role and optional ticket"))
+	}
+	role, err := ticket.ParseRole(args[0])
+	if err != nil {
+		return localErr(usagef("unknown role '%s'", args[0]))
+	}
+	if sh.attached {
+		return localErr(errors.New("already attached; run 'quit' to close the current session"))
+	}
+	tok := ""
+	if len(args) == 2 {
+		tok = strings.TrimSpace(args[1])
+	}
+	if err := ticket.ValidateForAttach(role, tok, sh.lim.Ticket); err != nil {
+		return localErr(err)
+	}
+	cmd := console.Command{Verb: console.Attach, Role: role.String(), Ticket: tok}
+	r := sh.wireResult(ctx, cmd.Line())
+	if !r.failed {
+		sh.lastRole, sh.lastTicket = role.String(), tok
+	}
+	return r
+}
+
+// checkPath applies the client-side path rules: absolute, no "." or ".."
+// components, no NUL, at most walk-depth components (empty ones skipped).
+func checkPath(p string) error {
+	if !strings.HasPrefix(p, "/") {
+		return usagef("path '%s' must start with '/'", p)
+	}
+	if strings.ContainsRune(p, 0) {
+		return usagef("path must not contain NUL")
+	}
+	n := 0
+	for _, c := range strings.Split(p, "/") {
+		switch c {
+		case "":
+			continue
+		case ".", "..":
+			return usagef("path component '%s' is not allowed", c)
+		}
+		n++
+	}
+	if n > generated.Secure9pWalkDepth {
+		return usagef("path '%s' has more than %d components", p, generated.Secure9pWalkDepth)
+	}
+	return nil
+}
+
+// checkJSONString enforces the rule for strings placed in control JSON.
+func checkJSONString(what, s string) error {
+	if s == "" || strings.ContainsAny(s, `"\`) || strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+		return usagef("%s must be non-empty and contain no quotes, backslashes or control characters", what)
+	}
+	return nil
+}
+
+// msizeOverflow is the echo token that expands to an oversized spawn.
+const msizeOverflow = "{{msize_overflow}}"
+
+// echoLine maps "echo <text> > <path>" to the wire's "echo <path> <text>".
+func echoLine(rest string) (string, error) {
+	i := strings.IndexByte(rest, '>')
+	if i < 0 {
+		return "", usagef("echo requires '<text> > <path>'")
+	}
+	text, path := strings.TrimSpace(rest[:i]), strings.TrimSpace(rest[i+1:])
+	if len(text) >= 2 && (text[0] == '"' || text[0] == '\'') && text[len(text)-1] == text[0] {
+		text = text[1 : len(text)-1]
+	}
+	if strings.ContainsAny(text, "\x00\r\n") {
+		return "", usagef("echo text must be one line without NUL")
+	}
+	if path == "" {
+		return "", usagef("echo requires a path after '>'")
+	}
+	if err := checkPath(path); err != nil {
+		return "", err
+	}
+	if text == msizeOverflow {
+		text = overflowSpawn()
+	}
+	return string(console.Echo) + " " + path + " " + text, nil
+}
+
+// overflowSpawn is a spawn-gpu JSON padded to msize+64 bytes, a negative
+// test of the frame and line limits.
+func overflowSpawn() string {
+	const head, tail = `{"spawn":"gpu","lease":{"gpu_id":"`, `","mem_mb":1,"streams":1,"ttl_s":1}}`
+	pad := generated.Secure9pMsize + 64 - len(head) - len(tail)
+	return head + strings.Repeat("x", pad) + tail
+}
