@@ -1,0 +1,152 @@
+package queen
+
+import (
+	"errors"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var denied = &Refusal{Reason: "policy", Detail: "denied"}
+
+// attempt is one console attach at AtMs; Bad makes the console's own
+// verdict a denial. Want is the refusal the authority returns (nil: ok).
+type attempt struct {
+	AtMs uint64
+	Role string
+	Bad  bool
+	Want *Refusal
+}
+
+func throttled(d uint64) *Refusal {
+	return &Refusal{Reason: "quota", Detail: "throttled", Extra: []string{"delay_ms", strconv.FormatUint(d, 10)}}
+}
+
+func rateLimited(d uint64) *Refusal {
+	return &Refusal{Reason: "quota", Detail: "rate-limited", Extra: []string{"delay_ms", strconv.FormatUint(d, 10)}}
+}
+
+func runAttempts(t *testing.T, s *State, attempts []attempt) {
+	t.Helper()
+	for i, a := range attempts {
+		role := a.Role
+		if role == "" {
+			role = "queen"
+		}
+		c := Attach{Role: role}
+		if a.Bad {
+			c.Verdict = denied
+		}
+		r := s.Apply(c, a.AtMs)
+		var got *Refusal
+		if r.Err != nil && !errors.As(r.Err, &got) {
+			t.Fatalf("attempt %d at %d ms: error %v is not a *Refusal", i, a.AtMs, r.Err)
+		}
+		if diff := cmp.Diff(a.Want, got); diff != "" {
+			t.Errorf("attempt %d: Apply(Attach{%s bad=%v}, %d) refusal mismatch (-want +got):\n%s", i, role, a.Bad, a.AtMs, diff)
+		}
+	}
+}
+
+func TestAttachThrottle(t *testing.T) {
+	tests := []struct {
+		name     string
+		throttle ThrottleConfig
+		attempts []attempt
+	}{
+		{
+			name: "first failure blocks for the base delay, then success resets",
+			attempts: []attempt{
+				{AtMs: 0, Bad: true, Want: denied},
+				{AtMs: 100, Want: throttled(150)},
+				{AtMs: 249, Want: throttled(1)},
+				{AtMs: 250},                          // block has passed: a valid attach succeeds
+				{AtMs: 300, Bad: true, Want: denied}, // counted from zero again
+				{AtMs: 549, Want: throttled(1)},
+				{AtMs: 550},
+			},
+		},
+		{
+			name:     "back-off doubles per failure and is capped",
+			throttle: ThrottleConfig{BackoffBaseMs: 250, BackoffMaxExp: 2, LockoutFailures: 100, LockoutWindowMs: 60_000, LockoutCoolMs: 90_000},
+			attempts: []attempt{
+				{AtMs: 0, Bad: true, Want: denied},
+				{AtMs: 0, Want: throttled(250)},
+				{AtMs: 250, Bad: true, Want: denied},
+				{AtMs: 250, Want: throttled(500)},
+				{AtMs: 750, Bad: true, Want: denied},
+				{AtMs: 750, Want: throttled(1000)},
+				{AtMs: 1750, Bad: true, Want: denied},
+				{AtMs: 1750, Want: throttled(1000)},
+				{AtMs: 2750},
+			},
+		},
+		{
+			name: "three failures in the window lock out for the cooldown",
+			attempts: []attempt{
+				{AtMs: 0, Bad: true, Want: denied},
+				{AtMs: 250, Bad: true, Want: denied},
+				{AtMs: 750, Bad: true, Want: denied}, // third: reported as itself
+				{AtMs: 800, Want: rateLimited(89_950)},
+				{AtMs: 60_000, Want: rateLimited(30_750)},
+				{AtMs: 90_749, Want: rateLimited(1)},
+				{AtMs: 90_750}, // cooldown over and back-off long past
+			},
+		},
+		{
+			name: "failures spread beyond the window do not lock out",
+			attempts: []attempt{
+				{AtMs: 0, Bad: true, Want: denied},
+				{AtMs: 30_000, Bad: true, Want: denied},
+				{AtMs: 61_000, Bad: true, Want: denied},
+				{AtMs: 61_999, Want: throttled(1)}, // 250 × 2^2
+				{AtMs: 62_000},
+			},
+		},
+		{
+			name: "worker attach is gated by the lifecycle and counts as a failure",
+			attempts: []attempt{
+				{AtMs: 0, Role: "worker-heartbeat", Want: &Refusal{Reason: "policy", Detail: "lifecycle-denied", Extra: []string{"state", "BOOTING"}}},
+				{AtMs: 10, Role: "queen", Want: throttled(240)},
+				{AtMs: 250, Role: "queen"},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig()
+			if tt.throttle != (ThrottleConfig{}) {
+				cfg.Throttle = tt.throttle
+			}
+			s := NewState(cfg, 0) // BOOTING: the queen attaches, workers are gated
+			runAttempts(t, s, tt.attempts)
+		})
+	}
+}
+
+func TestAttachAudit(t *testing.T) {
+	s := NewState(testConfig(), 0)
+	s.Apply(Attach{Role: "worker-heartbeat", Verdict: denied, Audit: []string{"ui-ticket outcome=deny reason=x"}}, 0)
+	s.Apply(Attach{Role: "queen"}, 100)
+	s.Apply(Attach{Role: "worker-heartbeat"}, 250)
+	want := []string{
+		"ui-ticket outcome=deny reason=x",
+		"attach denied role=worker-heartbeat reason=policy detail=denied",
+		"attach throttled (150 ms)",
+		"lifecycle denied action=worker-attach state=BOOTING reason=gate-denied",
+		"attach denied role=worker-heartbeat reason=policy detail=lifecycle-denied",
+	}
+	if !slices.Equal(s.log, want) {
+		t.Errorf("log = %q; want %q", s.log, want)
+	}
+	s.Apply(Attach{Role: "queen", Verdict: denied}, 10_000)
+	if want := "attach rate limited: failures=3 window_ms=60000 cooldown_ms=90000"; s.log[len(s.log)-1] != want {
+		t.Errorf("last log line = %q; want %q", s.log[len(s.log)-1], want)
+	}
+	s.Apply(Attach{Role: "queen"}, 10_001)
+	if want := "attach rate limited: role=queen delay_ms=89999"; s.log[len(s.log)-1] != want {
+		t.Errorf("last log line = %q; want %q", s.log[len(s.log)-1], want)
+	}
+}
