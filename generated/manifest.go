@@ -5,7 +5,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "5942588c8eac0d533a0a00de42ba8dd382cda7e2ae85b1d5fd09664dfa91d2a0"
+const ManifestSHA256 = "b65b97bddd826c9a2d6a0c979931458c787e306c4cc477265ba8a448ae18c933"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -101,6 +101,20 @@ const (
 	FeaturesSerialConsole                            = true                                          // features.serial_console
 	FeaturesStdConsole                               = false                                         // features.std_console
 	FeaturesStdHostTools                             = false                                         // features.std_host_tools
+	GpuActiveMaxBytes                                = 4096                                          // gpu.active_max_bytes
+	GpuBridgeLogMaxBytes                             = 131072                                        // gpu.bridge_log_max_bytes
+	GpuBridgePayloadMaxBytes                         = 131072                                        // gpu.bridge_payload_max_bytes
+	GpuBridgeStatusMaxBytes                          = 512                                           // gpu.bridge_status_max_bytes
+	GpuCtlMaxBytes                                   = 1024                                          // gpu.ctl_max_bytes
+	GpuIdMaxBytes                                    = 32                                            // gpu.id_max_bytes
+	GpuJobMaxBytes                                   = 32768                                         // gpu.job_max_bytes
+	GpuLeaseMaxBytes                                 = 1024                                          // gpu.lease_max_bytes
+	GpuLoraJobsMax                                   = 16                                            // gpu.lora_jobs_max
+	GpuModelIdMaxBytes                               = 128                                           // gpu.model_id_max_bytes
+	GpuModelManifestMaxBytes                         = 8192                                          // gpu.model_manifest_max_bytes
+	GpuSchemaMaxBytes                                = 4096                                          // gpu.schema_max_bytes
+	GpuStatusMaxBytes                                = 32768                                         // gpu.status_max_bytes
+	GpuTelemetryRecordMaxBytes                       = 4096                                          // gpu.telemetry_record_max_bytes
 	LifecycleInitialState                            = "BOOTING"                                     // lifecycle.initial_state
 	MetaAuthor                                       = "cohesix"                                     // meta.author
 	MetaPurpose                                      = "dev profile: hosted root task and QEMU virt" // meta.purpose

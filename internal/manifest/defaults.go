@@ -138,6 +138,12 @@ func Defaults() *Manifest {
 			MaxScopes: 8, MaxScopePathLen: 128, MaxScopeRatePerS: 64,
 			BandwidthBytes: 131072, CursorResumes: 16, CursorAdvances: 256, RateWindowMs: 1000,
 		},
+		GPU: GPU{
+			IDMaxBytes: 32, BridgePayloadMaxBytes: 131072, BridgeLogMaxBytes: 131072, BridgeStatusMaxBytes: 512,
+			CtlMaxBytes: 1024, LeaseMaxBytes: 1024, StatusMaxBytes: 32768, JobMaxBytes: 32768,
+			ModelIDMaxBytes: 128, ModelManifestMaxBytes: 8192, ActiveMaxBytes: 4096, SchemaMaxBytes: 4096,
+			TelemetryRecordMaxBytes: 4096, LoraJobsMax: 16,
+		},
 		Sidecars: Sidecars{
 			Modbus: BusSidecar{MountAt: "/bus"},
 			DNP3:   BusSidecar{MountAt: "/bus"},

@@ -34,6 +34,7 @@ type Manifest struct {
 	Tickets         []Ticket        `toml:"tickets"`
 	Sidecars        Sidecars        `toml:"sidecars"`
 	Ecosystem       Ecosystem       `toml:"ecosystem"`
+	GPU             GPU             `toml:"gpu"`
 }
 
 type Meta struct {
@@ -549,4 +550,23 @@ type PolicyRule struct {
 
 type EcoModels struct {
 	Enable bool `toml:"enable"`
+}
+
+// GPU is a Go-port section: the bounds of the /gpu namespace the host
+// bridge publishes (spec/gpu-telemetry.md §1-§4, namespace.md §5).
+type GPU struct {
+	IDMaxBytes              int64 `toml:"id_max_bytes"`
+	BridgePayloadMaxBytes   int64 `toml:"bridge_payload_max_bytes"`
+	BridgeLogMaxBytes       int64 `toml:"bridge_log_max_bytes"`
+	BridgeStatusMaxBytes    int64 `toml:"bridge_status_max_bytes"`
+	CtlMaxBytes             int64 `toml:"ctl_max_bytes"`
+	LeaseMaxBytes           int64 `toml:"lease_max_bytes"`
+	StatusMaxBytes          int64 `toml:"status_max_bytes"`
+	JobMaxBytes             int64 `toml:"job_max_bytes"`
+	ModelIDMaxBytes         int64 `toml:"model_id_max_bytes"`
+	ModelManifestMaxBytes   int64 `toml:"model_manifest_max_bytes"`
+	ActiveMaxBytes          int64 `toml:"active_max_bytes"`
+	SchemaMaxBytes          int64 `toml:"schema_max_bytes"`
+	TelemetryRecordMaxBytes int64 `toml:"telemetry_record_max_bytes"`
+	LoraJobsMax             int64 `toml:"lora_jobs_max"`
 }

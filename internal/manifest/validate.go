@@ -121,6 +121,7 @@ func validate(m *Manifest, raw map[string]any, opts Options) []string {
 	checkCAS(c, m, raw, opts)
 	checkEcosystem(c, m)
 	checkSidecars(c, m)
+	checkGPU(c, m)
 	checkProduction(c, m)
 	checkPlaceholders(c, m)
 	sort.Strings(c.diags)
