@@ -18,8 +18,8 @@ type mockHive struct {
 	interactive bool
 }
 
-func newMock(token string, log io.Writer, interactive bool) (*mockHive, error) {
-	h, err := hive.New(hive.Options{})
+func newMock(o hive.Options, token string, log io.Writer, interactive bool) (*mockHive, error) {
+	h, err := hive.New(o)
 	if err != nil {
 		return nil, err
 	}

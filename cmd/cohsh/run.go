@@ -17,6 +17,7 @@ import (
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/client"
 	"github.com/cohesix/cohesix/internal/console"
+	"github.com/cohesix/cohesix/internal/hive"
 	"golang.org/x/term"
 )
 
@@ -117,8 +118,19 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	return o, nil
 }
 
+// env is what run takes from the process; tests supply their own.
+type env struct {
+	getenv func(string) string
+	now    func() time.Time
+	hive   hive.Options // the mock transport's hive
+}
+
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	o, err := parseFlags(args, os.Getenv, stderr)
+	return env{getenv: os.Getenv, now: time.Now}.run(ctx, args, stdin, stdout, stderr)
+}
+
+func (e env) run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	o, err := parseFlags(args, e.getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
@@ -127,7 +139,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 	if o.mint {
-		return mintTicket(o, os.Getenv, time.Now(), stdout, stderr)
+		return mintTicket(o, e.getenv, e.now(), stdout, stderr)
 	}
 	if o.check != "" {
 		return checkFile(o.check, stdout, stderr)
@@ -140,7 +152,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	switch o.transport {
 	case "mock":
-		m, err := newMock(o.authToken, logw, interactive)
+		m, err := newMock(e.hive, o.authToken, logw, interactive)
 		if err != nil {
 			fmt.Fprintf(stderr, "cohsh: start mock hive: %v\n", err)
 			return exitUnreachable

@@ -304,12 +304,16 @@ func (sh *shell) attach(ctx context.Context, args []string) result {
 
 // checkPath applies the client-side path rules: absolute, no "." or ".."
 // components, no NUL, at most walk-depth components (empty ones skipped).
+// A path is one wire token, so whitespace is refused too.
 func checkPath(p string) error {
 	if !strings.HasPrefix(p, "/") {
 		return usagef("path '%s' must start with '/'", p)
 	}
 	if strings.ContainsRune(p, 0) {
 		return usagef("path must not contain NUL")
+	}
+	if strings.ContainsAny(p, " \t") {
+		return usagef("path '%s' must not contain whitespace", p)
 	}
 	n := 0
 	for _, c := range strings.Split(p, "/") {
