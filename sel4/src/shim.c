@@ -1,0 +1,324 @@
+/*
+ * Cohesix seL4 shim: the seL4 root server that hosts the static linux/arm64
+ * Go root task (docs/SEL4.md, DECISIONS.md D7).
+ *
+ * It loads the embedded Go ELF into its own address space, starts it in a
+ * second thread whose fault endpoint it serves, and performs the Linux
+ * system calls that arrive as UnknownSyscall faults. Memory comes from
+ * untypeds, frames are mapped lazily on VMFault. Time is a virtual clock
+ * (the qemu-arm-virt kernel does not export the counter): it advances by a
+ * fixed cost per system call and jumps to the next deadline when every Go
+ * thread is blocked. Anything the shim cannot serve is reported on serial
+ * and stops the payload instead of hanging.
+ */
+#include "sel4_sys.h"
+#include "linux.h"
+
+#define MAX_THREADS 64
+#define PRIO_SHIM 254
+#define PRIO_GO 100
+#define PRIO_IDLE 1
+#define NS_PER_SYSCALL 13000ull /* measured UnknownSyscall round trip under TCG */
+#define CNTFRQ 62500000ull
+
+extern const unsigned char coh_payload_start[], coh_payload_end[];
+coh_word *coh_ipc;
+static coh_bootinfo *bi;
+static coh_word next_slot, last_slot;
+static coh_cptr fault_ep;
+static unsigned long long now_ns = 1700000000ull * 1000000000ull; /* virtual clock */
+
+/* ---- serial ---------------------------------------------------------- */
+static volatile unsigned int *uart; /* PL011, mapped once a device frame is found */
+static void putc_serial(char c)
+{
+	if (!uart) {
+		coh_debug_putchar(c);
+		return;
+	}
+	while (uart[0x18 / 4] & (1u << 5)) /* TXFF */
+		;
+	uart[0] = (unsigned char)c;
+}
+static void puts_serial(const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\n')
+			putc_serial('\r');
+		putc_serial(*s);
+	}
+}
+static void puthex(coh_word v)
+{
+	char b[19] = "0x";
+	for (int i = 0; i < 16; i++)
+		b[2 + i] = "0123456789abcdef"[(v >> (60 - 4 * i)) & 15];
+	b[18] = 0;
+	puts_serial(b);
+}
+static int getc_serial(void)
+{
+	if (!uart || (uart[0x18 / 4] & (1u << 4))) /* RXFE */
+		return -1;
+	return (int)(uart[0] & 0xff);
+}
+static void halt(const char *why)
+{
+	puts_serial("cohesix-shim: halt: ");
+	puts_serial(why);
+	puts_serial("\n");
+	for (;;)
+		coh_recv(fault_ep, 0);
+}
+
+static void *memset(void *d, int c, unsigned long n)
+{
+	unsigned char *p = d;
+	while (n--)
+		*p++ = (unsigned char)c;
+	return d;
+}
+static void *memcpy(void *d, const void *s, unsigned long n)
+{
+	unsigned char *p = d;
+	const unsigned char *q = s;
+	while (n--)
+		*p++ = *q++;
+	return d;
+}
+
+/* ---- capabilities and memory ------------------------------------------ */
+static coh_word alloc_slot(void)
+{
+	if (next_slot >= last_slot)
+		halt("out of CNode slots (use a kernel with KernelRootCNodeSizeBits=16)");
+	return next_slot++;
+}
+
+/* alloc_obj retypes one object from the first RAM untyped that has room. */
+static coh_cptr alloc_obj(coh_word type, coh_word size_bits)
+{
+	static unsigned int cur;
+	coh_word slot = alloc_slot();
+	for (unsigned int n = bi->untyped.end - bi->untyped.start; cur < n; cur++) {
+		if (bi->untyped_list[cur].is_device)
+			continue;
+		if (coh_untyped_retype(bi->untyped.start + cur, type, size_bits, COH_CAP_INIT_CNODE, 0, 0, slot, 1) == 0)
+			return slot;
+	}
+	halt("out of untyped memory");
+	return 0;
+}
+
+/* map_frame maps frame at vaddr, adding page tables on FailedLookup. */
+static void map_frame(coh_cptr frame, coh_word vaddr, coh_word attr)
+{
+	for (int tries = 0; tries < 4; tries++) {
+		int err = coh_page_map(frame, COH_CAP_INIT_VSPACE, vaddr, COH_RIGHTS_RW, attr);
+		if (err == 0)
+			return;
+		if (err != COH_ERR_FAILED_LOOKUP)
+			break;
+		coh_cptr pt = alloc_obj(COH_OBJ_ARM_PAGE_TABLE, 0);
+		if (coh_page_table_map(pt, COH_CAP_INIT_VSPACE, vaddr) != 0)
+			break;
+	}
+	puts_serial("cohesix-shim: cannot map ");
+	puthex(vaddr);
+	halt("page map failed");
+}
+
+/* map_device maps the device frame holding paddr at vaddr (uncached). */
+static int map_device(coh_word paddr, coh_word vaddr)
+{
+	for (unsigned int i = 0; i < bi->untyped.end - bi->untyped.start; i++) {
+		coh_untyped_desc *d = &bi->untyped_list[i];
+		if (!d->is_device || paddr < d->paddr || paddr >= d->paddr + (1ul << d->size_bits))
+			continue;
+		/* Retype frames in order until the one holding paddr. */
+		for (coh_word a = d->paddr; a <= paddr; a += 1ul << COH_PAGE_BITS) {
+			coh_word slot = alloc_slot();
+			if (coh_untyped_retype(bi->untyped.start + i, COH_OBJ_ARM_SMALL_PAGE, 0, COH_CAP_INIT_CNODE, 0, 0, slot, 1))
+				return -1;
+			if (a + (1ul << COH_PAGE_BITS) > paddr) {
+				map_frame(slot, vaddr, 0 /* uncached */ | COH_ARM_EXECUTE_NEVER);
+				return 0;
+			}
+		}
+	}
+	return -1;
+}
+
+/* Lazily backed regions (mmap, Go's BSS and heap). */
+#define MAX_REGIONS 512
+static struct region { coh_word start, end; } regions[MAX_REGIONS];
+static int nregions;
+static coh_word mmap_next = 0x200000000000ul;
+
+static void add_region(coh_word start, coh_word end)
+{
+	if (nregions < MAX_REGIONS)
+		regions[nregions++] = (struct region){start, end};
+	else
+		halt("too many mmap regions");
+}
+static int in_region(coh_word a)
+{
+	for (int i = 0; i < nregions; i++)
+		if (a >= regions[i].start && a < regions[i].end)
+			return 1;
+	return 0;
+}
+
+/* Backed pages, open-addressed by page number (for DONTNEED zeroing). */
+#define PAGESET_BITS 16
+static coh_word pageset[1u << PAGESET_BITS];
+static int page_backed(coh_word page, int insert)
+{
+	coh_word h = (page * 0x9E3779B97F4A7C15ul) >> (64 - PAGESET_BITS);
+	for (;; h = (h + 1) & ((1u << PAGESET_BITS) - 1)) {
+		if (pageset[h] == page + 1)
+			return 1;
+		if (pageset[h] == 0) {
+			if (insert)
+				pageset[h] = page + 1;
+			return 0;
+		}
+	}
+}
+static void back_page(coh_word va)
+{
+	va &= ~((1ul << COH_PAGE_BITS) - 1);
+	if (page_backed(va >> COH_PAGE_BITS, 1))
+		return;
+	map_frame(alloc_obj(COH_OBJ_ARM_SMALL_PAGE, 0), va, COH_ARM_DEFAULT_VMATTRIBUTES);
+}
+
+/* ---- threads ---------------------------------------------------------- */
+enum { T_FREE, T_RUN, T_FUTEX, T_SLEEP, T_EPOLL, T_READ, T_DEAD };
+static struct thread {
+	int state;
+	coh_cptr tcb, reply;
+	coh_word futex;
+	unsigned long long deadline; /* 0: none */
+	coh_word buf, len;           /* T_READ, T_EPOLL */
+} threads[MAX_THREADS];
+static coh_word epoll_data; /* eventfd's registered data */
+static int eventfd_set;
+
+static coh_word stack_idle[512] __attribute__((aligned(16)));
+static coh_word ipc_idle_frame_va = 0x10001000000ul;
+
+static coh_cptr new_thread(int id, coh_word prio);
+#include "syscalls.inc"
+
+/* Linux start stack: argc, argv, envp, auxv (docs/SEL4.md). */
+static coh_word build_stack(coh_word top, coh_word entry_phdr, coh_word phnum)
+{
+	static const char *argv[] = {"roottask", "--serial", "stdio", 0};
+	static const char *envp[] = {"GODEBUG=asyncpreemptoff=1", "GOMAXPROCS=1", 0};
+	coh_word *sp = (coh_word *)(top - 4096);
+	coh_word random = top - 64;
+	int i = 0;
+	sp[i++] = 3;
+	for (int a = 0; argv[a]; a++)
+		sp[i++] = (coh_word)argv[a];
+	sp[i++] = 0;
+	for (int e = 0; envp[e]; e++)
+		sp[i++] = (coh_word)envp[e];
+	sp[i++] = 0;
+	sp[i++] = LINUX_AT_PHDR, sp[i++] = entry_phdr;
+	sp[i++] = LINUX_AT_PHNUM, sp[i++] = phnum;
+	sp[i++] = LINUX_AT_PHENT, sp[i++] = 56;
+	sp[i++] = LINUX_AT_PAGESZ, sp[i++] = 4096;
+	sp[i++] = LINUX_AT_RANDOM, sp[i++] = random;
+	sp[i++] = LINUX_AT_HWCAP, sp[i++] = 3;
+	sp[i++] = LINUX_AT_NULL, sp[i++] = 0;
+	for (int r = 0; r < 16; r++)
+		((unsigned int *)random)[r] = (unsigned int)(now_ns >> (r & 7)) * 2654435761u + r;
+	return (coh_word)sp;
+}
+
+static coh_cptr new_thread(int id, coh_word prio)
+{
+	coh_cptr tcb = alloc_obj(COH_OBJ_TCB, 0);
+	coh_word ep = alloc_slot();
+	if (coh_cnode_mint(COH_CAP_INIT_CNODE, ep, fault_ep, COH_RIGHTS_ALL, (coh_word)id + 1))
+		halt("mint fault endpoint");
+	coh_cptr ipc = alloc_obj(COH_OBJ_ARM_SMALL_PAGE, 0);
+	coh_word ipc_va = ipc_idle_frame_va + ((coh_word)id << COH_PAGE_BITS) * 2;
+	map_frame(ipc, ipc_va, COH_ARM_DEFAULT_VMATTRIBUTES);
+	if (coh_tcb_configure(tcb, ep, COH_CAP_INIT_CNODE, COH_CAP_INIT_VSPACE, ipc_va, ipc))
+		halt("TCB_Configure");
+	if (coh_tcb_set_priority(tcb, COH_CAP_INIT_TCB, prio))
+		halt("TCB_SetPriority");
+	threads[id].tcb = tcb;
+	threads[id].reply = alloc_slot();
+	threads[id].state = T_RUN;
+	return tcb;
+}
+
+static void idle_loop(void)
+{
+	/* Runs only when every Go thread is blocked: asks the shim to advance. */
+	for (;;)
+		asm volatile("mov x8, %0\nmov x7, x8\nsvc #0" ::"r"((coh_word)LINUX_SYS_COH_IDLE) : "x0", "x1", "x2", "x3", "x4", "x5", "x7", "x8", "memory");
+}
+
+void coh_main(coh_bootinfo *bootinfo)
+{
+	bi = bootinfo;
+	coh_ipc = (coh_word *)bi->ipc_buffer;
+	next_slot = bi->empty.start;
+	last_slot = bi->empty.end;
+	puts_serial("cohesix-shim: seL4 root server up\n");
+	fault_ep = alloc_obj(COH_OBJ_ENDPOINT, 0);
+	if (map_device(0x09000000ul, 0x10000000000ul) == 0)
+		uart = (volatile unsigned int *)0x10000000000ul;
+	puts_serial(uart ? "cohesix-shim: PL011 mapped\n" : "cohesix-shim: PL011 not available, output via seL4_DebugPutChar\n");
+	if (coh_tcb_set_priority(COH_CAP_INIT_TCB, COH_CAP_INIT_TCB, PRIO_SHIM))
+		halt("set shim priority");
+
+	/* Load the Go payload's PT_LOAD segments at their link addresses. */
+	const struct elf64_ehdr *eh = (const void *)coh_payload_start;
+	if (eh->e_ident[0] != 0x7f || eh->e_machine != 183)
+		halt("payload is not an aarch64 ELF");
+	coh_word phdr_va = 0;
+	for (int i = 0; i < eh->e_phnum; i++) {
+		const struct elf64_phdr *ph = (const void *)(coh_payload_start + eh->e_phoff + i * eh->e_phentsize);
+		if (ph->p_type == 6 /* PT_PHDR */)
+			phdr_va = ph->p_vaddr;
+		if (ph->p_type != 1 /* PT_LOAD */)
+			continue;
+		coh_word start = ph->p_vaddr & ~0xffful, end = (ph->p_vaddr + ph->p_memsz + 0xfff) & ~0xffful;
+		add_region(start, end);
+		for (coh_word va = start; va < end; va += 4096)
+			back_page(va);
+		memcpy((void *)ph->p_vaddr, coh_payload_start + ph->p_offset, ph->p_filesz);
+		if (!phdr_va && ph->p_offset == 0)
+			phdr_va = ph->p_vaddr + eh->e_phoff;
+	}
+	/* Main thread stack: 1 MiB, lazily backed, top page backed now. */
+	coh_word stack_top = 0x7f0000000000ul;
+	add_region(stack_top - (1ul << 20), stack_top);
+	back_page(stack_top - 4096);
+	back_page(stack_top - 8192);
+
+	coh_word regs[COH_UC_WORDS];
+	memset(regs, 0, sizeof regs);
+	regs[COH_UC_PC] = eh->e_entry;
+	regs[COH_UC_SP] = build_stack(stack_top, phdr_va, eh->e_phnum);
+	coh_cptr tcb = new_thread(0, PRIO_GO);
+
+	/* The idle thread: lowest priority, runs shim code on its own stack. */
+	coh_word iregs[COH_UC_WORDS];
+	memset(iregs, 0, sizeof iregs);
+	iregs[COH_UC_PC] = (coh_word)idle_loop;
+	iregs[COH_UC_SP] = (coh_word)&stack_idle[512];
+	coh_cptr itcb = new_thread(MAX_THREADS - 1, PRIO_IDLE);
+	threads[MAX_THREADS - 1].state = T_DEAD; /* not a Go thread */
+	puts_serial("cohesix-shim: starting Go root task, clock=virtual\n");
+	if (coh_tcb_write_registers(itcb, 1, iregs) || coh_tcb_write_registers(tcb, 1, regs))
+		halt("cannot start threads");
+	serve(); /* never returns */
+}
