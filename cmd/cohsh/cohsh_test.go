@@ -194,9 +194,12 @@ func TestLocalErrors(t *testing.T) {
 	}
 	for _, r := range rows {
 		t.Run(r.name, func(t *testing.T) {
-			out, _, _ := runCohsh(t, r.in+"\nquit\n", "--transport", "mock")
-			if !strings.Contains(out, r.want) {
-				t.Errorf("cohsh output for %q lacks %q:\n%s", r.in, r.want, out)
+			out, errOut, _ := runCohsh(t, r.in+"\nquit\n", "--transport", "mock")
+			if !strings.Contains(errOut, r.want) {
+				t.Errorf("cohsh stderr for %q lacks %q:\n%s", r.in, r.want, errOut)
+			}
+			if strings.Contains(out, "error:") {
+				t.Errorf("local error on stdout:\n%s", out)
 			}
 		})
 	}
@@ -428,6 +431,15 @@ func TestInteractiveBanner(t *testing.T) {
 	want := "Welcome to Cohesix. Type 'help' for commands.\ndetached shell: run 'attach <role>' to connect\ncoh> \n"
 	if code != 0 || out != want {
 		t.Errorf("banner = %d, %q; want %q", code, out, want)
+	}
+}
+
+func TestStderrMasksTickets(t *testing.T) {
+	tok := "cohesix-ticket-0101080800776f726b65722d31000000000000000000000000.c9ffa6b5610e29ba7ed8ff595292a9946e294c0654e5cb85bf28299f2a52d79b"
+	s := writeFile(t, "m.coh", "attach worker "+tok+"\n")
+	_, errOut, code := runCohsh(t, "", "--transport", "mock", "--script", s)
+	if code != 1 || !strings.Contains(errOut, "attach worker cohesix-ticket-…") || strings.Contains(errOut, "0101080800") {
+		t.Errorf("stderr = %d:\n%s\nwant the ticket masked", code, errOut)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/cohesix/cohesix/internal/client"
 	"github.com/cohesix/cohesix/internal/console"
 	"github.com/cohesix/cohesix/internal/hive"
+	"github.com/cohesix/cohesix/internal/ticket"
 	"golang.org/x/term"
 )
 
@@ -129,7 +130,19 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return env{getenv: os.Getenv, now: time.Now}.run(ctx, args, stdin, stdout, stderr)
 }
 
+// maskWriter hides ticket text (everything after "cohesix-ticket-") in
+// what it writes; all of cohsh's stderr goes through it.
+type maskWriter struct{ w io.Writer }
+
+func (m maskWriter) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(m.w, ticket.MaskToken(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
 func (e env) run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	stderr = maskWriter{stderr}
 	o, err := parseFlags(args, e.getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
@@ -290,6 +303,10 @@ func runScriptFile(ctx context.Context, sh *shell, path string, stdout, stderr i
 func interact(ctx context.Context, sh *shell, stdin io.Reader, stdout, stderr io.Writer) int {
 	readLine, out, restore := lineReader(stdin, stdout)
 	defer restore()
+	errw := stderr
+	if out != stdout {
+		errw = out // a raw-mode terminal: everything goes through it
+	}
 	fmt.Fprintln(out, bannerWelcome)
 	fmt.Fprintln(out, bannerDetach)
 	stopKeepalive := keepalive(sh)
@@ -304,7 +321,7 @@ func interact(ctx context.Context, sh *shell, stdin io.Reader, stdout, stderr io
 			fmt.Fprintln(out, l)
 		}
 		if r.err != nil {
-			fmt.Fprintf(out, "error: %v\n", r.err)
+			fmt.Fprintf(errw, "error: %v\n", r.err)
 		}
 		if r.quit {
 			return exitOK
