@@ -200,13 +200,14 @@ func (ns *Namespace) Resolve(s *Session, path string, op Op) (Node, []string, er
 }
 
 // Check applies the role matrix (spec secure9p §10) and audits a denial.
+// It does not count the denial in /proc/pressure: the console counts each
+// refusal it sends, and 9P counts only Busy (spec namespace §2).
 func (ns *Namespace) Check(s *Session, comps []string, op Op) error {
 	if ns.allowed(s, comps, op) {
 		return nil
 	}
 	p := Join(comps)
 	ns.q.Audit(fmt.Sprintf("access denied role=%s subject=%s path=%s op=%s", s.Role, subjectOrNone(s.Subject), p, op))
-	ns.q.Pressure.Policy.Add(1)
 	return errs.New(errs.ErrPermission, "access to %s denied", p)
 }
 
