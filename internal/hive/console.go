@@ -2,6 +2,7 @@ package hive
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -149,7 +150,11 @@ func (c *consoleSession) dispatch(line string) (out []string, quit bool) {
 		if !queenOnly() {
 			break
 		}
-		if err := c.write(generated.ClientPathsQueenCtl, `{"kill":"`+cmd.WorkerID+`"}`); err != nil {
+		// Marshal, not concatenate: an id with quotes must not add keys.
+		kill, _ := json.Marshal(struct {
+			Kill string `json:"kill"`
+		}{cmd.WorkerID})
+		if err := c.write(generated.ClientPathsQueenCtl, string(kill)); err != nil {
 			out = append(out, c.nsError(label, generated.ClientPathsQueenCtl, nil, err))
 			break
 		}
