@@ -331,6 +331,10 @@ func TestWorkerCannotWriteCtl(t *testing.T) {
 	if want := []string{"access denied role=worker-heartbeat subject=worker-1 path=/queen/ctl op=write"}; !slices.Equal(f.logSince(total), want) {
 		t.Errorf("audit = %q; want %q", f.logSince(total), want)
 	}
+	// The transport that reports the refusal counts it, not the namespace.
+	if got := f.q.Pressure.Policy.Load(); got != 0 {
+		t.Errorf("Pressure.Policy after a namespace denial = %d; want 0", got)
+	}
 	// Even past the policy check (a transport that skipped it), the queen
 	// refuses and the session gains no bind.
 	n, err := f.ns.Lookup([]string{"queen", "ctl"})
