@@ -135,16 +135,20 @@ static int map_device(coh_word paddr, coh_word vaddr)
 		coh_untyped_desc *d = &bi->untyped_list[i];
 		if (!d->is_device || paddr < d->paddr || paddr >= d->paddr + (1ul << d->size_bits))
 			continue;
-		/* Retype frames in order until the one holding paddr. */
-		for (coh_word a = d->paddr; a <= paddr; a += 1ul << COH_PAGE_BITS) {
-			coh_word slot = alloc_slot();
-			if (coh_untyped_retype(bi->untyped.start + i, COH_OBJ_ARM_SMALL_PAGE, 0, COH_CAP_INIT_CNODE, 0, 0, slot, 1))
+		/* Skip to paddr with at most one untyped child per set bit of the
+		 * gap (largest first keeps each aligned), then take one frame. */
+		coh_word gap = (paddr & ~0xffful) - d->paddr;
+		for (int b = 63; b >= COH_PAGE_BITS; b--) {
+			if (!(gap & (1ul << b)))
+				continue;
+			if (coh_untyped_retype(bi->untyped.start + i, COH_OBJ_UNTYPED, (coh_word)b, COH_CAP_INIT_CNODE, 0, 0, alloc_slot(), 1))
 				return -1;
-			if (a + (1ul << COH_PAGE_BITS) > paddr) {
-				map_frame(slot, vaddr, 0 /* uncached */ | COH_ARM_EXECUTE_NEVER);
-				return 0;
-			}
 		}
+		coh_word slot = alloc_slot();
+		if (coh_untyped_retype(bi->untyped.start + i, COH_OBJ_ARM_SMALL_PAGE, 0, COH_CAP_INIT_CNODE, 0, 0, slot, 1))
+			return -1;
+		map_frame(slot, vaddr, 0 /* uncached */ | COH_ARM_EXECUTE_NEVER);
+		return 0;
 	}
 	return -1;
 }
@@ -292,7 +296,9 @@ void coh_main(coh_bootinfo *bootinfo)
 			continue;
 		coh_word start = ph->p_vaddr & ~0xffful, end = (ph->p_vaddr + ph->p_memsz + 0xfff) & ~0xffful;
 		add_region(start, end);
-		for (coh_word va = start; va < end; va += 4096)
+		/* Back the file-backed part now; BSS (32 MiB of it is Go's arena
+		 * index on arm64) is backed lazily, zeroed, on VMFault. */
+		for (coh_word va = start; va < ph->p_vaddr + ph->p_filesz; va += 4096)
 			back_page(va);
 		memcpy((void *)ph->p_vaddr, coh_payload_start + ph->p_offset, ph->p_filesz);
 		if (!phdr_va && ph->p_offset == 0)

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# qemu-run.sh IMAGE [extra qemu args] — boot a Cohesix seL4 image on QEMU
+# virt (Cortex-A53, 1 GiB, the memory size the kernel's DTB was dumped
+# with) with the serial console on this terminal. QEMU never exits by
+# itself: quit with Ctrl-A X. QEMU_NET=1 adds virtio-net with console
+# 31337 and 9P 564 forwarded (needs the networking milestone).
+set -euo pipefail
+img=${1:?usage: qemu-run.sh IMAGE}
+shift
+net=(-nic none)
+if [ "${QEMU_NET:-0}" = 1 ]; then
+	net=(-netdev user,id=n0,hostfwd=tcp:127.0.0.1:31337-:31337,hostfwd=tcp:127.0.0.1:5640-:564
+		-device virtio-net-device,netdev=n0)
+fi
+exec qemu-system-aarch64 -machine virt -cpu cortex-a53 -m 1G -nographic "${net[@]}" -kernel "$img" "$@"
