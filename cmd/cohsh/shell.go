@@ -244,7 +244,9 @@ func (sh *shell) exec(ctx context.Context, line string) result {
 		return sh.lifecycle(ctx, args)
 	case "test":
 		return sh.selftest(ctx, args)
-	case "telemetry", "pool", "tcp-diag":
+	case "telemetry":
+		return sh.telemetry(ctx, args) // telemetry.go
+	case "pool", "tcp-diag":
 		return localErr(fmt.Errorf("%s is not supported by this cohsh", fields[0]))
 	case "quit":
 		if len(args) != 0 {

@@ -77,6 +77,8 @@ type Namespace struct {
 	cfg      Config
 	root     Node
 	sessions atomic.Uint64
+
+	ingestStore IngestStore // ingest.go; nil keeps segments in memory
 }
 
 // NewSession returns a new session with the next monotonic id.
@@ -93,6 +95,7 @@ func New(q *queen.Queen, cfg Config, boot []byte, tests []Entry) *Namespace {
 	ns := &Namespace{q: q, cfg: cfg}
 	var top []Entry
 	top = append(top,
+		Entry{"gpu", ns.gpuDir()},
 		Entry{"log", ns.logDir()},
 		Entry{"proc", ns.procDir(boot, tests)},
 		Entry{"queen", ns.queenDir()},
@@ -221,6 +224,9 @@ func subjectOrNone(s string) string {
 func (ns *Namespace) allowed(s *Session, comps []string, op Op) bool {
 	if s.Role == ticket.RoleQueen {
 		return true
+	}
+	if ok, handled := ns.gpuAllowed(s, comps, op); handled {
+		return ok
 	}
 	p := Join(comps)
 	readable := []string{"/proc/boot", "/log/queen.log"}

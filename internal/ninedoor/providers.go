@@ -129,7 +129,9 @@ func (ns *Namespace) ctlLine(s *Session, line []byte) error {
 }
 
 func (ns *Namespace) queenDir() Node {
-	return Static{DirOps: DirOps{Path: "/queen"}, Entries: []Entry{{"ctl", ctlFile{ns: ns}}}}
+	entries := []Entry{{"ctl", ctlFile{ns: ns}}}
+	entries = append(entries, ns.queenIngestEntries()...) // ingest.go
+	return Static{DirOps: DirOps{Path: "/queen"}, Entries: entries}
 }
 
 // ---- /worker and /shard ----

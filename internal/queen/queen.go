@@ -37,6 +37,9 @@ func Default() Config {
 		DefaultTTLs:         generated.QueenHeartbeatDefaultTtlS,
 		InitialState:        generated.LifecycleInitialState,
 		Throttle:            DefaultThrottle(),
+		GPUDefaultOps:       generated.QueenGpuDefaultOps,
+		GPUDefaultTTLs:      generated.QueenGpuDefaultTtlS,
+		Ingest:              DefaultIngest(),
 	}
 	for _, t := range generated.LifecycleAutoTransitions {
 		if t.From == "BOOTING" {

@@ -28,6 +28,9 @@ type Config struct {
 	InitialState        string
 	AutoOnline          string // target of the BOOTING auto transition, "" for none
 	Throttle            ThrottleConfig
+	GPUDefaultOps       uint64       // budget of a worker-gpu (queen.gpu_default_*)
+	GPUDefaultTTLs      uint64       //
+	Ingest              IngestConfig // telemetry ingest quotas (ingest.go)
 }
 
 // Budget bounds a worker; nil fields are unbounded.
@@ -81,6 +84,9 @@ type State struct {
 
 	throttleCfg ThrottleConfig
 	throttle    throttle
+
+	ingest ingestState // ingest.go
+	gpu    gpuState    // gpu.go
 }
 
 // NewState returns the boot state at time nowMs.
@@ -135,6 +141,7 @@ type Result struct {
 	Bind    *Bind  // a bind the requesting session must install
 	Offset  uint64 // ring end after a telemetry append
 	Written int
+	Ingest  *IngestOutcome // what an ingest command changed (ingest.go)
 }
 
 // Bind is a per-session namespace binding decided by the queen.
@@ -158,6 +165,7 @@ func (s *State) Apply(c Cmd, nowMs uint64) Result {
 		return Result{}
 	case Tick:
 		s.tick(nowMs)
+		s.gpuTick(nowMs)
 		return Result{}
 	case Attach:
 		return s.attach(c, nowMs)
@@ -166,6 +174,9 @@ func (s *State) Apply(c Cmd, nowMs uint64) Result {
 			s.transition(s.cfg.AutoOnline, "boot-complete", nowMs)
 		}
 		return Result{}
+	}
+	if r, ok := s.applyGPU(c, nowMs); ok {
+		return r
 	}
 	return Result{Err: errs.New(errs.ErrInvalid, "unknown command %T", c)}
 }
@@ -331,8 +342,7 @@ func (s *State) spawn(r ctlRequest, nowMs uint64) Result {
 			return Result{Err: errs.New(errs.ErrInvalid, "invalid payload")}
 		}
 	case "gpu":
-		s.audit("spawn outcome=deny role=worker-gpu reason=gpu-unavailable")
-		return Result{Err: errs.New(errs.ErrBusy, "gpu namespace unavailable")}
+		return s.spawnGPU(r, nowMs)
 	default:
 		s.audit("spawn outcome=deny reason=invalid-payload")
 		return Result{Err: errs.New(errs.ErrInvalid, "invalid payload")}
@@ -377,6 +387,7 @@ func (s *State) kill(id string) Result {
 	delete(s.workers, id)
 	s.order = slices.DeleteFunc(s.order, func(x string) bool { return x == id })
 	s.audit(fmt.Sprintf("kill worker=%s ticks=%d revoked=true", w.ID, w.Ticks))
+	s.gpuWorkerKilled(id)
 	return Result{Worker: id}
 }
 
@@ -441,7 +452,7 @@ func (s *State) exit(w *Worker, reason string) {
 func (s *State) tick(nowMs uint64) {
 	for _, id := range s.order {
 		w := s.workers[id]
-		if !w.Running {
+		if !w.Running || w.Role == "worker-gpu" { // leases expire in gpuTick
 			continue
 		}
 		if w.Budget.TTLs != nil && nowMs >= w.SpawnedMs+*w.Budget.TTLs*1000 {
@@ -470,6 +481,8 @@ type Snapshot struct {
 	Log       []string // retained /log/queen.log lines, oldest first
 	LogTotal  uint64
 	Lifecycle Lifecycle
+	Ingest    *IngestView // /queen/telemetry (ingest.go)
+	GPU       *GPUView    // /gpu (gpu.go)
 }
 
 // Worker returns the worker with id.
@@ -484,7 +497,7 @@ func (sn *Snapshot) Worker(id string) (Worker, bool) {
 
 // snapshot copies the state into an immutable value.
 func (s *State) snapshot(seq, nowMs uint64) *Snapshot {
-	sn := &Snapshot{Seq: seq, NowMs: nowMs, BootMs: s.bootMs, Log: slices.Clip(s.log), LogTotal: s.logTotal, Lifecycle: s.lifecycle}
+	sn := &Snapshot{Seq: seq, NowMs: nowMs, BootMs: s.bootMs, Log: slices.Clip(s.log), LogTotal: s.logTotal, Lifecycle: s.lifecycle, Ingest: s.ingest.view, GPU: s.gpu.view}
 	for _, id := range s.order {
 		w := *s.workers[id]
 		w.Ring.Data = slices.Clip(w.Ring.Data) // appendRing always copies, so sharing is safe

@@ -1,0 +1,143 @@
+// Package ingest is the client side of telemetry ingest (spec
+// gpu-telemetry.md §5.4, §6): the cohsh-telemetry-push/v1 envelope, its
+// chunking and local checks, and the pull layout coh writes. It is pure:
+// callers read files and talk to the hive.
+package ingest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/cohesix/cohesix/generated"
+)
+
+// PushSchema is the envelope schema id.
+const PushSchema = "cohsh-telemetry-push/v1"
+
+// ErrLocal marks a push refused before anything is sent.
+var ErrLocal = errors.New("telemetry push refused locally")
+
+// Mimes maps the extension allowlist to mime types.
+var Mimes = map[string]string{
+	"txt":    "text/plain",
+	"log":    "text/plain",
+	"json":   "application/json",
+	"ndjson": "application/x-ndjson",
+	"csv":    "text/csv",
+}
+
+// MimeFor returns the mime of a source file by its extension.
+func MimeFor(path string) (string, error) {
+	ext := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
+	if m, ok := Mimes[ext]; ok {
+		return m, nil
+	}
+	return "", fmt.Errorf("%w: extension %q not allowed (txt, log, json, ndjson, csv)", ErrLocal, ext)
+}
+
+// ValidDevice checks a device id as cohsh does before sending.
+func ValidDevice(id string) error {
+	if id == "" || id == "." || id == ".." || len(id) > generated.Secure9pWalkComponentMaxBytes {
+		return fmt.Errorf("%w: device id must be 1..%d bytes", ErrLocal, generated.Secure9pWalkComponentMaxBytes)
+	}
+	for _, r := range id {
+		if r == '/' || r == '"' || r == '\\' || r < 0x20 || r == 0x7f {
+			return fmt.Errorf("%w: device id %q has a forbidden character", ErrLocal, id)
+		}
+	}
+	return nil
+}
+
+// Limits bound one push: the largest serialised record (without the
+// newline the hive adds) and the segment size.
+type Limits struct {
+	MaxRecord  int
+	MaxSegment int
+}
+
+// DefaultLimits are the manifest's ingest limits; the newline the hive
+// adds counts towards max_record_bytes.
+func DefaultLimits() Limits {
+	return Limits{MaxRecord: generated.TelemetryIngestMaxRecordBytes - 1, MaxSegment: generated.TelemetryIngestMaxBytesPerSegment}
+}
+
+// header renders the envelope up to the payload's opening quote.
+func header(seq int, mime string) string {
+	return `{"schema":"` + PushSchema + `","seq":` + strconv.Itoa(seq) + `,"mime":"` + mime + `","payload":"`
+}
+
+const trailer = `"}`
+
+// escapedLen is how many bytes r takes inside a JSON string as Go's
+// encoder writes it without HTML escaping.
+func escapedLen(r rune, size int) int {
+	switch {
+	case r == '"' || r == '\\' || r == '\n' || r == '\r' || r == '\t' || r == '\b' || r == '\f':
+		return 2
+	case r < 0x20 || r == 0x2028 || r == 0x2029:
+		return 6
+	}
+	return size
+}
+
+// Record renders one envelope record (no trailing newline).
+func Record(seq int, mime string, chunk string) []byte {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(struct {
+		Schema  string `json:"schema"`
+		Seq     int    `json:"seq"`
+		Mime    string `json:"mime"`
+		Payload string `json:"payload"`
+	}{PushSchema, seq, mime, chunk})
+	return []byte(strings.TrimSuffix(b.String(), "\n"))
+}
+
+// Chunk cuts data into envelope records, each as large as possible within
+// lim.MaxRecord, on UTF-8 boundaries. It refuses non-UTF-8 data, empty
+// data, and pushes whose records sum past lim.MaxSegment (bytes written,
+// newlines included).
+func Chunk(data []byte, mime string, lim Limits) ([][]byte, error) {
+	if len(data) == 0 {
+		return nil, fmt.Errorf("%w: source is empty", ErrLocal)
+	}
+	if len(data) > lim.MaxSegment {
+		return nil, fmt.Errorf("%w: source is %d bytes, over max_bytes_per_segment %d", ErrLocal, len(data), lim.MaxSegment)
+	}
+	if !utf8.Valid(data) {
+		return nil, fmt.Errorf("%w: source is not UTF-8", ErrLocal)
+	}
+	var out [][]byte
+	total := 0
+	s := string(data)
+	for seq := 1; len(s) > 0; seq++ {
+		room := lim.MaxRecord - len(header(seq, mime)) - len(trailer)
+		used, cut := 0, 0
+		for cut < len(s) {
+			r, size := utf8.DecodeRuneInString(s[cut:])
+			e := escapedLen(r, size)
+			if used+e > room {
+				break
+			}
+			used += e
+			cut += size
+		}
+		if cut == 0 {
+			return nil, fmt.Errorf("%w: max record %d bytes leaves no room for payload", ErrLocal, lim.MaxRecord)
+		}
+		rec := Record(seq, mime, s[:cut])
+		out = append(out, rec)
+		total += len(rec) + 1
+		s = s[cut:]
+	}
+	if total > lim.MaxSegment {
+		return nil, fmt.Errorf("%w: %d records take %d bytes, over max_bytes_per_segment %d", ErrLocal, len(out), total, lim.MaxSegment)
+	}
+	return out, nil
+}

@@ -1,0 +1,193 @@
+// Package nineclient is the host tools' Secure9P client: a thin layer over
+// github.com/hugelgupf/p9 that attaches with a capability ticket (DECISIONS
+// D3) and offers whole-path reads, bounded reads, appends, listings and
+// stats. coh and gpu-bridge-host use it; it never bypasses the hive's
+// policy, which the server enforces.
+package nineclient
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hugelgupf/p9/p9"
+
+	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/ticket"
+)
+
+// Client is one attached Secure9P session. Safe for concurrent use.
+type Client struct {
+	nc   net.Conn
+	c    *p9.Client
+	root p9.File
+	mu   sync.Mutex
+}
+
+// Dial connects to addr and attaches with tok (a cohesix-ticket-...).
+func Dial(addr, tok string, timeout time.Duration) (*Client, error) {
+	nc, err := net.DialTimeout("tcp", addr, timeout)
+	if err != nil {
+		return nil, err
+	}
+	c, err := p9.NewClient(nc, p9.WithMessageSize(generated.Secure9pMsize))
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("9p version: %w", err)
+	}
+	root, err := c.Attach(tok)
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("9p attach: %w", err)
+	}
+	return &Client{nc: nc, c: c, root: root}, nil
+}
+
+// MintQueen mints a queen ticket from the compiled manifest's secret
+// (dev profiles only carry one; production refuses fixture secrets).
+func MintQueen(now time.Time) (string, error) {
+	return Mint(ticket.RoleQueen, "", now)
+}
+
+// Mint mints a ticket for role from the compiled manifest's secret.
+func Mint(role ticket.Role, subject string, now time.Time) (string, error) {
+	for _, t := range generated.Tickets {
+		if t.Role == role.String() {
+			c := ticket.Claims{Role: role, Subject: subject, IssuedAtMs: uint64(now.UnixMilli())}
+			if role == ticket.RoleWorkerGPU {
+				ops, ttl := uint64(generated.QueenGpuDefaultOps), uint64(generated.QueenGpuDefaultTtlS)
+				c.Ops, c.TTLs = &ops, &ttl
+			}
+			return ticket.Mint(c, t.Secret)
+		}
+	}
+	return "", fmt.Errorf("no ticket secret for role %s in the manifest", role)
+}
+
+// Close ends the session.
+func (c *Client) Close() error { return c.c.Close() }
+
+// Split turns an absolute path into walk components.
+func Split(path string) []string {
+	return strings.FieldsFunc(path, func(r rune) bool { return r == '/' })
+}
+
+func (c *Client) walk(path string) (p9.File, error) {
+	_, f, err := c.root.Walk(Split(path))
+	return f, err
+}
+
+// Stat describes one path.
+type Stat struct {
+	Dir  bool
+	Mode uint32
+	Size uint64
+}
+
+// Stat returns the node's mode and size.
+func (c *Client) Stat(path string) (Stat, error) {
+	f, err := c.walk(path)
+	if err != nil {
+		return Stat{}, err
+	}
+	defer f.Close()
+	_, _, a, err := f.GetAttr(p9.AttrMask{Mode: true, Size: true})
+	if err != nil {
+		return Stat{}, err
+	}
+	return Stat{Dir: a.Mode.IsDir(), Mode: uint32(a.Mode.Permissions()), Size: a.Size}, nil
+}
+
+// ReadFrom reads path from off to EOF, at most max bytes (0: unbounded).
+func (c *Client) ReadFrom(path string, off int64, max int) ([]byte, error) {
+	f, err := c.walk(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if _, _, err := f.Open(p9.ReadOnly); err != nil {
+		return nil, err
+	}
+	var out []byte
+	buf := make([]byte, generated.Secure9pMsize-64)
+	for {
+		n, err := f.ReadAt(buf, off+int64(len(out)))
+		out = append(out, buf[:n]...)
+		if max > 0 && len(out) > max {
+			return nil, fmt.Errorf("%s exceeds %d bytes", path, max)
+		}
+		if errors.Is(err, io.EOF) || (err == nil && n == 0) {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+	}
+}
+
+// Read reads a whole file, at most max bytes (0: unbounded).
+func (c *Client) Read(path string, max int) ([]byte, error) { return c.ReadFrom(path, 0, max) }
+
+// Append writes each record as one Twrite at offset off (-1: the file's
+// current end as Stat reports it, for offset-checked files).
+func (c *Client) Append(path string, off int64, records ...[]byte) (int, error) {
+	f, err := c.walk(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	if _, _, err := f.Open(p9.WriteOnly); err != nil {
+		return 0, err
+	}
+	if off < 0 {
+		_, _, a, err := f.GetAttr(p9.AttrMask{Size: true})
+		if err != nil {
+			return 0, err
+		}
+		off = int64(a.Size)
+	}
+	total := 0
+	for _, r := range records {
+		n, err := f.WriteAt(r, off)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		off += int64(n)
+		if n < len(r) {
+			return total, fmt.Errorf("short write %d of %d", n, len(r))
+		}
+	}
+	return total, nil
+}
+
+// List returns a directory's entry names in the server's order.
+func (c *Client) List(path string) ([]string, error) {
+	f, err := c.walk(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if _, _, err := f.Open(p9.ReadOnly); err != nil {
+		return nil, err
+	}
+	var names []string
+	off := uint64(0)
+	for {
+		ents, err := f.Readdir(off, uint32(generated.Secure9pMsize-64))
+		if err != nil {
+			return names, err
+		}
+		if len(ents) == 0 {
+			return names, nil
+		}
+		for _, e := range ents {
+			names = append(names, e.Name)
+			off = e.Offset
+		}
+	}
+}

@@ -1,0 +1,199 @@
+package ninedoor
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/cohesix/cohesix/internal/errs"
+	"github.com/cohesix/cohesix/internal/queen"
+)
+
+// IngestStore persists what telemetry ingest accepted (DECISIONS D9): the
+// namespace calls Record after the queen accepts a command and before the
+// writer is answered. Until the hosted spool lands the hive runs without
+// one (segments then live in memory only).
+type IngestStore interface {
+	Record(o queen.IngestOutcome) error
+}
+
+// SetIngestStore installs the persistent store for ingest outcomes.
+func (ns *Namespace) SetIngestStore(st IngestStore) { ns.ingestStore = st }
+
+func (ns *Namespace) persist(o *queen.IngestOutcome) error {
+	if o == nil || ns.ingestStore == nil {
+		return nil
+	}
+	if err := ns.ingestStore.Record(*o); err != nil {
+		ns.q.Audit(fmt.Sprintf("telemetry ingest persist failed device=%s seg_id=%s", o.Device, o.Segment))
+		return errs.New(errs.ErrBusy, "telemetry spool unavailable")
+	}
+	return nil
+}
+
+// ingestDir is /queen/telemetry: the devices known so far. Any valid
+// device name walks, so the first ctl write can create it; only ctl
+// creates anything.
+func (ns *Namespace) ingestDir() Node {
+	return Dynamic{
+		DirOps: DirOps{Path: "/queen/telemetry"},
+		Names: func() []string {
+			var ids []string
+			if v := ns.q.Snapshot().Ingest; v != nil {
+				for _, d := range v.Devices {
+					ids = append(ids, d.ID)
+				}
+			}
+			return ids
+		},
+		Child: func(name string) (Node, bool) {
+			if !queen.ValidDeviceID(name, ns.cfg.ComponentMax) {
+				return nil, false
+			}
+			return ns.ingestDevice(name), true
+		},
+	}
+}
+
+func (ns *Namespace) device(id string) (queen.IngestDevice, bool) {
+	return ns.q.Snapshot().Ingest.Device(id)
+}
+
+func (ns *Namespace) ingestDevice(id string) Node {
+	base := "/queen/telemetry/" + id
+	return Static{DirOps: DirOps{Path: base}, Entries: []Entry{
+		{"ctl", ingestCtlFile{ns: ns, dev: id}},
+		{"seg", Dynamic{
+			DirOps: DirOps{Path: base + "/seg"},
+			Names: func() []string {
+				d, _ := ns.device(id)
+				names := make([]string, 0, len(d.Segments))
+				for _, s := range d.Segments {
+					names = append(names, s.ID)
+				}
+				return names
+			},
+			Child: func(name string) (Node, bool) {
+				d, _ := ns.device(id)
+				if _, ok := d.Segment(name); !ok {
+					return nil, false
+				}
+				return segFile{ns: ns, dev: id, seg: name}, true
+			},
+		}},
+		{"latest", Content{ReadOnly: ReadOnly{Path: base + "/latest"}, Render: func() []byte {
+			d, _ := ns.device(id)
+			if d.Latest == "" {
+				return nil
+			}
+			return []byte(d.Latest + "\n")
+		}}},
+	}}
+}
+
+// ingestCtlFile is /queen/telemetry/<dev>/ctl.
+type ingestCtlFile struct {
+	NotDir
+	ns  *Namespace
+	dev string
+}
+
+func (ingestCtlFile) Stat() (Stat, error)               { return Stat{Kind: KindAppend}, nil }
+func (ingestCtlFile) ReadAt([]byte, int64) (int, error) { return 0, nil }
+
+func (f ingestCtlFile) Append(s *Session, p []byte, _ int64) (int, error) {
+	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+		r, err := f.ns.submit(queen.IngestCtl{Who: s.Who(), Device: f.dev, Line: []byte(line)})
+		if err != nil {
+			return 0, err
+		}
+		if err := f.ns.persist(r.Ingest); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
+}
+
+// segFile is one OS-named segment: appends at the end only, one record
+// per append.
+type segFile struct {
+	NotDir
+	ns       *Namespace
+	dev, seg string
+}
+
+func (f segFile) data() ([]byte, error) {
+	d, _ := f.ns.device(f.dev)
+	g, ok := d.Segment(f.seg)
+	if !ok {
+		return nil, errs.New(errs.ErrInvalid, "invalid path")
+	}
+	return g.Data, nil
+}
+
+func (f segFile) Stat() (Stat, error) {
+	b, err := f.data()
+	return Stat{Kind: KindAppendOffset, Size: uint64(len(b))}, err
+}
+
+func (f segFile) ReadAt(p []byte, off int64) (int, error) {
+	b, err := f.data()
+	if err != nil {
+		return 0, err
+	}
+	return readBytes(b, p, off)
+}
+
+func (f segFile) Append(s *Session, p []byte, off int64) (int, error) {
+	r, err := f.ns.submit(queen.IngestAppend{Who: s.Who(), Device: f.dev, Segment: f.seg, Data: p, Off: off})
+	if err != nil {
+		return 0, err
+	}
+	if err := f.ns.persist(r.Ingest); err != nil {
+		return 0, err
+	}
+	return r.Written, nil
+}
+
+// queenIngestEntries are the /queen children ingest adds: telemetry when
+// the manifest enables ingest, and export for LoRA jobs.
+func (ns *Namespace) queenIngestEntries() []Entry {
+	if !ns.q.IngestEnabled() {
+		return nil
+	}
+	return []Entry{{"telemetry", ns.ingestDir()}, {"export", ns.exportDir()}}
+}
+
+// exportDir is /queen/export: lora_jobs/<job>/{telemetry.cbor,
+// base_model.ref, policy.toml}, all read-only.
+func (ns *Namespace) exportDir() Node {
+	jobs := Dynamic{
+		DirOps: DirOps{Path: "/queen/export/lora_jobs"},
+		Names: func() []string {
+			var ids []string
+			if v := ns.q.Snapshot().Ingest; v != nil {
+				for _, j := range v.Jobs {
+					ids = append(ids, j.ID)
+				}
+			}
+			return ids
+		},
+		Child: func(name string) (Node, bool) {
+			if _, ok := ns.q.Snapshot().Ingest.Job(name); !ok {
+				return nil, false
+			}
+			p := "/queen/export/lora_jobs/" + name
+			file := func(f string, pick func(j queen.LoraJob) []byte) Entry {
+				return Entry{f, Content{ReadOnly: ReadOnly{Path: p + "/" + f}, Render: func() []byte {
+					j, _ := ns.q.Snapshot().Ingest.Job(name)
+					return pick(j)
+				}}}
+			}
+			return Static{DirOps: DirOps{Path: p}, Entries: []Entry{
+				file("telemetry.cbor", func(j queen.LoraJob) []byte { return j.Telemetry }),
+				file("base_model.ref", func(j queen.LoraJob) []byte { return j.BaseModel }),
+				file("policy.toml", func(j queen.LoraJob) []byte { return j.Policy }),
+			}}, true
+		},
+	}
+	return Static{DirOps: DirOps{Path: "/queen/export"}, Entries: []Entry{{"lora_jobs", jobs}}}
+}
