@@ -5,7 +5,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "b65b97bddd826c9a2d6a0c979931458c787e306c4cc477265ba8a448ae18c933"
+const ManifestSHA256 = "6cb92b98795a40ba17eda7798f9d41f0e347b88e947eb6cd3ec418c0b5858f5b"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -180,6 +180,7 @@ const (
 	QueenLogLineMaxBytes                             = 256                                           // queen.log_line_max_bytes
 	QueenLogRingLines                                = 512                                           // queen.log_ring_lines
 	QueenMaxBindsPerSession                          = 8                                             // queen.max_binds_per_session
+	QueenMaxSessions                                 = 64                                            // queen.max_sessions
 	QueenMaxWorkers                                  = 8                                             // queen.max_workers
 	RootTaskSchema                                   = "1.5"                                         // root_task.schema
 	ScriptsFailureHistory                            = 8                                             // scripts.failure_history

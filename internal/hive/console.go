@@ -48,6 +48,9 @@ func (c *consoleSession) dispatch(line string) (out []string, quit bool) {
 		emit(a)
 	}
 	attached := c.sess != nil
+	if attached && c.sess.Role == ticket.RoleQueen {
+		c.h.ns.QueenSeen() // /proc/root/last_seen_ms
+	}
 	queenOnly := func() bool {
 		if attached && c.sess.Role == ticket.RoleQueen {
 			return true
@@ -81,7 +84,7 @@ func (c *consoleSession) dispatch(line string) (out []string, quit bool) {
 		if attached {
 			c.h.q.Audit(fmt.Sprintf("console: detach role=%s transport=%s", c.sess.Role, c.transport))
 		}
-		c.sess = nil
+		c.end("quit")
 		emit(console.Success(label))
 		return out, true
 	case console.Attach:
@@ -126,6 +129,9 @@ func (c *consoleSession) dispatch(line string) (out []string, quit bool) {
 		out = append(out, console.End)
 	case console.Echo:
 		if !needAttach() {
+			break
+		}
+		if c.rootCut(label, &out) { // govern.go
 			break
 		}
 		if c.sess.Role != ticket.RoleQueen && !strings.HasPrefix(cmd.Path, "/bus/") && !strings.HasPrefix(cmd.Path, "/lora/") {
@@ -186,7 +192,23 @@ func (c *consoleSession) refused(a console.Ack, audit string) {
 func (c *consoleSession) nsError(label, path string, _ []string, err error) string {
 	var reason, detail, text string
 	audit := true
+	var leases *queen.LeasesError
 	switch {
+	case errors.As(err, &leases):
+		// The spec's console shows outstanding leases as a denial (EPERM);
+		// the queen has audited it.
+		reason, detail, text = console.ReasonPolicy, console.DetailDenied, console.ErrorTextEPERM
+		audit = false
+		c.h.q.Pressure.Policy.Add(1)
+	case queen.IsInboxFull(err):
+		// Submit has counted it in /proc/pressure/busy.
+		a := console.Refusal(label, console.ReasonBusy, "busy", "path", path, "error", "EBUSY")
+		c.h.q.Audit(fmt.Sprintf("console: %s refused path=%s reason=busy cause=%q", strings.ToLower(label), path, errs.Message(err)))
+		return a.Render(c.h.lim)
+	case errors.Is(err, errs.ErrCut):
+		reason, detail, text = console.ReasonCut, console.DetailRootUnreachable, "EHOSTUNREACH"
+		audit = false // the queen wrote "worker command denied: root unreachable"
+		c.h.q.Pressure.Cut.Add(1)
 	case errors.Is(err, errs.ErrPermission):
 		reason, detail, text = console.ReasonPolicy, console.DetailDenied, console.ErrorTextEPERM
 		audit = false
@@ -197,8 +219,6 @@ func (c *consoleSession) nsError(label, path string, _ []string, err error) stri
 		reason, detail, text = console.ReasonQuota, console.DetailBufferFull, console.ErrorTextBufferFull
 	case errors.Is(err, errs.ErrBusy):
 		reason, detail, text = console.ReasonBusy, "busy", "EBUSY"
-	case errors.Is(err, errs.ErrCut):
-		reason, detail, text = console.ReasonCut, console.DetailRootUnreachable, "EHOSTUNREACH"
 	case errors.Is(err, errs.ErrClosed):
 		reason, detail, text = console.ReasonPolicy, "revoked", "closed"
 	case errors.Is(err, errs.ErrInvalid) && errs.Message(err) == console.ErrorTextInvalidPath:
@@ -237,13 +257,17 @@ func isTelemetry(comps []string) bool {
 func (c *consoleSession) tail(path string) []string {
 	label := console.Tail.Label()
 	n, comps, err := c.h.ns.Resolve(c.sess, path, ninedoor.OpRead)
-	if err == nil && ninedoor.Join(comps) != generated.ClientPathsLog && !isTelemetry(comps) {
+	tailer, isTailer := n.(ninedoor.Tailer)
+	if err == nil && ninedoor.Join(comps) != generated.ClientPathsLog && !isTelemetry(comps) && !isTailer {
 		a := console.Refusal(label, console.ReasonPolicy, console.DetailInvalidPath, "path", path)
 		c.refused(a, "console: tail refused invalid-path path="+path)
 		return []string{a.Render(c.h.lim)}
 	}
 	var data []byte
 	if err == nil {
+		if isTailer {
+			tailer.Tail(c.sess)
+		}
 		data, err = ninedoor.ReadAll(n)
 	}
 	if err != nil {
@@ -325,6 +349,13 @@ func (c *consoleSession) attach(cmd console.Command) (console.Ack, bool) {
 		c.refused(a, "")
 		return a, false
 	}
-	c.sess = c.h.ns.NewSession(role, claims.Subject)
+	if c.sess != nil {
+		c.h.ns.CloseSession(c.sess, "replaced")
+	}
+	masked := ""
+	if cmd.Ticket != "" {
+		masked = ticket.MaskToken(cmd.Ticket)
+	}
+	c.sess = c.h.ns.OpenSession(role, claims.Subject, masked, c.transport)
 	return console.Success(label, "role", role.String()), true
 }

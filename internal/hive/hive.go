@@ -97,6 +97,7 @@ func New(o Options) (*Hive, error) {
 		done:         make(chan struct{}),
 		stopTicker:   func() {},
 	}
+	h.ns.SetClock(o.Clock.Now)
 	ticks := o.Ticks
 	if ticks == nil && cfg.HeartbeatIntervalMs > 0 {
 		t := time.NewTicker(time.Duration(cfg.HeartbeatIntervalMs) * time.Millisecond)
@@ -176,10 +177,16 @@ func (h *Hive) ServeConsole(conn net.Conn) {
 	}
 	cs := &consoleSession{h: h, transport: "tcp"}
 	closeReason := "eof"
-	defer func() { h.q.Audit("audit tcp.conn.close reason=" + closeReason) }()
+	defer func() {
+		cs.end(closeReason)
+		h.q.Audit("audit tcp.conn.close reason=" + closeReason)
+	}()
+	in := newInboundQueue(h.ns.Ingest(), h.clock) // inbound.go
+	defer in.drain()
+	go in.read(conn, fr, time.Duration(generated.ConsoleIdleTimeoutMs)*time.Millisecond)
 	for {
-		_ = conn.SetReadDeadline(h.clock.Now().Add(time.Duration(generated.ConsoleIdleTimeoutMs) * time.Millisecond))
-		line, err := fr.Next(true)
+		it := in.pop()
+		line, err := it.line, it.err
 		switch {
 		case errors.Is(err, console.ErrInvalidLength):
 			a := console.FrameRefusal
@@ -248,8 +255,10 @@ func (h *Hive) ServeSerial(r io.Reader, w io.Writer, prompt bool) error {
 		b, err := in.ReadByte()
 		if err != nil {
 			if errors.Is(err, io.EOF) {
+				cs.end("eof")
 				return nil
 			}
+			cs.end("error")
 			return err
 		}
 		line, done, perr := lb.Feed(b)

@@ -48,6 +48,7 @@ func Defaults() *Manifest {
 			HeartbeatDefaultTicks: 1000,
 			HeartbeatDefaultOps:   10000,
 			HeartbeatDefaultTTLS:  300,
+			MaxSessions:           64,
 			GPUDefaultOps:         64,
 			GPUDefaultTTLS:        120,
 		},

@@ -103,6 +103,7 @@ type Queen struct {
 	HeartbeatDefaultTTLS  int64 `toml:"heartbeat_default_ttl_s"`
 	GPUDefaultOps         int64 `toml:"gpu_default_ops"`
 	GPUDefaultTTLS        int64 `toml:"gpu_default_ttl_s"`
+	MaxSessions           int64 `toml:"max_sessions"`
 }
 
 // Scripts is a Go-port section: cohsh scripts and the self-test.

@@ -225,6 +225,7 @@ func checkCore(c *checker, m *Manifest) {
 		{"queen.heartbeat_default_ttl_s", q.HeartbeatDefaultTTLS},
 		{"queen.gpu_default_ops", q.GPUDefaultOps},
 		{"queen.gpu_default_ttl_s", q.GPUDefaultTTLS},
+		{"queen.max_sessions", q.MaxSessions},
 		{"scripts.max_statements", m.Scripts.MaxStatements},
 		{"scripts.wait_max_ms", m.Scripts.WaitMaxMs},
 		{"scripts.test_timeout_default_s", m.Scripts.TestTimeoutDefaultS},

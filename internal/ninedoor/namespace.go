@@ -33,6 +33,7 @@ type Session struct {
 	ID      uint64
 	Role    ticket.Role
 	Subject string
+	Ticket  string // masked ticket for audit lines, "" if none
 
 	mu    sync.Mutex
 	binds []binding // guarded by mu
@@ -41,7 +42,9 @@ type Session struct {
 type binding struct{ from, to []string }
 
 // Who is the session's identity as the queen records it.
-func (s *Session) Who() queen.Who { return queen.Who{Role: s.Role.String(), Subject: s.Subject} }
+func (s *Session) Who() queen.Who {
+	return queen.Who{Role: s.Role.String(), Subject: s.Subject, Ticket: s.Ticket}
+}
 
 // Config is the namespace's share of the manifest.
 type Config struct {
@@ -79,6 +82,7 @@ type Namespace struct {
 	sessions atomic.Uint64
 
 	ingestStore IngestStore // ingest.go; nil keeps segments in memory
+	obs         observe     // /proc/9p and /proc/ingest counters (observe.go)
 }
 
 // NewSession returns a new session with the next monotonic id.
@@ -106,6 +110,7 @@ func New(q *queen.Queen, cfg Config, boot []byte, tests []Entry) *Namespace {
 	if !cfg.ShardEnabled || cfg.LegacyAlias {
 		top = append(top, Entry{"worker", ns.workerDir(func(string) bool { return true })})
 	}
+	top = append(top, ns.governRoots()...) // policy, actions, audit, replay (policyfs.go, auditfs.go)
 	ns.root = Static{DirOps: DirOps{Path: "/"}, Entries: top}
 	return ns
 }

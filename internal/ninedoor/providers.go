@@ -54,7 +54,7 @@ func (ns *Namespace) procDir(boot []byte, tests []Entry) Node {
 		return Content{Render: func() []byte { return fmt.Appendf(nil, "%s=%d\n", name, v()) }}
 	}
 	pr := &ns.q.Pressure
-	return Static{DirOps: DirOps{Path: "/proc"}, Entries: []Entry{
+	entries := []Entry{
 		{"boot", Content{ReadOnly: ReadOnly{Path: "/proc/boot"}, Render: func() []byte { return boot }}},
 		{"tests", Static{DirOps: DirOps{Path: "/proc/tests"}, Entries: tests}},
 		{"lifecycle", Static{DirOps: DirOps{Path: "/proc/lifecycle"}, Entries: []Entry{
@@ -62,13 +62,10 @@ func (ns *Namespace) procDir(boot []byte, tests []Entry) Node {
 			{"reason", snapLine(func(s *queen.Snapshot) string { return "reason=" + s.Lifecycle.Reason })},
 			{"since", snapLine(func(s *queen.Snapshot) string { return fmt.Sprintf("since_ms=%d", s.Lifecycle.SinceMs) })},
 		}}},
-		{"pressure", Static{DirOps: DirOps{Path: "/proc/pressure"}, Entries: []Entry{
-			{"busy", counter("busy", pr.Busy.Load)},
-			{"quota", counter("quota", pr.Quota.Load)},
-			{"cut", counter("cut", pr.Cut.Load)},
-			{"policy", counter("policy", pr.Policy.Load)},
-		}}},
-	}}
+	}
+	entries = append(entries, ns.procObserve()...) // 9p, ingest, root (observe.go)
+	entries = append(entries, Entry{"pressure", Static{DirOps: DirOps{Path: "/proc/pressure"}, Entries: ns.pressureEntries(counter, pr)}})
+	return Static{DirOps: DirOps{Path: "/proc"}, Entries: entries}
 }
 
 // ---- /queen ----
@@ -129,8 +126,8 @@ func (ns *Namespace) ctlLine(s *Session, line []byte) error {
 }
 
 func (ns *Namespace) queenDir() Node {
-	entries := []Entry{{"ctl", ctlFile{ns: ns}}}
-	entries = append(entries, ns.queenIngestEntries()...) // ingest.go
+	entries := []Entry{{"ctl", ctlFile{ns: ns}}, {"lifecycle", ns.lifecycleDir()}} // lifecycle.go
+	entries = append(entries, ns.queenIngestEntries()...)                          // ingest.go
 	return Static{DirOps: DirOps{Path: "/queen"}, Entries: entries}
 }
 

@@ -81,6 +81,9 @@ func (s *State) attach(c Attach, nowMs uint64) Result {
 	for _, l := range c.Audit {
 		s.audit(l)
 	}
+	if c.Role == "queen" {
+		s.queenAttachFailed()
+	}
 	s.audit(fmt.Sprintf("attach denied role=%s reason=%s detail=%s", c.Role, verdict.Reason, verdict.Detail))
 	t.failures++
 	exp := min(t.failures-1, s.throttleCfg.BackoffMaxExp)

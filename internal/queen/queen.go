@@ -40,6 +40,7 @@ func Default() Config {
 		GPUDefaultOps:       generated.QueenGpuDefaultOps,
 		GPUDefaultTTLs:      generated.QueenGpuDefaultTtlS,
 		Ingest:              DefaultIngest(),
+		Gov:                 DefaultGov(),
 	}
 	for _, t := range generated.LifecycleAutoTransitions {
 		if t.From == "BOOTING" {

@@ -31,6 +31,7 @@ type Config struct {
 	GPUDefaultOps       uint64       // budget of a worker-gpu (queen.gpu_default_*)
 	GPUDefaultTTLs      uint64       //
 	Ingest              IngestConfig // telemetry ingest quotas (ingest.go)
+	Gov                 GovConfig    // sessions, policy, audit (govern.go)
 }
 
 // Budget bounds a worker; nil fields are unbounded.
@@ -87,6 +88,7 @@ type State struct {
 
 	ingest ingestState // ingest.go
 	gpu    gpuState    // gpu.go
+	gov    govState    // sessions, root, policy, audit (govern.go)
 }
 
 // NewState returns the boot state at time nowMs.
@@ -103,6 +105,7 @@ type Cmd interface{ isCmd() }
 type Who struct {
 	Role    string // wire label: queen, worker-heartbeat, ...
 	Subject string // worker id or scope for workers
+	Ticket  string // masked ticket for audit lines, "" if none
 }
 
 // CtlWrite is one line written to /queen/ctl.
@@ -155,8 +158,11 @@ type Bind struct {
 func (s *State) Apply(c Cmd, nowMs uint64) Result {
 	switch c := c.(type) {
 	case CtlWrite:
-		return s.ctl(c, nowMs)
+		return s.governed(c.Who, "/queen/ctl", c.Line, func() Result { return s.ctl(c, nowMs) })
 	case TelemetryAppend:
+		if err := s.rootCut(c.Who); err != nil {
+			return Result{Err: err}
+		}
 		return s.telemetry(c)
 	case LogAppend:
 		for _, l := range c.Lines {
@@ -176,6 +182,9 @@ func (s *State) Apply(c Cmd, nowMs uint64) Result {
 		return Result{}
 	}
 	if r, ok := s.applyGPU(c, nowMs); ok {
+		return r
+	}
+	if r, ok := s.applyGov(c, nowMs); ok {
 		return r
 	}
 	return Result{Err: errs.New(errs.ErrInvalid, "unknown command %T", c)}
@@ -483,6 +492,7 @@ type Snapshot struct {
 	Lifecycle Lifecycle
 	Ingest    *IngestView // /queen/telemetry (ingest.go)
 	GPU       *GPUView    // /gpu (gpu.go)
+	Gov       Gov         // sessions, root, policy, audit (govern.go)
 }
 
 // Worker returns the worker with id.
@@ -498,6 +508,7 @@ func (sn *Snapshot) Worker(id string) (Worker, bool) {
 // snapshot copies the state into an immutable value.
 func (s *State) snapshot(seq, nowMs uint64) *Snapshot {
 	sn := &Snapshot{Seq: seq, NowMs: nowMs, BootMs: s.bootMs, Log: slices.Clip(s.log), LogTotal: s.logTotal, Lifecycle: s.lifecycle, Ingest: s.ingest.view, GPU: s.gpu.view}
+	sn.Gov = s.govSnapshot()
 	for _, id := range s.order {
 		w := *s.workers[id]
 		w.Ring.Data = slices.Clip(w.Ring.Data) // appendRing always copies, so sharing is safe

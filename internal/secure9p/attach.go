@@ -102,7 +102,7 @@ func (c *conn) authorize(uname, aname string) error {
 		}
 	}
 
-	s := srv.ns.NewSession(role, subject)
+	s := srv.ns.OpenSession(role, subject, masked, "9p") // /proc/9p/session
 	c.token = token
 	c.session.Store(s)
 	who := subject

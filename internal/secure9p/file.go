@@ -1,6 +1,7 @@
 package secure9p
 
 import (
+	"errors"
 	"hash/fnv"
 	"slices"
 
@@ -8,7 +9,9 @@ import (
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
 
+	"github.com/cohesix/cohesix/internal/errs"
 	"github.com/cohesix/cohesix/internal/ninedoor"
+	"github.com/cohesix/cohesix/internal/queen"
 )
 
 // File modes shown by GetAttr. The namespace is synthetic: owner and group
@@ -204,7 +207,13 @@ func (f *file) ReadAt(p []byte, off int64) (int, error) {
 func (f *file) WriteAt(p []byte, off int64) (int, error) {
 	n, err := f.node.Append(f.s, p, off)
 	if err != nil {
+		if errors.Is(err, errs.ErrBusy) && !queen.IsInboxFull(err) {
+			f.c.srv.ns.Queen().Pressure.Busy.Add(1) // 9P Busy counts (spec namespace §2)
+		}
 		return 0, Errno(err)
+	}
+	if n < len(p) {
+		f.c.srv.ns.NineP().ShortWrites.Add(1)
 	}
 	return n, nil
 }

@@ -136,6 +136,11 @@ func (s *Server) ServeConn(nc net.Conn) {
 	})
 	c.pol.Authorize = c.authorize
 	c.pol.OnBusy = func() { s.ns.Queen().Pressure.Busy.Add(1) }
+	s.ns.NineP().Track(c, c.pol.InFlight) // /proc/9p/outstanding
+	defer func() {
+		s.ns.NineP().Untrack(c)
+		s.ns.CloseSession(c.session.Load(), "eof")
+	}()
 	defer func() {
 		// Last line of defence against the teardown race described at
 		// quiesce: a WaitGroup misuse panic must not take the hive down.

@@ -1,0 +1,57 @@
+package ninedoor
+
+import (
+	"context"
+	"strings"
+
+	"github.com/cohesix/cohesix/internal/queen"
+	"github.com/cohesix/cohesix/internal/ticket"
+)
+
+var bg = context.Background()
+
+// lifecycleCtl is /queen/lifecycle/ctl: single-token commands (cordon,
+// drain, resume, quiesce, reset), one per line, decided by the queen.
+type lifecycleCtl struct {
+	NotDir
+	ns *Namespace
+}
+
+func (lifecycleCtl) Stat() (Stat, error)               { return Stat{Kind: KindAppend}, nil }
+func (lifecycleCtl) ReadAt([]byte, int64) (int, error) { return 0, nil }
+
+// Append submits each line; the first refusal ends the write.
+func (f lifecycleCtl) Append(s *Session, p []byte, _ int64) (int, error) {
+	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+		if _, err := f.ns.submit(queen.LifecycleCtl{Who: s.Who(), Line: []byte(line)}); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
+}
+
+func (ns *Namespace) lifecycleDir() Node {
+	return Static{DirOps: DirOps{Path: "/queen/lifecycle"}, Entries: []Entry{{"ctl", lifecycleCtl{ns: ns}}}}
+}
+
+// OpenSession starts a session for an accepted attach and registers it
+// with the queen (/proc/9p/session); ticket is the masked ticket for
+// audit lines, transport tcp, serial or 9p.
+func (ns *Namespace) OpenSession(role ticket.Role, subject, masked, transport string) *Session {
+	s := ns.NewSession(role, subject)
+	s.Ticket = masked
+	_, _ = ns.q.Submit(bg, queen.SessionOpen{ID: s.ID, Role: s.Role.String(), Subject: subject, Transport: transport})
+	return s
+}
+
+// CloseSession ends s: reason is quit, eof, error, replaced, revoked or
+// inactivity-timeout. A closed session is never reopened.
+func (ns *Namespace) CloseSession(s *Session, reason string) {
+	if s == nil {
+		return
+	}
+	_, _ = ns.q.Submit(bg, queen.SessionClose{ID: s.ID, Reason: reason})
+}
+
+// QueenSeen records authenticated queen activity (/proc/root/last_seen_ms).
+func (ns *Namespace) QueenSeen() { _, _ = ns.q.Submit(bg, queen.QueenSeen{}) }

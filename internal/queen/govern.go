@@ -1,0 +1,135 @@
+package queen
+
+import (
+	"github.com/cohesix/cohesix/generated"
+)
+
+// GovConfig is the manifest's share for governance: sessions, PolicyFS,
+// AuditFS and ReplayFS (spec namespace §7-§8).
+type GovConfig struct {
+	MaxSessions int
+	WalkDepth   int
+
+	PolicyEnable    bool
+	PolicyRules     []PolicyRule
+	QueueMaxEntries int
+	QueueMaxBytes   int
+	CtlMaxBytes     int
+	StatusMaxBytes  int
+
+	AuditEnable          bool
+	JournalMaxBytes      int
+	DecisionsMaxBytes    int
+	ReplayEnable         bool
+	ReplayMaxEntries     int
+	ReplayCtlMaxBytes    int
+	ReplayStatusMaxBytes int
+}
+
+// PolicyRule is one manifest rule: writes to a matching path need an
+// approval.
+type PolicyRule struct {
+	ID     string `json:"id"`
+	Target string `json:"target"`
+}
+
+// DefaultGov reads the governance limits from the generated tables.
+func DefaultGov() GovConfig {
+	g := GovConfig{
+		MaxSessions:          generated.QueenMaxSessions,
+		WalkDepth:            generated.Secure9pWalkDepth,
+		PolicyEnable:         generated.EcosystemPolicyEnable,
+		QueueMaxEntries:      generated.EcosystemPolicyQueueMaxEntries,
+		QueueMaxBytes:        generated.EcosystemPolicyQueueMaxBytes,
+		CtlMaxBytes:          generated.EcosystemPolicyCtlMaxBytes,
+		StatusMaxBytes:       generated.EcosystemPolicyStatusMaxBytes,
+		AuditEnable:          generated.EcosystemAuditEnable,
+		JournalMaxBytes:      generated.EcosystemAuditJournalMaxBytes,
+		DecisionsMaxBytes:    generated.EcosystemAuditDecisionsMaxBytes,
+		ReplayEnable:         generated.EcosystemAuditReplayEnable,
+		ReplayMaxEntries:     generated.EcosystemAuditReplayMaxEntries,
+		ReplayCtlMaxBytes:    generated.EcosystemAuditReplayCtlMaxBytes,
+		ReplayStatusMaxBytes: generated.EcosystemAuditReplayStatusMaxBytes,
+	}
+	for _, r := range generated.EcosystemPolicyRules {
+		g.PolicyRules = append(g.PolicyRules, PolicyRule{ID: r.Id, Target: r.Target})
+	}
+	return g
+}
+
+// govState is the governance share of State; Apply changes it through the
+// handlers in sessions.go, policy.go and audit.go.
+type govState struct {
+	init     bool
+	sessions sessionTable
+	policy   policyState
+	audit    auditState
+}
+
+func (s *State) govInit() {
+	if s.gov.init {
+		return
+	}
+	s.gov.init = true
+	s.gov.sessions.active = true
+	s.gov.sessions.lastSeenMs = s.bootMs
+	s.gov.audit.replay = `{"state":"idle"}`
+}
+
+// applyGov handles the governance commands; ok is false for commands it
+// does not know.
+func (s *State) applyGov(c Cmd, nowMs uint64) (Result, bool) {
+	s.govInit()
+	switch c := c.(type) {
+	case LifecycleCtl:
+		return s.governed(c.Who, "/queen/lifecycle/ctl", c.Line, func() Result { return s.lifecycleCtl(c, nowMs) }), true
+	case SessionOpen:
+		return s.sessionOpen(c, nowMs), true
+	case SessionClose:
+		return s.sessionClose(c, nowMs), true
+	case QueenSeen:
+		s.gov.sessions.lastSeenMs = nowMs
+		return Result{}, true
+	case ActionAppend:
+		return s.actionAppend(c), true
+	case PolicyCtl:
+		return s.policyCtl(c), true
+	case JournalAppend:
+		return s.journalAppend(c), true
+	case ReplayCtl:
+		return s.replayCtl(c), true
+	}
+	return Result{}, false
+}
+
+// Gov is the governance share of a Snapshot.
+type Gov struct {
+	Root      RootState
+	Sessions  []SessionInfo
+	Actions   []Action
+	PolicyCtl []byte
+	Journal   Ring // /audit/journal bytes and base offset
+	Decisions Ring
+	Seq       uint64
+	Replay    string // /replay/status
+	ReplayLog Ring   // /replay/ctl bytes
+}
+
+func (s *State) govSnapshot() Gov {
+	s.govInit()
+	return Gov{
+		Root:      s.Root(),
+		Sessions:  s.gov.sessions.list,
+		Actions:   s.gov.policy.actions,
+		PolicyCtl: s.gov.policy.ctl,
+		Journal:   s.gov.audit.journal,
+		Decisions: s.gov.audit.decisions,
+		Seq:       s.gov.audit.seq,
+		Replay:    s.gov.audit.replay,
+		ReplayLog: s.gov.audit.replayLog,
+	}
+}
+
+// Gov returns the governance configuration the queen runs with; the
+// namespace builds /policy, /actions, /audit and /replay from it.
+func (q *Queen) Gov() GovConfig { return q.cfg.Gov }
