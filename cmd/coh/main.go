@@ -1,0 +1,30 @@
+// Command coh is the operator's host tool for GPUs, telemetry and models
+// (spec host-tools.md §2). It is a Secure9P client (ARCHITECTURE rule 6):
+//
+//	coh [--host H] [--9p-port P] [--ticket T] [--role R] <command> [--json]
+//	coh gpu list | gpu status --gpu ID | gpu lease --gpu ID --mem-mb N --streams N --ttl-s N [--priority N] [--budget-ttl-s N] [--budget-ops N]
+//	coh run --gpu ID -- CMD...
+//	coh telemetry pull --out DIR
+//	coh peft export --job ID --out DIR
+//	coh peft import --model ID --from DIR --job ID --export DIR [--registry DIR]
+//	coh peft activate --model ID [--registry DIR] | peft rollback [--registry DIR]
+//	coh doctor [--mock]
+//
+// Without --ticket coh mints one from the compiled manifest's secret for
+// --role (dev profiles only). Every read command takes --json.
+//
+// Exit codes: 0 success, 1 the hive refused or a check failed, 2 usage
+// error, 3 the hive could not be reached or refused the ticket.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}

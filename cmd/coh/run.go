@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/nineclient"
+	"github.com/cohesix/cohesix/internal/ticket"
+)
+
+const (
+	exitOK          = 0
+	exitFailed      = 1
+	exitUsage       = 2
+	exitUnreachable = 3
+)
+
+// exitErr carries an exit code out of an action.
+type exitErr struct {
+	code int
+	msg  string
+}
+
+func (e *exitErr) Error() string { return e.msg }
+
+func fail(code int, format string, args ...any) error {
+	return &exitErr{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// env is what every action shares.
+type env struct {
+	stdout, stderr io.Writer
+	ctx            context.Context
+}
+
+// jsonFlag is the one --json flag every read command takes.
+var jsonFlag = &cli.BoolFlag{Name: "json", Usage: "Write JSON to stdout"}
+
+func ninePort() int {
+	_, p, _ := net.SplitHostPort(generated.NetworkSecure9pListen)
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
+// dial attaches to the hive's Secure9P listener with the global flags.
+func dial(c *cli.Context) (*nineclient.Client, error) {
+	tok := c.String("ticket")
+	if tok == "" {
+		role, err := ticket.ParseRole(c.String("role"))
+		if err != nil {
+			return nil, fail(exitUsage, "coh: unknown role %q", c.String("role"))
+		}
+		if tok, err = nineclient.Mint(role, c.String("subject"), time.Now()); err != nil {
+			return nil, fail(exitUnreachable, "coh: %v", err)
+		}
+	}
+	addr := net.JoinHostPort(c.String("host"), strconv.Itoa(c.Int("9p-port")))
+	cl, err := nineclient.Dial(addr, tok, time.Duration(generated.ClientPoliciesRetryTimeoutMs)*time.Millisecond)
+	if err != nil {
+		return nil, fail(exitUnreachable, "coh: %s: %v", addr, err)
+	}
+	return cl, nil
+}
+
+func emitJSON(w io.Writer, v any) {
+	b, _ := json.Marshal(v)
+	fmt.Fprintln(w, string(b))
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdout: stdout, stderr: stderr, ctx: ctx}
+	app := &cli.App{
+		Name:      "coh",
+		Usage:     "Operate GPUs, telemetry and models on a Cohesix hive",
+		Reader:    stdin,
+		Writer:    stdout,
+		ErrWriter: stderr,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "host", Value: "127.0.0.1", Usage: "Hive host"},
+			&cli.IntFlag{Name: "9p-port", Value: ninePort(), Usage: "Secure9P port"},
+			&cli.IntFlag{Name: "port", Value: 0, Usage: "Console port (unused by coh; kept for host-tools parity)"},
+			&cli.StringFlag{Name: "ticket", Usage: "Capability ticket", EnvVars: []string{"COH_TICKET"}},
+			&cli.StringFlag{Name: "role", Value: "queen", Usage: "Role to mint a ticket for when --ticket is absent"},
+			&cli.StringFlag{Name: "subject", Usage: "Ticket subject for worker roles"},
+			&cli.BoolFlag{Name: "mock", Usage: "Deterministic checks without FUSE, NVML or QEMU"},
+		},
+		Commands:        []*cli.Command{gpuCmd(e), runCmd(e), telemetryCmd(e), peftCmd(e), doctorCmd(e)},
+		HideHelpCommand: true,
+		ExitErrHandler:  func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return fail(exitUsage, "coh: %v", err)
+		},
+	}
+	err := app.RunContext(ctx, append([]string{"coh"}, args...))
+	var ee *exitErr
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ee):
+		if ee.msg != "" {
+			fmt.Fprintln(stderr, ee.msg)
+		}
+		return ee.code
+	default:
+		fmt.Fprintln(stderr, "coh:", err)
+		return exitUsage
+	}
+}
