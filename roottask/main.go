@@ -2,9 +2,11 @@
 // Linux machine) it serves the TCP console, Secure9P and the serial console
 // on its stdio:
 //
-//	roottask [--console-listen ADDR] [--secure9p-listen ADDR] [--serial stdio|none]
+//	roottask [--console-listen ADDR] [--secure9p-listen ADDR] [--serial stdio|none] [--state-dir DIR]
 //
-// Defaults come from configs/root_task.toml (network.*). On seL4 the same
+// Defaults come from configs/root_task.toml (network.*). --state-dir keeps
+// the governance spool (DECISIONS D9) so the audit journal, approvals and
+// lifecycle state survive a restart. On seL4 the same
 // code runs under the C shim with the sel4 platform.
 //
 // Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM), 1 when a listener

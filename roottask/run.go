@@ -21,22 +21,23 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	consoleAddr := fs.String("console-listen", generated.NetworkConsoleListen, "TCP console listen address")
 	ninepAddr := fs.String("secure9p-listen", generated.NetworkSecure9pListen, "Secure9P listen address")
 	serial := fs.String("serial", "stdio", "serial console: stdio or none")
+	stateDir := fs.String("state-dir", "", "directory for the governance spool (audit, approvals, lifecycle survive restarts); empty keeps them in memory")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() > 0 || (*serial != "stdio" && *serial != "none") {
-		fmt.Fprintln(stderr, "Usage: roottask [--console-listen ADDR] [--secure9p-listen ADDR] [--serial stdio|none]")
+		fmt.Fprintln(stderr, "Usage: roottask [--console-listen ADDR] [--secure9p-listen ADDR] [--serial stdio|none] [--state-dir DIR]")
 		return 2
 	}
 	var p platform.Platform = hosted.Platform{}
-	return boot(ctx, p, *consoleAddr, *ninepAddr, *serial == "stdio", stdin, stdout, stderr)
+	return boot(ctx, p, hive.Options{Clock: p, StateDir: *stateDir}, *consoleAddr, *ninepAddr, *serial == "stdio", stdin, stdout, stderr)
 }
 
 // boot is the platform-independent boot sequence: banner, hive, listeners,
 // consoles.
-func boot(ctx context.Context, p platform.Platform, consoleAddr, ninepAddr string, serial bool, stdin io.Reader, stdout, stderr io.Writer) int {
+func boot(ctx context.Context, p platform.Platform, opts hive.Options, consoleAddr, ninepAddr string, serial bool, stdin io.Reader, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "Cohesix root task (%s) manifest.sha256=%s profile=%s\n", p.Name(), generated.ManifestSHA256, generated.ProfileName)
-	h, err := hive.New(hive.Options{Clock: p})
+	h, err := hive.New(opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "roottask: %v\n", err)
 		return 1

@@ -39,6 +39,9 @@ type Options struct {
 	Queen *queen.Config
 	// Ticks drives heartbeats; nil means a ticker at the manifest interval.
 	Ticks <-chan time.Time
+	// StateDir, if set, holds the governance spool: audit journal,
+	// decisions, approvals and lifecycle survive a restart (persist.go).
+	StateDir string
 }
 
 // Hive is one running root task.
@@ -51,6 +54,7 @@ type Hive struct {
 	cancel       context.CancelFunc
 	done         chan struct{}
 	stopTicker   func()
+	closeStore   func() error
 }
 
 // BootLines is the content of /proc/boot.
@@ -76,6 +80,14 @@ func New(o Options) (*Hive, error) {
 		cfg = *o.Queen
 	}
 	q := queen.New(cfg, o.Clock, generated.QueenInboxDepth)
+	closeStore := func() error { return nil }
+	if o.StateDir != "" {
+		sp, err := openStore(q, o.StateDir)
+		if err != nil {
+			return nil, err
+		}
+		closeStore = sp.Close
+	}
 	var boot []byte
 	for _, l := range BootLines() {
 		boot = append(boot, l+"\n"...)
@@ -96,6 +108,7 @@ func New(o Options) (*Hive, error) {
 		ticketLimits: ticket.DefaultLimits(),
 		done:         make(chan struct{}),
 		stopTicker:   func() {},
+		closeStore:   closeStore,
 	}
 	h.ns.SetClock(o.Clock.Now)
 	ticks := o.Ticks
@@ -123,7 +136,7 @@ func (h *Hive) Close() error {
 	h.cancel()
 	h.stopTicker()
 	<-h.done
-	return nil
+	return h.closeStore()
 }
 
 // secret returns the manifest secret for role ("" if none is configured).

@@ -136,6 +136,9 @@ func (s *State) decision(d decisionEntry) {
 // ringLine appends one line to an audit ring, dropping whole oldest lines
 // when it would exceed max bytes.
 func (s *State) ringLine(r *Ring, name string, line []byte, max int) {
+	if name != "replay" {
+		s.persist(record{K: name, Line: string(line)})
+	}
 	data := slices.Concat(r.Data, line, []byte{'\n'})
 	if over := len(data) - max; over > 0 {
 		cut := len(data)

@@ -60,10 +60,12 @@ func DefaultGov() GovConfig {
 // govState is the governance share of State; Apply changes it through the
 // handlers in sessions.go, policy.go and audit.go.
 type govState struct {
-	init     bool
-	sessions sessionTable
-	policy   policyState
-	audit    auditState
+	init      bool
+	pending   [][]byte // records for the store from the current command (persist.go)
+	restoring bool
+	sessions  sessionTable
+	policy    policyState
+	audit     auditState
 }
 
 func (s *State) govInit() {
@@ -98,6 +100,8 @@ func (s *State) applyGov(c Cmd, nowMs uint64) (Result, bool) {
 		return s.journalAppend(c), true
 	case ReplayCtl:
 		return s.replayCtl(c), true
+	case Restore:
+		return s.restore(c, nowMs), true
 	}
 	return Result{}, false
 }

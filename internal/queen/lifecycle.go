@@ -132,6 +132,7 @@ func (s *State) lifecycleCtl(c LifecycleCtl, nowMs uint64) Result {
 		return Result{Err: &LeasesError{Leases: n}}
 	}
 	s.transition(rule.Target, cmd, nowMs)
+	s.persist(record{K: "lifecycle", State: rule.Target, Reason: cmd, Since: nowMs})
 	s.sessionsFollowLifecycle(nowMs)
 	return Result{}
 }

@@ -160,6 +160,7 @@ func (s *State) actionAppend(c ActionAppend) Result {
 		next = slices.Delete(next, i, i+1)
 	}
 	p.actions = next
+	s.persist(record{K: "action", ID: a.ID, Target: a.Target, Decision: a.Decision})
 	s.audit(fmt.Sprintf("policy-action role=%s ticket=%s id=%s decision=%s target=%s", c.Who.Role, ticketOrNone(c.Who.Ticket), a.ID, a.Decision, a.Target))
 	s.decision(decisionEntry{Kind: "policy-action", Outcome: a.Decision, ID: a.ID, Target: a.Target, Role: c.Who.Role, Ticket: ticketOrNone(c.Who.Ticket)})
 	return Result{Written: len(c.Line)}
@@ -199,6 +200,7 @@ func (s *State) policyGate(who Who, path string) error {
 	p.actions = slices.Clone(p.actions)
 	a := &p.actions[i]
 	a.State = "consumed"
+	s.persist(record{K: "consume", ID: a.ID})
 	outcome := "allow"
 	if a.Decision == "deny" {
 		outcome = "deny"

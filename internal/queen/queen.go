@@ -65,7 +65,10 @@ type Queen struct {
 	snap  atomic.Pointer[Snapshot]
 	done  chan struct{}
 	state *State // owned by the Run goroutine
-	seq   uint64
+
+	store     Store    // durable governance records, nil for none (persist.go)
+	restoring *Restore // boot records for Run to apply first
+	seq       uint64
 }
 
 // New returns a queen at boot; call Run to start it.
@@ -126,6 +129,7 @@ func (q *Queen) Audit(lines ...string) {
 // heartbeats; a nil channel means only explicit Tick commands advance them.
 func (q *Queen) Run(ctx context.Context, ticks <-chan time.Time) {
 	defer close(q.done)
+	q.restoreStore() // persist.go
 	q.apply(BootComplete{})
 	for {
 		select {
@@ -141,7 +145,7 @@ func (q *Queen) Run(ctx context.Context, ticks <-chan time.Time) {
 
 func (q *Queen) apply(c Cmd) Result {
 	now := q.nowMs()
-	r := q.state.Apply(c, now)
+	r := q.flush(q.state.Apply(c, now)) // persist.go: durable before the reply
 	q.seq++
 	q.snap.Store(q.state.snapshot(q.seq, now))
 	return r

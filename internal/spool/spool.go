@@ -1,0 +1,137 @@
+// Package spool is the hosted root task's append-only, checksummed record
+// file (DECISIONS D9): every acknowledged governance record (audit
+// journal, decisions, approvals, lifecycle) is written and fsynced before
+// the ACK, and read back at the next start. A torn or corrupt tail, left
+// by a crash in the middle of a write, is detected, reported and cut off;
+// it is never misread as a record.
+//
+// Record layout: u32 little-endian payload length, u32 little-endian
+// CRC-32C (Castagnoli) of the payload, payload bytes.
+package spool
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+)
+
+// MaxRecord bounds one record; a longer declared length is corruption.
+const MaxRecord = 64 << 10
+
+const headerLen = 8
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Torn describes a cut-off tail found at Open.
+type Torn struct {
+	Offset  int64  // where the last whole record ends
+	Dropped int64  // bytes removed after it
+	Reason  string // short-header, short-payload, bad-length, bad-checksum
+}
+
+// Spool is an open spool file. It is used by one goroutine (the queen's).
+type Spool struct {
+	f    *os.File
+	size int64
+}
+
+// Open opens or creates the spool at path, returns its records in order
+// and truncates a torn tail (reported in torn, nil if none).
+func Open(path string) (s *Spool, records [][]byte, torn *Torn, err error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("open spool %s: %w", path, err)
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		f.Close()
+		return nil, nil, nil, fmt.Errorf("read spool %s: %w", path, err)
+	}
+	records, good, reason := Scan(data)
+	if good < int64(len(data)) {
+		torn = &Torn{Offset: good, Dropped: int64(len(data)) - good, Reason: reason}
+		if err := f.Truncate(good); err != nil {
+			f.Close()
+			return nil, nil, nil, fmt.Errorf("truncate spool %s: %w", path, err)
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return nil, nil, nil, fmt.Errorf("sync spool %s: %w", path, err)
+		}
+	}
+	if _, err := f.Seek(good, io.SeekStart); err != nil {
+		f.Close()
+		return nil, nil, nil, err
+	}
+	return &Spool{f: f, size: good}, records, torn, nil
+}
+
+// Scan splits data into whole, checksummed records; good is the offset
+// just past the last one and reason says why scanning stopped early.
+func Scan(data []byte) (records [][]byte, good int64, reason string) {
+	off := 0
+	for off < len(data) {
+		if len(data)-off < headerLen {
+			return records, int64(off), "short-header"
+		}
+		n := binary.LittleEndian.Uint32(data[off:])
+		sum := binary.LittleEndian.Uint32(data[off+4:])
+		if n > MaxRecord {
+			return records, int64(off), "bad-length"
+		}
+		if len(data)-off-headerLen < int(n) {
+			return records, int64(off), "short-payload"
+		}
+		p := data[off+headerLen : off+headerLen+int(n)]
+		if crc32.Checksum(p, castagnoli) != sum {
+			return records, int64(off), "bad-checksum"
+		}
+		records = append(records, append([]byte(nil), p...))
+		off += headerLen + int(n)
+	}
+	return records, int64(off), ""
+}
+
+// Encode appends one framed record to b.
+func Encode(b, payload []byte) []byte {
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(payload)))
+	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(payload, castagnoli))
+	return append(b, payload...)
+}
+
+// ErrTooBig refuses a record over MaxRecord.
+var ErrTooBig = errors.New("spool record too big")
+
+// Append writes the records in one write and fsyncs; only then may the
+// caller acknowledge. On failure the file is cut back to its old size.
+func (s *Spool) Append(records ...[]byte) error {
+	var b []byte
+	for _, r := range records {
+		if len(r) > MaxRecord {
+			return ErrTooBig
+		}
+		b = Encode(b, r)
+	}
+	if len(b) == 0 {
+		return nil
+	}
+	if _, err := s.f.Write(b); err != nil {
+		_ = s.f.Truncate(s.size)
+		_, _ = s.f.Seek(s.size, io.SeekStart)
+		return fmt.Errorf("spool append: %w", err)
+	}
+	if err := s.f.Sync(); err != nil {
+		return fmt.Errorf("spool sync: %w", err)
+	}
+	s.size += int64(len(b))
+	return nil
+}
+
+// Size is the spool's length in bytes.
+func (s *Spool) Size() int64 { return s.size }
+
+// Close closes the file.
+func (s *Spool) Close() error { return s.f.Close() }
