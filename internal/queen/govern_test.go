@@ -21,7 +21,6 @@ func newGovState(t *testing.T, tweak func(*Config)) *State {
 	return s
 }
 
-
 // TestLifecycleTable applies every command in every state (roadmap 21d
 // acceptance 1): the result is the table's target or a deterministic
 // refusal with its audit line.
