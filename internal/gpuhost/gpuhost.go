@@ -29,7 +29,7 @@ type Inventory struct {
 func Mock() Inventory {
 	return Inventory{Source: "mock", GPUs: []gpu.Info{
 		{ID: "GPU-0", Name: "Mock 4090", MemoryMB: 24576, SMCount: 144, DriverVersion: "555.0", RuntimeVersion: "12.4"},
-		{ID: "GPU-1", Name: "Mock 4060", MemoryMB: 8192, SMCount: 64, DriverVersion: "555.0", RuntimeVersion: "12.4"},
+		{ID: "GPU-1", Name: "Mock 4060", MemoryMB: 8192, SMCount: 64, DriverVersion: "555.0", RuntimeVersion: "12.4"}, // limit-literal-ok: mock GPU memory (namespace.md §5), not a manifest limit
 	}}
 }
 
