@@ -401,8 +401,8 @@ func serveTCP(t *testing.T) string {
 var delayRE = regexp.MustCompile(`delay_ms=\d+`)
 
 // TestRegressionPack runs every scripts/cohsh/*.coh through the mock
-// transport and over TCP against a fresh hive each, and requires the two
-// transcripts to match byte for byte (throttle delays aside).
+// transport, over TCP and over the serial console against a fresh hive each,
+// and requires the transcripts to match byte for byte (throttle delays aside).
 func TestRegressionPack(t *testing.T) {
 	scripts, err := filepath.Glob("../../scripts/cohsh/*.coh")
 	if err != nil || len(scripts) == 0 {
@@ -421,6 +421,16 @@ func TestRegressionPack(t *testing.T) {
 			}
 			if diff := cmp.Diff(delayRE.ReplaceAllString(mock, "delay_ms=N"), delayRE.ReplaceAllString(tcp, "delay_ms=N")); diff != "" {
 				t.Errorf("mock and tcp transcripts differ (-mock +tcp):\n%s", diff)
+			}
+			serial, errOut, code := runCohsh(t, "", "--transport", "mock-serial", "--script", s)
+			if code != 0 {
+				t.Fatalf("serial: exit %d\nstdout:\n%s\nstderr:\n%s", code, serial, errOut)
+			}
+			// console.md §1 and §3 answer an over-long line per transport:
+			// TCP refuses the frame, serial refuses the line. Nothing else may differ.
+			serial = strings.ReplaceAll(serial, "ERR PARSE reason=policy detail=console line exceeded maximum length", "ERR FRAME reason=invalid-length")
+			if diff := cmp.Diff(delayRE.ReplaceAllString(tcp, "delay_ms=N"), delayRE.ReplaceAllString(serial, "delay_ms=N")); diff != "" {
+				t.Errorf("tcp and serial transcripts differ (-tcp +serial):\n%s", diff)
 			}
 		})
 	}

@@ -16,6 +16,7 @@ type mockHive struct {
 	token       string
 	log         io.Writer
 	interactive bool
+	serial      *client.Conn // the mock-serial console, once opened
 }
 
 func newMock(o hive.Options, token string, log io.Writer, interactive bool) (*mockHive, error) {

@@ -49,6 +49,7 @@ type options struct {
 	mint            bool
 	subject, secret string
 	ticketConfig    string
+	serialCmd       string
 	words           []string
 }
 
@@ -64,6 +65,14 @@ func (o *onceValue) Set(s string) error {
 	}
 	o.set = true
 	return o.Value.Set(s)
+}
+
+// String implements flag.Value; flag's usage printer calls it on a zero onceValue.
+func (o *onceValue) String() string {
+	if o == nil || o.Value == nil {
+		return ""
+	}
+	return o.Value.String()
 }
 
 func (o *onceValue) IsBoolFlag() bool {
@@ -86,7 +95,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	}
 	fs.StringVar(&o.role, "role", "", "Attach as this role on start")
 	fs.StringVar(&o.ticket, "ticket", "", "Ticket for --role")
-	fs.StringVar(&o.transport, "transport", "tcp", "Transport: tcp or mock (in-process hive)")
+	fs.StringVar(&o.transport, "transport", "tcp", "Transport: tcp, mock (in-process hive), serial (--serial-cmd's stdio) or mock-serial")
+	fs.StringVar(&o.serialCmd, "serial-cmd", "", "Command whose stdio is a serial console, for --transport serial (e.g. 'roottask --serial stdio')")
 	fs.StringVar(&o.host, "tcp-host", host, "Console host")
 	fs.IntVar(&o.port, "tcp-port", defPort, "Console port")
 	fs.StringVar(&o.authToken, "auth-token", token, "Console AUTH token (env COHSH_AUTH_TOKEN)")
@@ -109,8 +119,10 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	switch {
 	case o.script != "" && o.check != "":
 		return o, errors.New("--script and --check are mutually exclusive")
-	case o.transport != "tcp" && o.transport != "mock":
-		return o, fmt.Errorf("--transport %s is not supported; use tcp or mock", o.transport)
+	case o.transport != "tcp" && o.transport != "mock" && o.transport != "serial" && o.transport != "mock-serial":
+		return o, fmt.Errorf("--transport %s is not supported; use tcp, mock, serial or mock-serial", o.transport)
+	case (o.transport == "serial") != (o.serialCmd != ""):
+		return o, errors.New("--transport serial and --serial-cmd go together")
 	case o.ticket != "" && o.role == "":
 		return o, errors.New("--ticket requires --role")
 	case o.script != "" && len(o.words) > 0:
@@ -164,7 +176,7 @@ func (e env) run(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		logw = stderr
 	}
 	switch o.transport {
-	case "mock":
+	case "mock", "mock-serial":
 		m, err := newMock(e.hive, o.authToken, logw, interactive)
 		if err != nil {
 			fmt.Fprintf(stderr, "cohsh: start mock hive: %v\n", err)
@@ -172,6 +184,17 @@ func (e env) run(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		}
 		defer m.close()
 		sh.connect = m.connect
+		if o.transport == "mock-serial" {
+			sh.connect = m.connectSerial
+		}
+	case "serial":
+		s, err := startSerialExec(ctx, o.serialCmd, logw, time.Duration(generated.ClientPoliciesRetryTimeoutMs)*time.Millisecond)
+		if err != nil {
+			fmt.Fprintf(stderr, "cohsh: serial console: %v (check --serial-cmd)\n", err)
+			return exitUnreachable
+		}
+		defer s.close()
+		sh.connect = s.connect
 	default:
 		addr := net.JoinHostPort(o.host, strconv.Itoa(o.port))
 		sh.connect = func(ctx context.Context) (*client.Conn, error) {
