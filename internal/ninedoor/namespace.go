@@ -204,7 +204,30 @@ func (ns *Namespace) Resolve(s *Session, path string, op Op) (Node, []string, er
 		return nil, nil, err
 	}
 	n, err := ns.Lookup(comps)
+	if err == nil && op == OpWrite {
+		err = ns.Writable(s, comps, n)
+	}
 	return n, comps, err
+}
+
+// Writable refuses, with an audit line, a write to a node that is not an
+// append file (a read-only file or a directory); the role policy has
+// already allowed the path.
+func (ns *Namespace) Writable(s *Session, comps []string, n Node) error {
+	st, err := n.Stat()
+	if err != nil {
+		return err
+	}
+	if st.Kind == KindAppend || st.Kind == KindAppendOffset {
+		return nil
+	}
+	p := Join(comps)
+	what := "read-only file"
+	if st.Kind == KindDir {
+		what = "directory"
+	}
+	ns.q.Audit(fmt.Sprintf("write denied role=%s subject=%s path=%s reason=%s", s.Role, subjectOrNone(s.Subject), p, strings.ReplaceAll(what, " ", "-")))
+	return errs.New(errs.ErrPermission, "cannot write %s %s", what, p)
 }
 
 // Check applies the role matrix (spec secure9p §10) and audits a denial.

@@ -179,10 +179,10 @@ func (f *file) Open(mode p9.OpenFlags) (p9.QID, uint32, error) {
 	ns := f.c.srv.ns
 	m := mode.Mode()
 	if m == p9.WriteOnly || m == p9.ReadWrite {
-		if !f.appendable() {
-			return p9.QID{}, 0, linux.EPERM
-		}
 		if err := ns.Check(f.s, f.canon, ninedoor.OpWrite); err != nil {
+			return p9.QID{}, 0, Errno(err)
+		}
+		if err := ns.Writable(f.s, f.canon, f.node); err != nil {
 			return p9.QID{}, 0, Errno(err)
 		}
 	}
