@@ -267,7 +267,7 @@ func ParseCtl(line []byte) (ctlRequest, error) {
 	if err := dec.Decode(&r); err != nil {
 		return r, errs.New(errs.ErrInvalid, "invalid payload")
 	}
-	if dec.More() {
+	if dec.More() || checkStrictKeys(line) != nil {
 		return r, errs.New(errs.ErrInvalid, "invalid payload")
 	}
 	n := 0
