@@ -24,21 +24,8 @@ fmt-check:
 unit: ## all tests under the race detector, twice: GOMAXPROCS 1 and 4
 	$(GO) test -race -count=1 -cpu=1,4 ./...
 
-# Each parser's fuzz target runs $(FUZZTIME) on its committed seed corpus.
-FUZZ_TARGETS := \
-	./internal/console:FuzzParseLine \
-	./internal/console:FuzzFrame \
-	./internal/ticket:FuzzDecode \
-	./internal/ticket:FuzzParseToken \
-	./internal/secure9p:FuzzPolicy \
-	./internal/manifest:FuzzCompile
-
-fuzz: ## run every fuzz target for $(FUZZTIME)
-	@set -e; for t in $(FUZZ_TARGETS); do \
-		pkg=$${t%%:*}; name=$${t##*:}; \
-		echo "fuzz $$name ($$pkg) for $(FUZZTIME)"; \
-		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$pkg; \
-	done
+fuzz: ## run every fuzz target (any func FuzzXxx in a _test.go) for $(FUZZTIME) on its seed corpus
+	FUZZTIME=$(FUZZTIME) scripts/fuzz-all.sh
 
 generate: ## regenerate generated/, docs/snippets/, scripts/cohsh/boot_v0.coh from configs/root_task.toml
 	$(GO) run ./cmd/coh-rtc
