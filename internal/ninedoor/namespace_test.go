@@ -112,9 +112,9 @@ func TestRootListing(t *testing.T) {
 		opt  options
 		want []string
 	}{
-		{"manifest", options{}, []string{"log", "proc", "queen", "shard", "worker"}},
-		{"alias off", options{ns: func(c *Config) { c.LegacyAlias = false }}, []string{"log", "proc", "queen", "shard"}},
-		{"sharding off", options{ns: func(c *Config) { c.ShardEnabled = false }}, []string{"log", "proc", "queen", "worker"}},
+		{"manifest", options{}, []string{"gpu", "log", "proc", "queen", "shard", "worker"}},
+		{"alias off", options{ns: func(c *Config) { c.LegacyAlias = false }}, []string{"gpu", "log", "proc", "queen", "shard"}},
+		{"sharding off", options{ns: func(c *Config) { c.ShardEnabled = false }}, []string{"gpu", "log", "proc", "queen", "worker"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -127,6 +127,14 @@ func TestRootListing(t *testing.T) {
 	}
 }
 
+// The manifest's /proc and /queen listings (namespace.md §2, §3): the
+// observability nodes it enables, then pressure; ctl, lifecycle and the
+// telemetry ingest entries.
+var (
+	procEntries  = []string{"boot", "tests", "lifecycle", "9p", "ingest", "root", "pressure"}
+	queenEntries = []string{"ctl", "lifecycle", "telemetry", "export"}
+)
+
 func TestListings(t *testing.T) {
 	f := newFixture(t, options{})
 	f.spawn(3, "10") // worker-1 → 13, worker-2 → 1c, worker-3 → 1a
@@ -136,11 +144,11 @@ func TestListings(t *testing.T) {
 		want []string
 	}{
 		{"/log", []string{"queen.log"}},
-		{"/proc", []string{"boot", "tests", "lifecycle", "pressure"}},
+		{"/proc", procEntries},
 		{"/proc/lifecycle", []string{"state", "reason", "since"}},
 		{"/proc/pressure", []string{"busy", "quota", "cut", "policy"}},
 		{"/proc/tests", []string{"selftest_quick.coh"}},
-		{"/queen", []string{"ctl"}},
+		{"/queen", queenEntries},
 		{"/worker", []string{"worker-1", "worker-2", "worker-3"}},
 		{"/worker/worker-2", []string{"telemetry"}},
 		{"/shard/13", []string{"worker"}},
@@ -371,14 +379,14 @@ func TestRemapQueenDoesNotAffectOthers(t *testing.T) {
 	f := newFixture(t, options{})
 	a, b := f.queen(), f.queen()
 	f.mustWrite(a, "/queen/ctl", `{"bind":{"from":"/proc","to":"/queen"}}`)
-	if got, err := f.list(a, "/queen"); err != nil || !slices.Equal(got, []string{"boot", "tests", "lifecycle", "pressure"}) {
+	if got, err := f.list(a, "/queen"); err != nil || !slices.Equal(got, procEntries) {
 		t.Errorf("session a ls /queen = %q, %v; want /proc's entries", got, err)
 	}
 	if _, err := f.read(a, "/queen/lifecycle/state"); err != nil {
 		t.Errorf("session a read /queen/lifecycle/state = %v; want /proc/lifecycle/state", err)
 	}
-	if got, err := f.list(b, "/queen"); err != nil || !slices.Equal(got, []string{"ctl"}) {
-		t.Errorf("session b ls /queen = %q, %v; want [ctl]", got, err)
+	if got, err := f.list(b, "/queen"); err != nil || !slices.Equal(got, queenEntries) {
+		t.Errorf("session b ls /queen = %q, %v; want %q", got, err, queenEntries)
 	}
 	f.mustWrite(b, "/queen/ctl", `{"spawn":"heartbeat","ticks":1}`)
 	if got, err := f.list(b, "/worker"); err != nil || !slices.Equal(got, []string{"worker-1"}) {
