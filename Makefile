@@ -1,6 +1,6 @@
 # Cohesix build and test entry points. `make run` starts a hosted hive;
 # `make test` is what CI runs.
-.PHONY: run build test vet fmt-check unit fuzz generate check-generated check-limit-literals fuzz-manifest
+.PHONY: run build test vet fmt-check unit fuzz generate check-generated check-limit-literals fuzz-manifest sel4-ci image qemu
 
 GO ?= go
 FUZZTIME ?= 30s
@@ -13,7 +13,7 @@ run: ## start a hosted hive: console 127.0.0.1:31337, Secure9P 127.0.0.1:5640, s
 build: ## build every program into bin/
 	$(GO) build -o $(BIN)/ ./cmd/... ./roottask
 
-test: vet fmt-check check-generated check-limit-literals unit fuzz ## everything CI checks
+test: vet fmt-check check-generated check-limit-literals unit sel4-ci fuzz ## everything CI checks
 
 vet:
 	$(GO) vet ./...
@@ -38,3 +38,12 @@ check-limit-literals: ## fail on manifest-owned limits written as literals in Go
 
 fuzz-manifest: ## fuzz the manifest compiler alone
 	$(GO) test -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/manifest/
+
+sel4-ci: ## seL4 checks without seL4: overlay, arm64 payload + svc check, shim compile, ABI check, qemu-aarch64 serial pack
+	scripts/sel4-ci.sh
+
+image: ## seL4 image (needs SEL4_BUILD_DIR, see docs/SEL4.md)
+	scripts/cohesix-build-run.sh --no-run
+
+qemu: ## build and boot the seL4 image in QEMU (needs SEL4_BUILD_DIR)
+	scripts/cohesix-build-run.sh
