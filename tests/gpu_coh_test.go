@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -132,7 +133,7 @@ func TestGPULeaseRunPeft(t *testing.T) {
 	os.WriteFile(filepath.Join(ad, "lora.json"), []byte(`{"rank":8,"alpha":16,"target_layers":["q"]}`), 0o644)
 	os.WriteFile(filepath.Join(ad, "metrics.json"), []byte(`{"loss":0.1}`), 0o644)
 	prov := func(sha string, n int) {
-		os.WriteFile(filepath.Join(ad, "provenance.toml"), []byte("adapter_sha256 = \""+sha+"\"\nadapter_bytes = "+itoa(n)+"\ntraining_job_id = \"job-1\"\napproval = \"approved\"\n"), 0o644)
+		os.WriteFile(filepath.Join(ad, "provenance.toml"), []byte("adapter_sha256 = \""+sha+"\"\nadapter_bytes = "+strconv.Itoa(n)+"\ntraining_job_id = \"job-1\"\napproval = \"approved\"\n"), 0o644)
 	}
 	imp := func(model string) (string, int) {
 		return coh("peft", "import", "--model", model, "--from", ad, "--job", "job-1", "--export", exp, "--registry", reg)
@@ -207,5 +208,3 @@ func TestGPULeaseRunPeft(t *testing.T) {
 		t.Errorf("coh doctor --mock = %d:\n%s", code, out)
 	}
 }
-
-func itoa(n int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + func() string { b, _ := json.Marshal(n); return string(b) }()) }
