@@ -8,6 +8,7 @@
 //	coh peft export --job ID --out DIR
 //	coh peft import --model ID --from DIR --job ID --export DIR [--registry DIR]
 //	coh peft activate --model ID [--registry DIR] | peft rollback [--registry DIR]
+//	coh mount --at DIR
 //	coh doctor [--mock]
 //
 // Without --ticket coh mints one from the compiled manifest's secret for

@@ -81,6 +81,10 @@ func (c *Client) walk(path string) (p9.File, error) {
 	return f, err
 }
 
+// Walk returns a fresh fid for path, unopened; the caller closes it.
+// coh mount uses it to keep one fid per open FUSE handle.
+func (c *Client) Walk(path string) (p9.File, error) { return c.walk(path) }
+
 // Stat describes one path.
 type Stat struct {
 	Dir  bool
