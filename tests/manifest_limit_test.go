@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,6 +68,18 @@ func TestManifestLimitChangesRootTask(t *testing.T) {
 	do(t, cc, "attach queen")
 	if got := do(t, cc, "ls "+path).AckLine(); got != "ERR PARSE reason=policy detail=argument path exceeds allowed length" {
 		t.Errorf("root task built with path_max=48: ls of a 62-byte path = %q; want the parser's length refusal", got)
+	}
+
+	// A cohsh built from the stock manifest refuses the drifted hive.
+	cohshBin := binaries(t, "cmd/cohsh")
+	_, port, _ := net.SplitHostPort(changedRT.ConsoleAddr)
+	drift, err := cohsh(t, cohshBin, "--tcp-port", port, "--role", "queen", "ls", "/")
+	if err == nil || !strings.Contains(drift, "manifest mismatch: hive reports sha256 ") {
+		t.Errorf("stock cohsh against the drifted hive: err=%v\n%s\nwant a manifest mismatch refusal", err, drift)
+	}
+	_, port, _ = net.SplitHostPort(stockRT.ConsoleAddr)
+	if out, err := cohsh(t, cohshBin, "--tcp-port", port, "--role", "queen", "ls", "/"); err != nil {
+		t.Errorf("stock cohsh against the stock hive: %v\n%s", err, out)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/client"
 	"github.com/cohesix/cohesix/internal/console"
+	"github.com/cohesix/cohesix/internal/manifest"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
 
@@ -298,10 +299,32 @@ func (sh *shell) attach(ctx context.Context, args []string) result {
 	}
 	cmd := console.Command{Verb: console.Attach, Role: role.String(), Ticket: tok}
 	r := sh.wireResult(ctx, cmd.Line())
-	if !r.failed {
-		sh.lastRole, sh.lastTicket = role.String(), tok
+	if r.failed {
+		return r
 	}
+	if err := sh.checkManifest(ctx); err != nil {
+		// A hive compiled from another manifest enforces other limits:
+		// detach rather than run against a drifted policy.
+		_, _ = sh.wire(ctx, string(console.Quit))
+		sh.attached, sh.role = false, ""
+		return localErr(err)
+	}
+	sh.lastRole, sh.lastTicket = role.String(), tok
 	return r
+}
+
+// checkManifest compares the manifest hash the hive reports in /proc/boot
+// with the one this cohsh was built from (spec manifest §4).
+func (sh *shell) checkManifest(ctx context.Context) error {
+	c := sh.conn.Load()
+	if c == nil {
+		return nil
+	}
+	got, err := c.ManifestSHA256(ctx)
+	if err != nil {
+		return fmt.Errorf("check the hive's manifest: %w", err)
+	}
+	return manifest.CheckHash(got)
 }
 
 // checkPath applies the client-side path rules: absolute, no "." or ".."

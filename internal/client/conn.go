@@ -407,3 +407,21 @@ func (c *Conn) exchangeLocked(line string, each func(string) bool) (Response, er
 		streaming = true
 	}
 }
+
+// ManifestSHA256 reads the manifest hash the hive reports in /proc/boot
+// (the `manifest.sha256=` line). It needs an attached session.
+func (c *Conn) ManifestSHA256(ctx context.Context) (string, error) {
+	r, err := c.DoContext(ctx, "cat /proc/boot")
+	if err != nil {
+		return "", err
+	}
+	if !r.HasAck || !r.Ack.OK {
+		return "", fmt.Errorf("read /proc/boot: %s", r.AckLine())
+	}
+	for _, l := range r.Lines {
+		if v, ok := strings.CutPrefix(l, "manifest.sha256="); ok {
+			return v, nil
+		}
+	}
+	return "", errors.New("/proc/boot has no manifest.sha256 line")
+}
