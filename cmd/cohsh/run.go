@@ -171,6 +171,9 @@ func (e env) run(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	}
 	sh := &shell{lim: console.ManifestLimits(), json: o.jsonOut, sleep: sleepMs}
 	interactive := o.script == "" && len(o.words) == 0
+	if o.script == "" {
+		sh.follow = stdout
+	}
 	logw := io.Discard
 	if interactive {
 		logw = stderr

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync/atomic"
 
@@ -64,6 +65,7 @@ type shell struct {
 	lastRole   string // last successful attach, for re-attach after test
 	lastTicket string
 	sleep      func(ctx context.Context, ms int) error
+	follow     io.Writer // where `tail -f` streams; nil in scripts
 }
 
 func (sh *shell) close() {
@@ -124,7 +126,7 @@ var helpText = []string{
 	"  attach <role> [ticket]             attach (alias: login); roles: queen, worker-heartbeat (worker), worker-gpu, worker-bus, worker-lora",
 	"  detach                             end the session, stay in the shell",
 	"  ping                               check the attached session",
-	"  tail <path>                        stream a log or telemetry file",
+	"  tail [-f] <path>                   print a log or telemetry file; -f follows it until Ctrl-C",
 	"  log                                tail " + generated.ClientPathsLog,
 	"  cat <path>                         print a file",
 	"  ls <path>                          list a directory",
@@ -179,6 +181,12 @@ func (sh *shell) exec(ctx context.Context, line string) result {
 		}
 		return sh.wireResult(ctx, string(console.Ping))
 	case "tail", "cat", "ls":
+		if fields[0] == "tail" && len(args) == 2 && args[0] == "-f" {
+			if err := checkPath(args[1]); err != nil {
+				return localErr(err)
+			}
+			return sh.followTail(ctx, args[1])
+		}
 		if len(args) != 1 {
 			return localErr(usagef("%s takes exactly one path", fields[0]))
 		}
