@@ -80,11 +80,17 @@ var listenLine = regexp.MustCompile(`^\[event\] (console|secure9p) listening tcp
 // and waits for both listeners.
 func startRootTask(t *testing.T, bin string, serial bool, env ...string) *rootTask {
 	t.Helper()
+	return startRootTaskArgs(t, bin, serial, nil, env...)
+}
+
+// startRootTaskArgs is startRootTask with extra roottask flags (--state-dir).
+func startRootTaskArgs(t *testing.T, bin string, serial bool, args []string, env ...string) *rootTask {
+	t.Helper()
 	mode := "none"
 	if serial {
 		mode = "stdio"
 	}
-	cmd := exec.Command(filepath.Join(bin, "roottask"), "--console-listen", "127.0.0.1:0", "--secure9p-listen", "127.0.0.1:0", "--serial", mode)
+	cmd := exec.Command(filepath.Join(bin, "roottask"), append([]string{"--console-listen", "127.0.0.1:0", "--secure9p-listen", "127.0.0.1:0", "--serial", mode}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	rt := &rootTask{cmd: cmd}
 	var err error

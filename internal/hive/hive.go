@@ -122,6 +122,12 @@ func New(o Options) (*Hive, error) {
 		defer close(h.done)
 		q.Run(ctx, ticks)
 	}()
+	if o.StateDir != "" && cfg.Ingest.Enabled() {
+		if err := h.restoreIngest(o.StateDir, cfg.Ingest); err != nil {
+			h.Close()
+			return nil, err
+		}
+	}
 	return h, nil
 }
 

@@ -10,14 +10,32 @@ import (
 
 // IngestStore persists what telemetry ingest accepted (DECISIONS D9): the
 // namespace calls Record after the queen accepts a command and before the
-// writer is answered. Until the hosted spool lands the hive runs without
-// one (segments then live in memory only).
+// writer is answered. The hosted root task installs one with --state-dir
+// (hive.IngestStore); without it segments live in memory only.
 type IngestStore interface {
 	Record(o queen.IngestOutcome) error
 }
 
-// SetIngestStore installs the persistent store for ingest outcomes.
+// SetIngestStore installs the persistent store for ingest outcomes. Call
+// it before serving.
 func (ns *Namespace) SetIngestStore(st IngestStore) { ns.ingestStore = st }
+
+// ingest submits one ingest command and, with a store, records its
+// outcome before the writer is answered. The pair runs under ingestMu so
+// the store sees outcomes in the queen's order (two appends to one
+// segment must replay in the order they were applied).
+func (ns *Namespace) ingest(c queen.Cmd) (queen.Result, error) {
+	if ns.ingestStore == nil {
+		return ns.submit(c)
+	}
+	ns.ingestMu.Lock()
+	defer ns.ingestMu.Unlock()
+	r, err := ns.submit(c)
+	if err != nil {
+		return r, err
+	}
+	return r, ns.persist(r.Ingest)
+}
 
 func (ns *Namespace) persist(o *queen.IngestOutcome) error {
 	if o == nil || ns.ingestStore == nil {
@@ -102,11 +120,7 @@ func (ingestCtlFile) ReadAt([]byte, int64) (int, error) { return 0, nil }
 
 func (f ingestCtlFile) Append(s *Session, p []byte, _ int64) (int, error) {
 	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
-		r, err := f.ns.submit(queen.IngestCtl{Who: s.Who(), Device: f.dev, Line: []byte(line)})
-		if err != nil {
-			return 0, err
-		}
-		if err := f.ns.persist(r.Ingest); err != nil {
+		if _, err := f.ns.ingest(queen.IngestCtl{Who: s.Who(), Device: f.dev, Line: []byte(line)}); err != nil {
 			return 0, err
 		}
 	}
@@ -144,11 +158,8 @@ func (f segFile) ReadAt(p []byte, off int64) (int, error) {
 }
 
 func (f segFile) Append(s *Session, p []byte, off int64) (int, error) {
-	r, err := f.ns.submit(queen.IngestAppend{Who: s.Who(), Device: f.dev, Segment: f.seg, Data: p, Off: off})
+	r, err := f.ns.ingest(queen.IngestAppend{Who: s.Who(), Device: f.dev, Segment: f.seg, Data: p, Off: off})
 	if err != nil {
-		return 0, err
-	}
-	if err := f.ns.persist(r.Ingest); err != nil {
 		return 0, err
 	}
 	return r.Written, nil

@@ -35,6 +35,8 @@ type Session struct {
 	Subject string
 	Ticket  string // masked ticket for audit lines, "" if none
 
+	enf *ticket.Enforcer // per-ticket scopes and quotas, nil if none (quota.go)
+
 	mu    sync.Mutex
 	binds []binding // guarded by mu
 }
@@ -82,6 +84,7 @@ type Namespace struct {
 	sessions atomic.Uint64
 
 	ingestStore IngestStore // ingest.go; nil keeps segments in memory
+	ingestMu    sync.Mutex  // orders ingest submit+persist pairs when a store is set (ingest.go)
 	obs         observe     // /proc/9p and /proc/ingest counters (observe.go)
 }
 
