@@ -11,10 +11,11 @@ import (
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/hive"
 	"github.com/cohesix/cohesix/roottask/platform"
-	"github.com/cohesix/cohesix/roottask/platform/hosted"
 )
 
-// run boots the hive on the hosted platform and serves until ctx ends.
+// run boots the hive on the platform the build selects (newPlatform:
+// platform_hosted.go, or platform_sel4.go with -tags cohesix_sel4) and
+// serves until ctx ends.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("roottask", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -29,7 +30,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintln(stderr, "Usage: roottask [--console-listen ADDR] [--secure9p-listen ADDR] [--serial stdio|none] [--state-dir DIR]")
 		return 2
 	}
-	var p platform.Platform = hosted.Platform{}
+	p := newPlatform()
 	return boot(ctx, p, hive.Options{Clock: p, StateDir: *stateDir}, *consoleAddr, *ninepAddr, *serial == "stdio", stdin, stdout, stderr)
 }
 

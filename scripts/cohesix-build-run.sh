@@ -14,7 +14,7 @@ out=$(realpath -m "${SEL4_OUT:-out/sel4}")
 CC=${CC:-aarch64-linux-gnu-gcc}
 scripts/sel4-abi-check.sh
 if [ -z "${PAYLOAD:-}" ]; then
-	TAGS=${TAGS:-sel4} scripts/sel4-payload.sh
+	TAGS=${TAGS:-cohesix_sel4} scripts/sel4-payload.sh
 	PAYLOAD=$out/roottask-arm64
 fi
 scripts/sel4-shim-build.sh "$PAYLOAD"

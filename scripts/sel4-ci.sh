@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 go test -count=1 ./sel4/...
-scripts/sel4-payload.sh
+TAGS=cohesix_sel4 scripts/sel4-payload.sh
 scripts/sel4-shim-build.sh out/sel4/roottask-arm64
 scripts/sel4-abi-check.sh
 go test -count=1 -run 'Sel4' -v ./tests/ 2>&1 | grep -E '^(=== RUN|--- |PASS|FAIL|ok)' 

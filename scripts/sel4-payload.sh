@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # sel4-payload.sh — build the linux/arm64 Go root task the seL4 shim embeds:
 # generate the x7 overlay from the local GOROOT (out/sel4/overlay, never
-# committed), build with it (TAGS=sel4 selects the sel4 platform once it is
-# wired; default is the plain build qemu-aarch64 runs), check every svc site.
+# committed), build with it (TAGS=cohesix_sel4 selects roottask/platform/sel4;
+# default is the hosted build qemu-aarch64 runs), check every svc site.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${SEL4_OUT:-out/sel4}

@@ -10,7 +10,7 @@ CC=${CC:-aarch64-linux-gnu-gcc}
 out=${SEL4_OUT:-out/sel4}
 mkdir -p "$out/shim"
 cflags=(-std=gnu11 -O2 -ffreestanding -fno-builtin -nostdlib -fno-pic -fno-stack-protector
-	-mgeneral-regs-only -mstrict-align -Wall -Wextra -Werror -Wno-unused-function -Isel4/include -Isel4/src)
+	-mgeneral-regs-only -mstrict-align -Wall -Wextra -Werror -Wno-unused-function -Isel4/include -Isel4/src ${SHIM_CFLAGS:-})
 "$CC" "${cflags[@]}" -c sel4/src/shim.c -o "$out/shim/shim.o"
 "$CC" "${cflags[@]}" -c sel4/src/start.S -o "$out/shim/start.o"
 echo "sel4-shim-build: compiled shim ($(wc -c <"$out/shim/shim.o") bytes of shim.o)"

@@ -95,16 +95,50 @@ static coh_word alloc_slot(void)
 	return next_slot++;
 }
 
-/* alloc_obj retypes one object from the first RAM untyped that has room. */
+/* obj_bits is the size of one object of type (what Untyped_Retype takes
+ * from the untyped, aligned to that size). */
+static coh_word obj_bits(coh_word type, coh_word size_bits)
+{
+	switch (type) {
+	case COH_OBJ_TCB:
+		return COH_TCB_BITS;
+	case COH_OBJ_ENDPOINT:
+		return COH_ENDPOINT_BITS;
+	case COH_OBJ_NOTIFICATION:
+		return COH_NOTIFICATION_BITS;
+	case COH_OBJ_ARM_LARGE_PAGE:
+		return COH_LARGE_PAGE_BITS;
+	case COH_OBJ_UNTYPED:
+		return size_bits;
+	default:
+		return COH_PAGE_BITS; /* small page, page table */
+	}
+}
+
+/* alloc_obj retypes one object from the first RAM untyped that has room.
+ * The shim tracks each untyped's watermark itself so it never asks the
+ * kernel for a retype that cannot fit (a debug kernel prints every failed
+ * one on the serial line, in the middle of console output). */
+#define MAX_UNTYPED 256
+static coh_word ut_used[MAX_UNTYPED];
 static coh_cptr alloc_obj(coh_word type, coh_word size_bits)
 {
 	static unsigned int cur;
-	coh_word slot = alloc_slot();
-	for (unsigned int n = bi->untyped.end - bi->untyped.start; cur < n; cur++) {
-		if (bi->untyped_list[cur].is_device)
+	coh_word slot = alloc_slot(), bits = obj_bits(type, size_bits), sz = 1ul << bits;
+	unsigned int n = bi->untyped.end - bi->untyped.start;
+	if (n > MAX_UNTYPED)
+		n = MAX_UNTYPED;
+	for (; cur < n; cur++) {
+		coh_untyped_desc *d = &bi->untyped_list[cur];
+		if (d->is_device || d->size_bits < bits)
 			continue;
-		if (coh_untyped_retype(bi->untyped.start + cur, type, size_bits, COH_CAP_INIT_CNODE, 0, 0, slot, 1) == 0)
+		coh_word off = (ut_used[cur] + sz - 1) & ~(sz - 1);
+		if (off + sz > (1ul << d->size_bits))
+			continue;
+		if (coh_untyped_retype(bi->untyped.start + cur, type, size_bits, COH_CAP_INIT_CNODE, 0, 0, slot, 1) == 0) {
+			ut_used[cur] = off + sz;
 			return slot;
+		}
 	}
 	halt("out of untyped memory");
 	return 0;
@@ -196,6 +230,17 @@ static void back_page(coh_word va)
 	if (page_backed(va >> COH_PAGE_BITS, 1))
 		return;
 	map_frame(alloc_obj(COH_OBJ_ARM_SMALL_PAGE, 0), va, COH_ARM_DEFAULT_VMATTRIBUTES);
+}
+
+/* user_mem backs [a, a+n) before the shim reads or writes Go memory there
+ * (a buffer in a lazily backed region would otherwise fault the shim). */
+static void user_mem(coh_word a, coh_word n)
+{
+	if (!n)
+		return;
+	for (coh_word p = a & ~0xffful; p < a + n; p += 4096)
+		if (!page_backed(p >> COH_PAGE_BITS, 0) && in_region(p))
+			back_page(p);
 }
 
 /* ---- threads ---------------------------------------------------------- */

@@ -1,0 +1,86 @@
+// Package sel4 is the root task's platform on seL4, where the Go program
+// runs as a static linux/arm64 binary under the C shim (sel4/, docs/SEL4.md).
+//
+// The serial console is fd 0/1, which the shim serves from the PL011
+// (write polls TX, read blocks the thread until RX has a line). The clock is
+// whatever the shim offers: the kernel's counter when it is exported to user
+// space, otherwise the shim's virtual clock; ClockName asks the shim through
+// its private syscall range and the boot banner shows it. Until the
+// virtio-net driver and netstack exist, Listen returns a listener that
+// accepts nothing and only returns from Accept once closed.
+package sel4
+
+import (
+	"io"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/cohesix/cohesix/roottask/platform"
+)
+
+// Private syscall numbers served by the shim (sel4/include/cohesix_sel4_abi.h).
+const (
+	sysClockInfo = 0x4303 // () -> 0 virtual, 1 counter
+	sysDebug     = 0x4304 // (op) -> 0; op 1: report the next fault as SIGSEGV test
+)
+
+// Platform is the seL4 platform.
+type Platform struct{}
+
+var _ platform.Platform = Platform{}
+
+// ClockName is "counter" when the shim reads the kernel's exported
+// counter, "virtual" for the shim's virtual clock, "unknown" when the
+// private syscall is not served (e.g. under qemu-aarch64).
+func ClockName() string {
+	r, _, errno := syscall.RawSyscall(sysClockInfo, 0, 0, 0)
+	switch {
+	case errno != 0:
+		return "unknown"
+	case r == 1:
+		return "counter"
+	default:
+		return "virtual"
+	}
+}
+
+// Name implements platform.Platform; the banner shows the clock in use.
+func (Platform) Name() string { return "sel4 clock=" + ClockName() }
+
+// Serial implements platform.Platform: the shim's PL011 behind fd 0/1.
+func (Platform) Serial() (io.Reader, io.Writer) { return os.Stdin, os.Stdout }
+
+// Listen implements platform.Platform. Without networking the listener
+// exists (so the boot sequence is the hosted one) but accepts nothing.
+func (Platform) Listen(addr string) (net.Listener, error) {
+	a, err := net.ResolveTCPAddr("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return &idleListener{addr: a, done: make(chan struct{})}, nil
+}
+
+// Now implements platform.Platform.
+func (Platform) Now() time.Time { return time.Now() }
+
+// idleListener is a listener with no network beneath it.
+type idleListener struct {
+	addr *net.TCPAddr
+	once sync.Once
+	done chan struct{}
+}
+
+func (l *idleListener) Accept() (net.Conn, error) {
+	<-l.done
+	return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: l.addr, Err: net.ErrClosed}
+}
+
+func (l *idleListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *idleListener) Addr() net.Addr { return l.addr }

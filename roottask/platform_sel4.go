@@ -1,0 +1,12 @@
+//go:build cohesix_sel4
+
+package main
+
+import (
+	"github.com/cohesix/cohesix/roottask/platform"
+	"github.com/cohesix/cohesix/roottask/platform/sel4"
+)
+
+// newPlatform is the seL4 platform (payload built with -tags cohesix_sel4
+// by scripts/sel4-payload.sh for the shim).
+func newPlatform() platform.Platform { return sel4.Platform{} }
