@@ -97,6 +97,10 @@ func (c *consoleSession) dispatch(line string) (out []string, quit bool) {
 		if !queenOnly() {
 			break
 		}
+		if err := c.h.ns.TicketAuthorizePath(c.sess, generated.ClientPathsLog, ticket.VerbRead, false); err != nil {
+			out = append(out, c.nsError(label, generated.ClientPathsLog, nil, err))
+			break
+		}
 		lines := c.h.q.Snapshot().Log
 		emit(console.Success(label))
 		out = append(out, lines...)
@@ -115,7 +119,12 @@ func (c *consoleSession) dispatch(line string) (out []string, quit bool) {
 		if !needAttach() {
 			break
 		}
-		n, comps, err := c.h.ns.Resolve(c.sess, cmd.Path, ninedoor.OpRead)
+		err := c.h.ns.TicketAuthorizePath(c.sess, cmd.Path, ticket.VerbRead, true)
+		var n ninedoor.Node
+		var comps []string
+		if err == nil {
+			n, comps, err = c.h.ns.Resolve(c.sess, cmd.Path, ninedoor.OpRead)
+		}
 		var names []string
 		if err == nil {
 			names, err = n.List()
@@ -138,6 +147,10 @@ func (c *consoleSession) dispatch(line string) (out []string, quit bool) {
 			refuse(console.ReasonPolicy, console.DetailDenied, fmt.Sprintf("console: echo denied role=%s path=%s", c.sess.Role, cmd.Path), "path", cmd.Path, "error", console.ErrorTextEPERM)
 			break
 		}
+		if err := c.ticketWrite(cmd.Path, len(cmd.Payload)); err != nil {
+			out = append(out, c.nsError(label, cmd.Path, nil, err))
+			break
+		}
 		if err := c.write(cmd.Path, cmd.Payload); err != nil {
 			out = append(out, c.nsError(label, cmd.Path, nil, err))
 			break
@@ -145,6 +158,10 @@ func (c *consoleSession) dispatch(line string) (out []string, quit bool) {
 		emit(console.Success(label, "path", cmd.Path, "bytes", strconv.Itoa(len(cmd.Payload))))
 	case console.Spawn:
 		if !queenOnly() {
+			break
+		}
+		if err := c.ticketWrite(generated.ClientPathsQueenCtl, len(cmd.Payload)); err != nil {
+			out = append(out, c.nsError(label, generated.ClientPathsQueenCtl, nil, err))
 			break
 		}
 		if err := c.write(generated.ClientPathsQueenCtl, cmd.Payload); err != nil {
@@ -160,6 +177,10 @@ func (c *consoleSession) dispatch(line string) (out []string, quit bool) {
 		kill, _ := json.Marshal(struct {
 			Kill string `json:"kill"`
 		}{cmd.WorkerID})
+		if err := c.ticketWrite(generated.ClientPathsQueenCtl, len(kill)); err != nil {
+			out = append(out, c.nsError(label, generated.ClientPathsQueenCtl, nil, err))
+			break
+		}
 		if err := c.write(generated.ClientPathsQueenCtl, string(kill)); err != nil {
 			out = append(out, c.nsError(label, generated.ClientPathsQueenCtl, nil, err))
 			break
@@ -193,6 +214,17 @@ func (c *consoleSession) nsError(label, path string, _ []string, err error) stri
 	var reason, detail, text string
 	audit := true
 	var leases *queen.LeasesError
+	if d, ok := ninedoor.AsTicketDenial(err); ok {
+		// Spec console §5: scope → policy/EPERM, rate, bandwidth and
+		// cursor → quota/ELIMIT; the namespace wrote the ui-ticket line.
+		reason, text := console.ReasonPolicy, console.ErrorTextEPERM
+		if d.Quota() {
+			reason, text = console.ReasonQuota, "ELIMIT"
+		}
+		a := console.Refusal(label, reason, "", "path", path, "error", text)
+		c.refused(a, "")
+		return a.Render(c.h.lim)
+	}
 	switch {
 	case errors.As(err, &leases):
 		// The spec's console shows outstanding leases as a denial (EPERM);
@@ -250,8 +282,49 @@ func splitLines(b []byte) []string {
 	return strings.Split(s, "\n")
 }
 
-func isTelemetry(comps []string) bool {
-	return len(comps) > 0 && comps[len(comps)-1] == "telemetry" && (comps[0] == "worker" || comps[0] == "shard")
+func isTelemetry(comps []string) bool { return ninedoor.IsTelemetryPath(comps) }
+
+// ticketWrite applies the session ticket's write scope, rate and
+// bandwidth (n payload bytes) to a console write (spec roles-tickets §5).
+func (c *consoleSession) ticketWrite(path string, n int) error {
+	if err := c.h.ns.TicketAuthorizePath(c.sess, path, ticket.VerbWrite, false); err != nil {
+		return err
+	}
+	return c.h.ns.TicketBandwidth(c.sess, path, ticket.VerbWrite, n)
+}
+
+// ticketRead reads a file node for tail or cat under the session ticket's
+// read scope, rate, cursor quotas (telemetry rings: the read starts at the
+// ring base, so reading again what was read before is a resume) and
+// bandwidth (the bytes sent; charged counts false for cat of the log,
+// which sends only its summary).
+func (c *consoleSession) ticketRead(path string, n ninedoor.Node, comps []string, charged bool) ([]byte, error) {
+	ns := c.h.ns
+	if err := ns.TicketAuthorize(c.sess, ninedoor.Join(comps), ticket.VerbRead, false); err != nil {
+		return nil, err
+	}
+	var base uint64
+	if w, ok := n.(ninedoor.Windowed); ok {
+		b, err := w.Base()
+		if err != nil {
+			return nil, err
+		}
+		base = b
+	}
+	if err := ns.TicketCursor(c.sess, comps, base); err != nil {
+		return nil, err
+	}
+	data, err := ninedoor.ReadAll(n)
+	if err != nil {
+		return nil, err
+	}
+	if charged {
+		if err := ns.TicketBandwidth(c.sess, ninedoor.Join(comps), ticket.VerbRead, len(data)); err != nil {
+			return nil, err
+		}
+	}
+	ns.TicketRecord(c.sess, comps, base+uint64(len(data)))
+	return data, nil
 }
 
 func (c *consoleSession) tail(path string) []string {
@@ -268,7 +341,7 @@ func (c *consoleSession) tail(path string) []string {
 		if isTailer {
 			tailer.Tail(c.sess)
 		}
-		data, err = ninedoor.ReadAll(n)
+		data, err = c.ticketRead(path, n, comps, true)
 	}
 	if err != nil {
 		return []string{c.nsError(label, path, comps, err)}
@@ -283,7 +356,7 @@ func (c *consoleSession) cat(path string) []string {
 	n, comps, err := c.h.ns.Resolve(c.sess, path, ninedoor.OpRead)
 	var data []byte
 	if err == nil {
-		data, err = ninedoor.ReadAll(n)
+		data, err = c.ticketRead(path, n, comps, ninedoor.Join(comps) != generated.ClientPathsLog)
 	}
 	if err != nil {
 		return []string{c.nsError(label, path, comps, err)}
@@ -357,5 +430,6 @@ func (c *consoleSession) attach(cmd console.Command) (console.Ack, bool) {
 		masked = ticket.MaskToken(cmd.Ticket)
 	}
 	c.sess = c.h.ns.OpenSession(role, claims.Subject, masked, c.transport)
+	c.h.ns.EnforceTicket(c.sess, cmd.Ticket, claims, c.h.ticketLimits) // spec roles-tickets §5
 	return console.Success(label, "role", role.String()), true
 }

@@ -58,6 +58,7 @@ type request struct {
 // Queen runs State in one goroutine fed by a bounded inbox.
 type Queen struct {
 	Pressure Pressure
+	Tickets  Tickets // per-ticket scopes and quotas (tickets.go)
 
 	cfg   Config
 	clock Clock

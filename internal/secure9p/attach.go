@@ -102,7 +102,8 @@ func (c *conn) authorize(uname, aname string) error {
 		}
 	}
 
-	s := srv.ns.OpenSession(role, subject, masked, "9p") // /proc/9p/session
+	s := srv.ns.OpenSession(role, subject, masked, "9p")         // /proc/9p/session
+	srv.ns.EnforceTicket(s, token, claims, srv.cfg.TicketLimits) // spec roles-tickets §5
 	c.token = token
 	c.session.Store(s)
 	who := subject

@@ -12,6 +12,7 @@ import (
 	"github.com/cohesix/cohesix/internal/errs"
 	"github.com/cohesix/cohesix/internal/ninedoor"
 	"github.com/cohesix/cohesix/internal/queen"
+	"github.com/cohesix/cohesix/internal/ticket"
 )
 
 // File modes shown by GetAttr. The namespace is synthetic: owner and group
@@ -185,9 +186,15 @@ func (f *file) Open(mode p9.OpenFlags) (p9.QID, uint32, error) {
 		if err := ns.Writable(f.s, f.canon, f.node); err != nil {
 			return p9.QID{}, 0, Errno(err)
 		}
+		if err := ns.TicketScope(f.s, ninedoor.Join(f.canon), ticket.VerbWrite); err != nil {
+			return p9.QID{}, 0, Errno(err)
+		}
 	}
 	if m == p9.ReadOnly || m == p9.ReadWrite {
 		if err := ns.Check(f.s, f.canon, ninedoor.OpRead); err != nil {
+			return p9.QID{}, 0, Errno(err)
+		}
+		if err := ns.TicketScope(f.s, ninedoor.Join(f.canon), ticket.VerbRead); err != nil {
 			return p9.QID{}, 0, Errno(err)
 		}
 	}
@@ -195,16 +202,41 @@ func (f *file) Open(mode p9.OpenFlags) (p9.QID, uint32, error) {
 }
 
 // ReadAt implements p9.File.
+// Each read is a request under the ticket's scope rate; a telemetry read
+// is a cursor advance (a resume below the last end read), and the bytes
+// returned spend bandwidth (spec roles-tickets §5; EDQUOT per D2).
 func (f *file) ReadAt(p []byte, off int64) (int, error) {
+	ns := f.c.srv.ns
+	path := ninedoor.Join(f.canon)
+	if err := ns.TicketAuthorize(f.s, path, ticket.VerbRead, false); err != nil {
+		return 0, Errno(err)
+	}
+	if off >= 0 {
+		if err := ns.TicketCursor(f.s, f.canon, uint64(off)); err != nil {
+			return 0, Errno(err)
+		}
+	}
 	n, err := f.node.ReadAt(p, off)
 	if err != nil {
 		return 0, Errno(err)
 	}
+	if err := ns.TicketBandwidth(f.s, path, ticket.VerbRead, n); err != nil {
+		return 0, Errno(err)
+	}
+	ns.TicketRecord(f.s, f.canon, uint64(off)+uint64(n))
 	return n, nil
 }
 
 // WriteAt implements p9.File: every write is an append by the session.
 func (f *file) WriteAt(p []byte, off int64) (int, error) {
+	ns := f.c.srv.ns
+	path := ninedoor.Join(f.canon)
+	if err := ns.TicketAuthorize(f.s, path, ticket.VerbWrite, false); err != nil {
+		return 0, Errno(err)
+	}
+	if err := ns.TicketBandwidth(f.s, path, ticket.VerbWrite, len(p)); err != nil {
+		return 0, Errno(err)
+	}
 	n, err := f.node.Append(f.s, p, off)
 	if err != nil {
 		if errors.Is(err, errs.ErrBusy) && !queen.IsInboxFull(err) {
@@ -221,6 +253,9 @@ func (f *file) WriteAt(p []byte, off int64) (int, error) {
 // Readdir implements p9.File. Offsets are entry indexes in the provider's
 // (ls) order.
 func (f *file) Readdir(offset uint64, count uint32) (p9.Dirents, error) {
+	if err := f.c.srv.ns.TicketAuthorize(f.s, ninedoor.Join(f.canon), ticket.VerbRead, true); err != nil {
+		return nil, Errno(err)
+	}
 	names, err := f.node.List()
 	if err != nil {
 		return nil, Errno(err)
