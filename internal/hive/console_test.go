@@ -61,7 +61,7 @@ func TestDispatch(t *testing.T) {
 		{name: "spawn detached", line: spawn, want: []string{"ERR SPAWN reason=policy detail=unauthenticated"}},
 		{name: "kill detached", line: "kill worker-1", want: []string{"ERR KILL reason=policy detail=unauthenticated"}},
 
-		{name: "ls root", before: []string{"attach queen"}, line: "ls /", want: []string{"OK LS path=/ entries=6", "gpu", "log", "proc", "queen", "shard", "worker", "END"}},
+		{name: "ls root", before: []string{"attach queen"}, line: "ls /", want: []string{"OK LS path=/ entries=8", "gpu", "kmesg", "log", "proc", "queen", "trace", "shard", "worker", "END"}},
 		{name: "ls empty dir", before: []string{"attach queen"}, line: "ls /worker", want: []string{"OK LS path=/worker entries=0", "END"}},
 		{name: "ls missing", before: []string{"attach queen"}, line: "ls /nope", want: []string{"ERR LS reason=policy detail=invalid-path path=/nope error=invalid path"}},
 		{name: "ls bad path", before: []string{"attach queen"}, line: "ls /log/../proc", want: []string{"ERR LS reason=policy detail=invalid-path path=/log/../proc error=invalid path"}},

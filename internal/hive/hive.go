@@ -122,6 +122,11 @@ func New(o Options) (*Hive, error) {
 		defer close(h.done)
 		q.Run(ctx, ticks)
 	}()
+	// The boot banner is the first kmesg (spec namespace §11).
+	if _, err := q.Do(ctx, queen.TraceEmit{Cat: "kmesg", Level: "info", Lines: BootLines()}); err != nil {
+		h.Close()
+		return nil, err
+	}
 	if o.StateDir != "" && cfg.Ingest.Enabled() {
 		if err := h.restoreIngest(o.StateDir, cfg.Ingest); err != nil {
 			h.Close()

@@ -103,9 +103,11 @@ func New(q *queen.Queen, cfg Config, boot []byte, tests []Entry) *Namespace {
 	var top []Entry
 	top = append(top,
 		Entry{"gpu", ns.gpuDir()},
+		Entry{"kmesg", ns.kmesgFile()}, // tracefs.go
 		Entry{"log", ns.logDir()},
 		Entry{"proc", ns.procDir(boot, tests)},
 		Entry{"queen", ns.queenDir()},
+		Entry{"trace", ns.traceDir()},
 	)
 	if cfg.ShardEnabled {
 		top = append(top, Entry{"shard", ns.shardDir()})

@@ -112,9 +112,9 @@ func TestRootListing(t *testing.T) {
 		opt  options
 		want []string
 	}{
-		{"manifest", options{}, []string{"gpu", "log", "proc", "queen", "shard", "worker"}},
-		{"alias off", options{ns: func(c *Config) { c.LegacyAlias = false }}, []string{"gpu", "log", "proc", "queen", "shard"}},
-		{"sharding off", options{ns: func(c *Config) { c.ShardEnabled = false }}, []string{"gpu", "log", "proc", "queen", "worker"}},
+		{"manifest", options{}, []string{"gpu", "kmesg", "log", "proc", "queen", "trace", "shard", "worker"}},
+		{"alias off", options{ns: func(c *Config) { c.LegacyAlias = false }}, []string{"gpu", "kmesg", "log", "proc", "queen", "trace", "shard"}},
+		{"sharding off", options{ns: func(c *Config) { c.ShardEnabled = false }}, []string{"gpu", "kmesg", "log", "proc", "queen", "trace", "worker"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

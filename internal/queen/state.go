@@ -89,6 +89,7 @@ type State struct {
 	ingest ingestState // ingest.go
 	gpu    gpuState    // gpu.go
 	gov    govState    // sessions, root, policy, audit (govern.go)
+	tr     traceState  // /trace (trace.go)
 }
 
 // NewState returns the boot state at time nowMs.
@@ -187,6 +188,9 @@ func (s *State) Apply(c Cmd, nowMs uint64) Result {
 	if r, ok := s.applyGov(c, nowMs); ok {
 		return r
 	}
+	if r, ok := s.applyTrace(c); ok {
+		return r
+	}
 	return Result{Err: errs.New(errs.ErrInvalid, "unknown command %T", c)}
 }
 
@@ -223,6 +227,8 @@ func (s *State) audit(line string) {
 	}
 	s.log = append(s.log, line)
 	s.logTotal++
+	cat, level := traceCat(line)
+	s.traceEvent(cat, level, line)
 	if over := len(s.log) - s.cfg.LogRingLines; over > 0 {
 		s.log = slices.Clone(s.log[over:])
 	}
@@ -493,6 +499,7 @@ type Snapshot struct {
 	Ingest    *IngestView // /queen/telemetry (ingest.go)
 	GPU       *GPUView    // /gpu (gpu.go)
 	Gov       Gov         // sessions, root, policy, audit (govern.go)
+	Trace     TraceView   // /trace and /kmesg (trace.go)
 }
 
 // Worker returns the worker with id.
@@ -509,6 +516,7 @@ func (sn *Snapshot) Worker(id string) (Worker, bool) {
 func (s *State) snapshot(seq, nowMs uint64) *Snapshot {
 	sn := &Snapshot{Seq: seq, NowMs: nowMs, BootMs: s.bootMs, Log: slices.Clip(s.log), LogTotal: s.logTotal, Lifecycle: s.lifecycle, Ingest: s.ingest.view, GPU: s.gpu.view}
 	sn.Gov = s.govSnapshot()
+	sn.Trace = s.traceView()
 	for _, id := range s.order {
 		w := *s.workers[id]
 		w.Ring.Data = slices.Clip(w.Ring.Data) // appendRing always copies, so sharing is safe

@@ -24,7 +24,7 @@ func TestQueenListsRootAndReadsBoot(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ls /: %v", err)
 	}
-	if diff := cmp.Diff([]string{"gpu", "log", "proc", "queen", "shard", "worker"}, names); diff != "" {
+	if diff := cmp.Diff([]string{"gpu", "kmesg", "log", "proc", "queen", "trace", "shard", "worker"}, names); diff != "" {
 		t.Errorf("ls / (-want +got):\n%s", diff)
 	}
 	got, err := readFile(root, "/proc/boot")
