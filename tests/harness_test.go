@@ -33,7 +33,7 @@ func repoRoot() string {
 
 // binaries builds the named programs (default roottask and cohsh) once per
 // test binary into one directory, as a user gets them from `make build`.
-func binaries(t *testing.T, names ...string) string {
+func binaries(t testing.TB, names ...string) string {
 	t.Helper()
 	if len(names) == 0 {
 		names = []string{"roottask", "cmd/cohsh"}
@@ -78,13 +78,13 @@ var listenLine = regexp.MustCompile(`^\[event\] (console|secure9p) listening tcp
 
 // startRootTask starts bin/roottask on loopback ports chosen by the kernel
 // and waits for both listeners.
-func startRootTask(t *testing.T, bin string, serial bool, env ...string) *rootTask {
+func startRootTask(t testing.TB, bin string, serial bool, env ...string) *rootTask {
 	t.Helper()
 	return startRootTaskArgs(t, bin, serial, nil, env...)
 }
 
 // startRootTaskArgs is startRootTask with extra roottask flags (--state-dir).
-func startRootTaskArgs(t *testing.T, bin string, serial bool, args []string, env ...string) *rootTask {
+func startRootTaskArgs(t testing.TB, bin string, serial bool, args []string, env ...string) *rootTask {
 	t.Helper()
 	mode := "none"
 	if serial {

@@ -17,7 +17,7 @@ import (
 )
 
 // nine attaches to the root task's Secure9P listener as role.
-func (rt *rootTask) nine(t *testing.T, role ticket.Role, subject string) *nineclient.Client {
+func (rt *rootTask) nine(t testing.TB, role ticket.Role, subject string) *nineclient.Client {
 	t.Helper()
 	tok, err := nineclient.Mint(role, subject, time.Now())
 	if err != nil {

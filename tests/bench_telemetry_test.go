@@ -1,0 +1,307 @@
+package tests
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hugelgupf/p9/p9"
+
+	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/nineclient"
+	"github.com/cohesix/cohesix/internal/ticket"
+)
+
+// BenchmarkTelemetryThroughput measures telemetry push and pull through a
+// hosted root task (a separate process, Secure9P over loopback TCP) for
+// 1 MB and 100 MB, and in the same run the same bytes over raw loopback
+// TCP two ways: request/response with the same message sizes (one
+// 4096-byte record per round trip for push, one msize read per round trip
+// for pull: the best any one-outstanding-request protocol can do) and a
+// plain stream (64 KiB writes, one ack at the end: the wire's ceiling).
+//
+// A device holds at most max_total_bytes_per_device (128 KiB: four
+// 32 KiB segments), so bytes move in rounds: push one round of
+// max_segments_per_device segments (each: ctl line, read latest, eight
+// 4096-byte records), then pull that round (walk, open, read each
+// segment to EOF); the next round's ctl lines evict it (evict-oldest).
+// Push time and pull time are summed over the rounds separately. Records
+// are max_record_bytes long, newline included.
+//
+// inflight=1 keeps one request outstanding (a plain sequential client);
+// inflight=4 writes (and reads) the round's four segments concurrently on
+// the same Secure9P session, one writer per segment so each segment's
+// records keep their order, as cohsh's four telemetry sessions would. The
+// request/response TCP baseline then runs four connections side by side.
+//
+//	go test ./tests -run '^$' -bench BenchmarkTelemetryThroughput -benchtime 1x
+func BenchmarkTelemetryThroughput(b *testing.B) {
+	bin := binaries(b, "roottask")
+	for _, size := range []int{1 << 20, 100 << 20} {
+		for _, par := range []int{1, generated.TelemetryIngestMaxSegmentsPerDevice} {
+			b.Run(fmt.Sprintf("%dMB/inflight=%d", size>>20, par), func(b *testing.B) {
+				rt := startRootTask(b, bin, false)
+				for i := 0; i < b.N; i++ {
+					tcp := newTCPBase(b, par)
+					push, pull := pushPull(b, rt, fmt.Sprintf("bench-%d", i), size, par, tcp)
+					rrPush, rrPull, stream := tcp.rrPush, tcp.rrPull, tcp.stream
+					mbps := func(d time.Duration) float64 { return float64(size) / 1e6 / d.Seconds() }
+					b.ReportMetric(mbps(push), "push_MB/s")
+					b.ReportMetric(mbps(pull), "pull_MB/s")
+					b.ReportMetric(mbps(rrPush), "tcp_rr_push_MB/s")
+					b.ReportMetric(mbps(rrPull), "tcp_rr_pull_MB/s")
+					b.ReportMetric(mbps(stream), "tcp_stream_MB/s")
+					b.ReportMetric(rrPush.Seconds()/push.Seconds(), "push/tcp_rr")
+					b.ReportMetric(rrPull.Seconds()/pull.Seconds(), "pull/tcp_rr")
+					b.ReportMetric(stream.Seconds()/push.Seconds(), "push/tcp_stream")
+					b.ReportMetric(stream.Seconds()/pull.Seconds(), "pull/tcp_stream")
+				}
+			})
+		}
+	}
+}
+
+// pushPull moves size bytes through device dev in rounds and returns the
+// summed push and pull times; par segments are written and read at once.
+func pushPull(b *testing.B, rt *rootTask, dev string, size, par int, tcp *tcpBase) (push, pull time.Duration) {
+	q := rt.nine(b, ticket.RoleQueen, "")
+	rec := []byte(strings.Repeat("t", generated.TelemetryIngestMaxRecordBytes-1) + "\n")
+	perSeg := generated.TelemetryIngestMaxBytesPerSegment / len(rec)
+	segsPerRound := min(generated.TelemetryIngestMaxSegmentsPerDevice, generated.TelemetryIngestMaxTotalBytesPerDevice/(perSeg*len(rec)))
+	base := "/queen/telemetry/" + dev
+	ctl, _ := openFid(b, q, base+"/ctl", p9.WriteOnly)
+	defer ctl.Close()
+	newSeg := []byte(`{"new":"segment","mime":"text/plain"}` + "\n")
+	moved, pulled := 0, 0
+	for moved < size {
+		t0 := time.Now()
+		type job struct {
+			id string
+			n  int // bytes for this segment
+		}
+		var round []job
+		for s := 0; s < segsPerRound && moved < size; s++ {
+			if _, err := ctl.WriteAt(newSeg, -1); err != nil {
+				b.Fatalf("ctl: %v", err)
+			}
+			latest, err := q.Read(base+"/latest", 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n := min(perSeg*len(rec), size-moved)
+			round = append(round, job{strings.TrimSpace(string(latest)), n})
+			moved += n
+		}
+		errs := make(chan error, len(round))
+		sem := make(chan struct{}, par)
+		for _, j := range round {
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem }()
+				f, err := openFid(nil, q, base+"/seg/"+j.id, p9.WriteOnly)
+				if err != nil {
+					errs <- err
+					return
+				}
+				defer f.Close()
+				for left := j.n; left > 0; {
+					k := min(len(rec), left)
+					if _, err := f.WriteAt(rec[len(rec)-k:], -1); err != nil {
+						errs <- fmt.Errorf("append %s: %w", j.id, err)
+						return
+					}
+					left -= k
+				}
+				errs <- nil
+			}()
+		}
+		for range round {
+			if err := <-errs; err != nil {
+				b.Fatal(err)
+			}
+		}
+		t1 := time.Now()
+		got := make(chan int, len(round))
+		for _, j := range round {
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem }()
+				buf := make([]byte, generated.Secure9pMsize-64)
+				f, err := openFid(nil, q, base+"/seg/"+j.id, p9.ReadOnly)
+				if err != nil {
+					errs <- err
+					got <- 0
+					return
+				}
+				defer f.Close()
+				off := int64(0)
+				for {
+					n, err := f.ReadAt(buf, off)
+					off += int64(n)
+					if errors.Is(err, io.EOF) || (err == nil && n == 0) {
+						break
+					}
+					if err != nil {
+						errs <- fmt.Errorf("read %s: %w", j.id, err)
+						got <- int(off)
+						return
+					}
+				}
+				errs <- nil
+				got <- int(off)
+			}()
+		}
+		for range round {
+			if err := <-errs; err != nil {
+				b.Fatal(err)
+			}
+			pulled += <-got
+		}
+		push += t1.Sub(t0)
+		pull += time.Since(t1)
+		n := 0
+		for _, j := range round {
+			n += j.n
+		}
+		tcp.round(n)
+	}
+	if pulled != size {
+		b.Fatalf("pulled %d bytes of %d pushed", pulled, size)
+	}
+	return push, pull
+}
+
+// openFid walks to path and opens it; with b set, a failure is fatal.
+func openFid(b *testing.B, q *nineclient.Client, path string, mode p9.OpenFlags) (p9.File, error) {
+	f, err := q.Walk(path)
+	if err == nil {
+		if _, _, err = f.Open(mode); err != nil {
+			f.Close()
+		}
+	}
+	if err != nil {
+		err = fmt.Errorf("open %s: %w", path, err)
+		if b != nil {
+			b.Fatal(err)
+		}
+		return nil, err
+	}
+	return f, nil
+}
+
+// tcpServer answers the baseline's messages on loopback: 'w' a record
+// (read it, reply 11 bytes like Rwrite), 'r' a read request (18 more
+// bytes like Tread, reply n bytes), 's' a stream of n bytes (one ack).
+func tcpServer(b *testing.B) net.Listener {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func(c net.Conn) {
+				defer c.Close()
+				hdr := make([]byte, 5)
+				data := make([]byte, 1<<16)
+				for {
+					if _, err := io.ReadFull(c, hdr); err != nil {
+						return
+					}
+					n := int(binary.LittleEndian.Uint32(hdr))
+					switch hdr[4] {
+					case 'w':
+						if _, err := io.ReadFull(c, data[:n]); err != nil {
+							return
+						}
+						c.Write(data[:11])
+					case 'r':
+						if _, err := io.ReadFull(c, data[:18]); err != nil {
+							return
+						}
+						c.Write(data[:n])
+					case 's':
+						if _, err := io.CopyN(io.Discard, c, int64(n)); err != nil {
+							return
+						}
+						c.Write(data[:1])
+					}
+				}
+			}(c)
+		}
+	}()
+	return l
+}
+
+// tcpBase is the raw loopback TCP baseline, run after each 9P round on
+// the same bytes so both see the same machine load: request/response push
+// and pull on par connections at once (the 9P run's message sizes), and
+// one stream on one connection. Durations are summed over the rounds.
+type tcpBase struct {
+	b                      *testing.B
+	conns                  []net.Conn
+	rrPush, rrPull, stream time.Duration
+}
+
+func newTCPBase(b *testing.B, par int) *tcpBase {
+	l := tcpServer(b)
+	b.Cleanup(func() { l.Close() })
+	t := &tcpBase{b: b, conns: make([]net.Conn, par)}
+	for i := range t.conns {
+		c, err := net.Dial("tcp", l.Addr().String())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { c.Close() })
+		t.conns[i] = c
+	}
+	return t
+}
+
+// round moves size bytes each way.
+func (t *tcpBase) round(size int) {
+	par := len(t.conns)
+	msg := func(kind byte, n, extra int) []byte {
+		h := binary.LittleEndian.AppendUint32(nil, uint32(n))
+		return append(append(h, kind), make([]byte, extra)...)
+	}
+	rec := generated.TelemetryIngestMaxRecordBytes
+	chunk := generated.Secure9pMsize - 64
+	rr := func(w []byte, unit, reply int) time.Duration {
+		t0 := time.Now()
+		done := make(chan struct{})
+		for _, c := range t.conns {
+			go func() {
+				buf := make([]byte, reply)
+				for moved := 0; moved < size/par; moved += unit {
+					c.Write(w)
+					io.ReadFull(c, buf)
+				}
+				done <- struct{}{}
+			}()
+		}
+		for range t.conns {
+			<-done
+		}
+		return time.Since(t0)
+	}
+	t.rrPush += rr(msg('w', rec, rec), rec, 11)
+	t.rrPull += rr(msg('r', chunk, 18), chunk, chunk)
+	c := t.conns[0]
+	buf := make([]byte, 1<<16)
+	t0 := time.Now()
+	c.Write(msg('s', size, 0))
+	for done := 0; done < size; done += len(buf) {
+		c.Write(buf[:min(len(buf), size-done)])
+	}
+	io.ReadFull(c, buf[:1])
+	t.stream += time.Since(t0)
+}
