@@ -127,6 +127,7 @@ var helpText = []string{
 	"  detach                             end the session, stay in the shell",
 	"  ping                               check the attached session",
 	"  tail [-f] <path>                   print a log or telemetry file; -f follows it until Ctrl-C",
+	"  telemetry push <file> --device ID  push a .txt/.log/.json/.ndjson/.csv file as one ingest segment (queen)",
 	"  log                                tail " + generated.ClientPathsLog,
 	"  cat <path>                         print a file",
 	"  ls <path>                          list a directory",
