@@ -16,6 +16,7 @@ import (
 
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/client"
+	"github.com/cohesix/cohesix/internal/cohtrace"
 	"github.com/cohesix/cohesix/internal/console"
 	"github.com/cohesix/cohesix/internal/hive"
 	"github.com/cohesix/cohesix/internal/ticket"
@@ -50,6 +51,8 @@ type options struct {
 	subject, secret string
 	ticketConfig    string
 	serialCmd       string
+	recordTrace     string
+	replayTrace     string
 	words           []string
 }
 
@@ -107,6 +110,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs.StringVar(&o.subject, "ticket-subject", "", "Subject identity of the minted ticket")
 	fs.StringVar(&o.secret, "ticket-secret", "", "Secret to sign the minted ticket (env COHSH_TICKET_SECRET)")
 	fs.StringVar(&o.ticketConfig, "ticket-config", "", "Manifest TOML holding [[tickets]] secrets (env COHSH_TICKET_CONFIG)")
+	fs.StringVar(&o.recordTrace, "record-trace", "", "Record the session's exchanges to a .trace file (--transport mock)")
+	fs.StringVar(&o.replayTrace, "replay-trace", "", "Replay a .trace file against a fresh mock hive and verify it byte for byte (--transport mock)")
 	fs.VisitAll(func(f *flag.Flag) { f.Value = &onceValue{Value: f.Value} })
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: cohsh [flags] [command words...]")
@@ -127,6 +132,12 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 		return o, errors.New("--ticket requires --role")
 	case o.script != "" && len(o.words) > 0:
 		return o, errors.New("--script takes no command words")
+	case (o.recordTrace != "" || o.replayTrace != "") && o.transport != "mock":
+		return o, errors.New("--record-trace and --replay-trace require --transport mock")
+	case o.recordTrace != "" && o.replayTrace != "":
+		return o, errors.New("--record-trace and --replay-trace are mutually exclusive")
+	case o.replayTrace != "" && (o.script != "" || len(o.words) > 0 || o.role != ""):
+		return o, errors.New("--replay-trace takes no script, role or command words")
 	}
 	return o, nil
 }
@@ -153,7 +164,7 @@ func (m maskWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (e env) run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func (e env) run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	stderr = maskWriter{stderr}
 	o, err := parseFlags(args, e.getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -205,6 +216,17 @@ func (e env) run(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		}
 	}
 	defer sh.close()
+	if o.replayTrace != "" {
+		return replayTrace(ctx, sh, o.replayTrace, stdout, stderr)
+	}
+	if o.recordTrace != "" {
+		sh.rec = &cohtrace.Trace{}
+		defer func() {
+			if c := writeTrace(o.recordTrace, sh.rec, stderr); code == exitOK {
+				code = c
+			}
+		}()
+	}
 	if o.role != "" {
 		words := []string{"attach", o.role}
 		if o.ticket != "" {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/client"
+	"github.com/cohesix/cohesix/internal/cohtrace"
 	"github.com/cohesix/cohesix/internal/console"
 	"github.com/cohesix/cohesix/internal/manifest"
 	"github.com/cohesix/cohesix/internal/ticket"
@@ -65,7 +66,8 @@ type shell struct {
 	lastRole   string // last successful attach, for re-attach after test
 	lastTicket string
 	sleep      func(ctx context.Context, ms int) error
-	follow     io.Writer // where `tail -f` streams; nil in scripts
+	follow     io.Writer       // where `tail -f` streams; nil in scripts
+	rec        *cohtrace.Trace // --record-trace, nil when not recording (trace.go)
 }
 
 func (sh *shell) close() {
@@ -85,6 +87,7 @@ func (sh *shell) wire(ctx context.Context, line string) (client.Response, error)
 		sh.conn.Store(c)
 	}
 	resp, err := c.DoContext(ctx, line)
+	sh.record(line, resp)
 	if err != nil {
 		if isConnErr(err) {
 			sh.attached = false
