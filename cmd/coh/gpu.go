@@ -49,7 +49,7 @@ func gpuCmd(e *env) *cli.Command {
 				}
 				return nil
 			}},
-			{Name: "status", Usage: "Show one GPU's info, lease and status", Flags: []cli.Flag{&cli.StringFlag{Name: "gpu", Required: true}, jsonFlag}, Action: func(c *cli.Context) error {
+			{Name: "status", Usage: "Show one GPU's info, lease and status", Flags: []cli.Flag{&cli.StringFlag{Name: "gpu", Required: true, Usage: "GPU id as /gpu lists it"}, jsonFlag}, Action: func(c *cli.Context) error {
 				cl, err := dial(c)
 				if err != nil {
 					return err
@@ -74,9 +74,9 @@ func gpuCmd(e *env) *cli.Command {
 				return nil
 			}},
 			{Name: "lease", Usage: "Lease a GPU to a new worker-gpu", Flags: []cli.Flag{
-				&cli.StringFlag{Name: "gpu", Required: true}, &cli.UintFlag{Name: "mem-mb", Required: true},
-				&cli.UintFlag{Name: "streams", Required: true}, &cli.UintFlag{Name: "ttl-s", Required: true},
-				&cli.UintFlag{Name: "priority"}, &cli.Uint64Flag{Name: "budget-ttl-s"}, &cli.Uint64Flag{Name: "budget-ops"},
+				&cli.StringFlag{Name: "gpu", Required: true, Usage: "GPU id as /gpu lists it"}, &cli.UintFlag{Name: "mem-mb", Required: true, Usage: "GPU memory to lease, MiB"},
+				&cli.UintFlag{Name: "streams", Required: true, Usage: "CUDA streams to lease (1..255)"}, &cli.UintFlag{Name: "ttl-s", Required: true, Usage: "Lease lifetime in seconds"},
+				&cli.UintFlag{Name: "priority", Usage: "Lease priority (0..255)"}, &cli.Uint64Flag{Name: "budget-ttl-s", Usage: "Worker budget: seconds before it is revoked"}, &cli.Uint64Flag{Name: "budget-ops", Usage: "Worker budget: operations before it is revoked"},
 				&cli.StringFlag{Name: "receipt-out", Usage: "Write the granted gpu-lease/v1 line to this file"}, jsonFlag,
 			}, Action: func(c *cli.Context) error {
 				id := c.String("gpu")

@@ -27,7 +27,7 @@ func peftCmd(e *env) *cli.Command {
 		Name:  "peft",
 		Usage: "Export LoRA jobs, import adapters, activate and roll back models",
 		Subcommands: []*cli.Command{
-			{Name: "export", Usage: "Copy a LoRA export job into DIR/<job>", Flags: []cli.Flag{&cli.StringFlag{Name: "job", Required: true}, &cli.StringFlag{Name: "out", Required: true}}, Action: func(c *cli.Context) error {
+			{Name: "export", Usage: "Copy a LoRA export job into DIR/<job>", Flags: []cli.Flag{&cli.StringFlag{Name: "job", Required: true, Usage: "LoRA export job id"}, &cli.StringFlag{Name: "out", Required: true, Usage: "Directory to copy the job into"}}, Action: func(c *cli.Context) error {
 				job := c.String("job")
 				if !gpu.ValidID(job, generated.Secure9pWalkComponentMaxBytes) {
 					return fail(exitUsage, "coh: invalid --job")
@@ -59,10 +59,10 @@ func peftCmd(e *env) *cli.Command {
 				return nil
 			}},
 			{Name: "import", Usage: "Stage an adapter with hash, size and provenance checks", Flags: []cli.Flag{
-				&cli.StringFlag{Name: "model", Required: true}, &cli.StringFlag{Name: "from", Required: true},
-				&cli.StringFlag{Name: "job", Required: true}, &cli.StringFlag{Name: "export", Required: true}, registryFlag,
+				&cli.StringFlag{Name: "model", Required: true, Usage: "Model id"}, &cli.StringFlag{Name: "from", Required: true, Usage: "Directory holding adapter.safetensors, lora.json, metrics.json, provenance.toml"},
+				&cli.StringFlag{Name: "job", Required: true, Usage: "LoRA export job id"}, &cli.StringFlag{Name: "export", Required: true, Usage: "Directory a `peft export` wrote"}, registryFlag,
 			}, Action: func(c *cli.Context) error { return peftImport(e, c) }},
-			{Name: "activate", Usage: "Switch /gpu/models/active to a model", Flags: []cli.Flag{&cli.StringFlag{Name: "model", Required: true}, registryFlag}, Action: func(c *cli.Context) error {
+			{Name: "activate", Usage: "Switch /gpu/models/active to a model", Flags: []cli.Flag{&cli.StringFlag{Name: "model", Required: true, Usage: "Model id"}, registryFlag}, Action: func(c *cli.Context) error {
 				return activate(e, c, c.String("model"), false)
 			}},
 			{Name: "rollback", Usage: "Switch back to the previous model", Flags: []cli.Flag{registryFlag}, Action: func(c *cli.Context) error {

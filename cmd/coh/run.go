@@ -100,6 +100,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return fail(exitUsage, "coh: %v", err)
 		},
 	}
+	hideHelpCommands(app.Commands)
 	err := app.RunContext(ctx, append([]string{"coh"}, args...))
 	var ee *exitErr
 	switch {

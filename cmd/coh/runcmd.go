@@ -18,7 +18,7 @@ func runCmd(e *env) *cli.Command {
 		Name:      "run",
 		Usage:     "Run a host command under an active GPU lease",
 		ArgsUsage: "-- CMD...",
-		Flags:     []cli.Flag{&cli.StringFlag{Name: "gpu", Required: true}},
+		Flags:     []cli.Flag{&cli.StringFlag{Name: "gpu", Required: true, Usage: "Leased GPU id"}},
 		Action: func(c *cli.Context) error {
 			argv := c.Args().Slice()
 			if len(argv) == 0 {

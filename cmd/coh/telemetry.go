@@ -28,7 +28,7 @@ func telemetryCmd(e *env) *cli.Command {
 		Subcommands: []*cli.Command{{
 			Name:  "pull",
 			Usage: "Copy every segment under /queen/telemetry into DIR, resuming partial copies",
-			Flags: []cli.Flag{&cli.StringFlag{Name: "out", Required: true}, jsonFlag, &cli.BoolFlag{Name: "progress", Value: true, Usage: "Show a progress bar on stderr"}},
+			Flags: []cli.Flag{&cli.StringFlag{Name: "out", Required: true, Usage: "Directory to pull segments into"}, jsonFlag, &cli.BoolFlag{Name: "progress", Value: true, Usage: "Show a progress bar on stderr"}},
 			Action: func(c *cli.Context) error {
 				cl, err := dial(c)
 				if err != nil {
