@@ -151,3 +151,6 @@ func (q *Queen) apply(c Cmd) Result {
 	q.snap.Store(q.state.snapshot(q.seq, now))
 	return r
 }
+
+// Config returns the configuration the queen runs with.
+func (q *Queen) Config() Config { return q.cfg }
