@@ -63,7 +63,7 @@ func (ns *Namespace) procDir(boot []byte, tests []Entry) Node {
 			{"since", snapLine(func(s *queen.Snapshot) string { return fmt.Sprintf("since_ms=%d", s.Lifecycle.SinceMs) })},
 		}}},
 	}
-	entries = append(entries, ns.procObserve()...) // 9p, ingest, root (observe.go)
+	entries = append(entries, ns.procObserve()...)                                                // 9p, ingest, root (observe.go)
 	entries = append(entries, Entry{"schedule", ns.scheduleDir()}, Entry{"lease", ns.leaseDir()}) // schedule.go
 	entries = append(entries, Entry{"pressure", Static{DirOps: DirOps{Path: "/proc/pressure"}, Entries: ns.pressureEntries(counter, pr)}})
 	return Static{DirOps: DirOps{Path: "/proc"}, Entries: entries}
