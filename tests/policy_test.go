@@ -115,7 +115,7 @@ func TestPolicyGateAuditReplay(t *testing.T) {
 		want := step[1]
 		switch {
 		case strings.HasPrefix(want, "OK LS"):
-			want = fmt.Sprintf(want, 10) // gpu log proc queen shard worker policy actions audit replay
+			want = fmt.Sprintf(want, 12) // gpu kmesg log proc queen trace shard worker policy actions audit replay
 		case strings.HasPrefix(want, "OK ECHO"):
 			_, payload, _ := strings.Cut(strings.TrimPrefix(step[0], "echo "), " ")
 			want = fmt.Sprintf(want, len(payload))
