@@ -4,6 +4,12 @@
 # with) with the serial console on this terminal. QEMU never exits by
 # itself: quit with Ctrl-A X. QEMU_NET=1 adds virtio-net with console
 # 31337 and 9P 564 forwarded (needs the networking milestone).
+#
+# COHESIX_ENV="K=V ..." reaches the shim through fw_cfg (opt/cohesix/env):
+# COHESIX_ECHO=0 stops the shim echoing serial input, anything else goes
+# into the Go root task's environment. When stdin is not a terminal (a
+# program such as `cohsh --transport serial --serial-cmd` drives the
+# console) COHESIX_ECHO=0 is the default.
 set -euo pipefail
 img=${1:?usage: qemu-run.sh IMAGE}
 shift
@@ -12,4 +18,12 @@ if [ "${QEMU_NET:-0}" = 1 ]; then
 	net=(-netdev user,id=n0,hostfwd=tcp:127.0.0.1:31337-:31337,hostfwd=tcp:127.0.0.1:5640-:564
 		-device virtio-net-device,netdev=n0)
 fi
-exec qemu-system-aarch64 -machine virt -cpu cortex-a53 -m 1G -nographic "${net[@]}" -kernel "$img" "$@"
+env=${COHESIX_ENV-}
+if [ -z "${COHESIX_ENV+x}" ] && [ ! -t 0 ]; then
+	env="COHESIX_ECHO=0"
+fi
+fw=()
+if [ -n "$env" ]; then
+	fw=(-fw_cfg "name=opt/cohesix/env,string=${env//,/,,}")
+fi
+exec qemu-system-aarch64 -machine virt -cpu cortex-a53 -m 1G -nographic "${net[@]}" "${fw[@]}" -kernel "$img" "$@"

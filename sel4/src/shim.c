@@ -28,6 +28,18 @@ static coh_word next_slot, last_slot;
 static coh_cptr fault_ep;
 static unsigned long long now_ns = 1700000000ull * 1000000000ull; /* virtual clock */
 
+/* PL031 RTC (QEMU virt 0x09010000): whole seconds of wall time. When it is
+ * there the virtual clock starts at its reading and is paced by it: while
+ * every Go thread is blocked the clock advances by ns_per_idle per idle
+ * round (adapted each RTC second) and stays within the RTC's current
+ * second, so timers fire at roughly real time instead of all at once. */
+#define RTC_PADDR 0x09010000ul
+#define RTC_VA 0x10000002000ul
+static volatile unsigned int *rtc;
+/* One idle round (UnknownSyscall round trip + UART/RTC polls) measured at
+ * about 5.8 us under QEMU 7.2 TCG; re-estimated each RTC second. */
+static unsigned long long ns_per_idle = 6000ull, rtc_last, rtc_edges, idle_rounds, syscalls_since;
+
 /* ---- serial ---------------------------------------------------------- */
 static volatile unsigned int *uart; /* PL011, mapped once a device frame is found */
 static void putc_serial(char c)
@@ -162,25 +174,34 @@ static void map_frame(coh_cptr frame, coh_word vaddr, coh_word attr)
 	halt("page map failed");
 }
 
-/* map_device maps the device frame holding paddr at vaddr (uncached). */
+/* map_device maps the device frame holding paddr at vaddr (uncached).
+ * The device untyped's watermark (ut_used) is advanced to paddr with
+ * untyped children, each the largest aligned block that fits, then one
+ * frame is retyped there; later calls on the same untyped go on from it. */
 static int map_device(coh_word paddr, coh_word vaddr)
 {
-	for (unsigned int i = 0; i < bi->untyped.end - bi->untyped.start; i++) {
+	unsigned int n = bi->untyped.end - bi->untyped.start;
+	if (n > MAX_UNTYPED)
+		n = MAX_UNTYPED;
+	for (unsigned int i = 0; i < n; i++) {
 		coh_untyped_desc *d = &bi->untyped_list[i];
 		if (!d->is_device || paddr < d->paddr || paddr >= d->paddr + (1ul << d->size_bits))
 			continue;
-		/* Skip to paddr with at most one untyped child per set bit of the
-		 * gap (largest first keeps each aligned), then take one frame. */
-		coh_word gap = (paddr & ~0xffful) - d->paddr;
-		for (int b = 63; b >= COH_PAGE_BITS; b--) {
-			if (!(gap & (1ul << b)))
-				continue;
+		coh_word off = (paddr & ~0xffful) - d->paddr;
+		if (ut_used[i] > off)
+			return -1; /* already handed out */
+		while (ut_used[i] < off) {
+			int b = 63;
+			while (b > COH_PAGE_BITS && ((ut_used[i] & ((1ul << b) - 1)) || ut_used[i] + (1ul << b) > off))
+				b--;
 			if (coh_untyped_retype(bi->untyped.start + i, COH_OBJ_UNTYPED, (coh_word)b, COH_CAP_INIT_CNODE, 0, 0, alloc_slot(), 1))
 				return -1;
+			ut_used[i] += 1ul << b;
 		}
 		coh_word slot = alloc_slot();
 		if (coh_untyped_retype(bi->untyped.start + i, COH_OBJ_ARM_SMALL_PAGE, 0, COH_CAP_INIT_CNODE, 0, 0, slot, 1))
 			return -1;
+		ut_used[i] += 1ul << COH_PAGE_BITS;
 		map_frame(slot, vaddr, 0 /* uncached */ | COH_ARM_EXECUTE_NEVER);
 		return 0;
 	}
@@ -243,6 +264,83 @@ static void user_mem(coh_word a, coh_word n)
 			back_page(p);
 }
 
+/* ---- QEMU fw_cfg: boot-time settings from the host -------------------
+ * `-fw_cfg name=opt/cohesix/env,string="K=V K=V"` (scripts/qemu-run.sh)
+ * passes space-separated settings: COHESIX_ECHO=0 turns off the shim's
+ * serial echo (a program, e.g. cohsh, drives the console), the rest goes
+ * into the Go root task's environment. */
+#define FW_CFG_PADDR 0x09020000ul
+#define FW_CFG_VA 0x10000001000ul
+#define MAX_FW_ENV 8
+static char fw_env[256];
+static const char *fw_envp[MAX_FW_ENV + 1];
+static int serial_echo = 1;
+
+static unsigned int fw_be(volatile unsigned char *data, int n)
+{
+	unsigned int v = 0;
+	while (n--)
+		v = (v << 8) | *data;
+	return v;
+}
+static void fw_select(unsigned short key)
+{
+	*(volatile unsigned short *)(FW_CFG_VA + 8) = (unsigned short)((key >> 8) | (key << 8));
+}
+static int str_eq(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
+/* fw_cfg_env reads opt/cohesix/env when QEMU provides it. */
+static void fw_cfg_env(void)
+{
+	volatile unsigned char *data = (volatile unsigned char *)FW_CFG_VA;
+	if (map_device(FW_CFG_PADDR, FW_CFG_VA) != 0)
+		return;
+	fw_select(0); /* FW_CFG_SIGNATURE */
+	if (fw_be(data, 4) != 0x51454d55u) /* "QEMU" */
+		return;
+	fw_select(0x19); /* FW_CFG_FILE_DIR */
+	unsigned int n = fw_be(data, 4), size = 0, key = 0;
+	for (unsigned int i = 0; i < n; i++) {
+		char name[56];
+		unsigned int sz = fw_be(data, 4), k = fw_be(data, 2);
+		fw_be(data, 2);
+		for (int j = 0; j < 56; j++)
+			name[j] = (char)*data;
+		name[55] = 0;
+		if (str_eq(name, "opt/cohesix/env"))
+			size = sz, key = k;
+	}
+	if (!key)
+		return;
+	if (size > sizeof fw_env - 1)
+		size = sizeof fw_env - 1;
+	fw_select((unsigned short)key);
+	for (unsigned int i = 0; i < size; i++)
+		fw_env[i] = (char)*data;
+	int ne = 0;
+	for (char *p = fw_env; *p && ne < MAX_FW_ENV;) {
+		while (*p == ' ' || *p == '\n')
+			*p++ = 0;
+		if (!*p)
+			break;
+		char *w = p;
+		while (*p && *p != ' ' && *p != '\n')
+			p++;
+		if (*p)
+			*p++ = 0;
+		if (str_eq(w, "COHESIX_ECHO=0"))
+			serial_echo = 0;
+		else
+			fw_envp[ne++] = w;
+	}
+	puts_serial("cohesix-shim: fw_cfg opt/cohesix/env read\n");
+}
+
 /* ---- threads ---------------------------------------------------------- */
 enum { T_FREE, T_RUN, T_FUTEX, T_SLEEP, T_EPOLL, T_READ, T_DEAD };
 static struct thread {
@@ -251,6 +349,7 @@ static struct thread {
 	coh_word futex;
 	unsigned long long deadline; /* 0: none */
 	coh_word buf, len;           /* T_READ, T_EPOLL */
+	coh_word ss_sp, ss_size;     /* sigaltstack; ss_size 0: disabled */
 } threads[MAX_THREADS];
 static coh_word epoll_data; /* eventfd's registered data */
 static int eventfd_set;
@@ -266,6 +365,7 @@ static coh_word build_stack(coh_word top, coh_word entry_phdr, coh_word phnum)
 {
 	static const char *argv[] = {"roottask", "--serial", "stdio", 0};
 	static const char *envp[] = {"GODEBUG=asyncpreemptoff=1", "GOMAXPROCS=1", 0};
+	const char **fwe = fw_envp;
 	coh_word *sp = (coh_word *)(top - 4096);
 	coh_word random = top - 64;
 	int i = 0;
@@ -275,6 +375,8 @@ static coh_word build_stack(coh_word top, coh_word entry_phdr, coh_word phnum)
 	sp[i++] = 0;
 	for (int e = 0; envp[e]; e++)
 		sp[i++] = (coh_word)envp[e];
+	for (; *fwe; fwe++)
+		sp[i++] = (coh_word)*fwe;
 	sp[i++] = 0;
 	sp[i++] = LINUX_AT_PHDR, sp[i++] = entry_phdr;
 	sp[i++] = LINUX_AT_PHNUM, sp[i++] = phnum;
@@ -327,6 +429,13 @@ void coh_main(coh_bootinfo *bootinfo)
 	puts_serial(uart ? "cohesix-shim: PL011 mapped\n" : "cohesix-shim: PL011 not available, output via seL4_DebugPutChar\n");
 	if (coh_tcb_set_priority(COH_CAP_INIT_TCB, COH_CAP_INIT_TCB, PRIO_SHIM))
 		halt("set shim priority");
+	/* Devices in address order: map_device only moves forward in an untyped. */
+	if (map_device(RTC_PADDR, RTC_VA) == 0 && ((volatile unsigned int *)RTC_VA)[0] > 1000000000u) {
+		rtc = (volatile unsigned int *)RTC_VA;
+		rtc_last = rtc[0];
+		now_ns = rtc_last * 1000000000ull;
+	}
+	fw_cfg_env();
 
 	/* Load the Go payload's PT_LOAD segments at their link addresses. */
 	const struct elf64_ehdr *eh = (const void *)coh_payload_start;
@@ -368,7 +477,7 @@ void coh_main(coh_bootinfo *bootinfo)
 	iregs[COH_UC_SP] = (coh_word)&stack_idle[512];
 	coh_cptr itcb = new_thread(MAX_THREADS - 1, PRIO_IDLE);
 	threads[MAX_THREADS - 1].state = T_DEAD; /* not a Go thread */
-	puts_serial("cohesix-shim: starting Go root task, clock=virtual\n");
+	puts_serial(rtc ? "cohesix-shim: starting Go root task, clock=virtual+rtc\n" : "cohesix-shim: starting Go root task, clock=virtual\n");
 	if (coh_tcb_write_registers(itcb, 1, iregs) || coh_tcb_write_registers(tcb, 1, regs))
 		halt("cannot start threads");
 	serve(); /* never returns */

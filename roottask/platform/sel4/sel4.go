@@ -23,8 +23,7 @@ import (
 
 // Private syscall numbers served by the shim (sel4/include/cohesix_sel4_abi.h).
 const (
-	sysClockInfo = 0x4303 // () -> 0 virtual, 1 counter
-	sysDebug     = 0x4304 // (op) -> 0; op 1: report the next fault as SIGSEGV test
+	sysClockInfo = 0x4303 // () -> 0 virtual, 1 counter, 2 virtual paced by the PL031 RTC
 )
 
 // Platform is the seL4 platform.
@@ -33,8 +32,10 @@ type Platform struct{}
 var _ platform.Platform = Platform{}
 
 // ClockName is "counter" when the shim reads the kernel's exported
-// counter, "virtual" for the shim's virtual clock, "unknown" when the
-// private syscall is not served (e.g. under qemu-aarch64).
+// counter, "virtual" for the shim's virtual clock (advanced per system call
+// and jumped to the next deadline when every thread is blocked),
+// "virtual+rtc" when that clock starts at and is paced by the PL031 RTC,
+// "unknown" when the private syscall is not served (e.g. under qemu-aarch64).
 func ClockName() string {
 	r, _, errno := syscall.RawSyscall(sysClockInfo, 0, 0, 0)
 	switch {
@@ -42,6 +43,8 @@ func ClockName() string {
 		return "unknown"
 	case r == 1:
 		return "counter"
+	case r == 2:
+		return "virtual+rtc"
 	default:
 		return "virtual"
 	}

@@ -1,0 +1,115 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// sel4CohshPack is the issue's serial pack in cohsh's words (cohsh turns
+// `spawn heartbeat ticks=5` into the /queen/ctl line the hosted console
+// answers with OK ECHO).
+const sel4CohshPack = `attach queen
+help
+ping
+cat /proc/boot
+log
+spawn heartbeat ticks=5
+quit
+`
+
+// sel4Image builds the bootable seL4 image (shim + payload built with
+// -tags cohesix_sel4) from SEL4_BUILD_DIR, plus cohsh and the hosted root
+// task; it skips without SEL4_BUILD_DIR or qemu-system-aarch64.
+func sel4Image(t *testing.T) (img, cohshBin, hostBin string) {
+	t.Helper()
+	if os.Getenv("SEL4_BUILD_DIR") == "" {
+		t.Skip("SEL4_BUILD_DIR not set (a seL4 qemu-arm-virt aarch64 build tree, docs/SEL4.md)")
+	}
+	if _, err := exec.LookPath("qemu-system-aarch64"); err != nil {
+		t.Skip("qemu-system-aarch64 not installed (apt-get install -y qemu-system-arm)")
+	}
+	if testing.Short() {
+		t.Skip("boots seL4 in QEMU; skipped with -short")
+	}
+	root, _ := filepath.Abs("..")
+	dir := t.TempDir()
+	build := exec.Command(filepath.Join(root, "scripts/cohesix-build-run.sh"), "--no-run")
+	build.Dir = root
+	build.Env = append(os.Environ(), "SEL4_OUT="+filepath.Join(dir, "sel4"))
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("cohesix-build-run.sh --no-run: %v\n%s", err, out)
+	}
+	cohshBin = filepath.Join(dir, "cohsh")
+	hostBin = filepath.Join(dir, "roottask")
+	for _, b := range [][2]string{{cohshBin, "./cmd/cohsh"}, {hostBin, "./roottask"}} {
+		cmd := exec.Command("go", "build", "-o", b[0], b[1])
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", b[1], err, out)
+		}
+	}
+	return filepath.Join(dir, "sel4/image/cohesix-image"), cohshBin, hostBin
+}
+
+// cohshSerial runs a .coh script with cohsh over a serial command's stdio.
+// A boot that misses cohsh's prompt timeout on a loaded machine is retried.
+func cohshSerial(t *testing.T, cohshBin, serialCmd, script string) string {
+	t.Helper()
+	for try := 1; ; try++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+		cmd := exec.CommandContext(ctx, cohshBin, "--transport", "serial", "--serial-cmd", serialCmd, "--script", script)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		cancel()
+		if err == nil {
+			return out.String()
+		}
+		if try < 3 && strings.Contains(errb.String(), "no serial prompt") {
+			continue
+		}
+		t.Fatalf("cohsh --serial-cmd %q --script %s: %v\nstdout:\n%s\nstderr:\n%s", serialCmd, script, err, out.String(), errb.String())
+	}
+}
+
+var sel4DelayRE = regexp.MustCompile(`delay_ms=\d+`)
+
+// TestSel4SerialConsoleMatchesHosted boots the seL4 image in
+// qemu-system-aarch64 (scripts/qemu-run.sh as cohsh's --serial-cmd: the
+// VM's PL011 is QEMU's stdio) and requires the issue's serial pack and
+// every scripts/cohsh/*.coh to give the same transcript as the hosted root
+// task's serial console (throttle delays aside). One QEMU at a time.
+func TestSel4SerialConsoleMatchesHosted(t *testing.T) {
+	img, cohshBin, hostBin := sel4Image(t)
+	root, _ := filepath.Abs("..")
+	vm := "exec " + filepath.Join(root, "scripts/qemu-run.sh") + " " + img
+	hosted := "exec " + hostBin + " --serial stdio --console-listen 127.0.0.1:0 --secure9p-listen 127.0.0.1:0"
+	pack := filepath.Join(t.TempDir(), "sel4_pack.coh")
+	if err := os.WriteFile(pack, []byte(sel4CohshPack), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	scripts, _ := filepath.Glob(filepath.Join(root, "scripts/cohsh/*.coh"))
+	for _, s := range append([]string{pack}, scripts...) {
+		t.Run(filepath.Base(s), func(t *testing.T) {
+			want := sel4DelayRE.ReplaceAllString(cohshSerial(t, cohshBin, hosted, s), "delay_ms=N")
+			got := sel4DelayRE.ReplaceAllString(cohshSerial(t, cohshBin, vm, s), "delay_ms=N")
+			if got != want {
+				t.Errorf("seL4 serial transcript differs from hosted\nseL4:\n%s\nhosted:\n%s", got, want)
+			}
+			if s == pack {
+				for _, w := range []string{"OK ATTACH role=queen", "OK PING reply=pong", "OK CAT path=/proc/boot", "OK TAIL path=/log/queen.log", "OK ECHO path=/queen/ctl", "OK QUIT"} {
+					if !strings.Contains(got, w) {
+						t.Errorf("seL4 transcript lacks %q", w)
+					}
+				}
+			}
+		})
+	}
+}
