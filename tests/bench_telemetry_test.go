@@ -1,11 +1,14 @@
 package tests
 
 import (
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -197,10 +200,10 @@ func openFid(b *testing.B, q *nineclient.Client, path string, mode p9.OpenFlags)
 // tcpServer answers the baseline's messages on loopback: 'w' a record
 // (read it, reply 11 bytes like Rwrite), 'r' a read request (18 more
 // bytes like Tread, reply n bytes), 's' a stream of n bytes (one ack).
-func tcpServer(b *testing.B) net.Listener {
+func tcpServer() (net.Listener, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		b.Fatal(err)
+		return nil, err
 	}
 	go func() {
 		for {
@@ -238,7 +241,51 @@ func tcpServer(b *testing.B) net.Listener {
 			}(c)
 		}
 	}()
-	return l
+	return l, nil
+}
+
+// baselineEnv makes the test binary serve tcpServer instead of running
+// tests, so the baseline crosses processes as the root task's 9P does.
+const baselineEnv = "COHESIX_TCP_BASELINE_SERVER"
+
+// TestMain runs the baseline server when asked (see startTCPServer).
+func TestMain(m *testing.M) {
+	if os.Getenv(baselineEnv) != "" {
+		l, err := tcpServer()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		fmt.Println(l.Addr())
+		io.Copy(io.Discard, os.Stdin) // serve until the benchmark closes our stdin
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// startTCPServer runs tcpServer in a child process (this test binary) and
+// returns its address: the root task is a separate process too, so both
+// sides of the comparison pay the same cross-process wake-ups.
+func startTCPServer(b *testing.B) string {
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), baselineEnv+"=1")
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { in.Close(); cmd.Wait() })
+	addr, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		b.Fatalf("baseline server: %v", err)
+	}
+	return strings.TrimSpace(addr)
 }
 
 // tcpBase is the raw loopback TCP baseline, run after each 9P round on
@@ -252,11 +299,10 @@ type tcpBase struct {
 }
 
 func newTCPBase(b *testing.B, par int) *tcpBase {
-	l := tcpServer(b)
-	b.Cleanup(func() { l.Close() })
+	addr := startTCPServer(b)
 	t := &tcpBase{b: b, conns: make([]net.Conn, par)}
 	for i := range t.conns {
-		c, err := net.Dial("tcp", l.Addr().String())
+		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			b.Fatal(err)
 		}
