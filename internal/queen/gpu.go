@@ -271,23 +271,9 @@ func (s *State) spawnGPU(r ctlRequest, nowMs uint64) Result {
 	if len(s.workers) >= s.cfg.MaxWorkers {
 		return deny(fmt.Sprintf("buffer-full workers=%d max=%d", len(s.workers), s.cfg.MaxWorkers), errs.New(errs.ErrQuota, "buffer full"))
 	}
-	b := Budget{Ops: s.defBudget.Ops, TTLs: s.defBudget.TTLs}
-	if b.Ops == nil {
-		b.Ops = u64(s.cfg.GPUDefaultOps)
-	}
-	if b.TTLs == nil {
-		b.TTLs = u64(s.cfg.GPUDefaultTTLs)
-	}
-	if r.Budget != nil {
-		if r.Budget.Ticks != nil {
-			return deny("invalid-payload", errs.New(errs.ErrInvalid, "invalid payload"))
-		}
-		if r.Budget.Ops != nil {
-			b.Ops = r.Budget.Ops
-		}
-		if r.Budget.TTLs != nil {
-			b.TTLs = r.Budget.TTLs
-		}
+	b, ok := s.spawnBudget(r.Budget, s.cfg.GPUDefaultOps, s.cfg.GPUDefaultTTLs)
+	if !ok {
+		return deny("invalid-payload", errs.New(errs.ErrInvalid, "invalid payload"))
 	}
 	id := fmt.Sprintf("worker-%d", s.nextWorker)
 	s.nextWorker++

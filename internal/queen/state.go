@@ -346,6 +346,33 @@ func budgetString(b Budget) string {
 
 func u64(v uint64) *uint64 { return &v }
 
+// spawnBudget is a new worker's budget: the spawn line's ops and ttl_s,
+// else the `{"budget":...}` default, else the role's manifest default. A
+// spawn may not set ticks inside budget (ticks is its own field); ok is
+// false for that.
+func (s *State) spawnBudget(req *Budget, defOps, defTTLs uint64) (b Budget, ok bool) {
+	b = Budget{Ops: s.defBudget.Ops, TTLs: s.defBudget.TTLs}
+	if b.Ops == nil {
+		b.Ops = u64(defOps)
+	}
+	if b.TTLs == nil {
+		b.TTLs = u64(defTTLs)
+	}
+	if req == nil {
+		return b, true
+	}
+	if req.Ticks != nil {
+		return b, false
+	}
+	if req.Ops != nil {
+		b.Ops = req.Ops
+	}
+	if req.TTLs != nil {
+		b.TTLs = req.TTLs
+	}
+	return b, true
+}
+
 func (s *State) spawn(r ctlRequest, nowMs uint64) Result {
 	if err := s.gate("new-work"); err != nil {
 		return Result{Err: err}
@@ -366,25 +393,12 @@ func (s *State) spawn(r ctlRequest, nowMs uint64) Result {
 		s.audit(fmt.Sprintf("spawn outcome=deny reason=buffer-full workers=%d max=%d", len(s.workers), s.cfg.MaxWorkers))
 		return Result{Err: errs.New(errs.ErrQuota, "buffer full")}
 	}
-	b := Budget{Ticks: u64(*r.Ticks), Ops: s.defBudget.Ops, TTLs: s.defBudget.TTLs}
-	if b.Ops == nil {
-		b.Ops = u64(s.cfg.DefaultOps)
+	b, ok := s.spawnBudget(r.Budget, s.cfg.DefaultOps, s.cfg.DefaultTTLs)
+	if !ok {
+		s.audit("spawn outcome=deny reason=invalid-payload")
+		return Result{Err: errs.New(errs.ErrInvalid, "invalid payload")}
 	}
-	if b.TTLs == nil {
-		b.TTLs = u64(s.cfg.DefaultTTLs)
-	}
-	if r.Budget != nil {
-		if r.Budget.Ticks != nil {
-			s.audit("spawn outcome=deny reason=invalid-payload")
-			return Result{Err: errs.New(errs.ErrInvalid, "invalid payload")}
-		}
-		if r.Budget.Ops != nil {
-			b.Ops = r.Budget.Ops
-		}
-		if r.Budget.TTLs != nil {
-			b.TTLs = r.Budget.TTLs
-		}
-	}
+	b.Ticks = u64(*r.Ticks)
 	id := fmt.Sprintf("worker-%d", s.nextWorker)
 	s.nextWorker++
 	s.workers[id] = &Worker{ID: id, Role: "worker-heartbeat", Budget: b, SpawnedMs: nowMs, Running: true}
