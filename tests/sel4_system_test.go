@@ -29,6 +29,24 @@ quit
 // task; it skips without SEL4_BUILD_DIR or qemu-system-aarch64.
 func sel4Image(t *testing.T) (img, cohshBin, hostBin string) {
 	t.Helper()
+	img = sel4BuildImage(t, "cohesix_sel4")
+	dir := t.TempDir()
+	root, _ := filepath.Abs("..")
+	cohshBin = filepath.Join(dir, "cohsh")
+	hostBin = filepath.Join(dir, "roottask")
+	for _, b := range [][2]string{{cohshBin, "./cmd/cohsh"}, {hostBin, "./roottask"}} {
+		cmd := exec.Command("go", "build", "-o", b[0], b[1])
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", b[1], err, out)
+		}
+	}
+	return img, cohshBin, hostBin
+}
+
+// sel4BuildImage builds a bootable image whose payload has the build tags.
+func sel4BuildImage(t *testing.T, tags string) string {
+	t.Helper()
 	if os.Getenv("SEL4_BUILD_DIR") == "" {
 		t.Skip("SEL4_BUILD_DIR not set (a seL4 qemu-arm-virt aarch64 build tree, docs/SEL4.md)")
 	}
@@ -42,20 +60,11 @@ func sel4Image(t *testing.T) (img, cohshBin, hostBin string) {
 	dir := t.TempDir()
 	build := exec.Command(filepath.Join(root, "scripts/cohesix-build-run.sh"), "--no-run")
 	build.Dir = root
-	build.Env = append(os.Environ(), "SEL4_OUT="+filepath.Join(dir, "sel4"))
+	build.Env = append(os.Environ(), "SEL4_OUT="+filepath.Join(dir, "sel4"), "TAGS="+tags)
 	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("cohesix-build-run.sh --no-run: %v\n%s", err, out)
+		t.Fatalf("TAGS=%q cohesix-build-run.sh --no-run: %v\n%s", tags, err, out)
 	}
-	cohshBin = filepath.Join(dir, "cohsh")
-	hostBin = filepath.Join(dir, "roottask")
-	for _, b := range [][2]string{{cohshBin, "./cmd/cohsh"}, {hostBin, "./roottask"}} {
-		cmd := exec.Command("go", "build", "-o", b[0], b[1])
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", b[1], err, out)
-		}
-	}
-	return filepath.Join(dir, "sel4/image/cohesix-image"), cohshBin, hostBin
+	return filepath.Join(dir, "sel4/image/cohesix-image")
 }
 
 // cohshSerial runs a .coh script with cohsh over a serial command's stdio.
@@ -111,5 +120,56 @@ func TestSel4SerialConsoleMatchesHosted(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSel4NilDereferencePanics boots the crash-test payload (tags
+// cohesix_sel4 cohesix_crashtest: a goroutine dereferences nil a second
+// after boot) and requires Go's panic message on serial, delivered through
+// the shim's SIGSEGV frame, followed by the shim's exit report; a hang or a
+// bare shim fault report fails it.
+func TestSel4NilDereferencePanics(t *testing.T) {
+	if os.Getenv("SEL4_BUILD_DIR") == "" {
+		t.Skip("SEL4_BUILD_DIR not set (a seL4 qemu-arm-virt aarch64 build tree, docs/SEL4.md)")
+	}
+	if _, err := exec.LookPath("qemu-system-aarch64"); err != nil {
+		t.Skip("qemu-system-aarch64 not installed (apt-get install -y qemu-system-arm)")
+	}
+	if testing.Short() {
+		t.Skip("boots seL4 in QEMU; skipped with -short")
+	}
+	img := sel4BuildImage(t, "cohesix_sel4 cohesix_crashtest")
+	root, _ := filepath.Abs("..")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(root, "scripts/qemu-run.sh"), img)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	var serial strings.Builder
+	buf := make([]byte, 4096)
+	for !strings.Contains(serial.String(), "cohesix-shim: halt") {
+		n, err := out.Read(buf)
+		serial.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	got := strings.ReplaceAll(serial.String(), "\r", "")
+	for _, w := range []string{
+		"crashtest: dereferencing a nil pointer in a test goroutine",
+		"panic: runtime error: invalid memory address or nil pointer dereference",
+		"[signal SIGSEGV: segmentation violation code=0x1 addr=0x0",
+		"roottask/platform/sel4/crashtest.go",
+		"cohesix-shim: Go root task exited, status 0x0000000000000002",
+	} {
+		if !strings.Contains(got, w) {
+			t.Errorf("serial lacks %q\nserial:\n%s", w, got)
+		}
 	}
 }

@@ -186,7 +186,11 @@ typedef struct {
 #define COH_UC_PC    0
 #define COH_UC_SP    1
 #define COH_UC_SPSR  2
-#define COH_UC_X0    3   /* x0..x30 follow */
+#define COH_UC_X0    3   /* x0..x8 follow; the rest is NOT in order, use COH_UC_XREG */
+/* seL4_UserContext (aarch64): pc, sp, spsr, x0-x8, x16, x17, x18, x29, x30,
+ * x9-x15, x19-x28, tpidr_el0, tpidrro_el0. COH_UC_XREG(n) is xn's index. */
+#define COH_UC_XREG(n) ((n) <= 8 ? 3 + (n) : (n) <= 15 ? 17 + (n) - 9 : (n) <= 18 ? 12 + (n) - 16 : \
+			(n) <= 28 ? 24 + (n) - 19 : 15 + (n) - 29)
 #define COH_UC_TPIDR_EL0   34
 #define COH_UC_TPIDRRO_EL0 35
 #define COH_UC_WORDS 36
