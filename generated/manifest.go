@@ -5,7 +5,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "6cb92b98795a40ba17eda7798f9d41f0e347b88e947eb6cd3ec418c0b5858f5b"
+const ManifestSHA256 = "1e2a659e3acab0b9412b2e28f4f73789068648ea772f850a22175792a3aba297"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -324,7 +324,10 @@ var ClientPoliciesCohMountAllowlist = []string{"/proc", "/queen", "/worker", "/l
 var EcosystemHostProviders = []string{}
 
 // EcosystemPolicyRules is the manifest's ecosystem.policy.rules table.
-var EcosystemPolicyRules = []EcosystemPolicyRulesEntry{}
+var EcosystemPolicyRules = []EcosystemPolicyRulesEntry{
+	{Id: "queen-ctl", Target: "/queen/ctl"},
+	{Id: "systemd-restart", Target: "/host/systemd/*/restart"},
+}
 
 // LifecycleAutoTransitions is the manifest's lifecycle.auto_transitions table.
 var LifecycleAutoTransitions = []LifecycleAutoTransitionsEntry{

@@ -23,9 +23,7 @@ import (
 // manifest keeps them off), and serves its TCP console on loopback.
 func governedHive(t *testing.T, tweak func(*queen.GovConfig)) (*hive.Hive, string) {
 	t.Helper()
-	cfg := queen.Default()
-	cfg.Gov.PolicyEnable, cfg.Gov.AuditEnable, cfg.Gov.ReplayEnable = true, true, true
-	cfg.Gov.PolicyRules = []queen.PolicyRule{{ID: "queen-ctl", Target: "/queen/ctl"}, {ID: "systemd-restart", Target: "/host/systemd/*/restart"}}
+	cfg := queen.Governed() // the manifest rules: queen-ctl, systemd-restart
 	if tweak != nil {
 		tweak(&cfg.Gov)
 	}

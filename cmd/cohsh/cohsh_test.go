@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -31,10 +33,15 @@ func testEnv() env {
 
 func runCohsh(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return runCohshEnv(t, testEnv(), stdin, args...)
+}
+
+func runCohshEnv(t *testing.T, e env, stdin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	var out, errw bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	code = testEnv().run(ctx, args, strings.NewReader(stdin), &out, &errw)
+	code = e.run(ctx, args, strings.NewReader(stdin), &out, &errw)
 	return out.String(), errw.String(), code
 }
 
@@ -373,9 +380,9 @@ func TestMintTicket(t *testing.T) {
 
 // serveTCP runs a hive's console on a loopback listener, the way the
 // hosted root task does.
-func serveTCP(t *testing.T) string {
+func serveTCP(t *testing.T, o hive.Options) string {
 	t.Helper()
-	h, err := hive.New(testEnv().hive)
+	h, err := hive.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -403,6 +410,8 @@ var delayRE = regexp.MustCompile(`delay_ms=\d+`)
 // TestRegressionPack runs every scripts/cohsh/*.coh through the mock
 // transport, over TCP and over the serial console against a fresh hive each,
 // and requires the transcripts to match byte for byte (throttle delays aside).
+// A script whose first line is "# profile: governed" runs against governed
+// hives (PolicyFS, AuditFS, ReplayFS on; DECISIONS P26) on all three.
 func TestRegressionPack(t *testing.T) {
 	scripts, err := filepath.Glob("../../scripts/cohsh/*.coh")
 	if err != nil || len(scripts) == 0 {
@@ -411,18 +420,28 @@ func TestRegressionPack(t *testing.T) {
 	for _, s := range scripts {
 		t.Run(filepath.Base(s), func(t *testing.T) {
 			t.Parallel()
-			mock, errOut, code := runCohsh(t, "", "--transport", "mock", "--script", s)
+			src, err := os.ReadFile(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			profile, err := hive.ScriptProfile(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := testEnv()
+			e.hive = e.hive.WithProfile(profile)
+			mock, errOut, code := runCohshEnv(t, e, "", "--transport", "mock", "--script", s)
 			if code != 0 {
 				t.Fatalf("mock: exit %d\nstdout:\n%s\nstderr:\n%s", code, mock, errOut)
 			}
-			tcp, errOut, code := runCohsh(t, "", "--tcp-port", serveTCP(t), "--script", s)
+			tcp, errOut, code := runCohshEnv(t, e, "", "--tcp-port", serveTCP(t, e.hive), "--script", s)
 			if code != 0 {
 				t.Fatalf("tcp: exit %d\nstdout:\n%s\nstderr:\n%s", code, tcp, errOut)
 			}
 			if diff := cmp.Diff(delayRE.ReplaceAllString(mock, "delay_ms=N"), delayRE.ReplaceAllString(tcp, "delay_ms=N")); diff != "" {
 				t.Errorf("mock and tcp transcripts differ (-mock +tcp):\n%s", diff)
 			}
-			serial, errOut, code := runCohsh(t, "", "--transport", "mock-serial", "--script", s)
+			serial, errOut, code := runCohshEnv(t, e, "", "--transport", "mock-serial", "--script", s)
 			if code != 0 {
 				t.Fatalf("serial: exit %d\nstdout:\n%s\nstderr:\n%s", code, serial, errOut)
 			}
@@ -461,5 +480,59 @@ func TestUsageMentionsTool(t *testing.T) {
 	var ue *usageError
 	if !errors.As(usagef("x"), &ue) {
 		t.Errorf("usagef does not make a usageError")
+	}
+}
+
+// TestAuditReplayScript checks what scripts/cohsh/audit_replay.coh can only
+// print: replaying the journal reproduces the window's ACK/ERR sequence
+// (spec namespace §8), from the start and from the end of the first entry,
+// and a window past the journal's end is refused.
+func TestAuditReplayScript(t *testing.T) {
+	const s = "../../scripts/cohsh/audit_replay.coh"
+	e := testEnv()
+	e.hive = e.hive.WithProfile(hive.ProfileGoverned)
+	out, errOut, code := runCohshEnv(t, e, "", "--transport", "mock", "--script", s)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	// The journaled writes in order: spawn without approval, spawn
+	// approved, an approved but invalid spawn, cordon, resume.
+	acks := []string{"ERR Permission EPERM", "OK", "ERR Invalid invalid payload", "OK", "OK"}
+	fnv := func(acks []string) string {
+		h := uint64(0xcbf29ce484222325)
+		for _, b := range []byte(strings.Join(acks, "\n") + "\n") {
+			h = (h ^ uint64(b)) * 0x100000001b3
+		}
+		return fmt.Sprintf("%016x", h)
+	}
+	var journal []string
+	lines := strings.Split(out, "\n")
+	for i, l := range lines {
+		if l == "OK CAT path=/audit/journal data=" {
+			for _, j := range lines[i+1:] {
+				if j == "END" {
+					break
+				}
+				journal = append(journal, j)
+			}
+			break
+		}
+	}
+	if len(journal) != len(acks) {
+		t.Fatalf("journal = %q; want %d entries", journal, len(acks))
+	}
+	next := 0
+	for _, j := range journal {
+		next += len(j) + 1
+	}
+	first := len(journal[0]) + 1
+	for _, want := range []string{
+		fmt.Sprintf(`{"state":"ok","from":0,"to":%d,"entries":5,"match":true,"sequence_fnv1a":"%s"}`, next+len(`{"note":"operator"}`)+1, fnv(acks)),
+		fmt.Sprintf(`{"state":"ok","from":%d,"to":%d,"entries":4,"match":true,"sequence_fnv1a":"%s"}`, first, next+len(`{"note":"operator"}`)+1, fnv(acks[1:])),
+		fmt.Sprintf(`{"state":"err","from":99999,"reason":"out-of-window","journal_base":0,"journal_next":%d}`, next+len(`{"note":"operator"}`)+1),
+	} {
+		if !slices.Contains(lines, want) {
+			t.Errorf("transcript lacks replay status %s:\n%s", want, out)
+		}
 	}
 }

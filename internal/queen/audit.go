@@ -208,7 +208,10 @@ func replayReparse(e JournalEntry) bool {
 	var err error
 	switch e.Path {
 	case "/queen/ctl":
-		_, err = ParseCtl([]byte(e.Payload))
+		var r ctlRequest
+		if r, err = ParseCtl([]byte(e.Payload)); err == nil {
+			err = ctlShape(r)
+		}
 	case "/queen/lifecycle/ctl":
 		_, err = ParseLifecycle([]byte(e.Payload))
 	default:

@@ -137,3 +137,13 @@ func (s *State) govSnapshot() Gov {
 // Gov returns the governance configuration the queen runs with; the
 // namespace builds /policy, /actions, /audit and /replay from it.
 func (q *Queen) Gov() GovConfig { return q.cfg.Gov }
+
+// Governed returns Default with PolicyFS, AuditFS and ReplayFS on: the
+// governance the production profile enforces (DECISIONS D10), with every
+// limit and rule from the compiled manifest (DECISIONS P26). Tests and the
+// regression pack's "# profile: governed" scripts run against it.
+func Governed() Config {
+	cfg := Default()
+	cfg.Gov.PolicyEnable, cfg.Gov.AuditEnable, cfg.Gov.ReplayEnable = true, true, true
+	return cfg
+}

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/cohesix/cohesix/internal/errs"
+	"github.com/cohesix/cohesix/internal/gpu"
 )
 
 // Config holds the limits the queen enforces; Default fills it from the
@@ -291,6 +292,35 @@ func ParseCtl(line []byte) (ctlRequest, error) {
 		return r, errs.New(errs.ErrInvalid, "invalid payload")
 	}
 	return r, nil
+}
+
+// ctlShape is the stateless part of the spawn checks in spawn and
+// spawnGPU: an unknown role, a heartbeat without ticks or with a lease, a
+// gpu spawn without a complete lease, or ticks inside a budget make a line
+// an invalid payload whatever the hive's state. Replay re-runs it with
+// ParseCtl (DECISIONS P14).
+func ctlShape(r ctlRequest) error {
+	if r.Spawn == nil {
+		return nil
+	}
+	bad := errs.New(errs.ErrInvalid, "invalid payload")
+	if r.Budget != nil && r.Budget.Ticks != nil {
+		return bad
+	}
+	switch *r.Spawn {
+	case "heartbeat":
+		if r.Lease != nil || r.Ticks == nil || *r.Ticks == 0 {
+			return bad
+		}
+	case "gpu":
+		l := r.Lease
+		if l == nil || r.Ticks != nil || l.MemMB == 0 || l.Streams == 0 || l.TTLs == 0 || !gpu.ValidID(l.GPUID, gpu.DefaultLimits().IDMax) {
+			return bad
+		}
+	default:
+		return bad
+	}
+	return nil
 }
 
 func (s *State) ctl(c CtlWrite, nowMs uint64) Result {

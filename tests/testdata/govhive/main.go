@@ -17,9 +17,7 @@ import (
 func main() {
 	dir := flag.String("state-dir", "", "governance spool directory")
 	flag.Parse()
-	cfg := queen.Default()
-	cfg.Gov.PolicyEnable, cfg.Gov.AuditEnable, cfg.Gov.ReplayEnable = true, true, true
-	cfg.Gov.PolicyRules = []queen.PolicyRule{{ID: "queen-ctl", Target: "/queen/ctl"}}
+	cfg := queen.Governed() // the manifest rules: queen-ctl, systemd-restart
 	h, err := hive.New(hive.Options{Queen: &cfg, StateDir: *dir})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "govhive:", err)
