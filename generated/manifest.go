@@ -5,7 +5,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "1e2a659e3acab0b9412b2e28f4f73789068648ea772f850a22175792a3aba297"
+const ManifestSHA256 = "5f120a4fcfdc5e29001d8d7af2809bf69a25003ec44f1f81b1c688b1603b3c63"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -84,6 +84,7 @@ const (
 	EcosystemAuditDecisionsMaxBytes                  = 4096                                          // ecosystem.audit.decisions_max_bytes
 	EcosystemAuditEnable                             = false                                         // ecosystem.audit.enable
 	EcosystemAuditJournalMaxBytes                    = 8192                                          // ecosystem.audit.journal_max_bytes
+	EcosystemAuditJournalPayloadMaxBytes             = 512                                           // ecosystem.audit.journal_payload_max_bytes
 	EcosystemAuditReplayCtlMaxBytes                  = 1024                                          // ecosystem.audit.replay_ctl_max_bytes
 	EcosystemAuditReplayEnable                       = false                                         // ecosystem.audit.replay_enable
 	EcosystemAuditReplayMaxEntries                   = 64                                            // ecosystem.audit.replay_max_entries
@@ -154,6 +155,9 @@ const (
 	ObservabilityProcIngestWatchLineBytes            = 192                                           // observability.proc_ingest.watch_line_bytes
 	ObservabilityProcIngestWatchMaxEntries           = 16                                            // observability.proc_ingest.watch_max_entries
 	ObservabilityProcIngestWatchMinIntervalMs        = 50                                            // observability.proc_ingest.watch_min_interval_ms
+	ObservabilityProcLeaseActiveLineBytes            = 256                                           // observability.proc_lease.active_line_bytes
+	ObservabilityProcLeaseActiveMaxEntries           = 16                                            // observability.proc_lease.active_max_entries
+	ObservabilityProcLeaseSummaryBytes               = 160                                           // observability.proc_lease.summary_bytes
 	ObservabilityProcPressureBusy                    = true                                          // observability.proc_pressure.busy
 	ObservabilityProcPressureBusyBytes               = 64                                            // observability.proc_pressure.busy_bytes
 	ObservabilityProcPressureCut                     = true                                          // observability.proc_pressure.cut
@@ -168,6 +172,9 @@ const (
 	ObservabilityProcRootLastSeenMsBytes             = 64                                            // observability.proc_root.last_seen_ms_bytes
 	ObservabilityProcRootReachable                   = true                                          // observability.proc_root.reachable
 	ObservabilityProcRootReachableBytes              = 32                                            // observability.proc_root.reachable_bytes
+	ObservabilityProcScheduleQueueLineBytes          = 256                                           // observability.proc_schedule.queue_line_bytes
+	ObservabilityProcScheduleQueueMaxEntries         = 8                                             // observability.proc_schedule.queue_max_entries
+	ObservabilityProcScheduleSummaryBytes            = 128                                           // observability.proc_schedule.summary_bytes
 	ProfileKernel                                    = true                                          // profile.kernel
 	ProfileName                                      = "dev"                                         // profile.name
 	QueenGpuDefaultOps                               = 64                                            // queen.gpu_default_ops

@@ -13,8 +13,9 @@ cd "$(dirname "$0")/.."
 
 # Values owned by the manifest: msize/frame 8192, console ports 31337, 9P
 # ports 5640/564, ticket 224, line/ACK 256, JSON 192, echo/summary 128,
-# path 96, ingest/bandwidth 131072 and 32768, trace 1048576.
-limits='8192|31337|5640|564|224|256|192|128|96|131072|32768|1048576'
+# path 96, ingest/bandwidth 131072 and 32768, trace 1048576, /proc/lease summary
+# 160.
+limits='8192|31337|5640|564|224|256|192|160|128|96|131072|32768|1048576'
 
 mapfile -t files < <(git ls-files --cached --others --exclude-standard -- '*.go' |
 	grep -v -E '(_test\.go$|^generated/|/testdata/|^internal/manifest/(redlines|defaults)\.go$)' | sort -u)

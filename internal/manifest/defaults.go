@@ -92,6 +92,8 @@ func Defaults() *Manifest {
 			},
 			ProcRoot:     ProcRoot{ReachableBytes: 32, LastSeenMsBytes: 64, CutReasonBytes: 64},
 			ProcPressure: ProcPressure{BusyBytes: 64, QuotaBytes: 64, CutBytes: 64, PolicyBytes: 64},
+			ProcSchedule: ProcSchedule{SummaryBytes: 128, QueueLineBytes: 256, QueueMaxEntries: 8},
+			ProcLease:    ProcLease{SummaryBytes: 160, ActiveLineBytes: 256, ActiveMaxEntries: 16},
 		},
 		ClientPolicies: ClientPolicies{
 			Cohsh: CohshPolicy{
@@ -153,7 +155,7 @@ func Defaults() *Manifest {
 		Ecosystem: Ecosystem{
 			Host: EcoHost{MountAt: "/host"},
 			Audit: EcoAudit{
-				JournalMaxBytes: 8192, DecisionsMaxBytes: 4096, ReplayMaxEntries: 64,
+				JournalMaxBytes: 8192, JournalPayloadBytes: 512, DecisionsMaxBytes: 4096, ReplayMaxEntries: 64,
 				ReplayCtlMaxBytes: 1024, ReplayStatusMaxBytes: 1024,
 			},
 			Policy: EcoPolicy{QueueMaxEntries: 32, QueueMaxBytes: 4096, CtlMaxBytes: 2048, StatusMaxBytes: 512},

@@ -45,6 +45,8 @@ const (
 	maxSpoolEntries       = 256
 	maxDutyCyclePercent   = 100
 	maxReplayEntries      = 256
+	maxProcListEntries    = 256
+	journalEntryOverhead  = 256 // a journal entry's fields besides its payload
 	maxPolicyQueueEntries = 64
 	maxPolicyRuleIDBytes  = 64
 	maxBackoffExponent    = 16

@@ -214,6 +214,8 @@ type Observability struct {
 	ProcIngest    ProcIngest    `toml:"proc_ingest"`
 	ProcRoot      ProcRoot      `toml:"proc_root"`
 	ProcPressure  ProcPressure  `toml:"proc_pressure"`
+	ProcSchedule  ProcSchedule  `toml:"proc_schedule"`
+	ProcLease     ProcLease     `toml:"proc_lease"`
 }
 
 type Proc9P struct {
@@ -274,6 +276,20 @@ type ProcPressure struct {
 	CutBytes    int64 `toml:"cut_bytes"`
 	Policy      bool  `toml:"policy"`
 	PolicyBytes int64 `toml:"policy_bytes"`
+}
+
+// ProcSchedule bounds /proc/schedule (Go port, roadmap 24c).
+type ProcSchedule struct {
+	SummaryBytes    int64 `toml:"summary_bytes"`
+	QueueLineBytes  int64 `toml:"queue_line_bytes"`
+	QueueMaxEntries int64 `toml:"queue_max_entries"`
+}
+
+// ProcLease bounds /proc/lease (Go port, roadmap 24c).
+type ProcLease struct {
+	SummaryBytes     int64 `toml:"summary_bytes"`
+	ActiveLineBytes  int64 `toml:"active_line_bytes"`
+	ActiveMaxEntries int64 `toml:"active_max_entries"`
 }
 
 type UIProviders struct {
@@ -528,6 +544,7 @@ type EcoHost struct {
 type EcoAudit struct {
 	Enable               bool  `toml:"enable"`
 	JournalMaxBytes      int64 `toml:"journal_max_bytes"`
+	JournalPayloadBytes  int64 `toml:"journal_payload_max_bytes"`
 	DecisionsMaxBytes    int64 `toml:"decisions_max_bytes"`
 	ReplayEnable         bool  `toml:"replay_enable"`
 	ReplayMaxEntries     int64 `toml:"replay_max_entries"`

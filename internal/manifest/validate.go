@@ -489,6 +489,10 @@ func checkObservability(c *checker, m *Manifest) {
 		{"observability.proc_pressure.quota_bytes", o.ProcPressure.QuotaBytes, "quota=" + u64Max + "\n"},
 		{"observability.proc_pressure.cut_bytes", o.ProcPressure.CutBytes, "cut=" + u64Max + "\n"},
 		{"observability.proc_pressure.policy_bytes", o.ProcPressure.PolicyBytes, "policy=" + u64Max + "\n"},
+		{"observability.proc_schedule.summary_bytes", o.ProcSchedule.SummaryBytes, "queue=" + u64Max + " dequeued=" + u64Max + " dropped=" + u64Max + " max_entries=" + u64Max + "\n"},
+		{"observability.proc_schedule.queue_line_bytes", o.ProcSchedule.QueueLineBytes, "id=" + strings.Repeat("w", int(max(m.Console.WorkerIDMax, 0))) + " role=worker-heartbeat priority=0 ticks=" + u64Max + " budget_ms=" + u64Max + " seq=" + u64Max + "\n"},
+		{"observability.proc_lease.summary_bytes", o.ProcLease.SummaryBytes, "active=" + u64Max + " preemptions=0 quotas=0 max_active=" + u64Max + "\n"},
+		{"observability.proc_lease.active_line_bytes", o.ProcLease.ActiveLineBytes, "id=" + strings.Repeat("w", int(max(m.Console.WorkerIDMax, 0))) + " subject=" + strings.Repeat("w", int(max(m.Console.WorkerIDMax, 0))) + " resource=gpu/" + strings.Repeat("g", int(max(m.GPU.IDMaxBytes, 0))) + " ttl_s=" + u32Max + " priority=255 state=ACTIVE seq=" + u64Max + "\n"},
 	}
 	c.obsBytes("observability.proc_9p.sessions_bytes", o.Proc9P.SessionsBytes, minSessionsBytes(m))
 	for _, n := range nodes {
@@ -511,6 +515,11 @@ func checkObservability(c *checker, m *Manifest) {
 	c.rng("observability.proc_ingest.watch_max_entries", p.WatchMaxEntries, 1, maxWatchEntries)
 	c.min("observability.proc_ingest.watch_min_interval_ms", p.WatchMinIntervalMs, 1)
 	c.rng("observability.proc_ingest.latency_samples", p.LatencySamples, 1, maxLatencySamples)
+	c.rng("observability.proc_schedule.queue_max_entries", o.ProcSchedule.QueueMaxEntries, 1, maxProcListEntries)
+	if o.ProcSchedule.QueueMaxEntries >= 1 && o.ProcSchedule.QueueMaxEntries < m.Queen.MaxWorkers {
+		c.add("observability.proc_schedule.queue_max_entries", o.ProcSchedule.QueueMaxEntries, "is below queen.max_workers = %d: the queue would hide live workers", m.Queen.MaxWorkers)
+	}
+	c.rng("observability.proc_lease.active_max_entries", o.ProcLease.ActiveMaxEntries, 1, maxProcListEntries)
 }
 
 func (c *checker) obsBytes(key string, v, need int64) {
@@ -739,6 +748,10 @@ func checkEcosystem(c *checker, m *Manifest) {
 	}
 	c.min("ecosystem.audit.journal_max_bytes", a.JournalMaxBytes, 1)
 	c.min("ecosystem.audit.decisions_max_bytes", a.DecisionsMaxBytes, 1)
+	c.min("ecosystem.audit.journal_payload_max_bytes", a.JournalPayloadBytes, 1)
+	if a.JournalPayloadBytes >= 1 && a.JournalMaxBytes >= 1 && 2*a.JournalPayloadBytes+journalEntryOverhead > a.JournalMaxBytes {
+		c.add("ecosystem.audit.journal_payload_max_bytes", a.JournalPayloadBytes, "does not fit ecosystem.audit.journal_max_bytes = %d: an entry needs twice the payload (JSON escaping) plus %d bytes", a.JournalMaxBytes, journalEntryOverhead)
+	}
 	c.rng("ecosystem.audit.replay_max_entries", a.ReplayMaxEntries, 1, maxReplayEntries)
 	c.min("ecosystem.audit.replay_ctl_max_bytes", a.ReplayCtlMaxBytes, 1)
 	c.min("ecosystem.audit.replay_status_max_bytes", a.ReplayStatusMaxBytes, 1)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/gpu"
 	"github.com/cohesix/cohesix/internal/queen"
 )
@@ -14,14 +15,16 @@ import (
 // hive has no /queen/schedule/ctl or /queen/lease/ctl yet, so the run
 // queue is the live workers in spawn order (round-robin, DECISIONS P4) and
 // the leases are the ACTIVE GPU leases; there are no preemptions or lease
-// quotas to show. The per-line caps are the seed's (the manifest has no
-// keys for these nodes yet); each file holds at most one line per worker
-// (queen.max_workers) or GPU.
+// quotas to show. Line caps and the most lines a list holds are manifest
+// keys (observability.proc_schedule.*, observability.proc_lease.*); the
+// compiler requires the run queue to hold queen.max_workers lines.
 const (
-	scheduleSummaryBytes = 128
-	scheduleLineBytes    = 256
-	leaseSummaryBytes    = 160
-	leaseLineBytes       = 256
+	scheduleSummaryBytes = generated.ObservabilityProcScheduleSummaryBytes
+	scheduleLineBytes    = generated.ObservabilityProcScheduleQueueLineBytes
+	scheduleMaxEntries   = generated.ObservabilityProcScheduleQueueMaxEntries
+	leaseSummaryBytes    = generated.ObservabilityProcLeaseSummaryBytes
+	leaseLineBytes       = generated.ObservabilityProcLeaseActiveLineBytes
+	leaseMaxEntries      = generated.ObservabilityProcLeaseActiveMaxEntries
 )
 
 func capLine(s string, max int) string {
@@ -40,12 +43,13 @@ func remaining(limit *uint64, used uint64) uint64 {
 
 func (ns *Namespace) renderScheduleQueue(sn *queen.Snapshot) string {
 	var b strings.Builder
-	seq := 0
+	seq, lines := 0, 0
 	for _, w := range sn.Workers {
 		seq++
-		if !w.Running {
+		if !w.Running || lines == scheduleMaxEntries {
 			continue
 		}
+		lines++
 		var budgetMs uint64
 		if w.Budget.TTLs != nil {
 			budgetMs = *w.Budget.TTLs * 1000
@@ -65,7 +69,7 @@ func (ns *Namespace) renderScheduleSummary(sn *queen.Snapshot) string {
 			dropped++
 		}
 	}
-	return capLine(fmt.Sprintf("queue=%d dequeued=%d dropped=%d max_entries=%d", queued, dequeued, dropped, ns.q.Config().MaxWorkers), scheduleSummaryBytes)
+	return capLine(fmt.Sprintf("queue=%d dequeued=%d dropped=%d max_entries=%d", queued, dequeued, dropped, scheduleMaxEntries), scheduleSummaryBytes)
 }
 
 func activeLeases(sn *queen.Snapshot) []gpu.Lease {
@@ -96,6 +100,9 @@ func (ns *Namespace) leaseDir() Node {
 		{"active", Content{ReadOnly: ReadOnly{Path: "/proc/lease/active"}, Render: func() []byte {
 			var b strings.Builder
 			for i, l := range activeLeases(ns.q.Snapshot()) {
+				if i == leaseMaxEntries {
+					break
+				}
 				b.WriteString(capLine(fmt.Sprintf("id=%s subject=%s resource=gpu/%s ttl_s=%d priority=%d state=%s seq=%d", l.WorkerID, l.WorkerID, l.GPUID, l.TTLs, l.Priority, l.State, i+1), leaseLineBytes))
 			}
 			return []byte(b.String())

@@ -8,6 +8,7 @@ import (
 	"hash/fnv"
 	"slices"
 
+	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/errs"
 )
 
@@ -84,8 +85,8 @@ func ErrorCode(err error) string {
 }
 
 // journalPayloadMax bounds the payload copied into one journal entry so an
-// entry always fits the journal ring.
-const journalPayloadMax = 512
+// entry always fits the journal ring (the compiler checks it does).
+const journalPayloadMax = generated.EcosystemAuditJournalPayloadMaxBytes
 
 // governed runs a gated control write: the policy gate first, then fn,
 // then the journal entry for the outcome either way.

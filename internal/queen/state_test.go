@@ -550,6 +550,13 @@ func TestLogRingKeepsNewest(t *testing.T) {
 	if got := s.log[len(s.log)-1]; got != "01234567" {
 		t.Errorf("long line stored as %q; want truncated to %q", got, "01234567")
 	}
+	// The trace ring has the log's bounds: log_ring_lines events of at most
+	// log_line_max_bytes, emitted kmesg lines included.
+	s.Apply(TraceEmit{Cat: "kmesg", Level: "info", Lines: []string{"kmesg-line-too-long"}}, bootMs)
+	tv := s.traceView()
+	if len(tv.Events) != 4 || tv.Events[3].Msg != "kmesg-li" || tv.Events[2].Msg != "01234567" {
+		t.Errorf("trace events = %+v; want the newest 4, messages cut at 8 bytes", tv.Events)
+	}
 }
 
 func TestApplyUnknownCommand(t *testing.T) {

@@ -13,8 +13,9 @@ import (
 // TraceFS state (M7e, spec namespace §11): a bounded ring of events with
 // monotonic sequence numbers, and the filter /trace/ctl sets. Every audit
 // line is an event; the boot banner arrives as kmesg events. The ring keeps
-// queen.log_ring_lines events, like the log it mirrors, so a gap in seq
-// means the oldest events were overwritten, nothing else.
+// queen.log_ring_lines events of at most queen.log_line_max_bytes of
+// message each, like the log it mirrors, so a gap in seq means the oldest
+// events were overwritten, nothing else.
 
 // TraceLevels are the trace levels, most severe first; a filter at level L
 // shows events at L and above.
@@ -163,6 +164,9 @@ func (s *State) applyTrace(c Cmd) (Result, bool) {
 			lvl = "info"
 		}
 		for _, l := range c.Lines {
+			if len(l) > s.cfg.LogLineMaxBytes {
+				l = l[:s.cfg.LogLineMaxBytes] // as audit lines are (queen.log_line_max_bytes)
+			}
 			s.traceEvent(c.Cat, lvl, l)
 		}
 		return Result{}, true
