@@ -196,11 +196,19 @@ func TestPressureAndRootCut(t *testing.T) {
 	for range n {
 		expectAck(t, q, `spawn {"spawn":"heartbeat","ticks":1}`, "ERR SPAWN reason=quota detail=buffer-full path=/queen/ctl error=buffer full")
 		expectAck(t, q, "cat /proc/nope", "ERR CAT reason=policy detail=invalid-path path=/proc/nope error=invalid path")
+		// Console busy: no GPU namespace is published.
+		expectAck(t, q, `spawn {"spawn":"gpu","lease":{"gpu_id":"GPU-0","mem_mb":1,"streams":1,"ttl_s":1}}`, "ERR SPAWN reason=busy detail=busy path=/queen/ctl error=EBUSY")
 		// 9P Busy: quiesce with outstanding leases.
 		appendFile(t, qroot, []string{"queen", "lifecycle", "ctl"}, "quiesce\n", linux.EBUSY)
+		// 9P quota and policy refusals are not console refusals: they
+		// do not count (spec namespace §2, DECISIONS P27).
+		appendFile(t, qroot, []string{"queen", "ctl"}, `{"spawn":"heartbeat","ticks":1}`+"\n", linux.EDQUOT)
+		appendFile(t, qroot, []string{"proc", "boot"}, "x\n", linux.EPERM)
 	}
 	after := counters(t, q)
-	for name, want := range map[string]uint64{"busy": n, "quota": n, "cut": 0, "policy": n} {
+	// Every console refusal counts under its reason=, and 9P Busy too:
+	// busy is n console + n 9P.
+	for name, want := range map[string]uint64{"busy": 2 * n, "quota": n, "cut": 0, "policy": n} {
 		if d := after[name] - before[name]; d != want {
 			t.Errorf("/proc/pressure/%s grew by %d; want %d", name, d, want)
 		}
