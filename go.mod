@@ -1,6 +1,6 @@
 module github.com/cohesix/cohesix
 
-go 1.26
+go 1.26.3
 
 require (
 	github.com/NVIDIA/go-nvml v0.13.4-1
@@ -10,18 +10,21 @@ require (
 	github.com/hugelgupf/p9 v0.3.0
 	github.com/pelletier/go-toml/v2 v2.4.3
 	github.com/urfave/cli/v2 v2.27.7
-	golang.org/x/term v0.11.0
+	golang.org/x/term v0.42.0
+	gvisor.dev/gvisor v0.0.0-20260701204157-69c2d17aea96
 	lukechampine.com/blake3 v1.4.1
 )
 
 require (
 	github.com/cpuguy83/go-md2man/v2 v2.0.7 // indirect
+	github.com/google/btree v1.1.2 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/klauspost/cpuid/v2 v2.0.9 // indirect
 	github.com/russross/blackfriday/v2 v2.1.0 // indirect
 	github.com/u-root/uio v0.0.0-20230305220412-3e8cd9d6bf63 // indirect
 	github.com/x448/float16 v0.8.4 // indirect
 	github.com/xrash/smetrics v0.0.0-20240521201337-686a1a2994c1 // indirect
-	golang.org/x/exp v0.0.0-20230810033253-352e893a4cad // indirect
-	golang.org/x/sys v0.28.0 // indirect
+	golang.org/x/exp v0.0.0-20250711185948-6ae5c78190dc // indirect
+	golang.org/x/sys v0.43.0 // indirect
+	golang.org/x/time v0.15.0 // indirect
 )

@@ -2,8 +2,10 @@
 # qemu-run.sh IMAGE [extra qemu args] — boot a Cohesix seL4 image on QEMU
 # virt (Cortex-A53, 1 GiB, the memory size the kernel's DTB was dumped
 # with) with the serial console on this terminal. QEMU never exits by
-# itself: quit with Ctrl-A X. QEMU_NET=1 adds virtio-net with console
-# 31337 and 9P 564 forwarded (needs the networking milestone).
+# itself: quit with Ctrl-A X. QEMU_NET=1 adds a virtio-net-device (virtio-mmio,
+# modern interface) on QEMU's user network with the VM's console (31337) and
+# Secure9P (564) forwarded to 127.0.0.1:${QEMU_CONSOLE_PORT:-31337} and
+# 127.0.0.1:${QEMU_9P_PORT:-5640}.
 #
 # COHESIX_ENV="K=V ..." reaches the shim through fw_cfg (opt/cohesix/env):
 # COHESIX_ECHO=0 stops the shim echoing serial input, anything else goes
@@ -15,7 +17,8 @@ img=${1:?usage: qemu-run.sh IMAGE}
 shift
 net=(-nic none)
 if [ "${QEMU_NET:-0}" = 1 ]; then
-	net=(-netdev user,id=n0,hostfwd=tcp:127.0.0.1:31337-:31337,hostfwd=tcp:127.0.0.1:5640-:564
+	net=(-global virtio-mmio.force-legacy=false
+		-netdev "user,id=n0,hostfwd=tcp:127.0.0.1:${QEMU_CONSOLE_PORT:-31337}-:31337,hostfwd=tcp:127.0.0.1:${QEMU_9P_PORT:-5640}-:564"
 		-device virtio-net-device,netdev=n0)
 fi
 env=${COHESIX_ENV-}

@@ -3,15 +3,20 @@ package tests
 import (
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/cohesix/cohesix/internal/hive"
+	"github.com/cohesix/cohesix/internal/nineclient"
 )
 
 // sel4CohshPack is the issue's serial pack in cohsh's words (cohsh turns
@@ -179,4 +184,143 @@ func TestSel4NilDereferencePanics(t *testing.T) {
 			t.Errorf("serial lacks %q\nserial:\n%s", w, got)
 		}
 	}
+}
+
+// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a poller.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// bootNetVM boots the image with QEMU_NET=1 (virtio-net, user network,
+// console and Secure9P forwarded to free host ports) and waits for the
+// prompt on serial; QEMU is stopped when the test ends.
+func bootNetVM(t *testing.T, img string) (consolePort, ninePort int, serial *syncBuffer) {
+	t.Helper()
+	root, _ := filepath.Abs("..")
+	consolePort, ninePort = freePort(t), freePort(t)
+	cmd := exec.Command(filepath.Join(root, "scripts/qemu-run.sh"), img)
+	cmd.Env = append(os.Environ(), "QEMU_NET=1", "QEMU_CONSOLE_PORT="+strconv.Itoa(consolePort), "QEMU_9P_PORT="+strconv.Itoa(ninePort))
+	serial = &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = serial, serial
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(serial.String(), "cohesix> "); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no prompt within 30 s; serial:\n%s", serial.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(serial.String(), "[event] sel4 network: virtio-net") {
+		t.Fatalf("network did not come up; serial:\n%s", serial.String())
+	}
+	return consolePort, ninePort, serial
+}
+
+// TestSel4NetworkConsoleAnd9P boots the image with virtio-net and checks
+// that cohsh over TCP (the VM's console on 31337, forwarded) gives the
+// hosted TCP transcript for the issue pack and every scripts/cohsh/*.coh
+// (one VM per script, like one hive per script hosted), and that a
+// 9P2000.L client attaches to the VM's Secure9P on 564 and lists the same
+// root as the hosted root task's.
+func TestSel4NetworkConsoleAnd9P(t *testing.T) {
+	img, cohshBin, hostBin := sel4Image(t)
+	root, _ := filepath.Abs("..")
+	pack := filepath.Join(t.TempDir(), "sel4_pack.coh")
+	if err := os.WriteFile(pack, []byte(sel4CohshPack), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	runTCP := func(port int, script string) (string, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+		defer cancel()
+		var out, errb bytes.Buffer
+		cmd := exec.CommandContext(ctx, cohshBin, "--tcp-port", strconv.Itoa(port), "--script", script)
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		return sel4DelayRE.ReplaceAllString(out.String(), "delay_ms=N"), err
+	}
+	hosted := func(t *testing.T) (consolePort, ninePort int) {
+		consolePort, ninePort = freePort(t), freePort(t)
+		cmd := exec.Command(hostBin, "--serial", "none", "--console-listen", "127.0.0.1:"+strconv.Itoa(consolePort), "--secure9p-listen", "127.0.0.1:"+strconv.Itoa(ninePort))
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		for i := 0; i < 100; i++ {
+			if c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(consolePort)); err == nil {
+				c.Close()
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		return consolePort, ninePort
+	}
+	scripts, _ := filepath.Glob(filepath.Join(root, "scripts/cohsh/*.coh"))
+	for _, s := range append([]string{pack}, scripts...) {
+		t.Run("tcp/"+filepath.Base(s), func(t *testing.T) {
+			if src, err := os.ReadFile(s); err == nil {
+				if p, _ := hive.ScriptProfile(src); p != hive.ProfileDev {
+					t.Skipf("profile %s: the image and the hosted root task run the dev manifest (DECISIONS P26)", p)
+				}
+			}
+			hp, _ := hosted(t)
+			want, werr := runTCP(hp, s)
+			vp, _, serial := bootNetVM(t, img)
+			got, gerr := runTCP(vp, s)
+			if (werr == nil) != (gerr == nil) || got != want {
+				t.Errorf("seL4 TCP transcript differs from hosted (hosted err %v, seL4 err %v)\nseL4:\n%s\nhosted:\n%s\nserial:\n%s", werr, gerr, got, want, serial.String())
+			}
+		})
+	}
+	t.Run("secure9p", func(t *testing.T) {
+		list := func(port int) []string {
+			tok, err := nineclient.MintQueen(time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := nineclient.Dial("127.0.0.1:"+strconv.Itoa(port), tok, 10*time.Second)
+			if err != nil {
+				t.Fatalf("9P attach on %d: %v", port, err)
+			}
+			defer c.Close()
+			names, err := c.List("/")
+			if err != nil {
+				t.Fatalf("9P list / on %d: %v", port, err)
+			}
+			return names
+		}
+		_, hp := hosted(t)
+		want := list(hp)
+		_, vp, _ := bootNetVM(t, img)
+		got := list(vp)
+		if !reflect.DeepEqual(got, want) || len(got) == 0 {
+			t.Errorf("9P / on seL4 = %q, hosted %q", got, want)
+		}
+		t.Logf("9P2000.L list / on the VM's port 564: %q", got)
+	})
 }

@@ -208,6 +208,69 @@ static int map_device(coh_word paddr, coh_word vaddr)
 	return -1;
 }
 
+/* ---- memory the Go side owns (private syscalls) ----------------------- */
+static coh_word priv_va = 0x30000000000ul; /* device and DMA windows */
+static void add_region(coh_word start, coh_word end);
+static int page_backed(coh_word page, int insert);
+
+/* priv_claim records a mapped window so mmap never hands it out again and
+ * the lazy-backing path never maps over it. */
+static void priv_claim(coh_word va, coh_word size)
+{
+	add_region(va, va + size);
+	for (coh_word p = va; p < va + size; p += 4096)
+		page_backed(p >> COH_PAGE_BITS, 1);
+}
+
+/* priv_map_device maps [paddr, paddr+len) of device memory (uncached) at
+ * a fresh virtual range; 0 when a page is not in a device untyped or was
+ * already handed out (device untypeds are only walked forwards). */
+static coh_word priv_map_device(coh_word paddr, coh_word len)
+{
+	coh_word first = paddr & ~0xffful, end = (paddr + len + 0xfff) & ~0xffful;
+	if (!len || end - first > (64ul << 20))
+		return 0;
+	coh_word va = priv_va;
+	for (coh_word p = first; p < end; p += 4096)
+		if (map_device(p, va + (p - first)) != 0)
+			return 0;
+	priv_claim(va, end - first);
+	priv_va += end - first + 0x10000;
+	return va + (paddr - first);
+}
+
+/* priv_dma_alloc allocates len bytes of physically contiguous, zeroed RAM
+ * (consecutive frames of one untyped: the shim knows where each lands),
+ * maps it and stores its physical address at *paddr_out. */
+static coh_word priv_dma_alloc(coh_word len, coh_word *paddr_out)
+{
+	coh_word size = (len + 0xfff) & ~0xffful;
+	unsigned int n = bi->untyped.end - bi->untyped.start;
+	if (!len || size > (16ul << 20))
+		return 0;
+	if (n > MAX_UNTYPED)
+		n = MAX_UNTYPED;
+	for (unsigned int i = 0; i < n; i++) {
+		coh_untyped_desc *d = &bi->untyped_list[i];
+		coh_word off = (ut_used[i] + 0xfff) & ~0xffful;
+		if (d->is_device || off + size > (1ul << d->size_bits))
+			continue;
+		coh_word va = priv_va;
+		for (coh_word o = 0; o < size; o += 4096) {
+			coh_word slot = alloc_slot();
+			if (coh_untyped_retype(bi->untyped.start + i, COH_OBJ_ARM_SMALL_PAGE, 0, COH_CAP_INIT_CNODE, 0, 0, slot, 1))
+				halt("DMA retype");
+			ut_used[i] = off + o + 4096;
+			map_frame(slot, va + o, COH_ARM_DEFAULT_VMATTRIBUTES);
+		}
+		priv_claim(va, size);
+		priv_va += size + 0x10000;
+		*paddr_out = d->paddr + off;
+		return va;
+	}
+	return 0;
+}
+
 /* Lazily backed regions (mmap, Go's BSS and heap). */
 #define MAX_REGIONS 512
 static struct region { coh_word start, end; } regions[MAX_REGIONS];
@@ -363,13 +426,18 @@ static coh_cptr new_thread(int id, coh_word prio);
 /* Linux start stack: argc, argv, envp, auxv (docs/SEL4.md). */
 static coh_word build_stack(coh_word top, coh_word entry_phdr, coh_word phnum)
 {
-	static const char *argv[] = {"roottask", "--serial", "stdio", 0};
+	/* The VM's Secure9P port is 9P's own (564); the console keeps 31337. */
+	static const char *argv[] = {"roottask", "--serial", "stdio", "--console-listen", "0.0.0.0:31337",
+				     "--secure9p-listen", "0.0.0.0:564", 0};
 	static const char *envp[] = {"GODEBUG=asyncpreemptoff=1", "GOMAXPROCS=1", 0};
 	const char **fwe = fw_envp;
 	coh_word *sp = (coh_word *)(top - 4096);
 	coh_word random = top - 64;
 	int i = 0;
-	sp[i++] = 3;
+	int argc = 0;
+	while (argv[argc])
+		argc++;
+	sp[i++] = (coh_word)argc;
 	for (int a = 0; argv[a]; a++)
 		sp[i++] = (coh_word)argv[a];
 	sp[i++] = 0;

@@ -5,9 +5,10 @@
 // (write polls TX, read blocks the thread until RX has a line). The clock is
 // whatever the shim offers: the kernel's counter when it is exported to user
 // space, otherwise the shim's virtual clock; ClockName asks the shim through
-// its private syscall range and the boot banner shows it. Until the
-// virtio-net driver and netstack exist, Listen returns a listener that
-// accepts nothing and only returns from Accept once closed.
+// its private syscall range and the boot banner shows it. Listen serves TCP
+// through a virtio-net (MMIO) driver in Go and the gVisor netstack
+// (virtio.go, netstack.go) when QEMU provides the device; without one it
+// returns a listener that accepts nothing and only returns once closed.
 package sel4
 
 import (
@@ -56,12 +57,17 @@ func (Platform) Name() string { return "sel4 clock=" + ClockName() }
 // Serial implements platform.Platform: the shim's PL011 behind fd 0/1.
 func (Platform) Serial() (io.Reader, io.Writer) { return os.Stdin, os.Stdout }
 
-// Listen implements platform.Platform. Without networking the listener
-// exists (so the boot sequence is the hosted one) but accepts nothing.
+// Listen implements platform.Platform: a TCP listener on the VM's address
+// at addr's port (the host part is ignored: the VM has one address).
+// Without networking the listener exists, so the boot sequence is the
+// hosted one, but accepts nothing.
 func (Platform) Listen(addr string) (net.Listener, error) {
 	a, err := net.ResolveTCPAddr("tcp", addr)
 	if err != nil {
 		return nil, err
+	}
+	if s, err := network(); err == nil {
+		return listenNet(s, a)
 	}
 	return &idleListener{addr: a, done: make(chan struct{})}, nil
 }

@@ -1,0 +1,107 @@
+package sel4
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"gvisor.dev/gvisor/pkg/buffer"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/link/channel"
+	"gvisor.dev/gvisor/pkg/tcpip/link/ethernet"
+	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+)
+
+// The VM's address on QEMU's user network (-netdev user): 10.0.2.15/24,
+// gateway 10.0.2.2. hostfwd rules reach the listeners on these ports.
+var (
+	vmAddr    = tcpip.AddrFrom4([4]byte{10, 0, 2, 15})
+	vmGateway = tcpip.AddrFrom4([4]byte{10, 0, 2, 2})
+)
+
+const nicID = 1
+
+// Log receives the one line that says whether networking came up.
+var Log io.Writer = os.Stdout
+
+var (
+	netOnce  sync.Once
+	netStack *stack.Stack
+	netErr   error
+)
+
+// network starts virtio-net + the gVisor netstack once; netErr says why
+// there is no network (no device, not on seL4).
+func network() (*stack.Stack, error) {
+	netOnce.Do(func() {
+		netStack, netErr = startNetwork()
+		if netErr != nil {
+			fmt.Fprintf(Log, "[event] sel4 network: none (%v): listeners accept nothing\n", netErr)
+		}
+	})
+	return netStack, netErr
+}
+
+func startNetwork() (*stack.Stack, error) {
+	dev, err := probeVirtioNet()
+	if err != nil {
+		return nil, err
+	}
+	mac := tcpip.LinkAddress(dev.mac[:])
+	ch := channel.New(256, 1500, mac)
+	s := stack.New(stack.Options{
+		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, arp.NewProtocol},
+		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol},
+	})
+	if e := s.CreateNIC(nicID, ethernet.New(ch)); e != nil {
+		return nil, fmt.Errorf("create NIC: %s", e)
+	}
+	pa := tcpip.ProtocolAddress{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: tcpip.AddressWithPrefix{Address: vmAddr, PrefixLen: 24}}
+	if e := s.AddProtocolAddress(nicID, pa, stack.AddressProperties{}); e != nil {
+		return nil, fmt.Errorf("add address: %s", e)
+	}
+	s.SetRouteTable([]tcpip.Route{{Destination: header.IPv4EmptySubnet, Gateway: vmGateway, NIC: nicID}})
+	// Receive: poll the used ring (no IRQ path yet); an idle poll sleeps 1 ms.
+	go func() {
+		deliver := func(frame []byte) {
+			pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(frame)})
+			ch.InjectInbound(0, pkt) // the ethernet endpoint reads the EtherType
+			pkt.DecRef()
+		}
+		for {
+			if !dev.receive(deliver) {
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}()
+	// Transmit: whatever the stack queues on the channel endpoint.
+	go func() {
+		for {
+			pkt := ch.ReadContext(context.Background())
+			if pkt == nil {
+				continue
+			}
+			parts := pkt.AsSlices()
+			for !dev.transmit(parts) {
+				time.Sleep(time.Millisecond)
+			}
+			pkt.DecRef()
+		}
+	}()
+	fmt.Fprintf(Log, "[event] sel4 network: virtio-net mac=%s ip=%s/24 gw=%s (gVisor netstack)\n", mac, vmAddr, vmGateway)
+	return s, nil
+}
+
+// listenNet opens a TCP listener on the VM's address at addr's port.
+func listenNet(s *stack.Stack, a *net.TCPAddr) (net.Listener, error) {
+	return gonet.ListenTCP(s, tcpip.FullAddress{NIC: nicID, Port: uint16(a.Port)}, ipv4.ProtocolNumber)
+}
