@@ -1,6 +1,6 @@
 # Cohesix build and test entry points. `make run` starts a hosted hive;
 # `make test` is what CI runs.
-.PHONY: run build test vet fmt-check unit fuzz generate check-generated check-limit-literals fuzz-manifest sel4-ci image qemu
+.PHONY: run build test vet fmt-check unit fuzz generate check-generated check-limit-literals fuzz-manifest sel4-ci image qemu qemu-net sel4-system sel4-boottime
 
 GO ?= go
 FUZZTIME ?= 30s
@@ -47,3 +47,12 @@ image: ## seL4 image (needs SEL4_BUILD_DIR, see docs/SEL4.md)
 
 qemu: ## build and boot the seL4 image in QEMU (needs SEL4_BUILD_DIR)
 	scripts/cohesix-build-run.sh
+
+qemu-net: ## boot the seL4 image with virtio-net (console 31337, Secure9P 564 forwarded to 5640)
+	QEMU_NET=1 scripts/cohesix-build-run.sh
+
+sel4-system: ## QEMU system tests against the seL4 image (needs SEL4_BUILD_DIR and qemu-system-aarch64)
+	$(GO) test -count=1 -run Sel4 -v ./tests/
+
+sel4-boottime: image ## kernel entry to prompt, median of 9 boots (docs/BENCHMARKS.md)
+	$(GO) run ./sel4/tools/sel4boottime -runs 9 out/sel4/image/cohesix-image
