@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cohesix/cohesix/generated"
@@ -185,9 +186,9 @@ func (e env) run(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if o.script == "" {
 		sh.follow = stdout
 	}
-	logw := io.Discard
+	logw := &redirectWriter{w: io.Discard}
 	if interactive {
-		logw = stderr
+		logw.set(stderr)
 	}
 	switch o.transport {
 	case "mock", "mock-serial":
@@ -244,7 +245,7 @@ func (e env) run(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		return oneShot(ctx, sh, o, stdout, stderr)
 	}
 	sh.interactive = true
-	return interact(ctx, sh, stdin, stdout, stderr)
+	return interact(ctx, sh, stdin, stdout, stderr, logw)
 }
 
 func sleepMs(ctx context.Context, ms int) error {
@@ -348,12 +349,16 @@ func runScriptFile(ctx context.Context, sh *shell, path string, stdout, stderr i
 }
 
 // interact runs the prompt loop until quit or end of input.
-func interact(ctx context.Context, sh *shell, stdin io.Reader, stdout, stderr io.Writer) int {
+func interact(ctx context.Context, sh *shell, stdin io.Reader, stdout, stderr io.Writer, logw *redirectWriter) int {
 	readLine, out, restore := lineReader(stdin, stdout)
 	defer restore()
 	errw := stderr
 	if out != stdout {
-		errw = out // a raw-mode terminal: everything goes through it
+		// A raw-mode terminal: everything, connection logs included, goes
+		// through it so lines end in CR LF and the prompt is redrawn.
+		errw = out
+		logw.set(out)
+		defer logw.set(stderr)
 	}
 	fmt.Fprintln(out, bannerWelcome)
 	fmt.Fprintln(out, bannerDetach)
@@ -375,6 +380,21 @@ func interact(ctx context.Context, sh *shell, stdin io.Reader, stdout, stderr io
 			return exitOK
 		}
 	}
+}
+
+// redirectWriter is a writer whose target can change while connections
+// hold it (their logs move onto the raw-mode terminal once it exists).
+type redirectWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (r *redirectWriter) set(w io.Writer) { r.mu.Lock(); r.w = w; r.mu.Unlock() }
+
+func (r *redirectWriter) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.w.Write(p)
 }
 
 // lineReader reads commands with line editing and history on a terminal,
