@@ -29,6 +29,7 @@ func Default() Config {
 	cfg := Config{
 		MaxWorkers:          generated.QueenMaxWorkers,
 		RingBytesPerWorker:  generated.TelemetryRingBytesPerWorker,
+		FrameSchema:         generated.TelemetryFrameSchema,
 		LogRingLines:        generated.QueenLogRingLines,
 		LogLineMaxBytes:     generated.QueenLogLineMaxBytes,
 		HeartbeatIntervalMs: generated.QueenHeartbeatIntervalMs,

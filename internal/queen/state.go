@@ -13,6 +13,7 @@ import (
 
 	"github.com/cohesix/cohesix/internal/errs"
 	"github.com/cohesix/cohesix/internal/gpu"
+	"github.com/cohesix/cohesix/internal/tframe"
 )
 
 // Config holds the limits the queen enforces; Default fills it from the
@@ -20,6 +21,7 @@ import (
 type Config struct {
 	MaxWorkers          int
 	RingBytesPerWorker  int
+	FrameSchema         string // telemetry.frame_schema: legacy-plaintext or cbor-v1 (tframe)
 	LogRingLines        int
 	LogLineMaxBytes     int
 	HeartbeatIntervalMs uint64
@@ -472,7 +474,19 @@ func (s *State) telemetry(c TelemetryAppend) Result {
 		}
 	}
 	data := c.Data
-	if len(data) == 0 || data[len(data)-1] != '\n' {
+	if s.cbor() {
+		// cbor-v1 (DECISIONS P28): one well-formed telemetry-frame/v1 per
+		// append, about the worker whose ring it is; plain appends are
+		// refused as the spec's InvalidPayload.
+		f, err := tframe.Decode(data)
+		if err == nil && f.WorkerID != c.Worker {
+			err = fmt.Errorf("worker_id %q is not %s", f.WorkerID, c.Worker)
+		}
+		if err != nil {
+			s.audit(fmt.Sprintf("telemetry frame reject worker=%s bytes=%d reason=invalid-frame", c.Worker, len(data)))
+			return Result{Err: errs.New(errs.ErrInvalid, "invalid payload")}
+		}
+	} else if len(data) == 0 || data[len(data)-1] != '\n' {
 		data = append(slices.Clone(data), '\n')
 	}
 	if err := s.appendRing(w, data); err != nil {
@@ -489,9 +503,11 @@ func (s *State) appendRing(w *Worker, rec []byte) error {
 	}
 	data := append(slices.Clone(w.Ring.Data), rec...)
 	if over := len(data) - limit; over > 0 {
-		// Drop whole records so readers never see half a line.
+		// Drop whole records so readers never see half a line or frame.
 		cut := over
-		if i := bytes.IndexByte(data[over-1:], '\n'); i >= 0 && over+i <= len(data)-len(rec) {
+		if s.cbor() {
+			cut = frameCut(data[:len(data)-len(rec)], over)
+		} else if i := bytes.IndexByte(data[over-1:], '\n'); i >= 0 && over+i <= len(data)-len(rec) {
 			cut = over + i
 		}
 		data = data[cut:]
@@ -500,6 +516,23 @@ func (s *State) appendRing(w *Worker, rec []byte) error {
 	}
 	w.Ring.Data = data
 	return nil
+}
+
+func (s *State) cbor() bool { return s.cfg.FrameSchema == tframe.FrameSchemaCBOR }
+
+// frameCut returns the first frame boundary at or after over in ring, the
+// retained frames back to back (each was validated when appended); the
+// whole ring if none.
+func frameCut(ring []byte, over int) int {
+	off := 0
+	for off < over && off < len(ring) {
+		_, n, err := tframe.DecodeFirst(ring[off:])
+		if err != nil {
+			return len(ring)
+		}
+		off += n
+	}
+	return off
 }
 
 func (s *State) exit(w *Worker, reason string) {
@@ -523,8 +556,12 @@ func (s *State) tick(nowMs uint64) {
 			continue
 		}
 		w.Ticks++
-		rec := fmt.Sprintf("{\"tick\":%d,\"ts_ms\":%d}\n", w.Ticks, w.Ticks*s.cfg.HeartbeatIntervalMs)
-		_ = s.appendRing(w, []byte(rec)) // a heartbeat always fits a manifest-valid ring
+		rec := []byte(fmt.Sprintf("{\"tick\":%d,\"ts_ms\":%d}\n", w.Ticks, w.Ticks*s.cfg.HeartbeatIntervalMs))
+		if s.cbor() {
+			ts := w.Ticks * s.cfg.HeartbeatIntervalMs // logical time (DECISIONS P4)
+			rec = tframe.Encode(tframe.Frame{WorkerID: w.ID, Role: w.Role, Seq: w.Ticks, EmittedMs: ts, Payload: map[string]any{"tick": w.Ticks, "ts_ms": ts}})
+		}
+		_ = s.appendRing(w, rec) // a heartbeat always fits a manifest-valid ring
 		if w.Budget.Ticks != nil && w.Ticks >= *w.Budget.Ticks {
 			s.exit(w, "ticks")
 		}
