@@ -56,8 +56,12 @@ func startNetwork() (*stack.Stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	const (
+		linkQueueLen = 0x100 // outbound packets the netstack may queue for the driver
+		linkMTU      = 1500  // Ethernet payload, what QEMU's user network carries
+	)
 	mac := tcpip.LinkAddress(dev.mac[:])
-	ch := channel.New(256, 1500, mac)
+	ch := channel.New(linkQueueLen, linkMTU, mac)
 	s := stack.New(stack.Options{
 		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, arp.NewProtocol},
 		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol},

@@ -82,9 +82,12 @@ const (
 	descFlagNext  = 1
 	descFlagWrite = 2
 
-	netHdrLen  = 12 // virtio_net_hdr with num_buffers (VERSION_1)
-	queueSize  = 64
-	bufSize    = 2048
+	netHdrLen = 12 // virtio_net_hdr with num_buffers (VERSION_1)
+	queueSize = 64
+	bufSize   = 2048
+	// ringPage separates the descriptor table, available ring and used ring
+	// of one queue: each gets its own 4 KiB page of the DMA block.
+	ringPage   = 0x1000
 	maxFrame   = 1514
 	rxQueue    = 0
 	txQueue    = 1
@@ -223,7 +226,7 @@ func (n *virtioNet) setupQueue(sel uint32) (*virtq, error) {
 	if err != nil {
 		return nil, err
 	}
-	q.desc, q.avail, q.used = va, va+4096, va+8192
+	q.desc, q.avail, q.used = va, va+ringPage, va+2*ringPage
 	q.bufVA, q.bufPA, err = dmaAlloc(uintptr(q.num * bufSize))
 	if err != nil {
 		return nil, err
@@ -232,7 +235,7 @@ func (n *virtioNet) setupQueue(sel uint32) (*virtq, error) {
 	for _, r := range []struct {
 		lo uintptr
 		a  uintptr
-	}{{regQueueDescLo, pa}, {regQueueDriverLo, pa + 4096}, {regQueueDeviceLo, pa + 8192}} {
+	}{{regQueueDescLo, pa}, {regQueueDriverLo, pa + ringPage}, {regQueueDeviceLo, pa + 2*ringPage}} {
 		m.w(r.lo, uint32(r.a))
 		m.w(r.lo+4, uint32(uint64(r.a)>>32))
 	}
