@@ -311,31 +311,36 @@ func oneShot(ctx context.Context, sh *shell, o options, stdout, stderr io.Writer
 	return exitCode(r)
 }
 
-func checkFile(path string, stdout, stderr io.Writer) int {
+// loadScript reads and lexes a .coh file; on failure it reports on stderr
+// and returns the exit code (usage for an unreadable file, failed for bad
+// syntax).
+func loadScript(path string, stderr io.Writer) ([]stmt, int) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		fmt.Fprintf(stderr, "cohsh: read script: %v\n", err)
-		return exitUsage
+		return nil, exitUsage
 	}
 	stmts, err := lexScript(string(src))
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", path, err)
-		return exitFailed
+		return nil, exitFailed
+	}
+	return stmts, exitOK
+}
+
+func checkFile(path string, stdout, stderr io.Writer) int {
+	stmts, code := loadScript(path, stderr)
+	if code != exitOK {
+		return code
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d statements)\n", path, len(stmts))
 	return exitOK
 }
 
 func runScriptFile(ctx context.Context, sh *shell, path string, stdout, stderr io.Writer) int {
-	src, err := os.ReadFile(path)
-	if err != nil {
-		fmt.Fprintf(stderr, "cohsh: read script: %v\n", err)
-		return exitUsage
-	}
-	stmts, err := lexScript(string(src))
-	if err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", path, err)
-		return exitFailed
+	stmts, code := loadScript(path, stderr)
+	if code != exitOK {
+		return code
 	}
 	f := sh.runScript(ctx, stmts, scriptHooks{out: stdout, errw: stderr})
 	if f == nil {
