@@ -11,6 +11,10 @@ cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
+# The prose docs go along so coh-rtc re-splices their generated regions.
+mkdir -p "$tmp/docs"
+cp docs/*.md "$tmp/docs/"
+
 go run ./cmd/coh-rtc \
 	--out-go "$tmp/generated" \
 	--out "$tmp/out" \

@@ -106,6 +106,19 @@ func run(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer
 	for n, b := range a.Snippets {
 		committed[filepath.Join(*docs, n)] = b
 	}
+	readRoot := "."
+	if *check != "" {
+		readRoot = *check
+	}
+	docsDir := filepath.Dir(*docs)
+	spliced, err := splicedDocs(readRoot, docsDir, a.Snippets)
+	if err != nil {
+		fmt.Fprintf(stderr, "coh-rtc: splice docs: %v\n", err)
+		return 1
+	}
+	for p, b := range spliced {
+		committed[p] = b
+	}
 
 	if *check != "" {
 		return checkDrift(*check, committed, stdout, stderr)
