@@ -2,8 +2,8 @@ package tests
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,10 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hugelgupf/p9/p9"
-
 	"github.com/cohesix/cohesix/generated"
-	"github.com/cohesix/cohesix/internal/nineclient"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
 
@@ -30,16 +27,20 @@ import (
 //
 // A device holds at most max_total_bytes_per_device (128 KiB: four
 // 32 KiB segments), so bytes move in rounds: push one round of
-// max_segments_per_device segments (each: ctl line, read latest, eight
-// 4096-byte records), then pull that round (walk, open, read each
-// segment to EOF); the next round's ctl lines evict it (evict-oldest).
-// Push time and pull time are summed over the rounds separately. Records
-// are max_record_bytes long, newline included.
+// max_segments_per_device segments, then pull that round; the next
+// round's ctl lines evict it (evict-oldest). Push time and pull time are
+// summed over the rounds separately. Records are max_record_bytes long,
+// newline included, and every pulled byte is checked against the pushed.
 //
-// inflight=1 keeps one request outstanding (a plain sequential client);
-// inflight=4 writes (and reads) the round's four segments concurrently on
-// the same Secure9P session, one writer per segment so each segment's
-// records keep their order, as cohsh's four telemetry sessions would. The
+// Both sides use the client code the tools use (internal/nineclient):
+// push is Ingest.NewSegment (a ctl line, one read of latest on fids kept
+// open) and Ingest.Append (walk, open, the segment's eight records
+// pipelined at consecutive offsets, clunk); pull is what coh telemetry
+// pull does per segment: OpenRead, Size, ReadSpan (the reads overlapped,
+// no trailing read for EOF), clunk.
+//
+// inflight=1 runs one segment at a time; inflight=4 writes (and reads) the
+// round's four segments concurrently on the same Secure9P session. The
 // request/response TCP baseline then runs four connections side by side.
 //
 //	go test ./tests -run '^$' -bench BenchmarkTelemetryThroughput -benchtime 1x
@@ -76,10 +77,13 @@ func pushPull(b *testing.B, rt *rootTask, dev string, size, par int, tcp *tcpBas
 	rec := []byte(strings.Repeat("t", generated.TelemetryIngestMaxRecordBytes-1) + "\n")
 	perSeg := generated.TelemetryIngestMaxBytesPerSegment / len(rec)
 	segsPerRound := min(generated.TelemetryIngestMaxSegmentsPerDevice, generated.TelemetryIngestMaxTotalBytesPerDevice/(perSeg*len(rec)))
+	want := bytes.Repeat(rec, perSeg) // one segment as pushed
+	in, err := q.Ingest("/queen/telemetry", dev)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer in.Close()
 	base := "/queen/telemetry/" + dev
-	ctl, _ := openFid(b, q, base+"/ctl", p9.WriteOnly)
-	defer ctl.Close()
-	newSeg := []byte(`{"new":"segment","mime":"text/plain"}` + "\n")
 	moved, pulled := 0, 0
 	for moved < size {
 		t0 := time.Now()
@@ -89,15 +93,12 @@ func pushPull(b *testing.B, rt *rootTask, dev string, size, par int, tcp *tcpBas
 		}
 		var round []job
 		for s := 0; s < segsPerRound && moved < size; s++ {
-			if _, err := ctl.WriteAt(newSeg, -1); err != nil {
-				b.Fatalf("ctl: %v", err)
-			}
-			latest, err := q.Read(base+"/latest", 0)
+			id, err := in.NewSegment("text/plain")
 			if err != nil {
 				b.Fatal(err)
 			}
 			n := min(perSeg*len(rec), size-moved)
-			round = append(round, job{strings.TrimSpace(string(latest)), n})
+			round = append(round, job{id, n})
 			moved += n
 		}
 		errs := make(chan error, len(round))
@@ -106,19 +107,13 @@ func pushPull(b *testing.B, rt *rootTask, dev string, size, par int, tcp *tcpBas
 			sem <- struct{}{}
 			go func() {
 				defer func() { <-sem }()
-				f, err := openFid(nil, q, base+"/seg/"+j.id, p9.WriteOnly)
-				if err != nil {
-					errs <- err
-					return
+				var recs [][]byte
+				for left := j.n; left > 0; left -= len(rec) {
+					recs = append(recs, rec[len(rec)-min(len(rec), left):])
 				}
-				defer f.Close()
-				for left := j.n; left > 0; {
-					k := min(len(rec), left)
-					if _, err := f.WriteAt(rec[len(rec)-k:], -1); err != nil {
-						errs <- fmt.Errorf("append %s: %w", j.id, err)
-						return
-					}
-					left -= k
+				if _, err := in.Append(j.id, 0, recs...); err != nil {
+					errs <- fmt.Errorf("append %s: %w", j.id, err)
+					return
 				}
 				errs <- nil
 			}()
@@ -134,29 +129,33 @@ func pushPull(b *testing.B, rt *rootTask, dev string, size, par int, tcp *tcpBas
 			sem <- struct{}{}
 			go func() {
 				defer func() { <-sem }()
-				buf := make([]byte, generated.Secure9pMsize-64)
-				f, err := openFid(nil, q, base+"/seg/"+j.id, p9.ReadOnly)
+				// As coh telemetry pull does: open, ask the size, read it.
+				f, err := q.OpenRead(base + "/seg/" + j.id)
 				if err != nil {
 					errs <- err
 					got <- 0
 					return
 				}
 				defer f.Close()
-				off := int64(0)
-				for {
-					n, err := f.ReadAt(buf, off)
-					off += int64(n)
-					if errors.Is(err, io.EOF) || (err == nil && n == 0) {
-						break
-					}
-					if err != nil {
-						errs <- fmt.Errorf("read %s: %w", j.id, err)
-						got <- int(off)
-						return
-					}
+				sz, err := f.Size()
+				if err != nil {
+					errs <- err
+					got <- 0
+					return
+				}
+				data, err := f.ReadSpan(0, int(sz))
+				if err != nil {
+					errs <- fmt.Errorf("read %s: %w", j.id, err)
+					got <- len(data)
+					return
+				}
+				if !bytes.Equal(data, want[:j.n]) {
+					errs <- fmt.Errorf("read %s: %d bytes differ from those pushed", j.id, len(data))
+					got <- len(data)
+					return
 				}
 				errs <- nil
-				got <- int(off)
+				got <- len(data)
 			}()
 		}
 		for range round {
@@ -177,24 +176,6 @@ func pushPull(b *testing.B, rt *rootTask, dev string, size, par int, tcp *tcpBas
 		b.Fatalf("pulled %d bytes of %d pushed", pulled, size)
 	}
 	return push, pull
-}
-
-// openFid walks to path and opens it; with b set, a failure is fatal.
-func openFid(b *testing.B, q *nineclient.Client, path string, mode p9.OpenFlags) (p9.File, error) {
-	f, err := q.Walk(path)
-	if err == nil {
-		if _, _, err = f.Open(mode); err != nil {
-			f.Close()
-		}
-	}
-	if err != nil {
-		err = fmt.Errorf("open %s: %w", path, err)
-		if b != nil {
-			b.Fatal(err)
-		}
-		return nil, err
-	}
-	return f, nil
 }
 
 // tcpServer answers the baseline's messages on loopback: 'w' a record

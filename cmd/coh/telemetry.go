@@ -10,6 +10,7 @@ import (
 
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/ingest"
+	"github.com/cohesix/cohesix/internal/nineclient"
 )
 
 // pulled is one segment's outcome, the --json shape.
@@ -45,23 +46,36 @@ func telemetryCmd(e *env) *cli.Command {
 				}
 				var results []pulled
 				var total, done int64
+				// Each segment is opened once: its size (for the plan and the
+				// progress total) and its bytes come through the same fid.
 				type job struct {
 					dev, seg string
 					size     int64
+					f        *nineclient.File
 				}
 				var jobs []job
+				defer func() {
+					for _, j := range jobs {
+						j.f.Close()
+					}
+				}()
 				for _, d := range devs {
 					segs, err := cl.List(root + "/" + d + "/seg")
 					if err != nil {
 						return fail(exitFailed, "ERR LS path=%s/%s/seg error=%v", root, d, err)
 					}
 					for _, s := range segs {
-						st, err := cl.Stat(root + "/" + d + "/seg/" + s)
+						f, err := cl.OpenRead(root + "/" + d + "/seg/" + s)
 						if err != nil {
 							continue // evicted while listing
 						}
-						jobs = append(jobs, job{d, s, int64(st.Size)})
-						total += int64(st.Size)
+						size, err := f.Size()
+						if err != nil {
+							f.Close()
+							continue
+						}
+						jobs = append(jobs, job{d, s, int64(size), f})
+						total += int64(size)
 					}
 				}
 				for _, j := range jobs {
@@ -72,7 +86,13 @@ func telemetryCmd(e *env) *cli.Command {
 					}
 					r := pulled{Device: j.dev, Seg: j.seg, Size: j.size, Action: [...]string{"fetch", "resume", "skip"}[dec]}
 					if dec != ingest.PullSkip {
-						b, err := cl.ReadFrom(root+"/"+j.dev+"/seg/"+j.seg, off, generated.ClientPoliciesCohTelemetryMaxBytesPerSegment)
+						if max := int64(generated.ClientPoliciesCohTelemetryMaxBytesPerSegment); j.size-off > max {
+							p := root + "/" + j.dev + "/seg/" + j.seg
+							return fail(exitFailed, "ERR CAT path=%s error=%s exceeds %d bytes", p, p, max)
+						}
+						// The size asked above is the span: bytes appended since
+						// come with the next pull (a resume).
+						b, err := j.f.ReadSpan(off, int(j.size-off))
 						if err != nil {
 							return fail(exitFailed, "ERR CAT path=%s/%s/seg/%s error=%v", root, j.dev, j.seg, err)
 						}

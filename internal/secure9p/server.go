@@ -181,6 +181,9 @@ func (c *conn) Read(p []byte) (int, error) {
 		if err != nil {
 			return 0, c.quiesce(err)
 		}
+		if OrderedWrite(frame) {
+			c.pol.AwaitWrites()
+		}
 		fwd, reply, err := c.pol.Inbound(frame)
 		if err != nil {
 			return 0, c.quiesce(err)
