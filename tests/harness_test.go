@@ -38,6 +38,11 @@ func binaries(t testing.TB, names ...string) string {
 	if len(names) == 0 {
 		names = []string{"roottask", "cmd/cohsh"}
 	}
+	// COHESIX_E2E_BIN names a directory of prebuilt programs, for running
+	// the compiled test binary on a machine without Go (a benchmark host).
+	if dir := os.Getenv("COHESIX_E2E_BIN"); dir != "" {
+		return dir
+	}
 	buildMu.Lock()
 	defer buildMu.Unlock()
 	if binDir == "" {
