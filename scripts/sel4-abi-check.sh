@@ -2,12 +2,21 @@
 # sel4-abi-check.sh — compare sel4/include/cohesix_sel4_abi.h with the
 # generated headers of the kernel in $SEL4_BUILD_DIR (a seL4 build tree with
 # libsel4/ and kernel/gen_config/, or a flattened kernel install with
-# include/sel4/). Fails, naming each number, when they differ. Without
-# SEL4_BUILD_DIR it says so and exits 0 (CI has no seL4).
+# include/sel4/). The header's label numbers come in variants
+# (-DCOH_SEL4_ABI=13 or 16, see the header); the variant checked is
+# $COH_SEL4_ABI, or else the first one that matches. Fails, naming each
+# number, when the checked variant differs. Without SEL4_BUILD_DIR it says
+# so and exits 0 (CI has no seL4).
+#
+# --variant: print only the matching variant (for sel4-shim-build.sh).
 set -euo pipefail
+variants=(13 16)
+mode=check
+[ "${1:-}" = "--variant" ] && mode=variant
 cd "$(dirname "$0")/.."
 CC=${CC:-aarch64-linux-gnu-gcc}
 if [ -z "${SEL4_BUILD_DIR:-}" ]; then
+	[ $mode = variant ] && { echo "${COH_SEL4_ABI:-${variants[0]}}"; exit 0; }
 	echo "sel4-abi-check: SEL4_BUILD_DIR not set; skipped (header compiles in sel4-shim-build.sh)"
 	exit 0
 fi
@@ -78,16 +87,28 @@ C
 	fi
 	echo 'int coh_abi_checked;'
 } >"$tmp/check.c"
-if ! "$CC" -std=c11 -ffreestanding -c -Isel4/include "${inc[@]}" "$tmp/check.c" -o "$tmp/check.o" 2>"$tmp/err"; then
+compile() { "$CC" -std=c11 -ffreestanding -c -DCOH_SEL4_ABI="$1" -Isel4/include "${inc[@]}" "$tmp/check.c" -o "$tmp/check.o" 2>"$tmp/err"; }
+v=${COH_SEL4_ABI:-}
+if [ -z "$v" ]; then
+	for c in "${variants[@]}"; do
+		if compile "$c"; then v=$c; break; fi
+	done
+	[ -n "$v" ] || v=${variants[0]} # report the default variant's differences
+fi
+if ! compile "$v"; then
 	grep -E "error" "$tmp/err" | sed 's/^.*error: /sel4-abi-check: /' >&2
-	echo "sel4-abi-check: FAIL: sel4/include/cohesix_sel4_abi.h does not match $B" >&2
+	echo "sel4-abi-check: FAIL: sel4/include/cohesix_sel4_abi.h (variant $v; tried ${COH_SEL4_ABI:-${variants[*]}}) does not match $B" >&2
 	exit 1
+fi
+if [ $mode = variant ]; then
+	echo "$v"
+	exit 0
 fi
 what="syscall numbers and invocation labels"
 [ $full = 1 ] && what="$what, object types, boot info, fault layouts"
 if [ -f "$B/kernel/gen_config/kernel/gen_config.h" ] || [ -f "$B/include/kernel/gen_config.h" ]; then
 	cfg=$(cat "$B"/kernel/gen_config/kernel/gen_config.h "$B"/include/kernel/gen_config.h 2>/dev/null || true)
-	grep -q "define CONFIG_EXPORT_VCNT_USER" <<<"$cfg" && clock="counter (KernelArmExportVCNTUser=ON)" || clock="virtual (counter not exported; shim emulates CNTVCT)"
+	grep -q "define CONFIG_EXPORT_VCNT_USER" <<<"$cfg" && clock="counter (KernelArmExportVCNTUser=ON; shim reads CNTVCT)" || clock="virtual (counter not exported; shim emulates CNTVCT)"
 	echo "sel4-abi-check: kernel clock for user code: $clock"
 fi
-echo "sel4-abi-check: ok, $what match $B"
+echo "sel4-abi-check: ok, variant $v (COH_SEL4_ABI=$v): $what match $B"

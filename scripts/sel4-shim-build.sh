@@ -3,17 +3,32 @@
 # aarch64-linux-gnu-gcc -ffreestanding against the project's own ABI header
 # and, when PAYLOAD (a linux/arm64 Go ELF) is given, link the seL4 root
 # server out/sel4/rootserver embedding it. Without PAYLOAD it only compiles
-# (what CI checks). No seL4 headers or libraries are used.
+# (what CI checks). No seL4 headers or libraries are compiled in.
+#
+# Kernel variant: with SEL4_BUILD_DIR, the ABI variant (-DCOH_SEL4_ABI) is
+# the one scripts/sel4-abi-check.sh --variant finds in that kernel's
+# generated headers, and -DCOH_COUNTER_EXPORTED=1 is added when its
+# gen_config has CONFIG_EXPORT_VCNT_USER (the shim then reads CNTVCT
+# itself: clock=counter). Without it: variant 13, no counter. COH_SEL4_ABI
+# and COH_COUNTER (0/1) override both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CC=${CC:-aarch64-linux-gnu-gcc}
 out=${SEL4_OUT:-out/sel4}
 mkdir -p "$out/shim"
+abi=${COH_SEL4_ABI:-$(scripts/sel4-abi-check.sh --variant)}
+counter=${COH_COUNTER:-0}
+if [ -z "${COH_COUNTER:-}" ] && [ -n "${SEL4_BUILD_DIR:-}" ] && grep -qs "define CONFIG_EXPORT_VCNT_USER" \
+	"$SEL4_BUILD_DIR"/kernel/gen_config/kernel/gen_config.h "$SEL4_BUILD_DIR"/include/kernel/gen_config.h; then
+	counter=1
+fi
+kflags=(-DCOH_SEL4_ABI="$abi")
+[ "$counter" = 1 ] && kflags+=(-DCOH_COUNTER_EXPORTED=1)
 cflags=(-std=gnu11 -O2 -ffreestanding -fno-builtin -nostdlib -fno-pic -fno-stack-protector
-	-mgeneral-regs-only -mstrict-align -Wall -Wextra -Werror -Wno-unused-function -Isel4/include -Isel4/src ${SHIM_CFLAGS:-})
+	-mgeneral-regs-only -mstrict-align -Wall -Wextra -Werror -Wno-unused-function -Isel4/include -Isel4/src "${kflags[@]}" ${SHIM_CFLAGS:-})
 "$CC" "${cflags[@]}" -c sel4/src/shim.c -o "$out/shim/shim.o"
 "$CC" "${cflags[@]}" -c sel4/src/start.S -o "$out/shim/start.o"
-echo "sel4-shim-build: compiled shim ($(wc -c <"$out/shim/shim.o") bytes of shim.o)"
+echo "sel4-shim-build: compiled shim, ABI variant $abi, counter=$counter ($(wc -c <"$out/shim/shim.o") bytes of shim.o)"
 if [ $# -ge 1 ]; then
 	payload=$(realpath "$1")
 	"$CC" "${cflags[@]}" -DCOH_PAYLOAD_STR="\"$payload\"" -c sel4/src/payload.S -o "$out/shim/payload.o"

@@ -186,15 +186,21 @@ func TestSel4NilDereferencePanics(t *testing.T) {
 	}
 }
 
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort(t *testing.T) int {
+// freePortPair returns two distinct TCP ports on 127.0.0.1 that were free a
+// moment ago; both listeners stay open until both are chosen, so the kernel
+// cannot hand out the same port twice (QEMU then fails to forward either).
+func freePortPair(t *testing.T) (int, int) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var ports [2]int
+	for i := range ports {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		ports[i] = l.Addr().(*net.TCPAddr).Port
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return ports[0], ports[1]
 }
 
 // syncBuffer is a bytes.Buffer safe for a writer and a poller.
@@ -221,7 +227,7 @@ func (s *syncBuffer) String() string {
 func bootNetVM(t *testing.T, img string) (consolePort, ninePort int, serial *syncBuffer) {
 	t.Helper()
 	root, _ := filepath.Abs("..")
-	consolePort, ninePort = freePort(t), freePort(t)
+	consolePort, ninePort = freePortPair(t)
 	cmd := exec.Command(filepath.Join(root, "scripts/qemu-run.sh"), img)
 	cmd.Env = append(os.Environ(), "QEMU_NET=1", "QEMU_CONSOLE_PORT="+strconv.Itoa(consolePort), "QEMU_9P_PORT="+strconv.Itoa(ninePort))
 	serial = &syncBuffer{}
@@ -265,7 +271,7 @@ func TestSel4NetworkConsoleAnd9P(t *testing.T) {
 		return sel4DelayRE.ReplaceAllString(out.String(), "delay_ms=N"), err
 	}
 	hosted := func(t *testing.T) (consolePort, ninePort int) {
-		consolePort, ninePort = freePort(t), freePort(t)
+		consolePort, ninePort = freePortPair(t)
 		cmd := exec.Command(hostBin, "--serial", "none", "--console-listen", "127.0.0.1:"+strconv.Itoa(consolePort), "--secure9p-listen", "127.0.0.1:"+strconv.Itoa(ninePort))
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

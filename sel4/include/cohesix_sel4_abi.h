@@ -5,12 +5,20 @@
  * convention, message-info encoding, the invocation labels and object
  * types it invokes, initial cap slots, the boot-info layout and the fault
  * message layouts. Values are those of a non-MCS aarch64 kernel without
- * hypervisor support (the qemu-arm-virt build named in docs/SEL4.md).
- * Invocation labels shift between seL4 releases (16.0.0 added two generic
- * labels) and between MCS and non-MCS: scripts/sel4-abi-check.sh compares
- * every number here with the generated headers in $SEL4_BUILD_DIR and fails
- * on any difference. Override a label with -DCOH_LABEL_<NAME>=<n> only
- * together with that check.
+ * hypervisor support for qemu-arm-virt (docs/SEL4.md).
+ *
+ * Invocation labels shift between seL4 releases and between MCS and
+ * non-MCS, so the numbers come in variants chosen at compile time with
+ * -DCOH_SEL4_ABI=<variant>:
+ *   13  the prebuilt 13.x-era non-MCS tree (the default: CI compiles the
+ *       shim with no SEL4_BUILD_DIR);
+ *   16  seL4 16.0.0 non-MCS (two generic labels added before the Arm ones,
+ *       so every Arm label is 2 higher).
+ * scripts/sel4-abi-check.sh --variant picks the variant whose numbers match
+ * the generated headers in $SEL4_BUILD_DIR (scripts/sel4-shim-build.sh
+ * passes it), and the check fails, naming each number, when none does.
+ * Generic labels, object types, the boot-info layout and the fault layouts
+ * are the same in both variants.
  */
 #ifndef COHESIX_SEL4_ABI_H
 #define COHESIX_SEL4_ABI_H
@@ -49,8 +57,11 @@ typedef unsigned char coh_u8;
 #define COH_MSGINFO_LABEL(mi)  ((coh_word)(mi) >> 12)
 #define COH_MSGINFO_LENGTH(mi) ((coh_word)(mi) & 0x7f)
 
-/* Invocation labels (non-MCS, pre-16.0.0 numbering; checked, see above). */
-#ifndef COH_LABEL_UNTYPED_RETYPE
+#ifndef COH_SEL4_ABI
+#define COH_SEL4_ABI 13
+#endif
+
+/* Invocation labels, generic (non-MCS; the same in variants 13 and 16). */
 #define COH_LABEL_UNTYPED_RETYPE         1
 #define COH_LABEL_TCB_READ_REGISTERS     2
 #define COH_LABEL_TCB_WRITE_REGISTERS    3
@@ -67,10 +78,22 @@ typedef unsigned char coh_u8;
 #define COH_LABEL_IRQ_ISSUE_IRQ_HANDLER  26
 #define COH_LABEL_IRQ_ACK_IRQ            27
 #define COH_LABEL_IRQ_SET_IRQ_HANDLER    28
+
+/* Invocation labels, Arm (they follow the generic and aarch64 ones). */
+#if COH_SEL4_ABI == 13
+#define COH_SEL4_ABI_NAME "13.x non-MCS"
 #define COH_LABEL_ARM_PAGE_TABLE_MAP     36
 #define COH_LABEL_ARM_PAGE_MAP           38
 #define COH_LABEL_ARM_PAGE_UNMAP         39
 #define COH_LABEL_ARM_PAGE_GET_ADDRESS   44
+#elif COH_SEL4_ABI == 16
+#define COH_SEL4_ABI_NAME "16.0.0 non-MCS"
+#define COH_LABEL_ARM_PAGE_TABLE_MAP     38
+#define COH_LABEL_ARM_PAGE_MAP           40
+#define COH_LABEL_ARM_PAGE_UNMAP         41
+#define COH_LABEL_ARM_PAGE_GET_ADDRESS   46
+#else
+#error "COH_SEL4_ABI must be 13 or 16 (see scripts/sel4-abi-check.sh --variant)"
 #endif
 
 /* Object types (aarch64, non-MCS, no hypervisor). */
@@ -197,7 +220,7 @@ typedef struct {
 
 /* Exception classes in ESR[31:26] the shim emulates. */
 #define COH_ESR_EC(esr)      (((esr) >> 26) & 0x3f)
-#define COH_EC_SYSREG        0x18 /* trapped MRS/MSR (CNTVCT_EL0, CNTFRQ_EL0) */
+#define COH_EC_SYSREG        0x18 /* trapped MRS/MSR (CNTVCT_EL0, CNTFRQ_EL0 when not exported) */
 #define COH_EC_UNKNOWN       0x00
 
 /* Cohesix private syscall range (numbers Linux/arm64 does not use),

@@ -5,11 +5,14 @@
  * It loads the embedded Go ELF into its own address space, starts it in a
  * second thread whose fault endpoint it serves, and performs the Linux
  * system calls that arrive as UnknownSyscall faults. Memory comes from
- * untypeds, frames are mapped lazily on VMFault. Time is a virtual clock
- * (the qemu-arm-virt kernel does not export the counter): it advances by a
- * fixed cost per system call and jumps to the next deadline when every Go
- * thread is blocked. Anything the shim cannot serve is reported on serial
- * and stops the payload instead of hanging.
+ * untypeds, frames are mapped lazily on VMFault. Time: built for a kernel
+ * that exports the counter to user mode (COH_COUNTER_EXPORTED, from
+ * KernelArmExportVCNTUser) the shim reads CNTVCT_EL0/CNTFRQ_EL0 itself and
+ * Go's own counter reads do not trap (clock=counter). Otherwise it is a
+ * virtual clock that advances by a fixed cost per system call and, when
+ * every Go thread is blocked, is paced by the PL031 RTC or jumps to the
+ * next deadline. Anything the shim cannot serve is reported on serial and
+ * stops the payload instead of hanging.
  */
 #include "sel4_sys.h"
 #include "linux.h"
@@ -39,6 +42,38 @@ static volatile unsigned int *rtc;
 /* One idle round (UnknownSyscall round trip + UART/RTC polls) measured at
  * about 5.8 us under QEMU 7.2 TCG; re-estimated each RTC second. */
 static unsigned long long ns_per_idle = 6000ull, rtc_last, rtc_edges, idle_rounds, syscalls_since;
+
+#ifdef COH_COUNTER_EXPORTED
+/* The kernel exports the virtual counter: now_ns = boot wall time (the
+ * RTC's, else the fixed start) + counter ticks since boot. */
+static unsigned long long cnt0, cnt_frq, cnt_base_ns;
+static unsigned long long read_cntvct(void)
+{
+	unsigned long long v;
+	asm volatile("isb\nmrs %0, cntvct_el0" : "=r"(v)::"memory");
+	return v;
+}
+static void counter_init(void)
+{
+	asm volatile("mrs %0, cntfrq_el0" : "=r"(cnt_frq));
+	if (!cnt_frq)
+		cnt_frq = CNTFRQ;
+	cnt0 = read_cntvct();
+	cnt_base_ns = now_ns;
+}
+/* counter_now sets now_ns from the counter (split so ticks * 1e9 never
+ * overflows). */
+static void counter_now(void)
+{
+	unsigned long long t = read_cntvct() - cnt0;
+	now_ns = cnt_base_ns + (t / cnt_frq) * 1000000000ull + (t % cnt_frq) * 1000000000ull / cnt_frq;
+}
+#define COH_HAVE_COUNTER 1
+#else
+#define COH_HAVE_COUNTER 0
+static void counter_init(void) {}
+static void counter_now(void) {}
+#endif
 
 /* ---- serial ---------------------------------------------------------- */
 static volatile unsigned int *uart; /* PL011, mapped once a device frame is found */
@@ -503,6 +538,7 @@ void coh_main(coh_bootinfo *bootinfo)
 		rtc_last = rtc[0];
 		now_ns = rtc_last * 1000000000ull;
 	}
+	counter_init();
 	fw_cfg_env();
 
 	/* Load the Go payload's PT_LOAD segments at their link addresses. */
@@ -545,7 +581,10 @@ void coh_main(coh_bootinfo *bootinfo)
 	iregs[COH_UC_SP] = (coh_word)&stack_idle[512];
 	coh_cptr itcb = new_thread(MAX_THREADS - 1, PRIO_IDLE);
 	threads[MAX_THREADS - 1].state = T_DEAD; /* not a Go thread */
-	puts_serial(rtc ? "cohesix-shim: starting Go root task, clock=virtual+rtc\n" : "cohesix-shim: starting Go root task, clock=virtual\n");
+	puts_serial("cohesix-shim: seL4 ABI " COH_SEL4_ABI_NAME "\n");
+	puts_serial(COH_HAVE_COUNTER ? "cohesix-shim: starting Go root task, clock=counter\n"
+			: rtc ? "cohesix-shim: starting Go root task, clock=virtual+rtc\n"
+			      : "cohesix-shim: starting Go root task, clock=virtual\n");
 	if (coh_tcb_write_registers(itcb, 1, iregs) || coh_tcb_write_registers(tcb, 1, regs))
 		halt("cannot start threads");
 	serve(); /* never returns */
