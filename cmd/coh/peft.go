@@ -12,6 +12,7 @@ import (
 
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/gpu"
+	"github.com/cohesix/cohesix/internal/gpumodel"
 )
 
 // activeState is <registry>/active_state.toml.
@@ -189,11 +190,11 @@ func peftImport(e *env, c *cli.Context) error {
 	if err != nil {
 		return refuse("export %v", err)
 	}
-	m := gpu.ModelManifest{Schema: gpu.ModelManifestSchema, ModelID: model, ParentModelHash: gpu.SHA256Hex(ref), TrainingJobID: job,
+	m := gpumodel.ModelManifest{Schema: gpumodel.ModelManifestSchema, ModelID: model, ParentModelHash: gpu.SHA256Hex(ref), TrainingJobID: job,
 		TelemetryWindow: "export:" + job, Approval: p.Approval, AdapterSHA256: gpu.SHA256Hex(adapter), AdapterBytes: int64(len(adapter)),
 		LoraSHA256: gpu.SHA256Hex(lora), MetricsSHA256: gpu.SHA256Hex(metrics), ExportSHA256: gpu.SHA256Hex(tel)}
 	body := m.Render()
-	if _, err := gpu.ParseModelManifest(body, lim); err != nil {
+	if _, err := gpumodel.ParseModelManifest(body, lim); err != nil {
 		return refuse("manifest %v", err)
 	}
 	dir := filepath.Join(c.String("registry"), "available", model)

@@ -64,22 +64,6 @@ func FuzzParseBreadcrumb(f *testing.F) {
 	})
 }
 
-// FuzzParseModelManifest: accepted manifests render and parse again.
-func FuzzParseModelManifest(f *testing.F) {
-	h := "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-	f.Add(ModelManifest{Schema: ModelManifestSchema, ModelID: "lora-a", ParentModelHash: h, TrainingJobID: "job-1", AdapterSHA256: h, AdapterBytes: 3}.Render())
-	f.Add([]byte("schema = 1\n"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := ParseModelManifest(b, fuzzLim)
-		if err != nil {
-			return
-		}
-		if _, err := ParseModelManifest(m.Render(), fuzzLim); err != nil {
-			t.Fatalf("ParseModelManifest(Render(%+v)) = %v", m, err)
-		}
-	})
-}
-
 // FuzzParseRecord: never panics; oversized input is always refused.
 func FuzzParseRecord(f *testing.F) {
 	f.Add([]byte(`{"schema_version":"gpu-telemetry/v1","device_id":"GPU-0","model_id":"base","time_window":{"start_ms":1,"end_ms":2},"token_count":5,"latency_histogram":[1,2]}`))

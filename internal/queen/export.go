@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/fxamacker/cbor/v2"
-	"github.com/pelletier/go-toml/v2"
 
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/errs"
@@ -53,6 +54,46 @@ type LoraPolicy struct {
 	BaseModel       string   `toml:"base_model"`
 }
 
+// Render writes the policy as TOML. The snapshot is flat (strings, one
+// integer, one string array), so the root task renders it itself rather
+// than link a TOML library into the seL4 image; coh parses it with one.
+func (p LoraPolicy) Render() []byte {
+	var b strings.Builder
+	kv := func(k, v string) { b.WriteString(k + " = " + v + "\n") }
+	kv("schema", tomlString(p.Schema))
+	kv("job", tomlString(p.Job))
+	kv("device", tomlString(p.Device))
+	kv("eviction_policy", tomlString(p.EvictionPolicy))
+	kv("max_record_bytes", strconv.Itoa(p.MaxRecordBytes))
+	segs := make([]string, len(p.Segments))
+	for i, sg := range p.Segments {
+		segs[i] = tomlString(sg)
+	}
+	kv("segments", "["+strings.Join(segs, ", ")+"]")
+	kv("telemetry_sha256", tomlString(p.TelemetrySHA256))
+	kv("base_model", tomlString(p.BaseModel))
+	return []byte(b.String())
+}
+
+// tomlString renders s as a TOML basic string.
+func tomlString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, "\\u%04X", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
 var cborDet, _ = cbor.CoreDetEncOptions().EncMode()
 
 func (s *State) loraExport(device, job, base string) Result {
@@ -90,8 +131,8 @@ func (s *State) loraExport(device, job, base string) Result {
 	if len(ref) > generated.ClientPoliciesCohPeftExportMaxBaseModelBytes {
 		return deny("base-model-too-big", errs.New(errs.ErrInvalid, "invalid payload"))
 	}
-	pol, _ := toml.Marshal(LoraPolicy{Schema: "cohesix-lora-policy/v1", Job: job, Device: device, EvictionPolicy: s.cfg.Ingest.Policy,
-		MaxRecordBytes: s.cfg.Ingest.MaxRecordBytes, Segments: ids, TelemetrySHA256: gpu.SHA256Hex(tel), BaseModel: base})
+	pol := (LoraPolicy{Schema: "cohesix-lora-policy/v1", Job: job, Device: device, EvictionPolicy: s.cfg.Ingest.Policy,
+		MaxRecordBytes: s.cfg.Ingest.MaxRecordBytes, Segments: ids, TelemetrySHA256: gpu.SHA256Hex(tel), BaseModel: base}).Render()
 	if len(pol) > generated.ClientPoliciesCohPeftExportMaxPolicyBytes {
 		return deny("policy-too-big", errs.New(errs.ErrQuota, "buffer full"))
 	}

@@ -1,4 +1,8 @@
-package gpu
+// Package gpumodel is the host side of the GPU model registry: the
+// provenance manifest (available/<model>/manifest.toml) that coh writes and
+// checks on import. The root task only stores and serves those bytes, so
+// the TOML parser stays out of its image.
+package gpumodel
 
 import (
 	"bytes"
@@ -6,6 +10,8 @@ import (
 	"regexp"
 
 	"github.com/pelletier/go-toml/v2"
+
+	"github.com/cohesix/cohesix/internal/gpu"
 )
 
 // ModelManifest is available/<model>/manifest.toml: the provenance of one
@@ -37,7 +43,7 @@ func (m ModelManifest) Render() []byte {
 
 // ParseModelManifest decodes a manifest strictly and checks its
 // provenance fields.
-func ParseModelManifest(b []byte, lim Limits) (ModelManifest, error) {
+func ParseModelManifest(b []byte, lim gpu.Limits) (ModelManifest, error) {
 	var m ModelManifest
 	if len(b) > lim.ManifestMax {
 		return m, fmt.Errorf("manifest exceeds %d bytes", lim.ManifestMax)
@@ -50,7 +56,7 @@ func ParseModelManifest(b []byte, lim Limits) (ModelManifest, error) {
 	switch {
 	case m.Schema != ModelManifestSchema:
 		return m, fmt.Errorf("manifest schema %q, want %s", m.Schema, ModelManifestSchema)
-	case !ValidID(m.ModelID, lim.ModelIDMax):
+	case !gpu.ValidID(m.ModelID, lim.ModelIDMax):
 		return m, fmt.Errorf("manifest model_id invalid")
 	case !hexDigest.MatchString(m.ParentModelHash):
 		return m, fmt.Errorf("manifest parent_model_hash is not a sha256 digest")
