@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/hive"
@@ -57,7 +55,7 @@ func boot(ctx context.Context, p platform.Platform, opts hive.Options, consoleAd
 	}
 	defer nl.Close()
 	fmt.Fprintf(stdout, "[event] console listening tcp=%s\n[event] secure9p listening tcp=%s\n", cl.Addr(), nl.Addr())
-	go acceptLoop(cl, h.ServeConsole)
+	go func() { _ = h.ServeConsoles(cl) }()
 	go serve9P(ctx, p, h, nl)
 	if serial {
 		go func() {
@@ -67,17 +65,4 @@ func boot(ctx context.Context, p platform.Platform, opts hive.Options, consoleAd
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "[event] shutdown")
 	return 0
-}
-
-func acceptLoop(l net.Listener, serve func(net.Conn)) {
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			continue
-		}
-		go serve(c)
-	}
 }

@@ -28,15 +28,7 @@ func BenchmarkConsoleCatBoot(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go h.ServeConsole(c)
-		}
-	}()
+	go h.ServeConsoles(l)
 	c, err := client.Dial(context.Background(), l.Addr().String(), generated.ConsoleAuthToken)
 	if err != nil {
 		b.Fatal(err)

@@ -36,15 +36,7 @@ func governedHive(t *testing.T, tweak func(*queen.GovConfig)) (*hive.Hive, strin
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close(); h.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go h.ServeConsole(c)
-		}
-	}()
+	go h.ServeConsoles(l)
 	return h, l.Addr().String()
 }
 

@@ -65,15 +65,7 @@ func TestTailFollow(t *testing.T) {
 		t.Skip(err)
 	}
 	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go h.ServeConsole(c)
-		}
-	}()
+	go h.ServeConsoles(l)
 	q, err := client.Dial(context.Background(), l.Addr().String(), generated.ConsoleAuthToken)
 	if err != nil {
 		t.Fatal(err)

@@ -160,6 +160,26 @@ func (h *Hive) secret(role ticket.Role) string {
 	return ""
 }
 
+// ServeConsoles accepts TCP console clients on l and serves each in its own
+// goroutine until l is closed; it returns nil then, or the accept error
+// that stopped it.
+func (h *Hive) ServeConsoles(l net.Listener) error {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return err
+		}
+		go h.ServeConsole(c)
+	}
+}
+
 // ServeConsole serves the framed TCP console on conn (spec console §1-§2)
 // until the client quits or the connection fails, then closes conn.
 func (h *Hive) ServeConsole(conn net.Conn) {

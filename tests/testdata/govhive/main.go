@@ -29,11 +29,8 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Printf("[event] console listening tcp=%s\n", l.Addr())
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			os.Exit(1)
-		}
-		go h.ServeConsole(c)
+	if err := h.ServeConsoles(l); err != nil {
+		fmt.Fprintln(os.Stderr, "govhive:", err)
 	}
+	os.Exit(1)
 }
