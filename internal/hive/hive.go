@@ -152,12 +152,8 @@ func (h *Hive) Close() error {
 
 // secret returns the manifest secret for role ("" if none is configured).
 func (h *Hive) secret(role ticket.Role) string {
-	for _, t := range generated.Tickets {
-		if t.Role == role.String() {
-			return t.Secret
-		}
-	}
-	return ""
+	s, _ := ticket.ManifestSecret(role)
+	return s
 }
 
 // ServeConsoles accepts TCP console clients on l and serves each in its own

@@ -202,17 +202,16 @@ func MintQueen(now time.Time) (string, error) {
 
 // Mint mints a ticket for role from the compiled manifest's secret.
 func Mint(role ticket.Role, subject string, now time.Time) (string, error) {
-	for _, t := range generated.Tickets {
-		if t.Role == role.String() {
-			c := ticket.Claims{Role: role, Subject: subject, IssuedAtMs: uint64(now.UnixMilli())}
-			if role == ticket.RoleWorkerGPU {
-				ops, ttl := uint64(generated.QueenGpuDefaultOps), uint64(generated.QueenGpuDefaultTtlS)
-				c.Ops, c.TTLs = &ops, &ttl
-			}
-			return ticket.Mint(c, t.Secret)
-		}
+	secret, ok := ticket.ManifestSecret(role)
+	if !ok {
+		return "", fmt.Errorf("no ticket secret for role %s in the manifest", role)
 	}
-	return "", fmt.Errorf("no ticket secret for role %s in the manifest", role)
+	c := ticket.Claims{Role: role, Subject: subject, IssuedAtMs: uint64(now.UnixMilli())}
+	if role == ticket.RoleWorkerGPU {
+		ops, ttl := uint64(generated.QueenGpuDefaultOps), uint64(generated.QueenGpuDefaultTtlS)
+		c.Ops, c.TTLs = &ops, &ttl
+	}
+	return ticket.Mint(c, secret)
 }
 
 // Close ends the session.

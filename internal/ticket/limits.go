@@ -115,3 +115,14 @@ func (l Limits) EffectiveQuotas(q Quotas) Quotas {
 	}
 	return q
 }
+
+// ManifestSecret returns the compiled manifest's secret for role
+// ([[tickets]]), and false when the manifest configures none.
+func ManifestSecret(role Role) (string, bool) {
+	for _, t := range generated.Tickets {
+		if t.Role == role.String() {
+			return t.Secret, true
+		}
+	}
+	return "", false
+}
