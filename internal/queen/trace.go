@@ -151,8 +151,12 @@ func (s *State) traceEvent(cat, level, msg string) {
 	}
 	s.tr.seq++
 	s.tr.events = append(s.tr.events, TraceEvent{Seq: s.tr.seq, Level: level, Cat: cat, Msg: msg})
+	// Dropping the oldest by reslicing, not copying: snapshots hold
+	// clipped views of the same array, and append only writes past the
+	// end of every view; it reallocates once the array's tail is used up,
+	// so a full ring costs O(1) per event, not a copy of the ring.
 	if over := len(s.tr.events) - max(s.cfg.LogRingLines, 1); over > 0 {
-		s.tr.events = slices.Clone(s.tr.events[over:])
+		s.tr.events = s.tr.events[over:]
 	}
 }
 
