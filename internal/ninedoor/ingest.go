@@ -24,13 +24,18 @@ func (ns *Namespace) SetIngestStore(st IngestStore) { ns.ingestStore = st }
 // outcome before the writer is answered. The pair runs under ingestMu so
 // the store sees outcomes in the queen's order (two appends to one
 // segment must replay in the order they were applied).
-func (ns *Namespace) ingest(c queen.Cmd) (queen.Result, error) {
+func (ns *Namespace) ingest(c queen.Cmd) (queen.Result, error) { return ns.ingestQueued(c, nil) }
+
+// ingestQueued is ingest that calls queued (if not nil) once c has its
+// place in the queen's order. With a spool, the next command cannot pass
+// this one: it waits for ingestMu, which this one holds until persisted.
+func (ns *Namespace) ingestQueued(c queen.Cmd, queued func()) (queen.Result, error) {
 	if ns.ingestStore == nil {
-		return ns.submit(c)
+		return ns.submitQueued(c, queued)
 	}
 	ns.ingestMu.Lock()
 	defer ns.ingestMu.Unlock()
-	r, err := ns.submit(c)
+	r, err := ns.submitQueued(c, queued)
 	if err != nil {
 		return r, err
 	}
@@ -158,7 +163,12 @@ func (f segFile) ReadAt(p []byte, off int64) (int, error) {
 }
 
 func (f segFile) Append(s *Session, p []byte, off int64) (int, error) {
-	r, err := f.ns.ingest(queen.IngestAppend{Who: s.Who(), Device: f.dev, Segment: f.seg, Data: p, Off: off})
+	return f.AppendQueued(s, p, off, nil)
+}
+
+// AppendQueued implements QueuedAppender.
+func (f segFile) AppendQueued(s *Session, p []byte, off int64, queued func()) (int, error) {
+	r, err := f.ns.ingestQueued(queen.IngestAppend{Who: s.Who(), Device: f.dev, Segment: f.seg, Data: p, Off: off}, queued)
 	if err != nil {
 		return 0, err
 	}

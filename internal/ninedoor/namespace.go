@@ -326,3 +326,9 @@ func (ns *Namespace) bindTarget(p string) ([]string, error) {
 func (ns *Namespace) submit(c queen.Cmd) (queen.Result, error) {
 	return ns.q.Do(context.Background(), c)
 }
+
+// submitQueued is submit that calls queued (if not nil) once c is in the
+// queen's inbox.
+func (ns *Namespace) submitQueued(c queen.Cmd, queued func()) (queen.Result, error) {
+	return ns.q.DoQueued(context.Background(), c, queued)
+}

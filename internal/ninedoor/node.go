@@ -44,6 +44,15 @@ type Node interface {
 	Append(s *Session, p []byte, off int64) (int, error)
 }
 
+// QueuedAppender is a node whose appends the queen applies in inbox
+// order. AppendQueued is Append that calls queued once the append has its
+// place in that order, before it is applied, so a transport keeping a
+// connection's writes in order (secure9p, DECISIONS P29) can let the next
+// one go without waiting for this one's result.
+type QueuedAppender interface {
+	AppendQueued(s *Session, p []byte, off int64, queued func()) (int, error)
+}
+
 // ReadOnly refuses writes; embed it in read-only files.
 type ReadOnly struct{ Path string }
 

@@ -90,6 +90,12 @@ func (q *Queen) Snapshot() *Snapshot { return q.snap.Load() }
 // Submit hands c to the authority and waits for its result. It never waits
 // for room in the inbox: a full inbox is refused with errs.ErrBusy.
 func (q *Queen) Submit(ctx context.Context, c Cmd) (Result, error) {
+	return q.SubmitQueued(ctx, c, nil)
+}
+
+// SubmitQueued is Submit that calls queued (if not nil) once c is in the
+// inbox: commands submitted after that are applied after c.
+func (q *Queen) SubmitQueued(ctx context.Context, c Cmd, queued func()) (Result, error) {
 	req := request{cmd: c, reply: make(chan Result, 1)}
 	select {
 	case <-q.done:
@@ -98,6 +104,9 @@ func (q *Queen) Submit(ctx context.Context, c Cmd) (Result, error) {
 	}
 	select {
 	case q.inbox <- req:
+		if queued != nil {
+			queued()
+		}
 	default:
 		q.Pressure.Busy.Add(1)
 		return Result{}, errs.New(errs.ErrBusy, "queen inbox full")
@@ -114,8 +123,11 @@ func (q *Queen) Submit(ctx context.Context, c Cmd) (Result, error) {
 
 // Do is Submit for callers that treat a refusal and a transport failure
 // alike: it returns the result's error or the submission error.
-func (q *Queen) Do(ctx context.Context, c Cmd) (Result, error) {
-	r, err := q.Submit(ctx, c)
+func (q *Queen) Do(ctx context.Context, c Cmd) (Result, error) { return q.DoQueued(ctx, c, nil) }
+
+// DoQueued is Do with SubmitQueued's queued.
+func (q *Queen) DoQueued(ctx context.Context, c Cmd, queued func()) (Result, error) {
+	r, err := q.SubmitQueued(ctx, c, queued)
 	if err != nil {
 		return r, err
 	}

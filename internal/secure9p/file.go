@@ -237,7 +237,7 @@ func (f *file) WriteAt(p []byte, off int64) (int, error) {
 	if err := ns.TicketBandwidth(f.s, path, ticket.VerbWrite, len(p)); err != nil {
 		return 0, Errno(err)
 	}
-	n, err := f.node.Append(f.s, p, off)
+	n, err := f.append(p, off)
 	if err != nil {
 		if errors.Is(err, errs.ErrBusy) && !queen.IsInboxFull(err) {
 			f.c.srv.ns.Queen().Pressure.Busy.Add(1) // 9P Busy counts (spec namespace §2)
@@ -248,6 +248,22 @@ func (f *file) WriteAt(p []byte, off int64) (int, error) {
 		f.c.srv.ns.NineP().ShortWrites.Add(1)
 	}
 	return n, nil
+}
+
+// append applies one write. A write at an explicit offset waits for its
+// turn: earlier such writes to the file on this connection go first
+// (DECISIONS P29); where the queen orders appends, the next write may go
+// as soon as this one is in its inbox.
+func (f *file) append(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return f.node.Append(f.s, p, off)
+	}
+	done := f.c.pol.Turn(f.qid().Path, uint64(off), uint32(len(p)))
+	defer done()
+	if qa, ok := f.node.(ninedoor.QueuedAppender); ok {
+		return qa.AppendQueued(f.s, p, off, done)
+	}
+	return f.node.Append(f.s, p, off)
 }
 
 // Readdir implements p9.File. Offsets are entry indexes in the provider's

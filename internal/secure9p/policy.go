@@ -51,8 +51,8 @@ type Policy struct {
 	tags      map[uint16]struct{}    // requests in flight
 	clunked   map[uint32]struct{}    // retired fids
 	remap     map[uint16]linux.Errno // replies to turn into Rlerror
-	writes    map[uint16]struct{}    // explicit-offset Twrites forwarded, not yet answered
-	written   *sync.Cond             // on mu: signalled as writes are answered
+
+	order // request ordering on the connection (order.go)
 }
 
 // NewPolicy returns the policy for one new connection.
@@ -63,9 +63,9 @@ func NewPolicy(lim Limits) *Policy {
 		tags:    make(map[uint16]struct{}, lim.Tags),
 		clunked: make(map[uint32]struct{}),
 		remap:   make(map[uint16]linux.Errno),
-		writes:  make(map[uint16]struct{}),
+		order:   newOrder(),
 	}
-	p.written = sync.NewCond(&p.mu)
+	p.answer = sync.NewCond(&p.mu)
 	return p
 }
 
@@ -130,32 +130,8 @@ func (p *Policy) Inbound(frame []byte) (forward, reply []byte, err error) {
 		return nil, rlerror(tag, e), nil
 	}
 	p.tags[tag] = struct{}{}
-	if OrderedWrite(frame) {
-		p.writes[tag] = struct{}{}
-	}
+	p.track(fwd, tag)
 	return fwd, nil, nil
-}
-
-// OrderedWrite reports whether frame is a Twrite at an explicit offset
-// (not u64::MAX). On one connection such writes are applied in the order
-// they arrive: the reader holds a later one back (AwaitWrites) until the
-// earlier ones are answered, because hugelgupf/p9 handles requests
-// concurrently and an offset-checked append that overtook its predecessor
-// would be refused. A client may therefore pipeline the records of a
-// segment at consecutive offsets (DECISIONS P29).
-func OrderedWrite(frame []byte) bool {
-	return len(frame) >= headerLen+4+8 && frame[4] == tTwrite && le.Uint64(frame[headerLen+4:]) != ^uint64(0)
-}
-
-// AwaitWrites waits until no explicit-offset Twrite forwarded earlier is
-// still unanswered. The server answers every forwarded request, so the
-// wait ends; the reader holds no other lock meanwhile.
-func (p *Policy) AwaitWrites() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for len(p.writes) > 0 {
-		p.written.Wait()
-	}
 }
 
 // judge applies the per-message rules with p.mu held. It returns the frame
@@ -380,10 +356,7 @@ func (p *Policy) Outbound(frame []byte) []byte {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.tags, tag)
-	if _, ok := p.writes[tag]; ok {
-		delete(p.writes, tag)
-		p.written.Broadcast()
-	}
+	p.answered(frame, typ, tag)
 	if e, ok := p.remap[tag]; ok {
 		delete(p.remap, tag)
 		if typ == tRclunk {

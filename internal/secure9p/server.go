@@ -181,9 +181,7 @@ func (c *conn) Read(p []byte) (int, error) {
 		if err != nil {
 			return 0, c.quiesce(err)
 		}
-		if OrderedWrite(frame) {
-			c.pol.AwaitWrites()
-		}
+		c.pol.Await(frame)
 		fwd, reply, err := c.pol.Inbound(frame)
 		if err != nil {
 			return 0, c.quiesce(err)

@@ -33,8 +33,10 @@ const (
 	tRversion    = 101
 	tTauth       = 102
 	tTattach     = 104
+	tRattach     = 105
 	tTflush      = 108
 	tTwalk       = 110
+	tRwalk       = 111
 	tTread       = 116
 	tTwrite      = 118
 	tTclunk      = 120
@@ -92,6 +94,13 @@ func (r *reader) u16() uint16 {
 func (r *reader) u32() uint32 {
 	if v := r.take(4); v != nil {
 		return le.Uint32(v)
+	}
+	return 0
+}
+
+func (r *reader) u64() uint64 {
+	if v := r.take(8); v != nil {
+		return le.Uint64(v)
 	}
 	return 0
 }
