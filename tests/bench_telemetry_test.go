@@ -32,53 +32,57 @@ import (
 // summed over the rounds separately. Records are max_record_bytes long,
 // newline included, and every pulled byte is checked against the pushed.
 //
-// Both sides use the client code the tools use (internal/nineclient):
-// push is Ingest.NewSegment (a ctl line, one read of latest on fids kept
-// open) and Ingest.Append (walk, open, the segment's eight records
-// pipelined at consecutive offsets, clunk); pull is what coh telemetry
-// pull does per segment: OpenRead, Size, ReadSpan (the reads overlapped,
-// no trailing read for EOF), clunk.
+// Both sides use the client code the tools use, a nineclient.Pipeline
+// session: push is Ingest.NewSegment (the ctl line and the read of latest
+// in one exchange) and Ingest.Append (walk, open, the segment's records
+// and clunk in one exchange); pull is what coh telemetry pull does per
+// segment, one ReadFile exchange (walk, open, getattr, the reads, clunk).
 //
-// inflight=1 runs one segment at a time; inflight=4 writes (and reads) the
-// round's four segments concurrently on the same Secure9P session. The
-// request/response TCP baseline then runs four connections side by side.
+// Durations are summed over b.N runs of each size.
 //
-//	go test ./tests -run '^$' -bench BenchmarkTelemetryThroughput -benchtime 1x
+//	go test ./tests -run '^$' -bench BenchmarkTelemetryThroughput/1MB -benchtime 20x
+//	go test ./tests -run '^$' -bench BenchmarkTelemetryThroughput/100MB -benchtime 2x
 func BenchmarkTelemetryThroughput(b *testing.B) {
 	bin := binaries(b, "roottask")
 	for _, size := range []int{1 << 20, 100 << 20} {
-		for _, par := range []int{1, generated.TelemetryIngestMaxSegmentsPerDevice} {
-			b.Run(fmt.Sprintf("%dMB/inflight=%d", size>>20, par), func(b *testing.B) {
-				rt := startRootTask(b, bin, false)
-				for i := 0; i < b.N; i++ {
-					tcp := newTCPBase(b, par)
-					push, pull := pushPull(b, rt, fmt.Sprintf("bench-%d", i), size, par, tcp)
-					rrPush, rrPull, stream := tcp.rrPush, tcp.rrPull, tcp.stream
-					mbps := func(d time.Duration) float64 { return float64(size) / 1e6 / d.Seconds() }
-					b.ReportMetric(mbps(push), "push_MB/s")
-					b.ReportMetric(mbps(pull), "pull_MB/s")
-					b.ReportMetric(mbps(rrPush), "tcp_rr_push_MB/s")
-					b.ReportMetric(mbps(rrPull), "tcp_rr_pull_MB/s")
-					b.ReportMetric(mbps(stream), "tcp_stream_MB/s")
-					b.ReportMetric(rrPush.Seconds()/push.Seconds(), "push/tcp_rr")
-					b.ReportMetric(rrPull.Seconds()/pull.Seconds(), "pull/tcp_rr")
-					b.ReportMetric(stream.Seconds()/push.Seconds(), "push/tcp_stream")
-					b.ReportMetric(stream.Seconds()/pull.Seconds(), "pull/tcp_stream")
-				}
-			})
-		}
+		b.Run(fmt.Sprintf("%dMB", size>>20), func(b *testing.B) {
+			rt := startRootTask(b, bin, false)
+			tcp := newTCPBase(b)
+			var push, pull time.Duration
+			for i := 0; i < b.N; i++ {
+				pu, pl := pushPull(b, rt, "bench", size, tcp)
+				push += pu
+				pull += pl
+			}
+			// Totals over b.N runs: -benchtime Nx steadies the 1 MB case.
+			moved := float64(size) * float64(b.N)
+			mbps := func(d time.Duration) float64 { return moved / 1e6 / d.Seconds() }
+			b.ReportMetric(mbps(push), "push_MB/s")
+			b.ReportMetric(mbps(pull), "pull_MB/s")
+			b.ReportMetric(mbps(tcp.rrPush), "tcp_rr_push_MB/s")
+			b.ReportMetric(mbps(tcp.rrPull), "tcp_rr_pull_MB/s")
+			b.ReportMetric(mbps(tcp.stream), "tcp_stream_MB/s")
+			b.ReportMetric(tcp.rrPush.Seconds()/push.Seconds(), "push/tcp_rr")
+			b.ReportMetric(tcp.rrPull.Seconds()/pull.Seconds(), "pull/tcp_rr")
+			b.ReportMetric(tcp.stream.Seconds()/push.Seconds(), "push/tcp_stream")
+			b.ReportMetric(tcp.stream.Seconds()/pull.Seconds(), "pull/tcp_stream")
+		})
 	}
 }
 
 // pushPull moves size bytes through device dev in rounds and returns the
-// summed push and pull times; par segments are written and read at once.
-func pushPull(b *testing.B, rt *rootTask, dev string, size, par int, tcp *tcpBase) (push, pull time.Duration) {
-	q := rt.nine(b, ticket.RoleQueen, "")
+// summed push and pull times.
+func pushPull(b *testing.B, rt *rootTask, dev string, size int, tcp *tcpBase) (push, pull time.Duration) {
+	pl, err := rt.nine(b, ticket.RoleQueen, "").Pipeline()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pl.Close()
 	rec := []byte(strings.Repeat("t", generated.TelemetryIngestMaxRecordBytes-1) + "\n")
 	perSeg := generated.TelemetryIngestMaxBytesPerSegment / len(rec)
 	segsPerRound := min(generated.TelemetryIngestMaxSegmentsPerDevice, generated.TelemetryIngestMaxTotalBytesPerDevice/(perSeg*len(rec)))
 	want := bytes.Repeat(rec, perSeg) // one segment as pushed
-	in, err := q.Ingest("/queen/telemetry", dev)
+	in, err := pl.Ingest("/queen/telemetry", dev)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -98,71 +102,27 @@ func pushPull(b *testing.B, rt *rootTask, dev string, size, par int, tcp *tcpBas
 				b.Fatal(err)
 			}
 			n := min(perSeg*len(rec), size-moved)
+			var recs [][]byte
+			for left := n; left > 0; left -= len(rec) {
+				recs = append(recs, rec[len(rec)-min(len(rec), left):])
+			}
+			if _, err := in.Append(id, 0, recs...); err != nil {
+				b.Fatalf("append %s: %v", id, err)
+			}
 			round = append(round, job{id, n})
 			moved += n
 		}
-		errs := make(chan error, len(round))
-		sem := make(chan struct{}, par)
-		for _, j := range round {
-			sem <- struct{}{}
-			go func() {
-				defer func() { <-sem }()
-				var recs [][]byte
-				for left := j.n; left > 0; left -= len(rec) {
-					recs = append(recs, rec[len(rec)-min(len(rec), left):])
-				}
-				if _, err := in.Append(j.id, 0, recs...); err != nil {
-					errs <- fmt.Errorf("append %s: %w", j.id, err)
-					return
-				}
-				errs <- nil
-			}()
-		}
-		for range round {
-			if err := <-errs; err != nil {
-				b.Fatal(err)
-			}
-		}
 		t1 := time.Now()
-		got := make(chan int, len(round))
 		for _, j := range round {
-			sem <- struct{}{}
-			go func() {
-				defer func() { <-sem }()
-				// As coh telemetry pull does: open, ask the size, read it.
-				f, err := q.OpenRead(base + "/seg/" + j.id)
-				if err != nil {
-					errs <- err
-					got <- 0
-					return
-				}
-				defer f.Close()
-				sz, err := f.Size()
-				if err != nil {
-					errs <- err
-					got <- 0
-					return
-				}
-				data, err := f.ReadSpan(0, int(sz))
-				if err != nil {
-					errs <- fmt.Errorf("read %s: %w", j.id, err)
-					got <- len(data)
-					return
-				}
-				if !bytes.Equal(data, want[:j.n]) {
-					errs <- fmt.Errorf("read %s: %d bytes differ from those pushed", j.id, len(data))
-					got <- len(data)
-					return
-				}
-				errs <- nil
-				got <- len(data)
-			}()
-		}
-		for range round {
-			if err := <-errs; err != nil {
-				b.Fatal(err)
+			// As coh telemetry pull does for a segment with no local copy.
+			data, _, err := pl.ReadFile(base+"/seg/"+j.id, 0, generated.ClientPoliciesCohTelemetryMaxBytesPerSegment)
+			if err != nil {
+				b.Fatalf("read %s: %v", j.id, err)
 			}
-			pulled += <-got
+			if !bytes.Equal(data, want[:j.n]) {
+				b.Fatalf("read %s: %d bytes differ from those pushed", j.id, len(data))
+			}
+			pulled += len(data)
 		}
 		push += t1.Sub(t0)
 		pull += time.Since(t1)
@@ -271,31 +231,25 @@ func startTCPServer(b *testing.B) string {
 
 // tcpBase is the raw loopback TCP baseline, run after each 9P round on
 // the same bytes so both see the same machine load: request/response push
-// and pull on par connections at once (the 9P run's message sizes), and
-// one stream on one connection. Durations are summed over the rounds.
+// and pull (the 9P run's message sizes) and a stream, on one connection.
+// Durations are summed over the rounds.
 type tcpBase struct {
 	b                      *testing.B
-	conns                  []net.Conn
+	c                      net.Conn
 	rrPush, rrPull, stream time.Duration
 }
 
-func newTCPBase(b *testing.B, par int) *tcpBase {
-	addr := startTCPServer(b)
-	t := &tcpBase{b: b, conns: make([]net.Conn, par)}
-	for i := range t.conns {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { c.Close() })
-		t.conns[i] = c
+func newTCPBase(b *testing.B) *tcpBase {
+	c, err := net.Dial("tcp", startTCPServer(b))
+	if err != nil {
+		b.Fatal(err)
 	}
-	return t
+	b.Cleanup(func() { c.Close() })
+	return &tcpBase{b: b, c: c}
 }
 
 // round moves size bytes each way.
 func (t *tcpBase) round(size int) {
-	par := len(t.conns)
 	msg := func(kind byte, n, extra int) []byte {
 		h := binary.LittleEndian.AppendUint32(nil, uint32(n))
 		return append(append(h, kind), make([]byte, extra)...)
@@ -303,32 +257,22 @@ func (t *tcpBase) round(size int) {
 	rec := generated.TelemetryIngestMaxRecordBytes
 	chunk := generated.Secure9pMsize - 64
 	rr := func(w []byte, unit, reply int) time.Duration {
+		buf := make([]byte, reply)
 		t0 := time.Now()
-		done := make(chan struct{})
-		for _, c := range t.conns {
-			go func() {
-				buf := make([]byte, reply)
-				for moved := 0; moved < size/par; moved += unit {
-					c.Write(w)
-					io.ReadFull(c, buf)
-				}
-				done <- struct{}{}
-			}()
-		}
-		for range t.conns {
-			<-done
+		for moved := 0; moved < size; moved += unit {
+			t.c.Write(w)
+			io.ReadFull(t.c, buf)
 		}
 		return time.Since(t0)
 	}
 	t.rrPush += rr(msg('w', rec, rec), rec, 11)
 	t.rrPull += rr(msg('r', chunk, 18), chunk, chunk)
-	c := t.conns[0]
 	buf := make([]byte, 1<<16)
 	t0 := time.Now()
-	c.Write(msg('s', size, 0))
+	t.c.Write(msg('s', size, 0))
 	for done := 0; done < size; done += len(buf) {
-		c.Write(buf[:min(len(buf), size-done)])
+		t.c.Write(buf[:min(len(buf), size-done)])
 	}
-	io.ReadFull(c, buf[:1])
+	io.ReadFull(t.c, buf[:1])
 	t.stream += time.Since(t0)
 }

@@ -204,6 +204,15 @@ func TestGPULeaseRunPeft(t *testing.T) {
 	if string(got) != string(remote) {
 		t.Error("resumed segment differs from the hive's")
 	}
+	// A local copy longer than the hive's is stale: fetched again whole.
+	stale := filepath.Join(pull, "edge-2", "seg", "seg-000001")
+	os.WriteFile(stale, append(got, "junk past the end\n"...), 0o644)
+	if out, code := coh("telemetry", "pull", "--out", pull, "--json"); code != 0 || !strings.Contains(out, `"action":"fetch","bytes":20480`) {
+		t.Errorf("pull over a stale copy = %d:\n%s", code, out)
+	}
+	if got, _ := os.ReadFile(stale); string(got) != string(remote) {
+		t.Error("refetched segment differs from the hive's")
+	}
 	if out, code := coh("doctor", "--mock", "--json"); code != 0 || !strings.Contains(out, `"check":"policy","ok":true`) {
 		t.Errorf("coh doctor --mock = %d:\n%s", code, out)
 	}

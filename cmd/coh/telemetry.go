@@ -1,16 +1,17 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/hugelgupf/p9/linux"
 	"github.com/urfave/cli/v2"
 
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/ingest"
-	"github.com/cohesix/cohesix/internal/nineclient"
 )
 
 // pulled is one segment's outcome, the --json shape.
@@ -45,69 +46,69 @@ func telemetryCmd(e *env) *cli.Command {
 					devs = devs[:generated.ClientPoliciesCohTelemetryMaxDevices]
 				}
 				var results []pulled
-				var total, done int64
-				// Each segment is opened once: its size (for the plan and the
-				// progress total) and its bytes come through the same fid.
-				type job struct {
-					dev, seg string
-					size     int64
-					f        *nineclient.File
-				}
+				type job struct{ dev, seg string }
 				var jobs []job
-				defer func() {
-					for _, j := range jobs {
-						j.f.Close()
-					}
-				}()
 				for _, d := range devs {
 					segs, err := cl.List(root + "/" + d + "/seg")
 					if err != nil {
 						return fail(exitFailed, "ERR LS path=%s/%s/seg error=%v", root, d, err)
 					}
 					for _, s := range segs {
-						f, err := cl.OpenRead(root + "/" + d + "/seg/" + s)
-						if err != nil {
-							continue // evicted while listing
-						}
-						size, err := f.Size()
-						if err != nil {
-							f.Close()
-							continue
-						}
-						jobs = append(jobs, job{d, s, int64(size), f})
-						total += int64(size)
+						jobs = append(jobs, job{d, s})
 					}
 				}
-				for _, j := range jobs {
+				// Each segment is one exchange on a pipelined session: walk,
+				// open, size and the bytes past the local copy together.
+				pl, err := cl.Pipeline()
+				if err != nil {
+					return fail(exitFailed, "coh: 9p pipeline session: %v", err)
+				}
+				defer pl.Close()
+				max := int64(generated.ClientPoliciesCohTelemetryMaxBytesPerSegment)
+				var bytes int64
+				for i, j := range jobs {
 					path := ingest.SegmentPath(c.String("out"), j.dev, j.seg)
-					dec, off, err := ingest.PlanSegment(path, j.size)
+					remote := root + "/" + j.dev + "/seg/" + j.seg
+					local, err := ingest.LocalSize(path)
 					if err != nil {
 						return fail(exitFailed, "coh: %v", err)
 					}
-					r := pulled{Device: j.dev, Seg: j.seg, Size: j.size, Action: [...]string{"fetch", "resume", "skip"}[dec]}
+					b, size, err := pl.ReadFile(remote, local, int(max-min(local, max)))
+					if errors.Is(err, linux.ENOENT) {
+						continue // evicted since the listing
+					}
+					if err != nil {
+						return fail(exitFailed, "ERR CAT path=%s error=%v", remote, err)
+					}
+					if int64(size) > max {
+						return fail(exitFailed, "ERR CAT path=%s error=%s exceeds %d bytes", remote, remote, max)
+					}
+					dec, off, err := ingest.PlanSegment(path, int64(size))
+					if err != nil {
+						return fail(exitFailed, "coh: %v", err)
+					}
+					r := pulled{Device: j.dev, Seg: j.seg, Size: int64(size), Action: [...]string{"fetch", "resume", "skip"}[dec]}
 					if dec != ingest.PullSkip {
-						if max := int64(generated.ClientPoliciesCohTelemetryMaxBytesPerSegment); j.size-off > max {
-							p := root + "/" + j.dev + "/seg/" + j.seg
-							return fail(exitFailed, "ERR CAT path=%s error=%s exceeds %d bytes", p, p, max)
+						if off != local { // the local copy is stale: fetch it whole
+							if b, _, err = pl.ReadFile(remote, off, int(size)); err != nil {
+								return fail(exitFailed, "ERR CAT path=%s error=%v", remote, err)
+							}
 						}
-						// The size asked above is the span: bytes appended since
-						// come with the next pull (a resume).
-						b, err := j.f.ReadSpan(off, int(j.size-off))
-						if err != nil {
-							return fail(exitFailed, "ERR CAT path=%s/%s/seg/%s error=%v", root, j.dev, j.seg, err)
-						}
+						// The size the exchange saw is the span: bytes appended
+						// since come with the next pull (a resume).
+						b = b[:min(int64(len(b)), int64(size)-off)]
 						if err := appendFile(path, off, b); err != nil {
 							return fail(exitFailed, "coh: %v", err)
 						}
 						r.Bytes = int64(len(b))
+						bytes += r.Bytes
 					}
-					done += j.size
 					if c.Bool("progress") && !c.Bool("json") {
-						progress(e, done, total)
+						progress(e, i+1, len(jobs), bytes)
 					}
 					results = append(results, r)
 				}
-				if c.Bool("progress") && !c.Bool("json") && total > 0 {
+				if c.Bool("progress") && !c.Bool("json") && len(jobs) > 0 {
 					fmt.Fprintln(e.stderr)
 				}
 				if c.Bool("json") {
@@ -166,11 +167,8 @@ func writeAtomic(path string, b []byte) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-func progress(e *env, done, total int64) {
-	if total == 0 {
-		return
-	}
+func progress(e *env, done, total int, bytes int64) {
 	const width = 30
-	n := int(done * width / total)
-	fmt.Fprintf(e.stderr, "\r[%s%s] %d/%d bytes", strings.Repeat("#", n), strings.Repeat(".", width-n), done, total)
+	n := done * width / total
+	fmt.Fprintf(e.stderr, "\r[%s%s] %d/%d segments, %d bytes", strings.Repeat("#", n), strings.Repeat(".", width-n), done, total, bytes)
 }

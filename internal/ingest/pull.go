@@ -41,6 +41,20 @@ func PlanSegment(path string, remoteSize int64) (PullDecision, int64, error) {
 	return PullFetch, 0, nil
 }
 
+// LocalSize is the size of the local copy at path, 0 if there is none.
+func LocalSize(path string) (int64, error) {
+	st, err := os.Stat(path)
+	switch {
+	case os.IsNotExist(err):
+		return 0, nil
+	case err != nil:
+		return 0, err
+	case !st.Mode().IsRegular():
+		return 0, fmt.Errorf("%s is not a regular file", path)
+	}
+	return st.Size(), nil
+}
+
 // SegmentPath is where a pull keeps one segment.
 func SegmentPath(out, device, seg string) string {
 	return filepath.Join(out, device, "seg", seg)

@@ -1,0 +1,535 @@
+package nineclient
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hugelgupf/p9/linux"
+	"github.com/hugelgupf/p9/p9"
+
+	"github.com/cohesix/cohesix/generated"
+)
+
+// Pipeline is a Secure9P session for bulk transfer: it puts a whole
+// exchange on the wire at once (a walk, the open of the walked fid, the
+// reads or writes, the clunk) and then collects the replies by tag, so a
+// telemetry segment costs one round trip instead of one per request.
+//
+// hugelgupf/p9's client cannot do this: it sends one request per call and
+// hands out a walked fid only once the walk is answered. Secure9P keeps
+// the order of dependent requests on a connection (DECISIONS P29), which
+// is what makes the batches correct. The codec here is the handful of
+// 9P2000.L messages bulk transfer needs; Client stays on hugelgupf/p9 for
+// everything else.
+//
+// One exchange runs at a time; a Pipeline is safe for concurrent use.
+type Pipeline struct {
+	mu    sync.Mutex
+	nc    net.Conn
+	br    *bufio.Reader
+	msize uint32
+	free  []uint32 // fids clunked and answered
+	done  []uint32 // fids to clunk at the start of the next exchange
+	next  uint32   // next fid never used
+	out   []byte   // requests of the exchange being built
+	in    []byte   // one reply
+}
+
+// 9P2000.L message types a Pipeline sends and the replies it reads.
+const (
+	msgRlerror  = 7
+	msgTlopen   = 12
+	msgTgetattr = 24
+	msgTversion = 100
+	msgTattach  = 104
+	msgTread    = 116
+	msgTclunk   = 120
+	msgTwalk    = 110
+	msgTwrite   = 118
+	getattrSize = 0x200 // Tgetattr request_mask: the size
+	noTag       = 0xFFFF
+	noFid       = 0xFFFFFFFF
+	rootFid     = 0
+)
+
+// Frame overheads: a Twrite's fields before its data, an Rread's before
+// its data.
+const (
+	twriteHeader = 7 + 4 + 8 + 4
+	rreadHeader  = 7 + 4
+)
+
+// maxBatch is the most requests one exchange puts in flight: Secure9P's
+// tag window, beyond which it answers EBUSY.
+const maxBatch = generated.Secure9pTagsPerSession
+
+// DialPipeline opens a Pipeline session to addr with ticket tok.
+func DialPipeline(addr, tok string, timeout time.Duration) (*Pipeline, error) {
+	nc, err := net.DialTimeout("tcp", addr, timeout)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pipeline{nc: nc, br: bufio.NewReaderSize(nc, generated.Secure9pMsize), msize: generated.Secure9pMsize, next: rootFid + 1}
+	if err := p.handshake(tok, timeout); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Pipeline) handshake(tok string, timeout time.Duration) error {
+	p.nc.SetDeadline(time.Now().Add(timeout))
+	defer p.nc.SetDeadline(time.Time{})
+	b := p.batch()
+	v := b.add(msgTversion)
+	b.u32(p.msize)
+	b.str("9P2000.L")
+	if err := b.run(); err != nil {
+		return fmt.Errorf("9p version: %w", err)
+	}
+	if v.err != nil {
+		return fmt.Errorf("9p version: %w", v.err)
+	}
+	if m := binary.LittleEndian.Uint32(v.body); m < p.msize {
+		p.msize = m
+	}
+	b = p.batch()
+	a := b.add(msgTattach)
+	b.u32(rootFid)
+	b.u32(noFid)
+	b.str("")
+	b.str(tok)
+	b.u32(noFid) // n_uname: none
+	if err := b.run(); err != nil || a.err != nil {
+		return fmt.Errorf("9p attach: %w", firstErr(err, a.err))
+	}
+	return nil
+}
+
+// Close ends the session.
+func (p *Pipeline) Close() error { return p.nc.Close() }
+
+// fid returns a fid for a walk; put it back once its clunk is answered.
+func (p *Pipeline) fid() uint32 {
+	if n := len(p.free); n > 0 {
+		f := p.free[n-1]
+		p.free = p.free[:n-1]
+		return f
+	}
+	p.next++
+	return p.next - 1
+}
+
+// call is one request of an exchange and, once run, its reply.
+type call struct {
+	typ  byte
+	body []byte // reply body (valid until the next exchange), nil on error
+	err  error
+	want int // Twalk: names to walk; Tread: bytes asked; Twrite: bytes sent
+	dst  []byte
+	n    int // Rread: bytes copied to dst; Rwrite: count
+
+	answered bool
+}
+
+// batch builds one exchange.
+type batch struct {
+	p       *Pipeline
+	calls   []*call
+	start   int      // offset of the request being built in p.out
+	freeing []uint32 // fids this exchange clunks for earlier ones
+}
+
+// batch starts an exchange. It begins with the clunks of the fids earlier
+// exchanges finished with: nothing waits for those replies, so they cost
+// no round trip of their own.
+func (p *Pipeline) batch() *batch {
+	p.out = p.out[:0]
+	b := &batch{p: p, freeing: p.done}
+	p.done = nil
+	for _, fid := range b.freeing {
+		b.clunk(fid)
+	}
+	return b
+}
+
+// add starts a request of type typ; its fields follow with u32, str...
+func (b *batch) add(typ byte) *call {
+	b.finish()
+	c := &call{typ: typ}
+	tag := uint16(len(b.calls))
+	if typ == msgTversion {
+		tag = noTag
+	}
+	b.calls = append(b.calls, c)
+	b.start = len(b.p.out)
+	b.p.out = append(b.p.out, 0, 0, 0, 0, typ)
+	b.p.out = binary.LittleEndian.AppendUint16(b.p.out, tag)
+	return c
+}
+
+// finish writes the size of the request being built.
+func (b *batch) finish() {
+	if len(b.calls) > 0 {
+		binary.LittleEndian.PutUint32(b.p.out[b.start:], uint32(len(b.p.out)-b.start))
+	}
+}
+
+func (b *batch) u16(v uint16) { b.p.out = binary.LittleEndian.AppendUint16(b.p.out, v) }
+func (b *batch) u32(v uint32) { b.p.out = binary.LittleEndian.AppendUint32(b.p.out, v) }
+func (b *batch) u64(v uint64) { b.p.out = binary.LittleEndian.AppendUint64(b.p.out, v) }
+func (b *batch) str(s string) {
+	b.u16(uint16(len(s)))
+	b.p.out = append(b.p.out, s...)
+}
+
+func (b *batch) walk(fid, newfid uint32, names []string) *call {
+	c := b.add(msgTwalk)
+	b.u32(fid)
+	b.u32(newfid)
+	b.u16(uint16(len(names)))
+	for _, n := range names {
+		b.str(n)
+	}
+	c.want = len(names)
+	return c
+}
+
+func (b *batch) open(fid uint32, mode p9.OpenFlags) *call {
+	c := b.add(msgTlopen)
+	b.u32(fid)
+	b.u32(uint32(mode))
+	return c
+}
+
+func (b *batch) getattr(fid uint32) *call {
+	c := b.add(msgTgetattr)
+	b.u32(fid)
+	b.u64(getattrSize)
+	return c
+}
+
+// read asks for len(dst) bytes at off into dst.
+func (b *batch) read(fid uint32, off uint64, dst []byte) *call {
+	c := b.add(msgTread)
+	b.u32(fid)
+	b.u64(off)
+	b.u32(uint32(len(dst)))
+	c.want, c.dst = len(dst), dst
+	return c
+}
+
+func (b *batch) write(fid uint32, off uint64, data []byte) *call {
+	c := b.add(msgTwrite)
+	b.u32(fid)
+	b.u64(off)
+	b.u32(uint32(len(data)))
+	b.p.out = append(b.p.out, data...)
+	c.want = len(data)
+	return c
+}
+
+func (b *batch) clunk(fid uint32) *call {
+	c := b.add(msgTclunk)
+	b.u32(fid)
+	return c
+}
+
+// run sends the exchange in one write and reads every reply. A reply's
+// error is its call's err; the returned error is the connection's.
+func (b *batch) run() error {
+	b.finish()
+	if len(b.calls) == 0 {
+		return nil
+	}
+	if _, err := b.p.nc.Write(b.p.out); err != nil {
+		return err
+	}
+	for range b.calls {
+		if err := b.p.reply(b.calls); err != nil {
+			return err
+		}
+	}
+	// A clunked fid is free once answered, whether or not it existed.
+	b.p.free = append(b.p.free, b.freeing...)
+	return nil
+}
+
+// reply reads one reply and files it with its call.
+func (p *Pipeline) reply(calls []*call) error {
+	var hdr [7]byte
+	if _, err := io.ReadFull(p.br, hdr[:]); err != nil {
+		return err
+	}
+	size := binary.LittleEndian.Uint32(hdr[:])
+	if size < 7 || size > p.msize {
+		return fmt.Errorf("9p: reply of %d bytes", size)
+	}
+	if cap(p.in) < int(size) {
+		p.in = make([]byte, p.msize)
+	}
+	body := p.in[:size-7]
+	if _, err := io.ReadFull(p.br, body); err != nil {
+		return err
+	}
+	typ, tag := hdr[4], binary.LittleEndian.Uint16(hdr[5:])
+	i := int(tag)
+	if tag == noTag {
+		i = 0
+	}
+	if i >= len(calls) {
+		return fmt.Errorf("9p: reply for unknown tag %d", tag)
+	}
+	c := calls[i]
+	if c.answered {
+		return fmt.Errorf("9p: a second reply for tag %d", tag)
+	}
+	c.answered = true
+	switch {
+	case typ == msgRlerror && len(body) >= 4:
+		c.err = linux.Errno(binary.LittleEndian.Uint32(body))
+	case typ != c.typ+1:
+		c.err = fmt.Errorf("9p: reply type %d to request type %d", typ, c.typ)
+	default:
+		c.body = body
+		c.err = c.decode(body)
+		if c.typ != msgTread {
+			// Only read data outlives this reply; keep what callers use.
+			c.body = append([]byte(nil), body...)
+		}
+	}
+	return nil
+}
+
+// decode checks a reply body against what its request asked.
+func (c *call) decode(body []byte) error {
+	switch c.typ {
+	case msgTversion:
+		if len(body) < 4 {
+			return io.ErrUnexpectedEOF
+		}
+	case msgTwalk:
+		if len(body) < 2 || int(binary.LittleEndian.Uint16(body)) != c.want {
+			return linux.ENOENT
+		}
+	case msgTread:
+		if len(body) < 4 {
+			return io.ErrUnexpectedEOF
+		}
+		n := int(binary.LittleEndian.Uint32(body))
+		if n > c.want || len(body) < 4+n {
+			return fmt.Errorf("9p: Rread of %d bytes for %d asked", n, c.want)
+		}
+		c.n = copy(c.dst, body[4:4+n])
+	case msgTwrite:
+		if len(body) < 4 {
+			return io.ErrUnexpectedEOF
+		}
+		c.n = int(binary.LittleEndian.Uint32(body))
+	case msgTgetattr:
+		// valid[8] qid[13] mode[4] uid[4] gid[4] nlink[8] rdev[8] size[8]
+		if len(body) < 57 {
+			return io.ErrUnexpectedEOF
+		}
+	}
+	return nil
+}
+
+// size is an Rgetattr's size.
+func (c *call) size() uint64 { return binary.LittleEndian.Uint64(c.body[49:]) }
+
+// firstErr returns the first non-nil error.
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// readMax is the most one Tread returns at the negotiated msize.
+func (p *Pipeline) readMax() int { return int(p.msize) - rreadHeader }
+
+// ReadFile reads path from off: at most n bytes, fewer if the file ends
+// first. It also returns the file's size as the exchange saw it before
+// reading. A segment (at most max_bytes_per_segment) is one round trip:
+// walk, open, getattr, the reads, clunk.
+func (p *Pipeline) ReadFile(path string, off int64, n int) ([]byte, uint64, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fid := p.fid()
+	defer p.release(fid)
+	out := make([]byte, n)
+	b := p.batch()
+	walk, open, attr := b.walk(rootFid, fid, Split(path)), b.open(fid, p9.ReadOnly), b.getattr(fid)
+	got, lo := 0, 0
+	for {
+		var reads []*call
+		for lo < n && len(b.calls) < maxBatch {
+			hi := min(lo+p.readMax(), n)
+			reads = append(reads, b.read(fid, uint64(off)+uint64(lo), out[lo:hi]))
+			lo = hi
+		}
+		if err := b.run(); err != nil {
+			return nil, 0, err
+		}
+		if err := firstErr(walk.err, open.err, attr.err); err != nil {
+			return nil, 0, err
+		}
+		short := false
+		for _, r := range reads {
+			if r.err != nil {
+				return nil, 0, r.err
+			}
+			if !short {
+				got += r.n
+				short = r.n < r.want
+			}
+		}
+		if lo >= n || short {
+			return out[:got], attr.size(), nil
+		}
+		walk, open = &call{}, &call{}
+		b = p.batch()
+	}
+}
+
+// Append writes each record as one Twrite to path from offset off (-1:
+// the file's size, asked first), in order, and returns the bytes written.
+// The walk, the open, the records and the clunk go out together, in
+// exchanges of at most maxBatch requests; Secure9P applies the writes in
+// arrival order (P29). The first refusal ends the append: the records
+// sent after it fail the offset check and change nothing.
+func (p *Pipeline) Append(path string, off int64, records ...[]byte) (int, error) {
+	for _, r := range records {
+		if len(r) == 0 || len(r) > int(p.msize)-twriteHeader {
+			return 0, fmt.Errorf("%s: a record of %d bytes is not one Twrite (1..%d)", path, len(r), int(p.msize)-twriteHeader)
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fid := p.fid()
+	defer p.release(fid)
+	b := p.batch()
+	walk, open := b.walk(rootFid, fid, Split(path)), b.open(fid, p9.WriteOnly)
+	if off < 0 {
+		attr := b.getattr(fid)
+		if err := b.run(); err != nil {
+			return 0, err
+		}
+		if err := firstErr(walk.err, open.err, attr.err); err != nil {
+			return 0, err
+		}
+		off = int64(attr.size())
+		walk, open = &call{}, &call{}
+		b = p.batch()
+	}
+	total := 0
+	for {
+		var writes []*call
+		for len(records) > 0 && len(b.calls) < maxBatch {
+			writes = append(writes, b.write(fid, uint64(off), records[0]))
+			off += int64(len(records[0]))
+			records = records[1:]
+		}
+		if err := b.run(); err != nil {
+			return total, err
+		}
+		if err := firstErr(walk.err, open.err); err != nil {
+			return 0, err
+		}
+		for _, w := range writes {
+			err := w.err
+			if err == nil && w.n != w.want {
+				err = fmt.Errorf("short write %d of %d", w.n, w.want)
+			}
+			if err != nil {
+				return total, err
+			}
+			total += w.n
+		}
+		if len(records) == 0 {
+			return total, nil
+		}
+		walk, open = &call{}, &call{}
+		b = p.batch()
+	}
+}
+
+// release hands fid back: it is clunked at the start of the next exchange
+// and free once that is answered.
+func (p *Pipeline) release(fid uint32) { p.done = append(p.done, fid) }
+
+// Ingest is a device's telemetry ingest on a Pipeline: ctl (for writing)
+// and latest (for reading) stay open, so a new segment is one round trip.
+type Ingest struct {
+	p           *Pipeline
+	base        string
+	ctl, latest uint32
+	buf         []byte
+}
+
+// Ingest opens dev's ctl and latest under root.
+func (p *Pipeline) Ingest(root, dev string) (*Ingest, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	in := &Ingest{p: p, base: root + "/" + dev, ctl: p.fid(), latest: p.fid(), buf: make([]byte, 2*generated.Secure9pWalkComponentMaxBytes)}
+	b := p.batch()
+	calls := []*call{
+		b.walk(rootFid, in.ctl, Split(in.base+"/ctl")), b.open(in.ctl, p9.WriteOnly),
+		b.walk(rootFid, in.latest, Split(in.base+"/latest")), b.open(in.latest, p9.ReadOnly),
+	}
+	if err := b.run(); err != nil {
+		return nil, err
+	}
+	if err := firstErr(calls[0].err, calls[1].err, calls[2].err, calls[3].err); err != nil {
+		p.release(in.ctl)
+		p.release(in.latest)
+		return nil, err
+	}
+	return in, nil
+}
+
+// NewSegment asks ctl for a new segment of mime and returns its OS-chosen
+// id, read back from latest in the same exchange (Secure9P answers the
+// read after the ctl write, P29).
+func (in *Ingest) NewSegment(mime string) (string, error) {
+	in.p.mu.Lock()
+	defer in.p.mu.Unlock()
+	b := in.p.batch()
+	w := b.write(in.ctl, 0, []byte(`{"new":"segment","mime":"`+mime+`"}`+"\n"))
+	r := b.read(in.latest, 0, in.buf)
+	if err := b.run(); err != nil {
+		return "", err
+	}
+	if err := firstErr(w.err, r.err); err != nil {
+		return "", err
+	}
+	id := strings.TrimSpace(string(in.buf[:r.n]))
+	if r.n == 0 || r.n == len(in.buf) || id == "" || in.buf[r.n-1] != '\n' {
+		return "", fmt.Errorf("%s/latest: no segment id", in.base)
+	}
+	return id, nil
+}
+
+// Append writes records to segment seg from offset off (its size before
+// the records; 0 for a new segment), one Twrite each, in order.
+func (in *Ingest) Append(seg string, off int64, records ...[]byte) (int, error) {
+	return in.p.Append(in.base+"/seg/"+seg, off, records...)
+}
+
+// Close clunks ctl and latest.
+func (in *Ingest) Close() error {
+	in.p.mu.Lock()
+	defer in.p.mu.Unlock()
+	in.p.release(in.ctl)
+	in.p.release(in.latest)
+	return in.p.batch().run()
+}
