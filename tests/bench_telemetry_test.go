@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/nineclient"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
 
@@ -33,10 +34,11 @@ import (
 // newline included, and every pulled byte is checked against the pushed.
 //
 // Both sides use the client code the tools use, a nineclient.Pipeline
-// session: push is Ingest.NewSegment (the ctl line and the read of latest
-// in one exchange) and Ingest.Append (walk, open, the segment's records
-// and clunk in one exchange); pull is what coh telemetry pull does per
-// segment, one ReadFile exchange (walk, open, getattr, the reads, clunk).
+// session: push is what coh telemetry push does, Ingest.Push (per segment
+// one exchange: walk, open, the records, and the ctl line and read of
+// latest that make the next segment); pull is what coh telemetry pull
+// does per segment, one ReadFile exchange (walk, open, getattr, the
+// reads).
 //
 // Durations are summed over b.N runs of each size.
 //
@@ -96,21 +98,23 @@ func pushPull(b *testing.B, rt *rootTask, dev string, size int, tcp *tcpBase) (p
 			n  int // bytes for this segment
 		}
 		var round []job
+		var segs []nineclient.Segment
 		for s := 0; s < segsPerRound && moved < size; s++ {
-			id, err := in.NewSegment("text/plain")
-			if err != nil {
-				b.Fatal(err)
-			}
 			n := min(perSeg*len(rec), size-moved)
 			var recs [][]byte
 			for left := n; left > 0; left -= len(rec) {
 				recs = append(recs, rec[len(rec)-min(len(rec), left):])
 			}
-			if _, err := in.Append(id, 0, recs...); err != nil {
-				b.Fatalf("append %s: %v", id, err)
-			}
-			round = append(round, job{id, n})
+			segs = append(segs, nineclient.Segment{Mime: "text/plain", Records: recs})
+			round = append(round, job{n: n})
 			moved += n
+		}
+		ids, _, err := in.Push(segs)
+		if err != nil {
+			b.Fatalf("push: %v", err)
+		}
+		for i := range round {
+			round[i].id = ids[i]
 		}
 		t1 := time.Now()
 		for _, j := range round {

@@ -9,6 +9,7 @@ import (
 	"github.com/hugelgupf/p9/linux"
 
 	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/nineclient"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
 
@@ -109,5 +110,46 @@ func TestNineclientPipeline(t *testing.T) {
 	}
 	if got, err := q.Read("/queen/telemetry/pipe/seg/"+seg3, 0); err != nil || !bytes.Equal(got, want[:3*size]) {
 		t.Fatalf("segment after the refusal: %d bytes, %v; want the first three records", len(got), err)
+	}
+
+	// Push: three segments, one exchange each after the first; records
+	// without a newline get one. Then a push refused in its second
+	// segment: the first is whole, the second holds what came before the
+	// refusal, and no third segment is made.
+	var segs []nineclient.Segment
+	var wantSegs [][]byte
+	for i := range 3 {
+		var g nineclient.Segment
+		var w []byte
+		for k := range 5 + i {
+			r := []byte(strings.Repeat(string(rune('k'+i)), 100+k))
+			g.Records = append(g.Records, r)
+			w = append(append(w, r...), '\n')
+		}
+		g.Mime = "text/plain"
+		segs = append(segs, g)
+		wantSegs = append(wantSegs, w)
+	}
+	ids, wrote, err := in.Push(segs)
+	if err != nil || len(ids) != 3 || ids[0] == ids[1] || ids[1] == ids[2] {
+		t.Fatalf("Push = %v, %d, %v; want three new segments", ids, wrote, err)
+	}
+	for i, id := range ids {
+		if got, err := q.Read("/queen/telemetry/pipe/seg/"+id, 0); err != nil || !bytes.Equal(got, wantSegs[i]) {
+			t.Errorf("pushed segment %d (%s): %q, %v; want %q", i, id, got, err, wantSegs[i])
+		}
+	}
+	segs[1].Records[2] = bytes.Repeat([]byte{'x'}, size) // over max_record_bytes with its newline
+	ids, _, err = in.Push(segs)
+	if err == nil || len(ids) != 3 {
+		t.Fatalf("Push with a bad record in the second segment = %v, %v; want an error and the segments made", ids, err)
+	}
+	for i, want := range [][]byte{wantSegs[0], wantSegs[1][:2*100+1+2], nil} {
+		if got, _ := q.Read("/queen/telemetry/pipe/seg/"+ids[i], 0); !bytes.Equal(got, want) {
+			t.Errorf("segment %d of the refused push: %q; want %q", i, got, want)
+		}
+	}
+	if latest, _ := q.Read("/queen/telemetry/pipe/latest", 0); strings.TrimSpace(string(latest)) != ids[2] {
+		t.Errorf("latest after the refused push = %q; want %s", latest, ids[2])
 	}
 }

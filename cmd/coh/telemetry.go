@@ -12,6 +12,7 @@ import (
 
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/ingest"
+	"github.com/cohesix/cohesix/internal/nineclient"
 )
 
 // pulled is one segment's outcome, the --json shape.
@@ -26,8 +27,8 @@ type pulled struct {
 func telemetryCmd(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "telemetry",
-		Usage: "Pull ingested telemetry segments",
-		Subcommands: []*cli.Command{{
+		Usage: "Push telemetry files into segments, or pull the ingested segments",
+		Subcommands: []*cli.Command{pushCmd(e), {
 			Name:  "pull",
 			Usage: "Copy every segment under /queen/telemetry into DIR, resuming partial copies",
 			Flags: []cli.Flag{&cli.StringFlag{Name: "out", Required: true, Usage: "Directory to pull segments into"}, jsonFlag, &cli.BoolFlag{Name: "progress", Value: true, Usage: "Show a progress bar on stderr"}},
@@ -171,4 +172,89 @@ func progress(e *env, done, total int, bytes int64) {
 	const width = 30
 	n := done * width / total
 	fmt.Fprintf(e.stderr, "\r[%s%s] %d/%d segments, %d bytes", strings.Repeat("#", n), strings.Repeat(".", width-n), done, total, bytes)
+}
+
+// pushed is one file's outcome, the --json shape of telemetry push.
+type pushed struct {
+	Device  string `json:"device"`
+	File    string `json:"file"`
+	Seg     string `json:"seg_id"`
+	Records int    `json:"records"`
+	Bytes   int    `json:"bytes"` // stored, newlines included
+}
+
+// pushCmd is `coh telemetry push --device ID FILE...`: each file becomes
+// one segment of envelope records, as `cohsh telemetry push` makes it
+// (spec gpu-telemetry §6), with records up to max_record_bytes; the files
+// go over one pipelined session, one exchange per segment.
+func pushCmd(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "push",
+		Usage:     "Push each FILE (.txt .log .json .ndjson .csv, at most max_bytes_per_segment) into a new segment of --device",
+		ArgsUsage: "FILE...",
+		Flags:     []cli.Flag{&cli.StringFlag{Name: "device", Required: true, Usage: "Telemetry device id under /queen/telemetry"}, jsonFlag},
+		Action: func(c *cli.Context) error {
+			dev := c.String("device")
+			if err := ingest.ValidDevice(dev); err != nil {
+				return fail(exitUsage, "coh: %v", err)
+			}
+			if c.NArg() == 0 {
+				return fail(exitUsage, "coh: telemetry push needs at least one FILE")
+			}
+			// Every file is checked before anything is sent.
+			var segs []nineclient.Segment
+			var out []pushed
+			for _, src := range c.Args().Slice() {
+				mime, err := ingest.MimeFor(src)
+				if err != nil {
+					return fail(exitUsage, "coh: %s: %v", src, err)
+				}
+				data, err := os.ReadFile(src)
+				if err != nil {
+					return fail(exitUsage, "coh: %v: %v", ingest.ErrLocal, err)
+				}
+				recs, err := ingest.Chunk(data, mime, ingest.DefaultLimits())
+				if err != nil {
+					return fail(exitUsage, "coh: %s: %v", src, err)
+				}
+				segs = append(segs, nineclient.Segment{Mime: mime, Records: recs})
+				p := pushed{Device: dev, File: src, Records: len(recs)}
+				for _, r := range recs {
+					p.Bytes += len(r) + 1
+				}
+				out = append(out, p)
+			}
+			cl, err := dial(c)
+			if err != nil {
+				return err
+			}
+			defer cl.Close()
+			pl, err := cl.Pipeline()
+			if err != nil {
+				return fail(exitFailed, "coh: 9p pipeline session: %v", err)
+			}
+			defer pl.Close()
+			in, err := pl.Ingest(generated.ClientPoliciesCohTelemetryRoot, dev)
+			if err != nil {
+				return fail(exitFailed, "ERR TELEMETRY action=push device=%s error=%v", dev, err)
+			}
+			defer in.Close()
+			ids, _, err := in.Push(segs)
+			for i, id := range ids {
+				out[i].Seg = id
+			}
+			if err != nil {
+				// The segments made so far stay; the last may be part-written.
+				return fail(exitFailed, "ERR TELEMETRY action=push device=%s segments=%s error=%v", dev, strings.Join(ids, ","), err)
+			}
+			if c.Bool("json") {
+				emitJSON(e.stdout, out)
+				return nil
+			}
+			for _, p := range out {
+				fmt.Fprintf(e.stdout, "OK TELEMETRY action=push device=%s seg_id=%s records=%d bytes=%d file=%s\n", p.Device, p.Seg, p.Records, p.Bytes, p.File)
+			}
+			return nil
+		},
+	}
 }

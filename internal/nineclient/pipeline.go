@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -408,13 +409,31 @@ func (p *Pipeline) ReadFile(path string, off int64, n int) ([]byte, uint64, erro
 // arrival order (P29). The first refusal ends the append: the records
 // sent after it fail the offset check and change nothing.
 func (p *Pipeline) Append(path string, off int64, records ...[]byte) (int, error) {
-	for _, r := range records {
-		if len(r) == 0 || len(r) > int(p.msize)-twriteHeader {
-			return 0, fmt.Errorf("%s: a record of %d bytes is not one Twrite (1..%d)", path, len(r), int(p.msize)-twriteHeader)
-		}
+	if err := p.checkRecords(path, records); err != nil {
+		return 0, err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.appendLocked(path, off, records, nil)
+}
+
+// checkRecords refuses records that are not one Twrite each.
+func (p *Pipeline) checkRecords(path string, records [][]byte) error {
+	for _, r := range records {
+		if len(r) == 0 || len(r) > int(p.msize)-twriteHeader {
+			return fmt.Errorf("%s: a record of %d bytes is not one Twrite (1..%d)", path, len(r), int(p.msize)-twriteHeader)
+		}
+	}
+	return nil
+}
+
+// appendLocked is Append with p.mu held. extra, if not nil, adds up to
+// extraRoom requests to the exchange that carries the last records.
+func (p *Pipeline) appendLocked(path string, off int64, records [][]byte, extra func(*batch)) (int, error) {
+	room := maxBatch
+	if extra != nil {
+		room -= extraRoom
+	}
 	fid := p.fid()
 	defer p.release(fid)
 	b := p.batch()
@@ -434,10 +453,13 @@ func (p *Pipeline) Append(path string, off int64, records ...[]byte) (int, error
 	total := 0
 	for {
 		var writes []*call
-		for len(records) > 0 && len(b.calls) < maxBatch {
+		for len(records) > 0 && len(b.calls) < room {
 			writes = append(writes, b.write(fid, uint64(off), records[0]))
 			off += int64(len(records[0]))
 			records = records[1:]
+		}
+		if len(records) == 0 && extra != nil {
+			extra(b)
 		}
 		if err := b.run(); err != nil {
 			return total, err
@@ -504,25 +526,125 @@ func (in *Ingest) NewSegment(mime string) (string, error) {
 	in.p.mu.Lock()
 	defer in.p.mu.Unlock()
 	b := in.p.batch()
-	w := b.write(in.ctl, 0, []byte(`{"new":"segment","mime":"`+mime+`"}`+"\n"))
-	r := b.read(in.latest, 0, in.buf)
+	id := in.askSegment(b, mime)
 	if err := b.run(); err != nil {
 		return "", err
 	}
-	if err := firstErr(w.err, r.err); err != nil {
-		return "", err
+	return id()
+}
+
+// extraRoom is what askSegment adds to an exchange.
+const extraRoom = 2
+
+// askSegment adds the ctl line for a new segment of mime and the read of
+// latest to b; once b has run, id returns the new segment's id.
+func (in *Ingest) askSegment(b *batch, mime string) (id func() (string, error)) {
+	w := b.write(in.ctl, 0, []byte(`{"new":"segment","mime":"`+mime+`"}`+"\n"))
+	r := b.read(in.latest, 0, in.buf)
+	return func() (string, error) {
+		if err := firstErr(w.err, r.err); err != nil {
+			return "", err
+		}
+		id := strings.TrimSpace(string(in.buf[:r.n]))
+		if r.n == 0 || r.n == len(in.buf) || id == "" || in.buf[r.n-1] != '\n' {
+			return "", fmt.Errorf("%s/latest: no segment id", in.base)
+		}
+		return id, nil
 	}
-	id := strings.TrimSpace(string(in.buf[:r.n]))
-	if r.n == 0 || r.n == len(in.buf) || id == "" || in.buf[r.n-1] != '\n' {
-		return "", fmt.Errorf("%s/latest: no segment id", in.base)
+}
+
+// Segment is one segment's records for Push, and their mime. A record
+// without a trailing newline gets one, as the hive would add it.
+type Segment struct {
+	Mime    string
+	Records [][]byte
+}
+
+// Push writes each of segs into a new segment and returns the new ids and
+// the bytes written. The exchange carrying a segment's last records also
+// asks for the next segment, so a segment costs one round trip: the new
+// segment cannot evict the one still being written, because eviction
+// takes the oldest and a device holds at least two segments
+// (max_segments_per_device; with one, each segment waits for the one
+// before). The first refusal ends the push; the ids returned are the
+// segments it made: the one refused holds the records before the
+// refusal, and an empty one follows when its ctl line rode in the same
+// exchange.
+func (in *Ingest) Push(segs []Segment) ([]string, int, error) {
+	segs = slices.Clone(segs)
+	for i, g := range segs {
+		segs[i].Records = lines(g.Records)
+		if err := in.p.checkRecords(in.base+"/seg", segs[i].Records); err != nil {
+			return nil, 0, err
+		}
 	}
-	return id, nil
+	if len(segs) == 0 {
+		return nil, 0, nil
+	}
+	in.p.mu.Lock()
+	defer in.p.mu.Unlock()
+	var ids []string
+	total := 0
+	b := in.p.batch()
+	next := in.askSegment(b, segs[0].Mime)
+	if err := b.run(); err != nil {
+		return nil, 0, err
+	}
+	merge := generated.TelemetryIngestMaxSegmentsPerDevice > 1
+	for i, g := range segs {
+		id, err := next()
+		if err != nil {
+			return ids, total, err
+		}
+		ids = append(ids, id)
+		var extra func(*batch)
+		last, asked := i == len(segs)-1, false
+		if !last && merge {
+			extra = func(b *batch) { next, asked = in.askSegment(b, segs[i+1].Mime), true }
+		}
+		n, err := in.p.appendLocked(in.base+"/seg/"+id, 0, g.Records, extra)
+		total += n
+		if err != nil {
+			if asked {
+				if id, e := next(); e == nil {
+					ids = append(ids, id) // made in the failed exchange, empty
+				}
+			}
+			return ids, total, err
+		}
+		if !last && !merge {
+			b := in.p.batch()
+			next = in.askSegment(b, segs[i+1].Mime)
+			if err := b.run(); err != nil {
+				return ids, total, err
+			}
+		}
+	}
+	return ids, total, nil
 }
 
 // Append writes records to segment seg from offset off (its size before
 // the records; 0 for a new segment), one Twrite each, in order.
 func (in *Ingest) Append(seg string, off int64, records ...[]byte) (int, error) {
-	return in.p.Append(in.base+"/seg/"+seg, off, records...)
+	return in.p.Append(in.base+"/seg/"+seg, off, lines(records)...)
+}
+
+// lines ends every record with the newline the hive would add, so the
+// offsets of pipelined records are what the segment holds.
+func lines(records [][]byte) [][]byte {
+	var out [][]byte
+	for i, r := range records {
+		if len(r) > 0 && r[len(r)-1] != '\n' {
+			if out == nil {
+				out = slices.Clone(records)
+			}
+			out[i] = append(slices.Clip(r), '\n')
+		}
+	}
+	if out == nil {
+		return records
+	}
+	return out
 }
 
 // Close clunks ctl and latest.
