@@ -76,6 +76,17 @@ func emitJSON(w io.Writer, v any) {
 	fmt.Fprintln(w, string(b))
 }
 
+// emit prints v as one JSON value when --json is set, else lines.
+func emit(c *cli.Context, e *env, v any, lines []string) {
+	if c.Bool("json") {
+		emitJSON(e.stdout, v)
+		return
+	}
+	for _, l := range lines {
+		fmt.Fprintln(e.stdout, l)
+	}
+}
+
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &env{stdout: stdout, stderr: stderr, ctx: ctx}
 	app := &cli.App{

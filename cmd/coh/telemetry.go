@@ -112,13 +112,11 @@ func telemetryCmd(e *env) *cli.Command {
 				if c.Bool("progress") && !c.Bool("json") && len(jobs) > 0 {
 					fmt.Fprintln(e.stderr)
 				}
-				if c.Bool("json") {
-					emitJSON(e.stdout, results)
-					return nil
-				}
+				var lines []string
 				for _, r := range results {
-					fmt.Fprintf(e.stdout, "OK PULL device=%s seg_id=%s action=%s bytes=%d size=%d\n", r.Device, r.Seg, r.Action, r.Bytes, r.Size)
+					lines = append(lines, fmt.Sprintf("OK PULL device=%s seg_id=%s action=%s bytes=%d size=%d", r.Device, r.Seg, r.Action, r.Bytes, r.Size))
 				}
+				emit(c, e, results, lines)
 				return nil
 			},
 		}},
@@ -247,13 +245,11 @@ func pushCmd(e *env) *cli.Command {
 				// The segments made so far stay; the last may be part-written.
 				return fail(exitFailed, "ERR TELEMETRY action=push device=%s segments=%s error=%v", dev, strings.Join(ids, ","), err)
 			}
-			if c.Bool("json") {
-				emitJSON(e.stdout, out)
-				return nil
-			}
+			var lines []string
 			for _, p := range out {
-				fmt.Fprintf(e.stdout, "OK TELEMETRY action=push device=%s seg_id=%s records=%d bytes=%d file=%s\n", p.Device, p.Seg, p.Records, p.Bytes, p.File)
+				lines = append(lines, fmt.Sprintf("OK TELEMETRY action=push device=%s seg_id=%s records=%d bytes=%d file=%s", p.Device, p.Seg, p.Records, p.Bytes, p.File))
 			}
+			emit(c, e, out, lines)
 			return nil
 		},
 	}

@@ -216,23 +216,26 @@ func (b *batch) getattr(fid uint32) *call {
 	return c
 }
 
-// read asks for len(dst) bytes at off into dst.
-func (b *batch) read(fid uint32, off uint64, dst []byte) *call {
-	c := b.add(msgTread)
+// io starts a Tread or Twrite of n bytes at off.
+func (b *batch) io(typ byte, fid uint32, off uint64, n int) *call {
+	c := b.add(typ)
 	b.u32(fid)
 	b.u64(off)
-	b.u32(uint32(len(dst)))
-	c.want, c.dst = len(dst), dst
+	b.u32(uint32(n))
+	c.want = n
+	return c
+}
+
+// read asks for len(dst) bytes at off into dst.
+func (b *batch) read(fid uint32, off uint64, dst []byte) *call {
+	c := b.io(msgTread, fid, off, len(dst))
+	c.dst = dst
 	return c
 }
 
 func (b *batch) write(fid uint32, off uint64, data []byte) *call {
-	c := b.add(msgTwrite)
-	b.u32(fid)
-	b.u64(off)
-	b.u32(uint32(len(data)))
+	c := b.io(msgTwrite, fid, off, len(data))
 	b.p.out = append(b.p.out, data...)
-	c.want = len(data)
 	return c
 }
 

@@ -134,6 +134,11 @@ func readFile(root p9.File, path string) ([]byte, error) {
 }
 
 func writeFile(root p9.File, path string, data string) error {
+	return appendAt(root, path, []byte(data), 0)
+}
+
+// appendAt writes one record at off through the 9P client.
+func appendAt(root p9.File, path string, rec []byte, off uint64) error {
 	_, f, err := root.Walk(split(path))
 	if err != nil {
 		return err
@@ -142,7 +147,7 @@ func writeFile(root p9.File, path string, data string) error {
 	if _, _, err := f.Open(p9.WriteOnly); err != nil {
 		return err
 	}
-	_, err = f.WriteAt([]byte(data), 0)
+	_, err = f.WriteAt(rec, int64(off))
 	return err
 }
 

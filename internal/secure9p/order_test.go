@@ -193,20 +193,6 @@ func TestOrderedWritesBesideOpens(t *testing.T) {
 	}
 }
 
-// appendAt writes one record at off through the 9P client.
-func appendAt(root p9.File, path string, rec []byte, off uint64) error {
-	_, f, err := root.Walk(split(path))
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if _, _, err := f.Open(p9.WriteOnly); err != nil {
-		return err
-	}
-	_, err = f.WriteAt(rec, int64(off))
-	return err
-}
-
 // TestOrderingRules states which request waits for which (DECISIONS P29).
 func TestOrderingRules(t *testing.T) {
 	walk := request{typ: tTwalk, fid: 1, newfid: 2, nwname: 3}
