@@ -148,9 +148,11 @@ func (c *Client) Stat(path string) (Stat, error) {
 	return Stat{Dir: a.Mode.IsDir(), Mode: uint32(a.Mode.Permissions()), Size: a.Size}, nil
 }
 
-// ReadFrom reads path from off to EOF, at most max bytes (0: unbounded).
-func (c *Client) ReadFrom(path string, off int64, max int) ([]byte, error) {
-	f, err := c.walk(path)
+// ReadFrom reads path, walked from root, from off to EOF, at most max
+// bytes (0: unbounded). Like Append and List it works on any attached
+// root, a Client's or one attached through hugelgupf/p9 directly.
+func ReadFrom(root p9.File, path string, off int64, max int) ([]byte, error) {
+	_, f, err := root.Walk(Split(path))
 	if err != nil {
 		return nil, err
 	}
@@ -180,14 +182,19 @@ func (c *Client) ReadFrom(path string, off int64, max int) ([]byte, error) {
 	}
 }
 
+// ReadFrom is the package function on the session's root.
+func (c *Client) ReadFrom(path string, off int64, max int) ([]byte, error) {
+	return ReadFrom(c.root, path, off, max)
+}
+
 // Read reads a whole file, at most max bytes (0: unbounded).
 func (c *Client) Read(path string, max int) ([]byte, error) { return c.ReadFrom(path, 0, max) }
 
-// Append writes each record as one Twrite at offset off (-1: the file's
+// Append writes each record to path, walked from root, as one Twrite at offset off (-1: the file's
 // current end as Stat reports it, for offset-checked files), in order,
 // each waiting for the one before; bulk appends use Pipeline.Append.
-func (c *Client) Append(path string, off int64, records ...[]byte) (int, error) {
-	f, err := c.walk(path)
+func Append(root p9.File, path string, off int64, records ...[]byte) (int, error) {
+	_, f, err := root.Walk(Split(path))
 	if err != nil {
 		return 0, err
 	}
@@ -217,9 +224,15 @@ func (c *Client) Append(path string, off int64, records ...[]byte) (int, error) 
 	return total, nil
 }
 
-// List returns a directory's entry names in the server's order.
-func (c *Client) List(path string) ([]string, error) {
-	f, err := c.walk(path)
+// Append is the package function on the session's root.
+func (c *Client) Append(path string, off int64, records ...[]byte) (int, error) {
+	return Append(c.root, path, off, records...)
+}
+
+// List returns the entry names of path, walked from root, in the
+// server's order.
+func List(root p9.File, path string) ([]string, error) {
+	_, f, err := root.Walk(Split(path))
 	if err != nil {
 		return nil, err
 	}
@@ -243,6 +256,9 @@ func (c *Client) List(path string) ([]string, error) {
 		}
 	}
 }
+
+// List is the package function on the session's root.
+func (c *Client) List(path string) ([]string, error) { return List(c.root, path) }
 
 // Pipeline opens a second session with the same address and ticket for
 // bulk transfer (telemetry push and pull).

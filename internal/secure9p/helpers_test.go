@@ -2,7 +2,6 @@ package secure9p
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/hugelgupf/p9/p9"
 
+	"github.com/cohesix/cohesix/internal/nineclient"
 	"github.com/cohesix/cohesix/internal/ninedoor"
 	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/internal/ticket"
@@ -111,26 +111,7 @@ func split(path string) []string {
 }
 
 func readFile(root p9.File, path string) ([]byte, error) {
-	_, f, err := root.Walk(split(path))
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if _, _, err := f.Open(p9.ReadOnly); err != nil {
-		return nil, err
-	}
-	var out []byte
-	buf := make([]byte, 4096)
-	for {
-		n, err := f.ReadAt(buf, int64(len(out)))
-		out = append(out, buf[:n]...)
-		if errors.Is(err, io.EOF) || (err == nil && n == 0) {
-			return out, nil
-		}
-		if err != nil {
-			return out, err
-		}
-	}
+	return nineclient.ReadFrom(root, path, 0, 0)
 }
 
 func writeFile(root p9.File, path string, data string) error {
@@ -139,43 +120,11 @@ func writeFile(root p9.File, path string, data string) error {
 
 // appendAt writes one record at off through the 9P client.
 func appendAt(root p9.File, path string, rec []byte, off uint64) error {
-	_, f, err := root.Walk(split(path))
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if _, _, err := f.Open(p9.WriteOnly); err != nil {
-		return err
-	}
-	_, err = f.WriteAt(rec, int64(off))
+	_, err := nineclient.Append(root, path, int64(off), rec)
 	return err
 }
 
-func listDir(root p9.File, path string) ([]string, error) {
-	_, f, err := root.Walk(split(path))
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if _, _, err := f.Open(p9.ReadOnly); err != nil {
-		return nil, err
-	}
-	var names []string
-	off := uint64(0)
-	for {
-		ents, err := f.Readdir(off, 4096)
-		if err != nil {
-			return names, err
-		}
-		if len(ents) == 0 {
-			return names, nil
-		}
-		for _, e := range ents {
-			names = append(names, e.Name)
-			off = e.Offset
-		}
-	}
-}
+func listDir(root p9.File, path string) ([]string, error) { return nineclient.List(root, path) }
 
 // spawn starts a heartbeat worker through the queen's ctl file.
 func (h *hive) spawn(t testing.TB, root p9.File) {
