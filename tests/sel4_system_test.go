@@ -11,12 +11,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cohesix/cohesix/internal/hive"
 	"github.com/cohesix/cohesix/internal/nineclient"
+	"github.com/cohesix/cohesix/internal/testutil"
 )
 
 // sel4CohshPack is the serial pack in cohsh's words (cohsh turns
@@ -225,34 +225,16 @@ func freePortPair(t *testing.T) (int, int) {
 	return ports[0], ports[1]
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer and a poller.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // bootNetVM boots the image with QEMU_NET=1 (virtio-net, user network,
 // console and Secure9P forwarded to free host ports) and waits for the
 // prompt on serial; QEMU is stopped when the test ends.
-func bootNetVM(t *testing.T, img string) (consolePort, ninePort int, serial *syncBuffer) {
+func bootNetVM(t *testing.T, img string) (consolePort, ninePort int, serial *testutil.SyncBuffer) {
 	t.Helper()
 	root, _ := filepath.Abs("..")
 	consolePort, ninePort = freePortPair(t)
 	cmd := exec.Command(filepath.Join(root, "scripts/qemu-run.sh"), img)
 	cmd.Env = append(os.Environ(), "QEMU_NET=1", "QEMU_CONSOLE_PORT="+strconv.Itoa(consolePort), "QEMU_9P_PORT="+strconv.Itoa(ninePort))
-	serial = &syncBuffer{}
+	serial = &testutil.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = serial, serial
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -1,18 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/client"
 	"github.com/cohesix/cohesix/internal/hive"
+	"github.com/cohesix/cohesix/internal/testutil"
 )
 
 func TestNewLines(t *testing.T) {
@@ -32,24 +31,6 @@ func TestNewLines(t *testing.T) {
 			}
 		})
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for one writer and one reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestTailFollow: `cohsh tail -f` prints each telemetry line once as the
@@ -76,7 +57,7 @@ func TestTailFollow(t *testing.T) {
 			t.Fatalf("%s: %v %q", line, err, r.AckLine())
 		}
 	}
-	var out, errw syncBuffer
+	var out, errw testutil.SyncBuffer
 	done := make(chan int, 1)
 	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 	go func() {
