@@ -70,7 +70,7 @@ func telemetryCmd(e *env) *cli.Command {
 				for i, j := range jobs {
 					path := ingest.SegmentPath(c.String("out"), j.dev, j.seg)
 					remote := root + "/" + j.dev + "/seg/" + j.seg
-					local, err := ingest.LocalSize(path)
+					local, exists, err := ingest.LocalSize(path)
 					if err != nil {
 						return fail(exitFailed, "coh: %v", err)
 					}
@@ -84,10 +84,7 @@ func telemetryCmd(e *env) *cli.Command {
 					if int64(size) > max {
 						return fail(exitFailed, "ERR CAT path=%s error=%s exceeds %d bytes", remote, remote, max)
 					}
-					dec, off, err := ingest.PlanSegment(path, int64(size))
-					if err != nil {
-						return fail(exitFailed, "coh: %v", err)
-					}
+					dec, off := ingest.PlanSegment(local, exists, int64(size))
 					r := pulled{Device: j.dev, Seg: j.seg, Size: int64(size), Action: [...]string{"fetch", "resume", "skip"}[dec]}
 					if dec != ingest.PullSkip {
 						if off != local { // the local copy is stale: fetch it whole

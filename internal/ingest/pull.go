@@ -18,41 +18,37 @@ const (
 	PullSkip                       // the local copy already matches
 )
 
-// PlanSegment decides how to pull a segment of remoteSize bytes into
-// path: the hive's segments are append-only, so a local file that is a
-// prefix of the remote one is resumed from its end; an equal size is
-// skipped (re-checked by the caller's hash when --verify asks); anything
-// longer is stale (the id was evicted and cannot return, since ids are
-// never reused) and is fetched again.
-func PlanSegment(path string, remoteSize int64) (PullDecision, int64, error) {
+// LocalSize is what a pull finds of a segment at path: the local copy's
+// size, and whether there is one.
+func LocalSize(path string) (size int64, exists bool, err error) {
 	st, err := os.Stat(path)
 	switch {
 	case os.IsNotExist(err):
-		return PullFetch, 0, nil
+		return 0, false, nil
 	case err != nil:
-		return PullFetch, 0, err
+		return 0, false, err
 	case !st.Mode().IsRegular():
-		return PullFetch, 0, fmt.Errorf("%s is not a regular file", path)
-	case st.Size() == remoteSize:
-		return PullSkip, st.Size(), nil
-	case st.Size() < remoteSize:
-		return PullResume, st.Size(), nil
+		return 0, false, fmt.Errorf("%s is not a regular file", path)
 	}
-	return PullFetch, 0, nil
+	return st.Size(), true, nil
 }
 
-// LocalSize is the size of the local copy at path, 0 if there is none.
-func LocalSize(path string) (int64, error) {
-	st, err := os.Stat(path)
+// PlanSegment decides how to pull a segment of remoteSize bytes given the
+// local copy (LocalSize): the hive's segments are append-only, so a local
+// file that is a prefix of the remote one is resumed from its end; an
+// equal size is skipped; anything longer is stale (the id was evicted and
+// cannot return, since ids are never reused) and is fetched again. It
+// returns the offset to fetch from.
+func PlanSegment(local int64, exists bool, remoteSize int64) (PullDecision, int64) {
 	switch {
-	case os.IsNotExist(err):
-		return 0, nil
-	case err != nil:
-		return 0, err
-	case !st.Mode().IsRegular():
-		return 0, fmt.Errorf("%s is not a regular file", path)
+	case !exists:
+		return PullFetch, 0
+	case local == remoteSize:
+		return PullSkip, local
+	case local < remoteSize:
+		return PullResume, local
 	}
-	return st.Size(), nil
+	return PullFetch, 0
 }
 
 // SegmentPath is where a pull keeps one segment.
