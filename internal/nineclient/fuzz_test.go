@@ -60,13 +60,8 @@ func FuzzPipelineReplies(f *testing.F) {
 			if !c.answered {
 				t.Fatalf("call %d has neither a reply nor an error", c.typ)
 			}
-			switch c.typ {
-			case msgTread:
-				if c.n > len(dst) {
-					t.Fatalf("read returned %d bytes for %d asked", c.n, len(dst))
-				}
-			case msgTgetattr:
-				_ = c.size()
+			if c.typ == msgTread && c.n > len(dst) {
+				t.Fatalf("read returned %d bytes for %d asked", c.n, len(dst))
 			}
 		}
 	})

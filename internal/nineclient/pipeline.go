@@ -97,9 +97,10 @@ func (p *Pipeline) handshake(tok string, timeout time.Duration) error {
 	if v.err != nil {
 		return fmt.Errorf("9p version: %w", v.err)
 	}
-	if m := binary.LittleEndian.Uint32(v.body); m < p.msize {
-		p.msize = m
+	if v.n < 512 {
+		return fmt.Errorf("9p version: the server offers msize %d", v.n)
 	}
+	p.msize = min(p.msize, uint32(v.n))
 	b = p.batch()
 	a := b.add(msgTattach)
 	b.u32(rootFid)
@@ -130,11 +131,11 @@ func (p *Pipeline) fid() uint32 {
 // call is one request of an exchange and, once run, its reply.
 type call struct {
 	typ  byte
-	body []byte // reply body (valid until the next exchange), nil on error
 	err  error
 	want int // Twalk: names to walk; Tread: bytes asked; Twrite: bytes sent
 	dst  []byte
-	n    int // Rread: bytes copied to dst; Rwrite: count
+	n    int    // Rversion: msize; Rread: bytes copied to dst; Rwrite: count
+	size uint64 // Rgetattr: the file's size
 
 	answered bool
 }
@@ -301,12 +302,7 @@ func (p *Pipeline) reply(calls []*call) error {
 	case typ != c.typ+1:
 		c.err = fmt.Errorf("9p: reply type %d to request type %d", typ, c.typ)
 	default:
-		c.body = body
 		c.err = c.decode(body)
-		if c.typ != msgTread {
-			// Only read data outlives this reply; keep what callers use.
-			c.body = append([]byte(nil), body...)
-		}
 	}
 	return nil
 }
@@ -318,6 +314,7 @@ func (c *call) decode(body []byte) error {
 		if len(body) < 4 {
 			return io.ErrUnexpectedEOF
 		}
+		c.n = int(binary.LittleEndian.Uint32(body))
 	case msgTwalk:
 		if len(body) < 2 || int(binary.LittleEndian.Uint16(body)) != c.want {
 			return linux.ENOENT
@@ -341,12 +338,10 @@ func (c *call) decode(body []byte) error {
 		if len(body) < 57 {
 			return io.ErrUnexpectedEOF
 		}
+		c.size = binary.LittleEndian.Uint64(body[49:])
 	}
 	return nil
 }
-
-// size is an Rgetattr's size.
-func (c *call) size() uint64 { return binary.LittleEndian.Uint64(c.body[49:]) }
 
 // firstErr returns the first non-nil error.
 func firstErr(errs ...error) error {
@@ -398,7 +393,7 @@ func (p *Pipeline) ReadFile(path string, off int64, n int) ([]byte, uint64, erro
 			}
 		}
 		if lo >= n || short {
-			return out[:got], attr.size(), nil
+			return out[:got], attr.size, nil
 		}
 		walk, open = &call{}, &call{}
 		b = p.batch()
@@ -449,7 +444,7 @@ func (p *Pipeline) appendLocked(path string, off int64, records [][]byte, extra 
 		if err := firstErr(walk.err, open.err, attr.err); err != nil {
 			return 0, err
 		}
-		off = int64(attr.size())
+		off = int64(attr.size)
 		walk, open = &call{}, &call{}
 		b = p.batch()
 	}
