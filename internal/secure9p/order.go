@@ -83,7 +83,7 @@ func parseRequest(frame []byte) (r request, ok bool) {
 	default:
 		r.fid = body.u32()
 	}
-	r.ordered = OrderedWrite(frame)
+	r.ordered = isOrderedWrite(frame)
 	return r, !body.bad
 }
 
@@ -138,12 +138,12 @@ func after(next, prev request) bool {
 	return false
 }
 
-// OrderedWrite reports whether frame is a Twrite at an explicit offset
+// isOrderedWrite reports whether frame is a Twrite at an explicit offset
 // (not u64::MAX). On one connection such writes to one file are applied
 // in arrival order, so a client may pipeline the records of a segment at
 // consecutive offsets; an offset-checked append that overtook its
 // predecessor would be refused.
-func OrderedWrite(frame []byte) bool {
+func isOrderedWrite(frame []byte) bool {
 	return len(frame) >= headerLen+16 && frame[4] == tTwrite && le.Uint64(frame[headerLen+4:]) != ^uint64(0)
 }
 

@@ -222,7 +222,7 @@ func (p *Policy) judge(frame []byte, typ byte, tag uint16) ([]byte, linux.Errno)
 		}
 		return frame, 0
 
-	case tTclunk:
+	case tTclunk, tTremove:
 		fid := r.u32()
 		if r.bad {
 			return nil, linux.EINVAL
@@ -231,21 +231,12 @@ func (p *Policy) judge(frame []byte, typ byte, tag uint16) ([]byte, linux.Errno)
 			return nil, e
 		}
 		p.clunked[fid] = struct{}{}
-		return frame, 0
-
-	case tTremove:
-		// Remove is refused, but 9P clunks the fid even when remove
-		// fails: forward a clunk and answer its reply with EPERM.
-		fid := r.u32()
-		if r.bad {
-			return nil, linux.EINVAL
+		if typ == tTremove {
+			// Remove is refused, but 9P clunks the fid even when remove
+			// fails: forward a clunk and answer its reply with EPERM.
+			p.remap[tag] = linux.EPERM
+			frame[4] = tTclunk
 		}
-		if e := p.operand(fid); e != 0 {
-			return nil, e
-		}
-		p.clunked[fid] = struct{}{}
-		p.remap[tag] = linux.EPERM
-		frame[4] = tTclunk
 		return frame, 0
 
 	case tTxattrwalk:
