@@ -5,7 +5,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "5f120a4fcfdc5e29001d8d7af2809bf69a25003ec44f1f81b1c688b1603b3c63"
+const ManifestSHA256 = "89c14f10f159358b4ed06f8d22a8cf6060dc7517917c3c49932263ef681ed6f4"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -120,7 +120,13 @@ const (
 	MetaAuthor                                       = "cohesix"                                     // meta.author
 	MetaPurpose                                      = "dev profile: hosted root task and QEMU virt" // meta.purpose
 	NamespacesRoleIsolation                          = true                                          // namespaces.role_isolation
+	NetworkAcceptBackoffMaxMs                        = 1000                                          // network.accept_backoff_max_ms
+	NetworkAuditSummaryWindowMs                      = 10000                                         // network.audit_summary_window_ms
 	NetworkConsoleListen                             = "127.0.0.1:31337"                             // network.console_listen
+	NetworkHandshakeTimeoutMs                        = 5000                                          // network.handshake_timeout_ms
+	NetworkMaxConnsPerPeer                           = 32                                            // network.max_conns_per_peer
+	NetworkPeerTableMax                              = 1024                                          // network.peer_table_max
+	NetworkSecure9pIdleTimeoutMs                     = 86400000                                      // network.secure9p_idle_timeout_ms
 	NetworkSecure9pListen                            = "127.0.0.1:5640"                              // network.secure9p_listen
 	NetworkSel4ConsolePort                           = 31337                                         // network.sel4_console_port
 	NetworkSel4Secure9pPort                          = 564                                           // network.sel4_secure9p_port
@@ -177,6 +183,7 @@ const (
 	ObservabilityProcScheduleSummaryBytes            = 128                                           // observability.proc_schedule.summary_bytes
 	ProfileKernel                                    = true                                          // profile.kernel
 	ProfileName                                      = "dev"                                         // profile.name
+	QueenFsyncBatchMax                               = 64                                            // queen.fsync_batch_max
 	QueenGpuDefaultOps                               = 64                                            // queen.gpu_default_ops
 	QueenGpuDefaultTtlS                              = 120                                           // queen.gpu_default_ttl_s
 	QueenHeartbeatDefaultOps                         = 10000                                         // queen.heartbeat_default_ops
@@ -189,6 +196,7 @@ const (
 	QueenMaxBindsPerSession                          = 8                                             // queen.max_binds_per_session
 	QueenMaxSessions                                 = 64                                            // queen.max_sessions
 	QueenMaxWorkers                                  = 8                                             // queen.max_workers
+	QueenMemoryBudgetBytes                           = 268435456                                     // queen.memory_budget_bytes
 	RootTaskSchema                                   = "1.5"                                         // root_task.schema
 	ScriptsFailureHistory                            = 8                                             // scripts.failure_history
 	ScriptsMaxStatements                             = 256                                           // scripts.max_statements
@@ -196,6 +204,7 @@ const (
 	ScriptsTestTimeoutMaxS                           = 120                                           // scripts.test_timeout_max_s
 	ScriptsWaitMaxMs                                 = 2000                                          // scripts.wait_max_ms
 	Secure9pBatchFrames                              = 1                                             // secure9p.batch_frames
+	Secure9pFidsPerSession                           = 1024                                          // secure9p.fids_per_session
 	Secure9pMsize                                    = 8192                                          // secure9p.msize
 	Secure9pShortWritePolicy                         = "reject"                                      // secure9p.short_write.policy
 	Secure9pShortWriteRetryAttempts                  = 3                                             // secure9p.short_write.retry_attempts
@@ -238,6 +247,7 @@ const (
 	TelemetryIngestMaxSegmentsPerDevice              = 4                                             // telemetry_ingest.max_segments_per_device
 	TelemetryIngestMaxTotalBytesPerDevice            = 131072                                        // telemetry_ingest.max_total_bytes_per_device
 	TicketLimitsBandwidthBytes                       = 131072                                        // ticket_limits.bandwidth_bytes
+	TicketLimitsClockSkewMs                          = 30000                                         // ticket_limits.clock_skew_ms
 	TicketLimitsCursorAdvances                       = 256                                           // ticket_limits.cursor_advances
 	TicketLimitsCursorResumes                        = 16                                            // ticket_limits.cursor_resumes
 	TicketLimitsMaxScopePathLen                      = 128                                           // ticket_limits.max_scope_path_len

@@ -37,6 +37,13 @@ func Defaults() *Manifest {
 			Secure9PListen:   "127.0.0.1:5640",
 			Sel4ConsolePort:  31337,
 			Sel4Secure9PPort: 564,
+
+			MaxConnsPerPeer:       32,
+			HandshakeTimeoutMs:    5000,
+			Secure9PIdleTimeoutMs: 86400000,
+			AcceptBackoffMaxMs:    1000,
+			PeerTableMax:          1024,
+			AuditSummaryWindowMs:  10000,
 		},
 		Queen: Queen{
 			InboxDepth:            64,
@@ -51,6 +58,8 @@ func Defaults() *Manifest {
 			MaxSessions:           64,
 			GPUDefaultOps:         64,
 			GPUDefaultTTLS:        120,
+			MemoryBudgetBytes:     268435456,
+			FsyncBatchMax:         64,
 		},
 		Scripts: Scripts{
 			MaxStatements:       256,
@@ -64,6 +73,7 @@ func Defaults() *Manifest {
 			WalkDepth:             8,
 			WalkComponentMaxBytes: 64,
 			TagsPerSession:        16,
+			FidsPerSession:        1024,
 			BatchFrames:           1,
 			ShortWrite:            ShortWrite{Policy: "reject", RetryAttempts: 3, RetryBaseMs: 5},
 		},
@@ -139,7 +149,7 @@ func Defaults() *Manifest {
 		},
 		TicketLimits: TicketLimits{
 			MaxScopes: 8, MaxScopePathLen: 128, MaxScopeRatePerS: 64,
-			BandwidthBytes: 131072, CursorResumes: 16, CursorAdvances: 256, RateWindowMs: 1000,
+			BandwidthBytes: 131072, CursorResumes: 16, CursorAdvances: 256, RateWindowMs: 1000, ClockSkewMs: 30000,
 		},
 		GPU: GPU{
 			IDMaxBytes: 32, BridgePayloadMaxBytes: 131072, BridgeLogMaxBytes: 131072, BridgeStatusMaxBytes: 512,

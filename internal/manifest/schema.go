@@ -88,6 +88,13 @@ type Network struct {
 	Secure9PListen   string `toml:"secure9p_listen"`
 	Sel4ConsolePort  int64  `toml:"sel4_console_port"`
 	Sel4Secure9PPort int64  `toml:"sel4_secure9p_port"`
+	// Hostile-peer limits (issue 12, docs/SECURITY.md).
+	MaxConnsPerPeer       int64 `toml:"max_conns_per_peer"`
+	HandshakeTimeoutMs    int64 `toml:"handshake_timeout_ms"`
+	Secure9PIdleTimeoutMs int64 `toml:"secure9p_idle_timeout_ms"`
+	AcceptBackoffMaxMs    int64 `toml:"accept_backoff_max_ms"`
+	PeerTableMax          int64 `toml:"peer_table_max"`
+	AuditSummaryWindowMs  int64 `toml:"audit_summary_window_ms"`
 }
 
 // Queen is a Go-port section: the authority loop and worker defaults.
@@ -104,6 +111,8 @@ type Queen struct {
 	GPUDefaultOps         int64 `toml:"gpu_default_ops"`
 	GPUDefaultTTLS        int64 `toml:"gpu_default_ttl_s"`
 	MaxSessions           int64 `toml:"max_sessions"`
+	MemoryBudgetBytes     int64 `toml:"memory_budget_bytes"`
+	FsyncBatchMax         int64 `toml:"fsync_batch_max"`
 }
 
 // Scripts is a Go-port section: cohsh scripts and the self-test.
@@ -120,6 +129,7 @@ type Secure9P struct {
 	WalkDepth             int64      `toml:"walk_depth"`
 	WalkComponentMaxBytes int64      `toml:"walk_component_max_bytes"`
 	TagsPerSession        int64      `toml:"tags_per_session"`
+	FidsPerSession        int64      `toml:"fids_per_session"`
 	BatchFrames           int64      `toml:"batch_frames"`
 	ShortWrite            ShortWrite `toml:"short_write"`
 }
@@ -478,6 +488,7 @@ type TicketLimits struct {
 	CursorResumes    int64 `toml:"cursor_resumes"`
 	CursorAdvances   int64 `toml:"cursor_advances"`
 	RateWindowMs     int64 `toml:"rate_window_ms"`
+	ClockSkewMs      int64 `toml:"clock_skew_ms"`
 }
 
 type Ticket struct {

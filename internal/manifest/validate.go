@@ -173,6 +173,7 @@ func checkCore(c *checker, m *Manifest) {
 	c.rng("secure9p.walk_depth", s.WalkDepth, 1, maxWalkDepth)
 	c.rng("secure9p.walk_component_max_bytes", s.WalkComponentMaxBytes, 1, maxWalkComponentBytes)
 	c.rng("secure9p.tags_per_session", s.TagsPerSession, 1, maxTagsPerSession)
+	c.min("secure9p.fids_per_session", s.FidsPerSession, 2) // the attach fid and one walk
 	c.min("secure9p.batch_frames", s.BatchFrames, 1)
 	c.oneOf("secure9p.short_write.policy", s.ShortWrite.Policy, shortWritePolicies)
 	if s.ShortWrite.Policy == "retry" {
@@ -226,6 +227,8 @@ func checkCore(c *checker, m *Manifest) {
 		{"queen.gpu_default_ops", q.GPUDefaultOps},
 		{"queen.gpu_default_ttl_s", q.GPUDefaultTTLS},
 		{"queen.max_sessions", q.MaxSessions},
+		{"queen.memory_budget_bytes", q.MemoryBudgetBytes},
+		{"queen.fsync_batch_max", q.FsyncBatchMax},
 		{"scripts.max_statements", m.Scripts.MaxStatements},
 		{"scripts.wait_max_ms", m.Scripts.WaitMaxMs},
 		{"scripts.test_timeout_default_s", m.Scripts.TestTimeoutDefaultS},
@@ -321,6 +324,20 @@ func checkNetwork(c *checker, m *Manifest) {
 	}
 	c.rng("network.sel4_console_port", m.Network.Sel4ConsolePort, 1, maxPort)
 	c.rng("network.sel4_secure9p_port", m.Network.Sel4Secure9PPort, 1, maxPort)
+	n := m.Network
+	for _, f := range []struct {
+		key string
+		v   int64
+	}{
+		{"network.max_conns_per_peer", n.MaxConnsPerPeer},
+		{"network.handshake_timeout_ms", n.HandshakeTimeoutMs},
+		{"network.secure9p_idle_timeout_ms", n.Secure9PIdleTimeoutMs},
+		{"network.accept_backoff_max_ms", n.AcceptBackoffMaxMs},
+		{"network.peer_table_max", n.PeerTableMax},
+		{"network.audit_summary_window_ms", n.AuditSummaryWindowMs},
+	} {
+		c.min(f.key, f.v, 1)
+	}
 }
 
 func checkNamespaces(c *checker, m *Manifest) {
@@ -374,6 +391,7 @@ func checkTickets(c *checker, m *Manifest) {
 	c.max("ticket_limits.max_scopes", l.MaxScopes, maxTicketScopes)
 	c.rng("ticket_limits.max_scope_path_len", l.MaxScopePathLen, 1, maxScopePathLen)
 	c.min("ticket_limits.rate_window_ms", l.RateWindowMs, 1)
+	c.min("ticket_limits.clock_skew_ms", l.ClockSkewMs, 0)
 }
 
 func checkTelemetry(c *checker, m *Manifest) {
