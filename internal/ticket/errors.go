@@ -34,4 +34,9 @@ var (
 	// a manifest limit, a non-canonical flag, invalid UTF-8, a ".." scope
 	// path component.
 	ErrInvalidClaims = errors.New("ticket: invalid claims")
+	// ErrNotYetValid: issued_at_ms is later than now plus the manifest's
+	// clock skew allowance (Claims.CheckTime).
+	ErrNotYetValid = errors.New("ticket: not yet valid")
+	// ErrExpired: now_ms >= issued_at_ms + ttl_s × 1000 (Claims.CheckTime).
+	ErrExpired = errors.New("ticket: expired")
 )

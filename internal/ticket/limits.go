@@ -1,9 +1,11 @@
 package ticket
 
 import (
+	"errors"
 	"fmt"
-	"github.com/cohesix/cohesix/generated"
 	"math"
+
+	"github.com/cohesix/cohesix/generated"
 )
 
 // ExpiresAtMs returns issued_at_ms + ttl_s × 1000, saturating at
@@ -31,10 +33,48 @@ func (c Claims) Expired(nowMs uint64) bool {
 	return ok && nowMs >= at
 }
 
+// CheckTime decides whether claims are valid at nowMs, for both
+// transports, at attach and on every later operation. A ticket issued
+// more than skewMs after nowMs is not yet valid (ErrNotYetValid): clocks
+// of honest minters drift by less, and a ticket dated in the future would
+// otherwise live its TTL plus the gap. Issued exactly skewMs ahead is
+// accepted. Then Expired decides (ErrExpired). Both errors are wrapped
+// with the figures the audit line names.
+func (c Claims) CheckTime(nowMs, skewMs uint64) error {
+	if nowMs <= math.MaxUint64-skewMs && c.IssuedAtMs > nowMs+skewMs {
+		return fmt.Errorf("%w: issued_at_ms %d is %d ms ahead of now_ms %d, skew allowance %d ms",
+			ErrNotYetValid, c.IssuedAtMs, c.IssuedAtMs-nowMs, nowMs, skewMs)
+	}
+	if c.Expired(nowMs) {
+		at, _ := c.ExpiresAtMs()
+		return fmt.Errorf("%w: expired at %d ms, now_ms %d", ErrExpired, at, nowMs)
+	}
+	return nil
+}
+
+// TimeDenialAudit is the ui-ticket audit line for a CheckTime refusal of
+// the ticket masked, on any transport; "" for any other error.
+func TimeDenialAudit(err error, c Claims, masked string, nowMs, skewMs uint64) string {
+	switch {
+	case errors.Is(err, ErrExpired):
+		var ttl uint64
+		if c.TTLs != nil {
+			ttl = *c.TTLs
+		}
+		return fmt.Sprintf("ui-ticket outcome=deny reason=expired role=%s ticket=%s issued_at_ms=%d ttl_s=%d now_ms=%d",
+			c.Role, masked, c.IssuedAtMs, ttl, nowMs)
+	case errors.Is(err, ErrNotYetValid):
+		return fmt.Sprintf("ui-ticket outcome=deny reason=not-yet-valid role=%s ticket=%s issued_at_ms=%d now_ms=%d skew_ms=%d",
+			c.Role, masked, c.IssuedAtMs, nowMs, skewMs)
+	}
+	return ""
+}
+
 // Limits are the manifest's ticket_limits (spec §5). BandwidthBytes,
 // CursorResumes, CursorAdvances and MaxScopeRatePerS are unlimited at 0.
 // MaxScopes and MaxScopePathLen have no unlimited value: 0 allows no
 // scopes and only the root path respectively; negative counts as 0.
+// ClockSkewMs is how far in the future a ticket may be issued (CheckTime).
 type Limits struct {
 	MaxScopes        int
 	MaxScopePathLen  int
@@ -42,6 +82,7 @@ type Limits struct {
 	BandwidthBytes   uint64
 	CursorResumes    uint32
 	CursorAdvances   uint32
+	ClockSkewMs      uint64
 }
 
 // DefaultLimits returns the manifest's ticket_limits.
@@ -53,6 +94,7 @@ func DefaultLimits() Limits {
 		BandwidthBytes:   generated.TicketLimitsBandwidthBytes,
 		CursorResumes:    generated.TicketLimitsCursorResumes,
 		CursorAdvances:   generated.TicketLimitsCursorAdvances,
+		ClockSkewMs:      generated.TicketLimitsClockSkewMs,
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/cohesix/cohesix/generated"
 )
 
 func TestExpired(t *testing.T) {
@@ -121,5 +123,58 @@ func TestEffectiveQuotas(t *testing.T) {
 				t.Errorf("EffectiveQuotas(%+v) mismatch (-want +got):\n%s", tt.q, diff)
 			}
 		})
+	}
+}
+
+func TestCheckTime(t *testing.T) {
+	const now, skew = 1_700_000_000_000, 30_000
+	tests := []struct {
+		name string
+		c    Claims
+		now  uint64
+		want error
+	}{
+		{"issued now", Claims{IssuedAtMs: now}, now, nil},
+		{"issued in the past", Claims{IssuedAtMs: 0}, now, nil},
+		{"issued at now+skew", Claims{IssuedAtMs: now + skew}, now, nil},
+		{"issued at now+skew+1", Claims{IssuedAtMs: now + skew + 1}, now, ErrNotYetValid},
+		{"issued 27 h ahead", Claims{IssuedAtMs: now + 27*3600*1000, TTLs: u64(3)}, now, ErrNotYetValid},
+		{"future and long ttl", Claims{IssuedAtMs: now + skew + 1, TTLs: u64(math.MaxUint64)}, now, ErrNotYetValid},
+		{"skew does not stretch expiry", Claims{IssuedAtMs: now - 3000, TTLs: u64(3)}, now, ErrExpired},
+		{"one ms before expiry", Claims{IssuedAtMs: now - 2999, TTLs: u64(3)}, now, nil},
+		{"now near max", Claims{IssuedAtMs: math.MaxUint64}, math.MaxUint64 - 1, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.c.CheckTime(tt.now, skew)
+			if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
+				t.Fatalf("CheckTime = %v; want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestTimeDenialAudit(t *testing.T) {
+	const now, skew = 1_700_000_000_000, 30_000
+	future := Claims{Role: RoleWorkerHeartbeat, IssuedAtMs: now + skew + 1}
+	got := TimeDenialAudit(future.CheckTime(now, skew), future, "cohesix-ticket-…", now, skew)
+	want := "ui-ticket outcome=deny reason=not-yet-valid role=worker-heartbeat ticket=cohesix-ticket-… issued_at_ms=1700000030001 now_ms=1700000000000 skew_ms=30000"
+	if got != want {
+		t.Errorf("not-yet-valid audit = %q; want %q", got, want)
+	}
+	old := Claims{Role: RoleQueen, IssuedAtMs: now - 5000, TTLs: u64(1)}
+	got = TimeDenialAudit(old.CheckTime(now, skew), old, "m", now, skew)
+	want = "ui-ticket outcome=deny reason=expired role=queen ticket=m issued_at_ms=1699999995000 ttl_s=1 now_ms=1700000000000"
+	if got != want {
+		t.Errorf("expired audit = %q; want %q", got, want)
+	}
+	if got := TimeDenialAudit(ErrInvalidClaims, old, "m", now, skew); got != "" {
+		t.Errorf("audit for another error = %q; want empty", got)
+	}
+}
+
+func TestDefaultLimitsSkew(t *testing.T) {
+	if got := DefaultLimits().ClockSkewMs; got != generated.TicketLimitsClockSkewMs {
+		t.Errorf("DefaultLimits().ClockSkewMs = %d; want the manifest's %d", got, generated.TicketLimitsClockSkewMs)
 	}
 }
