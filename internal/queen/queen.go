@@ -68,6 +68,8 @@ type Queen struct {
 	done  chan struct{}
 	state *State // owned by the Run goroutine
 
+	onRevoke atomic.Pointer[func(Revocation)] // OnRevoke's listener
+
 	store     Store    // durable governance records, nil for none (persist.go)
 	restoring *Restore // boot records for Run to apply first
 	seq       uint64
@@ -162,8 +164,22 @@ func (q *Queen) apply(c Cmd) Result {
 	r := q.flush(q.state.Apply(c, now)) // persist.go: durable before the reply
 	q.seq++
 	q.snap.Store(q.state.snapshot(q.seq, now))
+	if rs := q.state.takeRevoked(); len(rs) > 0 {
+		if f := q.onRevoke.Load(); f != nil {
+			for _, rv := range rs {
+				(*f)(rv)
+			}
+		}
+	}
 	return r
 }
+
+// OnRevoke makes f hear of every worker the authority kills or revokes,
+// once the snapshot without its authority is published, so that the
+// transports can end the worker's sessions at once instead of at their
+// next operation. f runs on the authority's goroutine: it must not block
+// and must not submit to the queen.
+func (q *Queen) OnRevoke(f func(Revocation)) { q.onRevoke.Store(&f) }
 
 // Config returns the configuration the queen runs with.
 func (q *Queen) Config() Config { return q.cfg }

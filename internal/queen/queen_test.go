@@ -203,3 +203,39 @@ func TestConcurrentSubmitAndSnapshot(t *testing.T) {
 		t.Errorf("log holds %d lines; want at most %d", len(sn.Log), cfg.LogRingLines)
 	}
 }
+
+// TestOnRevokeHearsKillAndBudgetEnd checks that the transports are told of
+// every worker whose authority ends, after the snapshot shows it.
+func TestOnRevokeHearsKillAndBudgetEnd(t *testing.T) {
+	clock := newFakeClock(bootMs)
+	q := New(testConfig(), clock, 8)
+	var mu sync.Mutex
+	var got []Revocation
+	q.OnRevoke(func(r Revocation) {
+		w, ok := q.Snapshot().Worker(r.Worker)
+		if ok && w.Running {
+			t.Errorf("revocation of %s heard while the snapshot still shows it running", r.Worker)
+		}
+		mu.Lock()
+		got = append(got, r)
+		mu.Unlock()
+	})
+	runQueen(t, q, nil)
+	ctx := context.Background()
+	for _, line := range []string{`{"spawn":"heartbeat","ticks":100}`, `{"spawn":"heartbeat","ticks":1}`, `{"kill":"worker-1"}`} {
+		if _, err := q.Do(ctx, CtlWrite{Who: queenWho, Line: []byte(line)}); err != nil {
+			t.Fatalf("ctl %s: %v", line, err)
+		}
+	}
+	for range 3 {
+		if _, err := q.Do(ctx, Tick{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []Revocation{{Worker: "worker-1", Reason: "kill"}, {Worker: "worker-2", Reason: "ticks"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("revocations heard = %v; want %v", got, want)
+	}
+}

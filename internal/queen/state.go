@@ -93,6 +93,23 @@ type State struct {
 	gpu    gpuState    // gpu.go
 	gov    govState    // sessions, root, policy, audit (govern.go)
 	tr     traceState  // /trace (trace.go)
+
+	revoked []Revocation // since the last takeRevoked
+}
+
+// Revocation is a worker whose authority ended: killed (Reason "kill") or
+// its budget ran out (DECISIONS P5; Reason ttl, ticks, ops, gpu-removed).
+// The sessions attached as that worker end with it.
+type Revocation struct {
+	Worker string
+	Reason string
+}
+
+// takeRevoked returns the revocations since the last call and forgets them.
+func (s *State) takeRevoked() []Revocation {
+	r := s.revoked
+	s.revoked = nil
+	return r
 }
 
 // NewState returns the boot state at time nowMs.
@@ -448,6 +465,7 @@ func (s *State) kill(id string) Result {
 	delete(s.workers, id)
 	s.order = slices.DeleteFunc(s.order, func(x string) bool { return x == id })
 	s.audit(fmt.Sprintf("kill worker=%s ticks=%d revoked=true", w.ID, w.Ticks))
+	s.revoked = append(s.revoked, Revocation{Worker: id, Reason: "kill"})
 	s.gpuWorkerKilled(id)
 	return Result{Worker: id}
 }
@@ -539,6 +557,7 @@ func (s *State) exit(w *Worker, reason string) {
 	w.Running = false
 	w.ExitReason = reason
 	s.audit(fmt.Sprintf("worker %s budget exhausted reason=%s revoked=true", w.ID, reason))
+	s.revoked = append(s.revoked, Revocation{Worker: w.ID, Reason: reason})
 }
 
 func (s *State) tick(nowMs uint64) {
