@@ -39,16 +39,20 @@ func (ns *Namespace) lifecycleDir() Node {
 // audit lines, transport tcp, serial or 9p.
 func (ns *Namespace) OpenSession(role ticket.Role, subject, masked, transport string) *Session {
 	s := ns.NewSession(role, subject)
-	s.Ticket = masked
+	s.Ticket, s.Transport = masked, transport
 	_, _ = ns.q.Submit(bg, queen.SessionOpen{ID: s.ID, Role: s.Role.String(), Subject: subject, Transport: transport})
 	return s
 }
 
 // CloseSession ends s: reason is quit, eof, error, replaced, revoked or
-// inactivity-timeout. A closed session is never reopened.
+// inactivity-timeout. A closed session is never reopened. A session the
+// authority ended (Live) closes as revoked, whatever its transport saw.
 func (ns *Namespace) CloseSession(s *Session, reason string) {
 	if s == nil {
 		return
+	}
+	if ns.unguard(s) {
+		reason = "revoked"
 	}
 	_, _ = ns.q.Submit(bg, queen.SessionClose{ID: s.ID, Reason: reason})
 }

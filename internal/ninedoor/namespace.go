@@ -34,8 +34,11 @@ type Session struct {
 	Role    ticket.Role
 	Subject string
 	Ticket  string // masked ticket for audit lines, "" if none
+	// Transport is tcp, serial or 9p, for audit lines.
+	Transport string
 
 	enf *ticket.Enforcer // per-ticket scopes and quotas, nil if none (quota.go)
+	g   guard            // what ends the session besides its transport (authority.go)
 
 	mu    sync.Mutex
 	binds []binding // guarded by mu
@@ -86,6 +89,7 @@ type Namespace struct {
 	ingestStore IngestStore // ingest.go; nil keeps segments in memory
 	ingestMu    sync.Mutex  // orders ingest submit+persist pairs when a store is set (ingest.go)
 	obs         observe     // /proc/9p and /proc/ingest counters (observe.go)
+	guarded     registry    // sessions the authority may end (authority.go)
 }
 
 // NewSession returns a new session with the next monotonic id.
@@ -100,6 +104,7 @@ func (ns *Namespace) Config() Config { return ns.cfg }
 // the preinstalled self-test scripts by file name.
 func New(q *queen.Queen, cfg Config, boot []byte, tests []Entry) *Namespace {
 	ns := &Namespace{q: q, cfg: cfg}
+	q.OnRevoke(ns.workerRevoked) // authority.go
 	var top []Entry
 	top = append(top,
 		Entry{"gpu", ns.gpuDir()},
