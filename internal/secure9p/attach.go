@@ -6,13 +6,16 @@ import (
 	"strings"
 
 	"github.com/cohesix/cohesix/internal/errs"
+	"github.com/cohesix/cohesix/internal/ninedoor"
 	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
 
 // authorize decides a Tattach (spec secure9p §5 with DECISIONS D3): the
 // ticket in aname is required, its MAC must verify with its role's secret,
-// and the claims must be in date and within the manifest limits. uname is
+// and the claims must be in date (ticket.Claims.CheckTime: not issued
+// beyond the clock skew allowance, not expired) and within the manifest
+// limits. uname is
 // advisory. A worker's subject must name a live worker of its role. A
 // connection has one identity: a later attach must carry the same ticket.
 // Every refusal is audited.
@@ -67,15 +70,14 @@ func (c *conn) authorize(uname, aname string) error {
 		return deny(role.String(), "gate-denied", eperm("EPERM"),
 			fmt.Sprintf("lifecycle denied action=worker-attach state=%s reason=gate-denied", snap.Lifecycle.State))
 	}
-	nowMs := uint64(srv.clock().UnixMilli())
-	if claims.Expired(nowMs) {
-		var ttl uint64
-		if claims.TTLs != nil {
-			ttl = *claims.TTLs
+	nowMs, skew := uint64(srv.clock().UnixMilli()), srv.cfg.TicketLimits.ClockSkewMs
+	if err := claims.CheckTime(nowMs, skew); err != nil {
+		reason := "expired"
+		if errors.Is(err, ticket.ErrNotYetValid) {
+			reason = "not-yet-valid"
 		}
-		return deny(role.String(), "expired", eperm("ticket expired"),
-			fmt.Sprintf("ui-ticket outcome=deny reason=expired role=%s ticket=%s issued_at_ms=%d ttl_s=%d now_ms=%d",
-				role, masked, claims.IssuedAtMs, ttl, nowMs))
+		return deny(role.String(), reason, eperm("ticket "+reason),
+			ticket.TimeDenialAudit(err, claims, masked, nowMs, skew))
 	}
 	if err := ticket.CheckLimits(claims, srv.cfg.TicketLimits); err != nil {
 		return deny(role.String(), "invalid-claims", eperm("ticket invalid"),
@@ -104,6 +106,13 @@ func (c *conn) authorize(uname, aname string) error {
 
 	s := srv.ns.OpenSession(role, subject, masked, "9p")         // /proc/9p/session
 	srv.ns.EnforceTicket(s, token, claims, srv.cfg.TicketLimits) // spec roles-tickets §5
+	worker := ""
+	if role == ticket.RoleWorkerHeartbeat || role == ticket.RoleWorkerGPU {
+		worker = subject // its existence was checked above
+	}
+	// Authority is checked on every request (conn.Read); this closes the
+	// connection at the expiry instant or the worker's revocation.
+	srv.ns.Guard(s, ninedoor.Watch{Claims: claims, SkewMs: skew, Worker: worker, Close: func() { c.nc.Close() }})
 	c.token = token
 	c.session.Store(s)
 	who := subject

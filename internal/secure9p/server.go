@@ -45,14 +45,7 @@ func DefaultConfig() Config {
 		ComponentMax: generated.Secure9pWalkComponentMaxBytes,
 		Tags:         generated.Secure9pTagsPerSession,
 		Tickets:      generated.Tickets,
-		TicketLimits: ticket.Limits{
-			MaxScopes:        generated.TicketLimitsMaxScopes,
-			MaxScopePathLen:  generated.TicketLimitsMaxScopePathLen,
-			MaxScopeRatePerS: generated.TicketLimitsMaxScopeRatePerS,
-			BandwidthBytes:   generated.TicketLimitsBandwidthBytes,
-			CursorResumes:    generated.TicketLimitsCursorResumes,
-			CursorAdvances:   generated.TicketLimitsCursorAdvances,
-		},
+		TicketLimits: ticket.DefaultLimits(),
 	}
 }
 
@@ -179,6 +172,13 @@ func (c *conn) Read(p []byte) (int, error) {
 	for len(c.pending) == 0 {
 		frame, err := c.readFrame()
 		if err != nil {
+			return 0, c.quiesce(err)
+		}
+		if err := c.srv.ns.Live(c.session.Load()); err != nil {
+			// The authority ended the session (ticket expired, worker
+			// killed or revoked): this request is refused, then the
+			// connection ends.
+			_ = c.writeFrame(rlerror(le.Uint16(frame[5:]), Errno(err)))
 			return 0, c.quiesce(err)
 		}
 		c.pol.Await(frame)
