@@ -111,6 +111,7 @@ const (
 	DetailDenied          = "denied"
 	DetailInvalidClaims   = "invalid-claims"
 	DetailExpired         = "expired"
+	DetailRevoked         = "revoked"
 	DetailThrottled       = "throttled"
 	DetailRateLimited     = "rate-limited"
 	DetailLifecycleDenied = "lifecycle-denied"

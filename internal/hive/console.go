@@ -22,6 +22,12 @@ type consoleSession struct {
 	h         *Hive
 	transport string // "tcp" or "serial", for audit lines
 	sess      *ninedoor.Session
+	// closeConn ends the connection when the authority ends the session
+	// between verbs (ninedoor.Watch.Close); nil on the serial line.
+	closeConn func()
+	// endReason is why dispatch ended the conversation, if the authority
+	// did (the connection close audit names it).
+	endReason string
 }
 
 // helpLines is the console's help text (spec console §10).
@@ -42,6 +48,9 @@ func (c *consoleSession) dispatch(line string) (out []string, quit bool) {
 		return []string{pe.Ack().Render(lim)}, false
 	}
 	label := cmd.Verb.Label()
+	if err := c.h.ns.Live(c.sess); err != nil {
+		return []string{c.ended(label, err)}, true
+	}
 	refuse := func(reason, detail string, audit string, kv ...string) {
 		a := console.Refusal(label, reason, detail, kv...)
 		c.refused(a, audit)
@@ -252,7 +261,7 @@ func (c *consoleSession) nsError(label, path string, _ []string, err error) stri
 	case errors.Is(err, errs.ErrBusy):
 		reason, detail, text = console.ReasonBusy, "busy", "EBUSY"
 	case errors.Is(err, errs.ErrClosed):
-		reason, detail, text = console.ReasonPolicy, "revoked", "closed"
+		reason, detail, text = console.ReasonPolicy, console.DetailRevoked, "closed"
 	case errors.Is(err, errs.ErrInvalid) && errs.Message(err) == console.ErrorTextInvalidPath:
 		reason, detail, text = console.ReasonPolicy, console.DetailInvalidPath, console.ErrorTextInvalidPath
 	default:
@@ -396,14 +405,8 @@ func (c *consoleSession) attach(cmd console.Command) (console.Ack, bool) {
 			audit = append(audit, fmt.Sprintf("ui-ticket outcome=deny reason=invalid-claims role=%s ticket=%s detail=%v", role, ticket.MaskToken(cmd.Ticket), err))
 		case claims.Role != role:
 			verdict = &queen.Refusal{Reason: console.ReasonPolicy, Detail: console.DetailDenied}
-		case claims.Expired(nowMs):
-			verdict = &queen.Refusal{Reason: console.ReasonQuota, Detail: console.DetailExpired}
-			audit = append(audit, fmt.Sprintf("ui-ticket outcome=deny reason=expired role=%s ticket=%s issued_at_ms=%d ttl_s=%d now_ms=%d", role, ticket.MaskToken(cmd.Ticket), claims.IssuedAtMs, *claims.TTLs, nowMs))
 		default:
-			if lerr := ticket.CheckLimits(claims, c.h.ticketLimits); lerr != nil {
-				verdict = &queen.Refusal{Reason: console.ReasonQuota, Detail: console.DetailInvalidClaims}
-				audit = append(audit, fmt.Sprintf("ui-ticket outcome=deny reason=invalid-claims role=%s ticket=%s detail=%v", role, ticket.MaskToken(cmd.Ticket), lerr))
-			}
+			verdict, audit = c.claimsVerdict(claims, cmd.Ticket, nowMs)
 		}
 	}
 	roleLabel := strings.ToLower(cmd.Role)
@@ -431,5 +434,53 @@ func (c *consoleSession) attach(cmd console.Command) (console.Ack, bool) {
 	}
 	c.sess = c.h.ns.OpenSession(role, claims.Subject, masked, c.transport)
 	c.h.ns.EnforceTicket(c.sess, cmd.Ticket, claims, c.h.ticketLimits) // spec roles-tickets §5
+	// Authority is checked on every verb (dispatch); this also ends the
+	// connection at the expiry instant or the worker's revocation. The
+	// console attaches a worker ticket whether or not its worker exists
+	// (spec console §6); the session is bound to the worker if it runs.
+	worker := ""
+	if w, ok := c.h.q.Snapshot().Worker(claims.Subject); ok && w.Running && w.Role == role.String() {
+		worker = claims.Subject
+	}
+	c.h.ns.Guard(c.sess, ninedoor.Watch{Claims: claims, SkewMs: c.h.ticketLimits.ClockSkewMs, Worker: worker, Close: c.closeConn})
 	return console.Success(label, "role", role.String()), true
+}
+
+// claimsVerdict applies the claims checks after the MAC and role (spec
+// console §6): in date (ticket.Claims.CheckTime: expired → reason=quota
+// detail=expired; issued beyond the clock skew allowance → reason=quota
+// detail=invalid-claims, the spec's word for claims the manifest refuses),
+// then within the manifest limits. It returns nil when they pass, else
+// the refusal and its audit lines.
+func (c *consoleSession) claimsVerdict(claims ticket.Claims, token string, nowMs uint64) (*queen.Refusal, []string) {
+	masked, skew := ticket.MaskToken(token), c.h.ticketLimits.ClockSkewMs
+	if err := claims.CheckTime(nowMs, skew); err != nil {
+		detail := console.DetailExpired
+		if errors.Is(err, ticket.ErrNotYetValid) {
+			detail = console.DetailInvalidClaims
+		}
+		return &queen.Refusal{Reason: console.ReasonQuota, Detail: detail}, []string{ticket.TimeDenialAudit(err, claims, masked, nowMs, skew)}
+	}
+	if err := ticket.CheckLimits(claims, c.h.ticketLimits); err != nil {
+		return &queen.Refusal{Reason: console.ReasonQuota, Detail: console.DetailInvalidClaims},
+			[]string{fmt.Sprintf("ui-ticket outcome=deny reason=invalid-claims role=%s ticket=%s detail=%v", claims.Role, masked, err)}
+	}
+	return nil, nil
+}
+
+// ended answers a verb of a session the authority has ended (spec
+// security §2.6 and console §6 words: an expired ticket is reason=quota
+// detail=expired; a killed or revoked worker's session is reason=policy
+// detail=revoked, as a closed session is elsewhere) and ends the session.
+// The namespace has audited the end; the caller closes the connection.
+func (c *consoleSession) ended(label string, err error) string {
+	reason, detail := console.ReasonPolicy, console.DetailRevoked
+	if e, ok := ninedoor.AsSessionEnded(err); ok && e.Reason == ninedoor.EndExpired {
+		reason, detail = console.ReasonQuota, console.DetailExpired
+	}
+	a := console.Refusal(label, reason, detail)
+	c.refused(a, "")
+	c.end(ninedoor.EndRevoked)
+	c.endReason = "session-" + detail
+	return a.Render(c.h.lim)
 }

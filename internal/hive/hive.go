@@ -6,6 +6,7 @@ package hive
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -215,7 +216,7 @@ func (h *Hive) ServeConsole(conn net.Conn) {
 	if send(console.AuthOK.Render(h.lim)) != nil {
 		return
 	}
-	cs := &consoleSession{h: h, transport: "tcp"}
+	cs := &consoleSession{h: h, transport: "tcp", closeConn: func() { conn.Close() }}
 	closeReason := "eof"
 	defer func() {
 		cs.end(closeReason)
@@ -252,7 +253,7 @@ func (h *Hive) ServeConsole(conn net.Conn) {
 			return
 		}
 		if quit {
-			closeReason = "quit"
+			closeReason = cmp.Or(cs.endReason, "quit")
 			return
 		}
 	}

@@ -59,8 +59,11 @@ type Watch struct {
 	Claims ticket.Claims
 	// SkewMs is ticket_limits.clock_skew_ms, for Claims.CheckTime.
 	SkewMs uint64
-	// Worker is the worker the session speaks for, known to the queen at
-	// attach; "" for none. Its kill or revocation ends the session.
+	// Worker is the worker the session is bound to: running at attach;
+	// "" for none. Once the snapshot shows it killed or revoked, the
+	// session's next operation fails. Besides, the kill or revocation of
+	// a worker ends every session attached under its identity, bound or
+	// not (OnRevoke).
 	Worker string
 	// Close ends the transport's connection; it must not block. nil (the
 	// serial line) leaves the end to the next operation.

@@ -107,8 +107,8 @@ func (c *conn) authorize(uname, aname string) error {
 	s := srv.ns.OpenSession(role, subject, masked, "9p")         // /proc/9p/session
 	srv.ns.EnforceTicket(s, token, claims, srv.cfg.TicketLimits) // spec roles-tickets §5
 	worker := ""
-	if role == ticket.RoleWorkerHeartbeat || role == ticket.RoleWorkerGPU {
-		worker = subject // its existence was checked above
+	if w, ok := snap.Worker(subject); ok && w.Running && role.IsWorker() {
+		worker = subject
 	}
 	// Authority is checked on every request (conn.Read); this closes the
 	// connection at the expiry instant or the worker's revocation.
