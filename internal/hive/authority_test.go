@@ -103,7 +103,7 @@ func TestConsoleExpiredTicketEndsTheSession(t *testing.T) {
 		t.Fatalf("cat after expiry = %q, quit %v; want ERR CAT reason=quota detail=expired and the end", out, quit)
 	}
 	h.barrier()
-	if !h.logHas("session expired transport=test session=") || !h.logHas("ticket=" + ticket.MaskToken(tok)) {
+	if !h.logHas("session expired transport=test session=") || !h.logHas("ticket="+ticket.MaskToken(tok)) {
 		t.Error("log lacks the session expired line")
 	}
 	if got := h.run(t, cs, "ping"); got[len(got)-1] != "OK PING reply=pong" {
