@@ -438,11 +438,8 @@ func (c *consoleSession) attach(cmd console.Command) (console.Ack, bool) {
 	// connection at the expiry instant or the worker's revocation. The
 	// console attaches a worker ticket whether or not its worker exists
 	// (spec console §6); the session is bound to the worker if it runs.
-	worker := ""
-	if w, ok := c.h.q.Snapshot().Worker(claims.Subject); ok && w.Running && w.Role == role.String() {
-		worker = claims.Subject
-	}
-	c.h.ns.Guard(c.sess, ninedoor.Watch{Claims: claims, SkewMs: c.h.ticketLimits.ClockSkewMs, Worker: worker, Close: c.closeConn})
+	c.h.ns.Guard(c.sess, ninedoor.Watch{Claims: claims, SkewMs: c.h.ticketLimits.ClockSkewMs,
+		Worker: c.h.ns.RunningWorker(role, claims.Subject), Close: c.closeConn})
 	return console.Success(label, "role", role.String()), true
 }
 

@@ -111,6 +111,19 @@ func (ns *Namespace) Guard(s *Session, w Watch) {
 	ns.guarded.mu.Unlock()
 }
 
+// RunningWorker returns subject if it names a running worker of role
+// (heartbeat or gpu), else "": the worker an attaching session is bound
+// to (Watch.Worker), by the same rule on every transport.
+func (ns *Namespace) RunningWorker(role ticket.Role, subject string) string {
+	if subject == "" || (role != ticket.RoleWorkerHeartbeat && role != ticket.RoleWorkerGPU) {
+		return ""
+	}
+	if w, ok := ns.q.Snapshot().Worker(subject); ok && w.Running && w.Role == role.String() {
+		return subject
+	}
+	return ""
+}
+
 // maxTimerMs is the longest expiry timer; a later expiry is left to Live.
 const maxTimerMs = math.MaxInt64 / uint64(time.Millisecond)
 

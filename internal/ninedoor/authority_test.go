@@ -191,3 +191,23 @@ func TestLiveSeesRevocationBeforeTheListener(t *testing.T) {
 		t.Error("Live after kill = nil; want revoked")
 	}
 }
+
+func TestRunningWorkerBindsOnlyALiveWorkerOfTheRole(t *testing.T) {
+	f := newFixture(t, options{})
+	f.spawn(1, "1")
+	if got := f.ns.RunningWorker(ticket.RoleWorkerHeartbeat, "worker-1"); got != "worker-1" {
+		t.Errorf("RunningWorker(heartbeat, worker-1) = %q; want worker-1", got)
+	}
+	for _, tc := range []struct {
+		role    ticket.Role
+		subject string
+	}{{ticket.RoleWorkerGPU, "worker-1"}, {ticket.RoleQueen, "worker-1"}, {ticket.RoleWorkerHeartbeat, "worker-9"}, {ticket.RoleWorkerHeartbeat, ""}} {
+		if got := f.ns.RunningWorker(tc.role, tc.subject); got != "" {
+			t.Errorf("RunningWorker(%s, %q) = %q; want none", tc.role, tc.subject, got)
+		}
+	}
+	f.tick(3) // its one tick spent: revoked, still listed (DECISIONS P5)
+	if got := f.ns.RunningWorker(ticket.RoleWorkerHeartbeat, "worker-1"); got != "" {
+		t.Errorf("RunningWorker of a revoked worker = %q; want none", got)
+	}
+}

@@ -72,10 +72,7 @@ func (c *conn) authorize(uname, aname string) error {
 	}
 	nowMs, skew := uint64(srv.clock().UnixMilli()), srv.cfg.TicketLimits.ClockSkewMs
 	if err := claims.CheckTime(nowMs, skew); err != nil {
-		reason := "expired"
-		if errors.Is(err, ticket.ErrNotYetValid) {
-			reason = "not-yet-valid"
-		}
+		reason := ticket.TimeDenialReason(err)
 		return deny(role.String(), reason, eperm("ticket "+reason),
 			ticket.TimeDenialAudit(err, claims, masked, nowMs, skew))
 	}
@@ -86,41 +83,53 @@ func (c *conn) authorize(uname, aname string) error {
 	if err := checkUname(uname, role, claims.Subject); err != nil {
 		return deny(role.String(), "uname-mismatch", err)
 	}
-
-	subject := claims.Subject
-	if role.IsWorker() {
-		if subject == "" {
-			return deny(role.String(), "identity-required", errs.New(errs.ErrInvalid, "%s attach requires identity", role))
-		}
-		switch role {
-		case ticket.RoleWorkerHeartbeat, ticket.RoleWorkerGPU:
-			if w, ok := snap.Worker(subject); !ok || w.Role != role.String() {
-				return deny(role.String(), "worker-not-found", errs.New(errs.ErrNotFound, "worker %s not found", subject))
-			}
-		default:
-			// No sidecar scopes are configured in this build.
-			kind := strings.TrimPrefix(role.String(), "worker-")
-			return deny(role.String(), "scope-not-found", errs.New(errs.ErrNotFound, "%s scope %s not found", kind, subject))
-		}
+	if reason, err := checkIdentity(role, claims.Subject, snap); err != nil {
+		return deny(role.String(), reason, err)
 	}
+	c.open(token, masked, claims)
+	return nil
+}
 
+// checkIdentity applies the identity rules of a worker role: a subject is
+// required, and names a live worker of the role (heartbeat, gpu) or a
+// sidecar scope (bus, lora: none is configured in this build). It returns
+// the audit reason with the refusal.
+func checkIdentity(role ticket.Role, subject string, snap *queen.Snapshot) (string, error) {
+	if !role.IsWorker() {
+		return "", nil
+	}
+	if subject == "" {
+		return "identity-required", errs.New(errs.ErrInvalid, "%s attach requires identity", role)
+	}
+	switch role {
+	case ticket.RoleWorkerHeartbeat, ticket.RoleWorkerGPU:
+		if w, ok := snap.Worker(subject); !ok || w.Role != role.String() {
+			return "worker-not-found", errs.New(errs.ErrNotFound, "worker %s not found", subject)
+		}
+		return "", nil
+	}
+	kind := strings.TrimPrefix(role.String(), "worker-")
+	return "scope-not-found", errs.New(errs.ErrNotFound, "%s scope %s not found", kind, subject)
+}
+
+// open starts the session of an accepted attach and fixes the
+// connection's identity.
+func (c *conn) open(token, masked string, claims ticket.Claims) {
+	srv, role, subject := c.srv, claims.Role, claims.Subject
 	s := srv.ns.OpenSession(role, subject, masked, "9p")         // /proc/9p/session
 	srv.ns.EnforceTicket(s, token, claims, srv.cfg.TicketLimits) // spec roles-tickets §5
-	worker := ""
-	if w, ok := snap.Worker(subject); ok && w.Running && role.IsWorker() {
-		worker = subject
-	}
-	// Authority is checked on every request (conn.Read); this closes the
-	// connection at the expiry instant or the worker's revocation.
-	srv.ns.Guard(s, ninedoor.Watch{Claims: claims, SkewMs: skew, Worker: worker, Close: func() { c.nc.Close() }})
+	// Authority is checked on every request (conn.Read); the watch also
+	// closes the connection at the expiry instant or the worker's
+	// revocation.
+	srv.ns.Guard(s, ninedoor.Watch{Claims: claims, SkewMs: srv.cfg.TicketLimits.ClockSkewMs,
+		Worker: srv.ns.RunningWorker(role, subject), Close: func() { c.nc.Close() }})
 	c.token = token
 	c.session.Store(s)
 	who := subject
 	if who == "" {
 		who = "none"
 	}
-	q.Audit(fmt.Sprintf("nine-door: attach role=%s subject=%s session=%d ticket=%s", role, who, s.ID, masked))
-	return nil
+	srv.ns.Queen().Audit(fmt.Sprintf("nine-door: attach role=%s subject=%s session=%d ticket=%s", role, who, s.ID, masked))
 }
 
 var errNoSecret = errors.New("no secret for role")

@@ -52,18 +52,30 @@ func (c Claims) CheckTime(nowMs, skewMs uint64) error {
 	return nil
 }
 
+// TimeDenialReason is the audit reason word for a CheckTime refusal:
+// expired or not-yet-valid; "" for any other error.
+func TimeDenialReason(err error) string {
+	switch {
+	case errors.Is(err, ErrExpired):
+		return "expired"
+	case errors.Is(err, ErrNotYetValid):
+		return "not-yet-valid"
+	}
+	return ""
+}
+
 // TimeDenialAudit is the ui-ticket audit line for a CheckTime refusal of
 // the ticket masked, on any transport; "" for any other error.
 func TimeDenialAudit(err error, c Claims, masked string, nowMs, skewMs uint64) string {
-	switch {
-	case errors.Is(err, ErrExpired):
+	switch TimeDenialReason(err) {
+	case "expired":
 		var ttl uint64
 		if c.TTLs != nil {
 			ttl = *c.TTLs
 		}
 		return fmt.Sprintf("ui-ticket outcome=deny reason=expired role=%s ticket=%s issued_at_ms=%d ttl_s=%d now_ms=%d",
 			c.Role, masked, c.IssuedAtMs, ttl, nowMs)
-	case errors.Is(err, ErrNotYetValid):
+	case "not-yet-valid":
 		return fmt.Sprintf("ui-ticket outcome=deny reason=not-yet-valid role=%s ticket=%s issued_at_ms=%d now_ms=%d skew_ms=%d",
 			c.Role, masked, c.IssuedAtMs, nowMs, skewMs)
 	}

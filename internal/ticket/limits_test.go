@@ -168,6 +168,11 @@ func TestTimeDenialAudit(t *testing.T) {
 	if got != want {
 		t.Errorf("expired audit = %q; want %q", got, want)
 	}
+	for err, want := range map[error]string{future.CheckTime(now, skew): "not-yet-valid", old.CheckTime(now, skew): "expired", ErrInvalidClaims: ""} {
+		if got := TimeDenialReason(err); got != want {
+			t.Errorf("TimeDenialReason(%v) = %q; want %q", err, got, want)
+		}
+	}
 	if got := TimeDenialAudit(ErrInvalidClaims, old, "m", now, skew); got != "" {
 		t.Errorf("audit for another error = %q; want empty", got)
 	}
