@@ -1,9 +1,12 @@
 package tests
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -13,25 +16,34 @@ import (
 	"time"
 
 	"github.com/cohesix/cohesix/internal/client"
-	"github.com/cohesix/cohesix/internal/hive"
 )
 
 // durableLog returns the test lines with prefix in the durable log of dir
-// (archive and live spool: how an operator reads lines older than the
-// ring), in order.
-func durableLog(t *testing.T, dir, prefix string) []string {
+// as an operator reads lines older than the ring: `coh log --state-dir
+// DIR --json` (archive and live spool, each line once), in order.
+func durableLog(t *testing.T, bin, dir, prefix string) []string {
 	t.Helper()
-	log, err := hive.ReadLog(dir)
+	out, err := exec.Command(filepath.Join(bin, "coh"), "log", "--state-dir", dir, "--json").Output()
 	if err != nil {
-		t.Fatalf("read the durable log of %s: %v", dir, err)
+		t.Fatalf("coh log --state-dir %s: %v", dir, err)
 	}
-	var out []string
-	for _, l := range log {
+	var log []struct {
+		N    uint64 `json:"n"`
+		Line string `json:"line"`
+	}
+	if err := json.Unmarshal(out, &log); err != nil {
+		t.Fatalf("coh log --json: %v", err)
+	}
+	var lines []string
+	for i, l := range log {
+		if i > 0 && l.N != log[i-1].N+1 {
+			t.Errorf("durable log line %d numbered %d after %d", i, l.N, log[i-1].N)
+		}
 		if strings.HasPrefix(l.Line, prefix) {
-			out = append(out, l.Line)
+			lines = append(lines, l.Line)
 		}
 	}
-	return out
+	return lines
 }
 
 // queenConsole attaches a queen console to rt.
@@ -107,7 +119,7 @@ func TestHostileDurableFiftyEchoes(t *testing.T) {
 // every line whose OK a client received is in the durable log exactly
 // once, and the newest of them are what the ring shows.
 func TestHostileDurableKillDuringAppends(t *testing.T) {
-	bin := binaries(t, "roottask")
+	bin := binaries(t, "roottask", "cmd/coh")
 	dir := t.TempDir()
 	args := []string{"--state-dir", dir}
 	rt := startRootTaskArgs(t, bin, false, args)
@@ -158,7 +170,7 @@ func TestHostileDurableKillDuringAppends(t *testing.T) {
 	rt = startRootTaskArgs(t, bin, false, args)
 	// An honest operator is served after the crash.
 	c := queenConsole(t, rt)
-	durable := durableLog(t, dir, "durable-c")
+	durable := durableLog(t, bin, dir, "durable-c")
 	seen := map[string]int{}
 	for _, l := range durable {
 		seen[l]++
