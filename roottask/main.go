@@ -7,7 +7,7 @@
 // Defaults come from configs/root_task.toml (network.*). --state-dir keeps
 // the durable spools (DECISIONS D9): every line of /log/queen.log, the
 // audit journal, approvals, lifecycle state and worker ids survive kill -9
-// and a restart; --state-dir '' (the default) keeps them in memory. The
+// and a restart; an empty --state-dir (the default) keeps them in memory. The
 // boot banner says which ("[event] state dir=..."). On seL4 the same
 // code runs under the C shim with the sel4 platform.
 //

@@ -2,6 +2,7 @@ package queen
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -258,4 +259,35 @@ func TestGroupCommitFailureRefusesBatch(t *testing.T) {
 	}) {
 		t.Errorf("no spool write failed line in %q", q.Snapshot().Log)
 	}
+}
+
+// FuzzRestoreRecords: any spool record restores without panicking, keeps
+// the ring within queen.log_ring_lines and never moves the worker counter
+// or the line count backwards; LogLines reads only log records.
+func FuzzRestoreRecords(f *testing.F) {
+	f.Add([]byte(`{"k":"log","n":7,"l":"spawn worker=worker-1"}`))
+	f.Add([]byte(`{"k":"worker","n":12}`))
+	f.Add([]byte(`{"k":"log","n":18446744073709551615,"l":""}`))
+	f.Add([]byte(`{"k":"log"`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		cfg := testConfig()
+		cfg.LogRingLines = 2
+		s := NewState(cfg, bootMs)
+		recs := [][]byte{b, b, b}
+		s.gov.restoring = true // the records alone, without this boot's lines
+		for _, rec := range recs {
+			var r record
+			if json.Unmarshal(rec, &r) == nil {
+				s.restoreRecord(r)
+			}
+		}
+		if len(s.log) > cfg.LogRingLines || s.nextWorker < 1 {
+			t.Fatalf("restore(%q): ring %d lines, next worker %d", b, len(s.log), s.nextWorker)
+		}
+		for _, l := range LogLines(recs) {
+			if s.logTotal < l.N {
+				t.Fatalf("restore(%q): line count %d below a restored line %d", b, s.logTotal, l.N)
+			}
+		}
+	})
 }
