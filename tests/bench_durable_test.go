@@ -18,11 +18,11 @@ import (
 
 // BenchmarkConsoleAppend measures `echo /log/queen.log LINE` throughput
 // over the TCP console with and without a state dir (every line fsynced
-// before its OK, group commit batching concurrent clients), at 1, 8 and
-// 64 concurrent clients; appends/s is the figure (DECISIONS, group
+// before its OK, group commit batching concurrent clients), at 1 to 64
+// concurrent clients; appends/s is the figure (DECISIONS, group
 // commit). Compare memory and durable at the same clients.
 func BenchmarkConsoleAppend(b *testing.B) {
-	for _, clients := range []int{1, 8, 64} {
+	for _, clients := range []int{1, 8, 16, 32, 64} {
 		for _, mode := range []string{"memory", "durable"} {
 			b.Run(fmt.Sprintf("%s/clients=%d", mode, clients), func(b *testing.B) {
 				dir := ""

@@ -102,7 +102,7 @@ func TestHostileDurableFiftyEchoes(t *testing.T) {
 					t.Errorf("acknowledged %q appears %d times after the restart; want 1", l, n)
 				}
 			}
-			if !slices.Contains(log, "spawn worker=worker-1 role=worker-heartbeat ticks=1 ops=10000 ttl_s=300") {
+			if !slices.ContainsFunc(log, func(l string) bool { return strings.HasPrefix(l, "spawn worker=worker-1 role=worker-heartbeat ") }) {
 				t.Errorf("the spawn's audit line did not survive:\n%s", strings.Join(log, "\n"))
 			}
 			expectAck(t, c, `spawn {"spawn":"heartbeat","ticks":1}`, `OK SPAWN payload={"spawn":"heartbeat","ticks":1}`)
@@ -110,6 +110,15 @@ func TestHostileDurableFiftyEchoes(t *testing.T) {
 				t.Errorf("the spawn after the restart did not take worker-2:\n%s", strings.Join(log, "\n"))
 			}
 		})
+	}
+}
+
+// TestHostileDurableBannerInMemory: without --state-dir the banner says
+// that nothing survives a restart.
+func TestHostileDurableBannerInMemory(t *testing.T) {
+	rt := startRootTask(t, binaries(t, "roottask"), false)
+	if !strings.Contains(rt.Stdout(), "[event] state dir=none mode=in-memory\n") {
+		t.Errorf("banner does not say in-memory:\n%s", rt.Stdout())
 	}
 }
 
