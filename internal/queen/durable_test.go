@@ -291,3 +291,32 @@ func FuzzRestoreRecords(f *testing.F) {
 		}
 	})
 }
+
+// TestRestoreDoesNotRepeatTruncation: replaying a journal that once
+// overflowed its ring shows the truncation audit line once, the durable
+// one, not again for the replay.
+func TestRestoreDoesNotRepeatTruncation(t *testing.T) {
+	cfg := testConfig()
+	cfg.Gov.JournalMaxBytes = 64
+	s := NewState(cfg, bootMs)
+	s.durable = true
+	for i := range 4 {
+		s.ringLine(&s.gov.audit.journal, "journal", fmt.Appendf(nil, `{"seq":%d,"pad":"xxxxxxxxxx"}`, i+1), cfg.Gov.JournalMaxBytes)
+	}
+	r := NewState(cfg, bootMs)
+	r.restore(Restore{Records: s.takePersist()}, bootMs)
+	var want, got int
+	for _, l := range s.log {
+		if strings.HasPrefix(l, "audit journal truncation") {
+			want++
+		}
+	}
+	for _, l := range r.log {
+		if strings.HasPrefix(l, "audit journal truncation") {
+			got++
+		}
+	}
+	if want == 0 || got != want {
+		t.Errorf("%d truncation lines after restore; want the %d written", got, want)
+	}
+}
