@@ -69,17 +69,36 @@ func (g *govSpool) count(records [][]byte) {
 
 // ReadLog returns the durable /log/queen.log of the state dir dir, oldest
 // line first: the archive, then the live spool, each line once. It is how
-// an operator reads lines older than the ring (coh log --state-dir).
+// an operator reads lines older than the ring (coh log --state-dir). A
+// compaction between the two reads shows as a gap in the line numbers; the
+// read is then repeated (a bounded number of times).
 func ReadLog(dir string) ([]queen.LogLine, error) {
-	var gens [][]queen.LogLine
-	for _, name := range []string{ArchiveName, SpoolName} {
-		recs, err := spool.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			return nil, err
+	var log []queen.LogLine
+	for range readLogTries {
+		var gens [][]queen.LogLine
+		for _, name := range []string{ArchiveName, SpoolName} {
+			recs, err := spool.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				return nil, err
+			}
+			gens = append(gens, queen.LogLines(recs))
 		}
-		gens = append(gens, queen.LogLines(recs))
+		log = queen.MergeLog(gens...)
+		if !raced(gens[0], gens[1]) {
+			break
+		}
 	}
-	return queen.MergeLog(gens...), nil
+	return log, nil
+}
+
+// readLogTries bounds ReadLog's retries against a running hive's
+// compactions (each needs a ring's worth of new lines in between).
+const readLogTries = 3
+
+// raced reports whether the live generation starts after a gap past the
+// archive: a compaction swapped the files between the two reads.
+func raced(archive, live []queen.LogLine) bool {
+	return len(archive) > 0 && len(live) > 0 && live[0].N > archive[len(archive)-1].N+1
 }
 
 // openStore opens dir's governance spool (DECISIONS D9) and hands it and
