@@ -5,10 +5,12 @@
 GO ?= go
 FUZZTIME ?= 30s
 BIN := bin
+# STATE_DIR keeps the hive's acknowledged state across `make run`s; STATE_DIR= runs it in memory.
+STATE_DIR ?= .cohesix/state
 
-run: ## start a hosted hive: console 127.0.0.1:31337, Secure9P 127.0.0.1:5640, serial on this terminal
+run: ## start a hosted hive: console 127.0.0.1:31337, Secure9P 127.0.0.1:5640, serial on this terminal, state in $(STATE_DIR)
 	@echo "Attach from another terminal with: go run ./cmd/cohsh --transport tcp --role queen"
-	$(GO) run ./roottask
+	$(GO) run ./roottask --state-dir '$(STATE_DIR)'
 
 build: ## build every program into bin/
 	$(GO) build -o $(BIN)/ ./cmd/... ./roottask

@@ -5,8 +5,10 @@
 //	roottask [--console-listen ADDR] [--secure9p-listen ADDR] [--serial stdio|none] [--state-dir DIR]
 //
 // Defaults come from configs/root_task.toml (network.*). --state-dir keeps
-// the governance spool (DECISIONS D9) so the audit journal, approvals and
-// lifecycle state survive a restart. On seL4 the same
+// the durable spools (DECISIONS D9): every line of /log/queen.log, the
+// audit journal, approvals, lifecycle state and worker ids survive kill -9
+// and a restart; an empty --state-dir (the default) keeps them in memory. The
+// boot banner says which ("[event] state dir=..."). On seL4 the same
 // code runs under the C shim with the sel4 platform.
 //
 // Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM), 1 when a listener

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/hive"
@@ -20,7 +21,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	consoleAddr := fs.String("console-listen", generated.NetworkConsoleListen, "TCP console listen address")
 	ninepAddr := fs.String("secure9p-listen", generated.NetworkSecure9pListen, "Secure9P listen address")
 	serial := fs.String("serial", "stdio", "serial console: stdio or none")
-	stateDir := fs.String("state-dir", "", "directory for the governance spool (audit, approvals, lifecycle survive restarts); empty keeps them in memory")
+	stateDir := fs.String("state-dir", "", "directory for the durable spools: /log/queen.log, audit journal, approvals, lifecycle, worker ids and telemetry segments survive kill -9 and restart; '' (the default here; make run passes .cohesix/state) keeps everything in memory")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -36,6 +37,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // consoles.
 func boot(ctx context.Context, p platform.Platform, opts hive.Options, consoleAddr, ninepAddr string, serial bool, stdin io.Reader, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "Cohesix root task (%s) manifest.sha256=%s profile=%s\n", p.Name(), generated.ManifestSHA256, generated.ProfileName)
+	fmt.Fprintln(stdout, stateBanner(opts.StateDir))
 	h, err := hive.New(opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "roottask: %v\n", err)
@@ -65,4 +67,16 @@ func boot(ctx context.Context, p platform.Platform, opts hive.Options, consoleAd
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "[event] shutdown")
 	return 0
+}
+
+// stateBanner names where acknowledged state is kept, so an operator sees
+// at boot whether a restart will keep it.
+func stateBanner(dir string) string {
+	if dir == "" {
+		return "[event] state dir=none mode=in-memory"
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	return "[event] state dir=" + dir + " mode=durable"
 }

@@ -104,7 +104,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			&cli.StringFlag{Name: "subject", Usage: "Ticket subject for worker roles"},
 			&cli.BoolFlag{Name: "mock", Usage: "Deterministic checks without FUSE, NVML or QEMU"},
 		},
-		Commands:        []*cli.Command{gpuCmd(e), runCmd(e), telemetryCmd(e), peftCmd(e), mountCmd(e), doctorCmd(e)},
+		Commands:        []*cli.Command{gpuCmd(e), runCmd(e), telemetryCmd(e), peftCmd(e), mountCmd(e), doctorCmd(e), logCmd(e)},
 		HideHelpCommand: true,
 		ExitErrHandler:  func(*cli.Context, error) {},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {

@@ -11,12 +11,100 @@ import (
 	"github.com/cohesix/cohesix/internal/spool"
 )
 
-// SpoolName is the governance spool's file name inside the state dir.
+// SpoolName is the governance spool's file name inside the state dir. It
+// also holds every /log/queen.log line (DECISIONS, log spool).
 const SpoolName = "governance.spool"
+
+// ArchiveName is the previous generation of the spool, kept by the last
+// compaction: the log lines older than the live spool's.
+const ArchiveName = SpoolName + ".1"
+
+// logSpoolRings is how many full rings of log lines (queen.log_ring_lines
+// lines of queen.log_line_max_bytes) the live spool takes before it is
+// compacted: the durable log then reaches back between one and two such
+// spans, the archive being the older one.
+const logSpoolRings = 16
+
+// LogCompactBytes is the compaction threshold for a queen configuration:
+// log record bytes written since the last compaction.
+func LogCompactBytes(cfg queen.Config) int64 {
+	return logSpoolRings * int64(cfg.LogRingLines) * int64(cfg.LogLineMaxBytes)
+}
+
+// govSpool is the queen's store: the spool, compacted (CompactRecords)
+// once the log lines written since the last compaction pass compactAt
+// bytes, keeping the newest ring of lines and archiving the rest.
+type govSpool struct {
+	sp        *spool.Spool
+	archive   string
+	compactAt int64
+	keepLog   int
+	logBytes  int64
+}
+
+// Append is the queen's durable write; a compaction failure does not
+// undo it (the records are already synced) and is retried on the next
+// append.
+func (g *govSpool) Append(records ...[]byte) error {
+	if err := g.sp.Append(records...); err != nil {
+		return err
+	}
+	g.count(records)
+	if g.logBytes > g.compactAt {
+		keep := func(r [][]byte) [][]byte { return queen.CompactRecords(r, g.keepLog) }
+		if g.sp.Compact(g.archive, keep) == nil {
+			g.logBytes = 0
+		}
+	}
+	return nil
+}
+
+func (g *govSpool) count(records [][]byte) {
+	for _, r := range records {
+		if queen.IsLogRecord(r) {
+			g.logBytes += int64(len(r))
+		}
+	}
+}
+
+// ReadLog returns the durable /log/queen.log of the state dir dir, oldest
+// line first: the archive, then the live spool, each line once. It is how
+// an operator reads lines older than the ring (coh log --state-dir). A
+// compaction between the two reads shows as a gap in the line numbers; the
+// read is then repeated (a bounded number of times).
+func ReadLog(dir string) ([]queen.LogLine, error) {
+	var log []queen.LogLine
+	for range readLogTries {
+		var gens [][]queen.LogLine
+		for _, name := range []string{ArchiveName, SpoolName} {
+			recs, err := spool.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				return nil, err
+			}
+			gens = append(gens, queen.LogLines(recs))
+		}
+		log = queen.MergeLog(gens...)
+		if !raced(gens[0], gens[1]) {
+			break
+		}
+	}
+	return log, nil
+}
+
+// readLogTries bounds ReadLog's retries against a running hive's
+// compactions (each needs a ring's worth of new lines in between).
+const readLogTries = 3
+
+// raced reports whether the live generation starts after a gap past the
+// archive: a compaction swapped the files between the two reads.
+func raced(archive, live []queen.LogLine) bool {
+	return len(archive) > 0 && len(live) > 0 && live[0].N > archive[len(archive)-1].N+1
+}
 
 // openStore opens dir's governance spool (DECISIONS D9) and hands it and
 // its records to q; a torn tail is cut off and reported in the audit log.
 func openStore(q *queen.Queen, dir string) (*spool.Spool, error) {
+	cfg := q.Config()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("state dir %s: %w", dir, err)
 	}
@@ -28,7 +116,9 @@ func openStore(q *queen.Queen, dir string) (*spool.Spool, error) {
 	if torn != nil {
 		line = fmt.Sprintf("spool torn tail truncated offset=%d dropped_bytes=%d reason=%s", torn.Offset, torn.Dropped, torn.Reason)
 	}
-	q.UseStore(sp, recs, line)
+	g := &govSpool{sp: sp, archive: filepath.Join(dir, ArchiveName), compactAt: LogCompactBytes(cfg), keepLog: cfg.LogRingLines}
+	g.count(recs)
+	q.UseStore(g, recs, line)
 	return sp, nil
 }
 

@@ -151,7 +151,9 @@ func (s *State) ringLine(r *Ring, name string, line []byte, max int) {
 		}
 		data = data[cut:]
 		r.Base += uint64(cut)
-		s.audit(fmt.Sprintf("audit %s truncation dropped_bytes=%d new_base=%d", name, cut, r.Base))
+		if !s.gov.restoring { // the durable log already holds the line from when it happened
+			s.audit(fmt.Sprintf("audit %s truncation dropped_bytes=%d new_base=%d", name, cut, r.Base))
+		}
 	}
 	r.Data = data
 }

@@ -275,8 +275,7 @@ func (s *State) spawnGPU(r ctlRequest, nowMs uint64) Result {
 	if !ok {
 		return deny("invalid-payload", errs.New(errs.ErrInvalid, "invalid payload"))
 	}
-	id := fmt.Sprintf("worker-%d", s.nextWorker)
-	s.nextWorker++
+	id := s.newWorkerID()
 	lease := gpu.Lease{Schema: gpu.LeaseSchema, State: gpu.LeaseActive, GPUID: n.ID, WorkerID: id, MemMB: l.MemMB, Streams: l.Streams, TTLs: l.TTLs}
 	if l.Priority != nil {
 		lease.Priority = *l.Priority

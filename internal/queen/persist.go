@@ -1,6 +1,7 @@
 package queen
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -25,7 +26,8 @@ func (Restore) isCmd() {}
 
 // record is one durable governance fact.
 type record struct {
-	K        string `json:"k"` // journal, decisions, action, consume, lifecycle
+	K        string `json:"k"`           // journal, decisions, action, consume, lifecycle, log, worker
+	N        uint64 `json:"n,omitempty"` // log: the line's number (LogTotal); worker: the next worker number
 	Line     string `json:"l,omitempty"`
 	ID       string `json:"id,omitempty"`
 	Target   string `json:"target,omitempty"`
@@ -38,7 +40,7 @@ type record struct {
 // persist queues a record for the store; the queen loop writes the
 // records of one command before it replies.
 func (s *State) persist(r record) {
-	if s.gov.restoring {
+	if s.gov.restoring || !s.durable {
 		return
 	}
 	b, _ := json.Marshal(r)
@@ -54,49 +56,62 @@ func (s *State) takePersist() [][]byte {
 
 func (s *State) restore(c Restore, nowMs uint64) Result {
 	s.gov.restoring = true
-	defer func() { s.gov.restoring = false }()
-	if c.Torn != "" {
-		s.audit(c.Torn)
-	}
 	bad := 0
 	for _, b := range c.Records {
 		var r record
-		if json.Unmarshal(b, &r) != nil {
-			bad++
-			continue
-		}
-		switch r.K {
-		case "journal":
-			s.restoreLine(&s.gov.audit.journal, "journal", r.Line, s.cfg.Gov.JournalMaxBytes)
-		case "decisions":
-			s.restoreLine(&s.gov.audit.decisions, "decisions", r.Line, s.cfg.Gov.DecisionsMaxBytes)
-		case "action":
-			p := &s.gov.policy
-			p.actions = append(slices.Clone(p.actions), Action{ID: r.ID, Target: r.Target, Decision: r.Decision, State: "queued"})
-			for len(p.actions) > s.cfg.Gov.QueueMaxEntries {
-				i := slices.IndexFunc(p.actions, func(x Action) bool { return x.State == "consumed" })
-				if i < 0 {
-					i = 0
-				}
-				p.actions = slices.Delete(p.actions, i, i+1)
-			}
-		case "consume":
-			p := &s.gov.policy
-			if i := slices.IndexFunc(p.actions, func(a Action) bool { return a.ID == r.ID && a.State == "queued" }); i >= 0 {
-				p.actions = slices.Clone(p.actions)
-				p.actions[i].State = "consumed"
-			}
-		case "lifecycle":
-			s.lifecycle = Lifecycle{State: r.State, Reason: r.Reason, SinceMs: r.Since}
-		default:
+		if json.Unmarshal(b, &r) != nil || !s.restoreRecord(r) {
 			bad++
 		}
+	}
+	// The lines below belong to this boot: they are written back.
+	s.gov.restoring = false
+	if c.Torn != "" {
+		s.audit(c.Torn)
 	}
 	s.audit(fmt.Sprintf("spool restored records=%d unknown=%d", len(c.Records), bad))
 	if bad > 0 {
 		return Result{Err: errs.New(errs.ErrInvalid, "spool has %d unknown records", bad)}
 	}
 	return Result{}
+}
+
+// restoreRecord replays one record; false for an unknown kind.
+func (s *State) restoreRecord(r record) bool {
+	switch r.K {
+	case "journal":
+		s.restoreLine(&s.gov.audit.journal, "journal", r.Line, s.cfg.Gov.JournalMaxBytes)
+	case "decisions":
+		s.restoreLine(&s.gov.audit.decisions, "decisions", r.Line, s.cfg.Gov.DecisionsMaxBytes)
+	case "action":
+		p := &s.gov.policy
+		p.actions = append(slices.Clone(p.actions), Action{ID: r.ID, Target: r.Target, Decision: r.Decision, State: "queued"})
+		for len(p.actions) > s.cfg.Gov.QueueMaxEntries {
+			i := slices.IndexFunc(p.actions, func(x Action) bool { return x.State == "consumed" })
+			if i < 0 {
+				i = 0
+			}
+			p.actions = slices.Delete(p.actions, i, i+1)
+		}
+	case "consume":
+		p := &s.gov.policy
+		if i := slices.IndexFunc(p.actions, func(a Action) bool { return a.ID == r.ID && a.State == "queued" }); i >= 0 {
+			p.actions = slices.Clone(p.actions)
+			p.actions[i].State = "consumed"
+		}
+	case "lifecycle":
+		s.lifecycle = Lifecycle{State: r.State, Reason: r.Reason, SinceMs: r.Since}
+	case "log":
+		s.log = append(s.log, r.Line)
+		if over := len(s.log) - s.cfg.LogRingLines; over > 0 {
+			s.log = s.log[over:]
+		}
+		s.logTotal = max(s.logTotal, r.N)
+	case "worker":
+		s.nextWorker = max(s.nextWorker, r.N)
+	default:
+		return false
+	}
+	return true
 }
 
 // restoreLine puts a journal or decisions line back and advances the
@@ -116,6 +131,7 @@ func (s *State) restoreLine(r *Ring, name, line string, max int) {
 // before Run.
 func (q *Queen) UseStore(st Store, records [][]byte, tornAudit string) {
 	q.store = st
+	q.state.durable = true
 	q.restoring = &Restore{Records: records, Torn: tornAudit}
 }
 
@@ -127,16 +143,81 @@ func (q *Queen) restoreStore() {
 	}
 }
 
-// flush writes the records a command produced; a failed write turns the
-// result into a refusal, so nothing unrecorded is acknowledged.
-func (q *Queen) flush(r Result) Result {
+// commit writes the records the commands of one batch produced (n of
+// them) with one store write. A failed write is the refusal every command
+// of the batch gets, so nothing unrecorded is acknowledged.
+func (q *Queen) commit(n int) error {
 	recs := q.state.takePersist()
 	if q.store == nil || len(recs) == 0 {
-		return r
+		return nil
 	}
 	if err := q.store.Append(recs...); err != nil {
-		q.state.audit(fmt.Sprintf("spool write failed records=%d err=%q", len(recs), err.Error()))
-		return Result{Err: errs.New(errs.ErrBusy, "spool write failed")}
+		q.state.audit(fmt.Sprintf("spool write failed records=%d commands=%d err=%q", len(recs), n, err.Error()))
+		return errs.New(errs.ErrBusy, "spool write failed")
 	}
-	return r
+	return nil
+}
+
+// LogLine is one durable /log/queen.log line and its number (1 for the
+// first line the hive ever wrote).
+type LogLine struct {
+	N    uint64
+	Line string
+}
+
+// logPrefix starts every encoded log record: record marshals K first.
+var logPrefix = []byte(`{"k":"log",`)
+
+// IsLogRecord reports whether a spool record is a /log/queen.log line.
+func IsLogRecord(b []byte) bool { return bytes.HasPrefix(b, logPrefix) }
+
+// LogLines returns the log lines among spool records, in record order.
+func LogLines(records [][]byte) []LogLine {
+	var out []LogLine
+	for _, b := range records {
+		var r record
+		if IsLogRecord(b) && json.Unmarshal(b, &r) == nil {
+			out = append(out, LogLine{N: r.N, Line: r.Line})
+		}
+	}
+	return out
+}
+
+// MergeLog joins log lines read from successive spool generations (oldest
+// first) into one list in line order, each line once: a compacted
+// generation repeats the newest lines of the one before it.
+func MergeLog(generations ...[]LogLine) []LogLine {
+	var out []LogLine
+	for _, g := range generations {
+		for _, l := range g {
+			if len(out) == 0 || l.N > out[len(out)-1].N {
+				out = append(out, l)
+			}
+		}
+	}
+	return out
+}
+
+// CompactRecords is the compaction rule for a spool holding governance
+// and log records: every governance record stays, in order; of the log
+// only the newest keepLog lines stay, and of the worker counters only the
+// last. The log history before them is the archive's (DECISIONS, log
+// spool).
+func CompactRecords(records [][]byte, keepLog int) [][]byte {
+	var keep, logs [][]byte
+	var worker []byte
+	for _, b := range records {
+		switch {
+		case IsLogRecord(b):
+			logs = append(logs, b)
+		case bytes.HasPrefix(b, []byte(`{"k":"worker",`)):
+			worker = b
+		default:
+			keep = append(keep, b)
+		}
+	}
+	if worker != nil {
+		keep = append(keep, worker)
+	}
+	return append(keep, logs[max(0, len(logs)-keepLog):]...)
 }

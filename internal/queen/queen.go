@@ -32,6 +32,7 @@ func Default() Config {
 		FrameSchema:         generated.TelemetryFrameSchema,
 		LogRingLines:        generated.QueenLogRingLines,
 		LogLineMaxBytes:     generated.QueenLogLineMaxBytes,
+		FsyncBatchMax:       generated.QueenFsyncBatchMax,
 		HeartbeatIntervalMs: generated.QueenHeartbeatIntervalMs,
 		DefaultTicks:        generated.QueenHeartbeatDefaultTicks,
 		DefaultOps:          generated.QueenHeartbeatDefaultOps,
@@ -73,6 +74,8 @@ type Queen struct {
 	store     Store    // durable governance records, nil for none (persist.go)
 	restoring *Restore // boot records for Run to apply first
 	seq       uint64
+	batch     []request // the group commit being applied (applyBatch)
+	results   []Result  // its results, by position
 }
 
 // New returns a queen at boot; call Run to start it.
@@ -152,18 +155,69 @@ func (q *Queen) Run(ctx context.Context, ticks <-chan time.Time) {
 		case <-ctx.Done():
 			return
 		case req := <-q.inbox:
-			req.reply <- q.apply(req.cmd)
+			q.applyBatch(req)
 		case <-ticks:
 			q.apply(Tick{})
 		}
 	}
 }
 
+// apply runs one command the loop itself issues (boot, restore, tick) as
+// a batch of one.
 func (q *Queen) apply(c Cmd) Result {
-	now := q.nowMs()
-	r := q.flush(q.state.Apply(c, now)) // persist.go: durable before the reply
-	q.seq++
-	q.snap.Store(q.state.snapshot(q.seq, now))
+	r := q.state.Apply(c, q.nowMs())
+	if err := q.commit(1); err != nil {
+		r = Result{Err: err}
+	}
+	q.publish(1)
+	q.notifyRevoked()
+	return r
+}
+
+// applyBatch is group commit: it applies first and the requests already
+// waiting behind it (Config.FsyncBatchMax in all, without waiting for
+// more), in inbox order, writes all their durable records with one store
+// write (one fsync), then publishes one snapshot and replies to each.
+// Nothing is acknowledged before it is durable; a failed write refuses
+// the whole batch.
+func (q *Queen) applyBatch(first request) {
+	q.batch = append(q.batch[:0], first)
+	for len(q.batch) < q.cfg.FsyncBatchMax {
+		select {
+		case r := <-q.inbox:
+			q.batch = append(q.batch, r)
+			continue
+		default:
+		}
+		break
+	}
+	q.results = q.results[:0]
+	for _, r := range q.batch {
+		q.results = append(q.results, q.state.Apply(r.cmd, q.nowMs()))
+	}
+	if err := q.commit(len(q.batch)); err != nil {
+		for i := range q.results {
+			q.results[i] = Result{Err: err}
+		}
+	}
+	q.publish(len(q.batch))
+	q.notifyRevoked()
+	for i, r := range q.batch {
+		r.reply <- q.results[i]
+		q.batch[i] = request{} // drop the references until the next batch
+	}
+	clear(q.results)
+}
+
+// publish stores the snapshot after n applied commands.
+func (q *Queen) publish(n int) {
+	q.seq += uint64(n)
+	q.snap.Store(q.state.snapshot(q.seq, q.nowMs()))
+}
+
+// notifyRevoked tells the OnRevoke hook of the workers the last commands
+// killed or revoked, once the snapshot without their authority is out.
+func (q *Queen) notifyRevoked() {
 	if rs := q.state.takeRevoked(); len(rs) > 0 {
 		if f := q.onRevoke.Load(); f != nil {
 			for _, rv := range rs {
@@ -171,7 +225,6 @@ func (q *Queen) apply(c Cmd) Result {
 			}
 		}
 	}
-	return r
 }
 
 // OnRevoke makes f hear of every worker the authority kills or revokes,

@@ -24,6 +24,7 @@ type Config struct {
 	FrameSchema         string // telemetry.frame_schema: legacy-plaintext or cbor-v1 (tframe)
 	LogRingLines        int
 	LogLineMaxBytes     int
+	FsyncBatchMax       int // most commands one group commit writes with one fsync (queen.fsync_batch_max)
 	HeartbeatIntervalMs uint64
 	DefaultTicks        uint64
 	DefaultOps          uint64
@@ -85,6 +86,7 @@ type State struct {
 	lifecycle  Lifecycle
 	defBudget  Budget
 	bootMs     uint64
+	durable    bool // a store keeps what persist queues (persist.go)
 
 	throttleCfg ThrottleConfig
 	throttle    throttle
@@ -247,6 +249,7 @@ func (s *State) audit(line string) {
 	}
 	s.log = append(s.log, line)
 	s.logTotal++
+	s.persist(record{K: "log", N: s.logTotal, Line: line})
 	cat, level := traceCat(line)
 	s.traceEvent(cat, level, line)
 	if over := len(s.log) - s.cfg.LogRingLines; over > 0 {
@@ -448,12 +451,20 @@ func (s *State) spawn(r ctlRequest, nowMs uint64) Result {
 		return Result{Err: errs.New(errs.ErrInvalid, "invalid payload")}
 	}
 	b.Ticks = u64(*r.Ticks)
-	id := fmt.Sprintf("worker-%d", s.nextWorker)
-	s.nextWorker++
+	id := s.newWorkerID()
 	s.workers[id] = &Worker{ID: id, Role: "worker-heartbeat", Budget: b, SpawnedMs: nowMs, Running: true}
 	s.order = append(s.order, id)
 	s.audit(fmt.Sprintf("spawn worker=%s role=worker-heartbeat %s", id, budgetString(b)))
 	return Result{Worker: id}
+}
+
+// newWorkerID takes the next worker id; the counter is persisted so an id
+// is never reused across a restart.
+func (s *State) newWorkerID() string {
+	id := fmt.Sprintf("worker-%d", s.nextWorker)
+	s.nextWorker++
+	s.persist(record{K: "worker", N: s.nextWorker})
+	return id
 }
 
 func (s *State) kill(id string) Result {

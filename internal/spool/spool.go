@@ -16,6 +16,7 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
+	"path/filepath"
 )
 
 // MaxRecord bounds one record; a longer declared length is corruption.
@@ -35,12 +36,20 @@ type Torn struct {
 // Spool is an open spool file. It is used by one goroutine (the queen's).
 type Spool struct {
 	f    *os.File
+	path string
 	size int64
 }
+
+// tmpSuffix names the file a compaction writes before it renames it into
+// place (Compact).
+const tmpSuffix = ".tmp"
 
 // Open opens or creates the spool at path, returns its records in order
 // and truncates a torn tail (reported in torn, nil if none).
 func Open(path string) (s *Spool, records [][]byte, torn *Torn, err error) {
+	if err := finishCompaction(path); err != nil {
+		return nil, nil, nil, err
+	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("open spool %s: %w", path, err)
@@ -66,7 +75,39 @@ func Open(path string) (s *Spool, records [][]byte, torn *Torn, err error) {
 		f.Close()
 		return nil, nil, nil, err
 	}
-	return &Spool{f: f, size: good}, records, torn, nil
+	return &Spool{f: f, path: path, size: good}, records, torn, nil
+}
+
+// finishCompaction settles a compaction a crash interrupted: the
+// compacted file was complete and synced before the live one was moved
+// aside, so with no live file it becomes the live one; next to a live file
+// it is a half-written leftover and is removed.
+func finishCompaction(path string) error {
+	tmp := path + tmpSuffix
+	if _, err := os.Stat(tmp); err != nil {
+		return nil
+	}
+	if _, err := os.Stat(path); err == nil {
+		return os.Remove(tmp)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("finish spool compaction %s: %w", path, err)
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// ReadFile returns the whole records of the spool at path without opening
+// it for writing (an operator's reader); a missing file has none.
+func ReadFile(path string) ([][]byte, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	records, _, _ := Scan(data)
+	return records, nil
 }
 
 // Scan splits data into whole, checksummed records; good is the offset
@@ -127,6 +168,76 @@ func (s *Spool) Append(records ...[]byte) error {
 		return fmt.Errorf("spool sync: %w", err)
 	}
 	s.size += int64(len(b))
+	return nil
+}
+
+// Compact rewrites the spool to the records keep selects from the ones it
+// holds, moving the old file to archive (replacing an older archive), so
+// the previous generation stays readable until the next compaction. The
+// new file is written and synced under a temporary name first; a crash at
+// any step leaves either the old or the new file live (Open settles it).
+func (s *Spool) Compact(archive string, keep func(records [][]byte) [][]byte) error {
+	data, err := os.ReadFile(s.path)
+	if err != nil {
+		return fmt.Errorf("compact spool: %w", err)
+	}
+	records, _, _ := Scan(data)
+	var b []byte
+	for _, r := range keep(records) {
+		b = Encode(b, r)
+	}
+	tmp := s.path + tmpSuffix
+	if err := writeSynced(tmp, b); err != nil {
+		return err
+	}
+	if err := os.Rename(s.path, archive); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("compact spool: %w", err)
+	}
+	if err := os.Rename(tmp, s.path); err != nil {
+		return fmt.Errorf("compact spool: %w", err)
+	}
+	if err := syncDir(filepath.Dir(s.path)); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(s.path, os.O_RDWR|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("compact spool: %w", err)
+	}
+	s.f.Close()
+	s.f, s.size = f, int64(len(b))
+	return nil
+}
+
+func writeSynced(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("compact spool: %w", err)
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(path)
+		return fmt.Errorf("compact spool: %w", err)
+	}
+	return nil
+}
+
+// syncDir makes renames in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync dir %s: %w", dir, err)
+	}
 	return nil
 }
 

@@ -1,0 +1,143 @@
+package hive
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/cohesix/cohesix/internal/queen"
+)
+
+// durableHive starts a hive on dir with an 8-line log ring.
+func durableHive(t *testing.T, dir string) *Hive {
+	t.Helper()
+	cfg := queen.Default()
+	cfg.LogRingLines = 8
+	clock := &fakeClock{}
+	clock.ms.Store(epochMs)
+	h, err := New(Options{Clock: clock, StateDir: dir, Queen: &cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func appendLines(t *testing.T, h *Hive, from, n int) []string {
+	t.Helper()
+	var out []string
+	for i := from; i < from+n; i++ {
+		l := fmt.Sprintf("user line %06d %s", i, strings.Repeat("x", 80))
+		if _, err := h.q.Do(context.Background(), queen.LogAppend{Lines: []string{l}}); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// userLines keeps the test's own lines of a durable log.
+func userLines(log []queen.LogLine) []string {
+	var out []string
+	for _, l := range log {
+		if strings.HasPrefix(l.Line, "user line ") {
+			out = append(out, l.Line)
+		}
+	}
+	return out
+}
+
+// TestLogSpoolCompactsAndRestores: past the compaction threshold the
+// spool is compacted; ReadLog (archive + live) still has every line once,
+// numbered without gaps; a restart shows the newest lines in the ring.
+func TestLogSpoolCompactsAndRestores(t *testing.T) {
+	dir := t.TempDir()
+	h := durableHive(t, dir)
+	compactAt := LogCompactBytes(h.q.Config())
+	n := int(compactAt/100) + 100 // more than one threshold of ~100-byte records
+	want := appendLines(t, h, 0, n)
+	ring := h.q.Snapshot().Log
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ArchiveName)); err != nil {
+		t.Fatalf("no archive after %d lines: %v", n, err)
+	}
+	log, err := ReadLog(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := userLines(log); !slices.Equal(got, want) {
+		t.Fatalf("durable log has %d user lines; want the %d appended, in order", len(got), len(want))
+	}
+	for i := 1; i < len(log); i++ {
+		if log[i].N != log[i-1].N+1 {
+			t.Fatalf("line %d numbered %d after %d", i, log[i].N, log[i-1].N)
+		}
+	}
+
+	h = durableHive(t, dir)
+	defer h.Close()
+	after := h.q.Snapshot().Log
+	if i := slices.Index(after, ring[len(ring)-1]); i < 0 || !slices.Equal(after[:i+1], ring[len(ring)-i-1:]) {
+		t.Fatalf("ring after restart %q;\nwant it to start with the newest lines of %q", after, ring)
+	}
+}
+
+// TestLogSpoolBoundedOnDisk: however many lines are appended, the live
+// spool and its archive each stay under the threshold plus one kept ring,
+// and the newest ring's worth is always readable.
+func TestLogSpoolBoundedOnDisk(t *testing.T) {
+	dir := t.TempDir()
+	h := durableHive(t, dir)
+	defer h.Close()
+	cfg := h.q.Config()
+	bound := LogCompactBytes(cfg) + int64(cfg.LogRingLines)*int64(cfg.LogLineMaxBytes)*2 + 4096
+	want := appendLines(t, h, 0, int(LogCompactBytes(cfg)/100)*3)
+	for _, name := range []string{SpoolName, ArchiveName} {
+		st, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Size() > bound {
+			t.Errorf("%s is %d bytes; want at most %d", name, st.Size(), bound)
+		}
+	}
+	log, err := ReadLog(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := userLines(log)
+	if len(got) < cfg.LogRingLines || !slices.Equal(got, want[len(want)-len(got):]) {
+		t.Fatalf("durable log keeps %d lines; want a suffix of the appended lines, at least a ring", len(got))
+	}
+}
+
+// TestReadLogRaceDetection: a live spool that starts past a gap after the
+// archive is a compaction that happened between the two reads; a
+// continuing or overlapping one is not.
+func TestReadLogRaceDetection(t *testing.T) {
+	gen := func(from, to uint64) []queen.LogLine {
+		var g []queen.LogLine
+		for n := from; n <= to; n++ {
+			g = append(g, queen.LogLine{N: n})
+		}
+		return g
+	}
+	for _, c := range []struct {
+		archive, live []queen.LogLine
+		want          bool
+	}{
+		{gen(1, 10), gen(5, 20), false}, // a compacted live repeats the archive's newest lines
+		{gen(1, 10), gen(11, 20), false},
+		{nil, gen(40, 50), false}, // no archive yet
+		{gen(1, 10), gen(30, 40), true},
+	} {
+		if got := raced(c.archive, c.live); got != c.want {
+			t.Errorf("raced(%v, %v) = %t; want %t", c.archive, c.live, got, c.want)
+		}
+	}
+}
