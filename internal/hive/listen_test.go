@@ -25,7 +25,9 @@ func TestConsoleDeadlinesHoldOnHalfHeader(t *testing.T) {
 	}
 	t.Cleanup(func() { l.Close() })
 	go h.ServeConsoles(l)
-	soon := func(timeoutMs int) { h.clock.ms.Store(time.Now().Add(200*time.Millisecond).UnixMilli() - int64(timeoutMs)) }
+	soon := func(timeoutMs int) {
+		h.clock.ms.Store(time.Now().Add(200*time.Millisecond).UnixMilli() - int64(timeoutMs))
+	}
 	half := []byte{0x20, 0x00}
 	lim := console.ManifestLimits()
 
