@@ -123,3 +123,34 @@ func TestServeCountsOpenConnections(t *testing.T) {
 		}
 	}
 }
+
+// TestIdleDeadlineBoundsWrites: an attached peer that keeps sending
+// requests but never takes the replies is closed once the idle timeout
+// passes, although it is never silent (over a net.Pipe, which buffers
+// nothing, the first reply blocks, and the reader then blocks behind it).
+func TestIdleDeadlineBoundsWrites(t *testing.T) {
+	h := startHive(t, shortDeadlines(time.Hour, 200*time.Millisecond))
+	server, client := net.Pipe()
+	t.Cleanup(func() { client.Close() })
+	done := make(chan struct{})
+	go func() { h.srv.ServeConn(server); close(done) }()
+	r := &raw{t: t, nc: client}
+	client.SetDeadline(time.Now().Add(10 * time.Second))
+	r.version(8192)
+	if e := r.attach(1, queenTicket(t)); e != 0 {
+		t.Fatalf("attach: errno %d", e)
+	}
+	client.SetDeadline(time.Now().Add(time.Minute))
+	go func() {
+		for i := range 100000 { // Rlerror replies that are never read
+			if _, err := client.Write(frame(tTclunk, uint16(2+i%8), uint32(99))); err != nil {
+				return
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("connection that takes no replies still served 10 s after a 200 ms idle timeout")
+	}
+}

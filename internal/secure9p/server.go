@@ -114,9 +114,10 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 func (s *Server) ServeConn(nc net.Conn) {
 	c := &conn{srv: s, nc: nc, br: bufio.NewReaderSize(nc, int(s.cfg.Msize))}
 	// The handshake deadline is absolute: a peer trickling bytes without
-	// attaching is closed as surely as a silent one.
+	// attaching is closed as surely as a silent one. It bounds writes too,
+	// so a peer that does not take its replies cannot hold a connection.
 	if s.cfg.HandshakeTimeout > 0 {
-		_ = nc.SetReadDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+		_ = nc.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
 	}
 	c.pol = NewPolicy(Limits{
 		Msize:        s.cfg.Msize,
@@ -193,10 +194,11 @@ func (c *conn) Read(p []byte) (int, error) {
 }
 
 // extendDeadline gives an attached connection IdleTimeout to send its next
-// frame; before the first successful attach the handshake deadline stands.
+// frame and to take the replies meanwhile; before the first successful
+// attach the handshake deadline stands.
 func (c *conn) extendDeadline() {
 	if c.session.Load() != nil && c.srv.cfg.IdleTimeout > 0 {
-		_ = c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.IdleTimeout))
+		_ = c.nc.SetDeadline(time.Now().Add(c.srv.cfg.IdleTimeout))
 	}
 }
 
