@@ -180,6 +180,8 @@ func (h *Hive) ServeConsole(conn net.Conn) {
 		for _, l := range lines {
 			buf = console.AppendFrame(buf, l)
 		}
+		// A peer that takes no replies must not hold the session forever.
+		_ = conn.SetWriteDeadline(h.clock.Now().Add(time.Duration(generated.ConsoleIdleTimeoutMs) * time.Millisecond))
 		if _, err := w.Write(buf); err != nil {
 			return err
 		}

@@ -77,6 +77,38 @@ func TestConsoleDeadlinesHoldOnHalfHeader(t *testing.T) {
 	})
 }
 
+// TestConsoleIdleTimeoutBoundsWrites: an authenticated peer that keeps
+// sending but never takes its replies is closed by the idle timeout (over
+// a net.Pipe, which buffers nothing, the first reply blocks).
+func TestConsoleIdleTimeoutBoundsWrites(t *testing.T) {
+	h := newTestHive(t)
+	server, client := net.Pipe()
+	t.Cleanup(func() { client.Close() })
+	done := make(chan struct{})
+	go func() { h.ServeConsole(server); close(done) }()
+	client.SetDeadline(time.Now().Add(time.Minute))
+	fr := console.NewFrameReader(client, console.ManifestLimits())
+	if _, err := client.Write(console.AppendFrame(nil, console.AuthLine(generated.ConsoleAuthToken))); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := fr.Next(true); err != nil || line != "OK AUTH" {
+		t.Fatalf("AUTH = %q, %v", line, err)
+	}
+	h.clock.ms.Store(time.Now().Add(200*time.Millisecond).UnixMilli() - int64(generated.ConsoleIdleTimeoutMs))
+	go func() {
+		for range 10000 { // replies that are never read
+			if _, err := client.Write(console.AppendFrame(nil, "ping")); err != nil {
+				return
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("console session that takes no replies still served 10 s after its idle timeout")
+	}
+}
+
 func dialConsole(t *testing.T, addr string) net.Conn {
 	t.Helper()
 	nc, err := net.Dial("tcp", addr)
