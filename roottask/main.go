@@ -12,7 +12,8 @@
 // code runs under the C shim with the sel4 platform.
 //
 // Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM), 1 when a listener
-// cannot be opened, 2 on a usage error.
+// cannot be opened or fails for good (a permanent accept error; temporary
+// ones such as running out of descriptors are retried), 2 on a usage error.
 package main
 
 import (

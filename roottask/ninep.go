@@ -9,7 +9,8 @@ import (
 	"github.com/cohesix/cohesix/roottask/platform"
 )
 
-// serve9P serves Secure9P on l until ctx ends.
-func serve9P(ctx context.Context, p platform.Platform, h *hive.Hive, l net.Listener) {
-	_ = secure9p.NewServer(h.Namespace(), secure9p.DefaultConfig(), p.Now).Serve(ctx, l)
+// serve9P serves Secure9P on l until ctx ends (nil) or l fails for good
+// (the accept error).
+func serve9P(ctx context.Context, p platform.Platform, h *hive.Hive, l net.Listener) error {
+	return secure9p.NewServer(h.Namespace(), secure9p.DefaultConfig(), p.Now).Serve(ctx, l)
 }

@@ -57,14 +57,24 @@ func boot(ctx context.Context, p platform.Platform, opts hive.Options, consoleAd
 	}
 	defer nl.Close()
 	fmt.Fprintf(stdout, "[event] console listening tcp=%s\n[event] secure9p listening tcp=%s\n", cl.Addr(), nl.Addr())
-	go func() { _ = h.ServeConsoles(cl) }()
-	go serve9P(ctx, p, h, nl)
+	// A listener that stops for good must end the process: a hive that
+	// stays up with a dead port is never restarted by its supervisor.
+	ended := make(chan error, 2)
+	go func() { ended <- listenerEnded("console", h.ServeConsoles(cl)) }()
+	go func() { ended <- listenerEnded("secure9p", serve9P(ctx, p, h, nl)) }()
 	if serial {
 		go func() {
 			_ = h.ServeSerial(stdin, stdout, true)
 		}()
 	}
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case err := <-ended:
+		if ctx.Err() == nil {
+			fmt.Fprintf(stderr, "roottask: %v; exiting so that a supervisor restarts the hive\n", err)
+			return 1
+		}
+	}
 	fmt.Fprintln(stdout, "[event] shutdown")
 	return 0
 }
@@ -79,4 +89,13 @@ func stateBanner(dir string) string {
 		dir = abs
 	}
 	return "[event] state dir=" + dir + " mode=durable"
+}
+
+// listenerEnded says why the listener name stopped serving: its accept
+// error, or that it was closed under the hive.
+func listenerEnded(name string, err error) error {
+	if err == nil {
+		return fmt.Errorf("%s listener closed", name)
+	}
+	return fmt.Errorf("%s listener failed: %w", name, err)
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/console"
+	"github.com/cohesix/cohesix/internal/netguard"
 	"github.com/cohesix/cohesix/internal/ninedoor"
 	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/internal/ticket"
@@ -158,23 +159,15 @@ func (h *Hive) secret(role ticket.Role) string {
 }
 
 // ServeConsoles accepts TCP console clients on l and serves each in its own
-// goroutine until l is closed; it returns nil then, or the accept error
+// goroutine through the hive's accept loop (netguard: back-off on
+// temporary accept errors, the per-peer connection cap, /proc/net/console)
+// until l is closed; it returns nil then, or the permanent accept error
 // that stopped it.
 func (h *Hive) ServeConsoles(l net.Listener) error {
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			return err
-		}
-		go h.ServeConsole(c)
-	}
+	cfg := netguard.DefaultConfig("console")
+	cfg.Stats = h.ns.ConsoleNet()
+	cfg.Audit = func(line string) { h.q.Audit(line) }
+	return netguard.Serve(context.Background(), l, cfg, h.ServeConsole)
 }
 
 // ServeConsole serves the framed TCP console on conn (spec console §1-§2)
@@ -188,6 +181,8 @@ func (h *Hive) ServeConsole(conn net.Conn) {
 		for _, l := range lines {
 			buf = console.AppendFrame(buf, l)
 		}
+		// A peer that takes no replies must not hold the session forever.
+		_ = conn.SetWriteDeadline(h.clock.Now().Add(time.Duration(generated.ConsoleIdleTimeoutMs) * time.Millisecond))
 		if _, err := w.Write(buf); err != nil {
 			return err
 		}
@@ -201,6 +196,7 @@ func (h *Hive) ServeConsole(conn net.Conn) {
 	case errors.Is(err, console.ErrInvalidLength):
 		reason = console.AuthInvalidLength
 	case isTimeout(err):
+		h.ns.ConsoleNet().HandshakeTimeouts.Add(1)
 		h.q.Audit(fmt.Sprintf("[cohsh-net][auth] reject remote=%s reason=%s", remote, console.AuthTimeout))
 		return
 	case err != nil:
@@ -238,6 +234,7 @@ func (h *Hive) ServeConsole(conn net.Conn) {
 			}
 			continue
 		case isTimeout(err):
+			h.ns.ConsoleNet().IdleTimeouts.Add(1)
 			h.q.Audit("[cohsh-net] session closed reason=" + console.AuthInactivityTimeout)
 			closeReason = console.AuthInactivityTimeout
 			return

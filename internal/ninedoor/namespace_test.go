@@ -131,7 +131,7 @@ func TestRootListing(t *testing.T) {
 // observability nodes it enables, then pressure; ctl, lifecycle and the
 // telemetry ingest entries.
 var (
-	procEntries  = []string{"boot", "tests", "lifecycle", "9p", "ingest", "root", "schedule", "lease", "pressure"}
+	procEntries  = []string{"boot", "tests", "lifecycle", "9p", "ingest", "root", "schedule", "lease", "pressure", "net"}
 	queenEntries = []string{"ctl", "lifecycle", "telemetry", "export"}
 )
 
@@ -147,6 +147,7 @@ func TestListings(t *testing.T) {
 		{"/proc", procEntries},
 		{"/proc/lifecycle", []string{"state", "reason", "since"}},
 		{"/proc/pressure", []string{"busy", "quota", "cut", "policy"}},
+		{"/proc/net", []string{"console", "secure9p"}},
 		{"/proc/tests", []string{"selftest_quick.coh"}},
 		{"/queen", queenEntries},
 		{"/worker", []string{"worker-1", "worker-2", "worker-3"}},

@@ -10,16 +10,36 @@ import (
 	"time"
 
 	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/netguard"
 	"github.com/cohesix/cohesix/internal/queen"
 )
 
-// observe holds the transport counters behind /proc/9p and /proc/ingest.
-// They describe traffic and decide nothing, so they are atomics and a
-// small mutex-guarded ring outside the queen.
+// observe holds the transport counters behind /proc/9p, /proc/ingest and
+// /proc/net. They describe traffic and decide nothing, so they are atomics
+// and a small mutex-guarded ring outside the queen.
 type observe struct {
-	ninep  NinePStats
-	ingest IngestStats
-	clock  atomic.Pointer[func() time.Time]
+	ninep       NinePStats
+	ingest      IngestStats
+	consoleNet  netguard.Stats
+	secure9pNet netguard.Stats
+	clock       atomic.Pointer[func() time.Time]
+}
+
+// ConsoleNet is the TCP console listener's counters (/proc/net/console).
+func (ns *Namespace) ConsoleNet() *netguard.Stats { return &ns.obs.consoleNet }
+
+// Secure9PNet is the Secure9P listener's counters (/proc/net/secure9p).
+func (ns *Namespace) Secure9PNet() *netguard.Stats { return &ns.obs.secure9pNet }
+
+// netDir is /proc/net: one line of listener counters per listener.
+func (ns *Namespace) netDir() Node {
+	stats := func(path string, s *netguard.Stats) Node {
+		return Content{ReadOnly: ReadOnly{Path: path}, Render: func() []byte { return []byte(s.Line() + "\n") }}
+	}
+	return Static{DirOps: DirOps{Path: "/proc/net"}, Entries: []Entry{
+		{"console", stats("/proc/net/console", &ns.obs.consoleNet)},
+		{"secure9p", stats("/proc/net/secure9p", &ns.obs.secure9pNet)},
+	}}
 }
 
 // NinePStats are the Secure9P counters of /proc/9p.

@@ -131,3 +131,25 @@ func TestProcScheduleAndLease(t *testing.T) {
 		}
 	}
 }
+
+// TestProcNet: /proc/net/<listener> renders that listener's counters, and
+// each listener has its own.
+func TestProcNet(t *testing.T) {
+	f := newFixture(t, options{})
+	q := f.queen()
+	c, n := f.ns.ConsoleNet(), f.ns.Secure9PNet()
+	c.Open.Add(2)
+	c.AcceptErrors.Add(7)
+	c.Backoffs.Add(6)
+	n.RefusedPeerCap.Add(3)
+	n.HandshakeTimeouts.Add(4)
+	n.IdleTimeouts.Add(5)
+	for path, want := range map[string]string{
+		"/proc/net/console":  "open=2 accept_errors=7 backoffs=6 refused_peer_cap=0 handshake_timeouts=0 idle_timeouts=0\n",
+		"/proc/net/secure9p": "open=0 accept_errors=0 backoffs=0 refused_peer_cap=3 handshake_timeouts=4 idle_timeouts=5\n",
+	} {
+		if got := f.mustRead(q, path); got != want {
+			t.Errorf("read %s = %q; want %q", path, got, want)
+		}
+	}
+}

@@ -66,6 +66,7 @@ func (ns *Namespace) procDir(boot []byte, tests []Entry) Node {
 	entries = append(entries, ns.procObserve()...)                                                // 9p, ingest, root (observe.go)
 	entries = append(entries, Entry{"schedule", ns.scheduleDir()}, Entry{"lease", ns.leaseDir()}) // schedule.go
 	entries = append(entries, Entry{"pressure", Static{DirOps: DirOps{Path: "/proc/pressure"}, Entries: ns.pressureEntries(counter, pr)}})
+	entries = append(entries, Entry{"net", ns.netDir()}) // listener counters (observe.go)
 	return Static{DirOps: DirOps{Path: "/proc"}, Entries: entries}
 }
 

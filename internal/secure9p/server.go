@@ -3,6 +3,7 @@ package secure9p
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"github.com/hugelgupf/p9/p9"
 
 	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/netguard"
 	"github.com/cohesix/cohesix/internal/ninedoor"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
@@ -34,18 +36,30 @@ type Config struct {
 	Tickets []generated.TicketsEntry
 	// TicketLimits are the manifest's ticket_limits.
 	TicketLimits ticket.Limits
+	// HandshakeTimeout is how long a connection has, from its accept, to
+	// complete a successful Tattach; then it is closed.
+	HandshakeTimeout time.Duration
+	// IdleTimeout closes an attached connection that sends nothing for
+	// this long.
+	IdleTimeout time.Duration
+	// Listener is the accept loop's share: per-peer cap, back-off, audit
+	// window.
+	Listener netguard.Config
 }
 
 // DefaultConfig reads the limits and ticket secrets from the generated
 // manifest tables.
 func DefaultConfig() Config {
 	return Config{
-		Msize:        generated.Secure9pMsize,
-		WalkDepth:    generated.Secure9pWalkDepth,
-		ComponentMax: generated.Secure9pWalkComponentMaxBytes,
-		Tags:         generated.Secure9pTagsPerSession,
-		Tickets:      generated.Tickets,
-		TicketLimits: ticket.DefaultLimits(),
+		Msize:            generated.Secure9pMsize,
+		WalkDepth:        generated.Secure9pWalkDepth,
+		ComponentMax:     generated.Secure9pWalkComponentMaxBytes,
+		Tags:             generated.Secure9pTagsPerSession,
+		Tickets:          generated.Tickets,
+		TicketLimits:     ticket.DefaultLimits(),
+		HandshakeTimeout: time.Duration(generated.NetworkHandshakeTimeoutMs) * time.Millisecond,
+		IdleTimeout:      time.Duration(generated.NetworkSecure9pIdleTimeoutMs) * time.Millisecond,
+		Listener:         netguard.DefaultConfig("secure9p"),
 	}
 }
 
@@ -76,50 +90,28 @@ func NewServer(ns *ninedoor.Namespace, cfg Config, clock func() time.Time) *Serv
 	return s
 }
 
-// Serve accepts connections on l and serves each until ctx ends; then it
-// closes l and every connection and returns nil once they have stopped.
+// Serve accepts connections on l through the hive's accept loop
+// (netguard: back-off on temporary accept errors, the per-peer connection
+// cap, /proc/net/secure9p) and serves each until ctx ends; then it closes
+// l and every connection and returns nil once they have stopped. A
+// permanent accept error is returned.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		conns = map[net.Conn]struct{}{}
-	)
-	stop := context.AfterFunc(ctx, func() {
-		l.Close()
-		mu.Lock()
-		for c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	})
-	defer stop()
-	defer wg.Wait()
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
-		mu.Lock()
-		conns[c] = struct{}{}
-		mu.Unlock()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.ServeConn(c)
-			mu.Lock()
-			delete(conns, c)
-			mu.Unlock()
-		}()
-	}
+	cfg := s.cfg.Listener
+	cfg.Stats = s.ns.Secure9PNet()
+	cfg.Audit = func(line string) { s.ns.Queen().Audit(line) }
+	return netguard.Serve(ctx, l, cfg, s.ServeConn)
 }
 
 // ServeConn serves one connection until it closes or breaks the framing,
 // then closes it.
 func (s *Server) ServeConn(nc net.Conn) {
 	c := &conn{srv: s, nc: nc, br: bufio.NewReaderSize(nc, int(s.cfg.Msize))}
+	// The handshake deadline is absolute: a peer trickling bytes without
+	// attaching is closed as surely as a silent one. It bounds writes too,
+	// so a peer that does not take its replies cannot hold a connection.
+	if s.cfg.HandshakeTimeout > 0 {
+		_ = nc.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+	}
 	c.pol = NewPolicy(Limits{
 		Msize:        s.cfg.Msize,
 		WalkDepth:    s.cfg.WalkDepth,
@@ -170,8 +162,10 @@ type conn struct {
 // frames are answered here and never reach the server.
 func (c *conn) Read(p []byte) (int, error) {
 	for len(c.pending) == 0 {
+		c.extendDeadline()
 		frame, err := c.readFrame()
 		if err != nil {
+			c.timedOut(err)
 			return 0, c.quiesce(err)
 		}
 		if err := c.srv.ns.Live(c.session.Load()); err != nil {
@@ -197,6 +191,33 @@ func (c *conn) Read(p []byte) (int, error) {
 	n := copy(p, c.pending)
 	c.pending = c.pending[n:]
 	return n, nil
+}
+
+// extendDeadline gives an attached connection IdleTimeout to send its next
+// frame and to take the replies meanwhile; before the first successful
+// attach the handshake deadline stands.
+func (c *conn) extendDeadline() {
+	if c.session.Load() != nil && c.srv.cfg.IdleTimeout > 0 {
+		_ = c.nc.SetDeadline(time.Now().Add(c.srv.cfg.IdleTimeout))
+	}
+}
+
+// timedOut counts and audits a read that failed on a deadline.
+func (c *conn) timedOut(err error) {
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		return
+	}
+	st, remote, window := c.srv.ns.Secure9PNet(), c.nc.RemoteAddr().String(), c.srv.cfg.Listener.AuditWindow
+	line := ""
+	if c.session.Load() == nil {
+		line = st.HandshakeTimeout("secure9p", remote, window)
+	} else {
+		line = st.IdleTimeout("secure9p", remote, window)
+	}
+	if line != "" {
+		c.srv.ns.Queen().Audit(line)
+	}
 }
 
 // quiesce prepares the end of the connection and returns err for the 9P

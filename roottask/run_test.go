@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cohesix/cohesix/internal/hive"
+	"github.com/cohesix/cohesix/internal/testutil"
+)
+
+// failingListener fails every Accept with errs in turn, then with last
+// forever, or blocks until closed when last is nil.
+type failingListener struct {
+	mu     sync.Mutex
+	errs   []error
+	last   error
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (l *failingListener) Accept() (net.Conn, error) {
+	l.mu.Lock()
+	var err error
+	if len(l.errs) > 0 {
+		err, l.errs = l.errs[0], l.errs[1:]
+	} else {
+		err = l.last
+	}
+	l.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	<-l.closed
+	return nil, net.ErrClosed
+}
+
+func (l *failingListener) Close() error   { l.once.Do(func() { close(l.closed) }); return nil }
+func (l *failingListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }
+
+// fakePlatform hands out one listener per address.
+type fakePlatform struct{ listeners map[string]net.Listener }
+
+func (fakePlatform) Name() string                            { return "fake" }
+func (fakePlatform) Serial() (io.Reader, io.Writer)          { return strings.NewReader(""), io.Discard }
+func (p fakePlatform) Listen(a string) (net.Listener, error) { return p.listeners[a], nil }
+func (fakePlatform) Now() time.Time                          { return time.Now() }
+
+func acceptErr(errno syscall.Errno) error {
+	return &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept", errno)}
+}
+
+// TestBootEndsOnPermanentAcceptError: a listener that fails for good ends
+// the root task with exit code 1 and says which listener and why on stderr;
+// temporary accept errors do not.
+func TestBootEndsOnPermanentAcceptError(t *testing.T) {
+	permanent := acceptErr(syscall.EINVAL)
+	for _, tc := range []struct {
+		name      string
+		console   error
+		secure9p  error
+		wantInErr string
+	}{
+		{"console", permanent, nil, "console listener failed: console accept: accept tcp: accept: invalid argument"},
+		{"secure9p", nil, permanent, "secure9p listener failed: secure9p accept: accept tcp: accept: invalid argument"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			temp := []error{acceptErr(syscall.EMFILE), acceptErr(syscall.ENFILE)}
+			p := fakePlatform{listeners: map[string]net.Listener{
+				"console":  &failingListener{errs: temp, last: tc.console, closed: make(chan struct{})},
+				"secure9p": &failingListener{errs: temp, last: tc.secure9p, closed: make(chan struct{})},
+			}}
+			var stdout, stderr testutil.SyncBuffer
+			code := make(chan int, 1)
+			go func() {
+				code <- boot(context.Background(), p, hive.Options{Clock: p}, "console", "secure9p", false, nil, &stdout, &stderr)
+			}()
+			select {
+			case c := <-code:
+				if c != 1 {
+					t.Errorf("boot = %d; want 1", c)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("boot still running 20 s after its listener failed for good")
+			}
+			if !strings.Contains(stderr.String(), tc.wantInErr) {
+				t.Errorf("stderr = %q; want it to contain %q", stderr.String(), tc.wantInErr)
+			}
+		})
+	}
+}
+
+// TestBootSurvivesTemporaryAcceptErrors: listeners that fail only for now
+// keep the root task up until it is told to stop; then it exits 0.
+func TestBootSurvivesTemporaryAcceptErrors(t *testing.T) {
+	var temp []error
+	for range 5 {
+		temp = append(temp, acceptErr(syscall.EMFILE))
+	}
+	cl := &failingListener{errs: temp, closed: make(chan struct{})}
+	nl := &failingListener{errs: append([]error(nil), temp...), closed: make(chan struct{})}
+	p := fakePlatform{listeners: map[string]net.Listener{"console": cl, "secure9p": nl}}
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr testutil.SyncBuffer
+	code := make(chan int, 1)
+	go func() {
+		code <- boot(ctx, p, hive.Options{Clock: p}, "console", "secure9p", false, nil, &stdout, &stderr)
+	}()
+	// Both listeners have retried past their errors once they are drained.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(time.Millisecond) {
+		cl.mu.Lock()
+		nl.mu.Lock()
+		drained := len(cl.errs) == 0 && len(nl.errs) == 0
+		nl.mu.Unlock()
+		cl.mu.Unlock()
+		if drained {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("listeners did not retry their temporary errors")
+		}
+	}
+	select {
+	case c := <-code:
+		t.Fatalf("boot ended with %d after temporary accept errors; stderr %q", c, stderr.String())
+	default:
+	}
+	cancel()
+	if c := <-code; c != 0 {
+		t.Errorf("boot after shutdown = %d; want 0 (stderr %q)", c, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "[event] shutdown") {
+		t.Errorf("stdout = %q; want the shutdown event", stdout.String())
+	}
+}
