@@ -19,9 +19,9 @@ import (
 // consoleSession is one console conversation (a TCP connection or the
 // serial line). It is used by one goroutine at a time.
 type consoleSession struct {
-	h         *Hive
-	transport string // "tcp" or "serial", for audit lines
-	sess      *ninedoor.Session
+	h    *Hive
+	peer queen.Peer // transport and remote address, for the throttle and audit lines
+	sess *ninedoor.Session
 }
 
 // helpLines is the console's help text (spec console §10).
@@ -82,7 +82,7 @@ func (c *consoleSession) dispatch(line string) (out []string, quit bool) {
 		refuse(console.ReasonPolicy, console.DetailUnsupported, "console: "+string(cmd.Verb)+" unsupported")
 	case console.Quit:
 		if attached {
-			c.h.q.Audit(fmt.Sprintf("console: detach role=%s transport=%s", c.sess.Role, c.transport))
+			c.h.q.Audit(fmt.Sprintf("console: detach role=%s%s", c.sess.Role, c.peer.Fields()))
 		}
 		c.end("quit")
 		emit(console.Success(label))
@@ -370,6 +370,20 @@ func (c *consoleSession) cat(path string) []string {
 	return append(out, console.End)
 }
 
+// presentedSubject is the subject a ticket claims before it is verified:
+// failures are counted against it too, so guesses spread over many
+// addresses still meet one back-off (DECISIONS P7).
+func presentedSubject(token string) string {
+	if token == "" {
+		return ""
+	}
+	c, err := ticket.Parse(token)
+	if err != nil {
+		return ""
+	}
+	return c.Subject
+}
+
 // attach validates a console attach (spec console §6) and asks the queen,
 // which applies the throttle and the worker-attach gate.
 func (c *consoleSession) attach(cmd console.Command) (console.Ack, bool) {
@@ -410,7 +424,7 @@ func (c *consoleSession) attach(cmd console.Command) (console.Ack, bool) {
 	if err == nil || verdict == nil {
 		roleLabel = role.String()
 	}
-	_, qerr := c.h.q.Do(context.Background(), queen.Attach{Role: roleLabel, Verdict: verdict, Audit: audit})
+	_, qerr := c.h.q.Do(context.Background(), queen.Attach{Peer: c.peer, Subject: presentedSubject(cmd.Ticket), Role: roleLabel, Verdict: verdict, Audit: audit})
 	if qerr != nil {
 		var r *queen.Refusal
 		if !errors.As(qerr, &r) {
@@ -429,7 +443,7 @@ func (c *consoleSession) attach(cmd console.Command) (console.Ack, bool) {
 	if cmd.Ticket != "" {
 		masked = ticket.MaskToken(cmd.Ticket)
 	}
-	c.sess = c.h.ns.OpenSession(role, claims.Subject, masked, c.transport)
+	c.sess = c.h.ns.OpenSession(role, claims.Subject, masked, c.peer.Transport)
 	c.h.ns.EnforceTicket(c.sess, cmd.Ticket, claims, c.h.ticketLimits) // spec roles-tickets §5
 	return console.Success(label, "role", role.String()), true
 }

@@ -2,6 +2,7 @@ package queen
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/cohesix/cohesix/generated"
 )
@@ -12,6 +13,17 @@ type Refusal struct {
 	Reason string
 	Detail string
 	Extra  []string
+}
+
+// DelayMs is the delay_ms of a throttle refusal, 0 for any other.
+func (r *Refusal) DelayMs() uint64 {
+	for i := 0; i+1 < len(r.Extra); i += 2 {
+		if r.Extra[i] == "delay_ms" {
+			d, _ := strconv.ParseUint(r.Extra[i+1], 10, 64)
+			return d
+		}
+	}
+	return 0
 }
 
 func (r *Refusal) Error() string { return "refused reason=" + r.Reason + " detail=" + r.Detail }
