@@ -371,7 +371,7 @@ func (c *consoleSession) cat(path string) []string {
 }
 
 // presentedSubject is the subject a ticket claims before it is verified:
-// failures are counted against it too, so guesses spread over many
+// forged tickets count against it too, so guesses spread over many
 // addresses still meet one back-off (DECISIONS P7).
 func presentedSubject(token string) string {
 	if token == "" {
@@ -392,6 +392,7 @@ func (c *consoleSession) attach(cmd console.Command) (console.Ack, bool) {
 	var verdict *queen.Refusal
 	var audit []string
 	var claims ticket.Claims
+	guess := false // the ticket's MAC did not verify
 	switch {
 	case err != nil:
 		verdict = &queen.Refusal{Reason: console.ReasonPolicy, Detail: console.DetailInvalidRole}
@@ -405,6 +406,7 @@ func (c *consoleSession) attach(cmd console.Command) (console.Ack, bool) {
 		switch {
 		case errors.Is(err, ticket.ErrMacMismatch), errors.Is(err, ticket.ErrMalformedToken), errors.Is(err, ticket.ErrMissingPrefix), errors.Is(err, ticket.ErrInvalidMacLength):
 			verdict = &queen.Refusal{Reason: console.ReasonPolicy, Detail: console.DetailDenied}
+			guess = true
 		case err != nil:
 			verdict = &queen.Refusal{Reason: console.ReasonPolicy, Detail: console.DetailInvalidClaims}
 			audit = append(audit, fmt.Sprintf("ui-ticket outcome=deny reason=invalid-claims role=%s ticket=%s detail=%v", role, ticket.MaskToken(cmd.Ticket), err))
@@ -424,7 +426,7 @@ func (c *consoleSession) attach(cmd console.Command) (console.Ack, bool) {
 	if err == nil || verdict == nil {
 		roleLabel = role.String()
 	}
-	_, qerr := c.h.q.Do(context.Background(), queen.Attach{Peer: c.peer, Subject: presentedSubject(cmd.Ticket), Role: roleLabel, Verdict: verdict, Audit: audit})
+	_, qerr := c.h.q.Do(context.Background(), queen.Attach{Peer: c.peer, Subject: presentedSubject(cmd.Ticket), Guess: guess, Role: roleLabel, Verdict: verdict, Audit: audit})
 	if qerr != nil {
 		var r *queen.Refusal
 		if !errors.As(qerr, &r) {

@@ -59,10 +59,12 @@ type throttle struct {
 // Attach records a console attach attempt. Verdict is the console's own
 // verdict on the ticket (nil = valid); the authority applies the peer's
 // throttle first, then the worker-attach lifecycle gate, then records the
-// outcome against the peer and the presented subject (DECISIONS P7).
+// outcome against the peer, and against the presented subject when the
+// ticket's MAC did not verify (DECISIONS P7).
 type Attach struct {
 	Peer    Peer
 	Subject string // the presented ticket's subject (unverified), "" if none
+	Guess   bool   // the verdict is a ticket whose MAC did not verify
 	Role    string
 	Verdict *Refusal
 	Audit   []string // lines explaining a failed verdict
@@ -96,7 +98,7 @@ func (s *State) attach(c Attach, nowMs uint64) Result {
 		s.queenAttachFailed()
 	}
 	lines = append(append(lines, c.Audit...), fmt.Sprintf("attach denied role=%s reason=%s detail=%s%s", c.Role, verdict.Reason, verdict.Detail, fields))
-	locks := s.peerFailed(keys, "attach", c.Peer, nowMs)
+	locks := s.peerFailed(failedKeys(c.Peer, c.Subject, c.Guess), "attach", c.Peer, nowMs)
 	s.peerAudit(c.Peer, nowMs, lines...)
 	for _, l := range locks {
 		s.audit(l)

@@ -75,13 +75,25 @@ func (p Peer) Fields() string {
 func (p Peer) networked() bool { return p.Remote != "" }
 
 // peerKeys are the throttle keys of an attempt: the source address, and the
-// presented ticket's subject when it has a printable one.
+// presented ticket's subject when it has a printable one. Every key is
+// checked before an attempt; see failedKeys for the ones a failure counts.
 func peerKeys(p Peer, subject string) []string {
 	keys := []string{"peer=" + p.Addr()}
 	if subject != "" && printableToken(subject) {
 		keys = append(keys, "subject="+subject)
 	}
 	return keys
+}
+
+// failedKeys are the keys a failure counts against: the source address,
+// and the subject only when the ticket's MAC did not verify (a guess). A
+// genuine but expired or misused ticket is its holder's mistake, not a
+// guess at the subject, and must not lock the subject's worker out.
+func failedKeys(p Peer, subject string, guess bool) []string {
+	if !guess {
+		subject = ""
+	}
+	return peerKeys(p, subject)
 }
 
 // printableToken reports whether s is visible ASCII without spaces, so a
@@ -361,6 +373,7 @@ type PeerAttempt struct {
 	Subject       string
 	Label         string
 	Failed        bool
+	Guess         bool // the failure is a ticket whose MAC did not verify
 	Authenticated bool
 	Lines         []string
 }
@@ -389,7 +402,7 @@ func (s *State) peerAttempt(c PeerAttempt, nowMs uint64) Result {
 		}
 		return Result{}
 	}
-	locks := s.peerFailed(keys, c.Label, c.Peer, nowMs)
+	locks := s.peerFailed(failedKeys(c.Peer, c.Subject, c.Guess), c.Label, c.Peer, nowMs)
 	s.peerAudit(c.Peer, nowMs, c.Lines...)
 	for _, l := range locks {
 		s.audit(l)

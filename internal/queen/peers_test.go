@@ -80,7 +80,7 @@ func TestAttachThrottleBySubject(t *testing.T) {
 	s := NewState(testConfig(), 0)
 	for i, at := range []uint64{0, 250, 750} { // the subject's own back-off
 		p := tcpPeer(fmt.Sprintf("10.0.0.%d", i+1), 1)
-		if got := refusalOf(t, s.Apply(Attach{Peer: p, Subject: "worker-1", Role: "worker-heartbeat", Verdict: denied}, at)); got != denied {
+		if got := refusalOf(t, s.Apply(Attach{Peer: p, Subject: "worker-1", Guess: true, Role: "worker-heartbeat", Verdict: denied}, at)); got != denied {
 			t.Fatalf("failure %d = %v; want the verdict", i, got)
 		}
 	}
@@ -104,6 +104,19 @@ func TestAttachThrottleBySubject(t *testing.T) {
 	}
 	if len(peerKeys(fresh, "bad id")) != 1 {
 		t.Errorf("a subject with a space became a key; want the address alone")
+	}
+}
+
+// A genuine ticket refused for another reason (expired, wrong lifecycle)
+// counts against the address only: its worker is not locked out.
+func TestAttachGenuineTicketSparesSubject(t *testing.T) {
+	s := NewState(testConfig(), 0)
+	expired := &Refusal{Reason: "quota", Detail: "expired"}
+	for i, at := range []uint64{0, 250, 750} {
+		s.Apply(Attach{Peer: tcpPeer(fmt.Sprintf("10.0.0.%d", i+1), 1), Subject: "worker-1", Role: "worker-heartbeat", Verdict: expired}, at)
+	}
+	if got := refusalOf(t, s.Apply(Attach{Peer: tcpPeer("10.0.0.9", 1), Subject: "worker-1", Role: "queen"}, 800)); got != nil {
+		t.Errorf("worker-1 from a fresh address after expired tickets = %v; want accepted", got)
 	}
 }
 

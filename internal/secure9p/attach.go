@@ -38,7 +38,8 @@ func (c *conn) authorize(uname, aname string) error {
 		return throttledErr(err)
 	}
 	s, lines, err := c.verify(uname, token)
-	attempt := queen.PeerAttempt{Peer: c.peer, Subject: subject, Label: attachLabel, Failed: err != nil, Authenticated: err == nil, Lines: lines}
+	attempt := queen.PeerAttempt{Peer: c.peer, Subject: subject, Label: attachLabel, Failed: err != nil, Guess: errors.Is(err, errForged),
+		Authenticated: err == nil, Lines: lines}
 	if _, qerr := q.Do(context.Background(), attempt); qerr != nil {
 		return throttledErr(qerr) // the verdict is not revealed
 	}
@@ -123,7 +124,7 @@ func (c *conn) verify(uname, token string) (verified, []string, error) {
 		}
 	}
 	if err != nil {
-		return deny(role.String(), "ticket-rejected", eperm("ticket rejected"))
+		return deny(role.String(), "ticket-rejected", errForged)
 	}
 
 	snap := srv.ns.Queen().Snapshot()
@@ -183,6 +184,10 @@ func (c *conn) checkWorker(role ticket.Role, subject string, snap *queen.Snapsho
 }
 
 var errNoSecret = errors.New("no secret for role")
+
+// errForged refuses a ticket whose MAC no key of its role verifies; the
+// queen counts it against the presented subject as well (DECISIONS P7).
+var errForged = errs.New(errs.ErrPermission, "ticket rejected")
 
 // checkUname applies the advisory uname (DECISIONS D3): "queen" or
 // "<role>:<identity>" must agree with the ticket; anything else (a stock
