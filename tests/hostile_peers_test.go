@@ -375,4 +375,3 @@ func containsAll(lines []string, parts ...string) bool {
 	}
 	return false
 }
-
