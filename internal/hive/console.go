@@ -203,7 +203,7 @@ func (c *consoleSession) refused(a console.Ack, audit string) {
 		c.h.q.Pressure.Policy.Add(1)
 	}
 	if audit != "" {
-		c.h.q.Audit(audit)
+		c.h.q.Audit(audit + c.peer.Fields())
 	}
 }
 
@@ -445,7 +445,7 @@ func (c *consoleSession) attach(cmd console.Command) (console.Ack, bool) {
 	if cmd.Ticket != "" {
 		masked = ticket.MaskToken(cmd.Ticket)
 	}
-	c.sess = c.h.ns.OpenSession(role, claims.Subject, masked, c.peer.Transport)
+	c.sess = c.h.ns.OpenSession(role, claims.Subject, masked, c.peer)
 	c.h.ns.EnforceTicket(c.sess, cmd.Ticket, claims, c.h.ticketLimits) // spec roles-tickets §5
 	return console.Success(label, "role", role.String()), true
 }

@@ -46,8 +46,8 @@ func (c *conn) authorize(uname, aname string) error {
 	if err != nil {
 		return err
 	}
-	sess := c.srv.ns.OpenSession(s.role, s.claims.Subject, ticket.MaskToken(token), "9p") // /proc/9p/session
-	c.srv.ns.EnforceTicket(sess, token, s.claims, c.srv.cfg.TicketLimits)                 // spec roles-tickets §5
+	sess := c.srv.ns.OpenSession(s.role, s.claims.Subject, ticket.MaskToken(token), c.peer) // /proc/9p/session
+	c.srv.ns.EnforceTicket(sess, token, s.claims, c.srv.cfg.TicketLimits)                   // spec roles-tickets §5
 	c.token = token
 	c.session.Store(sess)
 	who := s.claims.Subject
