@@ -124,8 +124,7 @@ func TestAttachGenuineTicketSparesSubject(t *testing.T) {
 // evicts the least recently used, and a recently failed peer survives a
 // spray smaller than the table.
 func TestPeerTableBound(t *testing.T) {
-	cfg := testConfig()
-	cfg.Peers.TableMax = 64
+	cfg := testConfig() // the manifest's network.peer_table_max
 	s := NewState(cfg, 0)
 	s.Apply(Attach{Peer: tcpPeer("127.0.0.2", 1), Role: "queen", Verdict: denied}, 0)
 	for i := range 10_000 {
@@ -137,6 +136,9 @@ func TestPeerTableBound(t *testing.T) {
 		if n := s.peers.audit.len(); n > cfg.Peers.TableMax {
 			t.Fatalf("after %d addresses the audit table holds %d windows; want ≤ %d", i+1, n, cfg.Peers.TableMax)
 		}
+	}
+	if n := s.peers.throttle.len(); n != cfg.Peers.TableMax {
+		t.Errorf("after the spray the table holds %d keys; want it full at %d", n, cfg.Peers.TableMax)
 	}
 	last := tcpPeer("10.0.39.15", 1) // address 9,999
 	if got := refusalOf(t, s.Apply(Attach{Peer: last, Role: "queen"}, 10_000)); got == nil {
