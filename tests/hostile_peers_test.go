@@ -204,10 +204,10 @@ func waitBackoff(t *testing.T, op *client.Conn, ip string) {
 	t.Fatalf("%s still held back after 20 waits", ip)
 }
 
-// TestHostilePeersIsolation: 127.0.0.2 fails ATTACH, Tattach and AUTH
-// until it is locked out; each kind of attempt from it meets the one
-// per-peer back-off, while 127.0.0.1 authenticates and attaches on both
-// transports throughout.
+// TestHostilePeersIsolation: 127.0.0.2 fails a console ATTACH, a Tattach
+// and an AUTH, one per back-off, and is locked out on all three doors by
+// the one per-peer count, while 127.0.0.1 authenticates and attaches on
+// both transports throughout.
 func TestHostilePeersIsolation(t *testing.T) {
 	rt := startRootTask(t, binaries(t, "roottask"), false)
 	const attacker = "127.0.0.2"
@@ -220,21 +220,10 @@ func TestHostilePeersIsolation(t *testing.T) {
 	if got := a.recv(); got != "ERR ATTACH reason=policy detail=denied" {
 		t.Fatalf("forged ATTACH = %q; want denied", got)
 	}
-	// Held back on every door, even with the right console token.
-	a.send("attach worker-heartbeat " + forgedWorker)
-	if got := a.recv(); !strings.HasPrefix(got, "ERR ATTACH reason=quota detail=throttled delay_ms=") {
-		t.Errorf("second ATTACH = %q; want throttled", got)
-	}
-	if got := helloFrom(t, attacker, rt.ConsoleAddr, generated.ConsoleAuthToken); !strings.HasPrefix(got, "ERR AUTH reason=throttled delay_ms=") {
-		t.Errorf("AUTH with the right token while held back = %q; want throttled, unchecked", got)
-	}
-	if errno := dial9PFrom(t, attacker, rt.NinePAddr).attach(0, queenTicketNow(t)); errno != linux.EAGAIN {
-		t.Errorf("Tattach with a good ticket while held back = %v; want EAGAIN", errno)
-	}
+	// The probes below run while the peer is locked (90 s), not inside
+	// the first back-off (250 ms), so a slow machine cannot race them;
+	// TestAuthThrottle (internal/hive) checks the back-off to the millisecond.
 	op := operatorServed(t, rt)
-	if state, n, _ := peerState(t, op, attacker); state != "throttled" || n != 1 {
-		t.Errorf("/proc/peers for %s = %s failures=%d; want throttled failures=1", attacker, state, n)
-	}
 
 	// Second failure: a forged Tattach; third: a wrong AUTH. Locked.
 	waitBackoff(t, op, attacker)
@@ -248,15 +237,17 @@ func TestHostilePeersIsolation(t *testing.T) {
 	if state, n, _ := peerState(t, op, attacker); state != "locked" || n != generated.ConsoleAttachLockoutFailures {
 		t.Errorf("/proc/peers for %s = %q failures=%d; want locked failures=%d", attacker, state, n, generated.ConsoleAttachLockoutFailures)
 	}
+	// Held back on every door, even with the right console token or a
+	// valid ticket, which are not checked.
 	if got := helloFrom(t, attacker, rt.ConsoleAddr, generated.ConsoleAuthToken); !strings.HasPrefix(got, "ERR AUTH reason=rate-limited delay_ms=") {
-		t.Errorf("AUTH while locked = %q; want rate-limited", got)
+		t.Errorf("AUTH with the right token while locked = %q; want rate-limited", got)
 	}
 	a.send("attach queen")
 	if got := a.recv(); !strings.HasPrefix(got, "ERR ATTACH reason=quota detail=rate-limited delay_ms=") {
 		t.Errorf("ATTACH while locked = %q; want rate-limited", got)
 	}
 	if errno := dial9PFrom(t, attacker, rt.NinePAddr).attach(0, queenTicketNow(t)); errno != linux.EAGAIN {
-		t.Errorf("Tattach while locked = %v; want EAGAIN", errno)
+		t.Errorf("Tattach with a valid ticket while locked = %v; want EAGAIN", errno)
 	}
 
 	op = operatorServed(t, rt)
