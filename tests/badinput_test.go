@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -24,7 +25,17 @@ type rawConsole struct {
 
 func dialRaw(t *testing.T, addr string) *rawConsole {
 	t.Helper()
-	nc, err := net.Dial("tcp", addr)
+	return dialRawFrom(t, addr, "")
+}
+
+// dialRawFrom is dialRaw from the loopback address ip ("" for any).
+func dialRawFrom(t *testing.T, addr, ip string) *rawConsole {
+	t.Helper()
+	var d net.Dialer
+	if ip != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(ip)}
+	}
+	nc, err := d.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,11 +86,12 @@ func (r *rawConsole) auth() {
 }
 
 // TestBadInputBeforeAuth: every malformed hello is refused with the spec's
-// reason and the connection is closed.
+// reason and the connection is closed. Each comes from its own loopback
+// address: AUTH failures are throttled per peer (DECISIONS P7).
 func TestBadInputBeforeAuth(t *testing.T) {
 	rt := startRootTask(t, binaries(t, "roottask"), false)
 	wrongSameLen := "AUTH " + strings.Repeat("x", len(generated.ConsoleAuthToken))
-	for _, tc := range []struct {
+	for i, tc := range []struct {
 		name  string
 		total uint32
 		body  string
@@ -88,12 +100,13 @@ func TestBadInputBeforeAuth(t *testing.T) {
 		{"undersize frame", 3, "", "ERR AUTH reason=invalid-length"},
 		{"oversize frame", generated.ConsoleFrameMaxBytes + 1, "", "ERR AUTH reason=invalid-length"},
 		{"257-byte payload", 4 + generated.ConsoleLineMaxBytes + 1, strings.Repeat("a", generated.ConsoleLineMaxBytes+1), "ERR AUTH reason=invalid-length"},
-		{"wrong length token", 0, "AUTH nope", "ERR AUTH reason=invalid-length"},
+		{"wrong length token", 0, "AUTH nope", "ERR AUTH reason=invalid-token"},
 		{"no AUTH prefix", 0, "HELO " + generated.ConsoleAuthToken, "ERR AUTH reason=expected-token"},
 		{"wrong token", 0, wrongSameLen, "ERR AUTH reason=invalid-token"},
 	} {
+		from := fmt.Sprintf("127.0.0.%d", 20+i) // distinct per case
 		t.Run(tc.name, func(t *testing.T) {
-			r := dialRaw(t, rt.ConsoleAddr)
+			r := dialRawFrom(t, rt.ConsoleAddr, from)
 			total := tc.total
 			if total == 0 {
 				total = uint32(4 + len(tc.body))

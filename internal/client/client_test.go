@@ -190,8 +190,8 @@ func TestAuthRefused(t *testing.T) {
 	f := newFake(t, standard)
 	_, err := DialOptions(context.Background(), "fake", "wrong-token", Options{Dial: f.dial})
 	var ae *AuthError
-	if !errors.As(err, &ae) || ae.Line != "ERR AUTH reason=invalid-length" {
-		t.Fatalf("DialOptions(bad token) = %v; want AuthError ERR AUTH reason=invalid-length", err)
+	if !errors.As(err, &ae) || ae.Line != "ERR AUTH reason=invalid-token" {
+		t.Fatalf("DialOptions(bad token) = %v; want AuthError ERR AUTH reason=invalid-token", err)
 	}
 }
 

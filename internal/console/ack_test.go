@@ -75,6 +75,8 @@ func TestRefusalRendering(t *testing.T) {
 		{"auth invalid length", AuthRefusal(AuthInvalidLength), "ERR AUTH reason=invalid-length"},
 		{"auth expected token", AuthRefusal(AuthExpectedToken), "ERR AUTH reason=expected-token"},
 		{"auth invalid token", AuthRefusal(AuthInvalidToken), "ERR AUTH reason=invalid-token"},
+		{"auth throttled", AuthBlocked(DetailThrottled, 250), "ERR AUTH reason=throttled delay_ms=250"},
+		{"auth rate limited", AuthBlocked(DetailRateLimited, 90000), "ERR AUTH reason=rate-limited delay_ms=90000"},
 		{"frame", FrameRefusal, "ERR FRAME reason=invalid-length"},
 		{"auth ok", AuthOK, "OK AUTH"},
 		// Successes from §5.
@@ -142,9 +144,11 @@ func TestCheckAuth(t *testing.T) {
 	rows := []struct{ name, in, want string }{
 		{"ok", "AUTH changeme", ""},
 		{"wrong token same length", "AUTH changemf", AuthInvalidToken},
-		{"short", "AUTH change", AuthInvalidLength},
-		{"long", "AUTH changeme2", AuthInvalidLength},
-		{"empty", "", AuthInvalidLength},
+		{"short", "AUTH change", AuthInvalidToken},
+		{"long", "AUTH changeme2", AuthInvalidToken},
+		{"one byte", "AUTH x", AuthInvalidToken},
+		{"empty", "", AuthExpectedToken},
+		{"prefix only", "AUTH ", AuthExpectedToken},
 		{"no prefix", "HELO changeme", AuthExpectedToken},
 		{"lower prefix", "auth changeme", AuthExpectedToken},
 		{"no space", "AUTHXchangeme", AuthExpectedToken},

@@ -1,6 +1,9 @@
 package console
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func FuzzParseLine(f *testing.F) {
 	for _, s := range []string{
@@ -48,6 +51,29 @@ func FuzzParseAck(f *testing.F) {
 		r := a.Render(lim)
 		if len(r) > lim.Ack {
 			t.Fatalf("Render() = %d bytes", len(r))
+		}
+	})
+}
+
+// FuzzCheckAuth: every hello gets one of the §2 words, success only for
+// the exact token, and every wrong token, whatever its length, the same
+// word (issue 12: no length hint).
+func FuzzCheckAuth(f *testing.F) {
+	for _, s := range []string{"AUTH changeme", "AUTH x", "AUTH changemf", "AUTH changeme2", "AUTH ", "", "HELO changeme", "AUTH \x00"} {
+		f.Add(s, "changeme")
+	}
+	f.Fuzz(func(t *testing.T, hello, token string) {
+		got := CheckAuth(hello, token)
+		rest, ok := strings.CutPrefix(hello, AuthPrefix)
+		want := AuthInvalidToken
+		switch {
+		case !ok || rest == "":
+			want = AuthExpectedToken
+		case rest == token:
+			want = ""
+		}
+		if got != want {
+			t.Fatalf("CheckAuth(%q, %q) = %q; want %q", hello, token, got, want)
 		}
 	})
 }

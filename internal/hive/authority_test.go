@@ -11,6 +11,7 @@ import (
 
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/console"
+	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
 
@@ -91,6 +92,7 @@ func TestConsoleExpiredTicketEndsTheSession(t *testing.T) {
 	h := newTestHive(t)
 	tok := queenTicketAt(t, epochMs, 3600) // the real-time timer is an hour away
 	cs := h.session()
+	cs.peer = queen.Peer{Transport: "test"}
 	h.run(t, cs, "attach queen "+tok)
 	if got := h.run(t, cs, "ping"); got[len(got)-1] != "OK PING reply=pong" {
 		t.Fatalf("ping before expiry = %q", got)

@@ -19,9 +19,9 @@ import (
 // consoleSession is one console conversation (a TCP connection or the
 // serial line). It is used by one goroutine at a time.
 type consoleSession struct {
-	h         *Hive
-	transport string // "tcp" or "serial", for audit lines
-	sess      *ninedoor.Session
+	h    *Hive
+	peer queen.Peer // transport and remote address, for the throttle and audit lines
+	sess *ninedoor.Session
 	// closeConn ends the connection when the authority ends the session
 	// between verbs (ninedoor.Watch.Close); nil on the serial line.
 	closeConn func()
@@ -91,7 +91,7 @@ func (c *consoleSession) dispatch(line string) (out []string, quit bool) {
 		refuse(console.ReasonPolicy, console.DetailUnsupported, "console: "+string(cmd.Verb)+" unsupported")
 	case console.Quit:
 		if attached {
-			c.h.q.Audit(fmt.Sprintf("console: detach role=%s transport=%s", c.sess.Role, c.transport))
+			c.h.q.Audit(fmt.Sprintf("console: detach role=%s%s", c.sess.Role, c.peer.Fields()))
 		}
 		c.end("quit")
 		emit(console.Success(label))
@@ -212,7 +212,7 @@ func (c *consoleSession) refused(a console.Ack, audit string) {
 		c.h.q.Pressure.Policy.Add(1)
 	}
 	if audit != "" {
-		c.h.q.Audit(audit)
+		c.h.q.Audit(audit + c.peer.Fields())
 	}
 }
 
@@ -379,6 +379,20 @@ func (c *consoleSession) cat(path string) []string {
 	return append(out, console.End)
 }
 
+// presentedSubject is the subject a ticket claims before it is verified:
+// forged tickets count against it too, so guesses spread over many
+// addresses still meet one back-off (DECISIONS P7).
+func presentedSubject(token string) string {
+	if token == "" {
+		return ""
+	}
+	c, err := ticket.Parse(token)
+	if err != nil {
+		return ""
+	}
+	return c.Subject
+}
+
 // attach validates a console attach (spec console §6) and asks the queen,
 // which applies the throttle and the worker-attach gate.
 func (c *consoleSession) attach(cmd console.Command) (console.Ack, bool) {
@@ -387,6 +401,7 @@ func (c *consoleSession) attach(cmd console.Command) (console.Ack, bool) {
 	var verdict *queen.Refusal
 	var audit []string
 	var claims ticket.Claims
+	guess := false // the ticket's MAC did not verify
 	switch {
 	case err != nil:
 		verdict = &queen.Refusal{Reason: console.ReasonPolicy, Detail: console.DetailInvalidRole}
@@ -400,6 +415,7 @@ func (c *consoleSession) attach(cmd console.Command) (console.Ack, bool) {
 		switch {
 		case errors.Is(err, ticket.ErrMacMismatch), errors.Is(err, ticket.ErrMalformedToken), errors.Is(err, ticket.ErrMissingPrefix), errors.Is(err, ticket.ErrInvalidMacLength):
 			verdict = &queen.Refusal{Reason: console.ReasonPolicy, Detail: console.DetailDenied}
+			guess = true
 		case err != nil:
 			verdict = &queen.Refusal{Reason: console.ReasonPolicy, Detail: console.DetailInvalidClaims}
 			audit = append(audit, fmt.Sprintf("ui-ticket outcome=deny reason=invalid-claims role=%s ticket=%s detail=%v", role, ticket.MaskToken(cmd.Ticket), err))
@@ -413,7 +429,7 @@ func (c *consoleSession) attach(cmd console.Command) (console.Ack, bool) {
 	if err == nil || verdict == nil {
 		roleLabel = role.String()
 	}
-	_, qerr := c.h.q.Do(context.Background(), queen.Attach{Role: roleLabel, Verdict: verdict, Audit: audit})
+	_, qerr := c.h.q.Do(context.Background(), queen.Attach{Peer: c.peer, Subject: presentedSubject(cmd.Ticket), Guess: guess, Role: roleLabel, Verdict: verdict, Audit: audit})
 	if qerr != nil {
 		var r *queen.Refusal
 		if !errors.As(qerr, &r) {
@@ -432,7 +448,7 @@ func (c *consoleSession) attach(cmd console.Command) (console.Ack, bool) {
 	if cmd.Ticket != "" {
 		masked = ticket.MaskToken(cmd.Ticket)
 	}
-	c.sess = c.h.ns.OpenSession(role, claims.Subject, masked, c.transport)
+	c.sess = c.h.ns.OpenSession(role, claims.Subject, masked, c.peer)
 	c.h.ns.EnforceTicket(c.sess, cmd.Ticket, claims, c.h.ticketLimits) // spec roles-tickets §5
 	// Authority is checked on every verb (dispatch); this also ends the
 	// connection at the expiry instant or the worker's revocation. The

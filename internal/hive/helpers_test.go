@@ -58,7 +58,7 @@ func (h *testHive) tick() {
 }
 
 // session returns a console conversation driven by dispatch directly.
-func (h *testHive) session() *consoleSession { return &consoleSession{h: h.Hive, transport: "test"} }
+func (h *testHive) session() *consoleSession { return &consoleSession{h: h.Hive} }
 
 // workerTicket is a valid worker-heartbeat ticket for subject.
 func workerTicket(t *testing.T, subject string) string {

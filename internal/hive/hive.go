@@ -188,35 +188,23 @@ func (h *Hive) ServeConsole(conn net.Conn) {
 		}
 		return w.Flush()
 	}
-	remote := conn.RemoteAddr().String()
+	peer := queen.PeerOf("tcp", conn.RemoteAddr())
 	_ = conn.SetReadDeadline(h.clock.Now().Add(time.Duration(generated.ConsoleAuthTimeoutMs) * time.Millisecond))
 	hello, err := fr.Next(false)
-	reason := ""
-	switch {
-	case errors.Is(err, console.ErrInvalidLength):
-		reason = console.AuthInvalidLength
-	case isTimeout(err):
+	if isTimeout(err) {
 		h.ns.ConsoleNet().HandshakeTimeouts.Add(1)
-		h.q.Audit(fmt.Sprintf("[cohsh-net][auth] reject remote=%s reason=%s", remote, console.AuthTimeout))
-		return
-	case err != nil:
-		return
-	default:
-		reason = console.CheckAuth(hello, generated.ConsoleAuthToken)
 	}
-	if reason != "" {
-		h.q.Audit(fmt.Sprintf("[cohsh-net][auth] reject remote=%s reason=%s", remote, reason))
-		_ = send(console.AuthRefusal(reason).Render(h.lim))
+	if err != nil && !errors.Is(err, console.ErrInvalidLength) && !isTimeout(err) {
 		return
 	}
-	if send(console.AuthOK.Render(h.lim)) != nil {
+	if !h.authenticate(peer, hello, err, send) {
 		return
 	}
-	cs := &consoleSession{h: h, transport: "tcp", closeConn: func() { conn.Close() }}
+	cs := &consoleSession{h: h, peer: peer, closeConn: func() { conn.Close() }}
 	closeReason := "eof"
 	defer func() {
 		cs.end(closeReason)
-		h.q.Audit("audit tcp.conn.close reason=" + closeReason)
+		h.q.Audit("audit tcp.conn.close reason=" + closeReason + peer.Fields())
 	}()
 	in := newInboundQueue(h.ns.Ingest(), h.clock) // inbound.go
 	defer in.drain()
@@ -235,7 +223,7 @@ func (h *Hive) ServeConsole(conn net.Conn) {
 			continue
 		case isTimeout(err):
 			h.ns.ConsoleNet().IdleTimeouts.Add(1)
-			h.q.Audit("[cohsh-net] session closed reason=" + console.AuthInactivityTimeout)
+			h.q.Audit("[cohsh-net] session closed reason=" + console.AuthInactivityTimeout + peer.Fields())
 			closeReason = console.AuthInactivityTimeout
 			return
 		case errors.Is(err, io.EOF):
@@ -254,6 +242,58 @@ func (h *Hive) ServeConsole(conn net.Conn) {
 			return
 		}
 	}
+}
+
+// authLabel starts the audit lines of a console hello.
+const authLabel = "[cohsh-net][auth]"
+
+// authenticate answers the hello (spec console §2) read with readErr
+// from peer. The queen counts failures per peer (DECISIONS P7): a peer it
+// holds back is refused without its token being checked, and a verdict
+// reached while another of its attempts set a block is not revealed. It
+// reports whether the session may go on.
+func (h *Hive) authenticate(peer queen.Peer, hello string, readErr error, send func(...string) error) bool {
+	ctx := context.Background()
+	gate := queen.PeerGate{Peer: peer, Label: authLabel}
+	if _, err := h.q.Do(ctx, gate); err != nil {
+		h.authRefused(err, send)
+		return false
+	}
+	reason := ""
+	switch {
+	case errors.Is(readErr, console.ErrInvalidLength):
+		reason = console.AuthInvalidLength
+	case isTimeout(readErr):
+		reason = console.AuthTimeout
+	default:
+		reason = console.CheckAuth(hello, generated.ConsoleAuthToken)
+	}
+	attempt := queen.PeerAttempt{Peer: peer, Label: authLabel, Failed: reason != ""}
+	if reason != "" {
+		attempt.Lines = []string{fmt.Sprintf("%s reject reason=%s%s", authLabel, reason, peer.Fields())}
+	}
+	if _, err := h.q.Do(ctx, attempt); err != nil {
+		h.authRefused(err, send)
+		return false
+	}
+	switch reason {
+	case "":
+		return send(console.AuthOK.Render(h.lim)) == nil
+	case console.AuthTimeout: // the client said nothing; nothing to answer
+	default:
+		_ = send(console.AuthRefusal(reason).Render(h.lim))
+	}
+	return false
+}
+
+// authRefused answers a hello the queen refused: held back, or busy.
+func (h *Hive) authRefused(err error, send func(...string) error) {
+	var r *queen.Refusal
+	if !errors.As(err, &r) {
+		_ = send(console.AuthRefusal(console.ReasonBusy).Render(h.lim))
+		return
+	}
+	_ = send(console.AuthBlocked(r.Detail, r.DelayMs()).Render(h.lim))
 }
 
 func isTimeout(err error) bool {
@@ -283,7 +323,7 @@ func (h *Hive) ServeSerial(r io.Reader, w io.Writer, prompt bool) error {
 		}
 		return out.Flush()
 	}
-	cs := &consoleSession{h: h, transport: "serial"}
+	cs := &consoleSession{h: h, peer: queen.Peer{Transport: "serial"}}
 	lb := console.NewLineBuffer(h.lim)
 	in := bufio.NewReader(r)
 	if err := write(); err != nil {

@@ -180,9 +180,9 @@ func (ns *Namespace) end(s *Session, e *SessionEnded, closeConn bool) *SessionEn
 	}
 	closer := s.g.w.Close
 	s.g.mu.Unlock()
-	line := fmt.Sprintf("session %s transport=%s session=%d role=%s subject=%s ticket=%s", e.Reason, s.Transport, s.ID, s.Role, subjectOrNone(s.Subject), s.Ticket)
+	line := fmt.Sprintf("session %s transport=%s session=%d role=%s subject=%s ticket=%s%s", e.Reason, s.Peer.Transport, s.ID, s.Role, subjectOrNone(s.Subject), s.Ticket, remoteField(s.Peer))
 	if e.Reason == EndRevoked {
-		line = fmt.Sprintf("session revoked worker=%s reason=%s transport=%s session=%d role=%s ticket=%s", e.Worker, e.Cause, s.Transport, s.ID, s.Role, s.Ticket)
+		line = fmt.Sprintf("session revoked worker=%s reason=%s transport=%s session=%d role=%s ticket=%s%s", e.Worker, e.Cause, s.Peer.Transport, s.ID, s.Role, s.Ticket, remoteField(s.Peer))
 	}
 	ns.q.Audit(line)
 	if closeConn && closer != nil {
@@ -228,4 +228,12 @@ func (ns *Namespace) workerRevoked(r queen.Revocation) {
 			ns.end(s, &SessionEnded{Reason: EndRevoked, Worker: r.Worker, Cause: r.Reason}, true)
 		}
 	}()
+}
+
+// remoteField is " remote=<addr>" for a networked peer, "" otherwise.
+func remoteField(p queen.Peer) string {
+	if p.Remote == "" {
+		return ""
+	}
+	return " remote=" + p.Remote
 }

@@ -43,7 +43,7 @@ func TestLiveEndsSessionAtTicketExpiry(t *testing.T) {
 	f.ns.SetClock(f.clock.Now)
 	now := uint64(f.clock.ms.Load())
 	ttl := uint64(3)
-	s := f.ns.OpenSession(ticket.RoleQueen, "", "cohesix-ticket-m…", "9p")
+	s := f.ns.OpenSession(ticket.RoleQueen, "", "cohesix-ticket-m…", queen.Peer{Transport: "9p"})
 	closeConn, ch := closed()
 	f.ns.Guard(s, Watch{Claims: ticket.Claims{Role: ticket.RoleQueen, IssuedAtMs: now, TTLs: &ttl}, SkewMs: 30_000, Close: closeConn})
 	defer f.ns.CloseSession(s, "eof")
@@ -85,7 +85,7 @@ func TestExpiryTimerClosesIdleSession(t *testing.T) {
 	ttl := uint64(1)
 	// Issued 900 ms ago with a 1 s TTL: the timer fires in about 100 ms.
 	claims := ticket.Claims{Role: ticket.RoleQueen, IssuedAtMs: uint64(f.clock.ms.Load()) - 900, TTLs: &ttl}
-	s := f.ns.OpenSession(ticket.RoleQueen, "", "m", "tcp")
+	s := f.ns.OpenSession(ticket.RoleQueen, "", "m", queen.Peer{Transport: "tcp"})
 	closeConn, ch := closed()
 	f.ns.Guard(s, Watch{Claims: claims, Close: closeConn})
 	waitClosed(t, ch, "idle session at expiry")
@@ -105,7 +105,7 @@ func TestCloseSessionStopsTheTimer(t *testing.T) {
 	f := newFixture(t, options{})
 	f.ns.SetClock(f.clock.Now)
 	ttl := uint64(3600)
-	s := f.ns.OpenSession(ticket.RoleQueen, "", "m", "9p")
+	s := f.ns.OpenSession(ticket.RoleQueen, "", "m", queen.Peer{Transport: "9p"})
 	f.ns.Guard(s, Watch{Claims: ticket.Claims{IssuedAtMs: uint64(f.clock.ms.Load()), TTLs: &ttl}, Close: func() { t.Error("closer called after close") }})
 	timer := s.g.timer
 	if timer == nil {
@@ -123,17 +123,17 @@ func TestCloseSessionStopsTheTimer(t *testing.T) {
 func TestKillEndsTheWorkersSessions(t *testing.T) {
 	f := newFixture(t, options{})
 	f.spawn(2, "1000")
-	bound := f.ns.OpenSession(ticket.RoleWorkerHeartbeat, "worker-1", "m1", "9p")
+	bound := f.ns.OpenSession(ticket.RoleWorkerHeartbeat, "worker-1", "m1", queen.Peer{Transport: "9p"})
 	closeBound, boundClosed := closed()
 	f.ns.Guard(bound, Watch{Worker: "worker-1", Close: closeBound})
 	defer f.ns.CloseSession(bound, "eof")
 	// Attached on the console before its worker existed: not bound, but
 	// it speaks for worker-3, so worker-3's kill ends it too.
-	early := f.ns.OpenSession(ticket.RoleWorkerHeartbeat, "worker-3", "m3", "tcp")
+	early := f.ns.OpenSession(ticket.RoleWorkerHeartbeat, "worker-3", "m3", queen.Peer{Transport: "tcp"})
 	closeEarly, earlyClosed := closed()
 	f.ns.Guard(early, Watch{Close: closeEarly})
 	defer f.ns.CloseSession(early, "eof")
-	other := f.ns.OpenSession(ticket.RoleWorkerHeartbeat, "worker-2", "m2", "9p")
+	other := f.ns.OpenSession(ticket.RoleWorkerHeartbeat, "worker-2", "m2", queen.Peer{Transport: "9p"})
 	f.ns.Guard(other, Watch{Worker: "worker-2"})
 	defer f.ns.CloseSession(other, "eof")
 	q := f.queen()
@@ -165,7 +165,7 @@ func TestKillEndsTheWorkersSessions(t *testing.T) {
 func TestBudgetEndRevokesTheWorkersSessions(t *testing.T) {
 	f := newFixture(t, options{})
 	f.spawn(1, "1")
-	s := f.ns.OpenSession(ticket.RoleWorkerHeartbeat, "worker-1", "m", "9p")
+	s := f.ns.OpenSession(ticket.RoleWorkerHeartbeat, "worker-1", "m", queen.Peer{Transport: "9p"})
 	closeConn, ch := closed()
 	f.ns.Guard(s, Watch{Worker: "worker-1", Close: closeConn})
 	defer f.ns.CloseSession(s, "eof")

@@ -36,11 +36,11 @@ func (ns *Namespace) lifecycleDir() Node {
 
 // OpenSession starts a session for an accepted attach and registers it
 // with the queen (/proc/9p/session); ticket is the masked ticket for
-// audit lines, transport tcp, serial or 9p.
-func (ns *Namespace) OpenSession(role ticket.Role, subject, masked, transport string) *Session {
+// audit lines, peer the connection (transport tcp, serial or 9p).
+func (ns *Namespace) OpenSession(role ticket.Role, subject, masked string, peer queen.Peer) *Session {
 	s := ns.NewSession(role, subject)
-	s.Ticket, s.Transport = masked, transport
-	_, _ = ns.q.Submit(bg, queen.SessionOpen{ID: s.ID, Role: s.Role.String(), Subject: subject, Transport: transport})
+	s.Ticket, s.Peer = masked, peer
+	_, _ = ns.q.Submit(bg, queen.SessionOpen{ID: s.ID, Role: s.Role.String(), Subject: subject, Transport: peer.Transport})
 	return s
 }
 

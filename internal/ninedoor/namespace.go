@@ -33,9 +33,8 @@ type Session struct {
 	ID      uint64
 	Role    ticket.Role
 	Subject string
-	Ticket  string // masked ticket for audit lines, "" if none
-	// Transport is tcp, serial or 9p, for audit lines.
-	Transport string
+	Ticket  string     // masked ticket for audit lines, "" if none
+	Peer    queen.Peer // the connection's transport and remote, for audit lines
 
 	enf *ticket.Enforcer // per-ticket scopes and quotas, nil if none (quota.go)
 	g   guard            // what ends the session besides its transport (authority.go)
@@ -236,7 +235,7 @@ func (ns *Namespace) Writable(s *Session, comps []string, n Node) error {
 	if st.Kind == KindDir {
 		what = "directory"
 	}
-	ns.q.Audit(fmt.Sprintf("write denied role=%s subject=%s path=%s reason=%s", s.Role, subjectOrNone(s.Subject), p, strings.ReplaceAll(what, " ", "-")))
+	ns.q.Audit(fmt.Sprintf("write denied role=%s subject=%s path=%s reason=%s%s", s.Role, subjectOrNone(s.Subject), p, strings.ReplaceAll(what, " ", "-"), s.Peer.Fields()))
 	return errs.New(errs.ErrPermission, "cannot write %s %s", what, p)
 }
 
@@ -248,7 +247,7 @@ func (ns *Namespace) Check(s *Session, comps []string, op Op) error {
 		return nil
 	}
 	p := Join(comps)
-	ns.q.Audit(fmt.Sprintf("access denied role=%s subject=%s path=%s op=%s", s.Role, subjectOrNone(s.Subject), p, op))
+	ns.q.Audit(fmt.Sprintf("access denied role=%s subject=%s path=%s op=%s%s", s.Role, subjectOrNone(s.Subject), p, op, s.Peer.Fields()))
 	return errs.New(errs.ErrPermission, "access to %s denied", p)
 }
 

@@ -78,9 +78,9 @@ func TestProc9PFiles(t *testing.T) {
 	f := newFixture(t, options{})
 	q := f.queen()
 	f.spawn(1, "5")
-	a := f.ns.OpenSession(ticket.RoleQueen, "", "", "9p")
-	f.ns.OpenSession(ticket.RoleWorkerHeartbeat, "worker-1", "", "9p")
-	f.ns.OpenSession(ticket.RoleQueen, "", "", "tcp") // console sessions are not counted
+	a := f.ns.OpenSession(ticket.RoleQueen, "", "", queen.Peer{Transport: "9p"})
+	f.ns.OpenSession(ticket.RoleWorkerHeartbeat, "worker-1", "", queen.Peer{Transport: "9p"})
+	f.ns.OpenSession(ticket.RoleQueen, "", "", queen.Peer{Transport: "tcp"}) // console sessions are not counted
 	f.ns.CloseSession(a, "eof")
 	got := f.mustRead(q, "/proc/9p/sessions")
 	head := "sessions total=1 worker=1 shard_bits=8 shard_count=256\n"

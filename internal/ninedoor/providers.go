@@ -67,7 +67,28 @@ func (ns *Namespace) procDir(boot []byte, tests []Entry) Node {
 	entries = append(entries, Entry{"schedule", ns.scheduleDir()}, Entry{"lease", ns.leaseDir()}) // schedule.go
 	entries = append(entries, Entry{"pressure", Static{DirOps: DirOps{Path: "/proc/pressure"}, Entries: ns.pressureEntries(counter, pr)}})
 	entries = append(entries, Entry{"net", ns.netDir()}) // listener counters (observe.go)
+	entries = append(entries, Entry{"peers", Content{ReadOnly: ReadOnly{Path: "/proc/peers"}, Render: func() []byte {
+		return []byte(RenderPeers(ns.q.Snapshot().Peers, ns.nowMs()))
+	}}})
 	return Static{DirOps: DirOps{Path: "/proc"}, Entries: entries}
+}
+
+// RenderPeers is /proc/peers: one line per throttle key held back at nowMs
+// (DECISIONS P7), "peer=<ip>" or "subject=<id>", with its consecutive
+// failures, throttled (back-off) or locked (lockout), and the wait left.
+func RenderPeers(peers []queen.PeerView, nowMs uint64) string {
+	var b strings.Builder
+	for _, p := range peers {
+		if nowMs >= p.UntilMs {
+			continue // the block passed after the snapshot
+		}
+		state := "throttled"
+		if p.Locked {
+			state = "locked"
+		}
+		fmt.Fprintf(&b, "%s failures=%d state=%s delay_ms=%d\n", p.Key, p.Failures, state, p.UntilMs-nowMs)
+	}
+	return b.String()
 }
 
 // ---- /queen ----

@@ -47,8 +47,8 @@ func (ns *Namespace) EnforceTicket(s *Session, token string, claims ticket.Claim
 // Enforced reports whether s carries per-ticket state.
 func (s *Session) Enforced() bool { return s.enf != nil }
 
-func (ns *Namespace) ticketDeny(d *ticket.Denial) error {
-	ns.q.Audit(d.Audit)
+func (ns *Namespace) ticketDeny(s *Session, d *ticket.Denial) error {
+	ns.q.Audit(d.Audit + s.Peer.Fields())
 	return TicketDenial{d}
 }
 
@@ -59,7 +59,7 @@ func (ns *Namespace) TicketAuthorize(s *Session, path string, v ticket.Verb, lis
 		return nil
 	}
 	if d := s.enf.Authorize(path, v, listing, ns.nowMs()); d != nil {
-		return ns.ticketDeny(d)
+		return ns.ticketDeny(s, d)
 	}
 	return nil
 }
@@ -70,7 +70,7 @@ func (ns *Namespace) TicketScope(s *Session, path string, v ticket.Verb) error {
 		return nil
 	}
 	if d := s.enf.Scope(path, v, false); d != nil {
-		return ns.ticketDeny(d)
+		return ns.ticketDeny(s, d)
 	}
 	return nil
 }
@@ -95,7 +95,7 @@ func (ns *Namespace) TicketBandwidth(s *Session, path string, v ticket.Verb, n i
 		return nil
 	}
 	if d := s.enf.Bandwidth(path, v, uint64(n)); d != nil {
-		return ns.ticketDeny(d)
+		return ns.ticketDeny(s, d)
 	}
 	return nil
 }
@@ -113,7 +113,7 @@ func (ns *Namespace) TicketCursor(s *Session, comps []string, off uint64) error 
 		return nil
 	}
 	if d := s.enf.Cursor(Join(comps), off); d != nil {
-		return ns.ticketDeny(d)
+		return ns.ticketDeny(s, d)
 	}
 	return nil
 }

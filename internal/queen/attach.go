@@ -15,6 +15,17 @@ type Refusal struct {
 	Extra  []string
 }
 
+// DelayMs is the delay_ms of a throttle refusal, 0 for any other.
+func (r *Refusal) DelayMs() uint64 {
+	for i := 0; i+1 < len(r.Extra); i += 2 {
+		if r.Extra[i] == "delay_ms" {
+			d, _ := strconv.ParseUint(r.Extra[i+1], 10, 64)
+			return d
+		}
+	}
+	return 0
+}
+
 func (r *Refusal) Error() string { return "refused reason=" + r.Reason + " detail=" + r.Detail }
 
 // ThrottleConfig bounds console attach attempts (spec console §6).
@@ -37,7 +48,7 @@ func DefaultThrottle() ThrottleConfig {
 	}
 }
 
-// throttle is the attach back-off and lockout state.
+// throttle is one key's back-off and lockout state (peers.go).
 type throttle struct {
 	failures     int
 	blockedUntil uint64
@@ -46,9 +57,14 @@ type throttle struct {
 }
 
 // Attach records a console attach attempt. Verdict is the console's own
-// verdict on the ticket (nil = valid); the authority applies the throttle
-// first, then the worker-attach lifecycle gate, then records the outcome.
+// verdict on the ticket (nil = valid); the authority applies the peer's
+// throttle first, then the worker-attach lifecycle gate, then records the
+// outcome against the peer, and against the presented subject when the
+// ticket's MAC did not verify (DECISIONS P7).
 type Attach struct {
+	Peer    Peer
+	Subject string // the presented ticket's subject (unverified), "" if none
+	Guess   bool   // the verdict is a ticket whose MAC did not verify
 	Role    string
 	Verdict *Refusal
 	Audit   []string // lines explaining a failed verdict
@@ -57,48 +73,35 @@ type Attach struct {
 func (Attach) isCmd() {}
 
 func (s *State) attach(c Attach, nowMs uint64) Result {
-	t := &s.throttle
-	if nowMs < t.lockedUntil {
-		d := t.lockedUntil - nowMs
-		s.audit(fmt.Sprintf("attach rate limited: role=%s delay_ms=%d", c.Role, d))
-		return Result{Err: &Refusal{Reason: "quota", Detail: "rate-limited", Extra: []string{"delay_ms", strconv.FormatUint(d, 10)}}}
-	}
-	if nowMs < t.blockedUntil {
-		d := t.blockedUntil - nowMs
-		s.audit(fmt.Sprintf("attach throttled (%d ms)", d))
-		return Result{Err: &Refusal{Reason: "quota", Detail: "throttled", Extra: []string{"delay_ms", strconv.FormatUint(d, 10)}}}
+	keys := peerKeys(c.Peer, c.Subject)
+	fields := c.Peer.Fields()
+	if b, blocked := s.peerBlocked(keys, nowMs); blocked {
+		line := fmt.Sprintf("attach throttled (%d ms) %s%s", b.delayMs, b.key, fields)
+		if b.locked {
+			line = fmt.Sprintf("attach rate limited: role=%s delay_ms=%d %s%s", c.Role, b.delayMs, b.key, fields)
+		}
+		s.peerAudit(c.Peer, nowMs, line)
+		return Result{Err: b.refusal()}
 	}
 	verdict := c.Verdict
+	var lines []string
 	if verdict == nil && c.Role != "queen" && !Gate(s.lifecycle.State, "worker-attach") {
-		s.audit(fmt.Sprintf("lifecycle denied action=worker-attach state=%s reason=gate-denied", s.lifecycle.State))
+		lines = append(lines, fmt.Sprintf("lifecycle denied action=worker-attach state=%s reason=gate-denied", s.lifecycle.State))
 		verdict = &Refusal{Reason: "policy", Detail: "lifecycle-denied", Extra: []string{"state", s.lifecycle.State}}
 	}
 	if verdict == nil {
-		s.throttle = throttle{}
-		s.audit("attach accepted role=" + c.Role)
+		s.peerSucceeded(keys)
+		s.audit("attach accepted role=" + c.Role + fields)
 		return Result{}
-	}
-	for _, l := range c.Audit {
-		s.audit(l)
 	}
 	if c.Role == "queen" {
 		s.queenAttachFailed()
 	}
-	s.audit(fmt.Sprintf("attach denied role=%s reason=%s detail=%s", c.Role, verdict.Reason, verdict.Detail))
-	t.failures++
-	exp := min(t.failures-1, s.throttleCfg.BackoffMaxExp)
-	t.blockedUntil = nowMs + s.throttleCfg.BackoffBaseMs<<exp
-	keep := t.recent[:0]
-	for _, at := range t.recent {
-		if nowMs-at < s.throttleCfg.LockoutWindowMs {
-			keep = append(keep, at)
-		}
-	}
-	t.recent = append(keep, nowMs)
-	if len(t.recent) >= s.throttleCfg.LockoutFailures {
-		t.lockedUntil = nowMs + s.throttleCfg.LockoutCoolMs
-		t.recent = nil
-		s.audit(fmt.Sprintf("attach rate limited: failures=%d window_ms=%d cooldown_ms=%d", s.throttleCfg.LockoutFailures, s.throttleCfg.LockoutWindowMs, s.throttleCfg.LockoutCoolMs))
+	lines = append(append(lines, c.Audit...), fmt.Sprintf("attach denied role=%s reason=%s detail=%s%s", c.Role, verdict.Reason, verdict.Detail, fields))
+	locks := s.peerFailed(failedKeys(c.Peer, c.Subject, c.Guess), "attach", c.Peer, nowMs)
+	s.peerAudit(c.Peer, nowMs, lines...)
+	for _, l := range locks {
+		s.audit(l)
 	}
 	return Result{Err: verdict}
 }

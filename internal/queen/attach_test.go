@@ -134,7 +134,7 @@ func TestAttachAudit(t *testing.T) {
 	want := []string{
 		"ui-ticket outcome=deny reason=x",
 		"attach denied role=worker-heartbeat reason=policy detail=denied",
-		"attach throttled (150 ms)",
+		"attach throttled (150 ms) peer=local",
 		"lifecycle denied action=worker-attach state=BOOTING reason=gate-denied",
 		"attach denied role=worker-heartbeat reason=policy detail=lifecycle-denied",
 	}
@@ -142,11 +142,11 @@ func TestAttachAudit(t *testing.T) {
 		t.Errorf("log = %q; want %q", s.log, want)
 	}
 	s.Apply(Attach{Role: "queen", Verdict: denied}, 10_000)
-	if want := "attach rate limited: failures=3 window_ms=60000 cooldown_ms=90000"; s.log[len(s.log)-1] != want {
+	if want := "attach rate limited: peer=local failures=3 window_ms=60000 cooldown_ms=90000"; s.log[len(s.log)-1] != want {
 		t.Errorf("last log line = %q; want %q", s.log[len(s.log)-1], want)
 	}
 	s.Apply(Attach{Role: "queen"}, 10_001)
-	if want := "attach rate limited: role=queen delay_ms=89999"; s.log[len(s.log)-1] != want {
+	if want := "attach rate limited: role=queen delay_ms=89999 peer=local"; s.log[len(s.log)-1] != want {
 		t.Errorf("last log line = %q; want %q", s.log[len(s.log)-1], want)
 	}
 }

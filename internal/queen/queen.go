@@ -39,6 +39,7 @@ func Default() Config {
 		DefaultTTLs:         generated.QueenHeartbeatDefaultTtlS,
 		InitialState:        generated.LifecycleInitialState,
 		Throttle:            DefaultThrottle(),
+		Peers:               DefaultPeers(),
 		GPUDefaultOps:       generated.QueenGpuDefaultOps,
 		GPUDefaultTTLs:      generated.QueenGpuDefaultTtlS,
 		Ingest:              DefaultIngest(),

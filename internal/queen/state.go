@@ -32,6 +32,7 @@ type Config struct {
 	InitialState        string
 	AutoOnline          string // target of the BOOTING auto transition, "" for none
 	Throttle            ThrottleConfig
+	Peers               PeerConfig   // per-peer throttle and audit summary tables (peers.go)
 	GPUDefaultOps       uint64       // budget of a worker-gpu (queen.gpu_default_*)
 	GPUDefaultTTLs      uint64       //
 	Ingest              IngestConfig // telemetry ingest quotas (ingest.go)
@@ -89,7 +90,7 @@ type State struct {
 	durable    bool // a store keeps what persist queues (persist.go)
 
 	throttleCfg ThrottleConfig
-	throttle    throttle
+	peers       peerTables // per-peer throttle and audit summaries (peers.go)
 
 	ingest ingestState // ingest.go
 	gpu    gpuState    // gpu.go
@@ -195,9 +196,14 @@ func (s *State) Apply(c Cmd, nowMs uint64) Result {
 	case Tick:
 		s.tick(nowMs)
 		s.gpuTick(nowMs)
+		s.peerTick(nowMs)
 		return Result{}
 	case Attach:
 		return s.attach(c, nowMs)
+	case PeerGate:
+		return s.peerGate(c, nowMs)
+	case PeerAttempt:
+		return s.peerAttempt(c, nowMs)
 	case BootComplete:
 		if s.lifecycle.State == "BOOTING" && s.cfg.AutoOnline != "" {
 			s.transition(s.cfg.AutoOnline, "boot-complete", nowMs)
@@ -611,6 +617,7 @@ type Snapshot struct {
 	GPU       *GPUView    // /gpu (gpu.go)
 	Gov       Gov         // sessions, root, policy, audit (govern.go)
 	Trace     TraceView   // /trace and /kmesg (trace.go)
+	Peers     []PeerView  // keys blocked at the last change, by key (/proc/peers)
 }
 
 // Worker returns the worker with id.
@@ -628,6 +635,7 @@ func (s *State) snapshot(seq, nowMs uint64) *Snapshot {
 	sn := &Snapshot{Seq: seq, NowMs: nowMs, BootMs: s.bootMs, Log: slices.Clip(s.log), LogTotal: s.logTotal, Lifecycle: s.lifecycle, Ingest: s.ingest.view, GPU: s.gpu.view}
 	sn.Gov = s.govSnapshot()
 	sn.Trace = s.traceView()
+	sn.Peers = s.peerView(nowMs)
 	for _, id := range s.order {
 		w := *s.workers[id]
 		w.Ring.Data = slices.Clip(w.Ring.Data) // appendRing always copies, so sharing is safe

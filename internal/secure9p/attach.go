@@ -1,15 +1,21 @@
 package secure9p
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/hugelgupf/p9/linux"
 
 	"github.com/cohesix/cohesix/internal/errs"
 	"github.com/cohesix/cohesix/internal/ninedoor"
 	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
+
+// attachLabel starts the audit lines of a Tattach.
+const attachLabel = "nine-door: attach"
 
 // authorize decides a Tattach (spec secure9p §5 with DECISIONS D3): the
 // ticket in aname is required, its MAC must verify with its role's secret,
@@ -18,15 +24,93 @@ import (
 // limits. uname is
 // advisory. A worker's subject must name a live worker of its role. A
 // connection has one identity: a later attach must carry the same ticket.
-// Every refusal is audited.
+// Every refusal is audited. The first attach of a connection goes through
+// the queen's per-peer throttle (DECISIONS P7): a held-back peer gets
+// EAGAIN before its ticket is checked.
 func (c *conn) authorize(uname, aname string) error {
-	srv := c.srv
-	q := srv.ns.Queen()
 	token := strings.TrimSpace(aname)
-	masked := ticket.MaskToken(token)
-	deny := func(role, reason string, err error, extra ...string) error {
-		q.Audit(append(extra, fmt.Sprintf("nine-door: attach denied role=%s reason=%s", role, reason))...)
+	if c.token != "" {
+		return c.reattach(uname, token)
+	}
+	q := c.srv.ns.Queen()
+	subject := ""
+	if u, err := ticket.Parse(token); err == nil {
+		subject = u.Subject
+	}
+	if _, err := q.Do(context.Background(), queen.PeerGate{Peer: c.peer, Subject: subject, Label: attachLabel}); err != nil {
+		return throttledErr(err)
+	}
+	s, lines, err := c.verify(uname, token)
+	attempt := queen.PeerAttempt{Peer: c.peer, Subject: subject, Label: attachLabel, Failed: err != nil, Guess: errors.Is(err, errForged),
+		Authenticated: err == nil, Lines: lines}
+	if _, qerr := q.Do(context.Background(), attempt); qerr != nil {
+		return throttledErr(qerr) // the verdict is not revealed
+	}
+	if err != nil {
 		return err
+	}
+	srv := c.srv
+	sess := srv.ns.OpenSession(s.role, s.claims.Subject, ticket.MaskToken(token), c.peer) // /proc/9p/session
+	srv.ns.EnforceTicket(sess, token, s.claims, srv.cfg.TicketLimits)                     // spec roles-tickets §5
+	// Authority is checked on every request (conn.Read); the watch also
+	// closes the connection at the expiry instant or the worker's
+	// revocation.
+	srv.ns.Guard(sess, ninedoor.Watch{Claims: s.claims, SkewMs: srv.cfg.TicketLimits.ClockSkewMs,
+		Worker: srv.ns.RunningWorker(s.role, s.claims.Subject), Close: func() { c.nc.Close() }})
+	c.token = token
+	c.session.Store(sess)
+	who := s.claims.Subject
+	if who == "" {
+		who = "none"
+	}
+	q.Audit(fmt.Sprintf("%s role=%s subject=%s session=%d ticket=%s%s", attachLabel, s.role, who, sess.ID, ticket.MaskToken(token), c.peer.Fields()))
+	return nil
+}
+
+// throttledErr is the 9P answer to a held-back peer: EAGAIN, the errno
+// that says "not now, later" without judging the ticket (EPERM would
+// claim a verdict the hive did not reach), or EBUSY when the queen's inbox
+// was full.
+func throttledErr(err error) error {
+	var r *queen.Refusal
+	if errors.As(err, &r) {
+		return linux.EAGAIN
+	}
+	return err
+}
+
+// reattach checks a later Tattach on an attached connection: the Linux
+// client attaches again with an empty uname; identity comes from the
+// ticket, so the same ticket is the same session. The connection is
+// authenticated, so this is not throttled.
+func (c *conn) reattach(uname, token string) error {
+	s := c.session.Load()
+	deny := func(reason string, err error) error {
+		c.srv.ns.Queen().Audit(fmt.Sprintf("%s denied role=%s reason=%s%s", attachLabel, s.Role, reason, c.peer.Fields()))
+		return err
+	}
+	if token != c.token {
+		return deny("ticket-mismatch", errs.New(errs.ErrPermission, "connection already attached"))
+	}
+	if err := checkUname(uname, s.Role, s.Subject); err != nil {
+		return deny("uname-mismatch", err)
+	}
+	return nil
+}
+
+// verified is the identity of a ticket that passed every check.
+type verified struct {
+	role   ticket.Role
+	claims ticket.Claims
+}
+
+// verify checks a first Tattach's ticket; on refusal it returns the audit
+// lines explaining it, which the queen writes under the peer's summary.
+func (c *conn) verify(uname, token string) (verified, []string, error) {
+	srv := c.srv
+	masked := ticket.MaskToken(token)
+	deny := func(role, reason string, err error, extra ...string) (verified, []string, error) {
+		return verified{}, append(extra, fmt.Sprintf("%s denied role=%s reason=%s%s", attachLabel, role, reason, c.peer.Fields())), err
 	}
 	eperm := func(msg string) error { return errs.New(errs.ErrPermission, "%s", msg) }
 
@@ -36,19 +120,6 @@ func (c *conn) authorize(uname, aname string) error {
 	if len(token) > ticket.MaxTokenLen {
 		return deny("none", "ticket-too-long", eperm("ticket rejected"))
 	}
-	if c.token != "" {
-		// The Linux client attaches again with an empty uname; identity
-		// comes from the ticket, so the same ticket is the same session.
-		s := c.session.Load()
-		if token != c.token {
-			return deny(s.Role.String(), "ticket-mismatch", eperm("connection already attached"))
-		}
-		if err := checkUname(uname, s.Role, s.Subject); err != nil {
-			return deny(s.Role.String(), "uname-mismatch", err)
-		}
-		return nil
-	}
-
 	unverified, err := ticket.Parse(token)
 	if err != nil {
 		return deny("none", "invalid-ticket", eperm("ticket rejected"))
@@ -62,10 +133,10 @@ func (c *conn) authorize(uname, aname string) error {
 		}
 	}
 	if err != nil {
-		return deny(role.String(), "ticket-rejected", eperm("ticket rejected"))
+		return deny(role.String(), "ticket-rejected", errForged)
 	}
 
-	snap := q.Snapshot()
+	snap := srv.ns.Queen().Snapshot()
 	if role != ticket.RoleQueen && !queen.Gate(snap.Lifecycle.State, "worker-attach") {
 		return deny(role.String(), "gate-denied", eperm("EPERM"),
 			fmt.Sprintf("lifecycle denied action=worker-attach state=%s reason=gate-denied", snap.Lifecycle.State))
@@ -86,8 +157,7 @@ func (c *conn) authorize(uname, aname string) error {
 	if reason, err := checkIdentity(role, claims.Subject, snap); err != nil {
 		return deny(role.String(), reason, err)
 	}
-	c.open(token, masked, claims)
-	return nil
+	return verified{role: role, claims: claims}, nil, nil
 }
 
 // checkIdentity applies the identity rules of a worker role: a subject is
@@ -112,27 +182,11 @@ func checkIdentity(role ticket.Role, subject string, snap *queen.Snapshot) (stri
 	return "scope-not-found", errs.New(errs.ErrNotFound, "%s scope %s not found", kind, subject)
 }
 
-// open starts the session of an accepted attach and fixes the
-// connection's identity.
-func (c *conn) open(token, masked string, claims ticket.Claims) {
-	srv, role, subject := c.srv, claims.Role, claims.Subject
-	s := srv.ns.OpenSession(role, subject, masked, "9p")         // /proc/9p/session
-	srv.ns.EnforceTicket(s, token, claims, srv.cfg.TicketLimits) // spec roles-tickets §5
-	// Authority is checked on every request (conn.Read); the watch also
-	// closes the connection at the expiry instant or the worker's
-	// revocation.
-	srv.ns.Guard(s, ninedoor.Watch{Claims: claims, SkewMs: srv.cfg.TicketLimits.ClockSkewMs,
-		Worker: srv.ns.RunningWorker(role, subject), Close: func() { c.nc.Close() }})
-	c.token = token
-	c.session.Store(s)
-	who := subject
-	if who == "" {
-		who = "none"
-	}
-	srv.ns.Queen().Audit(fmt.Sprintf("nine-door: attach role=%s subject=%s session=%d ticket=%s", role, who, s.ID, masked))
-}
-
 var errNoSecret = errors.New("no secret for role")
+
+// errForged refuses a ticket whose MAC no key of its role verifies; the
+// queen counts it against the presented subject as well (DECISIONS P7).
+var errForged = errs.New(errs.ErrPermission, "ticket rejected")
 
 // checkUname applies the advisory uname (DECISIONS D3): "queen" or
 // "<role>:<identity>" must agree with the ticket; anything else (a stock

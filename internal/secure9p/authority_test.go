@@ -29,7 +29,7 @@ func (c *fakeClock) Now() time.Time { return time.UnixMilli(c.ms.Load()) }
 func startHiveClock(t testing.TB, clock *fakeClock) *hive {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	q := queen.New(queen.Default(), realClock{}, 64)
+	q := queen.New(unthrottled(), realClock{}, 64) // refusals here are the subject, not the throttle
 	go q.Run(ctx, nil)
 	for q.Snapshot().Lifecycle.State != "ONLINE" {
 		time.Sleep(time.Millisecond)

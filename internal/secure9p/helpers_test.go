@@ -35,10 +35,26 @@ func startHive(t testing.TB, mod ...func(*Config)) *hive {
 	return startHiveBoot(t, bootText, mod...)
 }
 
+// unthrottled is the manifest's queen with the per-peer throttle and the
+// audit summary off: these tests refuse many attaches from one address
+// and read each refusal's line. TestAttachThrottle runs the real one.
+func unthrottled() queen.Config {
+	cfg := queen.Default()
+	cfg.Throttle.BackoffBaseMs = 0
+	cfg.Throttle.LockoutFailures = 1 << 30
+	cfg.Peers.AuditWindowMs = 0
+	return cfg
+}
+
 func startHiveBoot(t testing.TB, boot []byte, mod ...func(*Config)) *hive {
 	t.Helper()
+	return startHiveQueen(t, unthrottled(), boot, mod...)
+}
+
+func startHiveQueen(t testing.TB, qcfg queen.Config, boot []byte, mod ...func(*Config)) *hive {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	q := queen.New(queen.Default(), realClock{}, 64)
+	q := queen.New(qcfg, realClock{}, 64)
 	go q.Run(ctx, nil)
 	for q.Snapshot().Lifecycle.State != "ONLINE" {
 		time.Sleep(time.Millisecond)
@@ -84,7 +100,14 @@ func workerTicket(t testing.TB, id string) string {
 // dial connects a p9 client and attaches with aname.
 func (h *hive) dial(t testing.TB, aname string) (p9.File, error) {
 	t.Helper()
-	nc, err := net.Dial("tcp", h.addr)
+	return h.dialFrom(t, "127.0.0.1", aname)
+}
+
+// dialFrom is dial from the loopback address ip.
+func (h *hive) dialFrom(t testing.TB, ip, aname string) (p9.File, error) {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	nc, err := d.Dial("tcp", h.addr)
 	if err != nil {
 		t.Fatal(err)
 	}

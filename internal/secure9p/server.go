@@ -16,6 +16,7 @@ import (
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/netguard"
 	"github.com/cohesix/cohesix/internal/ninedoor"
+	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
 
@@ -105,7 +106,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 // ServeConn serves one connection until it closes or breaks the framing,
 // then closes it.
 func (s *Server) ServeConn(nc net.Conn) {
-	c := &conn{srv: s, nc: nc, br: bufio.NewReaderSize(nc, int(s.cfg.Msize))}
+	c := &conn{srv: s, nc: nc, br: bufio.NewReaderSize(nc, int(s.cfg.Msize)), peer: queen.PeerOf("9p", nc.RemoteAddr())}
 	// The handshake deadline is absolute: a peer trickling bytes without
 	// attaching is closed as surely as a silent one. It bounds writes too,
 	// so a peer that does not take its replies cannot hold a connection.
@@ -139,10 +140,11 @@ func (s *Server) ServeConn(nc net.Conn) {
 // conn is one client connection: the policy, the identity fixed by the
 // first attach, and the two ends given to the 9P server.
 type conn struct {
-	srv *Server
-	nc  net.Conn
-	br  *bufio.Reader
-	pol *Policy
+	srv  *Server
+	nc   net.Conn
+	br   *bufio.Reader
+	pol  *Policy
+	peer queen.Peer // transport and remote address, for the throttle and audit lines
 
 	wmu sync.Mutex // serialises whole frames onto nc
 

@@ -14,6 +14,7 @@ import (
 	"github.com/hugelgupf/p9/p9"
 
 	"github.com/cohesix/cohesix/internal/errs"
+	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
 
@@ -510,5 +511,36 @@ func TestPipelinedAppendsKeepOrder(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Fatalf("segment holds %d bytes, not the %d records in order", len(got), records)
+	}
+}
+
+// TestAttachThrottle: a peer's failed Tattaches hold that peer back with
+// EAGAIN before its ticket is checked, while another address attaches.
+func TestAttachThrottle(t *testing.T) {
+	h := startHiveQueen(t, queen.Default(), bootText)
+	forged := queenTicket(t)
+	forged = forged[:len(forged)-1] + map[bool]string{true: "1", false: "0"}[strings.HasSuffix(forged, "0")]
+	if _, err := h.dialFrom(t, "127.0.0.2", forged); !errors.Is(err, linux.EPERM) {
+		t.Fatalf("first forged attach: err = %v; want EPERM", err)
+	}
+	// Held back: even a good ticket from the attacker's address waits.
+	if _, err := h.dialFrom(t, "127.0.0.2", queenTicket(t)); !errors.Is(err, linux.EAGAIN) {
+		t.Errorf("attach while held back: err = %v; want EAGAIN", err)
+	}
+	root := h.mustDial(t, queenTicket(t)) // 127.0.0.1
+	if _, err := readFile(root, "/proc/boot"); err != nil {
+		t.Errorf("operator read: %v", err)
+	}
+	log := h.logText()
+	for _, want := range []string{
+		"nine-door: attach denied role=queen reason=ticket-rejected transport=9p remote=127.0.0.2:",
+		"nine-door: attach role=queen subject=none session=1 ticket=cohesix-ticket-… transport=9p remote=127.0.0.1:",
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("queen.log lacks %q:\n%s", want, log)
+		}
+	}
+	if peers := h.q.Snapshot().Peers; len(peers) != 1 || peers[0].Key != "peer=127.0.0.2" {
+		t.Errorf("blocked peers = %+v; want 127.0.0.2 alone", peers)
 	}
 }
