@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cohesix/cohesix/internal/auditline"
 	"github.com/cohesix/cohesix/internal/errs"
 	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/internal/ticket"
@@ -110,7 +111,7 @@ func (c *conn) authorize(uname, aname string) error {
 	if who == "" {
 		who = "none"
 	}
-	q.Audit(fmt.Sprintf("nine-door: attach role=%s subject=%s session=%d ticket=%s", role, who, s.ID, masked))
+	q.Audit(fmt.Sprintf("nine-door: attach role=%s subject=%s session=%d ticket=%s", role, auditline.Field(who), s.ID, masked))
 	return nil
 }
 

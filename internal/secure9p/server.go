@@ -3,6 +3,7 @@ package secure9p
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"github.com/hugelgupf/p9/p9"
 
 	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/auditline"
 	"github.com/cohesix/cohesix/internal/ninedoor"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
@@ -27,6 +29,8 @@ type Config struct {
 	ComponentMax int
 	// Tags is the most requests in flight per connection.
 	Tags int
+	// Fids is the most fids per connection (secure9p.fids_per_session).
+	Fids int
 	// StrictFids refuses a clunked fid even when a later attach or walk
 	// names it as its new fid; see Limits.StrictFids.
 	StrictFids bool
@@ -44,6 +48,7 @@ func DefaultConfig() Config {
 		WalkDepth:    generated.Secure9pWalkDepth,
 		ComponentMax: generated.Secure9pWalkComponentMaxBytes,
 		Tags:         generated.Secure9pTagsPerSession,
+		Fids:         generated.Secure9pFidsPerSession,
 		Tickets:      generated.Tickets,
 		TicketLimits: ticket.Limits{
 			MaxScopes:        generated.TicketLimitsMaxScopes,
@@ -132,14 +137,19 @@ func (s *Server) ServeConn(nc net.Conn) {
 		WalkDepth:    s.cfg.WalkDepth,
 		ComponentMax: s.cfg.ComponentMax,
 		Tags:         s.cfg.Tags,
+		Fids:         s.cfg.Fids,
 		StrictFids:   s.cfg.StrictFids,
 	})
 	c.pol.Authorize = c.authorize
+	c.pol.OnInvalidName = c.invalidName
 	c.pol.OnBusy = func() { s.ns.Queen().Pressure.Busy.Add(1) }
 	s.ns.NineP().Track(c, c.pol.InFlight) // /proc/9p/outstanding
 	defer func() {
 		s.ns.NineP().Untrack(c)
 		s.ns.CloseSession(c.session.Load(), "eof")
+		if n := c.invalidNames.Load(); n > 1 {
+			s.ns.Queen().Audit(fmt.Sprintf("nine-door: walk refused reason=invalid-name remote=%s count=%d", auditline.Field(nc.RemoteAddr().String()), n))
+		}
 	}()
 	defer func() {
 		// Last line of defence against the teardown race described at
@@ -171,6 +181,18 @@ type conn struct {
 	// by authorize on the reading goroutine only.
 	session atomic.Pointer[ninedoor.Session]
 	token   string
+
+	invalidNames atomic.Int64 // walk names refused for a control character
+}
+
+// invalidName audits the first walk name the connection sends with a
+// control character; the rest are only counted and summed up in one line
+// when the connection ends, so a flood of them cannot push real entries
+// out of the log ring.
+func (c *conn) invalidName(name string) {
+	if c.invalidNames.Add(1) == 1 {
+		c.srv.ns.Queen().Audit(fmt.Sprintf("nine-door: walk refused reason=invalid-name remote=%s name=%s", auditline.Field(c.nc.RemoteAddr().String()), auditline.Field(name)))
+	}
 }
 
 // Read gives the 9P server the next frame the policy forwards. Refused
