@@ -60,7 +60,7 @@ type bnd9P struct {
 
 func bndDial9P(t *testing.T, src, addr string) *bnd9P {
 	nc := bndDialFrom(t, src, addr)
-	_ = nc.SetDeadline(time.Now().Add(2 * time.Minute))
+	_ = nc.SetDeadline(time.Now().Add(time.Minute))
 	c := &bnd9P{t: t, nc: nc, br: bufio.NewReader(nc), bw: bufio.NewWriter(nc)}
 	c.queue(bndFrame(bndTversion, 0xFFFF, uint32(generated.Secure9pMsize), "9P2000.L"))
 	if typ, _ := c.recv(); typ != bndTversion+1 {
@@ -151,6 +151,24 @@ func bndRSS(t *testing.T, pid int) int64 {
 	return 0
 }
 
+// bndSettled is the RSS of pid once it is back within 10% of base, or
+// after COHESIX_BOUNDS_SETTLE_S seconds (0 or unset: read it at once).
+// The Go runtime returns freed memory to the system only after a GC, which
+// an idle process runs every two minutes, so the benchmark run sets it
+// (docs/BENCHMARKS.md) and the test battery does not wait.
+func bndSettled(t *testing.T, pid int, base int64) (rss int64, waited time.Duration) {
+	t.Helper()
+	limit, _ := strconv.Atoi(os.Getenv("COHESIX_BOUNDS_SETTLE_S"))
+	start := time.Now()
+	for {
+		rss = bndRSS(t, pid)
+		if rss <= base+base/10 || time.Since(start) >= time.Duration(limit)*time.Second {
+			return rss, time.Since(start).Round(time.Second)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
 func bndQueenTicket(t *testing.T) string {
 	t.Helper()
 	tok, err := nineclient.MintQueen(time.Now())
@@ -180,6 +198,7 @@ func bndHonest9P(t *testing.T, rt *rootTask) {
 func TestHostileBoundsFidCap(t *testing.T) {
 	rt := startRootTask(t, binaries(t), false)
 	pid := rt.cmd.Process.Pid
+	bndHonest9P(t, rt) // warm: the baseline is a hive that has served 9P
 	start := bndRSS(t, pid)
 	c := bndDial9P(t, "127.0.0.2", rt.NinePAddr)
 	if e := c.attach(0, bndQueenTicket(t)); e != 0 {
@@ -220,8 +239,8 @@ func TestHostileBoundsFidCap(t *testing.T) {
 	// The server lets the connection go; a new connection after it proves
 	// the close was handled before RSS is read again.
 	bndHonest9P(t, rt)
-	after := bndRSS(t, pid)
-	t.Logf("RSS: start %d KiB, after %d walks %d KiB, after close %d KiB (budget %d KiB)", start>>10, attempts, peak>>10, after>>10, generated.QueenMemoryBudgetBytes>>10)
+	after, waited := bndSettled(t, pid, start)
+	t.Logf("RSS: start %d KiB, after %d walks %d KiB, %s after close %d KiB (budget %d KiB)", start>>10, attempts, peak>>10, waited, after>>10, generated.QueenMemoryBudgetBytes>>10)
 	if peak > generated.QueenMemoryBudgetBytes {
 		t.Errorf("RSS %d bytes over queen.memory_budget_bytes %d", peak, generated.QueenMemoryBudgetBytes)
 	}
@@ -269,7 +288,7 @@ type bndConsole struct {
 func bndDialConsole(t *testing.T, src string, rt *rootTask) *bndConsole {
 	t.Helper()
 	nc := bndDialFrom(t, src, rt.ConsoleAddr)
-	_ = nc.SetDeadline(time.Now().Add(2 * time.Minute))
+	_ = nc.SetDeadline(time.Now().Add(time.Minute))
 	c := &bndConsole{t: t, nc: nc, fr: console.NewFrameReader(nc, console.ManifestLimits())}
 	c.send(console.AuthLine(generated.ConsoleAuthToken))
 	if l := c.next(); l != "OK AUTH" {
@@ -361,6 +380,10 @@ func bndProc(t *testing.T, rt *rootTask, path string) string {
 func TestHostileBoundsConsoleBurst(t *testing.T) {
 	rt := startRootTask(t, binaries(t), false)
 	pid := rt.cmd.Process.Pid
+	honest := rt.console(t)
+	if r := do(t, honest, "ping"); r.Ack.Status() != "OK" { // warm: the baseline has served a console
+		t.Fatalf("honest ping: %+v", r.Ack)
+	}
 	start := bndRSS(t, pid)
 	c := bndDialConsole(t, "127.0.0.2", rt)
 
@@ -372,7 +395,6 @@ func TestHostileBoundsConsoleBurst(t *testing.T) {
 	pingBusy := c.burst(lines, func(int) string { return "PING" }, func(l string) bool { return l == console.PingReply })
 	peak := bndRSS(t, pid)
 
-	honest := rt.console(t)
 	if r := do(t, honest, "ping"); r.Ack.Status() != "OK" {
 		t.Errorf("honest ping: %+v", r.Ack)
 	}
@@ -417,8 +439,8 @@ func TestHostileBoundsConsoleBurst(t *testing.T) {
 	if r := do(t, honest, "ping"); r.Ack.Status() != "OK" {
 		t.Errorf("honest ping after the burst: %+v", r.Ack)
 	}
-	after := bndRSS(t, pid)
-	t.Logf("RSS: start %d KiB, peak %d KiB, after close %d KiB (budget %d KiB)", start>>10, peak>>10, after>>10, generated.QueenMemoryBudgetBytes>>10)
+	after, waited := bndSettled(t, pid, start)
+	t.Logf("RSS: start %d KiB, peak %d KiB, %s after close %d KiB (budget %d KiB)", start>>10, peak>>10, waited, after>>10, generated.QueenMemoryBudgetBytes>>10)
 	if peak > generated.QueenMemoryBudgetBytes {
 		t.Errorf("RSS %d bytes over queen.memory_budget_bytes %d", peak, generated.QueenMemoryBudgetBytes)
 	}
