@@ -83,3 +83,20 @@ func FuzzField(f *testing.F) {
 		}
 	})
 }
+
+// FuzzUnescape: any text either is refused or decodes to a string whose
+// escape decodes to it again; Unescape never panics.
+func FuzzUnescape(f *testing.F) {
+	for _, s := range []string{`x\r\nattach`, `\x1b[2J`, `\\`, `\u2028`, `\U0001f600`, `\`, `\xZZ`, `\u12`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		u, ok := Unescape(s)
+		if !ok {
+			return
+		}
+		if back, ok := Unescape(Field(u)); !ok || back != u {
+			t.Fatalf("Unescape(Field(%q)) = %q, %v", u, back, ok)
+		}
+	})
+}
