@@ -177,36 +177,7 @@ func (p *Policy) judge(frame []byte, typ byte, tag uint16) ([]byte, linux.Errno)
 		return nil, linux.ENOENT
 
 	case tTattach:
-		fid := r.u32()
-		afid := r.u32()
-		uname := r.str()
-		aname := r.str()
-		uid := r.u32()
-		if r.bad {
-			return nil, linux.EINVAL
-		}
-		if e := p.checkNew(fid); e != 0 {
-			return nil, e
-		}
-		if p.Authorize != nil {
-			// Authorize may audit through the queen; do not hold the lock.
-			// Only this reader introduces fids, so checkNew still holds.
-			p.mu.Unlock()
-			err := p.Authorize(uname, aname)
-			p.mu.Lock()
-			if err != nil {
-				return nil, Errno(err)
-			}
-		}
-		p.introduce(fid)
-		// The ticket is not a path: the server attaches at the root.
-		w := newFrame(tTattach, tag)
-		w.u32(fid)
-		w.u32(afid)
-		w.str(uname)
-		w.str("")
-		w.u32(uid)
-		return w.finish(), 0
+		return p.judgeAttach(tag, &r)
 
 	case tTflush:
 		if r.take(2); r.bad {
@@ -215,35 +186,7 @@ func (p *Policy) judge(frame []byte, typ byte, tag uint16) ([]byte, linux.Errno)
 		return frame, 0
 
 	case tTwalk:
-		fid := r.u32()
-		newfid := r.u32()
-		n := r.u16()
-		if r.bad {
-			return nil, linux.EINVAL
-		}
-		if int(n) > p.lim.WalkDepth {
-			return nil, linux.EINVAL
-		}
-		for range n {
-			name := r.str()
-			if r.bad || !p.validName(name) {
-				return nil, linux.EINVAL
-			}
-			if auditline.HasControl(name) {
-				p.invalidName(name)
-				return nil, linux.EINVAL
-			}
-		}
-		if e := p.operand(fid); e != 0 {
-			return nil, e
-		}
-		if newfid != fid {
-			if e := p.checkNew(newfid); e != 0 {
-				return nil, e
-			}
-			p.introduce(newfid)
-		}
-		return frame, 0
+		return p.judgeWalk(frame, &r)
 
 	case tTclunk, tTremove:
 		fid := r.u32()
@@ -335,6 +278,75 @@ func (p *Policy) judge(frame []byte, typ byte, tag uint16) ([]byte, linux.Errno)
 		// R-messages, 9P2000(.u)-only and private extensions.
 		return nil, linux.EOPNOTSUPP
 	}
+}
+
+// judgeAttach checks a Tattach: its fid must be free and within the cap,
+// and Authorize must accept the ticket. p.mu is held.
+func (p *Policy) judgeAttach(tag uint16, r *reader) ([]byte, linux.Errno) {
+	fid := r.u32()
+	afid := r.u32()
+	uname := r.str()
+	aname := r.str()
+	uid := r.u32()
+	if r.bad {
+		return nil, linux.EINVAL
+	}
+	if e := p.checkNew(fid); e != 0 {
+		return nil, e
+	}
+	if p.Authorize != nil {
+		// Authorize may audit through the queen; do not hold the lock.
+		// Only this reader introduces fids, so checkNew still holds.
+		p.mu.Unlock()
+		err := p.Authorize(uname, aname)
+		p.mu.Lock()
+		if err != nil {
+			return nil, Errno(err)
+		}
+	}
+	p.introduce(fid)
+	// The ticket is not a path: the server attaches at the root.
+	w := newFrame(tTattach, tag)
+	w.u32(fid)
+	w.u32(afid)
+	w.str(uname)
+	w.str("")
+	w.u32(uid)
+	return w.finish(), 0
+}
+
+// judgeWalk checks a Twalk: its names, its fid, and its newfid (free and
+// within the cap unless it walks the fid in place). p.mu is held.
+func (p *Policy) judgeWalk(frame []byte, r *reader) ([]byte, linux.Errno) {
+	fid := r.u32()
+	newfid := r.u32()
+	n := r.u16()
+	if r.bad {
+		return nil, linux.EINVAL
+	}
+	if int(n) > p.lim.WalkDepth {
+		return nil, linux.EINVAL
+	}
+	for range n {
+		name := r.str()
+		if r.bad || !p.validName(name) {
+			return nil, linux.EINVAL
+		}
+		if auditline.HasControl(name) {
+			p.invalidName(name)
+			return nil, linux.EINVAL
+		}
+	}
+	if e := p.operand(fid); e != 0 {
+		return nil, e
+	}
+	if newfid != fid {
+		if e := p.checkNew(newfid); e != 0 {
+			return nil, e
+		}
+		p.introduce(newfid)
+	}
+	return frame, 0
 }
 
 // validName reports whether a walk name is allowed.
