@@ -183,3 +183,27 @@ func TestFidCapAndInUseOnTheWire(t *testing.T) {
 		t.Errorf("another connection: %v", err)
 	}
 }
+
+// TestDuplicateTagKeepsFidCounted: a refusal the policy answers itself
+// (here a duplicate tag) must not settle the request in flight under that
+// tag, or the fid it makes would go uncounted and the cap could be
+// walked past.
+func TestDuplicateTagKeepsFidCounted(t *testing.T) {
+	h := startHive(t)
+	r := h.raw(t)
+	r.version(8192)
+	if e := r.attach(0, queenTicket(t)); e != 0 {
+		t.Fatalf("attach: %d", e)
+	}
+	for i := range uint32(50) {
+		fid := 100 + 2*i
+		first := frame(tTwalk, 5, uint32(0), fid, uint16(1), "proc")
+		dup := frame(tTwalk, 5, uint32(0), fid+1, uint16(1), "proc")
+		r.send(append(first, dup...))
+		r.recv()
+		r.recv()
+		if e := r.call(frame(tTwalk, 6, uint32(0), fid, uint16(1), "log")); e != uint32(linux.EBUSY) {
+			t.Fatalf("round %d: walk onto fid %d made under a duplicated tag: errno %d; want EBUSY", i, fid, e)
+		}
+	}
+}

@@ -104,7 +104,8 @@ func (p *Policy) InFlight() int {
 //
 //   - forward is the frame to hand to the 9P server (frame itself, maybe
 //     modified in place, or a rewritten copy);
-//   - reply is an Rlerror to send back instead;
+//   - reply is an Rlerror to send back instead, as is: not through
+//     Outbound, which settles the request in flight under a tag;
 //   - err (ErrFraming) means the stream is unusable: close the connection.
 //
 // A frame whose declared size exceeds Msize is refused with EMSGSIZE from

@@ -209,7 +209,7 @@ func (c *conn) Read(p []byte) (int, error) {
 			return 0, c.quiesce(err)
 		}
 		if reply != nil {
-			if err := c.writeFrame(reply); err != nil {
+			if err := c.writeRefusal(reply); err != nil {
 				return 0, err
 			}
 			continue
@@ -279,6 +279,16 @@ func (c *conn) writeFrame(frame []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	_, err := c.nc.Write(c.pol.Outbound(frame))
+	return err
+}
+
+// writeRefusal writes an Rlerror the policy made itself. It bypasses
+// Outbound: its tag may be that of a request in flight (a duplicate tag),
+// whose own reply must still settle that request and the fid it makes.
+func (c *conn) writeRefusal(frame []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_, err := c.nc.Write(frame)
 	return err
 }
 
