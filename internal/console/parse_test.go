@@ -202,3 +202,23 @@ func TestCommandLine(t *testing.T) {
 		})
 	}
 }
+
+// TestParseRefusesControlCharactersInPaths: a TCP frame can carry any
+// byte; a path with CR, LF, ESC, DEL or a C1 control is an invalid
+// argument, so it never reaches a log line.
+func TestParseRefusesControlCharactersInPaths(t *testing.T) {
+	lim := ManifestLimits()
+	for _, line := range []string{
+		"cat /log/x\r\nattach accepted role=queen",
+		"tail /log/\x1b[2Jx",
+		"ls /proc\x7f",
+		"echo /log/queen.log\r\nforged hi",
+		"cat /log/\u009bx",
+	} {
+		_, err := Parse(line, lim)
+		var pe *ParseError
+		if !errors.As(err, &pe) || pe.Msg != "invalid value for argument path" {
+			t.Errorf("Parse(%q) = %v; want invalid value for argument path", line, err)
+		}
+	}
+}

@@ -125,6 +125,7 @@ const (
 	DetailAttachTimeout   = "attach-timeout"
 	DetailUnavailable     = "unavailable"
 	DetailNetDisabled     = "net-disabled"
+	DetailQueueFull       = "queue-full" // busy: the connection's inbound queue is full
 )
 
 // Namespace error texts carried as error=<text> (§5 mapping table).

@@ -44,6 +44,10 @@ type Options struct {
 	// StateDir, if set, holds the governance spool: audit journal,
 	// decisions, approvals and lifecycle survive a restart (persist.go).
 	StateDir string
+	// InboundQueueDepth overrides console.inbound_queue_depth, the most
+	// requests one TCP console connection may have waiting to run; 0
+	// means the manifest's.
+	InboundQueueDepth int
 }
 
 // Hive is one running root task.
@@ -57,6 +61,7 @@ type Hive struct {
 	done         chan struct{}
 	stopTicker   func()
 	closeStore   func() error
+	inboundDepth int // console requests waiting to run, per connection
 }
 
 // BootLines is the content of /proc/boot.
@@ -111,6 +116,7 @@ func New(o Options) (*Hive, error) {
 		done:         make(chan struct{}),
 		stopTicker:   func() {},
 		closeStore:   closeStore,
+		inboundDepth: cmp.Or(o.InboundQueueDepth, generated.ConsoleInboundQueueDepth),
 	}
 	h.ns.SetClock(o.Clock.Now)
 	ticks := o.Ticks
@@ -206,13 +212,19 @@ func (h *Hive) ServeConsole(conn net.Conn) {
 		cs.end(closeReason)
 		h.q.Audit("audit tcp.conn.close reason=" + closeReason + peer.Fields())
 	}()
-	in := newInboundQueue(h.ns.Ingest(), h.clock) // inbound.go
-	defer in.drain()
+	in := newInboundQueue(h.ns.Ingest(), h.clock, h.inboundDepth, h.inboundDepth) // inbound.go
+	defer in.close()
 	go in.read(conn, fr, time.Duration(generated.ConsoleIdleTimeoutMs)*time.Millisecond)
 	for {
 		it := in.pop()
 		line, err := it.line, it.err
 		switch {
+		case it.busy:
+			if send(cs.busyReply(line)) != nil {
+				closeReason = "error"
+				return
+			}
+			continue
 		case errors.Is(err, console.ErrInvalidLength):
 			a := console.FrameRefusal
 			cs.refused(a, "console error: frame invalid-length")

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/auditline"
 	"github.com/cohesix/cohesix/internal/errs"
 	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/internal/ticket"
@@ -139,7 +140,7 @@ func (ns *Namespace) ShardLabel(id string) string {
 // Split validates an absolute path (spec secure9p §9) and returns its
 // components; empty components are skipped.
 func (ns *Namespace) Split(path string) ([]string, error) {
-	if !strings.HasPrefix(path, "/") || strings.ContainsRune(path, 0) {
+	if !strings.HasPrefix(path, "/") || strings.ContainsRune(path, 0) || auditline.HasControl(path) {
 		return nil, errs.New(errs.ErrInvalid, "invalid path")
 	}
 	var comps []string
@@ -160,9 +161,11 @@ func (ns *Namespace) Split(path string) ([]string, error) {
 	return comps, nil
 }
 
-// CheckName validates one walk component.
+// CheckName validates one walk component. A control character (CR, LF,
+// ESC, DEL, C1) or invalid UTF-8 makes the name invalid before any policy
+// sees it: it could only serve to forge or garble a log line.
 func (ns *Namespace) CheckName(name string) error {
-	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") || len(name) > ns.cfg.ComponentMax {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") || len(name) > ns.cfg.ComponentMax || auditline.HasControl(name) {
 		return errs.New(errs.ErrInvalid, "invalid path")
 	}
 	return nil
@@ -235,7 +238,7 @@ func (ns *Namespace) Writable(s *Session, comps []string, n Node) error {
 	if st.Kind == KindDir {
 		what = "directory"
 	}
-	ns.q.Audit(fmt.Sprintf("write denied role=%s subject=%s path=%s reason=%s%s", s.Role, subjectOrNone(s.Subject), p, strings.ReplaceAll(what, " ", "-"), s.Peer.Fields()))
+	ns.q.Audit(fmt.Sprintf("write denied role=%s subject=%s path=%s reason=%s%s", s.Role, auditline.Field(subjectOrNone(s.Subject)), auditline.Field(p), strings.ReplaceAll(what, " ", "-"), s.Peer.Fields()))
 	return errs.New(errs.ErrPermission, "cannot write %s %s", what, p)
 }
 
@@ -247,7 +250,7 @@ func (ns *Namespace) Check(s *Session, comps []string, op Op) error {
 		return nil
 	}
 	p := Join(comps)
-	ns.q.Audit(fmt.Sprintf("access denied role=%s subject=%s path=%s op=%s%s", s.Role, subjectOrNone(s.Subject), p, op, s.Peer.Fields()))
+	ns.q.Audit(fmt.Sprintf("access denied role=%s subject=%s path=%s op=%s%s", s.Role, auditline.Field(subjectOrNone(s.Subject)), auditline.Field(p), op, s.Peer.Fields()))
 	return errs.New(errs.ErrPermission, "access to %s denied", p)
 }
 

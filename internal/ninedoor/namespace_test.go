@@ -37,6 +37,12 @@ func TestSplit(t *testing.T) {
 		{"NUL", "/log/queen\x00.log", nil, false},
 		{"component of 65 bytes", "/" + c64 + "c", nil, false},
 		{"depth 9", "/a/b/c/d/e/f/g/h/i", nil, false},
+		{"CR LF (forged log line)", "/log/x\r\nattach accepted role=queen", nil, false},
+		{"ESC sequence", "/log/\x1b[2J", nil, false},
+		{"DEL", "/log/a\x7f", nil, false},
+		{"tab", "/log/a\tb", nil, false},
+		{"C1 CSI", "/log/a\u009bb", nil, false},
+		{"invalid UTF-8", "/log/\xff", nil, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -69,6 +75,13 @@ func TestCheckName(t *testing.T) {
 		{"a/b", false},
 		{"a\x00", false},
 		{strings.Repeat("n", 65), false},
+		{"x\r\nattach accepted role=queen", false},
+		{"\x1b[31mred", false},
+		{"a\x7f", false},
+		{"a\x01", false},
+		{"a\u0085", false},
+		{"\xc3", false},
+		{"ünïcode", true},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%.12q", tt.in), func(t *testing.T) {

@@ -83,7 +83,7 @@ func (s *NinePStats) Outstanding() uint64 {
 // a bounded ring of enqueue-to-dispatch latencies and the overflow counts.
 type IngestStats struct {
 	Backpressure atomic.Uint64 // lines that met a full queue
-	Dropped      atomic.Uint64 // lines dropped (drop-oldest)
+	Dropped      atomic.Uint64 // lines dropped without a reply: none since the busy rule (hive/inbound.go)
 	Queued       atomic.Int64  // lines waiting now, all connections
 	UIReads      atomic.Uint64
 	UIDenies     atomic.Uint64

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cohesix/cohesix/internal/auditline"
 	"github.com/cohesix/cohesix/internal/errs"
 	"github.com/cohesix/cohesix/internal/queen"
 )
@@ -122,14 +123,14 @@ func (ns *Namespace) ctlLine(s *Session, line []byte) error {
 			from, e1 = ns.bindTarget(req.Bind.From)
 			to, e2 = ns.bindTarget(req.Bind.To)
 			if e1 != nil || e2 != nil {
-				ns.q.Audit(fmt.Sprintf("bind outcome=deny reason=invalid-path from=%s to=%s", req.Bind.From, req.Bind.To))
+				ns.q.Audit(fmt.Sprintf("bind outcome=deny reason=invalid-path from=%s to=%s", auditline.Field(req.Bind.From), auditline.Field(req.Bind.To)))
 				return errs.New(errs.ErrInvalid, "invalid path")
 			}
 		case req.Mount != nil:
 			canon, ok := ns.cfg.Mounts[req.Mount.Service]
 			at, err := ns.bindTarget(req.Mount.At)
 			if !ok || err != nil {
-				ns.q.Audit(fmt.Sprintf("mount outcome=deny reason=invalid-path service=%s at=%s", req.Mount.Service, req.Mount.At))
+				ns.q.Audit(fmt.Sprintf("mount outcome=deny reason=invalid-path service=%s at=%s", auditline.Field(req.Mount.Service), auditline.Field(req.Mount.At)))
 				return errs.New(errs.ErrInvalid, "invalid path")
 			}
 			from, to = canon, at

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cohesix/cohesix/internal/auditline"
 	"github.com/cohesix/cohesix/internal/errs"
 	"github.com/cohesix/cohesix/internal/gpu"
 )
@@ -298,7 +299,7 @@ func (s *State) gpuWorkerCheck(who Who, gpuID string) error {
 	}
 	l, ok := s.gpu.leases[who.Subject]
 	if who.Role != "worker-gpu" || !ok || l.gpu != gpuID {
-		s.audit(fmt.Sprintf("gpu access denied role=%s subject=%s gpu=%s reason=no-lease", who.Role, who.Subject, gpuID))
+		s.audit(fmt.Sprintf("gpu access denied role=%s subject=%s gpu=%s reason=no-lease", who.Role, auditline.Field(who.Subject), auditline.Field(gpuID)))
 		return errs.New(errs.ErrPermission, "EPERM")
 	}
 	return nil

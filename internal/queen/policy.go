@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cohesix/cohesix/internal/auditline"
 	"github.com/cohesix/cohesix/internal/errs"
 )
 
@@ -56,7 +57,7 @@ func strictJSON(line []byte, v any) error {
 // its normal form.
 func NormalTarget(p string, depth int, wildcard bool) (string, error) {
 	bad := errs.New(errs.ErrInvalid, "invalid payload")
-	if !strings.HasPrefix(p, "/") || p == "/" || strings.ContainsAny(p, "\x00\n") {
+	if !strings.HasPrefix(p, "/") || p == "/" || strings.ContainsRune(p, 0) || auditline.HasControl(p) {
 		return "", bad
 	}
 	comps := strings.Split(p[1:], "/")
@@ -193,7 +194,7 @@ func (s *State) policyGate(who Who, path string) error {
 	p := &s.gov.policy
 	i := slices.IndexFunc(p.actions, func(a Action) bool { return a.State == "queued" && a.Target == path })
 	if i < 0 {
-		s.audit(fmt.Sprintf("policy-gate outcome=deny role=%s ticket=%s reason=missing-approval path=%s", who.Role, tk, path))
+		s.audit(fmt.Sprintf("policy-gate outcome=deny role=%s ticket=%s reason=missing-approval path=%s", who.Role, tk, auditline.Field(path)))
 		s.decision(decisionEntry{Kind: "policy-gate", Outcome: "deny", Path: path, Role: who.Role, Ticket: tk})
 		return errs.New(errs.ErrPermission, "EPERM")
 	}
@@ -205,7 +206,7 @@ func (s *State) policyGate(who Who, path string) error {
 	if a.Decision == "deny" {
 		outcome = "deny"
 	}
-	s.audit(fmt.Sprintf("policy-gate outcome=%s role=%s ticket=%s id=%s target=%s path=%s", outcome, who.Role, tk, a.ID, a.Target, path))
+	s.audit(fmt.Sprintf("policy-gate outcome=%s role=%s ticket=%s id=%s target=%s path=%s", outcome, who.Role, tk, a.ID, a.Target, auditline.Field(path)))
 	s.decision(decisionEntry{Kind: "policy-gate", Outcome: outcome, ID: a.ID, Target: a.Target, Path: path, Role: who.Role, Ticket: tk})
 	if outcome == "deny" {
 		return errs.New(errs.ErrPermission, "EPERM")

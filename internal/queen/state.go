@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cohesix/cohesix/internal/auditline"
 	"github.com/cohesix/cohesix/internal/errs"
 	"github.com/cohesix/cohesix/internal/gpu"
 	"github.com/cohesix/cohesix/internal/tframe"
@@ -249,7 +250,11 @@ func (s *State) gate(gate string) error {
 	return errs.New(errs.ErrPermission, "EPERM")
 }
 
+// audit appends one line to /log/queen.log. It is the single sink of every
+// audit and log line, so it escapes what a writer forgot (auditline.Line):
+// one call is one line, whatever its fields held.
 func (s *State) audit(line string) {
+	line = auditline.Line(line)
 	if len(line) > s.cfg.LogLineMaxBytes {
 		line = line[:s.cfg.LogLineMaxBytes]
 	}
@@ -370,13 +375,13 @@ func (s *State) ctl(c CtlWrite, nowMs uint64) Result {
 		if err := s.gate("new-work"); err != nil {
 			return Result{Err: err}
 		}
-		s.audit(fmt.Sprintf("bind from=%s to=%s", r.Bind.From, r.Bind.To))
+		s.audit(fmt.Sprintf("bind from=%s to=%s", auditline.Field(r.Bind.From), auditline.Field(r.Bind.To)))
 		return Result{Bind: &Bind{From: r.Bind.From, To: r.Bind.To}}
 	case r.Mount != nil:
 		if err := s.gate("new-work"); err != nil {
 			return Result{Err: err}
 		}
-		s.audit(fmt.Sprintf("mount service=%s at=%s", r.Mount.Service, r.Mount.At))
+		s.audit(fmt.Sprintf("mount service=%s at=%s", auditline.Field(r.Mount.Service), auditline.Field(r.Mount.At)))
 		return Result{Bind: &Bind{Mount: r.Mount.Service, To: r.Mount.At}}
 	default: // budget
 		s.defBudget = *r.Budget
@@ -493,7 +498,7 @@ func (s *State) telemetry(c TelemetryAppend) Result {
 		return Result{Err: errs.New(errs.ErrNotFound, "worker %s not found", c.Worker)}
 	}
 	if c.Who.Role != "queen" && (c.Who.Subject != c.Worker) {
-		s.audit(fmt.Sprintf("telemetry outcome=deny role=%s subject=%s worker=%s", c.Who.Role, c.Who.Subject, c.Worker))
+		s.audit(fmt.Sprintf("telemetry outcome=deny role=%s subject=%s worker=%s", c.Who.Role, auditline.Field(c.Who.Subject), auditline.Field(c.Worker)))
 		return Result{Err: errs.New(errs.ErrPermission, "access to /worker/%s/telemetry denied", c.Worker)}
 	}
 	if err := s.gate("worker-telemetry"); err != nil {

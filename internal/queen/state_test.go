@@ -566,3 +566,29 @@ func TestApplyUnknownCommand(t *testing.T) {
 		t.Errorf("Apply(bogus) = %v; want ErrInvalid", r.Err)
 	}
 }
+
+// TestAuditSinkOneLinePerCall: whatever a writer passes, the sink stores
+// one line with no control character; an escaped field passes unchanged.
+func TestAuditSinkOneLinePerCall(t *testing.T) {
+	s := NewState(testConfig(), 0)
+	before := len(s.log)
+	s.Apply(LogAppend{Lines: []string{"access denied path=/x\r\nattach accepted role=queen", `path=/x\r\n escaped`}}, 0)
+	got := s.log[before:]
+	want := []string{`access denied path=/x\r\nattach accepted role=queen`, `path=/x\r\n escaped`}
+	if !slices.Equal(got, want) {
+		t.Fatalf("log = %q; want %q", got, want)
+	}
+	for _, ev := range s.tr.events {
+		if strings.ContainsAny(ev.Msg, "\r\n") {
+			t.Errorf("trace event %q holds a line break", ev.Msg)
+		}
+	}
+}
+
+func TestNormalTargetRefusesControls(t *testing.T) {
+	for _, p := range []string{"/queen/ctl\r", "/a/\x1b[0m", "/a\x7f", "/a/\u009b"} {
+		if _, err := NormalTarget(p, 8, false); err == nil {
+			t.Errorf("NormalTarget(%q) accepted", p)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cohesix/cohesix/internal/auditline"
 	"github.com/cohesix/cohesix/internal/errs"
 )
 
@@ -150,7 +151,8 @@ func (s *State) traceEvent(cat, level, msg string) {
 		s.tr.filter = DefaultTraceFilter()
 	}
 	s.tr.seq++
-	s.tr.events = append(s.tr.events, TraceEvent{Seq: s.tr.seq, Level: level, Cat: cat, Msg: msg})
+	// The trace ring is the log's other sink: one event is one line.
+	s.tr.events = append(s.tr.events, TraceEvent{Seq: s.tr.seq, Level: level, Cat: cat, Msg: auditline.Line(msg)})
 	// Dropping the oldest by reslicing, not copying: snapshots hold
 	// clipped views of the same array, and append only writes past the
 	// end of every view; it reallocates once the array's tail is used up,

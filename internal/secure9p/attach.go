@@ -8,6 +8,7 @@ import (
 
 	"github.com/hugelgupf/p9/linux"
 
+	"github.com/cohesix/cohesix/internal/auditline"
 	"github.com/cohesix/cohesix/internal/errs"
 	"github.com/cohesix/cohesix/internal/ninedoor"
 	"github.com/cohesix/cohesix/internal/queen"
@@ -63,7 +64,7 @@ func (c *conn) authorize(uname, aname string) error {
 	if who == "" {
 		who = "none"
 	}
-	q.Audit(fmt.Sprintf("%s role=%s subject=%s session=%d ticket=%s%s", attachLabel, s.role, who, sess.ID, ticket.MaskToken(token), c.peer.Fields()))
+	q.Audit(fmt.Sprintf("%s role=%s subject=%s session=%d ticket=%s%s", attachLabel, s.role, auditline.Field(who), sess.ID, ticket.MaskToken(token), c.peer.Fields()))
 	return nil
 }
 

@@ -201,26 +201,35 @@ func (p *Policy) answered(frame []byte, typ byte, tag uint16) {
 	p.answer.Broadcast()
 	body := reader{b: frame[headerLen:]}
 	switch {
-	case r.typ == tTattach && typ == tRattach:
+	case r.typ == tTattach:
 		body.take(1 + 4)
-		if path := body.u64(); !body.bad {
+		path := body.u64()
+		if typ == tRattach && !body.bad {
 			p.fileKey[r.newfid] = path
 		}
-	case r.typ == tTwalk && typ == tRwalk:
-		n := int(body.u16())
+		p.made(r.newfid, typ == tRattach)
+	case r.typ == tTwalk:
+		var n int
 		var path uint64
-		for range n {
-			body.take(1 + 4)
-			path = body.u64()
+		if typ == tRwalk {
+			n = int(body.u16())
+			for range n {
+				body.take(1 + 4)
+				path = body.u64()
+			}
 		}
 		key, known := p.fileKey[r.fid]
+		complete := typ == tRwalk && !body.bad && n == r.nwname
 		switch {
-		case body.bad || n != r.nwname:
-			// A partial walk: newfid was not made.
+		case !complete:
+			// A failed or partial walk: newfid was not made.
 		case n > 0:
 			p.fileKey[r.newfid] = path
 		case known:
 			p.fileKey[r.newfid] = key
+		}
+		if r.newfid != r.fid {
+			p.made(r.newfid, complete)
 		}
 	case r.ordered:
 		if i := slices.IndexFunc(p.writes, func(w *orderedWrite) bool { return w.tag == tag }); i >= 0 {

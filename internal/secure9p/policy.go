@@ -2,10 +2,13 @@ package secure9p
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/hugelgupf/p9/linux"
+
+	"github.com/cohesix/cohesix/internal/auditline"
 )
 
 // ErrFraming is returned by Policy.Inbound for a frame whose declared size
@@ -23,6 +26,11 @@ type Limits struct {
 	ComponentMax int
 	// Tags is the most requests in flight on one connection.
 	Tags int
+	// Fids is the most fids one connection may hold (secure9p.
+	// fids_per_session): made by Tattach and Twalk's newfid, counted from
+	// the request until a Tclunk or Tremove. A request that would make one
+	// more is refused with EMFILE and never reaches the server.
+	Fids int
 	// StrictFids refuses a clunked fid even as the new fid of a later
 	// attach or walk. Stock clients (the Linux kernel, hugelgupf/p9, diod)
 	// allocate the lowest free fid and reuse it at once, so this is off by
@@ -44,12 +52,17 @@ type Policy struct {
 	Authorize func(uname, aname string) error
 	// OnBusy, if set, is called for every Busy refusal (pressure counter).
 	OnBusy func()
+	// OnInvalidName, if set, is called with a walk name refused for a
+	// control character (audit). Like Authorize it runs with no lock held.
+	OnInvalidName func(name string)
 
 	mu        sync.Mutex
 	versioned bool                   // a Tversion was answered with a known version
 	msize     uint32                 // negotiated msize; lim.Msize before
 	tags      map[uint16]struct{}    // requests in flight
-	clunked   map[uint32]struct{}    // retired fids
+	live      map[uint32]struct{}    // fids the server holds
+	making    map[uint32]struct{}    // new fids of Tattach/Twalk in flight
+	clunked   retired                // fids retired by Tclunk/Tremove
 	remap     map[uint16]linux.Errno // replies to turn into Rlerror
 
 	order // request ordering on the connection (order.go)
@@ -61,7 +74,9 @@ func NewPolicy(lim Limits) *Policy {
 		lim:     lim,
 		msize:   lim.Msize,
 		tags:    make(map[uint16]struct{}, lim.Tags),
-		clunked: make(map[uint32]struct{}),
+		live:    make(map[uint32]struct{}),
+		making:  make(map[uint32]struct{}),
+		clunked: newRetired(lim.Fids),
 		remap:   make(map[uint16]linux.Errno),
 		order:   newOrder(),
 	}
@@ -89,7 +104,8 @@ func (p *Policy) InFlight() int {
 //
 //   - forward is the frame to hand to the 9P server (frame itself, maybe
 //     modified in place, or a rewritten copy);
-//   - reply is an Rlerror to send back instead;
+//   - reply is an Rlerror to send back instead, as is: not through
+//     Outbound, which settles the request in flight under a tag;
 //   - err (ErrFraming) means the stream is unusable: close the connection.
 //
 // A frame whose declared size exceeds Msize is refused with EMSGSIZE from
@@ -162,34 +178,7 @@ func (p *Policy) judge(frame []byte, typ byte, tag uint16) ([]byte, linux.Errno)
 		return nil, linux.ENOENT
 
 	case tTattach:
-		fid := r.u32()
-		afid := r.u32()
-		uname := r.str()
-		aname := r.str()
-		uid := r.u32()
-		if r.bad {
-			return nil, linux.EINVAL
-		}
-		if e := p.introduce(fid); e != 0 {
-			return nil, e
-		}
-		if p.Authorize != nil {
-			// Authorize may audit through the queen; do not hold the lock.
-			p.mu.Unlock()
-			err := p.Authorize(uname, aname)
-			p.mu.Lock()
-			if err != nil {
-				return nil, Errno(err)
-			}
-		}
-		// The ticket is not a path: the server attaches at the root.
-		w := newFrame(tTattach, tag)
-		w.u32(fid)
-		w.u32(afid)
-		w.str(uname)
-		w.str("")
-		w.u32(uid)
-		return w.finish(), 0
+		return p.judgeAttach(tag, &r)
 
 	case tTflush:
 		if r.take(2); r.bad {
@@ -198,29 +187,7 @@ func (p *Policy) judge(frame []byte, typ byte, tag uint16) ([]byte, linux.Errno)
 		return frame, 0
 
 	case tTwalk:
-		fid := r.u32()
-		newfid := r.u32()
-		n := r.u16()
-		if r.bad {
-			return nil, linux.EINVAL
-		}
-		if int(n) > p.lim.WalkDepth {
-			return nil, linux.EINVAL
-		}
-		for range n {
-			if !p.validName(r.str()) || r.bad {
-				return nil, linux.EINVAL
-			}
-		}
-		if e := p.operand(fid); e != 0 {
-			return nil, e
-		}
-		if newfid != fid {
-			if e := p.introduce(newfid); e != 0 {
-				return nil, e
-			}
-		}
-		return frame, 0
+		return p.judgeWalk(frame, &r)
 
 	case tTclunk, tTremove:
 		fid := r.u32()
@@ -230,7 +197,12 @@ func (p *Policy) judge(frame []byte, typ byte, tag uint16) ([]byte, linux.Errno)
 		if e := p.operand(fid); e != 0 {
 			return nil, e
 		}
-		p.clunked[fid] = struct{}{}
+		if _, ok := p.live[fid]; ok {
+			// Only a fid the server held is remembered as retired, so
+			// clunks of made-up fids cannot grow the set.
+			delete(p.live, fid)
+			p.clunked.add(fid)
+		}
 		if typ == tTremove {
 			// Remove is refused, but 9P clunks the fid even when remove
 			// fails: forward a clunk and answer its reply with EPERM.
@@ -309,29 +281,182 @@ func (p *Policy) judge(frame []byte, typ byte, tag uint16) ([]byte, linux.Errno)
 	}
 }
 
+// judgeAttach checks a Tattach: its fid must be free and within the cap,
+// and Authorize must accept the ticket. p.mu is held.
+func (p *Policy) judgeAttach(tag uint16, r *reader) ([]byte, linux.Errno) {
+	fid := r.u32()
+	afid := r.u32()
+	uname := r.str()
+	aname := r.str()
+	uid := r.u32()
+	if r.bad {
+		return nil, linux.EINVAL
+	}
+	if e := p.checkNew(fid); e != 0 {
+		return nil, e
+	}
+	if p.Authorize != nil {
+		// Authorize may audit through the queen; do not hold the lock.
+		// Only this reader introduces fids, so checkNew still holds.
+		p.mu.Unlock()
+		err := p.Authorize(uname, aname)
+		p.mu.Lock()
+		if err != nil {
+			return nil, Errno(err)
+		}
+	}
+	p.introduce(fid)
+	// The ticket is not a path: the server attaches at the root.
+	w := newFrame(tTattach, tag)
+	w.u32(fid)
+	w.u32(afid)
+	w.str(uname)
+	w.str("")
+	w.u32(uid)
+	return w.finish(), 0
+}
+
+// judgeWalk checks a Twalk: its names, its fid, and its newfid (free and
+// within the cap unless it walks the fid in place). p.mu is held.
+func (p *Policy) judgeWalk(frame []byte, r *reader) ([]byte, linux.Errno) {
+	fid := r.u32()
+	newfid := r.u32()
+	n := r.u16()
+	if r.bad {
+		return nil, linux.EINVAL
+	}
+	if int(n) > p.lim.WalkDepth {
+		return nil, linux.EINVAL
+	}
+	for range n {
+		name := r.str()
+		if r.bad || !p.validName(name) {
+			return nil, linux.EINVAL
+		}
+		if auditline.HasControl(name) {
+			p.invalidName(name)
+			return nil, linux.EINVAL
+		}
+	}
+	if e := p.operand(fid); e != 0 {
+		return nil, e
+	}
+	if newfid != fid {
+		if e := p.checkNew(newfid); e != 0 {
+			return nil, e
+		}
+		p.introduce(newfid)
+	}
+	return frame, 0
+}
+
 // validName reports whether a walk name is allowed.
 func (p *Policy) validName(name string) bool {
 	return name != "" && name != "." && name != ".." && len(name) <= p.lim.ComponentMax &&
 		!strings.ContainsAny(name, "/\x00")
 }
 
+// invalidName reports a refused walk name to OnInvalidName with p.mu
+// released, as judge does for Authorize.
+func (p *Policy) invalidName(name string) {
+	if p.OnInvalidName == nil {
+		return
+	}
+	p.mu.Unlock()
+	defer p.mu.Lock()
+	p.OnInvalidName(name)
+}
+
 // operand checks a fid used as an existing fid: a clunked one is refused.
 func (p *Policy) operand(fid uint32) linux.Errno {
-	if _, ok := p.clunked[fid]; ok {
+	if p.clunked.has(fid) {
 		return linux.EINVAL // "fid <n> was clunked"
 	}
 	return 0
 }
 
-// introduce checks a fid named as a new fid (attach, walk newfid).
-func (p *Policy) introduce(fid uint32) linux.Errno {
-	if _, ok := p.clunked[fid]; ok {
-		if p.lim.StrictFids {
-			return linux.EINVAL // "fid <n> was clunked"
-		}
-		delete(p.clunked, fid)
+// checkNew checks a fid named as a new fid (attach, walk newfid). 9P2000
+// makes a new fid already in use an error (spec secure9p §6: Busy, "fid
+// <n> already in use"); hugelgupf/p9 would silently replace it. The cap
+// counts fids held and fids being made.
+func (p *Policy) checkNew(fid uint32) linux.Errno {
+	if _, ok := p.live[fid]; ok {
+		return linux.EBUSY // "fid <n> already in use"
+	}
+	if _, ok := p.making[fid]; ok {
+		return linux.EBUSY
+	}
+	if p.clunked.has(fid) && p.lim.StrictFids {
+		return linux.EINVAL // "fid <n> was clunked"
+	}
+	if len(p.live)+len(p.making) >= p.lim.Fids {
+		return linux.EMFILE
 	}
 	return 0
+}
+
+// introduce counts fid as being made by a request about to be forwarded;
+// a retired fid named again is live again (DECISIONS P1).
+func (p *Policy) introduce(fid uint32) {
+	p.clunked.remove(fid)
+	p.making[fid] = struct{}{}
+}
+
+// made settles a new fid once its Tattach or Twalk is answered: held by
+// the server if ok, else never made.
+func (p *Policy) made(fid uint32, ok bool) {
+	if _, pending := p.making[fid]; !pending {
+		return
+	}
+	delete(p.making, fid)
+	if ok {
+		p.live[fid] = struct{}{}
+	}
+}
+
+// retired is the set of fids retired by clunk, bounded to the newest max
+// so a client cycling through fids cannot grow it without end. A fid
+// forgotten here is unknown to the server too, which refuses it (EBADF).
+type retired struct {
+	set   map[uint32]struct{}
+	order []uint32 // insertion order, oldest first
+	max   int
+}
+
+func newRetired(max int) retired {
+	return retired{set: make(map[uint32]struct{}), max: max}
+}
+
+func (r *retired) has(fid uint32) bool { _, ok := r.set[fid]; return ok }
+
+func (r *retired) add(fid uint32) {
+	if r.has(fid) || r.max <= 0 {
+		return
+	}
+	if len(r.order) >= r.max {
+		// Drop the oldest; compact so the slice's array stays bounded.
+		delete(r.set, r.order[0])
+		r.order = append(r.order[:0], r.order[1:]...)
+	}
+	r.set[fid] = struct{}{}
+	r.order = append(r.order, fid)
+}
+
+func (r *retired) remove(fid uint32) {
+	if !r.has(fid) {
+		return
+	}
+	delete(r.set, fid)
+	if i := slices.Index(r.order, fid); i >= 0 {
+		r.order = slices.Delete(r.order, i, i+1)
+	}
+}
+
+// Fids is the number of fids held or being made on the connection.
+func (p *Policy) Fids() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.live) + len(p.making)
 }
 
 // Outbound tracks one reply frame from the 9P server and returns the frame

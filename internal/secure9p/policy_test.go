@@ -11,7 +11,7 @@ import (
 
 func testLimits() Limits {
 	c := DefaultConfig()
-	return Limits{Msize: c.Msize, WalkDepth: c.WalkDepth, ComponentMax: c.ComponentMax, Tags: c.Tags}
+	return Limits{Msize: c.Msize, WalkDepth: c.WalkDepth, ComponentMax: c.ComponentMax, Tags: c.Tags, Fids: c.Fids}
 }
 
 // versioned returns a policy past Tversion with the given msize.
@@ -159,15 +159,26 @@ func TestPolicyVersionAndAttachRewrite(t *testing.T) {
 }
 
 func TestPolicyReadClamp(t *testing.T) {
-	p := versioned(t, Limits{Msize: 4096, WalkDepth: 8, ComponentMax: 64, Tags: 16})
+	p := versioned(t, Limits{Msize: 4096, WalkDepth: 8, ComponentMax: 64, Tags: 16, Fids: 16})
 	fwd, _, _ := p.Inbound(frame(tTread, 1, uint32(1), uint64(0), uint32(1<<20)))
 	if got := le.Uint32(fwd[len(fwd)-4:]); got != 4096-ioHeader {
 		t.Errorf("Tread count forwarded as %d; want %d", got, 4096-ioHeader)
 	}
 }
 
+// attached returns a policy past Tversion and an answered Tattach of fid.
+func attached(t testing.TB, lim Limits, fid uint32) *Policy {
+	t.Helper()
+	p := versioned(t, lim)
+	if _, reply, err := p.Inbound(frame(tTattach, 1, fid, uint32(noFid), "", "", uint32(noFid))); reply != nil || err != nil {
+		t.Fatalf("Tattach: reply %x err %v", reply, err)
+	}
+	p.Outbound(frame(tRattach, 1, uint8(0x80), uint32(0), uint64(1)))
+	return p
+}
+
 func TestPolicyRemoveClunks(t *testing.T) {
-	p := versioned(t, testLimits())
+	p := attached(t, testLimits(), 3)
 	fwd, _, _ := p.Inbound(frame(tTremove, 7, uint32(3)))
 	if fwd[4] != tTclunk {
 		t.Fatalf("Tremove forwarded as type %d; want Tclunk", fwd[4])

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"github.com/hugelgupf/p9/p9"
 
 	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/auditline"
 	"github.com/cohesix/cohesix/internal/netguard"
 	"github.com/cohesix/cohesix/internal/ninedoor"
 	"github.com/cohesix/cohesix/internal/queen"
@@ -30,6 +32,8 @@ type Config struct {
 	ComponentMax int
 	// Tags is the most requests in flight per connection.
 	Tags int
+	// Fids is the most fids per connection (secure9p.fids_per_session).
+	Fids int
 	// StrictFids refuses a clunked fid even when a later attach or walk
 	// names it as its new fid; see Limits.StrictFids.
 	StrictFids bool
@@ -56,6 +60,7 @@ func DefaultConfig() Config {
 		WalkDepth:        generated.Secure9pWalkDepth,
 		ComponentMax:     generated.Secure9pWalkComponentMaxBytes,
 		Tags:             generated.Secure9pTagsPerSession,
+		Fids:             generated.Secure9pFidsPerSession,
 		Tickets:          generated.Tickets,
 		TicketLimits:     ticket.DefaultLimits(),
 		HandshakeTimeout: time.Duration(generated.NetworkHandshakeTimeoutMs) * time.Millisecond,
@@ -118,14 +123,19 @@ func (s *Server) ServeConn(nc net.Conn) {
 		WalkDepth:    s.cfg.WalkDepth,
 		ComponentMax: s.cfg.ComponentMax,
 		Tags:         s.cfg.Tags,
+		Fids:         s.cfg.Fids,
 		StrictFids:   s.cfg.StrictFids,
 	})
 	c.pol.Authorize = c.authorize
+	c.pol.OnInvalidName = c.invalidName
 	c.pol.OnBusy = func() { s.ns.Queen().Pressure.Busy.Add(1) }
 	s.ns.NineP().Track(c, c.pol.InFlight) // /proc/9p/outstanding
 	defer func() {
 		s.ns.NineP().Untrack(c)
 		s.ns.CloseSession(c.session.Load(), "eof")
+		if n := c.invalidNames.Load(); n > 1 {
+			s.ns.Queen().Audit(fmt.Sprintf("nine-door: walk refused reason=invalid-name remote=%s count=%d", auditline.Field(nc.RemoteAddr().String()), n))
+		}
 	}()
 	defer func() {
 		// Last line of defence against the teardown race described at
@@ -158,6 +168,18 @@ type conn struct {
 	// by authorize on the reading goroutine only.
 	session atomic.Pointer[ninedoor.Session]
 	token   string
+
+	invalidNames atomic.Int64 // walk names refused for a control character
+}
+
+// invalidName audits the first walk name the connection sends with a
+// control character; the rest are only counted and summed up in one line
+// when the connection ends, so a flood of them cannot push real entries
+// out of the log ring.
+func (c *conn) invalidName(name string) {
+	if c.invalidNames.Add(1) == 1 {
+		c.srv.ns.Queen().Audit(fmt.Sprintf("nine-door: walk refused reason=invalid-name remote=%s name=%s", auditline.Field(c.nc.RemoteAddr().String()), auditline.Field(name)))
+	}
 }
 
 // Read gives the 9P server the next frame the policy forwards. Refused
@@ -183,7 +205,7 @@ func (c *conn) Read(p []byte) (int, error) {
 			return 0, c.quiesce(err)
 		}
 		if reply != nil {
-			if err := c.writeFrame(reply); err != nil {
+			if err := c.writeRefusal(reply); err != nil {
 				return 0, err
 			}
 			continue
@@ -280,6 +302,16 @@ func (c *conn) writeFrame(frame []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	_, err := c.nc.Write(c.pol.Outbound(frame))
+	return err
+}
+
+// writeRefusal writes an Rlerror the policy made itself. It bypasses
+// Outbound: its tag may be that of a request in flight (a duplicate tag),
+// whose own reply must still settle that request and the fid it makes.
+func (c *conn) writeRefusal(frame []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_, err := c.nc.Write(frame)
 	return err
 }
 

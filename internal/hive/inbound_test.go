@@ -1,0 +1,118 @@
+package hive
+
+import (
+	"net"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/console"
+	"github.com/cohesix/cohesix/internal/ninedoor"
+)
+
+// TestInboundQueueBounds: depth requests wait to run, the next ones are
+// busy markers, errors always queue, and a full queue holds the reader
+// (push waits) instead of dropping anything.
+func TestInboundQueueBounds(t *testing.T) {
+	stats := &ninedoor.IngestStats{}
+	q := newInboundQueue(stats, &fakeClock{}, 2, 3)
+	for i := range 4 {
+		if !q.push(inbound{line: "ping"}) {
+			t.Fatalf("push %d refused", i)
+		}
+	}
+	if !q.push(inbound{err: console.ErrInvalidLength}) {
+		t.Fatal("push of an error refused")
+	}
+	var busy []bool
+	for range 2 {
+		busy = append(busy, q.pop().busy)
+	}
+	if !q.push(inbound{line: "ping"}) { // two ran: room for a request again
+		t.Fatal("push after pops refused")
+	}
+	for range 4 {
+		it := q.pop()
+		busy = append(busy, it.busy && it.err == nil)
+	}
+	if want := []bool{false, false, true, true, false, false}; !slices.Equal(busy, want) {
+		t.Errorf("busy = %v; want %v", busy, want)
+	}
+	if got := stats.Backpressure.Load(); got != 2 {
+		t.Errorf("backpressure = %d; want 2", got)
+	}
+	if got := stats.Dropped.Load(); got != 0 {
+		t.Errorf("dropped = %d; want 0", got)
+	}
+	// Fill it: the next push can only end when the dispatcher goes.
+	for range 5 {
+		q.push(inbound{line: "ping"})
+	}
+	close(q.stop)
+	if q.push(inbound{line: "ping"}) {
+		t.Error("push into a full queue went through; want it held until the dispatcher left")
+	}
+	q.drain()
+	if got := stats.Queued.Load(); got != 0 {
+		t.Errorf("queued gauge = %d after drain; want 0", got)
+	}
+}
+
+// TestPipelinedRequestsAllAnswered: a client that writes a burst before it
+// reads gets exactly one reply per request, in request order: run, or
+// ERR <VERB> reason=busy, or its ERR PARSE; none is dropped.
+func TestPipelinedRequestsAllAnswered(t *testing.T) {
+	h := newTestHive(t)
+	client, server := net.Pipe()
+	done := make(chan struct{})
+	go func() { defer close(done); h.ServeConsole(server) }()
+	defer func() { client.Close(); <-done }()
+	lim := console.ManifestLimits()
+	fr := console.NewFrameReader(client, lim)
+	go client.Write(console.AppendFrame(nil, console.AuthLine(generated.ConsoleAuthToken)))
+	if l, err := fr.Next(false); err != nil || l != "OK AUTH" {
+		t.Fatalf("AUTH: %q %v", l, err)
+	}
+	const n = 3000
+	verbs := []string{"ping", "netstats", "bogus", "bi"}
+	labels := []string{"PING", "NETSTATS", "PARSE", "BOOTINFO"}
+	writeErr := make(chan error, 1)
+	go func() {
+		var buf []byte
+		for i := range n {
+			buf = console.AppendFrame(buf, verbs[i%len(verbs)])
+		}
+		_, err := client.Write(buf)
+		writeErr <- err
+	}()
+	busy := 0
+	for i := 0; i < n; {
+		l, err := fr.Next(false)
+		if err != nil {
+			t.Fatalf("reply %d: %v", i, err)
+		}
+		if l == console.PingReply {
+			continue // the payload line before OK PING
+		}
+		a, ok := console.ParseAck(l)
+		if !ok || a.Label != labels[i%len(labels)] {
+			t.Fatalf("reply %d = %q; want the %s reply", i, l, labels[i%len(labels)])
+		}
+		if strings.Contains(l, "reason=busy") {
+			busy++
+			if l != "ERR "+a.Label+" reason=busy detail=queue-full" {
+				t.Fatalf("busy reply %q", l)
+			}
+		}
+		i++
+	}
+	if err := <-writeErr; err != nil {
+		t.Fatal(err)
+	}
+	st := h.ns.Ingest()
+	if st.Dropped.Load() != 0 || st.Backpressure.Load() < uint64(busy) {
+		t.Errorf("/proc/ingest dropped=%d backpressure=%d; want 0 and >= %d busy", st.Dropped.Load(), st.Backpressure.Load(), busy)
+	}
+	t.Logf("%d requests, %d busy", n, busy)
+}
