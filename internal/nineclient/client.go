@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
 
 	"github.com/cohesix/cohesix/generated"
@@ -43,12 +44,30 @@ func Dial(addr, tok string, timeout time.Duration) (*Client, error) {
 		nc.Close()
 		return nil, fmt.Errorf("9p version: %w", err)
 	}
-	root, err := c.Attach(tok)
+	root, err := attachRetrying(c, tok)
 	if err != nil {
 		c.Close()
+		if errors.Is(err, linux.EAGAIN) {
+			return nil, fmt.Errorf("9p attach: %w (the hive is holding this address back after failed attaches; wait and try again, `cat /proc/peers` shows the delay)", err)
+		}
 		return nil, fmt.Errorf("9p attach: %w", err)
 	}
 	return &Client{nc: nc, c: c, root: root, addr: addr, tok: tok, timeout: timeout}, nil
+}
+
+// attachRetrying attaches, and while the hive answers EAGAIN (its
+// per-peer throttle holds this address back, DECISIONS P7) tries again
+// after the manifest's client back-off, client_policies.retry.
+func attachRetrying(c *p9.Client, tok string) (p9.File, error) {
+	wait := time.Duration(generated.ClientPoliciesRetryBackoffMs) * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		root, err := c.Attach(tok)
+		if !errors.Is(err, linux.EAGAIN) || attempt >= generated.ClientPoliciesRetryMaxAttempts {
+			return root, err
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, time.Duration(generated.ClientPoliciesRetryCeilingMs)*time.Millisecond)
+	}
 }
 
 // bufConn saves system calls under hugelgupf/p9's client: it reads each
