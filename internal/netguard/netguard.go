@@ -191,11 +191,12 @@ func (g *guard) admit(c net.Conn, handle func(net.Conn)) {
 func (g *guard) release(c net.Conn, peer netip.Addr) {
 	g.cfg.Stats.Open.Add(-1)
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	delete(g.conns, c)
 	if g.peers[peer]--; g.peers[peer] <= 0 {
 		delete(g.peers, peer)
 	}
+	g.mu.Unlock()
+	returnMemory()
 }
 
 func (g *guard) closeAll() {
