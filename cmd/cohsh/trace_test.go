@@ -46,7 +46,7 @@ func TestTraceRecordReplay(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("replay GOMAXPROCS=%d: exit %d\n%s\n%s", procs, code, out, errOut)
 		}
-		if !strings.Contains(out, `"msg":"trace ctl set level=info cats=console,lifecycle,queen,kmesg"`) || !strings.HasSuffix(out, "replay ok frames=10 acks=10\n") {
+		if !strings.Contains(out, `"msg":"trace ctl set level=info cats=console,lifecycle,queen,kmesg transport=`) || !strings.HasSuffix(out, "replay ok frames=10 acks=10\n") {
 			t.Fatalf("replay output:\n%s", out)
 		}
 		outs = append(outs, out)

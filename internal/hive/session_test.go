@@ -56,6 +56,9 @@ func sessionScript(t *testing.T) []string {
 		"kill worker-2",
 		"ls /worker",
 		"echo /log/queen.log hello from the queen",
+		// A second user line fills the cat summary, so that it never
+		// reaches the audit lines, whose transport fields differ in length.
+		"echo /log/queen.log and once more, a line long enough to fill the summary",
 		"cat /log/queen.log",
 		`echo /queen/ctl {"bind":{"from":"/log","to":"/mylog"}}`,
 		"ls /mylog",

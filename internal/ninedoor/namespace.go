@@ -48,7 +48,7 @@ type binding struct{ from, to []string }
 
 // Who is the session's identity as the queen records it.
 func (s *Session) Who() queen.Who {
-	return queen.Who{Role: s.Role.String(), Subject: s.Subject, Ticket: s.Ticket}
+	return queen.Who{Role: s.Role.String(), Subject: s.Subject, Ticket: s.Ticket, Peer: s.Peer}
 }
 
 // Config is the namespace's share of the manifest.

@@ -80,6 +80,7 @@ type Lifecycle struct {
 // State is the authority's mutable state. Only Apply changes it.
 type State struct {
 	cfg        Config
+	peer       Peer // the connection of the command being applied (audit)
 	workers    map[string]*Worker
 	order      []string // spawn order
 	nextWorker uint64
@@ -131,6 +132,38 @@ type Who struct {
 	Role    string // wire label: queen, worker-heartbeat, ...
 	Subject string // worker id or scope for workers
 	Ticket  string // masked ticket for audit lines, "" if none
+	// Peer is the requester's connection: the lines a command writes end
+	// with its transport and remote address (State.audit).
+	Peer Peer
+}
+
+// requester is the identity behind a command that a session submitted.
+func requester(c Cmd) (Who, bool) {
+	switch c := c.(type) {
+	case CtlWrite:
+		return c.Who, true
+	case TelemetryAppend:
+		return c.Who, true
+	case JournalAppend:
+		return c.Who, true
+	case ReplayCtl:
+		return c.Who, true
+	case GPUWrite:
+		return c.Who, true
+	case IngestCtl:
+		return c.Who, true
+	case IngestAppend:
+		return c.Who, true
+	case LifecycleCtl:
+		return c.Who, true
+	case ActionAppend:
+		return c.Who, true
+	case PolicyCtl:
+		return c.Who, true
+	case TraceCtl:
+		return c.Who, true
+	}
+	return Who{}, false
 }
 
 // CtlWrite is one line written to /queen/ctl.
@@ -181,6 +214,14 @@ type Bind struct {
 // Apply changes the state by one command at time nowMs. It reads no clock,
 // starts no goroutines and is the only mutator.
 func (s *State) Apply(c Cmd, nowMs uint64) Result {
+	if who, ok := requester(c); ok {
+		s.peer = who.Peer
+		defer func() { s.peer = Peer{} }()
+	}
+	return s.apply(c, nowMs)
+}
+
+func (s *State) apply(c Cmd, nowMs uint64) Result {
 	switch c := c.(type) {
 	case CtlWrite:
 		return s.governed(c.Who, "/queen/ctl", c.Line, func() Result { return s.ctl(c, nowMs) })
@@ -254,6 +295,9 @@ func (s *State) gate(gate string) error {
 // audit and log line, so it escapes what a writer forgot (auditline.Line):
 // one call is one line, whatever its fields held.
 func (s *State) audit(line string) {
+	if s.peer.Transport != "" && !strings.Contains(line, " transport=") {
+		line += s.peer.Fields() // every line a session causes names where it came from
+	}
 	line = auditline.Line(line)
 	if len(line) > s.cfg.LogLineMaxBytes {
 		line = line[:s.cfg.LogLineMaxBytes]
