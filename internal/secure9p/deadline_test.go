@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hugelgupf/p9/linux"
 )
 
 // shortDeadlines shortens the handshake and idle deadlines so that the
@@ -152,5 +154,67 @@ func TestIdleDeadlineBoundsWrites(t *testing.T) {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("connection that takes no replies still served 10 s after a 200 ms idle timeout")
+	}
+	if got := h.ns.Secure9PNet().IdleTimeouts.Load(); got != 1 {
+		t.Errorf("idle_timeouts = %d; want 1 for a peer that took no replies", got)
+	}
+}
+
+// TestFailedReplyWriteSettlesLaterReplies: once a reply cannot be written
+// (the peer is gone, or took nothing until the deadline), the connection
+// ends, and every later reply of the 9P server still reaches the policy,
+// so no request stays in flight and nothing waits on one. The failed
+// frame must not stay queued in front of them.
+func TestFailedReplyWriteSettlesLaterReplies(t *testing.T) {
+	server, client := net.Pipe()
+	client.Close()
+	c := &conn{srv: &Server{}, nc: server, pol: versioned(t, testLimits())}
+	for tag := uint16(2); tag <= 4; tag++ {
+		if fwd, _, _ := c.pol.Inbound(frame(tTclunk, tag, uint32(99))); fwd == nil {
+			t.Fatalf("Tclunk tag %d refused", tag)
+		}
+	}
+	w := &replyWriter{c: c}
+	for tag := uint16(2); tag <= 4; tag++ {
+		// As hugelgupf/p9 sends it: the header, then the body.
+		reply := rlerror(tag, linux.EBADF)
+		w.Write(reply[:headerLen])
+		if _, err := w.Write(reply[headerLen:]); err == nil {
+			t.Fatalf("reply to tag %d written to a closed peer", tag)
+		}
+	}
+	if n := c.pol.InFlight(); n != 0 {
+		t.Errorf("%d requests in flight after their replies failed; want 0", n)
+	}
+	if err := c.pol.Await(frame(tTclunk, 5, uint32(99))); !errors.Is(err, ErrEnded) {
+		t.Errorf("Await after a failed reply = %v; want ErrEnded", err)
+	}
+}
+
+// TestUndecodableRequestEndsTheConnection: a request the policy passes but
+// hugelgupf/p9 cannot decode (a Tgetattr without its mask) is lost there;
+// the connection is closed and stops being served, rather than left with
+// a Tclunk of the same fid waiting for it forever. Another client is
+// served meanwhile.
+func TestUndecodableRequestEndsTheConnection(t *testing.T) {
+	h := startHive(t)
+	honest := h.mustDial(t, queenTicket(t))
+	r := h.raw(t)
+	r.version(8192)
+	if e := r.attach(1, queenTicket(t)); e != 0 {
+		t.Fatalf("attach: errno %d", e)
+	}
+	r.send(append(frame(tTgetattr, 2, uint32(1)), frame(tTclunk, 3, uint32(1))...))
+	if !closedByServer(t, r.nc, 10*time.Second) {
+		t.Fatal("connection with a lost request still open after 10 s")
+	}
+	st := h.ns.Secure9PNet()
+	for deadline := time.Now().Add(10 * time.Second); st.Open.Load() != 1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("open = %d 10 s after the connection closed; want 1 (the honest client)", st.Open.Load())
+		}
+	}
+	if _, err := readFile(honest, "/proc/boot"); err != nil {
+		t.Errorf("honest client: read /proc/boot = %v; want it served", err)
 	}
 }

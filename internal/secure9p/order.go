@@ -24,9 +24,12 @@ import (
 //     same lock; so the two kinds are never in flight together.
 //
 // The reader applies the waits (Await) before it forwards a request, so
-// they hold back the rest of the connection too; every forwarded request
-// is answered, so each wait ends. Clients that wait for each reply (the
-// Linux kernel, hugelgupf/p9's client) never wait here.
+// they hold back the rest of the connection too. Each wait ends: every
+// reply passes through Outbound, even one that can no longer be written
+// (conn.write), and where a request can never be answered (a reply write
+// failed, the server discarded a frame it could not decode) the
+// connection ends and Await gives up (End). Clients that wait for each
+// reply (the Linux kernel, hugelgupf/p9's client) never wait here.
 
 // order is the Policy's ordering state, guarded by Policy.mu.
 type order struct {
@@ -148,17 +151,19 @@ func isOrderedWrite(frame []byte) bool {
 }
 
 // Await holds the reader until frame may be forwarded: until every earlier
-// request it depends on has been answered.
-func (p *Policy) Await(frame []byte) {
+// request it depends on has been answered. It returns ErrEnded, at once or
+// while waiting, once the connection is ending (End): close it.
+func (p *Policy) Await(frame []byte) error {
 	next, ok := parseRequest(frame)
-	if !ok {
-		return
-	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for p.dependsOnInFlight(next) {
+	for ok && !p.ended && p.dependsOnInFlight(next) {
 		p.answer.Wait()
 	}
+	if p.ended {
+		return ErrEnded
+	}
+	return nil
 }
 
 func (p *Policy) dependsOnInFlight(next request) bool {
@@ -273,6 +278,21 @@ func (p *Policy) Turn(key, off uint64, n uint32) (done func()) {
 			if i := slices.Index(p.writes, w); i >= 0 {
 				p.wakeNext(i+1, w.key)
 			}
+		}
+	}
+}
+
+// releaseWrites ends every write's wait for its turn; p.mu is held. It is
+// for a connection that lost a request: a write waiting behind a lost one
+// would hold its handler, and so the connection's end, forever. A write
+// that now overtakes a predecessor that never came is refused by the
+// file's offset check, as it would be without the ordering.
+func (p *Policy) releaseWrites() {
+	for _, w := range p.writes {
+		w.done = true
+		select {
+		case w.wake <- struct{}{}:
+		default: // a token is already there
 		}
 	}
 }

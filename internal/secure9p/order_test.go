@@ -2,8 +2,10 @@ package secure9p
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
@@ -229,5 +231,89 @@ func TestOrderingRules(t *testing.T) {
 		if got := after(tc.next, tc.prev); got != tc.mustWait {
 			t.Errorf("%s: after = %v; want %v", tc.name, got, tc.mustWait)
 		}
+	}
+}
+
+// awaitReturns runs Await(f) and reports its result, or fails the test if
+// it is still waiting after 10 s.
+func awaitReturns(t *testing.T, p *Policy, f []byte, during func()) error {
+	t.Helper()
+	res := make(chan error, 1)
+	go func() { res <- p.Await(f) }()
+	during()
+	select {
+	case err := <-res:
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatal("Await still waiting 10 s after the connection ended")
+		return nil
+	}
+}
+
+// TestAwaitEndsWithTheConnection: a request waiting on one that may never
+// be answered does not hold the reader forever: Await gives up once the
+// connection is ending (End), and at once afterwards.
+func TestAwaitEndsWithTheConnection(t *testing.T) {
+	p := versioned(t, testLimits())
+	if fwd, _, _ := p.Inbound(frame(tTclunk, 2, uint32(99))); fwd == nil {
+		t.Fatal("Tclunk of fid 99 refused")
+	}
+	next := frame(tTclunk, 3, uint32(99)) // waits for tag 2's reply
+	if err := awaitReturns(t, p, next, p.End); !errors.Is(err, ErrEnded) {
+		t.Errorf("Await after End = %v; want ErrEnded", err)
+	}
+	if err := p.Await(frame(tTgetattr, 4, uint32(1), uint64(0))); !errors.Is(err, ErrEnded) {
+		t.Errorf("Await of an independent request after End = %v; want ErrEnded", err)
+	}
+}
+
+// TestLostRequestEndsTheConnection: hugelgupf/p9 answers a request it
+// cannot decode (here a Tgetattr without its mask) under NOTAG and forgets
+// its tag. The policy takes that reply as a lost request and ends the
+// connection, so a Tclunk of the same fid does not wait for a reply that
+// never comes. A reply under NOTAG to a Tversion is an ordinary reply.
+func TestLostRequestEndsTheConnection(t *testing.T) {
+	p := versioned(t, testLimits())
+	if p.Ended() {
+		t.Fatal("Rversion under NOTAG ended the connection")
+	}
+	// NOTAG is Tversion's alone, so a reply under it names no other request.
+	if _, reply, _ := p.Inbound(frame(tTclunk, noTag, uint32(1))); replyErrno(t, reply) != linux.EINVAL {
+		t.Errorf("Tclunk under NOTAG: want EINVAL")
+	}
+	if fwd, _, _ := p.Inbound(frame(tTgetattr, 2, uint32(1))); fwd == nil {
+		t.Fatal("short Tgetattr refused by the policy")
+	}
+	next := frame(tTclunk, 3, uint32(1))
+	lost := func() { p.Outbound(rlerror(noTag, linux.EINVAL)) }
+	if err := awaitReturns(t, p, next, lost); !errors.Is(err, ErrEnded) {
+		t.Errorf("Await after a lost request = %v; want ErrEnded", err)
+	}
+	if !p.Ended() {
+		t.Error("Ended() = false after a NOTAG Rlerror for no Tversion; want true")
+	}
+}
+
+// TestLostWriteReleasesItsSuccessors: a write waiting for its turn behind
+// an explicit-offset Twrite that hugelgupf/p9 lost (answered under NOTAG)
+// goes once the loss is seen, so its handler, and with it the end of the
+// connection, is not held forever.
+func TestLostWriteReleasesItsSuccessors(t *testing.T) {
+	p := attached(t, testLimits(), 1) // fid 1 is qid path 1
+	for i, f := range [][]byte{
+		frame(tTwrite, 2, uint32(1), uint64(0), uint32(5), []byte("abcd")), // count ≠ data: lost
+		frame(tTwrite, 3, uint32(1), uint64(4), uint32(4), []byte("efgh")),
+	} {
+		if fwd, _, _ := p.Inbound(f); fwd == nil {
+			t.Fatalf("write %d refused", i)
+		}
+	}
+	turned := make(chan struct{})
+	go func() { p.Turn(1, 4, 4)(); close(turned) }()
+	p.Outbound(rlerror(noTag, linux.EINVAL))
+	select {
+	case <-turned:
+	case <-time.After(10 * time.Second):
+		t.Fatal("write still waiting for its turn 10 s after its predecessor was lost")
 	}
 }

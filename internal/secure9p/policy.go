@@ -16,6 +16,11 @@ import (
 // The connection must be closed: the byte stream has lost its framing.
 var ErrFraming = errors.New("secure9p: malformed frame")
 
+// ErrEnded is returned by Policy.Await once the connection is ending: its
+// replies can no longer be written, or the server discarded a request, so
+// a request the wait depends on may never be answered.
+var ErrEnded = errors.New("secure9p: connection ended")
+
 // Limits are the per-connection protocol limits the policy enforces.
 type Limits struct {
 	// Msize is the largest msize the server negotiates (hard cap 8192).
@@ -64,6 +69,7 @@ type Policy struct {
 	making    map[uint32]struct{}    // new fids of Tattach/Twalk in flight
 	clunked   retired                // fids retired by Tclunk/Tremove
 	remap     map[uint16]linux.Errno // replies to turn into Rlerror
+	ended     bool                   // End was called, or a request was lost (Await gives up)
 
 	order // request ordering on the connection (order.go)
 }
@@ -138,7 +144,9 @@ func (p *Policy) Inbound(frame []byte) (forward, reply []byte, err error) {
 		}
 		return nil, rlerror(tag, linux.EBUSY), nil
 	}
-	if !p.versioned && typ != tTversion {
+	if !p.versioned && typ != tTversion || tag == noTag && typ != tTversion {
+		// NOTAG is Tversion's alone: the server's answer to a request it
+		// cannot decode comes under it (Outbound).
 		return nil, rlerror(tag, linux.EINVAL), nil
 	}
 	fwd, e := p.judge(frame, typ, tag)
@@ -471,6 +479,15 @@ func (p *Policy) Outbound(frame []byte) []byte {
 	tag := le.Uint16(frame[5:])
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if _, ok := p.tags[tag]; !ok {
+		// The server answers each forwarded request under its tag, in
+		// flight until then. A reply under another tag is hugelgupf/p9's
+		// Rlerror, under NOTAG, for a request it could not decode; it
+		// forgets that request, which will never be answered, and a
+		// request waiting on it would wait forever.
+		p.end()
+		p.releaseWrites()
+	}
 	delete(p.tags, tag)
 	p.answered(frame, typ, tag)
 	if e, ok := p.remap[tag]; ok {
@@ -489,4 +506,27 @@ func (p *Policy) Outbound(frame []byte) []byte {
 		}
 	}
 	return frame
+}
+
+// End marks the connection as ending: a reply could not be written, or
+// the connection is being closed. Await then gives up instead of waiting
+// for replies that may never come. Outbound still settles the replies
+// that follow.
+func (p *Policy) End() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.end()
+}
+
+func (p *Policy) end() {
+	p.ended = true
+	p.answer.Broadcast()
+}
+
+// Ended reports whether End was called or a forwarded request was lost:
+// the connection must be closed.
+func (p *Policy) Ended() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ended
 }

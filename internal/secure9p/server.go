@@ -156,7 +156,8 @@ type conn struct {
 	pol  *Policy
 	peer queen.Peer // transport and remote address, for the throttle and audit lines
 
-	wmu sync.Mutex // serialises whole frames onto nc
+	wmu  sync.Mutex // serialises whole frames onto nc
+	werr error      // the first failed write; guarded by wmu
 
 	// Read side; only the 9P server's receiving goroutine (one at a
 	// time) touches these.
@@ -170,6 +171,7 @@ type conn struct {
 	token   string
 
 	invalidNames atomic.Int64 // walk names refused for a control character
+	timeoutSeen  atomic.Bool  // a deadline was counted (timedOut)
 }
 
 // invalidName audits the first walk name the connection sends with a
@@ -196,17 +198,19 @@ func (c *conn) Read(p []byte) (int, error) {
 			// The authority ended the session (ticket expired, worker
 			// killed or revoked): this request is refused, then the
 			// connection ends.
-			_ = c.writeFrame(rlerror(le.Uint16(frame[5:]), Errno(err)))
+			_ = c.writeRefusal(rlerror(le.Uint16(frame[5:]), Errno(err)))
 			return 0, c.quiesce(err)
 		}
-		c.pol.Await(frame)
+		if err := c.pol.Await(frame); err != nil {
+			return 0, c.quiesce(err)
+		}
 		fwd, reply, err := c.pol.Inbound(frame)
 		if err != nil {
 			return 0, c.quiesce(err)
 		}
 		if reply != nil {
 			if err := c.writeRefusal(reply); err != nil {
-				return 0, err
+				return 0, c.quiesce(err)
 			}
 			continue
 		}
@@ -218,18 +222,20 @@ func (c *conn) Read(p []byte) (int, error) {
 }
 
 // extendDeadline gives an attached connection IdleTimeout to send its next
-// frame and to take the replies meanwhile; before the first successful
-// attach the handshake deadline stands.
+// frame; before the first successful attach the handshake deadline stands.
+// It moves the read deadline only: each reply write has its own (write),
+// so a peer that keeps sending cannot stretch a reply it does not take.
 func (c *conn) extendDeadline() {
 	if c.session.Load() != nil && c.srv.cfg.IdleTimeout > 0 {
-		_ = c.nc.SetDeadline(time.Now().Add(c.srv.cfg.IdleTimeout))
+		_ = c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.IdleTimeout))
 	}
 }
 
-// timedOut counts and audits a read that failed on a deadline.
+// timedOut counts and audits a read or write that failed on a deadline,
+// once per connection (a read and a write may both time out at its end).
 func (c *conn) timedOut(err error) {
 	var ne net.Error
-	if !errors.As(err, &ne) || !ne.Timeout() {
+	if !errors.As(err, &ne) || !ne.Timeout() || c.timeoutSeen.Swap(true) {
 		return
 	}
 	st, remote, window := c.srv.ns.Secure9PNet(), c.nc.RemoteAddr().String(), c.srv.cfg.Listener.AuditWindow
@@ -297,11 +303,19 @@ func (c *conn) readFrame() ([]byte, error) {
 	return c.buf, nil
 }
 
-// writeFrame writes one whole frame after the policy has seen it.
+// writeFrame writes one reply of the 9P server after the policy has seen
+// it. Every reply passes through Outbound, even once writing has failed,
+// so the policy settles each request it forwarded and no wait in Await
+// outlives the connection. A reply that tells the policy a request was
+// lost (Ended) is written, then the connection ends.
 func (c *conn) writeFrame(frame []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	_, err := c.nc.Write(c.pol.Outbound(frame))
+	err := c.write(c.pol.Outbound(frame))
+	if err == nil && c.pol.Ended() {
+		err = ErrEnded
+		c.fail(err)
+	}
 	return err
 }
 
@@ -311,8 +325,36 @@ func (c *conn) writeFrame(frame []byte) error {
 func (c *conn) writeRefusal(frame []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	_, err := c.nc.Write(frame)
-	return err
+	return c.write(frame)
+}
+
+// write writes one frame; c.wmu is held. An attached connection has
+// IdleTimeout to take each reply; before the attach the handshake deadline
+// bounds writes too. The first failure ends the connection (a partial
+// frame has broken the framing, and a peer that takes no replies is not
+// served), and every later write fails at once with it.
+func (c *conn) write(frame []byte) error {
+	if c.werr != nil {
+		return c.werr
+	}
+	if c.session.Load() != nil && c.srv.cfg.IdleTimeout > 0 {
+		_ = c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.IdleTimeout))
+	}
+	if _, err := c.nc.Write(frame); err != nil {
+		c.timedOut(err)
+		c.fail(err)
+	}
+	return c.werr
+}
+
+// fail ends the connection after err; c.wmu is held. Closing the socket
+// ends the reader's read; End ends its wait in Await.
+func (c *conn) fail(err error) {
+	if c.werr == nil {
+		c.werr = err
+	}
+	c.nc.Close()
+	c.pol.End()
 }
 
 // Close implements io.Closer for the 9P server.
@@ -320,7 +362,11 @@ func (c *conn) Close() error { return c.nc.Close() }
 
 // replyWriter collects the server's replies, which arrive in several
 // Write calls per message, and writes each as one frame. The 9P server
-// serialises its sends, so the buffer needs no lock of its own.
+// serialises its sends, so the buffer needs no lock of its own. A frame
+// leaves the buffer whether or not its write succeeded: left at the head,
+// it would hold back every later reply from Outbound, leaving their
+// requests in flight for the policy forever, and offer itself to Outbound
+// again, settling whichever newer request then held its tag.
 type replyWriter struct {
 	c   *conn
 	buf []byte
@@ -336,10 +382,11 @@ func (w *replyWriter) Write(b []byte) (int, error) {
 		if len(w.buf) < size {
 			break
 		}
-		if err := w.c.writeFrame(w.buf[:size]); err != nil {
+		err := w.c.writeFrame(w.buf[:size])
+		w.buf = append(w.buf[:0], w.buf[size:]...)
+		if err != nil {
 			return 0, err
 		}
-		w.buf = append(w.buf[:0], w.buf[size:]...)
 	}
 	return len(b), nil
 }
