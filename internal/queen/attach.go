@@ -3,6 +3,7 @@ package queen
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/cohesix/cohesix/generated"
 )
@@ -89,6 +90,10 @@ func (s *State) attach(c Attach, nowMs uint64) Result {
 		lines = append(lines, fmt.Sprintf("lifecycle denied action=worker-attach state=%s reason=gate-denied", s.lifecycle.State))
 		verdict = &Refusal{Reason: "policy", Detail: "lifecycle-denied", Extra: []string{"state", s.lifecycle.State}}
 	}
+	if verdict == nil && s.killed(c.Role, c.Subject) {
+		lines = append(lines, fmt.Sprintf("attach denied worker=%s reason=killed", c.Subject))
+		verdict = &Refusal{Reason: "policy", Detail: "revoked"}
+	}
 	if verdict == nil {
 		s.peerSucceeded(keys)
 		s.audit("attach accepted role=" + c.Role + fields)
@@ -104,4 +109,22 @@ func (s *State) attach(c Attach, nowMs uint64) Result {
 		s.audit(l)
 	}
 	return Result{Err: verdict}
+}
+
+// killed reports whether subject names a worker of a spawned role that
+// this hive made and has since killed (or that a restart ended): its
+// ticket no longer carries authority (DECISIONS P38). A subject the hive
+// never issued is left to the transport's rules (the console attaches it,
+// spec console §6; Secure9P requires a live worker).
+func (s *State) killed(role, subject string) bool {
+	if role != "worker-heartbeat" && role != "worker-gpu" {
+		return false
+	}
+	n, ok := strings.CutPrefix(subject, "worker-")
+	id, err := strconv.ParseUint(n, 10, 64)
+	if !ok || err != nil || id == 0 || id >= s.nextWorker || strconv.FormatUint(id, 10) != n {
+		return false
+	}
+	_, live := s.workers[subject]
+	return !live
 }

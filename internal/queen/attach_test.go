@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -148,5 +149,42 @@ func TestAttachAudit(t *testing.T) {
 	s.Apply(Attach{Role: "queen"}, 10_001)
 	if want := "attach rate limited: role=queen delay_ms=89999 peer=local"; s.log[len(s.log)-1] != want {
 		t.Errorf("last log line = %q; want %q", s.log[len(s.log)-1], want)
+	}
+}
+
+// TestAttachKilledWorker: a ticket for a worker this hive has killed no
+// longer attaches (its authority ended with the worker), while a live
+// worker, a finished one (P5) and an id the hive never issued still do.
+func TestAttachKilledWorker(t *testing.T) {
+	s := onlineState(t, testConfig())
+	w1 := mustSpawn(t, s, `{"spawn":"heartbeat","ticks":1000}`, bootMs)
+	w2 := mustSpawn(t, s, `{"spawn":"heartbeat","ticks":1000}`, bootMs)
+	if r := ctl(s, `{"kill":"`+w1+`"}`, bootMs); r.Err != nil {
+		t.Fatalf("kill %s: %v", w1, r.Err)
+	}
+	for i, tc := range []struct {
+		role, subject string
+		want          *Refusal
+	}{
+		{"worker-heartbeat", w1, &Refusal{Reason: "policy", Detail: "revoked"}},
+		{"worker-gpu", w1, &Refusal{Reason: "policy", Detail: "revoked"}},
+		{"worker-heartbeat", w2, nil},
+		{"worker-heartbeat", "worker-9", nil},  // never issued: the transport's rule
+		{"worker-heartbeat", "worker-01", nil}, // not the id the hive issued
+		{"queen", "", nil},
+	} {
+		// One peer per case: a refusal's back-off must not judge the next.
+		peer := Peer{Transport: "tcp", Remote: "127.0.0." + strconv.Itoa(10+i) + ":1"}
+		r := s.Apply(Attach{Role: tc.role, Subject: tc.subject, Peer: peer}, bootMs)
+		var got *Refusal
+		if r.Err != nil && !errors.As(r.Err, &got) {
+			t.Fatalf("attach %s %s: error %v is not a *Refusal", tc.role, tc.subject, r.Err)
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("attach %s %s refusal mismatch (-want +got):\n%s", tc.role, tc.subject, diff)
+		}
+	}
+	if !slices.ContainsFunc(s.log, func(l string) bool { return strings.HasPrefix(l, "attach denied worker="+w1+" reason=killed") }) {
+		t.Errorf("log lacks the killed-worker denial: %q", s.log)
 	}
 }
