@@ -1,89 +1,14 @@
 package tests
 
 import (
-	"bufio"
-	"encoding/binary"
-	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cohesix/cohesix/generated"
-	"github.com/cohesix/cohesix/internal/console"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
-
-// rawConsole speaks the TCP console frame by frame, so a test can send
-// frames no well-behaved client would.
-type rawConsole struct {
-	t  *testing.T
-	nc net.Conn
-	fr *console.FrameReader
-}
-
-func dialRaw(t *testing.T, addr string) *rawConsole {
-	t.Helper()
-	return dialRawFrom(t, addr, "")
-}
-
-// dialRawFrom is dialRaw from the loopback address ip ("" for any).
-func dialRawFrom(t *testing.T, addr, ip string) *rawConsole {
-	t.Helper()
-	var d net.Dialer
-	if ip != "" {
-		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(ip)}
-	}
-	nc, err := d.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nc.Close() })
-	lim := console.ManifestLimits()
-	lim.Line = generated.ConsoleFrameMaxBytes // read whatever the server sends
-	return &rawConsole{t: t, nc: nc, fr: console.NewFrameReader(bufio.NewReader(nc), lim)}
-}
-
-// frame sends a frame whose header declares total bytes and whose body is body.
-func (r *rawConsole) frame(total uint32, body string) {
-	r.t.Helper()
-	var hdr [4]byte
-	binary.LittleEndian.PutUint32(hdr[:], total)
-	if _, err := r.nc.Write(append(hdr[:], body...)); err != nil {
-		r.t.Fatalf("write frame: %v", err)
-	}
-}
-
-func (r *rawConsole) send(line string) { r.frame(uint32(4+len(line)), line) }
-
-func (r *rawConsole) recv() string {
-	r.t.Helper()
-	_ = r.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
-	l, err := r.fr.Next(true)
-	if err != nil {
-		r.t.Fatalf("recv: %v", err)
-	}
-	return l
-}
-
-// closed reports whether the server closed the connection.
-func (r *rawConsole) closed() bool {
-	_ = r.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
-	_, err := r.fr.Next(true)
-	var ne net.Error
-	// A server that closes with our unread bytes in its buffer sends a
-	// reset instead of a FIN; both mean closed. A timeout means open.
-	return err != nil && !(errors.As(err, &ne) && ne.Timeout())
-}
-
-func (r *rawConsole) auth() {
-	r.t.Helper()
-	r.send(console.AuthLine(generated.ConsoleAuthToken))
-	if got := r.recv(); got != "OK AUTH" {
-		r.t.Fatalf("auth = %q", got)
-	}
-}
 
 // TestBadInputBeforeAuth: every malformed hello is refused with the spec's
 // reason and the connection is closed. Each comes from its own loopback
@@ -106,7 +31,7 @@ func TestBadInputBeforeAuth(t *testing.T) {
 	} {
 		from := fmt.Sprintf("127.0.0.%d", 20+i) // distinct per case
 		t.Run(tc.name, func(t *testing.T) {
-			r := dialRawFrom(t, rt.ConsoleAddr, from)
+			r := dialConsoleFrom(t, from, rt.ConsoleAddr)
 			total := tc.total
 			if total == 0 {
 				total = uint32(4 + len(tc.body))
@@ -135,7 +60,7 @@ func TestBadInputBeforeAuth(t *testing.T) {
 // its bytes are skipped, and the same session goes on.
 func TestBadInputAfterAuth(t *testing.T) {
 	rt := startRootTask(t, binaries(t, "roottask"), false)
-	r := dialRaw(t, rt.ConsoleAddr)
+	r := dialConsoleFrom(t, "", rt.ConsoleAddr)
 	r.auth()
 	for _, tc := range []struct {
 		name  string

@@ -96,15 +96,7 @@ func openIdle(b *testing.B, rt *rootTask, n, from int) []net.Conn {
 			conns = append(conns, dial9PFrom(b, ip, rt.NinePAddr).nc)
 			continue
 		}
-		nc := dialFrom(b, ip, rt.ConsoleAddr)
-		if _, err := nc.Write(console.AppendFrame(nil, console.AuthLine(generated.ConsoleAuthToken))); err != nil {
-			b.Fatal(err)
-		}
-		fr := console.NewFrameReader(bufio.NewReader(nc), console.ManifestLimits())
-		if r, err := fr.Next(true); err != nil || r != "OK AUTH" {
-			b.Fatalf("idle connection %d AUTH = %q, %v", i, r, err)
-		}
-		conns = append(conns, nc)
+		conns = append(conns, authedConsoleFrom(b, ip, rt.ConsoleAddr).nc)
 	}
 	return conns
 }
@@ -115,16 +107,7 @@ func openIdle(b *testing.B, rt *rootTask, n, from int) []net.Conn {
 func attack(ctx context.Context, b *testing.B, rt *rootTask, wg *sync.WaitGroup, attempts *atomic.Int64) {
 	const attacker = "127.0.0.2"
 	forged := forge(queenTicketNow(b))
-	var authed []net.Conn
-	for range 2 {
-		nc := dialFrom(b, attacker, rt.ConsoleAddr)
-		nc.Write(console.AppendFrame(nil, console.AuthLine(generated.ConsoleAuthToken)))
-		fr := console.NewFrameReader(bufio.NewReader(nc), console.ManifestLimits())
-		if r, err := fr.Next(true); err != nil || r != "OK AUTH" {
-			b.Fatalf("attacker AUTH = %q, %v", r, err)
-		}
-		authed = append(authed, nc)
-	}
+	authed := []*rawConsole{authedConsoleFrom(b, attacker, rt.ConsoleAddr), authedConsoleFrom(b, attacker, rt.ConsoleAddr)}
 	loop := func(f func() bool) {
 		wg.Add(1)
 		go func() {
@@ -147,11 +130,9 @@ func attack(ctx context.Context, b *testing.B, rt *rootTask, wg *sync.WaitGroup,
 			return err == nil
 		})
 	}
-	for _, nc := range authed {
-		fr := console.NewFrameReader(bufio.NewReader(nc), console.ManifestLimits())
+	for _, c := range authed {
 		loop(func() bool {
-			nc.Write(console.AppendFrame(nil, "attach queen "+forged))
-			_, err := fr.Next(true)
+			_, err := c.do("attach queen " + forged)
 			return err == nil
 		})
 	}

@@ -46,14 +46,6 @@ func durableLog(t *testing.T, bin, dir, prefix string) []string {
 	return lines
 }
 
-// queenConsole attaches a queen console to rt.
-func queenConsole(t *testing.T, rt *rootTask) *client.Conn {
-	t.Helper()
-	c := rt.console(t)
-	expectAck(t, c, "attach queen", "OK ATTACH role=queen")
-	return c
-}
-
 // signalRootTask ends rt with sig and waits for it to exit.
 func signalRootTask(t *testing.T, rt *rootTask, sig os.Signal) {
 	t.Helper()

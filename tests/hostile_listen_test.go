@@ -3,15 +3,12 @@ package tests
 // Hostile peers against the listeners (issue 12, "listeners never die"):
 // descriptor exhaustion, the per-peer connection cap and the handshake
 // deadlines, each played from 127.0.0.2 and up while an honest operator on
-// 127.0.0.1 is served. Helpers here are prefixed listen to keep clear of
-// the other hostile_*_test.go files.
+// 127.0.0.1 is served. Shared helpers are in hostile_helpers_test.go.
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -23,20 +20,7 @@ import (
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/client"
 	"github.com/cohesix/cohesix/internal/console"
-	"github.com/cohesix/cohesix/internal/nineclient"
 )
-
-// listenDialFrom dials addr from the loopback source address src.
-func listenDialFrom(t testing.TB, src, addr string) net.Conn {
-	t.Helper()
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 10 * time.Second}
-	nc, err := d.Dial("tcp", addr)
-	if err != nil {
-		t.Fatalf("dial %s from %s: %v", addr, src, err)
-	}
-	t.Cleanup(func() { nc.Close() })
-	return nc
-}
 
 // listenPeer is the i-th attacking source address, 127.0.0.2 and up.
 func listenPeer(i, peers int) string { return fmt.Sprintf("127.0.0.%d", 2+i%peers) }
@@ -55,56 +39,6 @@ func listenClosedByHive(nc net.Conn, bound time.Duration) bool {
 		var ne net.Error
 		return !(errors.As(err, &ne) && ne.Timeout())
 	}
-}
-
-// listenAuth sends the console AUTH hello on nc and returns the reply
-// line ("" and the error if none came).
-func listenAuth(nc net.Conn) (string, error) {
-	if _, err := nc.Write(console.AppendFrame(nil, console.AuthLine(generated.ConsoleAuthToken))); err != nil {
-		return "", err
-	}
-	_ = nc.SetReadDeadline(time.Now().Add(10 * time.Second))
-	defer nc.SetReadDeadline(time.Time{})
-	return console.NewFrameReader(bufio.NewReader(nc), console.ManifestLimits()).Next(true)
-}
-
-// listenOperator is the honest operator on 127.0.0.1: it authenticates,
-// attaches as queen and reads /proc/boot over the console, and attaches
-// and reads /proc/boot over Secure9P. It retries the connection (the hive
-// may still be draining an attack) for up to bound.
-func listenOperator(t *testing.T, rt *rootTask, bound time.Duration) *client.Conn {
-	t.Helper()
-	var c *client.Conn
-	var err error
-	for deadline := time.Now().Add(bound); ; time.Sleep(100 * time.Millisecond) {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		c, err = client.DialOptions(ctx, rt.ConsoleAddr, generated.ConsoleAuthToken, client.Options{Timeout: 5 * time.Second})
-		cancel()
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("operator could not authenticate on %s within %v: %v", rt.ConsoleAddr, bound, err)
-		}
-	}
-	t.Cleanup(func() { c.Close() })
-	expectAck(t, c, "attach queen", "OK ATTACH role=queen")
-	if boot := cat(t, c, "/proc/boot"); len(boot) == 0 || boot[0] != "Cohesix boot: root-task online" {
-		t.Fatalf("operator cat /proc/boot = %q", boot)
-	}
-	tok, err := nineclient.MintQueen(time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	n9, err := nineclient.Dial(rt.NinePAddr, tok, 10*time.Second)
-	if err != nil {
-		t.Fatalf("operator Secure9P attach: %v", err)
-	}
-	defer n9.Close()
-	if b, err := n9.Read("/proc/boot", 0); err != nil || !strings.HasPrefix(string(b), "Cohesix boot: root-task online") {
-		t.Fatalf("operator Secure9P read /proc/boot = %q, %v", b, err)
-	}
-	return c
 }
 
 // listenCounters parses /proc/net/<listener> into its counters.
@@ -159,14 +93,14 @@ func TestHostileListenDescriptorExhaustion(t *testing.T) {
 	}
 	rt := startRootTask(t, wrap, false)
 	pid := rt.cmd.Process.Pid
-	op := listenOperator(t, rt, 10*time.Second)
+	op := operatorServed(t, rt, 10*time.Second)
 
 	// More idle connections than descriptors, under the per-peer cap.
 	const peers, perListener = 4, 50
 	var attack []net.Conn
 	start := time.Now()
 	for i := range perListener {
-		attack = append(attack, listenDialFrom(t, listenPeer(i, peers), rt.ConsoleAddr), listenDialFrom(t, listenPeer(i, peers), rt.NinePAddr))
+		attack = append(attack, dialFrom(t, listenPeer(i, peers), rt.ConsoleAddr), dialFrom(t, listenPeer(i, peers), rt.NinePAddr))
 	}
 	// The attached operator is still served and sees the listeners fail
 	// their accepts and back off.
@@ -198,7 +132,7 @@ func TestHostileListenDescriptorExhaustion(t *testing.T) {
 		nc.Close()
 	}
 	listenAlive(t, pid)
-	fresh := listenOperator(t, rt, 30*time.Second)
+	fresh := operatorServed(t, rt, 30*time.Second)
 	con, nine = listenCounters(t, fresh, "console"), listenCounters(t, fresh, "secure9p")
 	if con["accept_errors"]+nine["accept_errors"] == 0 {
 		t.Errorf("/proc/net shows no accept errors after the exhaustion: console %v secure9p %v", con, nine)
@@ -214,43 +148,41 @@ func TestHostileListenPerPeerCap(t *testing.T) {
 	capN := generated.NetworkMaxConnsPerPeer
 
 	// Console: authenticated connections up to the cap stay up.
-	var held []net.Conn
+	var held []*rawConsole
 	for range capN {
-		nc := listenDialFrom(t, "127.0.0.2", rt.ConsoleAddr)
-		if line, err := listenAuth(nc); err != nil || line != "OK AUTH" {
+		c := dialConsoleFrom(t, "127.0.0.2", rt.ConsoleAddr)
+		if line, err := c.hello(generated.ConsoleAuthToken); err != nil || line != "OK AUTH" {
 			t.Fatalf("AUTH under the cap = %q, %v; want OK AUTH", line, err)
 		}
-		held = append(held, nc)
+		held = append(held, c)
 	}
 	for i := range extra {
-		nc := listenDialFrom(t, "127.0.0.2", rt.ConsoleAddr)
-		if line, err := listenAuth(nc); err == nil {
+		c := dialConsoleFrom(t, "127.0.0.2", rt.ConsoleAddr)
+		if line, err := c.hello(generated.ConsoleAuthToken); err == nil {
 			t.Errorf("console connection %d over the cap answered %q; want it closed", capN+i+1, line)
 		}
 	}
 	// Secure9P: silent connections up to the cap, then the extra ones.
 	for range capN {
-		listenDialFrom(t, "127.0.0.2", rt.NinePAddr)
+		dialFrom(t, "127.0.0.2", rt.NinePAddr)
 	}
 	for i := range extra {
-		if nc := listenDialFrom(t, "127.0.0.2", rt.NinePAddr); !listenClosedByHive(nc, 10*time.Second) {
+		if nc := dialFrom(t, "127.0.0.2", rt.NinePAddr); !listenClosedByHive(nc, 10*time.Second) {
 			t.Errorf("Secure9P connection %d over the cap still open; want it closed", capN+i+1)
 		}
 	}
 
-	op := listenOperator(t, rt, 10*time.Second)
+	op := operatorServed(t, rt, 10*time.Second)
 	for _, l := range []string{"console", "secure9p"} {
 		if got := listenCounters(t, op, l)["refused_peer_cap"]; got != extra {
 			t.Errorf("/proc/net/%s refused_peer_cap = %d; want %d", l, got, extra)
 		}
 	}
 	// A connection under the cap is still served.
-	if _, err := held[0].Write(console.AppendFrame(nil, "ping")); err != nil {
+	if err := held[0].writeRaw(console.AppendFrame(nil, "ping")); err != nil {
 		t.Fatalf("ping on a held connection: %v", err)
 	}
-	fr := console.NewFrameReader(bufio.NewReader(held[0]), console.ManifestLimits())
-	_ = held[0].SetReadDeadline(time.Now().Add(10 * time.Second))
-	if line, err := fr.Next(true); err != nil || line != console.PingReply {
+	if line, err := held[0].next(); err != nil || line != console.PingReply {
 		t.Errorf("ping on a connection under the cap = %q, %v; want %q", line, err, console.PingReply)
 	}
 	log := strings.Join(logLines(t, op), "\n")
@@ -265,7 +197,7 @@ func TestHostileListenPerPeerCap(t *testing.T) {
 // /proc/net, while an attached operator is served.
 func TestHostileListenHandshakeDeadline(t *testing.T) {
 	rt := startRootTask(t, binaries(t), false)
-	op := listenOperator(t, rt, 10*time.Second)
+	op := operatorServed(t, rt, 10*time.Second)
 	margin := 10 * time.Second
 	ninep := time.Duration(generated.NetworkHandshakeTimeoutMs)*time.Millisecond + margin
 	auth := time.Duration(generated.ConsoleAuthTimeoutMs)*time.Millisecond + margin
@@ -283,7 +215,7 @@ func TestHostileListenHandshakeDeadline(t *testing.T) {
 	}
 	conns := make([]net.Conn, len(cases))
 	for i, tc := range cases {
-		conns[i] = listenDialFrom(t, "127.0.0.3", tc.addr)
+		conns[i] = dialFrom(t, "127.0.0.3", tc.addr)
 		if _, err := conns[i].Write(tc.send); err != nil {
 			t.Fatal(err)
 		}
@@ -307,7 +239,7 @@ func TestHostileListenHandshakeDeadline(t *testing.T) {
 	}
 }
 
-// BenchmarkHostileListenIdle1000 measures the root task's RSS with 1,000
+// BenchmarkHostileListenIdle1000 measures the root task's anonymous RSS with 1,000
 // idle connections open (500 authenticated console connections and 500
 // attached Secure9P connections, spread over 127.0.0.2-41 to stay under
 // the per-peer cap) and the time an operator on 127.0.0.1 takes to
@@ -315,20 +247,16 @@ func TestHostileListenHandshakeDeadline(t *testing.T) {
 func BenchmarkHostileListenIdle1000(b *testing.B) {
 	rt := startRootTask(b, binaries(b), false)
 	pid := rt.cmd.Process.Pid
-	rssBefore := listenRSSKiB(b, pid)
-	tok, err := nineclient.MintQueen(time.Now())
-	if err != nil {
-		b.Fatal(err)
-	}
+	rssBefore := anonRSS(b, pid)
+	tok := queenTicketNow(b)
 	const peers, each = 40, 500
 	for i := range each {
-		nc := listenDialFrom(b, listenPeer(i, peers), rt.ConsoleAddr)
-		if line, err := listenAuth(nc); err != nil || line != "OK AUTH" {
-			b.Fatalf("AUTH %d = %q, %v", i, line, err)
+		authedConsoleFrom(b, listenPeer(i, peers), rt.ConsoleAddr)
+		if e := dial9PFrom(b, listenPeer(i, peers), rt.NinePAddr).attach(1, tok); e != 0 {
+			b.Fatalf("Tattach %d = %v", i, e)
 		}
-		listenAttach9P(b, listenDialFrom(b, listenPeer(i, peers), rt.NinePAddr), tok)
 	}
-	rssIdle := listenRSSKiB(b, pid)
+	rssIdle := anonRSS(b, pid)
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for range b.N {
@@ -345,57 +273,6 @@ func BenchmarkHostileListenIdle1000(b *testing.B) {
 		}
 	}
 	reportPercentiles(b, lat)
-	b.ReportMetric(float64(rssBefore)/1024, "rss-before-MiB")
-	b.ReportMetric(float64(rssIdle)/1024, "rss-1000-idle-MiB")
-}
-
-// listenAttach9P versions and attaches nc as queen with raw frames.
-func listenAttach9P(b *testing.B, nc net.Conn, tok string) {
-	b.Helper()
-	le := func(dst []byte, v uint32) []byte { return append(dst, byte(v), byte(v>>8), byte(v>>16), byte(v>>24)) }
-	str := func(dst []byte, s string) []byte { return append(append(dst, byte(len(s)), byte(len(s)>>8)), s...) }
-	msg := func(typ byte, body []byte) []byte {
-		f := le(nil, uint32(7+len(body)))
-		f = append(f, typ, 1, 0)
-		return append(f, body...)
-	}
-	const tversion, tattach, rattach = 100, 104, 105
-	version := msg(tversion, str(le(nil, generated.Secure9pMsize), "9P2000.L"))
-	attach := msg(tattach, le(str(str(le(le(nil, 1), ^uint32(0)), ""), tok), ^uint32(0)))
-	br := bufio.NewReader(nc)
-	_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
-	defer nc.SetDeadline(time.Time{})
-	for _, f := range [][]byte{version, attach} {
-		if _, err := nc.Write(f); err != nil {
-			b.Fatal(err)
-		}
-		var hdr [7]byte
-		if _, err := io.ReadFull(br, hdr[:]); err != nil {
-			b.Fatalf("9P reply: %v", err)
-		}
-		size := int(hdr[0]) | int(hdr[1])<<8 | int(hdr[2])<<16 | int(hdr[3])<<24
-		if _, err := br.Discard(size - 7); err != nil {
-			b.Fatal(err)
-		}
-		if f[4] == tattach && hdr[4] != rattach {
-			b.Fatalf("Tattach answered type %d", hdr[4])
-		}
-	}
-}
-
-// listenRSSKiB is VmRSS of pid.
-func listenRSSKiB(b *testing.B, pid int) int {
-	b.Helper()
-	s, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, l := range strings.Split(string(s), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-			return n
-		}
-	}
-	b.Fatal("no VmRSS")
-	return 0
+	b.ReportMetric(float64(rssBefore)/(1<<20), "rss-before-MiB")
+	b.ReportMetric(float64(rssIdle)/(1<<20), "rss-1000-idle-MiB")
 }

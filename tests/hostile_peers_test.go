@@ -1,10 +1,6 @@
 package tests
 
 import (
-	"bufio"
-	"encoding/binary"
-	"io"
-	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -15,7 +11,6 @@ import (
 
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/client"
-	"github.com/cohesix/cohesix/internal/console"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
 
@@ -26,148 +21,9 @@ import (
 // lines out of /log/queen.log. The attacker dials from 127.0.0.x (x > 1),
 // the operator from 127.0.0.1.
 
-// dialFrom opens a TCP connection to addr from the loopback address ip.
-func dialFrom(t testing.TB, ip, addr string) net.Conn {
-	t.Helper()
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
-	nc, err := d.Dial("tcp", addr)
-	if err != nil {
-		t.Fatalf("dial %s from %s: %v", addr, ip, err)
-	}
-	t.Cleanup(func() { nc.Close() })
-	return nc
-}
-
-// helloFrom sends one AUTH hello with token from ip on a fresh connection
-// and returns the server's reply ("" if it closed without one).
-func helloFrom(t testing.TB, ip, addr, token string) string {
-	t.Helper()
-	nc := dialFrom(t, ip, addr)
-	defer nc.Close()
-	_ = nc.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := nc.Write(console.AppendFrame(nil, console.AuthLine(token))); err != nil {
-		t.Fatalf("send hello: %v", err)
-	}
-	lim := console.ManifestLimits()
-	l, err := console.NewFrameReader(bufio.NewReader(nc), lim).Next(true)
-	if err != nil {
-		return ""
-	}
-	return l
-}
-
-// 9P2000.L message types the raw client sends and expects.
-const (
-	msgRlerror  = 7
-	msgTversion = 100
-	msgRversion = 101
-	msgTattach  = 104
-	msgRattach  = 105
-)
-
-// raw9P speaks Tversion and Tattach frame by frame, as an attacker would.
-type raw9P struct {
-	t  testing.TB
-	nc net.Conn
-	br *bufio.Reader
-}
-
-func dial9PFrom(t testing.TB, ip, addr string) *raw9P {
-	t.Helper()
-	nc := dialFrom(t, ip, addr)
-	_ = nc.SetDeadline(time.Now().Add(30 * time.Second))
-	r := &raw9P{t: t, nc: nc, br: bufio.NewReader(nc)}
-	var body []byte
-	body = binary.LittleEndian.AppendUint32(body, generated.Secure9pMsize)
-	body = p9str(body, "9P2000.L")
-	if typ, _ := r.rpc(msgTversion, 0xffff, body); typ != msgRversion {
-		t.Fatalf("Tversion answered with type %d", typ)
-	}
-	return r
-}
-
-func p9str(b []byte, s string) []byte {
-	b = binary.LittleEndian.AppendUint16(b, uint16(len(s)))
-	return append(b, s...)
-}
-
-// rpc sends one message and returns the reply's type and body.
-func (r *raw9P) rpc(typ uint8, tag uint16, body []byte) (uint8, []byte) {
-	r.t.Helper()
-	msg := binary.LittleEndian.AppendUint32(nil, uint32(7+len(body)))
-	msg = append(msg, typ)
-	msg = binary.LittleEndian.AppendUint16(msg, tag)
-	if _, err := r.nc.Write(append(msg, body...)); err != nil {
-		r.t.Fatalf("9P write: %v", err)
-	}
-	var hdr [7]byte
-	if _, err := io.ReadFull(r.br, hdr[:]); err != nil {
-		r.t.Fatalf("9P read: %v", err)
-	}
-	rest := make([]byte, binary.LittleEndian.Uint32(hdr[:4])-7)
-	if _, err := io.ReadFull(r.br, rest); err != nil {
-		r.t.Fatalf("9P read body: %v", err)
-	}
-	return hdr[4], rest
-}
-
-// attach sends Tattach for fid with aname and returns the errno of an
-// Rlerror, or 0 for Rattach.
-func (r *raw9P) attach(fid uint32, aname string) linux.Errno {
-	r.t.Helper()
-	body := binary.LittleEndian.AppendUint32(nil, fid)
-	body = binary.LittleEndian.AppendUint32(body, ^uint32(0)) // no afid
-	body = p9str(body, "")
-	body = p9str(body, aname)
-	body = binary.LittleEndian.AppendUint32(body, ^uint32(0))
-	typ, rb := r.rpc(msgTattach, 1, body)
-	switch {
-	case typ == msgRattach:
-		return 0
-	case typ == msgRlerror && len(rb) == 4:
-		return linux.Errno(binary.LittleEndian.Uint32(rb))
-	}
-	r.t.Fatalf("Tattach answered with type %d", typ)
-	return 0
-}
-
-// mintTicket signs claims with the manifest secret of role.
-func mintTicket(t testing.TB, c ticket.Claims) string {
-	t.Helper()
-	for _, e := range generated.Tickets {
-		if e.Role == c.Role.String() {
-			tok, err := ticket.Mint(c, e.Secret)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return tok
-		}
-	}
-	t.Fatalf("no secret for %s", c.Role)
-	return ""
-}
-
 // forge flips the last MAC digit of tok.
 func forge(tok string) string {
 	return tok[:len(tok)-1] + map[bool]string{true: "1", false: "0"}[strings.HasSuffix(tok, "0")]
-}
-
-func queenTicketNow(t testing.TB) string {
-	return mintTicket(t, ticket.Claims{Role: ticket.RoleQueen, IssuedAtMs: uint64(time.Now().UnixMilli())})
-}
-
-// operatorServed checks that 127.0.0.1 still authenticates and attaches on
-// the console and on Secure9P.
-func operatorServed(t *testing.T, rt *rootTask) *client.Conn {
-	t.Helper()
-	op := rt.console(t)
-	if got := do(t, op, "attach queen").AckLine(); got != "OK ATTACH role=queen" {
-		t.Fatalf("operator console attach = %q; want OK", got)
-	}
-	if errno := dial9PFrom(t, "127.0.0.1", rt.NinePAddr).attach(0, queenTicketNow(t)); errno != 0 {
-		t.Fatalf("operator Tattach = %v; want success", errno)
-	}
-	return op
 }
 
 var peerLine = regexp.MustCompile(`^peer=(\S+) failures=(\d+) state=(throttled|locked) delay_ms=(\d+)$`)
@@ -214,7 +70,7 @@ func TestHostilePeersIsolation(t *testing.T) {
 	forgedWorker := forge(mintTicket(t, ticket.Claims{Role: ticket.RoleWorkerHeartbeat, Subject: "worker-1", IssuedAtMs: uint64(time.Now().UnixMilli())}))
 
 	// An insider with the console token but no ticket: one ATTACH guess.
-	a := dialRawFrom(t, rt.ConsoleAddr, attacker)
+	a := dialConsoleFrom(t, attacker, rt.ConsoleAddr)
 	a.auth()
 	a.send("attach worker-heartbeat " + forgedWorker)
 	if got := a.recv(); got != "ERR ATTACH reason=policy detail=denied" {
@@ -223,7 +79,7 @@ func TestHostilePeersIsolation(t *testing.T) {
 	// The probes below run while the peer is locked (90 s), not inside
 	// the first back-off (250 ms), so a slow machine cannot race them;
 	// TestAuthThrottle (internal/hive) checks the back-off to the millisecond.
-	op := operatorServed(t, rt)
+	op := operatorServed(t, rt, 0)
 
 	// Second failure: a forged Tattach; third: a wrong AUTH. Locked.
 	waitBackoff(t, op, attacker)
@@ -250,7 +106,7 @@ func TestHostilePeersIsolation(t *testing.T) {
 		t.Errorf("Tattach with a valid ticket while locked = %v; want EAGAIN", errno)
 	}
 
-	op = operatorServed(t, rt)
+	op = operatorServed(t, rt, 0)
 	log := strings.Join(do(t, op, "log").Lines, "\n")
 	for _, want := range []string{
 		"attach denied role=worker-heartbeat reason=policy detail=denied transport=tcp remote=127.0.0.2:",
@@ -301,7 +157,7 @@ func TestHostilePeersAuthGuesses(t *testing.T) {
 	if refused == 0 {
 		t.Errorf("no guess was refused unchecked")
 	}
-	op := operatorServed(t, rt)
+	op := operatorServed(t, rt, 0)
 	if state, _, _ := peerState(t, op, attacker); state != "locked" {
 		t.Errorf("/proc/peers state of %s = %q; want locked", attacker, state)
 	}
@@ -312,7 +168,7 @@ func TestHostilePeersAuthGuesses(t *testing.T) {
 // failures are one written line and one summary line per window.
 func TestHostilePeersAuditSummary(t *testing.T) {
 	rt := startRootTask(t, binaries(t, "roottask"), false)
-	op := operatorServed(t, rt)
+	op := operatorServed(t, rt, 0)
 	const marker = "real line before the attack"
 	do(t, op, "echo /log/queen.log "+marker)
 	const attacker = "127.0.0.2"
