@@ -142,11 +142,11 @@ func TestHostileAuthorityKilledWorker(t *testing.T) {
 		}
 	}
 	// The dead worker's ticket attaches nowhere again.
-	again := authDialConsole(t, "127.0.0.4", rt.ConsoleAddr)
+	again := authedConsoleFrom(t, "127.0.0.4", rt.ConsoleAddr)
 	if got, err := again.do("attach worker " + tok); got != "ERR ATTACH reason=policy detail=revoked" {
 		t.Errorf("console attach with the killed worker's ticket = %q, %v; want ERR ATTACH reason=policy detail=revoked", got, err)
 	}
-	if _, e := authDialNine(t, "127.0.0.5", rt.NinePAddr, tok); e != linux.ENOENT {
+	if e := dial9PFrom(t, "127.0.0.5", rt.NinePAddr).attach(0, tok); e != linux.ENOENT {
 		t.Errorf("9P attach with the killed worker's ticket = errno %v; want ENOENT (worker not found)", e)
 	}
 	expectAck(t, q, `spawn {"spawn":"heartbeat","ticks":100000}`, `OK SPAWN payload={"spawn":"heartbeat","ticks":100000}`)
