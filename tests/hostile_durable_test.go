@@ -202,3 +202,51 @@ func TestHostileDurableKillDuringAppends(t *testing.T) {
 	}
 	t.Logf("%d acknowledged, %d in the durable log, %d in the ring", len(acked), len(durable), len(ring))
 }
+
+// TestHostileDurableWorkerTable: the acknowledged effects of /queen/ctl on
+// the worker table survive kill -9. Two heartbeat workers are spawned and
+// one killed; after SIGKILL and a restart on the same state dir, `ls
+// /worker` lists the survivor, which beats again into its (not durable,
+// so fresh) ring and whose ticket attaches over 9P; the killed one stays
+// absent and its ticket is refused; ids are not reused.
+func TestHostileDurableWorkerTable(t *testing.T) {
+	bin := binaries(t)
+	args := []string{"--state-dir", t.TempDir()}
+	rt := startRootTaskArgs(t, bin, false, args)
+	q := queenConsole(t, rt)
+	const spawn = `spawn {"spawn":"heartbeat","ticks":100000}`
+	expectAck(t, q, spawn, `OK SPAWN payload={"spawn":"heartbeat","ticks":100000}`)
+	expectAck(t, q, spawn, `OK SPAWN payload={"spawn":"heartbeat","ticks":100000}`)
+	expectAck(t, q, "kill worker-2", "OK KILL id=worker-2")
+	signalRootTask(t, rt, syscall.SIGKILL)
+
+	rt = startRootTaskArgs(t, bin, false, args)
+	q = queenConsole(t, rt)
+	if ls := do(t, q, "ls /worker").Lines; !slices.Contains(ls, "worker-1") || slices.Contains(ls, "worker-2") {
+		t.Fatalf("ls /worker after the restart = %q; want worker-1 and not the killed worker-2", ls)
+	}
+	var first, later []string
+	for range 100 { // the survivor beats again: its ring grows
+		later = telemetryLines(t, q, "/worker/worker-1/telemetry")
+		if first == nil && len(later) > 0 {
+			first = later
+		} else if len(later) > len(first) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(first) == 0 || len(later) <= len(first) {
+		t.Fatalf("worker-1 telemetry after the restart: %d lines then %d; want it growing", len(first), len(later))
+	}
+	root := attach9P(t, rt.NinePAddr, mint(t, bin, "worker-heartbeat", "worker-1"))
+	appendFile(t, root, []string{"worker", "worker-1", "telemetry"}, "after-restart\n", nil)
+	if got := telemetryLines(t, q, "/worker/worker-1/telemetry"); !slices.Contains(got, "after-restart") {
+		t.Errorf("worker-1 telemetry lacks its 9P append after the restart: %q", got)
+	}
+	w := rt.console(t)
+	expectAck(t, w, "attach worker "+mint(t, bin, "worker-heartbeat", "worker-2"), "ERR ATTACH reason=policy detail=revoked")
+	expectAck(t, q, spawn, `OK SPAWN payload={"spawn":"heartbeat","ticks":100000}`)
+	if ls := do(t, q, "ls /worker").Lines; !slices.Contains(ls, "worker-3") || slices.Contains(ls, "worker-2") {
+		t.Errorf("ls /worker after a new spawn = %q; want worker-3 (worker-2 stays used)", ls)
+	}
+}

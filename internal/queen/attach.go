@@ -3,7 +3,6 @@ package queen
 import (
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/cohesix/cohesix/generated"
 )
@@ -120,9 +119,7 @@ func (s *State) killed(role, subject string) bool {
 	if role != "worker-heartbeat" && role != "worker-gpu" {
 		return false
 	}
-	n, ok := strings.CutPrefix(subject, "worker-")
-	id, err := strconv.ParseUint(n, 10, 64)
-	if !ok || err != nil || id == 0 || id >= s.nextWorker || strconv.FormatUint(id, 10) != n {
+	if id, ok := workerNum(subject); !ok || id >= s.nextWorker {
 		return false
 	}
 	_, live := s.workers[subject]

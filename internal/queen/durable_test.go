@@ -262,13 +262,19 @@ func TestGroupCommitFailureRefusesBatch(t *testing.T) {
 }
 
 // FuzzRestoreRecords: any spool record restores without panicking, keeps
-// the ring within queen.log_ring_lines and never moves the worker counter
-// or the line count backwards; LogLines reads only log records.
+// the ring within queen.log_ring_lines, never moves the worker counter
+// or the line count backwards and never lists a worker whose id the
+// counter could issue again; LogLines reads only log records.
 func FuzzRestoreRecords(f *testing.F) {
 	f.Add([]byte(`{"k":"log","n":7,"l":"spawn worker=worker-1"}`))
 	f.Add([]byte(`{"k":"worker","n":12}`))
 	f.Add([]byte(`{"k":"log","n":18446744073709551615,"l":""}`))
 	f.Add([]byte(`{"k":"log"`))
+	f.Add([]byte(`{"k":"spawn","id":"worker-3","since":5,"role":"worker-heartbeat","budget":{"ticks":9}}`))
+	f.Add([]byte(`{"k":"spawn","id":"worker-18446744073709551615","role":"worker-gpu","budget":{}}`))
+	f.Add([]byte(`{"k":"exit","id":"worker-3","reason":"ticks","ticks":9}`))
+	f.Add([]byte(`{"k":"kill","id":"worker-3","reason":"restart"}`))
+	f.Add([]byte(`{"k":"budget","budget":{"ops":1}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		cfg := testConfig()
 		cfg.LogRingLines = 2
@@ -283,6 +289,11 @@ func FuzzRestoreRecords(f *testing.F) {
 		}
 		if len(s.log) > cfg.LogRingLines || s.nextWorker < 1 {
 			t.Fatalf("restore(%q): ring %d lines, next worker %d", b, len(s.log), s.nextWorker)
+		}
+		for _, id := range s.order {
+			if n, ok := workerNum(id); !ok || n >= s.nextWorker || s.workers[id] == nil {
+				t.Fatalf("restore(%q): worker %s in a table of %d, next worker %d", b, id, len(s.workers), s.nextWorker)
+			}
 		}
 		for _, l := range LogLines(recs) {
 			if s.logTotal < l.N {

@@ -26,15 +26,19 @@ func (Restore) isCmd() {}
 
 // record is one durable governance fact.
 type record struct {
-	K        string `json:"k"`           // journal, decisions, action, consume, lifecycle, log, worker
-	N        uint64 `json:"n,omitempty"` // log: the line's number (LogTotal); worker: the next worker number
-	Line     string `json:"l,omitempty"`
-	ID       string `json:"id,omitempty"`
-	Target   string `json:"target,omitempty"`
-	Decision string `json:"decision,omitempty"`
-	State    string `json:"state,omitempty"`
-	Reason   string `json:"reason,omitempty"`
-	Since    uint64 `json:"since,omitempty"`
+	K        string  `json:"k"`           // journal, decisions, action, consume, lifecycle, log, worker, spawn, exit, kill, budget
+	N        uint64  `json:"n,omitempty"` // log: the line's number (LogTotal); worker: the next worker number
+	Line     string  `json:"l,omitempty"`
+	ID       string  `json:"id,omitempty"`
+	Target   string  `json:"target,omitempty"`
+	Decision string  `json:"decision,omitempty"`
+	State    string  `json:"state,omitempty"`
+	Reason   string  `json:"reason,omitempty"`
+	Since    uint64  `json:"since,omitempty"` // lifecycle: since; spawn: the spawn time
+	Role     string  `json:"role,omitempty"`  // spawn: the worker's role
+	Budget   *Budget `json:"budget,omitempty"`
+	Ticks    uint64  `json:"ticks,omitempty"` // exit: the counters when the budget ended
+	Ops      uint64  `json:"ops,omitempty"`
 }
 
 // persist queues a record for the store; the queen loop writes the
@@ -68,6 +72,7 @@ func (s *State) restore(c Restore, nowMs uint64) Result {
 	if c.Torn != "" {
 		s.audit(c.Torn)
 	}
+	s.endRestoredGPUWorkers()
 	s.audit(fmt.Sprintf("spool restored records=%d unknown=%d", len(c.Records), bad))
 	if bad > 0 {
 		return Result{Err: errs.New(errs.ErrInvalid, "spool has %d unknown records", bad)}
@@ -108,6 +113,13 @@ func (s *State) restoreRecord(r record) bool {
 		s.logTotal = max(s.logTotal, r.N)
 	case "worker":
 		s.nextWorker = max(s.nextWorker, r.N)
+	case "spawn", "exit", "kill":
+		return s.restoreWorker(r)
+	case "budget":
+		if r.Budget == nil {
+			return false
+		}
+		s.defBudget = *r.Budget
 	default:
 		return false
 	}
@@ -199,25 +211,32 @@ func MergeLog(generations ...[]LogLine) []LogLine {
 }
 
 // CompactRecords is the compaction rule for a spool holding governance
-// and log records: every governance record stays, in order; of the log
-// only the newest keepLog lines stay, and of the worker counters only the
-// last. The log history before them is the archive's (DECISIONS, log
-// spool).
+// and log records: every governance record stays, in order, except the
+// records of workers since killed (the counter keeps their ids used); of
+// the log only the newest keepLog lines stay, and of the worker counters
+// and default budgets only the last. The log history before them is the
+// archive's (DECISIONS, log spool).
 func CompactRecords(records [][]byte, keepLog int) [][]byte {
+	gone := killedWorkers(records)
 	var keep, logs [][]byte
-	var worker []byte
+	var worker, budget []byte
 	for _, b := range records {
 		switch {
 		case IsLogRecord(b):
 			logs = append(logs, b)
 		case bytes.HasPrefix(b, []byte(`{"k":"worker",`)):
 			worker = b
+		case bytes.HasPrefix(b, []byte(`{"k":"budget",`)):
+			budget = b
+		case gone[workerRecordID(b)]: // a killed worker's spawn, exit and kill
 		default:
 			keep = append(keep, b)
 		}
 	}
-	if worker != nil {
-		keep = append(keep, worker)
+	for _, last := range [][]byte{worker, budget} {
+		if last != nil {
+			keep = append(keep, last)
+		}
 	}
 	return append(keep, logs[max(0, len(logs)-keepLog):]...)
 }

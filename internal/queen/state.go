@@ -429,6 +429,7 @@ func (s *State) ctl(c CtlWrite, nowMs uint64) Result {
 		return Result{Bind: &Bind{Mount: r.Mount.Service, To: r.Mount.At}}
 	default: // budget
 		s.defBudget = *r.Budget
+		s.persist(record{K: "budget", Budget: r.Budget})
 		s.audit("budget default " + budgetString(s.defBudget))
 		return Result{}
 	}
@@ -507,8 +508,10 @@ func (s *State) spawn(r ctlRequest, nowMs uint64) Result {
 	}
 	b.Ticks = u64(*r.Ticks)
 	id := s.newWorkerID()
-	s.workers[id] = &Worker{ID: id, Role: "worker-heartbeat", Budget: b, SpawnedMs: nowMs, Running: true}
+	w := &Worker{ID: id, Role: "worker-heartbeat", Budget: b, SpawnedMs: nowMs, Running: true}
+	s.workers[id] = w
 	s.order = append(s.order, id)
+	s.persistSpawn(w)
 	s.audit(fmt.Sprintf("spawn worker=%s role=worker-heartbeat %s", id, budgetString(b)))
 	return Result{Worker: id}
 }
@@ -528,8 +531,8 @@ func (s *State) kill(id string) Result {
 		s.audit(fmt.Sprintf("kill outcome=deny worker=%s reason=not-found", id))
 		return Result{Err: errs.New(errs.ErrNotFound, "worker %s not found", id)}
 	}
-	delete(s.workers, id)
-	s.order = slices.DeleteFunc(s.order, func(x string) bool { return x == id })
+	s.removeWorker(id)
+	s.persist(record{K: "kill", ID: id})
 	s.audit(fmt.Sprintf("kill worker=%s ticks=%d revoked=true", w.ID, w.Ticks))
 	s.revoked = append(s.revoked, Revocation{Worker: id, Reason: "kill"})
 	s.gpuWorkerKilled(id)
@@ -622,6 +625,7 @@ func frameCut(ring []byte, over int) int {
 func (s *State) exit(w *Worker, reason string) {
 	w.Running = false
 	w.ExitReason = reason
+	s.persist(record{K: "exit", ID: w.ID, Reason: reason, Ticks: w.Ticks, Ops: w.Ops})
 	s.audit(fmt.Sprintf("worker %s budget exhausted reason=%s revoked=true", w.ID, reason))
 	s.revoked = append(s.revoked, Revocation{Worker: w.ID, Reason: reason})
 }
