@@ -11,7 +11,7 @@ cd tests
 echo "== attach under attack (load $(load))"
 $T -test.run '^$' -test.bench 'AttachUnderAttack' -test.benchtime 1000x | grep -E 'Benchmark|ms'
 echo "== 1,000 idle connections (load $(load))"
-$T -test.run '^$' -test.bench 'HostileListenIdle1000' -test.benchtime 200x | grep -E 'Benchmark|RSS|ms'
+$T -test.run '^$' -test.bench "HostileListenIdle1000" -test.benchtime 200x | grep -E "Benchmark|RSS|ms"
 echo "== console append, in memory vs durable, and raw fsync (load $(load))"
 $T -test.run '^$' -test.bench 'ConsoleAppend|Fsync' -test.benchtime 2s | grep -E 'Benchmark'
 echo "== one connection's flood, anonymous RSS (load $(load))"
