@@ -3,6 +3,7 @@ package netguard
 import (
 	"runtime/debug"
 	"runtime/metrics"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -12,29 +13,38 @@ import (
 // connections (or one connection that made many fids or queued many
 // requests) ends, the hive's RSS returns near where it started.
 const (
-	// returnFreeBytes is the free, unreleased heap that makes a close
-	// worth a forced return; below it the scavenger's pace is fine.
-	returnFreeBytes = 1 << 20
+	// returnFreeBytes is the free, unreleased heap that makes a forced
+	// return worth a full GC; below it the scavenger's pace is fine.
+	returnFreeBytes = 256 << 10
 	// returnEvery spaces forced returns: each one is a full GC.
 	returnEvery = time.Second
+	// returnFor is how long after the last close returns are tried: the
+	// last connections of a flood may take a moment to let go.
+	returnFor = 5 * time.Second
 )
 
-var lastReturn atomic.Int64 // unix ns of the last forced return
+var (
+	lastClose    atomic.Int64 // unix ns of the last connection close
+	returnerOnce sync.Once
+)
 
-var freeHeap = []metrics.Sample{{Name: "/memory/classes/heap/free:bytes"}}
-
-// returnMemory hands free heap back to the OS after a connection ends,
-// at most once per returnEvery and only when enough is free.
+// returnMemory notes that a connection ended; a background loop hands
+// free heap back to the OS once per returnEvery for returnFor after the
+// last close.
 func returnMemory() {
-	now := time.Now().UnixNano()
-	last := lastReturn.Load()
-	if now-last < int64(returnEvery) || !lastReturn.CompareAndSwap(last, now) {
-		return
-	}
-	s := make([]metrics.Sample, len(freeHeap))
-	copy(s, freeHeap)
-	metrics.Read(s)
-	if s[0].Value.Kind() == metrics.KindUint64 && s[0].Value.Uint64() >= returnFreeBytes {
-		debug.FreeOSMemory()
+	lastClose.Store(time.Now().UnixNano())
+	returnerOnce.Do(func() { go returner() })
+}
+
+func returner() {
+	free := []metrics.Sample{{Name: "/memory/classes/heap/free:bytes"}}
+	for range time.Tick(returnEvery) {
+		if time.Since(time.Unix(0, lastClose.Load())) > returnFor {
+			continue
+		}
+		metrics.Read(free)
+		if free[0].Value.Kind() == metrics.KindUint64 && free[0].Value.Uint64() >= returnFreeBytes {
+			debug.FreeOSMemory()
+		}
 	}
 }
