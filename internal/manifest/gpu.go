@@ -4,10 +4,7 @@ package manifest
 // the bridge payload fits its own log (spec/gpu-telemetry.md §3).
 func checkGPU(c *checker, m *Manifest) {
 	g := m.GPU
-	for _, f := range []struct {
-		key string
-		v   int64
-	}{
+	c.positive([]keyed{
 		{"gpu.id_max_bytes", g.IDMaxBytes},
 		{"gpu.bridge_payload_max_bytes", g.BridgePayloadMaxBytes},
 		{"gpu.bridge_log_max_bytes", g.BridgeLogMaxBytes},
@@ -22,9 +19,7 @@ func checkGPU(c *checker, m *Manifest) {
 		{"gpu.schema_max_bytes", g.SchemaMaxBytes},
 		{"gpu.telemetry_record_max_bytes", g.TelemetryRecordMaxBytes},
 		{"gpu.lora_jobs_max", g.LoraJobsMax},
-	} {
-		c.min(f.key, f.v, 1)
-	}
+	}...)
 	c.max("gpu.id_max_bytes", g.IDMaxBytes, m.Secure9P.WalkComponentMaxBytes)
 	c.max("gpu.model_id_max_bytes", g.ModelIDMaxBytes, 255)
 }

@@ -59,6 +59,19 @@ func (c *checker) min(key string, v, n int64) {
 	}
 }
 
+// keyed is one integer manifest value and its key path.
+type keyed struct {
+	key string
+	v   int64
+}
+
+// positive requires every value to be at least 1.
+func (c *checker) positive(fs ...keyed) {
+	for _, f := range fs {
+		c.min(f.key, f.v, 1)
+	}
+}
+
 func (c *checker) max(key string, v, n int64) {
 	if v > n {
 		c.add(key, v, "exceeds the maximum %d", n)
@@ -211,10 +224,7 @@ func checkCore(c *checker, m *Manifest) {
 	}
 
 	q := m.Queen
-	for _, f := range []struct {
-		key string
-		v   int64
-	}{
+	c.positive([]keyed{
 		{"queen.inbox_depth", q.InboxDepth},
 		{"queen.max_workers", q.MaxWorkers},
 		{"queen.max_binds_per_session", q.MaxBindsPerSession},
@@ -234,9 +244,7 @@ func checkCore(c *checker, m *Manifest) {
 		{"scripts.test_timeout_default_s", m.Scripts.TestTimeoutDefaultS},
 		{"scripts.test_timeout_max_s", m.Scripts.TestTimeoutMaxS},
 		{"scripts.failure_history", m.Scripts.FailureHistory},
-	} {
-		c.min(f.key, f.v, 1)
-	}
+	}...)
 	if m.Scripts.TestTimeoutDefaultS > m.Scripts.TestTimeoutMaxS {
 		c.add("scripts.test_timeout_default_s", m.Scripts.TestTimeoutDefaultS, "exceeds scripts.test_timeout_max_s = %d", m.Scripts.TestTimeoutMaxS)
 	}
@@ -280,10 +288,7 @@ func checkConsole(c *checker, m *Manifest) {
 	if k.CatSummaryLineMaxBytes > k.CatSummaryMaxBytes {
 		c.add("console.cat_summary_line_max_bytes", k.CatSummaryLineMaxBytes, "exceeds console.cat_summary_max_bytes = %d", k.CatSummaryMaxBytes)
 	}
-	for _, f := range []struct {
-		key string
-		v   int64
-	}{
+	c.positive([]keyed{
 		{"console.inbound_queue_depth", k.InboundQueueDepth},
 		{"console.auth_timeout_ms", k.AuthTimeoutMs},
 		{"console.idle_timeout_ms", k.IdleTimeoutMs},
@@ -292,9 +297,7 @@ func checkConsole(c *checker, m *Manifest) {
 		{"console.attach_lockout_window_ms", k.AttachLockoutWindowMs},
 		{"console.attach_lockout_cooldown_ms", k.AttachLockoutCooldownMs},
 		{"console.cachelog_default", k.CachelogDefault},
-	} {
-		c.min(f.key, f.v, 1)
-	}
+	}...)
 	c.max("console.attach_backoff_max_exponent", k.AttachBackoffMaxExponent, maxBackoffExponent)
 	if k.AuthToken == "" {
 		c.add("console.auth_token", secret(k.AuthToken), "must not be empty")
@@ -325,19 +328,14 @@ func checkNetwork(c *checker, m *Manifest) {
 	c.rng("network.sel4_console_port", m.Network.Sel4ConsolePort, 1, maxPort)
 	c.rng("network.sel4_secure9p_port", m.Network.Sel4Secure9PPort, 1, maxPort)
 	n := m.Network
-	for _, f := range []struct {
-		key string
-		v   int64
-	}{
+	c.positive([]keyed{
 		{"network.max_conns_per_peer", n.MaxConnsPerPeer},
 		{"network.handshake_timeout_ms", n.HandshakeTimeoutMs},
 		{"network.secure9p_idle_timeout_ms", n.Secure9PIdleTimeoutMs},
 		{"network.accept_backoff_max_ms", n.AcceptBackoffMaxMs},
 		{"network.peer_table_max", n.PeerTableMax},
 		{"network.audit_summary_window_ms", n.AuditSummaryWindowMs},
-	} {
-		c.min(f.key, f.v, 1)
-	}
+	}...)
 }
 
 func checkNamespaces(c *checker, m *Manifest) {
