@@ -15,7 +15,7 @@ import (
 const (
 	// returnFreeBytes is the free, unreleased heap that makes a forced
 	// return worth a full GC; below it the scavenger's pace is fine.
-	returnFreeBytes = 256 << 10
+	returnFreeBytes = 1 << 18 // 256 KiB
 	// returnEvery spaces forced returns: each one is a full GC.
 	returnEvery = time.Second
 	// returnFor is how long after the last close returns are tried: the
