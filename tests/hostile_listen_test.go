@@ -7,7 +7,6 @@ package tests
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -20,26 +19,11 @@ import (
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/client"
 	"github.com/cohesix/cohesix/internal/console"
+	"github.com/cohesix/cohesix/internal/testutil"
 )
 
 // listenPeer is the i-th attacking source address, 127.0.0.2 and up.
 func listenPeer(i, peers int) string { return fmt.Sprintf("127.0.0.%d", 2+i%peers) }
-
-// listenClosedByHive reports whether the hive closes nc within bound: a
-// read ends in EOF or a reset rather than the client's own deadline.
-// Anything the hive sends first is read and discarded.
-func listenClosedByHive(nc net.Conn, bound time.Duration) bool {
-	_ = nc.SetReadDeadline(time.Now().Add(bound))
-	var b [512]byte
-	for {
-		_, err := nc.Read(b[:])
-		if err == nil {
-			continue
-		}
-		var ne net.Error
-		return !(errors.As(err, &ne) && ne.Timeout())
-	}
-}
 
 // listenCounters parses /proc/net/<listener> into its counters.
 func listenCounters(t *testing.T, c *client.Conn, listener string) map[string]uint64 {
@@ -167,7 +151,7 @@ func TestHostileListenPerPeerCap(t *testing.T) {
 		dialFrom(t, "127.0.0.2", rt.NinePAddr)
 	}
 	for i := range extra {
-		if nc := dialFrom(t, "127.0.0.2", rt.NinePAddr); !listenClosedByHive(nc, 10*time.Second) {
+		if nc := dialFrom(t, "127.0.0.2", rt.NinePAddr); !testutil.ClosedByPeer(nc, 10*time.Second) {
 			t.Errorf("Secure9P connection %d over the cap still open; want it closed", capN+i+1)
 		}
 	}
@@ -221,7 +205,7 @@ func TestHostileListenHandshakeDeadline(t *testing.T) {
 		}
 	}
 	for i, tc := range cases {
-		if !listenClosedByHive(conns[i], tc.bound) {
+		if !testutil.ClosedByPeer(conns[i], tc.bound) {
 			t.Errorf("%s: still open after %v", tc.name, tc.bound)
 		}
 	}

@@ -2,13 +2,13 @@ package hive
 
 import (
 	"bufio"
-	"errors"
 	"net"
 	"testing"
 	"time"
 
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/console"
+	"github.com/cohesix/cohesix/internal/testutil"
 )
 
 // TestConsoleDeadlinesHoldOnHalfHeader: a console connection that sends
@@ -37,7 +37,7 @@ func TestConsoleDeadlinesHoldOnHalfHeader(t *testing.T) {
 		if _, err := nc.Write(half); err != nil {
 			t.Fatal(err)
 		}
-		if !closedWithin(nc, 10*time.Second) {
+		if !testutil.ClosedByPeer(nc, 10*time.Second) {
 			t.Fatal("half-header connection before AUTH still open 10 s after its AUTH deadline")
 		}
 		if got := h.ns.ConsoleNet().HandshakeTimeouts.Load(); got != 1 {
@@ -68,7 +68,7 @@ func TestConsoleDeadlinesHoldOnHalfHeader(t *testing.T) {
 		if _, err := nc.Write(half); err != nil {
 			t.Fatal(err)
 		}
-		if !closedWithin(nc, 10*time.Second) {
+		if !testutil.ClosedByPeer(nc, 10*time.Second) {
 			t.Fatal("half-header connection after AUTH still open 10 s after its idle timeout")
 		}
 		if got := h.ns.ConsoleNet().IdleTimeouts.Load(); got != 1 {
@@ -117,18 +117,4 @@ func dialConsole(t *testing.T, addr string) net.Conn {
 	}
 	t.Cleanup(func() { nc.Close() })
 	return nc
-}
-
-// closedWithin reports whether the peer closes nc before bound.
-func closedWithin(nc net.Conn, bound time.Duration) bool {
-	_ = nc.SetReadDeadline(time.Now().Add(bound))
-	var b [256]byte
-	for {
-		_, err := nc.Read(b[:])
-		if err == nil {
-			continue
-		}
-		var ne net.Error
-		return !(errors.As(err, &ne) && ne.Timeout())
-	}
 }

@@ -2,7 +2,6 @@ package secure9p
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/ninedoor"
 	"github.com/cohesix/cohesix/internal/queen"
+	"github.com/cohesix/cohesix/internal/testutil"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
 
@@ -58,12 +58,7 @@ func (r *raw) walk(fid, newfid uint32, names ...string) uint32 {
 
 // closedByServer reports whether the server ends the connection: the next
 // read sees EOF (or a reset) before the deadline.
-func (r *raw) closedByServer() bool {
-	r.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
-	_, err := r.nc.Read(make([]byte, 1))
-	var ne net.Error
-	return err != nil && !(errors.As(err, &ne) && ne.Timeout())
-}
+func (r *raw) closedByServer() bool { return testutil.ClosedByPeer(r.nc, 10*time.Second) }
 
 func TestFutureTicketRefusedAtAttach(t *testing.T) {
 	clock := &fakeClock{}
