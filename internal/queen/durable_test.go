@@ -158,14 +158,14 @@ func TestCompactRecordsKeepsNewestLog(t *testing.T) {
 	}
 }
 
-// TestGroupCommit: requests waiting in the inbox while a write is in
-// progress are applied and written together with one store write (fewer
-// writes than commands), in inbox order, and no one gets its result
-// before its line is in the store.
-func TestGroupCommit(t *testing.T) {
+// heldBatch queues clients LogAppends ("client <i>") behind a held store
+// write, then calls release (to let the write go, or to fail it first)
+// and returns each client's error once all have their results. check, if
+// set, runs in each client right after its result.
+func heldBatch(t *testing.T, clients int, release func(*memStore), check func(st *memStore, line string, err error) error) (*Queen, *memStore, []error) {
+	t.Helper()
 	cfg := testConfig()
 	cfg.FsyncBatchMax = 64
-	const clients = 32
 	st := &memStore{hold: make(chan struct{})}
 	q := New(cfg, newFakeClock(bootMs), 256)
 	q.UseStore(st, nil, "")
@@ -180,17 +180,47 @@ func TestGroupCommit(t *testing.T) {
 			defer done.Done()
 			line := fmt.Sprintf("client %d", i)
 			_, err := q.DoQueued(context.Background(), LogAppend{Lines: []string{line}}, queued.Done)
-			if err == nil && !slices.Contains(st.logged(), line) {
-				err = fmt.Errorf("%s acknowledged before it was written", line)
+			if check != nil {
+				err = check(st, line, err)
 			}
 			errc <- err
 		}()
 	}
 	queued.Wait()
-	close(st.hold)
+	release(st)
 	done.Wait()
 	close(errc)
+	var errs []error
 	for err := range errc {
+		errs = append(errs, err)
+	}
+	return q, st, errs
+}
+
+// clientLines are the "client <i>" lines of lines, in their order.
+func clientLines(lines []string) []string {
+	var out []string
+	for _, l := range lines {
+		if strings.HasPrefix(l, "client ") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// TestGroupCommit: requests waiting in the inbox while a write is in
+// progress are applied and written together with one store write (fewer
+// writes than commands), in inbox order, and no one gets its result
+// before its line is in the store.
+func TestGroupCommit(t *testing.T) {
+	const clients = 32
+	q, st, errs := heldBatch(t, clients, func(st *memStore) { close(st.hold) }, func(st *memStore, line string, err error) error {
+		if err == nil && !slices.Contains(st.logged(), line) {
+			return fmt.Errorf("%s acknowledged before it was written", line)
+		}
+		return err
+	})
+	for _, err := range errs {
 		if err != nil {
 			t.Error(err)
 		}
@@ -203,19 +233,7 @@ func TestGroupCommit(t *testing.T) {
 		t.Errorf("%d store writes for %d commands; want group commit", writes, clients)
 	}
 	// Inbox order is apply order is log order.
-	var order []string
-	for _, l := range st.logged() {
-		if strings.HasPrefix(l, "client ") {
-			order = append(order, l)
-		}
-	}
-	snap := q.Snapshot().Log
-	var ring []string
-	for _, l := range snap {
-		if strings.HasPrefix(l, "client ") {
-			ring = append(ring, l)
-		}
-	}
+	order, ring := clientLines(st.logged()), clientLines(q.Snapshot().Log)
 	if !slices.Equal(order, ring) || len(order) != clients {
 		t.Errorf("store order %q; ring order %q", order, ring)
 	}
@@ -224,32 +242,13 @@ func TestGroupCommit(t *testing.T) {
 // TestGroupCommitFailureRefusesBatch: when the write fails, every command
 // of the batch is refused with ErrBusy, none acknowledged.
 func TestGroupCommitFailureRefusesBatch(t *testing.T) {
-	cfg := testConfig()
-	cfg.FsyncBatchMax = 64
-	const clients = 8
-	st := &memStore{hold: make(chan struct{})}
-	q := New(cfg, newFakeClock(bootMs), 256)
-	q.UseStore(st, nil, "")
-	runQueen(t, q, nil)
-	var queued, done sync.WaitGroup
-	queued.Add(clients)
-	done.Add(clients)
-	errc := make(chan error, clients)
-	for i := range clients {
-		go func() {
-			defer done.Done()
-			_, err := q.DoQueued(context.Background(), LogAppend{Lines: []string{fmt.Sprintf("client %d", i)}}, queued.Done)
-			errc <- err
-		}()
-	}
-	queued.Wait()
-	st.mu.Lock()
-	st.fail = errors.New("disk full")
-	st.mu.Unlock()
-	close(st.hold)
-	done.Wait()
-	close(errc)
-	for err := range errc {
+	q, _, errList := heldBatch(t, 8, func(st *memStore) {
+		st.mu.Lock()
+		st.fail = errors.New("disk full")
+		st.mu.Unlock()
+		close(st.hold)
+	}, nil)
+	for _, err := range errList {
 		if !errors.Is(err, errs.ErrBusy) {
 			t.Errorf("a command of a failed batch got %v; want ErrBusy", err)
 		}
