@@ -378,8 +378,18 @@ type PeerAttempt struct {
 	Lines         []string
 }
 
+// PeerNote writes lines about a refusal of an unauthenticated (or not
+// yet attached) peer under its summary window, counting no failure: a
+// peer opening connection after connection to send one bad frame each
+// cannot push the ring's real lines out.
+type PeerNote struct {
+	Peer  Peer
+	Lines []string
+}
+
 func (PeerGate) isCmd()    {}
 func (PeerAttempt) isCmd() {}
+func (PeerNote) isCmd()    {}
 
 func (s *State) peerGate(c PeerGate, nowMs uint64) Result {
 	b, blocked := s.peerBlocked(peerKeys(c.Peer, c.Subject), nowMs)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -222,6 +223,29 @@ func TestPeerAuditSummary(t *testing.T) {
 	tail := s.log[len(s.log)-3:]
 	if !strings.HasPrefix(tail[0], "[cohsh-net][auth] reject") || !strings.Contains(tail[1], "failures=2 suppressed=1") || !strings.HasPrefix(tail[2], "[cohsh-net][auth] reject") {
 		t.Errorf("log tail = %q; want line, summary of 2, line", tail)
+	}
+}
+
+// TestPeerNoteSummary: refusals noted for a peer on many connections
+// (bad 9P walk names) share its summary window and count no failure.
+func TestPeerNoteSummary(t *testing.T) {
+	cfg := testConfig()
+	cfg.Peers.AuditWindowMs = 1000
+	s := NewState(cfg, 0)
+	s.Apply(LogAppend{Lines: []string{"real line"}}, 0)
+	for i := range 600 { // one connection each, as a reconnecting peer does
+		p := Peer{Transport: "9p", Remote: "127.0.0.2:" + strconv.Itoa(40000+i)}
+		s.Apply(PeerNote{Peer: p, Lines: []string{"nine-door: walk refused reason=invalid-name" + p.Fields()}}, uint64(i))
+	}
+	if len(s.log) != 2 || s.log[0] != "real line" {
+		t.Fatalf("log inside the window = %q; want the real line and one refusal", s.log)
+	}
+	s.Apply(Tick{}, 1000)
+	if last := s.log[len(s.log)-1]; !strings.HasPrefix(last, "peer failures summary peer=127.0.0.2 transport=9p") || !strings.Contains(last, "failures=600 suppressed=599") {
+		t.Errorf("summary line = %q", last)
+	}
+	if b, blocked := s.peerBlocked(peerKeys(Peer{Transport: "9p", Remote: "127.0.0.2:1"}, ""), 1000); blocked {
+		t.Errorf("notes blocked the peer: %+v", b)
 	}
 }
 

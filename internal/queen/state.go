@@ -246,6 +246,9 @@ func (s *State) apply(c Cmd, nowMs uint64) Result {
 		return s.peerGate(c, nowMs)
 	case PeerAttempt:
 		return s.peerAttempt(c, nowMs)
+	case PeerNote:
+		s.peerAudit(c.Peer, nowMs, c.Lines...)
+		return Result{}
 	case BootComplete:
 		if s.lifecycle.State == "BOOTING" && s.cfg.AutoOnline != "" {
 			s.transition(s.cfg.AutoOnline, "boot-complete", nowMs)

@@ -338,11 +338,11 @@ func (p *Policy) judgeWalk(frame []byte, r *reader) ([]byte, linux.Errno) {
 	}
 	for range n {
 		name := r.str()
-		if r.bad || !p.validName(name) {
+		if !r.bad && auditline.HasControl(name) { // before any other rule (P41)
+			p.invalidName(name)
 			return nil, linux.EINVAL
 		}
-		if auditline.HasControl(name) {
-			p.invalidName(name)
+		if r.bad || !p.validName(name) {
 			return nil, linux.EINVAL
 		}
 	}
@@ -361,7 +361,7 @@ func (p *Policy) judgeWalk(frame []byte, r *reader) ([]byte, linux.Errno) {
 // validName reports whether a walk name is allowed.
 func (p *Policy) validName(name string) bool {
 	return name != "" && name != "." && name != ".." && len(name) <= p.lim.ComponentMax &&
-		!strings.ContainsAny(name, "/\x00")
+		!strings.Contains(name, "/") // NUL is a control character, refused first
 }
 
 // invalidName reports a refused walk name to OnInvalidName with p.mu

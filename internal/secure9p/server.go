@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -133,9 +132,6 @@ func (s *Server) ServeConn(nc net.Conn) {
 	defer func() {
 		s.ns.NineP().Untrack(c)
 		s.ns.CloseSession(c.session.Load(), "eof")
-		if n := c.invalidNames.Load(); n > 1 {
-			s.ns.Queen().Audit(fmt.Sprintf("nine-door: walk refused reason=invalid-name remote=%s count=%d", auditline.Field(nc.RemoteAddr().String()), n))
-		}
 	}()
 	defer func() {
 		// Last line of defence against the teardown race described at
@@ -170,18 +166,15 @@ type conn struct {
 	session atomic.Pointer[ninedoor.Session]
 	token   string
 
-	invalidNames atomic.Int64 // walk names refused for a control character
 	timeoutSeen  atomic.Bool  // a deadline was counted (timedOut)
 }
 
-// invalidName audits the first walk name the connection sends with a
-// control character; the rest are only counted and summed up in one line
-// when the connection ends, so a flood of them cannot push real entries
-// out of the log ring.
+// invalidName audits a walk name refused for a control character under
+// the peer's summary window (queen.PeerNote), so a flood of them, on one
+// connection or on many, cannot push real entries out of the log ring.
 func (c *conn) invalidName(name string) {
-	if c.invalidNames.Add(1) == 1 {
-		c.srv.ns.Queen().Audit(fmt.Sprintf("nine-door: walk refused reason=invalid-name remote=%s name=%s", auditline.Field(c.nc.RemoteAddr().String()), auditline.Field(name)))
-	}
+	line := "nine-door: walk refused reason=invalid-name name=" + auditline.Field(name) + c.peer.Fields()
+	_, _ = c.srv.ns.Queen().Submit(context.Background(), queen.PeerNote{Peer: c.peer, Lines: []string{line}})
 }
 
 // Read gives the 9P server the next frame the policy forwards. Refused
