@@ -43,8 +43,8 @@ type govSpool struct {
 }
 
 // Append is the queen's durable write; a compaction failure does not
-// undo it (the records are already synced) and is retried on the next
-// append.
+// undo it (the records are already synced) and is retried once the log
+// has grown by another threshold.
 func (g *govSpool) Append(records ...[]byte) error {
 	if err := g.sp.Append(records...); err != nil {
 		return err
@@ -52,9 +52,11 @@ func (g *govSpool) Append(records ...[]byte) error {
 	g.count(records)
 	if g.logBytes > g.compactAt {
 		keep := func(r [][]byte) [][]byte { return queen.CompactRecords(r, g.keepLog) }
-		if g.sp.Compact(g.archive, keep) == nil {
-			g.logBytes = 0
-		}
+		// Whatever the outcome, wait for another threshold's worth of log
+		// before trying again: a failing disk must not cost two fsyncs of
+		// the whole spool on every commit. The records above are synced.
+		_ = g.sp.Compact(g.archive, keep)
+		g.logBytes = 0
 	}
 	return nil
 }

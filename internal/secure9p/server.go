@@ -166,7 +166,7 @@ type conn struct {
 	session atomic.Pointer[ninedoor.Session]
 	token   string
 
-	timeoutSeen  atomic.Bool  // a deadline was counted (timedOut)
+	timeoutSeen atomic.Bool // a deadline was counted (timedOut)
 }
 
 // invalidName audits a walk name refused for a control character under

@@ -106,3 +106,32 @@ func TestReadFileTornTail(t *testing.T) {
 		t.Errorf("ReadFile(missing) = %q, %v; want none", recs, err)
 	}
 }
+
+// TestFailedCompactionKeepsAppendsLive: when a compaction cannot move the
+// live file aside, records appended afterwards still go to the live file
+// and are read back at the next Open.
+func TestFailedCompactionKeepsAppendsLive(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "s.spool")
+	s, _, _, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Append([]byte("before")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Compact(filepath.Join(dir, "no-such-dir", "s.spool.1"), func(r [][]byte) [][]byte { return r }); err == nil {
+		t.Fatal("compaction into a missing directory succeeded")
+	}
+	if err := s.Append([]byte("after")); err != nil {
+		t.Fatalf("append after the failed compaction: %v", err)
+	}
+	s.Close()
+	_, recs, torn, err := Open(path)
+	if err != nil || torn != nil {
+		t.Fatalf("reopen: %v torn=%v", err, torn)
+	}
+	if len(recs) != 2 || string(recs[0]) != "before" || string(recs[1]) != "after" {
+		t.Errorf("records after reopen = %q; want before, after", recs)
+	}
+}

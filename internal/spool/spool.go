@@ -38,6 +38,10 @@ type Spool struct {
 	f    *os.File
 	path string
 	size int64
+	// broken is set when a compaction could neither finish nor put the
+	// old file back: s.f is then no longer the live file, and appending
+	// to it would acknowledge records a restart does not read.
+	broken error
 }
 
 // tmpSuffix names the file a compaction writes before it renames it into
@@ -149,6 +153,9 @@ var ErrTooBig = errors.New("spool record too big")
 // Append writes the records in one write and fsyncs; only then may the
 // caller acknowledge. On failure the file is cut back to its old size.
 func (s *Spool) Append(records ...[]byte) error {
+	if s.broken != nil {
+		return s.broken
+	}
 	var b []byte
 	for _, r := range records {
 		if len(r) > MaxRecord {
@@ -190,22 +197,33 @@ func (s *Spool) Compact(archive string, keep func(records [][]byte) [][]byte) er
 	if err := writeSynced(tmp, b); err != nil {
 		return err
 	}
+	// Opened before the renames, the handle follows the new file to its
+	// live name, so appends never go to the archive.
+	nf, err := os.OpenFile(tmp, os.O_RDWR|os.O_APPEND, 0o600)
+	if err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("compact spool: %w", err)
+	}
 	if err := os.Rename(s.path, archive); err != nil {
+		nf.Close()
 		_ = os.Remove(tmp)
 		return fmt.Errorf("compact spool: %w", err)
 	}
 	if err := os.Rename(tmp, s.path); err != nil {
-		return fmt.Errorf("compact spool: %w", err)
-	}
-	if err := syncDir(filepath.Dir(s.path)); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(s.path, os.O_RDWR|os.O_APPEND, 0o600)
-	if err != nil {
+		nf.Close()
+		if berr := os.Rename(archive, s.path); berr != nil {
+			s.broken = fmt.Errorf("spool %s unusable after a failed compaction: %v; restart the hive (Open settles it)", s.path, err)
+			return s.broken
+		}
 		return fmt.Errorf("compact spool: %w", err)
 	}
 	s.f.Close()
-	s.f, s.size = f, int64(len(b))
+	s.f, s.size = nf, int64(len(b))
+	// Should the directory entry not be durable yet, a crash leaves the
+	// new file under its temporary name, which Open promotes.
+	if err := syncDir(filepath.Dir(s.path)); err != nil {
+		return err
+	}
 	return nil
 }
 
