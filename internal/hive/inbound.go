@@ -133,8 +133,8 @@ func (q *inboundQueue) read(conn net.Conn, fr *console.FrameReader, idle time.Du
 // parse error if it does not parse (the same ERR PARSE it would get if it
 // ran), else `ERR <VERB> reason=busy detail=queue-full`. push counted it
 // as back-pressure (/proc/ingest); a busy refusal also counts in
-// /proc/pressure/busy. Busy refusals are not
-// audited one by one: a flood of them must not push real entries out of
+// /proc/pressure/busy. Neither busy refusals nor the parse errors of
+// lines past the queue are audited one by one: a flood of them must not push real entries out of
 // the log ring.
 func (c *consoleSession) busyReply(line string) string {
 	lim := c.h.lim
@@ -144,7 +144,7 @@ func (c *consoleSession) busyReply(line string) string {
 		if !errors.As(err, &pe) {
 			pe = &console.ParseError{Msg: console.MsgUnsupportedCommand}
 		}
-		c.refused(pe.Ack(), "console error: "+pe.Msg)
+		c.refused(pe.Ack(), "") // counted, not audited: this is the flood case
 		return pe.Ack().Render(lim)
 	}
 	a := console.Refusal(cmd.Verb.Label(), console.ReasonBusy, console.DetailQueueFull)
