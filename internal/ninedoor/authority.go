@@ -109,6 +109,9 @@ func (ns *Namespace) Guard(s *Session, w Watch) {
 	}
 	ns.guarded.m[s.ID] = s
 	ns.guarded.mu.Unlock()
+	if w.Worker != "" {
+		ns.workerGone(s, w.Worker)
+	}
 }
 
 // RunningWorker returns subject if it names a running worker of role
@@ -152,32 +155,54 @@ func (ns *Namespace) Live(s *Session) error {
 	if err := w.Claims.CheckTime(ns.nowMs(), w.SkewMs); err != nil {
 		return ns.end(s, &SessionEnded{Reason: EndExpired, Cause: err.Error()}, false)
 	}
-	if w.Worker == "" {
-		return nil
-	}
-	switch wk, ok := ns.q.Snapshot().Worker(w.Worker); {
-	case !ok:
-		return ns.end(s, &SessionEnded{Reason: EndRevoked, Worker: w.Worker, Cause: "kill"}, false)
-	case !wk.Running:
-		return ns.end(s, &SessionEnded{Reason: EndRevoked, Worker: w.Worker, Cause: wk.ExitReason}, false)
-	}
+	// A worker's kill or revocation ends its sessions through the queen's
+	// OnRevoke hook (and Guard's check at registration), not a snapshot
+	// lookup on every request.
 	return nil
+}
+
+// workerGone ends s when its worker is no longer running in the
+// snapshot: the one check that covers a revocation published between
+// RunningWorker and s's registration, which OnRevoke could not see.
+func (ns *Namespace) workerGone(s *Session, worker string) {
+	switch wk, ok := ns.q.Snapshot().Worker(worker); {
+	case !ok:
+		ns.end(s, &SessionEnded{Reason: EndRevoked, Worker: worker, Cause: "kill"}, true)
+	case !wk.Running:
+		ns.end(s, &SessionEnded{Reason: EndRevoked, Worker: worker, Cause: wk.ExitReason}, true)
+	}
 }
 
 // end ends s for e, once: the first reason wins and is audited; closeConn
 // (the timer and the revocation, which no operation waits on) also closes
 // the connection. It returns the reason that won.
 func (ns *Namespace) end(s *Session, e *SessionEnded, closeConn bool) *SessionEnded {
+	first, won := s.mark(e)
+	if won {
+		ns.report(s, e, closeConn)
+	}
+	return first
+}
+
+// mark records e as s's end unless it has one; it reports the end that
+// holds and whether it is e. It takes no queen round trip, so the queen's
+// own goroutine may call it: the next operation sees the end at once.
+func (s *Session) mark(e *SessionEnded) (*SessionEnded, bool) {
 	s.g.mu.Lock()
+	defer s.g.mu.Unlock()
 	if s.g.ended != nil {
-		first := s.g.ended
-		s.g.mu.Unlock()
-		return first
+		return s.g.ended, false
 	}
 	s.g.ended = e
 	if s.g.timer != nil {
 		s.g.timer.Stop()
 	}
+	return e, true
+}
+
+// report audits the end e of s and, with closeConn, closes its connection.
+func (ns *Namespace) report(s *Session, e *SessionEnded, closeConn bool) {
+	s.g.mu.Lock()
 	closer := s.g.w.Close
 	s.g.mu.Unlock()
 	line := fmt.Sprintf("session %s transport=%s session=%d role=%s subject=%s ticket=%s%s", e.Reason, s.Peer.Transport, s.ID, s.Role, subjectOrNone(s.Subject), s.Ticket, remoteField(s.Peer))
@@ -188,7 +213,6 @@ func (ns *Namespace) end(s *Session, e *SessionEnded, closeConn bool) *SessionEn
 	if closeConn && closer != nil {
 		closer()
 	}
-	return e
 }
 
 // unguard takes s off the watch (its timer stopped, its closer dropped)
@@ -220,12 +244,26 @@ func (ns *Namespace) workerRevoked(r queen.Revocation) {
 		}
 	}
 	ns.guarded.mu.Unlock()
-	if len(hit) == 0 {
+	// Marked here, on the queen's goroutine, before the kill is answered:
+	// the session's next operation is refused. The audit line (a queen
+	// submit) and the close follow on another goroutine.
+	type ended struct {
+		s *Session
+		e *SessionEnded
+	}
+	var won []ended
+	for _, s := range hit {
+		e := &SessionEnded{Reason: EndRevoked, Worker: r.Worker, Cause: r.Reason}
+		if _, ok := s.mark(e); ok {
+			won = append(won, ended{s, e})
+		}
+	}
+	if len(won) == 0 {
 		return
 	}
 	go func() {
-		for _, s := range hit {
-			ns.end(s, &SessionEnded{Reason: EndRevoked, Worker: r.Worker, Cause: r.Reason}, true)
+		for _, w := range won {
+			ns.report(w.s, w.e, true)
 		}
 	}()
 }

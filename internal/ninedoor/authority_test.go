@@ -176,19 +176,21 @@ func TestBudgetEndRevokesTheWorkersSessions(t *testing.T) {
 	}
 }
 
-// TestLiveSeesRevocationBeforeTheListener checks the operation path alone:
-// the snapshot decides even if no listener has run.
-func TestLiveSeesRevocationBeforeTheListener(t *testing.T) {
+// TestGuardSeesRevocationBeforeRegistration: a worker killed after the
+// attach bound the session (RunningWorker) but before Guard registered
+// it, when OnRevoke could not find it, still ends the session at Guard.
+func TestGuardSeesRevocationBeforeRegistration(t *testing.T) {
 	f := newFixture(t, options{})
 	f.spawn(1, "1000")
-	s := f.ns.NewSession(ticket.RoleWorkerHeartbeat, "worker-1")
-	s.g.watched, s.g.w = true, Watch{Worker: "worker-1"} // not registered: OnRevoke cannot find it
-	if err := f.ns.Live(s); err != nil {
-		t.Fatalf("Live = %v; want nil", err)
-	}
+	bound := f.ns.RunningWorker(ticket.RoleWorkerHeartbeat, "worker-1")
+	s := f.ns.OpenSession(ticket.RoleWorkerHeartbeat, "worker-1", "m", queen.Peer{Transport: "9p"})
+	defer f.ns.CloseSession(s, "eof")
 	f.mustWrite(f.queen(), "/queen/ctl", `{"kill":"worker-1"}`)
-	if _, ok := AsSessionEnded(f.ns.Live(s)); !ok {
-		t.Error("Live after kill = nil; want revoked")
+	closeConn, ch := closed()
+	f.ns.Guard(s, Watch{Worker: bound, Close: closeConn})
+	waitClosed(t, ch, "session guarded after its worker's kill")
+	if e, ok := AsSessionEnded(f.ns.Live(s)); !ok || e.Reason != EndRevoked {
+		t.Errorf("Live = %v; want revoked", e)
 	}
 }
 
