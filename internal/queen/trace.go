@@ -151,8 +151,9 @@ func (s *State) traceEvent(cat, level, msg string) {
 		s.tr.filter = DefaultTraceFilter()
 	}
 	s.tr.seq++
-	// The trace ring is the log's other sink: one event is one line.
-	s.tr.events = append(s.tr.events, TraceEvent{Seq: s.tr.seq, Level: level, Cat: cat, Msg: auditline.Line(msg)})
+	// The trace ring is the log's other sink: one event is one line
+	// (State.audit and TraceEmit have escaped msg).
+	s.tr.events = append(s.tr.events, TraceEvent{Seq: s.tr.seq, Level: level, Cat: cat, Msg: msg})
 	// Dropping the oldest by reslicing, not copying: snapshots hold
 	// clipped views of the same array, and append only writes past the
 	// end of every view; it reallocates once the array's tail is used up,
@@ -173,7 +174,7 @@ func (s *State) applyTrace(c Cmd) (Result, bool) {
 			if len(l) > s.cfg.LogLineMaxBytes {
 				l = l[:s.cfg.LogLineMaxBytes] // as audit lines are (queen.log_line_max_bytes)
 			}
-			s.traceEvent(c.Cat, lvl, l)
+			s.traceEvent(c.Cat, lvl, auditline.Line(l))
 		}
 		return Result{}, true
 	case TraceCtl:

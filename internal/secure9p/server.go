@@ -219,9 +219,14 @@ func (c *conn) Read(p []byte) (int, error) {
 // It moves the read deadline only: each reply write has its own (write),
 // so a peer that keeps sending cannot stretch a reply it does not take.
 func (c *conn) extendDeadline() {
-	if c.session.Load() != nil && c.srv.cfg.IdleTimeout > 0 {
-		_ = c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.IdleTimeout))
+	if c.session.Load() == nil {
+		return
 	}
+	var d time.Time // no idle timeout: lift the handshake deadline
+	if c.srv.cfg.IdleTimeout > 0 {
+		d = time.Now().Add(c.srv.cfg.IdleTimeout)
+	}
+	_ = c.nc.SetReadDeadline(d)
 }
 
 // timedOut counts and audits a read or write that failed on a deadline,
@@ -330,8 +335,12 @@ func (c *conn) write(frame []byte) error {
 	if c.werr != nil {
 		return c.werr
 	}
-	if c.session.Load() != nil && c.srv.cfg.IdleTimeout > 0 {
-		_ = c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.IdleTimeout))
+	if c.session.Load() != nil {
+		var d time.Time
+		if c.srv.cfg.IdleTimeout > 0 {
+			d = time.Now().Add(c.srv.cfg.IdleTimeout)
+		}
+		_ = c.nc.SetWriteDeadline(d)
 	}
 	if _, err := c.nc.Write(frame); err != nil {
 		c.timedOut(err)
