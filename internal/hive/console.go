@@ -11,6 +11,7 @@ import (
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/console"
 	"github.com/cohesix/cohesix/internal/errs"
+	"github.com/cohesix/cohesix/internal/gate"
 	"github.com/cohesix/cohesix/internal/ninedoor"
 	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/internal/ticket"
@@ -106,8 +107,8 @@ func (c *consoleSession) dispatch(line string) (out []string, quit bool) {
 		if !queenOnly() {
 			break
 		}
-		if err := c.h.ns.TicketAuthorizePath(c.sess, generated.ClientPathsLog, ticket.VerbRead, false); err != nil {
-			out = append(out, c.nsError(label, generated.ClientPathsLog, nil, err))
+		if err := c.h.door.Charge(c.sess, generated.ClientPathsLog, ticket.VerbRead); err != nil {
+			out = append(out, c.nsError(label, generated.ClientPathsLog, err))
 			break
 		}
 		lines := c.h.q.Snapshot().Log
@@ -128,18 +129,9 @@ func (c *consoleSession) dispatch(line string) (out []string, quit bool) {
 		if !needAttach() {
 			break
 		}
-		err := c.h.ns.TicketAuthorizePath(c.sess, cmd.Path, ticket.VerbRead, true)
-		var n ninedoor.Node
-		var comps []string
-		if err == nil {
-			n, comps, err = c.h.ns.Resolve(c.sess, cmd.Path, ninedoor.OpRead)
-		}
-		var names []string
-		if err == nil {
-			names, err = n.List()
-		}
+		names, err := c.h.door.List(c.sess, cmd.Path)
 		if err != nil {
-			out = append(out, c.nsError(label, cmd.Path, comps, err))
+			out = append(out, c.nsError(label, cmd.Path, err))
 			break
 		}
 		emit(console.Success(label, "path", cmd.Path, "entries", strconv.Itoa(len(names))))
@@ -156,12 +148,8 @@ func (c *consoleSession) dispatch(line string) (out []string, quit bool) {
 			refuse(console.ReasonPolicy, console.DetailDenied, fmt.Sprintf("console: echo denied role=%s path=%s", c.sess.Role, cmd.Path), "path", cmd.Path, "error", console.ErrorTextEPERM)
 			break
 		}
-		if err := c.ticketWrite(cmd.Path, len(cmd.Payload)); err != nil {
-			out = append(out, c.nsError(label, cmd.Path, nil, err))
-			break
-		}
 		if err := c.write(cmd.Path, cmd.Payload); err != nil {
-			out = append(out, c.nsError(label, cmd.Path, nil, err))
+			out = append(out, c.nsError(label, cmd.Path, err))
 			break
 		}
 		emit(console.Success(label, "path", cmd.Path, "bytes", strconv.Itoa(len(cmd.Payload))))
@@ -169,12 +157,8 @@ func (c *consoleSession) dispatch(line string) (out []string, quit bool) {
 		if !queenOnly() {
 			break
 		}
-		if err := c.ticketWrite(generated.ClientPathsQueenCtl, len(cmd.Payload)); err != nil {
-			out = append(out, c.nsError(label, generated.ClientPathsQueenCtl, nil, err))
-			break
-		}
 		if err := c.write(generated.ClientPathsQueenCtl, cmd.Payload); err != nil {
-			out = append(out, c.nsError(label, generated.ClientPathsQueenCtl, nil, err))
+			out = append(out, c.nsError(label, generated.ClientPathsQueenCtl, err))
 			break
 		}
 		emit(console.Success(label, "payload", cmd.Payload))
@@ -186,12 +170,8 @@ func (c *consoleSession) dispatch(line string) (out []string, quit bool) {
 		kill, _ := json.Marshal(struct {
 			Kill string `json:"kill"`
 		}{cmd.WorkerID})
-		if err := c.ticketWrite(generated.ClientPathsQueenCtl, len(kill)); err != nil {
-			out = append(out, c.nsError(label, generated.ClientPathsQueenCtl, nil, err))
-			break
-		}
 		if err := c.write(generated.ClientPathsQueenCtl, string(kill)); err != nil {
-			out = append(out, c.nsError(label, generated.ClientPathsQueenCtl, nil, err))
+			out = append(out, c.nsError(label, generated.ClientPathsQueenCtl, err))
 			break
 		}
 		emit(console.Success(label, "id", cmd.WorkerID))
@@ -219,7 +199,7 @@ func (c *consoleSession) refused(a console.Ack, audit string) {
 // nsError renders a namespace failure (spec console §5 mapping table) and
 // counts it; the namespace has already written the audit line for policy
 // denials, so only the other classes are audited here.
-func (c *consoleSession) nsError(label, path string, _ []string, err error) string {
+func (c *consoleSession) nsError(label, path string, err error) string {
 	var reason, detail, text string
 	audit := true
 	var leases *queen.LeasesError
@@ -274,12 +254,9 @@ func (c *consoleSession) nsError(label, path string, _ []string, err error) stri
 	return a.Render(c.h.lim)
 }
 
+// write appends payload to path through the door (gate.Door.Write).
 func (c *consoleSession) write(path, payload string) error {
-	n, _, err := c.h.ns.Resolve(c.sess, path, ninedoor.OpWrite)
-	if err != nil {
-		return err
-	}
-	_, err = n.Append(c.sess, []byte(payload), -1)
+	_, err := c.h.door.Write(c.sess, path, []byte(payload))
 	return err
 }
 
@@ -291,69 +268,24 @@ func splitLines(b []byte) []string {
 	return strings.Split(s, "\n")
 }
 
-func isTelemetry(comps []string) bool { return ninedoor.IsTelemetryPath(comps) }
-
-// ticketWrite applies the session ticket's write scope, rate and
-// bandwidth (n payload bytes) to a console write (spec roles-tickets §5).
-func (c *consoleSession) ticketWrite(path string, n int) error {
-	if err := c.h.ns.TicketAuthorizePath(c.sess, path, ticket.VerbWrite, false); err != nil {
-		return err
-	}
-	return c.h.ns.TicketBandwidth(c.sess, path, ticket.VerbWrite, n)
-}
-
-// ticketRead reads a file node for tail or cat under the session ticket's
-// read scope, rate, cursor quotas (telemetry rings: the read starts at the
-// ring base, so reading again what was read before is a resume) and
-// bandwidth (the bytes sent; charged counts false for cat of the log,
-// which sends only its summary).
-func (c *consoleSession) ticketRead(path string, n ninedoor.Node, comps []string, charged bool) ([]byte, error) {
-	ns := c.h.ns
-	if err := ns.TicketAuthorize(c.sess, ninedoor.Join(comps), ticket.VerbRead, false); err != nil {
-		return nil, err
-	}
-	var base uint64
-	if w, ok := n.(ninedoor.Windowed); ok {
-		b, err := w.Base()
-		if err != nil {
-			return nil, err
-		}
-		base = b
-	}
-	if err := ns.TicketCursor(c.sess, comps, base); err != nil {
-		return nil, err
-	}
-	data, err := ninedoor.ReadAll(n)
-	if err != nil {
-		return nil, err
-	}
-	if charged {
-		if err := ns.TicketBandwidth(c.sess, ninedoor.Join(comps), ticket.VerbRead, len(data)); err != nil {
-			return nil, err
-		}
-	}
-	ns.TicketRecord(c.sess, comps, base+uint64(len(data)))
-	return data, nil
-}
-
 func (c *consoleSession) tail(path string) []string {
 	label := console.Tail.Label()
-	n, comps, err := c.h.ns.Resolve(c.sess, path, ninedoor.OpRead)
-	tailer, isTailer := n.(ninedoor.Tailer)
-	if err == nil && ninedoor.Join(comps) != generated.ClientPathsLog && !isTelemetry(comps) && !isTailer {
-		a := console.Refusal(label, console.ReasonPolicy, console.DetailInvalidPath, "path", path)
-		c.refused(a, "console: tail refused invalid-path path="+path)
-		return []string{a.Render(c.h.lim)}
-	}
+	h, err := c.h.door.Open(c.sess, path, ninedoor.OpRead)
 	var data []byte
 	if err == nil {
+		tailer, isTailer := h.Node().(ninedoor.Tailer)
+		if h.Path() != generated.ClientPathsLog && !ninedoor.IsTelemetryPath(h.Canon()) && !isTailer {
+			a := console.Refusal(label, console.ReasonPolicy, console.DetailInvalidPath, "path", path)
+			c.refused(a, "console: tail refused invalid-path path="+path)
+			return []string{a.Render(c.h.lim)}
+		}
 		if isTailer {
 			tailer.Tail(c.sess)
 		}
-		data, err = c.ticketRead(path, n, comps, true)
+		data, err = h.ReadAll(true)
 	}
 	if err != nil {
-		return []string{c.nsError(label, path, comps, err)}
+		return []string{c.nsError(label, path, err)}
 	}
 	out := []string{console.Success(label, "path", path).Render(c.h.lim)}
 	out = append(out, splitLines(data)...)
@@ -362,18 +294,18 @@ func (c *consoleSession) tail(path string) []string {
 
 func (c *consoleSession) cat(path string) []string {
 	label := console.Cat.Label()
-	n, comps, err := c.h.ns.Resolve(c.sess, path, ninedoor.OpRead)
+	h, err := c.h.door.Open(c.sess, path, ninedoor.OpRead)
 	var data []byte
 	if err == nil {
-		data, err = c.ticketRead(path, n, comps, ninedoor.Join(comps) != generated.ClientPathsLog)
+		data, err = h.ReadAll(h.Path() != generated.ClientPathsLog)
 	}
 	if err != nil {
-		return []string{c.nsError(label, path, comps, err)}
+		return []string{c.nsError(label, path, err)}
 	}
 	lines := splitLines(data)
 	summary := console.CatSummary(path, lines, c.h.lim)
 	out := []string{console.Success(label, "path", path, "data", summary).Render(c.h.lim)}
-	if ninedoor.Join(comps) != generated.ClientPathsLog {
+	if h.Path() != generated.ClientPathsLog {
 		out = append(out, lines...)
 	}
 	return append(out, console.End)
@@ -393,8 +325,9 @@ func presentedSubject(token string) string {
 	return c.Subject
 }
 
-// attach validates a console attach (spec console §6) and asks the queen,
-// which applies the throttle and the worker-attach gate.
+// attach validates a console attach (spec console §6) through the door's
+// ticket checks and asks the queen, which applies the throttle and the
+// worker-attach gate.
 func (c *consoleSession) attach(cmd console.Command) (console.Ack, bool) {
 	label := console.Attach.Label()
 	role, err := ticket.ParseRole(cmd.Role)
@@ -402,32 +335,31 @@ func (c *consoleSession) attach(cmd console.Command) (console.Ack, bool) {
 	var audit []string
 	var claims ticket.Claims
 	guess := false // the ticket's MAC did not verify
+	roleLabel := strings.ToLower(cmd.Role)
 	switch {
 	case err != nil:
 		verdict = &queen.Refusal{Reason: console.ReasonPolicy, Detail: console.DetailInvalidRole}
 	case cmd.Ticket == "" && role == ticket.RoleQueen:
 		// The queen may attach on the console without a ticket.
+		roleLabel = role.String()
 	case cmd.Ticket == "":
 		verdict = &queen.Refusal{Reason: console.ReasonPolicy, Detail: console.DetailDenied}
-	default:
-		claims, err = ticket.Verify(cmd.Ticket, c.h.secret(role))
-		nowMs := uint64(c.h.clock.Now().UnixMilli())
-		switch {
-		case errors.Is(err, ticket.ErrMacMismatch), errors.Is(err, ticket.ErrMalformedToken), errors.Is(err, ticket.ErrMissingPrefix), errors.Is(err, ticket.ErrInvalidMacLength):
-			verdict = &queen.Refusal{Reason: console.ReasonPolicy, Detail: console.DetailDenied}
-			guess = true
-		case err != nil:
-			verdict = &queen.Refusal{Reason: console.ReasonPolicy, Detail: console.DetailInvalidClaims}
-			audit = append(audit, fmt.Sprintf("ui-ticket outcome=deny reason=invalid-claims role=%s ticket=%s detail=%v", role, ticket.MaskToken(cmd.Ticket), err))
-		case claims.Role != role:
-			verdict = &queen.Refusal{Reason: console.ReasonPolicy, Detail: console.DetailDenied}
-		default:
-			verdict, audit = c.claimsVerdict(claims, cmd.Ticket, nowMs)
-		}
-	}
-	roleLabel := strings.ToLower(cmd.Role)
-	if err == nil || verdict == nil {
 		roleLabel = role.String()
+	default:
+		v := c.h.door.VerifyTicket(cmd.Ticket, role)
+		if v.Fail == gate.Passed {
+			v = c.h.door.CheckClaims(v.Claims, cmd.Ticket)
+		}
+		if v.Fail != gate.Forged && v.Fail != gate.BadClaims {
+			roleLabel = role.String() // the token verified: name the role it declares canonically
+		}
+		claims, guess = v.Claims, v.Fail == gate.Forged
+		if r, ok := consoleVerdict[v.Fail]; ok {
+			verdict = &r
+		}
+		if v.Audit != "" {
+			audit = append(audit, v.Audit)
+		}
 	}
 	_, qerr := c.h.q.Do(context.Background(), queen.Attach{Peer: c.peer, Subject: presentedSubject(cmd.Ticket), Guess: guess, Role: roleLabel, Verdict: verdict, Audit: audit})
 	if qerr != nil {
@@ -442,43 +374,28 @@ func (c *consoleSession) attach(cmd console.Command) (console.Ack, bool) {
 		return a, false
 	}
 	if c.sess != nil {
-		c.h.ns.CloseSession(c.sess, "replaced")
+		c.h.door.End(c.sess, "replaced")
 	}
-	masked := ""
-	if cmd.Ticket != "" {
-		masked = ticket.MaskToken(cmd.Ticket)
-	}
-	c.sess = c.h.ns.OpenSession(role, claims.Subject, masked, c.peer)
-	c.h.ns.EnforceTicket(c.sess, cmd.Ticket, claims, c.h.ticketLimits) // spec roles-tickets §5
-	// Authority is checked on every verb (dispatch); this also ends the
-	// connection at the expiry instant or the worker's revocation. The
-	// console attaches a worker ticket whether or not its worker exists
+	// Authority is checked on every verb (dispatch); the door's watch also
+	// ends the connection at the expiry instant or the worker's revocation.
+	// The console attaches a worker ticket whether or not its worker exists
 	// (spec console §6); the session is bound to the worker if it runs.
-	c.h.ns.Guard(c.sess, ninedoor.Watch{Claims: claims, SkewMs: c.h.ticketLimits.ClockSkewMs,
-		Worker: c.h.ns.RunningWorker(role, claims.Subject), Close: c.closeConn})
+	c.sess = c.h.door.Begin(role, claims, cmd.Ticket, c.peer, c.closeConn)
 	return console.Success(label, "role", role.String()), true
 }
 
-// claimsVerdict applies the claims checks after the MAC and role (spec
-// console §6): in date (ticket.Claims.CheckTime: expired → reason=quota
-// detail=expired; issued beyond the clock skew allowance → reason=quota
-// detail=invalid-claims, the spec's word for claims the manifest refuses),
-// then within the manifest limits. It returns nil when they pass, else
-// the refusal and its audit lines.
-func (c *consoleSession) claimsVerdict(claims ticket.Claims, token string, nowMs uint64) (*queen.Refusal, []string) {
-	masked, skew := ticket.MaskToken(token), c.h.ticketLimits.ClockSkewMs
-	if err := claims.CheckTime(nowMs, skew); err != nil {
-		detail := console.DetailExpired
-		if errors.Is(err, ticket.ErrNotYetValid) {
-			detail = console.DetailInvalidClaims
-		}
-		return &queen.Refusal{Reason: console.ReasonQuota, Detail: detail}, []string{ticket.TimeDenialAudit(err, claims, masked, nowMs, skew)}
-	}
-	if err := ticket.CheckLimits(claims, c.h.ticketLimits); err != nil {
-		return &queen.Refusal{Reason: console.ReasonQuota, Detail: console.DetailInvalidClaims},
-			[]string{fmt.Sprintf("ui-ticket outcome=deny reason=invalid-claims role=%s ticket=%s detail=%v", claims.Role, masked, err)}
-	}
-	return nil, nil
+// consoleVerdict renders the door's ticket failures in the console's words
+// (spec console §6): a token that is not ours or names another role is a
+// plain denial; claims the hive refuses are invalid-claims; an expired
+// ticket is reason=quota detail=expired, one issued beyond the clock skew
+// allowance reason=quota detail=invalid-claims.
+var consoleVerdict = map[gate.Failure]queen.Refusal{
+	gate.Forged:      {Reason: console.ReasonPolicy, Detail: console.DetailDenied},
+	gate.BadClaims:   {Reason: console.ReasonPolicy, Detail: console.DetailInvalidClaims},
+	gate.WrongRole:   {Reason: console.ReasonPolicy, Detail: console.DetailDenied},
+	gate.Expired:     {Reason: console.ReasonQuota, Detail: console.DetailExpired},
+	gate.NotYetValid: {Reason: console.ReasonQuota, Detail: console.DetailInvalidClaims},
+	gate.OverLimits:  {Reason: console.ReasonQuota, Detail: console.DetailInvalidClaims},
 }
 
 // ended answers a verb of a session the authority has ended (spec

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/console"
+	"github.com/cohesix/cohesix/internal/gate"
 	"github.com/cohesix/cohesix/internal/netguard"
 	"github.com/cohesix/cohesix/internal/ninedoor"
 	"github.com/cohesix/cohesix/internal/queen"
@@ -54,6 +55,7 @@ type Options struct {
 type Hive struct {
 	q            *queen.Queen
 	ns           *ninedoor.Namespace
+	door         *gate.Door // the console's way into ns (console.go)
 	lim          console.Limits
 	clock        Clock
 	ticketLimits ticket.Limits
@@ -118,6 +120,7 @@ func New(o Options) (*Hive, error) {
 		closeStore:   closeStore,
 		inboundDepth: cmp.Or(o.InboundQueueDepth, generated.ConsoleInboundQueueDepth),
 	}
+	h.door = gate.New(h.ns, gate.Config{Tickets: generated.Tickets, Limits: h.ticketLimits, Now: o.Clock.Now})
 	h.ns.SetClock(o.Clock.Now)
 	ticks := o.Ticks
 	if ticks == nil && cfg.HeartbeatIntervalMs > 0 {

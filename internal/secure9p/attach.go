@@ -10,7 +10,7 @@ import (
 
 	"github.com/cohesix/cohesix/internal/auditline"
 	"github.com/cohesix/cohesix/internal/errs"
-	"github.com/cohesix/cohesix/internal/ninedoor"
+	"github.com/cohesix/cohesix/internal/gate"
 	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
@@ -50,14 +50,10 @@ func (c *conn) authorize(uname, aname string) error {
 	if err != nil {
 		return err
 	}
-	srv := c.srv
-	sess := srv.ns.OpenSession(s.role, s.claims.Subject, ticket.MaskToken(token), c.peer) // /proc/9p/session
-	srv.ns.EnforceTicket(sess, token, s.claims, srv.cfg.TicketLimits)                     // spec roles-tickets §5
-	// Authority is checked on every request (conn.Read); the watch also
-	// closes the connection at the expiry instant or the worker's
+	// Authority is checked on every request (conn.Read); the door's watch
+	// also closes the connection at the expiry instant or the worker's
 	// revocation.
-	srv.ns.Guard(sess, ninedoor.Watch{Claims: s.claims, SkewMs: srv.cfg.TicketLimits.ClockSkewMs,
-		Worker: srv.ns.RunningWorker(s.role, s.claims.Subject), Close: func() { c.nc.Close() }})
+	sess := c.srv.door.Begin(s.role, s.claims, token, c.peer, func() { c.nc.Close() })
 	c.token = token
 	c.session.Store(sess)
 	who := s.claims.Subject
@@ -109,7 +105,6 @@ type verified struct {
 // lines explaining it, which the queen writes under the peer's summary.
 func (c *conn) verify(uname, token string) (verified, []string, error) {
 	srv := c.srv
-	masked := ticket.MaskToken(token)
 	deny := func(role, reason string, err error, extra ...string) (verified, []string, error) {
 		return verified{}, append(extra, fmt.Sprintf("%s denied role=%s reason=%s%s", attachLabel, role, reason, c.peer.Fields())), err
 	}
@@ -126,14 +121,8 @@ func (c *conn) verify(uname, token string) (verified, []string, error) {
 		return deny("none", "invalid-ticket", eperm("ticket rejected"))
 	}
 	role := unverified.Role
-	var claims ticket.Claims
-	err = errNoSecret
-	for _, k := range srv.keys[role] {
-		if claims, err = ticket.VerifyWithKey(token, k); err == nil {
-			break
-		}
-	}
-	if err != nil {
+	v := srv.door.VerifyTicket(token, role)
+	if v.Fail != gate.Passed {
 		return deny(role.String(), "ticket-rejected", errForged)
 	}
 
@@ -142,16 +131,15 @@ func (c *conn) verify(uname, token string) (verified, []string, error) {
 		return deny(role.String(), "gate-denied", eperm("EPERM"),
 			fmt.Sprintf("lifecycle denied action=worker-attach state=%s reason=gate-denied", snap.Lifecycle.State))
 	}
-	nowMs, skew := uint64(srv.clock().UnixMilli()), srv.cfg.TicketLimits.ClockSkewMs
-	if err := claims.CheckTime(nowMs, skew); err != nil {
-		reason := ticket.TimeDenialReason(err)
-		return deny(role.String(), reason, eperm("ticket "+reason),
-			ticket.TimeDenialAudit(err, claims, masked, nowMs, skew))
+	v = srv.door.CheckClaims(v.Claims, token)
+	switch v.Fail {
+	case gate.Expired, gate.NotYetValid:
+		reason := ticket.TimeDenialReason(v.Err)
+		return deny(role.String(), reason, eperm("ticket "+reason), v.Audit)
+	case gate.OverLimits:
+		return deny(role.String(), "invalid-claims", eperm("ticket invalid"), v.Audit)
 	}
-	if err := ticket.CheckLimits(claims, srv.cfg.TicketLimits); err != nil {
-		return deny(role.String(), "invalid-claims", eperm("ticket invalid"),
-			fmt.Sprintf("ui-ticket outcome=deny reason=invalid-claims role=%s ticket=%s detail=%s", role, masked, err))
-	}
+	claims := v.Claims
 	if err := checkUname(uname, role, claims.Subject); err != nil {
 		return deny(role.String(), "uname-mismatch", err)
 	}
@@ -182,8 +170,6 @@ func checkIdentity(role ticket.Role, subject string, snap *queen.Snapshot) (stri
 	kind := strings.TrimPrefix(role.String(), "worker-")
 	return "scope-not-found", errs.New(errs.ErrNotFound, "%s scope %s not found", kind, subject)
 }
-
-var errNoSecret = errors.New("no secret for role")
 
 // errForged refuses a ticket whose MAC no key of its role verifies; the
 // queen counts it against the presented subject as well (DECISIONS P7).

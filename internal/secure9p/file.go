@@ -10,9 +10,9 @@ import (
 	"github.com/hugelgupf/p9/p9"
 
 	"github.com/cohesix/cohesix/internal/errs"
+	"github.com/cohesix/cohesix/internal/gate"
 	"github.com/cohesix/cohesix/internal/ninedoor"
 	"github.com/cohesix/cohesix/internal/queen"
-	"github.com/cohesix/cohesix/internal/ticket"
 )
 
 // File modes shown by GetAttr. The namespace is synthetic: owner and group
@@ -34,8 +34,9 @@ const (
 	dtReg = 8
 )
 
-// file is a p9.File over one namespace node, as seen by one session.
-// Files are immutable once built, so every method may run concurrently.
+// file is a p9.File over one door handle: a namespace node as one
+// session reached it. Files are immutable once built, so every method may
+// run concurrently.
 type file struct {
 	templatefs.NotSymlinkFile
 	templatefs.NilCloser
@@ -44,12 +45,8 @@ type file struct {
 	p9.DefaultWalkGetAttr
 	refuseMutations
 
-	c     *conn
-	s     *ninedoor.Session
-	view  []string // the path as the client walked it
-	canon []string // view with the session's binds applied
-	node  ninedoor.Node
-	kind  ninedoor.Kind
+	c *conn
+	h *gate.Handle
 }
 
 var _ p9.File = (*file)(nil)
@@ -57,7 +54,7 @@ var _ p9.File = (*file)(nil)
 // qid returns the stable QID of the file: its type bits and a hash of its
 // canonical path.
 func (f *file) qid() p9.QID {
-	return qidFor(f.canon, f.kind)
+	return qidFor(f.h.Canon(), f.h.Kind())
 }
 
 func qidFor(canon []string, k ninedoor.Kind) p9.QID {
@@ -76,58 +73,26 @@ func qidFor(canon []string, k ninedoor.Kind) p9.QID {
 	return p9.QID{Type: t, Path: h.Sum64()}
 }
 
-// Walk implements p9.File. The server walks one name at a time; each step
-// is checked against the name rules and the role policy (spec secure9p
-// §9, §10). Reaching a file counts as walking to it, so the final step
-// needs no separate read check: every readable path is also walkable.
+// Walk implements p9.File. The server walks one name at a time; the door
+// checks each step against the name rules and the role policy (spec
+// secure9p §9, §10). Reaching a file counts as walking to it, so the final
+// step needs no separate read check: every readable path is also walkable.
 func (f *file) Walk(names []string) ([]p9.QID, p9.File, error) {
 	cur := f
 	qids := make([]p9.QID, 0, len(names))
 	for _, name := range names {
-		next, err := cur.step(name)
+		next, err := cur.h.Walk(name)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, Errno(err)
 		}
-		qids = append(qids, next.qid())
-		cur = next
+		cur = &file{c: f.c, h: next}
+		qids = append(qids, cur.qid())
 	}
 	if cur == f {
 		clone := *f
 		return nil, &clone, nil
 	}
 	return qids, cur, nil
-}
-
-func (f *file) step(name string) (*file, error) {
-	ns := f.c.srv.ns
-	if err := ns.CheckName(name); err != nil {
-		return nil, linux.EINVAL
-	}
-	if len(f.view) >= f.c.srv.cfg.WalkDepth {
-		return nil, linux.EINVAL
-	}
-	view := append(slices.Clip(f.view), name)
-	canon := ns.Rebind(f.s, view)
-	if err := ns.Check(f.s, canon, ninedoor.OpWalk); err != nil {
-		return nil, Errno(err)
-	}
-	var (
-		n   ninedoor.Node
-		err error
-	)
-	if len(canon) == len(f.canon)+1 && canon[len(canon)-1] == name && slices.Equal(canon[:len(f.canon)], f.canon) {
-		n, err = f.node.Walk(name) // no bind in the way: one step from here
-	} else {
-		n, err = ns.Lookup(canon)
-	}
-	if err != nil {
-		return nil, Errno(err)
-	}
-	st, err := n.Stat()
-	if err != nil {
-		return nil, Errno(err)
-	}
-	return &file{c: f.c, s: f.s, view: view, canon: canon, node: n, kind: st.Kind}, nil
 }
 
 // StatFS implements p9.File.
@@ -137,7 +102,7 @@ func (f *file) StatFS() (p9.FSStat, error) {
 
 // GetAttr implements p9.File. Sizes are read fresh from the node.
 func (f *file) GetAttr(p9.AttrMask) (p9.QID, p9.AttrMask, p9.Attr, error) {
-	st, err := f.node.Stat()
+	st, err := f.h.Node().Stat()
 	if err != nil {
 		return p9.QID{}, p9.AttrMask{}, p9.Attr{}, Errno(err)
 	}
@@ -152,7 +117,7 @@ func (f *file) GetAttr(p9.AttrMask) (p9.QID, p9.AttrMask, p9.Attr, error) {
 	}
 	valid := p9.AttrMask{Mode: true, NLink: true, UID: true, GID: true, Size: true, Blocks: true,
 		ATime: true, MTime: true, CTime: true}
-	return qidFor(f.canon, st.Kind), valid, attr, nil
+	return qidFor(f.h.Canon(), st.Kind), valid, attr, nil
 }
 
 // SetAttr implements p9.File. The policy layer has already refused every
@@ -163,81 +128,49 @@ func (f *file) SetAttr(valid p9.SetAttrMask, attr p9.SetAttr) error {
 	if !f.appendable() || !valid.Size || attr.Size != 0 {
 		return linux.EPERM
 	}
-	if err := f.c.srv.ns.Check(f.s, f.canon, ninedoor.OpWrite); err != nil {
+	if err := f.h.Allowed(ninedoor.OpWrite); err != nil {
 		return Errno(err)
 	}
 	return nil
 }
 
 func (f *file) appendable() bool {
-	return f.kind == ninedoor.KindAppend || f.kind == ninedoor.KindAppendOffset
+	k := f.h.Kind()
+	return k == ninedoor.KindAppend || k == ninedoor.KindAppendOffset
 }
 
 // Open implements p9.File: reads need the read right, writes the write
 // right on an append file. Truncate and append flags are accepted and
 // mean nothing: every write appends.
 func (f *file) Open(mode p9.OpenFlags) (p9.QID, uint32, error) {
-	ns := f.c.srv.ns
 	m := mode.Mode()
-	if m == p9.WriteOnly || m == p9.ReadWrite {
-		if err := ns.Check(f.s, f.canon, ninedoor.OpWrite); err != nil {
-			return p9.QID{}, 0, Errno(err)
-		}
-		if err := ns.Writable(f.s, f.canon, f.node); err != nil {
-			return p9.QID{}, 0, Errno(err)
-		}
-		if err := ns.TicketScope(f.s, ninedoor.Join(f.canon), ticket.VerbWrite); err != nil {
-			return p9.QID{}, 0, Errno(err)
-		}
-	}
-	if m == p9.ReadOnly || m == p9.ReadWrite {
-		if err := ns.Check(f.s, f.canon, ninedoor.OpRead); err != nil {
-			return p9.QID{}, 0, Errno(err)
-		}
-		if err := ns.TicketScope(f.s, ninedoor.Join(f.canon), ticket.VerbRead); err != nil {
-			return p9.QID{}, 0, Errno(err)
-		}
+	if err := f.h.Permit(m == p9.ReadOnly || m == p9.ReadWrite, m == p9.WriteOnly || m == p9.ReadWrite); err != nil {
+		return p9.QID{}, 0, Errno(err)
 	}
 	return f.qid(), f.c.pol.Msize() - 24, nil // 24: P9_IOHDRSZ
 }
 
-// ReadAt implements p9.File.
-// Each read is a request under the ticket's scope rate; a telemetry read
-// is a cursor advance (a resume below the last end read), and the bytes
-// returned spend bandwidth (spec roles-tickets §5; EDQUOT per D2).
+// ReadAt implements p9.File: the door charges the ticket (rate, cursor,
+// bandwidth; EDQUOT per D2).
 func (f *file) ReadAt(p []byte, off int64) (int, error) {
-	ns := f.c.srv.ns
-	path := ninedoor.Join(f.canon)
-	if err := ns.TicketAuthorize(f.s, path, ticket.VerbRead, false); err != nil {
-		return 0, Errno(err)
-	}
-	if off >= 0 {
-		if err := ns.TicketCursor(f.s, f.canon, uint64(off)); err != nil {
-			return 0, Errno(err)
-		}
-	}
-	n, err := f.node.ReadAt(p, off)
+	n, err := f.h.ReadAt(p, off)
 	if err != nil {
 		return 0, Errno(err)
 	}
-	if err := ns.TicketBandwidth(f.s, path, ticket.VerbRead, n); err != nil {
-		return 0, Errno(err)
-	}
-	ns.TicketRecord(f.s, f.canon, uint64(off)+uint64(n))
 	return n, nil
 }
 
-// WriteAt implements p9.File: every write is an append by the session.
+// WriteAt implements p9.File: every write is an append by the session. A
+// write at an explicit offset waits for its turn: earlier such writes to
+// the file on this connection go first (DECISIONS P29); where the queen
+// orders appends, the next write may go as soon as this one is in its
+// inbox.
 func (f *file) WriteAt(p []byte, off int64) (int, error) {
-	ns := f.c.srv.ns
-	path := ninedoor.Join(f.canon)
-	if err := ns.TicketAuthorize(f.s, path, ticket.VerbWrite, false); err != nil {
-		return 0, Errno(err)
+	var wait func() func()
+	if off >= 0 {
+		wait = func() func() { return f.c.pol.Turn(f.qid().Path, uint64(off), uint32(len(p))) }
 	}
-	if err := ns.TicketBandwidth(f.s, path, ticket.VerbWrite, len(p)); err != nil {
-		return 0, Errno(err)
-	}
-	n, err := f.append(p, off)
+	n, err := f.h.Append(p, off, wait)
 	if err != nil {
 		if errors.Is(err, errs.ErrBusy) && !queen.IsInboxFull(err) {
 			f.c.srv.ns.Queen().Pressure.Busy.Add(1) // 9P Busy counts (spec namespace §2)
@@ -250,29 +183,10 @@ func (f *file) WriteAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-// append applies one write. A write at an explicit offset waits for its
-// turn: earlier such writes to the file on this connection go first
-// (DECISIONS P29); where the queen orders appends, the next write may go
-// as soon as this one is in its inbox.
-func (f *file) append(p []byte, off int64) (int, error) {
-	if off < 0 {
-		return f.node.Append(f.s, p, off)
-	}
-	done := f.c.pol.Turn(f.qid().Path, uint64(off), uint32(len(p)))
-	defer done()
-	if qa, ok := f.node.(ninedoor.QueuedAppender); ok {
-		return qa.AppendQueued(f.s, p, off, done)
-	}
-	return f.node.Append(f.s, p, off)
-}
-
 // Readdir implements p9.File. Offsets are entry indexes in the provider's
 // (ls) order.
 func (f *file) Readdir(offset uint64, count uint32) (p9.Dirents, error) {
-	if err := f.c.srv.ns.TicketAuthorize(f.s, ninedoor.Join(f.canon), ticket.VerbRead, true); err != nil {
-		return nil, Errno(err)
-	}
-	names, err := f.node.List()
+	names, err := f.h.List()
 	if err != nil {
 		return nil, Errno(err)
 	}
@@ -285,7 +199,7 @@ func (f *file) Readdir(offset uint64, count uint32) (p9.Dirents, error) {
 			break
 		}
 		k := ninedoor.KindReadOnly
-		if child, err := f.node.Walk(name); err == nil {
+		if child, err := f.h.Node().Walk(name); err == nil {
 			if st, err := child.Stat(); err == nil {
 				k = st.Kind
 			}
@@ -294,7 +208,7 @@ func (f *file) Readdir(offset uint64, count uint32) (p9.Dirents, error) {
 		if k == ninedoor.KindDir {
 			typ = dtDir
 		}
-		canon := append(slices.Clip(f.canon), name)
+		canon := append(slices.Clip(f.h.Canon()), name)
 		out = append(out, p9.Dirent{QID: qidFor(canon, k), Offset: i + 1, Type: typ, Name: name})
 	}
 	return out, nil

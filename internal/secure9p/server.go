@@ -15,6 +15,7 @@ import (
 
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/auditline"
+	"github.com/cohesix/cohesix/internal/gate"
 	"github.com/cohesix/cohesix/internal/netguard"
 	"github.com/cohesix/cohesix/internal/ninedoor"
 	"github.com/cohesix/cohesix/internal/queen"
@@ -75,9 +76,9 @@ const maxDiscard = 1 << 20
 // Server serves the namespace over 9P2000.L with the Cohesix rules.
 type Server struct {
 	ns    *ninedoor.Namespace
+	door  *gate.Door // every walk, open, read, write and list (file.go)
 	cfg   Config
 	clock func() time.Time
-	keys  map[ticket.Role][]ticket.Key // MAC keys by role
 }
 
 // NewServer returns a server for ns. clock gives the time for ticket
@@ -86,13 +87,8 @@ func NewServer(ns *ninedoor.Namespace, cfg Config, clock func() time.Time) *Serv
 	if clock == nil {
 		clock = time.Now
 	}
-	s := &Server{ns: ns, cfg: cfg, clock: clock, keys: map[ticket.Role][]ticket.Key{}}
-	for _, t := range cfg.Tickets {
-		if r, err := ticket.ParseRole(t.Role); err == nil {
-			s.keys[r] = append(s.keys[r], ticket.KeyFromSecret(t.Secret))
-		}
-	}
-	return s
+	door := gate.New(ns, gate.Config{Tickets: cfg.Tickets, Limits: cfg.TicketLimits, Now: clock})
+	return &Server{ns: ns, door: door, cfg: cfg, clock: clock}
 }
 
 // Serve accepts connections on l through the hive's accept loop
@@ -403,9 +399,9 @@ func (a attacher) Attach() (p9.File, error) {
 	if s == nil {
 		return nil, linux.EPERM
 	}
-	root, err := a.c.srv.ns.Lookup(nil)
+	root, err := a.c.srv.door.Root(s)
 	if err != nil {
 		return nil, Errno(err)
 	}
-	return &file{c: a.c, s: s, node: root, kind: ninedoor.KindDir}, nil
+	return &file{c: a.c, h: root}, nil
 }

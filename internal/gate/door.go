@@ -1,0 +1,331 @@
+// Package gate is the one door into the namespace. Every transport (the
+// console over serial and TCP, Secure9P, and the REST gateway and UI that
+// come next) opens, walks, reads, appends and lists here, so the order of
+// the checks is written once (spec roles-tickets §5):
+//
+//   - a walk (9P) or an open checks the path grammar, applies the
+//     session's binds and asks the role rule;
+//   - a read or an append on a handle then spends one request of the
+//     ticket's scope and rate, charges a telemetry read's cursor quota,
+//     and spends bandwidth on the bytes moved;
+//   - a request that names its path in one step and lists or appends
+//     (the console's ls, echo, spawn, kill) spends the ticket's request
+//     first, then asks the role rule: the request counts against the rate
+//     even when the role refuses it (DECISIONS P44).
+//
+// Errors stay classes (internal/errs, ticket denials) until the transport
+// renders them in its own words.
+package gate
+
+import (
+	"time"
+
+	"github.com/cohesix/cohesix/internal/errs"
+	"github.com/cohesix/cohesix/internal/ninedoor"
+	"github.com/cohesix/cohesix/internal/ticket"
+)
+
+// Door attaches sessions (attach.go) and opens handles on their behalf.
+type Door struct {
+	ns   *ninedoor.Namespace
+	cfg  Config
+	keys map[ticket.Role][]ticket.Key // MAC keys by role
+}
+
+// New returns the door over ns.
+func New(ns *ninedoor.Namespace, cfg Config) *Door {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	d := &Door{ns: ns, cfg: cfg, keys: map[ticket.Role][]ticket.Key{}}
+	for _, t := range cfg.Tickets {
+		if r, err := ticket.ParseRole(t.Role); err == nil {
+			d.keys[r] = append(d.keys[r], ticket.KeyFromSecret(t.Secret))
+		}
+	}
+	return d
+}
+
+// Namespace is the tree behind the door.
+func (d *Door) Namespace() *ninedoor.Namespace { return d.ns }
+
+// Handle is a session's reference to one node. View is the path as the
+// client walked or named it, Canon the same with the session's binds
+// applied: the path every rule and audit line uses.
+type Handle struct {
+	d     *Door
+	s     *ninedoor.Session
+	view  []string
+	canon []string
+	node  ninedoor.Node
+	kind  ninedoor.Kind
+}
+
+// Root is the session's handle on "/".
+func (d *Door) Root(s *ninedoor.Session) (*Handle, error) {
+	root, err := d.ns.Lookup(nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Handle{d: d, s: s, node: root, kind: ninedoor.KindDir}, nil
+}
+
+// Open resolves path for op in one step, as the console names files: the
+// path grammar, the session's binds, the role rule for op, the walk, and
+// for a write that the node takes appends.
+func (d *Door) Open(s *ninedoor.Session, path string, op ninedoor.Op) (*Handle, error) {
+	comps, err := d.ns.Split(path)
+	if err != nil {
+		return nil, err
+	}
+	canon := d.ns.Rebind(s, comps)
+	if err := d.ns.Check(s, canon, op); err != nil {
+		return nil, err
+	}
+	n, err := d.ns.Lookup(canon)
+	if err != nil {
+		return nil, err
+	}
+	if op == ninedoor.OpWrite {
+		if err := d.ns.Writable(s, canon, n); err != nil {
+			return nil, err
+		}
+	}
+	// Stat may render a file's content: the kind is read when asked for.
+	return &Handle{d: d, s: s, view: comps, canon: canon, node: n, kind: kindUnknown}, nil
+}
+
+// List answers a one-step listing of path: the ticket's listing request,
+// then the role rule for reading, then the provider's names in ls order.
+func (d *Door) List(s *ninedoor.Session, path string) ([]string, error) {
+	if err := d.ns.TicketAuthorizePath(s, path, ticket.VerbRead, true); err != nil {
+		return nil, err
+	}
+	h, err := d.Open(s, path, ninedoor.OpRead)
+	if err != nil {
+		return nil, err
+	}
+	return h.node.List()
+}
+
+// Write answers a one-step append of p to path: the ticket's write
+// request and bandwidth, then the role rule and that the node takes
+// appends, then the provider's append.
+func (d *Door) Write(s *ninedoor.Session, path string, p []byte) (int, error) {
+	if err := d.ns.TicketAuthorizePath(s, path, ticket.VerbWrite, false); err != nil {
+		return 0, err
+	}
+	if err := d.ns.TicketBandwidth(s, path, ticket.VerbWrite, len(p)); err != nil {
+		return 0, err
+	}
+	h, err := d.Open(s, path, ninedoor.OpWrite)
+	if err != nil {
+		return 0, err
+	}
+	return h.node.Append(s, p, -1)
+}
+
+// Charge spends one request of the session ticket for verb on path (after
+// binds), for a verb that answers from elsewhere than a node (the
+// console's log verb reads the queen's snapshot).
+func (d *Door) Charge(s *ninedoor.Session, path string, v ticket.Verb) error {
+	return d.ns.TicketAuthorizePath(s, path, v, false)
+}
+
+// Walk steps one name down, as 9P walks: the name grammar, the walk depth,
+// the binds and the role rule for passing through. A step no bind
+// redirects walks from this node; otherwise the canonical path is looked
+// up from the root.
+func (h *Handle) Walk(name string) (*Handle, error) {
+	ns := h.d.ns
+	if err := ns.CheckName(name); err != nil {
+		return nil, err
+	}
+	if len(h.view) >= ns.Config().WalkDepth {
+		return nil, errs.New(errs.ErrInvalid, "invalid path")
+	}
+	view := append(h.view[:len(h.view):len(h.view)], name)
+	canon := ns.Rebind(h.s, view)
+	if err := ns.Check(h.s, canon, ninedoor.OpWalk); err != nil {
+		return nil, err
+	}
+	var n ninedoor.Node
+	var err error
+	if oneStep(h.canon, canon, name) {
+		n, err = h.node.Walk(name)
+	} else {
+		n, err = ns.Lookup(canon)
+	}
+	if err != nil {
+		return nil, err
+	}
+	st, err := n.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return &Handle{d: h.d, s: h.s, view: view, canon: canon, node: n, kind: st.Kind}, nil
+}
+
+// oneStep reports whether canon is from plus name: no bind in the way.
+func oneStep(from, canon []string, name string) bool {
+	if len(canon) != len(from)+1 || canon[len(from)] != name {
+		return false
+	}
+	for i := range from {
+		if from[i] != canon[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Allowed applies the role rule for op to the handle's path (audited when
+// it refuses).
+func (h *Handle) Allowed(op ninedoor.Op) error { return h.d.ns.Check(h.s, h.canon, op) }
+
+// Permit checks that the session may open the handle for reading, writing
+// or both (9P Topen): the role rule, that the node takes appends, and the
+// ticket's scope. Rate and bandwidth are spent by each read and append.
+func (h *Handle) Permit(read, write bool) error {
+	ns := h.d.ns
+	if write {
+		if err := ns.Check(h.s, h.canon, ninedoor.OpWrite); err != nil {
+			return err
+		}
+		if err := ns.Writable(h.s, h.canon, h.node); err != nil {
+			return err
+		}
+		if err := ns.TicketScope(h.s, h.Path(), ticket.VerbWrite); err != nil {
+			return err
+		}
+	}
+	if read {
+		if err := ns.Check(h.s, h.canon, ninedoor.OpRead); err != nil {
+			return err
+		}
+		if err := ns.TicketScope(h.s, h.Path(), ticket.VerbRead); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ReadAt reads at off: one request under the ticket's scope and rate, a
+// cursor advance on a telemetry ring (a read below the last end read is a
+// resume), then the bytes returned spend bandwidth.
+func (h *Handle) ReadAt(p []byte, off int64) (int, error) {
+	ns, path := h.d.ns, h.Path()
+	if err := ns.TicketAuthorize(h.s, path, ticket.VerbRead, false); err != nil {
+		return 0, err
+	}
+	if off >= 0 {
+		if err := ns.TicketCursor(h.s, h.canon, uint64(off)); err != nil {
+			return 0, err
+		}
+	}
+	n, err := h.node.ReadAt(p, off)
+	if err != nil {
+		return 0, err
+	}
+	if err := ns.TicketBandwidth(h.s, path, ticket.VerbRead, n); err != nil {
+		return 0, err
+	}
+	ns.TicketRecord(h.s, h.canon, uint64(off)+uint64(n))
+	return n, nil
+}
+
+// ReadAll reads a file's whole retained content (a ring from its base) as
+// one request, for cat and tail: the cursor is charged at the ring base,
+// so reading again what was read before is a resume. charged false sends
+// no bytes' worth of bandwidth (cat of the log sends only its summary).
+func (h *Handle) ReadAll(charged bool) ([]byte, error) {
+	ns, path := h.d.ns, h.Path()
+	if err := ns.TicketAuthorize(h.s, path, ticket.VerbRead, false); err != nil {
+		return nil, err
+	}
+	var base uint64
+	if w, ok := h.node.(ninedoor.Windowed); ok {
+		b, err := w.Base()
+		if err != nil {
+			return nil, err
+		}
+		base = b
+	}
+	if err := ns.TicketCursor(h.s, h.canon, base); err != nil {
+		return nil, err
+	}
+	data, err := ninedoor.ReadAll(h.node)
+	if err != nil {
+		return nil, err
+	}
+	if charged {
+		if err := ns.TicketBandwidth(h.s, path, ticket.VerbRead, len(data)); err != nil {
+			return nil, err
+		}
+	}
+	ns.TicketRecord(h.s, h.canon, base+uint64(len(data)))
+	return data, nil
+}
+
+// Append writes p as the session: one request under the ticket's scope
+// and rate, its bytes spend bandwidth, then the provider appends. off is
+// the writer's offset or -1. wait, if not nil, is called after the checks
+// and returns the release that lets the transport's next ordered write go
+// (Secure9P, DECISIONS P29): a provider whose appends the queen orders
+// calls it once this one is in the queen's inbox, otherwise it is called
+// on return.
+func (h *Handle) Append(p []byte, off int64, wait func() (release func())) (int, error) {
+	ns, path := h.d.ns, h.Path()
+	if err := ns.TicketAuthorize(h.s, path, ticket.VerbWrite, false); err != nil {
+		return 0, err
+	}
+	if err := ns.TicketBandwidth(h.s, path, ticket.VerbWrite, len(p)); err != nil {
+		return 0, err
+	}
+	if wait == nil {
+		return h.node.Append(h.s, p, off)
+	}
+	release := wait()
+	defer release()
+	if qa, ok := h.node.(ninedoor.QueuedAppender); ok {
+		return qa.AppendQueued(h.s, p, off, release)
+	}
+	return h.node.Append(h.s, p, off)
+}
+
+// List names a directory's children in the provider's (ls) order: one
+// listing request under the ticket's scope and rate.
+func (h *Handle) List() ([]string, error) {
+	if err := h.d.ns.TicketAuthorize(h.s, h.Path(), ticket.VerbRead, true); err != nil {
+		return nil, err
+	}
+	return h.node.List()
+}
+
+// Path is the canonical path.
+func (h *Handle) Path() string { return ninedoor.Join(h.canon) }
+
+// Canon is the canonical path's components; the caller must not change them.
+func (h *Handle) Canon() []string { return h.canon }
+
+// kindUnknown marks a handle whose node has not been stat'ed.
+const kindUnknown ninedoor.Kind = 0xff
+
+// Kind is the node's kind when the handle was made (by Walk or Root), or
+// now for a handle Open made; a node that cannot stat reads as read-only.
+func (h *Handle) Kind() ninedoor.Kind {
+	if h.kind != kindUnknown {
+		return h.kind
+	}
+	if st, err := h.node.Stat(); err == nil {
+		return st.Kind
+	}
+	return ninedoor.KindReadOnly
+}
+
+// Node is the provider's node, for metadata (Stat, children's kinds)
+// that needs no check.
+func (h *Handle) Node() ninedoor.Node { return h.node }
+
+// Session is the session the handle acts for.
+func (h *Handle) Session() *ninedoor.Session { return h.s }
