@@ -91,8 +91,7 @@ func TestConsoleRefusesFutureTickets(t *testing.T) {
 func TestConsoleExpiredTicketEndsTheSession(t *testing.T) {
 	h := newTestHive(t)
 	tok := queenTicketAt(t, epochMs, 3600) // the real-time timer is an hour away
-	cs := h.session()
-	cs.peer = queen.Peer{Transport: "test"}
+	cs := h.console.NewSession(queen.Peer{Transport: "test"}, nil)
 	h.run(t, cs, "attach queen "+tok)
 	if got := h.run(t, cs, "ping"); got[len(got)-1] != "OK PING reply=pong" {
 		t.Fatalf("ping before expiry = %q", got)
@@ -100,7 +99,7 @@ func TestConsoleExpiredTicketEndsTheSession(t *testing.T) {
 	other := h.session()
 	h.run(t, other, "attach queen")
 	h.clock.Advance(3600 * 1000)
-	out, quit := cs.dispatch("cat /log/queen.log")
+	out, quit := cs.Dispatch("cat /log/queen.log")
 	if !slices.Equal(out, []string{"ERR CAT reason=quota detail=expired"}) || !quit {
 		t.Fatalf("cat after expiry = %q, quit %v; want ERR CAT reason=quota detail=expired and the end", out, quit)
 	}
@@ -169,7 +168,7 @@ func TestConsoleKillEndsTheWorkersSessions(t *testing.T) {
 		t.Fatalf("kill = %q", got)
 	}
 	waitEOF(t, c, fr, "killed worker's TCP console")
-	out, quit := direct.dispatch("cat /log/queen.log")
+	out, quit := direct.Dispatch("cat /log/queen.log")
 	if !slices.Equal(out, []string{"ERR CAT reason=policy detail=revoked"}) || !quit {
 		t.Errorf("killed worker's cat = %q, quit %v; want ERR CAT reason=policy detail=revoked and the end", out, quit)
 	}

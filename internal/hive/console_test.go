@@ -105,9 +105,9 @@ func TestDispatch(t *testing.T) {
 				before = append([]string{"attach queen", spawn, "attach worker " + tok}, before...)
 			}
 			for _, l := range before {
-				cs.dispatch(l)
+				cs.Dispatch(l)
 			}
-			out, quit := cs.dispatch(tt.line)
+			out, quit := cs.Dispatch(tt.line)
 			if diff := cmp.Diff(tt.want, out); diff != "" {
 				t.Errorf("dispatch(%q) mismatch (-want +got):\n%s", tt.line, diff)
 			}
@@ -146,7 +146,7 @@ func TestPolicyPressureCountsEachRefusal(t *testing.T) {
 	}
 	want := 0
 	for _, s := range steps {
-		out, _ := cs.dispatch(s.line)
+		out, _ := cs.Dispatch(s.line)
 		if got := strings.Contains(out[len(out)-1], "reason=policy"); got != s.policy {
 			t.Fatalf("dispatch(%q) = %q; want policy refusal %v", s.line, out, s.policy)
 		}
@@ -175,7 +175,7 @@ func TestPolicyPressureCountsEachRefusal(t *testing.T) {
 		{"attach queen", false},
 	}
 	for _, s := range steps {
-		out, _ := cs.dispatch(s.line)
+		out, _ := cs.Dispatch(s.line)
 		if got := strings.Contains(out[len(out)-1], "reason=policy"); got != s.policy {
 			t.Fatalf("dispatch(%q) = %q; want policy refusal %v", s.line, out, s.policy)
 		}
@@ -183,13 +183,13 @@ func TestPolicyPressureCountsEachRefusal(t *testing.T) {
 			want++
 		}
 	}
-	out, _ := cs.dispatch("cat /proc/pressure/policy")
+	out, _ := cs.Dispatch("cat /proc/pressure/policy")
 	wantLine := fmt.Sprintf("policy=%d", want)
 	if len(out) != 3 || out[1] != wantLine {
 		t.Errorf("cat /proc/pressure/policy = %q; want %s (one per refusal)", out, wantLine)
 	}
 	for _, c := range []string{"busy", "quota", "cut"} {
-		out, _ := cs.dispatch("cat /proc/pressure/" + c)
+		out, _ := cs.Dispatch("cat /proc/pressure/" + c)
 		if len(out) != 3 || out[1] != c+"=0" {
 			t.Errorf("cat /proc/pressure/%s = %q; want %s=0", c, out, c)
 		}
@@ -201,9 +201,9 @@ func TestPolicyPressureCountsEachRefusal(t *testing.T) {
 func TestRefusalsAreAudited(t *testing.T) {
 	h := newTestHive(t)
 	cs := h.session()
-	cs.dispatch("attach queen")
-	cs.dispatch(`spawn {"spawn":"heartbeat","ticks":3}`)
-	cs.dispatch("attach worker " + workerTicket(t, "worker-1"))
+	cs.Dispatch("attach queen")
+	cs.Dispatch(`spawn {"spawn":"heartbeat","ticks":3}`)
+	cs.Dispatch("attach worker " + workerTicket(t, "worker-1"))
 	for _, tt := range []struct{ line, audit string }{
 		{"test", "console: test refused host-only"},
 		{"echo /log/queen.log hi", "console: echo denied role=worker-heartbeat path=/log/queen.log"},
@@ -211,7 +211,7 @@ func TestRefusalsAreAudited(t *testing.T) {
 		{"log", "unauthenticated command verb=log"},
 	} {
 		t.Run(tt.line, func(t *testing.T) {
-			cs.dispatch(tt.line)
+			cs.Dispatch(tt.line)
 			log := h.q.Snapshot().Log
 			if got := log[len(log)-1]; got != tt.audit {
 				t.Errorf("last log line after %q = %q; want %q", tt.line, got, tt.audit)

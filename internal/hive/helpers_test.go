@@ -2,12 +2,14 @@ package hive
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/internal/ticket"
+	"github.com/cohesix/cohesix/internal/transport/consoleserver"
 )
 
 // epochMs is the fake clock's fixed time (2100-01-01): far enough ahead
@@ -58,7 +60,9 @@ func (h *testHive) tick() {
 }
 
 // session returns a console conversation driven by dispatch directly.
-func (h *testHive) session() *consoleSession { return &consoleSession{h: h.Hive} }
+func (h *testHive) session() *consoleserver.Session {
+	return h.console.NewSession(queen.Peer{}, nil)
+}
 
 // workerTicket is a valid worker-heartbeat ticket for subject.
 func workerTicket(t *testing.T, subject string) string {
@@ -78,4 +82,13 @@ func secretFor(t *testing.T, r ticket.Role) string {
 		t.Fatalf("no manifest secret for %s", r)
 	}
 	return s
+}
+
+// splitLines splits serial output into lines, as the console's cat does.
+func splitLines(b []byte) []string {
+	s := strings.TrimSuffix(string(b), "\n")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/cohesix/cohesix/internal/ticket"
+	"github.com/cohesix/cohesix/internal/transport/consoleserver"
 )
 
 func mintClaims(t *testing.T, c ticket.Claims) string {
@@ -17,9 +18,9 @@ func mintClaims(t *testing.T, c ticket.Claims) string {
 	return tok
 }
 
-func (h *testHive) run(t *testing.T, s *consoleSession, line string) []string {
+func (h *testHive) run(t *testing.T, s *consoleserver.Session, line string) []string {
 	t.Helper()
-	out, _ := s.dispatch(line)
+	out, _ := s.Dispatch(line)
 	h.barrier()
 	return out
 }

@@ -61,10 +61,10 @@ func readFrames(t *testing.T, ns *ninedoor.Namespace, s *ninedoor.Session, path 
 func TestTelemetryCBORFrames(t *testing.T) {
 	h := newCBORHive(t)
 	q := h.session()
-	if out, _ := q.dispatch("attach queen"); out[0] != "OK ATTACH role=queen" {
+	if out, _ := q.Dispatch("attach queen"); out[0] != "OK ATTACH role=queen" {
 		t.Fatalf("attach = %q", out)
 	}
-	if out, _ := q.dispatch(`spawn {"spawn":"heartbeat","ticks":1000}`); !strings.HasPrefix(out[0], "OK SPAWN") {
+	if out, _ := q.Dispatch(`spawn {"spawn":"heartbeat","ticks":1000}`); !strings.HasPrefix(out[0], "OK SPAWN") {
 		t.Fatalf("spawn = %q", out)
 	}
 	h.tick()
@@ -105,7 +105,7 @@ func TestTelemetryCBORFrames(t *testing.T) {
 
 	// The console is line-based: an echo to a cbor-v1 ring is a plain
 	// append and is refused.
-	if out, _ := q.dispatch("echo " + path + " hello"); !strings.HasPrefix(out[0], "ERR ECHO reason=policy detail=invalid-payload") {
+	if out, _ := q.Dispatch("echo " + path + " hello"); !strings.HasPrefix(out[0], "ERR ECHO reason=policy detail=invalid-payload") {
 		t.Errorf("console echo = %q; want invalid-payload", out)
 	}
 

@@ -1,11 +1,9 @@
-package hive
+package consoleserver
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/cohesix/cohesix/generated"
@@ -17,10 +15,10 @@ import (
 	"github.com/cohesix/cohesix/internal/ticket"
 )
 
-// consoleSession is one console conversation (a TCP connection or the
+// Session is one console conversation (a TCP connection or the
 // serial line). It is used by one goroutine at a time.
-type consoleSession struct {
-	h    *Hive
+type Session struct {
+	srv  *Server
 	peer queen.Peer // transport and remote address, for the throttle and audit lines
 	sess *ninedoor.Session
 	// closeConn ends the connection when the authority ends the session
@@ -31,175 +29,73 @@ type consoleSession struct {
 	endReason string
 }
 
-// helpLines is the console's help text (spec console §10).
-var helpLines = []string{"help", "bi", "caps", "mem", "ping", "test (host-only; use cohsh)", "nettest (dev-virt)", "netstats", "quit"}
-
-// dispatch runs one console line and returns the lines to send, in order.
-// quit reports whether the session asked to end.
-func (c *consoleSession) dispatch(line string) (out []string, quit bool) {
-	lim := c.h.lim
-	emit := func(a console.Ack) { out = append(out, a.Render(lim)) }
-	cmd, err := console.Parse(line, lim)
+// Dispatch runs one console line and returns the lines to send, in order.
+// quit reports whether the session asked to end. Every verb is one entry
+// of the verb table (verbs.go); the checks every verb shares run here: the
+// grammar, the authority's verdict on the session, and who may run it.
+func (c *Session) Dispatch(line string) (out []string, quit bool) {
+	cmd, err := console.Parse(line, c.srv.lim)
 	if err != nil {
-		var pe *console.ParseError
-		if !errors.As(err, &pe) {
-			pe = &console.ParseError{Msg: console.MsgUnsupportedCommand}
-		}
-		c.refused(pe.Ack(), "console error: "+pe.Msg)
-		return []string{pe.Ack().Render(lim)}, false
+		return []string{c.parseError(err)}, false
 	}
 	label := cmd.Verb.Label()
-	if err := c.h.ns.Live(c.sess); err != nil {
+	if err := c.srv.door.Live(c.sess); err != nil {
 		return []string{c.ended(label, err)}, true
 	}
-	refuse := func(reason, detail string, audit string, kv ...string) {
-		a := console.Refusal(label, reason, detail, kv...)
-		c.refused(a, audit)
-		emit(a)
+	if c.isQueen() {
+		c.srv.ns.QueenSeen() // /proc/root/last_seen_ms
 	}
-	attached := c.sess != nil
-	if attached && c.sess.Role == ticket.RoleQueen {
-		c.h.ns.QueenSeen() // /proc/root/last_seen_ms
+	v, ok := verbs[cmd.Verb]
+	if !ok {
+		return nil, false
 	}
-	queenOnly := func() bool {
-		if attached && c.sess.Role == ticket.RoleQueen {
-			return true
-		}
-		refuse(console.ReasonPolicy, console.DetailUnauthenticated, "unauthenticated command verb="+string(cmd.Verb))
-		return false
+	if (v.need == attached && c.sess == nil) || (v.need == queenOnly && !c.isQueen()) {
+		return []string{c.refuse(label, console.ReasonPolicy, console.DetailUnauthenticated, "unauthenticated command verb="+string(cmd.Verb))}, false
 	}
-	needAttach := func() bool {
-		if attached {
-			return true
-		}
-		refuse(console.ReasonPolicy, console.DetailUnauthenticated, "unauthenticated command verb="+string(cmd.Verb))
-		return false
-	}
+	return v.run(c, cmd, label)
+}
 
-	switch cmd.Verb {
-	case console.Help:
-		out = append(out, helpLines...)
-		emit(console.Success(label))
-	case console.BootInfo, console.Caps, console.Mem:
-		// The hosted platform has no seL4 boot context to report.
-		refuse(console.ReasonPolicy, console.DetailUnavailable, "console: "+string(cmd.Verb)+" unavailable")
-	case console.Ping:
-		out = append(out, console.PingReply)
-		emit(console.Success(label, "reply", "pong"))
-	case console.Test:
-		refuse(console.ReasonPolicy, console.DetailHostOnly, "console: test refused host-only")
-	case console.NetTest, console.NetStats, console.CacheLog:
-		refuse(console.ReasonPolicy, console.DetailUnsupported, "console: "+string(cmd.Verb)+" unsupported")
-	case console.Quit:
-		if attached {
-			c.h.q.Audit(fmt.Sprintf("console: detach role=%s%s", c.sess.Role, c.peer.Fields()))
-		}
-		c.end("quit")
-		emit(console.Success(label))
-		return out, true
-	case console.Attach:
-		if a, ok := c.attach(cmd); !ok {
-			emit(a)
-		} else {
-			emit(a)
-		}
-	case console.Log:
-		if !queenOnly() {
-			break
-		}
-		if err := c.h.door.Charge(c.sess, generated.ClientPathsLog, ticket.VerbRead); err != nil {
-			out = append(out, c.nsError(label, generated.ClientPathsLog, err))
-			break
-		}
-		lines := c.h.q.Snapshot().Log
-		emit(console.Success(label))
-		out = append(out, lines...)
-		out = append(out, console.End)
-	case console.Tail:
-		if !needAttach() {
-			break
-		}
-		out = append(out, c.tail(cmd.Path)...)
-	case console.Cat:
-		if !needAttach() {
-			break
-		}
-		out = append(out, c.cat(cmd.Path)...)
-	case console.Ls:
-		if !needAttach() {
-			break
-		}
-		names, err := c.h.door.List(c.sess, cmd.Path)
-		if err != nil {
-			out = append(out, c.nsError(label, cmd.Path, err))
-			break
-		}
-		emit(console.Success(label, "path", cmd.Path, "entries", strconv.Itoa(len(names))))
-		out = append(out, names...)
-		out = append(out, console.End)
-	case console.Echo:
-		if !needAttach() {
-			break
-		}
-		if c.rootCut(label, &out) { // govern.go
-			break
-		}
-		if c.sess.Role != ticket.RoleQueen && !strings.HasPrefix(cmd.Path, "/bus/") && !strings.HasPrefix(cmd.Path, "/lora/") {
-			refuse(console.ReasonPolicy, console.DetailDenied, fmt.Sprintf("console: echo denied role=%s path=%s", c.sess.Role, cmd.Path), "path", cmd.Path, "error", console.ErrorTextEPERM)
-			break
-		}
-		if err := c.write(cmd.Path, cmd.Payload); err != nil {
-			out = append(out, c.nsError(label, cmd.Path, err))
-			break
-		}
-		emit(console.Success(label, "path", cmd.Path, "bytes", strconv.Itoa(len(cmd.Payload))))
-	case console.Spawn:
-		if !queenOnly() {
-			break
-		}
-		if err := c.write(generated.ClientPathsQueenCtl, cmd.Payload); err != nil {
-			out = append(out, c.nsError(label, generated.ClientPathsQueenCtl, err))
-			break
-		}
-		emit(console.Success(label, "payload", cmd.Payload))
-	case console.Kill:
-		if !queenOnly() {
-			break
-		}
-		// Marshal, not concatenate: an id with quotes must not add keys.
-		kill, _ := json.Marshal(struct {
-			Kill string `json:"kill"`
-		}{cmd.WorkerID})
-		if err := c.write(generated.ClientPathsQueenCtl, string(kill)); err != nil {
-			out = append(out, c.nsError(label, generated.ClientPathsQueenCtl, err))
-			break
-		}
-		emit(console.Success(label, "id", cmd.WorkerID))
+// parseError answers a line the grammar refuses and audits it.
+func (c *Session) parseError(err error) string {
+	var pe *console.ParseError
+	if !errors.As(err, &pe) {
+		pe = &console.ParseError{Msg: console.MsgUnsupportedCommand}
 	}
-	return out, false
+	c.refused(pe.Ack(), "console error: "+pe.Msg)
+	return pe.Ack().Render(c.srv.lim)
+}
+
+// isQueen reports whether the session is attached as the queen.
+func (c *Session) isQueen() bool { return c.sess != nil && c.sess.Role == ticket.RoleQueen }
+
+// refuse renders a refusal with kv, counts it and writes audit (if not "").
+func (c *Session) refuse(label, reason, detail, audit string, kv ...string) string {
+	a := console.Refusal(label, reason, detail, kv...)
+	c.refused(a, audit)
+	return a.Render(c.srv.lim)
 }
 
 // refused counts a refusal in /proc/pressure and writes its audit line.
-func (c *consoleSession) refused(a console.Ack, audit string) {
+func (c *Session) refused(a console.Ack, audit string) {
 	switch a.Reason() {
 	case console.ReasonBusy:
-		c.h.q.Pressure.Busy.Add(1)
+		c.srv.q.Pressure.Busy.Add(1)
 	case console.ReasonQuota:
-		c.h.q.Pressure.Quota.Add(1)
+		c.srv.q.Pressure.Quota.Add(1)
 	case console.ReasonCut:
-		c.h.q.Pressure.Cut.Add(1)
+		c.srv.q.Pressure.Cut.Add(1)
 	case console.ReasonPolicy:
-		c.h.q.Pressure.Policy.Add(1)
+		c.srv.q.Pressure.Policy.Add(1)
 	}
 	if audit != "" {
-		c.h.q.Audit(audit + c.peer.Fields())
+		c.srv.q.Audit(audit + c.peer.Fields())
 	}
 }
 
 // nsError renders a namespace failure (spec console §5 mapping table) and
 // counts it; the namespace has already written the audit line for policy
 // denials, so only the other classes are audited here.
-func (c *consoleSession) nsError(label, path string, err error) string {
+func (c *Session) nsError(label, path string, err error) string {
 	var reason, detail, text string
 	audit := true
 	var leases *queen.LeasesError
@@ -212,7 +108,7 @@ func (c *consoleSession) nsError(label, path string, err error) string {
 		}
 		a := console.Refusal(label, reason, "", "path", path, "error", text)
 		c.refused(a, "")
-		return a.Render(c.h.lim)
+		return a.Render(c.srv.lim)
 	}
 	switch {
 	case errors.As(err, &leases):
@@ -220,20 +116,20 @@ func (c *consoleSession) nsError(label, path string, err error) string {
 		// the queen has audited it.
 		reason, detail, text = console.ReasonPolicy, console.DetailDenied, console.ErrorTextEPERM
 		audit = false
-		c.h.q.Pressure.Policy.Add(1)
+		c.srv.q.Pressure.Policy.Add(1)
 	case queen.IsInboxFull(err):
 		// Submit has counted it in /proc/pressure/busy.
 		a := console.Refusal(label, console.ReasonBusy, "busy", "path", path, "error", "EBUSY")
-		c.h.q.Audit(fmt.Sprintf("console: %s refused path=%s reason=busy cause=%q", strings.ToLower(label), path, errs.Message(err)))
-		return a.Render(c.h.lim)
+		c.srv.q.Audit(fmt.Sprintf("console: %s refused path=%s reason=busy cause=%q", strings.ToLower(label), path, errs.Message(err)))
+		return a.Render(c.srv.lim)
 	case errors.Is(err, errs.ErrCut):
 		reason, detail, text = console.ReasonCut, console.DetailRootUnreachable, "EHOSTUNREACH"
 		audit = false // the queen wrote "worker command denied: root unreachable"
-		c.h.q.Pressure.Cut.Add(1)
+		c.srv.q.Pressure.Cut.Add(1)
 	case errors.Is(err, errs.ErrPermission):
 		reason, detail, text = console.ReasonPolicy, console.DetailDenied, console.ErrorTextEPERM
 		audit = false
-		c.h.q.Pressure.Policy.Add(1)
+		c.srv.q.Pressure.Policy.Add(1)
 	case errors.Is(err, errs.ErrNotFound):
 		reason, detail, text = console.ReasonPolicy, console.DetailInvalidPath, console.ErrorTextInvalidPath
 	case errors.Is(err, errs.ErrQuota), errors.Is(err, errs.ErrTooBig):
@@ -251,12 +147,12 @@ func (c *consoleSession) nsError(label, path string, err error) string {
 	if audit {
 		c.refused(a, fmt.Sprintf("console: %s refused path=%s reason=%s detail=%s cause=%q", strings.ToLower(label), path, reason, detail, errs.Message(err)))
 	}
-	return a.Render(c.h.lim)
+	return a.Render(c.srv.lim)
 }
 
 // write appends payload to path through the door (gate.Door.Write).
-func (c *consoleSession) write(path, payload string) error {
-	_, err := c.h.door.Write(c.sess, path, []byte(payload))
+func (c *Session) write(path, payload string) error {
+	_, err := c.srv.door.Write(c.sess, path, []byte(payload))
 	return err
 }
 
@@ -268,16 +164,16 @@ func splitLines(b []byte) []string {
 	return strings.Split(s, "\n")
 }
 
-func (c *consoleSession) tail(path string) []string {
+func (c *Session) tail(path string) []string {
 	label := console.Tail.Label()
-	h, err := c.h.door.Open(c.sess, path, ninedoor.OpRead)
+	h, err := c.srv.door.Open(c.sess, path, ninedoor.OpRead)
 	var data []byte
 	if err == nil {
 		tailer, isTailer := h.Node().(ninedoor.Tailer)
 		if h.Path() != generated.ClientPathsLog && !ninedoor.IsTelemetryPath(h.Canon()) && !isTailer {
 			a := console.Refusal(label, console.ReasonPolicy, console.DetailInvalidPath, "path", path)
 			c.refused(a, "console: tail refused invalid-path path="+path)
-			return []string{a.Render(c.h.lim)}
+			return []string{a.Render(c.srv.lim)}
 		}
 		if isTailer {
 			tailer.Tail(c.sess)
@@ -287,14 +183,14 @@ func (c *consoleSession) tail(path string) []string {
 	if err != nil {
 		return []string{c.nsError(label, path, err)}
 	}
-	out := []string{console.Success(label, "path", path).Render(c.h.lim)}
+	out := []string{console.Success(label, "path", path).Render(c.srv.lim)}
 	out = append(out, splitLines(data)...)
 	return append(out, console.End)
 }
 
-func (c *consoleSession) cat(path string) []string {
+func (c *Session) cat(path string) []string {
 	label := console.Cat.Label()
-	h, err := c.h.door.Open(c.sess, path, ninedoor.OpRead)
+	h, err := c.srv.door.Open(c.sess, path, ninedoor.OpRead)
 	var data []byte
 	if err == nil {
 		data, err = h.ReadAll(h.Path() != generated.ClientPathsLog)
@@ -303,8 +199,8 @@ func (c *consoleSession) cat(path string) []string {
 		return []string{c.nsError(label, path, err)}
 	}
 	lines := splitLines(data)
-	summary := console.CatSummary(path, lines, c.h.lim)
-	out := []string{console.Success(label, "path", path, "data", summary).Render(c.h.lim)}
+	summary := console.CatSummary(path, lines, c.srv.lim)
+	out := []string{console.Success(label, "path", path, "data", summary).Render(c.srv.lim)}
 	if h.Path() != generated.ClientPathsLog {
 		out = append(out, lines...)
 	}
@@ -328,7 +224,7 @@ func presentedSubject(token string) string {
 // attach validates a console attach (spec console §6) through the door's
 // ticket checks and asks the queen, which applies the throttle and the
 // worker-attach gate.
-func (c *consoleSession) attach(cmd console.Command) (console.Ack, bool) {
+func (c *Session) attach(cmd console.Command) (console.Ack, bool) {
 	label := console.Attach.Label()
 	role, err := ticket.ParseRole(cmd.Role)
 	var verdict *queen.Refusal
@@ -346,9 +242,9 @@ func (c *consoleSession) attach(cmd console.Command) (console.Ack, bool) {
 		verdict = &queen.Refusal{Reason: console.ReasonPolicy, Detail: console.DetailDenied}
 		roleLabel = role.String()
 	default:
-		v := c.h.door.VerifyTicket(cmd.Ticket, role)
+		v := c.srv.door.VerifyTicket(cmd.Ticket, role)
 		if v.Fail == gate.Passed {
-			v = c.h.door.CheckClaims(v.Claims, cmd.Ticket)
+			v = c.srv.door.CheckClaims(v.Claims, cmd.Ticket)
 		}
 		if v.Fail != gate.Forged && v.Fail != gate.BadClaims {
 			roleLabel = role.String() // the token verified: name the role it declares canonically
@@ -361,7 +257,7 @@ func (c *consoleSession) attach(cmd console.Command) (console.Ack, bool) {
 			audit = append(audit, v.Audit)
 		}
 	}
-	_, qerr := c.h.q.Do(context.Background(), queen.Attach{Peer: c.peer, Subject: presentedSubject(cmd.Ticket), Guess: guess, Role: roleLabel, Verdict: verdict, Audit: audit})
+	_, qerr := c.srv.q.Do(context.Background(), queen.Attach{Peer: c.peer, Subject: presentedSubject(cmd.Ticket), Guess: guess, Role: roleLabel, Verdict: verdict, Audit: audit})
 	if qerr != nil {
 		var r *queen.Refusal
 		if !errors.As(qerr, &r) {
@@ -374,13 +270,13 @@ func (c *consoleSession) attach(cmd console.Command) (console.Ack, bool) {
 		return a, false
 	}
 	if c.sess != nil {
-		c.h.door.End(c.sess, "replaced")
+		c.srv.door.End(c.sess, "replaced")
 	}
 	// Authority is checked on every verb (dispatch); the door's watch also
 	// ends the connection at the expiry instant or the worker's revocation.
 	// The console attaches a worker ticket whether or not its worker exists
 	// (spec console §6); the session is bound to the worker if it runs.
-	c.sess = c.h.door.Begin(role, claims, cmd.Ticket, c.peer, c.closeConn)
+	c.sess = c.srv.door.Begin(role, claims, cmd.Ticket, c.peer, c.closeConn)
 	return console.Success(label, "role", role.String()), true
 }
 
@@ -403,7 +299,7 @@ var consoleVerdict = map[gate.Failure]queen.Refusal{
 // detail=expired; a killed or revoked worker's session is reason=policy
 // detail=revoked, as a closed session is elsewhere) and ends the session.
 // The namespace has audited the end; the caller closes the connection.
-func (c *consoleSession) ended(label string, err error) string {
+func (c *Session) ended(label string, err error) string {
 	reason, detail := console.ReasonPolicy, console.DetailRevoked
 	if e, ok := ninedoor.AsSessionEnded(err); ok && e.Reason == ninedoor.EndExpired {
 		reason, detail = console.ReasonQuota, console.DetailExpired
@@ -412,5 +308,5 @@ func (c *consoleSession) ended(label string, err error) string {
 	c.refused(a, "")
 	c.end(ninedoor.EndRevoked)
 	c.endReason = "session-" + detail
-	return a.Render(c.h.lim)
+	return a.Render(c.srv.lim)
 }

@@ -1,4 +1,4 @@
-package hive
+package consoleserver
 
 import (
 	"fmt"
@@ -10,9 +10,9 @@ import (
 // end closes the console's session, if any, with reason (quit, eof,
 // error, inactivity-timeout); the queen records it in /proc/9p/session and
 // in root reachability.
-func (c *consoleSession) end(reason string) {
+func (c *Session) end(reason string) {
 	if c.sess != nil {
-		c.h.ns.CloseSession(c.sess, reason)
+		c.srv.door.End(c.sess, reason)
 		c.sess = nil
 	}
 }
@@ -20,16 +20,16 @@ func (c *consoleSession) end(reason string) {
 // rootCut refuses a worker's authority verb while the root is cut (spec
 // console §5, roadmap 21e): ERR <LABEL> reason=cut detail=root-unreachable,
 // the security.md audit line and the cut counter.
-func (c *consoleSession) rootCut(label string, out *[]string) bool {
+func (c *Session) rootCut(label string, out *[]string) bool {
 	if c.sess == nil || c.sess.Role == ticket.RoleQueen {
 		return false
 	}
-	root := c.h.q.Snapshot().Gov.Root
+	root := c.srv.q.Snapshot().Gov.Root
 	if root.Reachable {
 		return false
 	}
 	a := console.Refusal(label, console.ReasonCut, console.DetailRootUnreachable)
 	c.refused(a, fmt.Sprintf("worker command denied: root unreachable role=%s subject=%s cut_reason=%s", c.sess.Role, c.sess.Subject, root.CutReason))
-	*out = append(*out, a.Render(c.h.lim))
+	*out = append(*out, a.Render(c.srv.lim))
 	return true
 }

@@ -1,4 +1,4 @@
-package hive
+package consoleserver
 
 import (
 	"errors"
@@ -136,8 +136,8 @@ func (q *inboundQueue) read(conn net.Conn, fr *console.FrameReader, idle time.Du
 // /proc/pressure/busy. Neither busy refusals nor the parse errors of
 // lines past the queue are audited one by one: a flood of them must not push real entries out of
 // the log ring.
-func (c *consoleSession) busyReply(line string) string {
-	lim := c.h.lim
+func (c *Session) busyReply(line string) string {
+	lim := c.srv.lim
 	cmd, err := console.Parse(line, lim)
 	if err != nil {
 		var pe *console.ParseError
