@@ -9,9 +9,15 @@
 // through a virtio-net (MMIO) driver in Go and the gVisor netstack
 // (virtio.go, netstack.go) when QEMU provides the device; without one it
 // returns a listener that accepts nothing and only returns once closed.
+// Tickers are Go's timers, which the shim serves with futex and epoll
+// timeouts on that clock. Entropy is getrandom, which the shim answers with
+// a NON-cryptographic generator until a virtio-rng is wired (docs/SEL4.md).
+// There is no storage: state is kept in memory, and a state directory is
+// refused with platform.ErrNoStorage.
 package sel4
 
 import (
+	"crypto/rand"
 	"io"
 	"net"
 	"os"
@@ -54,8 +60,10 @@ func ClockName() string {
 // Name implements platform.Platform; the banner shows the clock in use.
 func (Platform) Name() string { return "sel4 clock=" + ClockName() }
 
-// Serial implements platform.Platform: the shim's PL011 behind fd 0/1.
-func (Platform) Serial() (io.Reader, io.Writer) { return os.Stdin, os.Stdout }
+// Serial implements platform.Platform: the shim's PL011 behind fd 0/1/2.
+func (Platform) Serial() platform.Serial {
+	return platform.Serial{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}
+}
 
 // Listen implements platform.Platform: a TCP listener on the VM's address
 // at addr's port (the host part is ignored: the VM has one address).
@@ -74,6 +82,24 @@ func (Platform) Listen(addr string) (net.Listener, error) {
 
 // Now implements platform.Platform.
 func (Platform) Now() time.Time { return time.Now() }
+
+// Ticker implements platform.Platform.
+func (Platform) Ticker(d time.Duration) (<-chan time.Time, func()) {
+	t := time.NewTicker(d)
+	return t.C, t.Stop
+}
+
+// Entropy implements platform.Platform: getrandom, not cryptographic on
+// the shim yet.
+func (Platform) Entropy() io.Reader { return rand.Reader }
+
+// Storage implements platform.Platform: in memory only.
+func (Platform) Storage(dir string) (platform.Storage, error) {
+	if dir != "" {
+		return platform.Storage{}, platform.ErrNoStorage
+	}
+	return platform.Storage{}, nil
+}
 
 // idleListener is a listener with no network beneath it.
 type idleListener struct {
