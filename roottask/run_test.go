@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"net"
 	"os"
 	"strings"
@@ -47,6 +46,7 @@ func (l *failingListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127
 // fakePlatform hands out one listener per address; its serial console
 // writes to stdout and stderr, and it has storage unless noStorage.
 type fakePlatform struct {
+	platform.GoRuntime
 	listeners      map[string]net.Listener
 	stdout, stderr *testutil.SyncBuffer
 	noStorage      bool
@@ -57,12 +57,6 @@ func (p fakePlatform) Serial() platform.Serial {
 	return platform.Serial{In: strings.NewReader(""), Out: p.stdout, Err: p.stderr}
 }
 func (p fakePlatform) Listen(a string) (net.Listener, error) { return p.listeners[a], nil }
-func (fakePlatform) Now() time.Time                          { return time.Now() }
-func (fakePlatform) Entropy() io.Reader                      { return strings.NewReader("") }
-func (fakePlatform) Ticker(d time.Duration) (<-chan time.Time, func()) {
-	t := time.NewTicker(d)
-	return t.C, t.Stop
-}
 func (p fakePlatform) Storage(dir string) (platform.Storage, error) {
 	if p.noStorage && dir != "" {
 		return platform.Storage{}, platform.ErrNoStorage

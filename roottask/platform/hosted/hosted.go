@@ -5,18 +5,16 @@
 package hosted
 
 import (
-	"crypto/rand"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/cohesix/cohesix/roottask/platform"
 )
 
-// Platform is the hosted platform.
-type Platform struct{}
+// Platform is the hosted platform; the clock, tickers and entropy are the
+// Go runtime's.
+type Platform struct{ platform.GoRuntime }
 
 var _ platform.Platform = Platform{}
 
@@ -30,18 +28,6 @@ func (Platform) Serial() platform.Serial {
 
 // Listen implements platform.Platform.
 func (Platform) Listen(addr string) (net.Listener, error) { return net.Listen("tcp", addr) }
-
-// Now implements platform.Platform.
-func (Platform) Now() time.Time { return time.Now() }
-
-// Ticker implements platform.Platform.
-func (Platform) Ticker(d time.Duration) (<-chan time.Time, func()) {
-	t := time.NewTicker(d)
-	return t.C, t.Stop
-}
-
-// Entropy implements platform.Platform.
-func (Platform) Entropy() io.Reader { return rand.Reader }
 
 // Storage implements platform.Platform: dir as given (the spools create
 // it), shown by its absolute path.

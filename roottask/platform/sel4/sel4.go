@@ -1,8 +1,8 @@
 // Package sel4 is the root task's platform on seL4, where the Go program
 // runs as a static linux/arm64 binary under the C shim (sel4/, docs/SEL4.md).
 //
-// The serial console is fd 0/1, which the shim serves from the PL011
-// (write polls TX, read blocks the thread until RX has a line). The clock is
+// The serial console is fd 0/1 (diagnostics fd 2), which the shim serves
+// from the PL011 (write polls TX, read blocks the thread until RX has a line). The clock is
 // whatever the shim offers: the kernel's counter when it is exported to user
 // space, otherwise the shim's virtual clock; ClockName asks the shim through
 // its private syscall range and the boot banner shows it. Listen serves TCP
@@ -17,13 +17,10 @@
 package sel4
 
 import (
-	"crypto/rand"
-	"io"
 	"net"
 	"os"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/cohesix/cohesix/roottask/platform"
 )
@@ -33,8 +30,9 @@ const (
 	sysClockInfo = 0x4303 // () -> 0 virtual, 1 counter, 2 virtual paced by the PL031 RTC
 )
 
-// Platform is the seL4 platform.
-type Platform struct{}
+// Platform is the seL4 platform. The clock, tickers and entropy are the
+// Go runtime's, served by the shim (see the package comment).
+type Platform struct{ platform.GoRuntime }
 
 var _ platform.Platform = Platform{}
 
@@ -79,19 +77,6 @@ func (Platform) Listen(addr string) (net.Listener, error) {
 	}
 	return &idleListener{addr: a, done: make(chan struct{})}, nil
 }
-
-// Now implements platform.Platform.
-func (Platform) Now() time.Time { return time.Now() }
-
-// Ticker implements platform.Platform.
-func (Platform) Ticker(d time.Duration) (<-chan time.Time, func()) {
-	t := time.NewTicker(d)
-	return t.C, t.Stop
-}
-
-// Entropy implements platform.Platform: getrandom, not cryptographic on
-// the shim yet.
-func (Platform) Entropy() io.Reader { return rand.Reader }
 
 // Storage implements platform.Platform: in memory only.
 func (Platform) Storage(dir string) (platform.Storage, error) {
