@@ -4,18 +4,25 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
-	"path/filepath"
+	"time"
 
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/hive"
+	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/roottask/platform"
 )
 
-// run boots the hive on the platform the build selects (newPlatform:
-// platform_hosted.go, or platform_sel4.go with -tags cohesix_sel4) and
-// serves until ctx ends.
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// bootFlags are the command line's choices for boot.
+type bootFlags struct {
+	consoleAddr, ninepAddr string
+	serial                 bool   // serve the console on the platform's serial line
+	stateDir               string // --state-dir, for the platform's Storage
+}
+
+// run boots the hive on p (newPlatform: platform_hosted.go, or
+// platform_sel4.go with -tags cohesix_sel4) and serves until ctx ends.
+func run(ctx context.Context, p platform.Platform, args []string) int {
+	stderr := p.Serial().Err
 	fs := flag.NewFlagSet("roottask", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	consoleAddr := fs.String("console-listen", generated.NetworkConsoleListen, "TCP console listen address")
@@ -29,30 +36,38 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintln(stderr, "Usage: roottask [--console-listen ADDR] [--secure9p-listen ADDR] [--serial stdio|none] [--state-dir DIR]")
 		return 2
 	}
-	p := newPlatform()
-	return boot(ctx, p, hive.Options{Clock: p, StateDir: *stateDir}, *consoleAddr, *ninepAddr, *serial == "stdio", stdin, stdout, stderr)
+	return boot(ctx, p, bootFlags{consoleAddr: *consoleAddr, ninepAddr: *ninepAddr, serial: *serial == "stdio", stateDir: *stateDir})
 }
 
 // boot is the platform-independent boot sequence: banner, hive, listeners,
-// consoles.
-func boot(ctx context.Context, p platform.Platform, opts hive.Options, consoleAddr, ninepAddr string, serial bool, stdin io.Reader, stdout, stderr io.Writer) int {
+// consoles. Everything it takes from the host comes from p.
+func boot(ctx context.Context, p platform.Platform, f bootFlags) int {
+	tty := p.Serial()
+	stdout, stderr := tty.Out, tty.Err
 	fmt.Fprintf(stdout, "Cohesix root task (%s) manifest.sha256=%s profile=%s\n", p.Name(), generated.ManifestSHA256, generated.ProfileName)
-	fmt.Fprintln(stdout, stateBanner(opts.StateDir))
-	h, err := hive.New(opts)
+	store, err := p.Storage(f.stateDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "roottask: state dir %s: %v\n", f.stateDir, err)
+		return 1
+	}
+	fmt.Fprintln(stdout, stateBanner(store))
+	ticks, stopTicks := heartbeats(p)
+	defer stopTicks() // after h.Close: the queen stops reading ticks first
+	h, err := hive.New(hive.Options{Clock: p, Ticks: ticks, StateDir: store.Dir})
 	if err != nil {
 		fmt.Fprintf(stderr, "roottask: %v\n", err)
 		return 1
 	}
 	defer h.Close()
-	cl, err := p.Listen(consoleAddr)
+	cl, err := p.Listen(f.consoleAddr)
 	if err != nil {
-		fmt.Fprintf(stderr, "roottask: console listen %s: %v (is another hive running? pass --console-listen 127.0.0.1:0)\n", consoleAddr, err)
+		fmt.Fprintf(stderr, "roottask: console listen %s: %v (is another hive running? pass --console-listen 127.0.0.1:0)\n", f.consoleAddr, err)
 		return 1
 	}
 	defer cl.Close()
-	nl, err := p.Listen(ninepAddr)
+	nl, err := p.Listen(f.ninepAddr)
 	if err != nil {
-		fmt.Fprintf(stderr, "roottask: secure9p listen %s: %v (pass --secure9p-listen to choose another address)\n", ninepAddr, err)
+		fmt.Fprintf(stderr, "roottask: secure9p listen %s: %v (pass --secure9p-listen to choose another address)\n", f.ninepAddr, err)
 		return 1
 	}
 	defer nl.Close()
@@ -62,9 +77,9 @@ func boot(ctx context.Context, p platform.Platform, opts hive.Options, consoleAd
 	ended := make(chan error, 2)
 	go func() { ended <- listenerEnded("console", h.ServeConsoles(cl)) }()
 	go func() { ended <- listenerEnded("secure9p", serve9P(ctx, p, h, nl)) }()
-	if serial {
+	if f.serial {
 		go func() {
-			_ = h.ServeSerial(stdin, stdout, true)
+			_ = h.ServeSerial(tty.In, stdout, true)
 		}()
 	}
 	select {
@@ -79,16 +94,23 @@ func boot(ctx context.Context, p platform.Platform, opts hive.Options, consoleAd
 	return 0
 }
 
+// heartbeats is the queen's heartbeat ticker at the manifest interval,
+// from the platform; none (a nil channel) when the interval is 0.
+func heartbeats(p platform.Platform) (<-chan time.Time, func()) {
+	ms := queen.Default().HeartbeatIntervalMs
+	if ms == 0 {
+		return nil, func() {}
+	}
+	return p.Ticker(time.Duration(ms) * time.Millisecond)
+}
+
 // stateBanner names where acknowledged state is kept, so an operator sees
 // at boot whether a restart will keep it.
-func stateBanner(dir string) string {
-	if dir == "" {
+func stateBanner(s platform.Storage) string {
+	if s.Dir == "" {
 		return "[event] state dir=none mode=in-memory"
 	}
-	if abs, err := filepath.Abs(dir); err == nil {
-		dir = abs
-	}
-	return "[event] state dir=" + dir + " mode=durable"
+	return "[event] state dir=" + s.Shown + " mode=durable"
 }
 
 // listenerEnded says why the listener name stopped serving: its accept

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"net"
 	"os"
 	"strings"
@@ -11,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cohesix/cohesix/internal/hive"
 	"github.com/cohesix/cohesix/internal/testutil"
+	"github.com/cohesix/cohesix/roottask/platform"
 )
 
 // failingListener fails every Accept with errs in turn, then with last
@@ -44,13 +43,32 @@ func (l *failingListener) Accept() (net.Conn, error) {
 func (l *failingListener) Close() error   { l.once.Do(func() { close(l.closed) }); return nil }
 func (l *failingListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }
 
-// fakePlatform hands out one listener per address.
-type fakePlatform struct{ listeners map[string]net.Listener }
+// fakePlatform hands out one listener per address; its serial console
+// writes to stdout and stderr, and it has storage unless noStorage.
+type fakePlatform struct {
+	platform.GoRuntime
+	listeners      map[string]net.Listener
+	stdout, stderr *testutil.SyncBuffer
+	noStorage      bool
+}
 
-func (fakePlatform) Name() string                            { return "fake" }
-func (fakePlatform) Serial() (io.Reader, io.Writer)          { return strings.NewReader(""), io.Discard }
+func (fakePlatform) Name() string { return "fake" }
+func (p fakePlatform) Serial() platform.Serial {
+	return platform.Serial{In: strings.NewReader(""), Out: p.stdout, Err: p.stderr}
+}
 func (p fakePlatform) Listen(a string) (net.Listener, error) { return p.listeners[a], nil }
-func (fakePlatform) Now() time.Time                          { return time.Now() }
+func (p fakePlatform) Storage(dir string) (platform.Storage, error) {
+	if p.noStorage && dir != "" {
+		return platform.Storage{}, platform.ErrNoStorage
+	}
+	return platform.Storage{Dir: dir, Shown: dir}, nil
+}
+
+var _ platform.Platform = fakePlatform{}
+
+// testFlags boot on the fake platform's two listeners, no serial console,
+// state in memory.
+var testFlags = bootFlags{consoleAddr: "console", ninepAddr: "secure9p"}
 
 func acceptErr(errno syscall.Errno) error {
 	return &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept", errno)}
@@ -72,14 +90,14 @@ func TestBootEndsOnPermanentAcceptError(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			temp := []error{acceptErr(syscall.EMFILE), acceptErr(syscall.ENFILE)}
+			var stdout, stderr testutil.SyncBuffer
 			p := fakePlatform{listeners: map[string]net.Listener{
 				"console":  &failingListener{errs: temp, last: tc.console, closed: make(chan struct{})},
 				"secure9p": &failingListener{errs: temp, last: tc.secure9p, closed: make(chan struct{})},
-			}}
-			var stdout, stderr testutil.SyncBuffer
+			}, stdout: &stdout, stderr: &stderr}
 			code := make(chan int, 1)
 			go func() {
-				code <- boot(context.Background(), p, hive.Options{Clock: p}, "console", "secure9p", false, nil, &stdout, &stderr)
+				code <- boot(context.Background(), p, testFlags)
 			}()
 			select {
 			case c := <-code:
@@ -105,12 +123,12 @@ func TestBootSurvivesTemporaryAcceptErrors(t *testing.T) {
 	}
 	cl := &failingListener{errs: temp, closed: make(chan struct{})}
 	nl := &failingListener{errs: append([]error(nil), temp...), closed: make(chan struct{})}
-	p := fakePlatform{listeners: map[string]net.Listener{"console": cl, "secure9p": nl}}
-	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr testutil.SyncBuffer
+	p := fakePlatform{listeners: map[string]net.Listener{"console": cl, "secure9p": nl}, stdout: &stdout, stderr: &stderr}
+	ctx, cancel := context.WithCancel(context.Background())
 	code := make(chan int, 1)
 	go func() {
-		code <- boot(ctx, p, hive.Options{Clock: p}, "console", "secure9p", false, nil, &stdout, &stderr)
+		code <- boot(ctx, p, testFlags)
 	}()
 	// Both listeners have retried past their errors once they are drained.
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(time.Millisecond) {
@@ -137,5 +155,37 @@ func TestBootSurvivesTemporaryAcceptErrors(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), "[event] shutdown") {
 		t.Errorf("stdout = %q; want the shutdown event", stdout.String())
+	}
+}
+
+// TestBootRefusesStorageThePlatformLacks: a state directory on a platform
+// without storage ends the boot with exit code 1 before the hive starts,
+// saying so on the platform's diagnostics stream; without one it boots.
+func TestBootRefusesStorageThePlatformLacks(t *testing.T) {
+	var stdout, stderr testutil.SyncBuffer
+	p := fakePlatform{stdout: &stdout, stderr: &stderr, noStorage: true}
+	f := testFlags
+	f.stateDir = "state"
+	if c := boot(context.Background(), p, f); c != 1 {
+		t.Fatalf("boot = %d; want 1", c)
+	}
+	if want := "roottask: state dir state: " + platform.ErrNoStorage.Error() + "\n"; stderr.String() != want {
+		t.Errorf("stderr = %q; want %q", stderr.String(), want)
+	}
+	if strings.Contains(stdout.String(), "[event] state dir=") {
+		t.Errorf("stdout = %q; no state banner expected", stdout.String())
+	}
+}
+
+// TestRunUsageOnPlatformDiagnostics: a usage error goes to the platform's
+// diagnostics stream with exit code 2.
+func TestRunUsageOnPlatformDiagnostics(t *testing.T) {
+	var stdout, stderr testutil.SyncBuffer
+	p := fakePlatform{stdout: &stdout, stderr: &stderr}
+	if c := run(context.Background(), p, []string{"--serial", "tty"}); c != 2 {
+		t.Fatalf("run = %d; want 2", c)
+	}
+	if !strings.HasPrefix(stderr.String(), "Usage: roottask ") || stdout.String() != "" {
+		t.Errorf("stdout %q, stderr %q; want the usage on stderr only", stdout.String(), stderr.String())
 	}
 }

@@ -159,134 +159,140 @@ func (p *Policy) Inbound(frame []byte) (forward, reply []byte, err error) {
 }
 
 // judge applies the per-message rules with p.mu held. It returns the frame
-// to forward, or an errno.
+// to forward, or an errno. Each message type with rules of its own has a
+// judgeX; the rest are refused or forwarded here.
 func (p *Policy) judge(frame []byte, typ byte, tag uint16) ([]byte, linux.Errno) {
 	r := reader{b: frame[headerLen:]}
 	switch typ {
 	case tTversion:
-		msize := r.u32()
-		version := r.str()
-		if r.bad {
-			return nil, linux.EINVAL
-		}
-		msize = min(msize, p.lim.Msize)
-		// Speak plain 9P2000.L: strip any ".Google.N" extension so the
-		// server never offers its private message types.
-		if strings.HasPrefix(version, "9P2000.L") {
-			version = "9P2000.L"
-		}
-		w := newFrame(tTversion, tag)
-		w.u32(msize)
-		w.str(version)
-		return w.finish(), 0
-
+		return p.judgeVersion(tag, &r)
 	case tTauth:
 		// Stock clients read ENOENT as "no authentication required"; the
 		// ticket rides in the attach aname (DECISIONS D3).
 		return nil, linux.ENOENT
-
 	case tTattach:
 		return p.judgeAttach(tag, &r)
-
 	case tTflush:
 		if r.take(2); r.bad {
 			return nil, linux.EINVAL
 		}
 		return frame, 0
-
 	case tTwalk:
 		return p.judgeWalk(frame, &r)
-
 	case tTclunk, tTremove:
-		fid := r.u32()
-		if r.bad {
-			return nil, linux.EINVAL
-		}
-		if e := p.operand(fid); e != 0 {
+		return p.judgeClunk(frame, typ, tag, &r)
+	case tTxattrwalk:
+		return p.judgeXattrwalk(&r)
+	case tTsetattr:
+		return p.judgeSetattr(frame, &r)
+	case tTread, tTreaddir:
+		return p.judgeRead(frame, &r)
+	case tTlopen, tTgetattr, tTstatfs, tTfsync, tTreadlink, tTwrite:
+		if e := p.useFid(&r, r.u32()); e != 0 {
 			return nil, e
-		}
-		if _, ok := p.live[fid]; ok {
-			// Only a fid the server held is remembered as retired, so
-			// clunks of made-up fids cannot grow the set.
-			delete(p.live, fid)
-			p.clunked.add(fid)
-		}
-		if typ == tTremove {
-			// Remove is refused, but 9P clunks the fid even when remove
-			// fails: forward a clunk and answer its reply with EPERM.
-			p.remap[tag] = linux.EPERM
-			frame[4] = tTclunk
 		}
 		return frame, 0
-
-	case tTxattrwalk:
-		fid := r.u32()
-		r.u32() // newfid: never created
-		name := r.str()
-		if r.bad {
-			return nil, linux.EINVAL
-		}
-		if e := p.operand(fid); e != 0 {
-			return nil, e
-		}
-		if name == "" {
-			return nil, linux.EOPNOTSUPP
-		}
-		return nil, linux.ENODATA
-
 	case tTxattrcreat, tTlock, tTgetlock:
 		return nil, linux.EOPNOTSUPP
-
-	case tTsetattr:
-		fid := r.u32()
-		valid := r.u32()
-		if r.bad {
-			return nil, linux.EINVAL
-		}
-		if e := p.operand(fid); e != 0 {
-			return nil, e
-		}
-		// Only the truncate a shell's "echo x > file" sends: size, with
-		// the time stamps the kernel adds. The file decides the rest.
-		const size, times = 0x08, 0x10 | 0x20 | 0x40
-		if valid&size == 0 || valid&^(size|times) != 0 {
-			return nil, linux.EPERM
-		}
-		return frame, 0
-
-	case tTread, tTreaddir:
-		fid := r.u32()
-		r.take(8)
-		count := r.take(4)
-		if r.bad {
-			return nil, linux.EINVAL
-		}
-		if e := p.operand(fid); e != 0 {
-			return nil, e
-		}
-		// Clamp so the reply fits the negotiated msize.
-		if max := p.msize - ioHeader; le.Uint32(count) > max {
-			le.PutUint32(count, max)
-		}
-		return frame, 0
-
-	case tTlopen, tTgetattr, tTstatfs, tTfsync, tTreadlink, tTwrite:
-		fid := r.u32()
-		if r.bad {
-			return nil, linux.EINVAL
-		}
-		if e := p.operand(fid); e != 0 {
-			return nil, e
-		}
-		return frame, 0
-
 	case tTlcreate, tTsymlink, tTmknod, tTrename, tTlink, tTmkdir, tTrenameat, tTunlinkat:
 		return nil, linux.EPERM
-
 	default:
 		// R-messages, 9P2000(.u)-only and private extensions.
 		return nil, linux.EOPNOTSUPP
 	}
+}
+
+// useFid checks a request that acts on an existing fid once its fields are
+// read: EINVAL if the frame was too short for them, else operand's verdict.
+func (p *Policy) useFid(r *reader, fid uint32) linux.Errno {
+	if r.bad {
+		return linux.EINVAL
+	}
+	return p.operand(fid)
+}
+
+// judgeVersion rewrites a Tversion: msize capped at the limit, and plain
+// 9P2000.L for any ".Google.N" extension so the server never offers its
+// private message types.
+func (p *Policy) judgeVersion(tag uint16, r *reader) ([]byte, linux.Errno) {
+	msize := r.u32()
+	version := r.str()
+	if r.bad {
+		return nil, linux.EINVAL
+	}
+	if strings.HasPrefix(version, "9P2000.L") {
+		version = "9P2000.L"
+	}
+	w := newFrame(tTversion, tag)
+	w.u32(min(msize, p.lim.Msize))
+	w.str(version)
+	return w.finish(), 0
+}
+
+// judgeClunk retires the fid of a Tclunk or Tremove. Remove is refused,
+// but 9P clunks the fid even when remove fails: it is forwarded as a
+// clunk whose reply is answered with EPERM.
+func (p *Policy) judgeClunk(frame []byte, typ byte, tag uint16, r *reader) ([]byte, linux.Errno) {
+	fid := r.u32()
+	if e := p.useFid(r, fid); e != 0 {
+		return nil, e
+	}
+	if _, ok := p.live[fid]; ok {
+		// Only a fid the server held is remembered as retired, so
+		// clunks of made-up fids cannot grow the set.
+		delete(p.live, fid)
+		p.clunked.add(fid)
+	}
+	if typ == tTremove {
+		p.remap[tag] = linux.EPERM
+		frame[4] = tTclunk
+	}
+	return frame, 0
+}
+
+// judgeXattrwalk answers a Txattrwalk itself: there are no extended
+// attributes (ENODATA), and listing them is not supported.
+func (p *Policy) judgeXattrwalk(r *reader) ([]byte, linux.Errno) {
+	fid := r.u32()
+	r.u32() // newfid: never created
+	name := r.str()
+	if e := p.useFid(r, fid); e != 0 {
+		return nil, e
+	}
+	if name == "" {
+		return nil, linux.EOPNOTSUPP
+	}
+	return nil, linux.ENODATA
+}
+
+// judgeSetattr allows only the truncate a shell's "echo x > file" sends:
+// size, with the time stamps the kernel adds. The file decides the rest.
+func (p *Policy) judgeSetattr(frame []byte, r *reader) ([]byte, linux.Errno) {
+	fid := r.u32()
+	valid := r.u32()
+	if e := p.useFid(r, fid); e != 0 {
+		return nil, e
+	}
+	const size, times = 0x08, 0x10 | 0x20 | 0x40
+	if valid&size == 0 || valid&^(size|times) != 0 {
+		return nil, linux.EPERM
+	}
+	return frame, 0
+}
+
+// judgeRead clamps a Tread or Treaddir count so the reply fits the
+// negotiated msize.
+func (p *Policy) judgeRead(frame []byte, r *reader) ([]byte, linux.Errno) {
+	fid := r.u32()
+	r.take(8)
+	count := r.take(4)
+	if e := p.useFid(r, fid); e != 0 {
+		return nil, e
+	}
+	if max := p.msize - ioHeader; le.Uint32(count) > max {
+		le.PutUint32(count, max)
+	}
+	return frame, 0
 }
 
 // judgeAttach checks a Tattach: its fid must be free and within the cap,

@@ -24,19 +24,10 @@ import (
 
 // Config is the Secure9P share of the manifest.
 type Config struct {
-	// Msize is the largest negotiated msize (secure9p.msize, ≤ 8192).
-	Msize uint32
-	// WalkDepth is the most components in a walk or a path.
-	WalkDepth int
-	// ComponentMax is the longest walk name in bytes.
-	ComponentMax int
-	// Tags is the most requests in flight per connection.
-	Tags int
-	// Fids is the most fids per connection (secure9p.fids_per_session).
-	Fids int
-	// StrictFids refuses a clunked fid even when a later attach or walk
-	// names it as its new fid; see Limits.StrictFids.
-	StrictFids bool
+	// Limits are each connection's protocol limits (secure9p.msize,
+	// walk_depth, walk_component_max_bytes, tags_per_session,
+	// fids_per_session), which its Policy enforces.
+	Limits
 	// Tickets are the per-role ticket secrets ([[tickets]]).
 	Tickets []generated.TicketsEntry
 	// TicketLimits are the manifest's ticket_limits.
@@ -56,11 +47,13 @@ type Config struct {
 // manifest tables.
 func DefaultConfig() Config {
 	return Config{
-		Msize:            generated.Secure9pMsize,
-		WalkDepth:        generated.Secure9pWalkDepth,
-		ComponentMax:     generated.Secure9pWalkComponentMaxBytes,
-		Tags:             generated.Secure9pTagsPerSession,
-		Fids:             generated.Secure9pFidsPerSession,
+		Limits: Limits{
+			Msize:        generated.Secure9pMsize,
+			WalkDepth:    generated.Secure9pWalkDepth,
+			ComponentMax: generated.Secure9pWalkComponentMaxBytes,
+			Tags:         generated.Secure9pTagsPerSession,
+			Fids:         generated.Secure9pFidsPerSession,
+		},
 		Tickets:          generated.Tickets,
 		TicketLimits:     ticket.DefaultLimits(),
 		HandshakeTimeout: time.Duration(generated.NetworkHandshakeTimeoutMs) * time.Millisecond,
@@ -113,14 +106,7 @@ func (s *Server) ServeConn(nc net.Conn) {
 	if s.cfg.HandshakeTimeout > 0 {
 		_ = nc.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
 	}
-	c.pol = NewPolicy(Limits{
-		Msize:        s.cfg.Msize,
-		WalkDepth:    s.cfg.WalkDepth,
-		ComponentMax: s.cfg.ComponentMax,
-		Tags:         s.cfg.Tags,
-		Fids:         s.cfg.Fids,
-		StrictFids:   s.cfg.StrictFids,
-	})
+	c.pol = NewPolicy(s.cfg.Limits)
 	c.pol.Authorize = c.authorize
 	c.pol.OnInvalidName = c.invalidName
 	c.pol.OnBusy = func() { s.ns.Queen().Pressure.Busy.Add(1) }

@@ -1,23 +1,26 @@
 // Package sel4 is the root task's platform on seL4, where the Go program
 // runs as a static linux/arm64 binary under the C shim (sel4/, docs/SEL4.md).
 //
-// The serial console is fd 0/1, which the shim serves from the PL011
-// (write polls TX, read blocks the thread until RX has a line). The clock is
+// The serial console is fd 0/1 (diagnostics fd 2), which the shim serves
+// from the PL011 (write polls TX, read blocks the thread until RX has a line). The clock is
 // whatever the shim offers: the kernel's counter when it is exported to user
 // space, otherwise the shim's virtual clock; ClockName asks the shim through
 // its private syscall range and the boot banner shows it. Listen serves TCP
 // through a virtio-net (MMIO) driver in Go and the gVisor netstack
 // (virtio.go, netstack.go) when QEMU provides the device; without one it
 // returns a listener that accepts nothing and only returns once closed.
+// Tickers are Go's timers, which the shim serves with futex and epoll
+// timeouts on that clock. Entropy is getrandom, which the shim answers with
+// a NON-cryptographic generator until a virtio-rng is wired (docs/SEL4.md).
+// There is no storage: state is kept in memory, and a state directory is
+// refused with platform.ErrNoStorage.
 package sel4
 
 import (
-	"io"
 	"net"
 	"os"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/cohesix/cohesix/roottask/platform"
 )
@@ -27,8 +30,9 @@ const (
 	sysClockInfo = 0x4303 // () -> 0 virtual, 1 counter, 2 virtual paced by the PL031 RTC
 )
 
-// Platform is the seL4 platform.
-type Platform struct{}
+// Platform is the seL4 platform. The clock, tickers and entropy are the
+// Go runtime's, served by the shim (see the package comment).
+type Platform struct{ platform.GoRuntime }
 
 var _ platform.Platform = Platform{}
 
@@ -54,8 +58,10 @@ func ClockName() string {
 // Name implements platform.Platform; the banner shows the clock in use.
 func (Platform) Name() string { return "sel4 clock=" + ClockName() }
 
-// Serial implements platform.Platform: the shim's PL011 behind fd 0/1.
-func (Platform) Serial() (io.Reader, io.Writer) { return os.Stdin, os.Stdout }
+// Serial implements platform.Platform: the shim's PL011 behind fd 0/1/2.
+func (Platform) Serial() platform.Serial {
+	return platform.Serial{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}
+}
 
 // Listen implements platform.Platform: a TCP listener on the VM's address
 // at addr's port (the host part is ignored: the VM has one address).
@@ -72,8 +78,13 @@ func (Platform) Listen(addr string) (net.Listener, error) {
 	return &idleListener{addr: a, done: make(chan struct{})}, nil
 }
 
-// Now implements platform.Platform.
-func (Platform) Now() time.Time { return time.Now() }
+// Storage implements platform.Platform: in memory only.
+func (Platform) Storage(dir string) (platform.Storage, error) {
+	if dir != "" {
+		return platform.Storage{}, platform.ErrNoStorage
+	}
+	return platform.Storage{}, nil
+}
 
 // idleListener is a listener with no network beneath it.
 type idleListener struct {

@@ -5,6 +5,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/cohesix/cohesix/roottask/platform"
 )
 
 func TestIdleListenerAcceptsNothingUntilClosed(t *testing.T) {
@@ -46,5 +48,14 @@ func TestClockNameOffSeL4(t *testing.T) {
 	// Hosted Linux answers the private syscall with ENOSYS.
 	if got := ClockName(); got != "unknown" {
 		t.Fatalf("ClockName = %q off seL4", got)
+	}
+}
+
+func TestStorageInMemoryOnly(t *testing.T) {
+	if s, err := (Platform{}).Storage(""); err != nil || s.Dir != "" {
+		t.Fatalf("Storage(\"\") = %+v, %v; want in memory", s, err)
+	}
+	if _, err := (Platform{}).Storage("/state"); !errors.Is(err, platform.ErrNoStorage) {
+		t.Fatalf("Storage(/state) err = %v; want ErrNoStorage", err)
 	}
 }
