@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cohesix/cohesix/internal/hive"
 	"github.com/cohesix/cohesix/internal/spool"
+	"github.com/cohesix/cohesix/internal/store"
 )
 
 // startGovHive starts the test root task with governance on and its spool
@@ -104,7 +104,7 @@ func TestSpoolSurvivesSIGKILL(t *testing.T) {
 	}
 
 	// Tear the final record: half of a new record's bytes.
-	path := filepath.Join(dir, hive.SpoolName)
+	path := filepath.Join(dir, store.SpoolName)
 	before, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

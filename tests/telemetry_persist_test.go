@@ -9,9 +9,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/cohesix/cohesix/internal/hive"
 	"github.com/cohesix/cohesix/internal/nineclient"
 	"github.com/cohesix/cohesix/internal/spool"
+	"github.com/cohesix/cohesix/internal/store"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
 
@@ -108,7 +108,7 @@ func TestTelemetryIngestSurvivesRestart(t *testing.T) {
 
 	// Tear the spool's tail: the acknowledged state is back, the torn
 	// bytes are dropped and reported.
-	path := filepath.Join(dir, hive.IngestSpoolName)
+	path := filepath.Join(dir, store.IngestSpoolName)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

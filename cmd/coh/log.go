@@ -3,9 +3,8 @@ package main
 import (
 	"fmt"
 
+	"github.com/cohesix/cohesix/internal/store"
 	"github.com/urfave/cli/v2"
-
-	"github.com/cohesix/cohesix/internal/hive"
 )
 
 // logCmd prints the durable /log/queen.log of a state dir: every line the
@@ -23,7 +22,7 @@ func logCmd(e *env) *cli.Command {
 			if c.Args().Len() > 0 {
 				return fail(exitUsage, "coh: log takes no arguments")
 			}
-			log, err := hive.ReadLog(c.String("state-dir"))
+			log, err := store.ReadLog(c.String("state-dir"))
 			if err != nil {
 				return fail(exitFailed, "ERR LOG state-dir=%s error=%v", c.String("state-dir"), err)
 			}

@@ -8,6 +8,7 @@ import (
 	"cmp"
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -18,6 +19,7 @@ import (
 	"github.com/cohesix/cohesix/internal/gate"
 	"github.com/cohesix/cohesix/internal/ninedoor"
 	"github.com/cohesix/cohesix/internal/queen"
+	"github.com/cohesix/cohesix/internal/store"
 	"github.com/cohesix/cohesix/internal/ticket"
 	"github.com/cohesix/cohesix/internal/transport/consoleserver"
 )
@@ -87,7 +89,7 @@ func New(o Options) (*Hive, error) {
 	q := queen.New(cfg, o.Clock, generated.QueenInboxDepth)
 	closeStore := func() error { return nil }
 	if o.StateDir != "" {
-		sp, err := openStore(q, o.StateDir)
+		sp, err := store.OpenGovernance(q, o.StateDir)
 		if err != nil {
 			return nil, err
 		}
@@ -179,4 +181,29 @@ const SerialPrompt = consoleserver.SerialPrompt
 // ServeSerial serves the newline console on r/w until r ends.
 func (h *Hive) ServeSerial(r io.Reader, w io.Writer, prompt bool) error {
 	return h.console.ServeSerial(r, w, prompt)
+}
+
+// restoreIngest opens dir's ingest spool (DECISIONS D9), hands the
+// segments it holds to the queen before any client is served, and makes
+// the namespace record every accepted segment and record in it. The spool
+// is compacted when it grows past four times the most that ingest can
+// hold live (every device at its byte quota).
+func (h *Hive) restoreIngest(dir string, cfg queen.IngestConfig) error {
+	st, devices, torn, err := store.OpenIngestStore(dir, 4*int64(cfg.MaxDevices)*int64(cfg.MaxTotalBytes))
+	if err != nil {
+		return err
+	}
+	if torn != "" {
+		h.q.Audit(torn)
+	}
+	if len(devices) > 0 {
+		if _, err := h.q.Do(context.Background(), queen.IngestRestore{Devices: devices}); err != nil {
+			st.Close()
+			return fmt.Errorf("restore telemetry ingest: %w", err)
+		}
+	}
+	h.ns.SetIngestStore(st)
+	prev := h.closeStore
+	h.closeStore = func() error { return errors.Join(prev(), st.Close()) }
+	return nil
 }

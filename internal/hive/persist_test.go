@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/cohesix/cohesix/internal/queen"
+	"github.com/cohesix/cohesix/internal/store"
 )
 
 // durableHive starts a hive on dir with an 8-line log ring.
@@ -51,22 +52,22 @@ func userLines(log []queen.LogLine) []string {
 }
 
 // TestLogSpoolCompactsAndRestores: past the compaction threshold the
-// spool is compacted; ReadLog (archive + live) still has every line once,
+// spool is compacted; store.ReadLog (archive + live) still has every line once,
 // numbered without gaps; a restart shows the newest lines in the ring.
 func TestLogSpoolCompactsAndRestores(t *testing.T) {
 	dir := t.TempDir()
 	h := durableHive(t, dir)
-	compactAt := LogCompactBytes(h.q.Config())
+	compactAt := store.LogCompactBytes(h.q.Config())
 	n := int(compactAt/100) + 100 // more than one threshold of ~100-byte records
 	want := appendLines(t, h, 0, n)
 	ring := h.q.Snapshot().Log
 	if err := h.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, ArchiveName)); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, store.ArchiveName)); err != nil {
 		t.Fatalf("no archive after %d lines: %v", n, err)
 	}
-	log, err := ReadLog(dir)
+	log, err := store.ReadLog(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,9 +96,9 @@ func TestLogSpoolBoundedOnDisk(t *testing.T) {
 	h := durableHive(t, dir)
 	defer h.Close()
 	cfg := h.q.Config()
-	bound := LogCompactBytes(cfg) + int64(cfg.LogRingLines)*int64(cfg.LogLineMaxBytes)*2 + 4096
-	want := appendLines(t, h, 0, int(LogCompactBytes(cfg)/100)*3)
-	for _, name := range []string{SpoolName, ArchiveName} {
+	bound := store.LogCompactBytes(cfg) + int64(cfg.LogRingLines)*int64(cfg.LogLineMaxBytes)*2 + 4096
+	want := appendLines(t, h, 0, int(store.LogCompactBytes(cfg)/100)*3)
+	for _, name := range []string{store.SpoolName, store.ArchiveName} {
 		st, err := os.Stat(filepath.Join(dir, name))
 		if err != nil {
 			t.Fatal(err)
@@ -106,38 +107,12 @@ func TestLogSpoolBoundedOnDisk(t *testing.T) {
 			t.Errorf("%s is %d bytes; want at most %d", name, st.Size(), bound)
 		}
 	}
-	log, err := ReadLog(dir)
+	log, err := store.ReadLog(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := userLines(log)
 	if len(got) < cfg.LogRingLines || !slices.Equal(got, want[len(want)-len(got):]) {
 		t.Fatalf("durable log keeps %d lines; want a suffix of the appended lines, at least a ring", len(got))
-	}
-}
-
-// TestReadLogRaceDetection: a live spool that starts past a gap after the
-// archive is a compaction that happened between the two reads; a
-// continuing or overlapping one is not.
-func TestReadLogRaceDetection(t *testing.T) {
-	gen := func(from, to uint64) []queen.LogLine {
-		var g []queen.LogLine
-		for n := from; n <= to; n++ {
-			g = append(g, queen.LogLine{N: n})
-		}
-		return g
-	}
-	for _, c := range []struct {
-		archive, live []queen.LogLine
-		want          bool
-	}{
-		{gen(1, 10), gen(5, 20), false}, // a compacted live repeats the archive's newest lines
-		{gen(1, 10), gen(11, 20), false},
-		{nil, gen(40, 50), false}, // no archive yet
-		{gen(1, 10), gen(30, 40), true},
-	} {
-		if got := raced(c.archive, c.live); got != c.want {
-			t.Errorf("raced(%v, %v) = %t; want %t", c.archive, c.live, got, c.want)
-		}
 	}
 }

@@ -1,4 +1,4 @@
-package hive
+package store
 
 import (
 	"encoding/json"

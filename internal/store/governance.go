@@ -1,8 +1,12 @@
-package hive
+// Package store holds the root task's durable state in the state
+// directory (DECISIONS D9): the governance spool the queen commits every
+// acknowledged log line, worker record and governance decision to (group
+// commit, compaction with one archive generation), and the telemetry ingest
+// spool. Both are internal/spool files; every record is fsynced before the
+// writer is answered.
+package store
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -103,9 +107,9 @@ func raced(archive, live []queen.LogLine) bool {
 	return len(archive) > 0 && len(live) > 0 && live[0].N > archive[len(archive)-1].N+1
 }
 
-// openStore opens dir's governance spool (DECISIONS D9) and hands it and
+// OpenGovernance opens dir's governance spool (DECISIONS D9) and hands it and
 // its records to q; a torn tail is cut off and reported in the audit log.
-func openStore(q *queen.Queen, dir string) (*spool.Spool, error) {
+func OpenGovernance(q *queen.Queen, dir string) (*spool.Spool, error) {
 	cfg := q.Config()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("state dir %s: %w", dir, err)
@@ -122,29 +126,4 @@ func openStore(q *queen.Queen, dir string) (*spool.Spool, error) {
 	g.count(recs)
 	q.UseStore(g, recs, line)
 	return sp, nil
-}
-
-// restoreIngest opens dir's ingest spool (DECISIONS D9), hands the
-// segments it holds to the queen before any client is served, and makes
-// the namespace record every accepted segment and record in it. The spool
-// is compacted when it grows past four times the most that ingest can
-// hold live (every device at its byte quota).
-func (h *Hive) restoreIngest(dir string, cfg queen.IngestConfig) error {
-	st, devices, torn, err := OpenIngestStore(dir, 4*int64(cfg.MaxDevices)*int64(cfg.MaxTotalBytes))
-	if err != nil {
-		return err
-	}
-	if torn != "" {
-		h.q.Audit(torn)
-	}
-	if len(devices) > 0 {
-		if _, err := h.q.Do(context.Background(), queen.IngestRestore{Devices: devices}); err != nil {
-			st.Close()
-			return fmt.Errorf("restore telemetry ingest: %w", err)
-		}
-	}
-	h.ns.SetIngestStore(st)
-	prev := h.closeStore
-	h.closeStore = func() error { return errors.Join(prev(), st.Close()) }
-	return nil
 }
