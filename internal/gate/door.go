@@ -212,59 +212,65 @@ func (h *Handle) Permit(read, write bool) error {
 
 // ReadAt reads at off: one request under the ticket's scope and rate, a
 // cursor advance on a telemetry ring (a read below the last end read is a
-// resume), then the bytes returned spend bandwidth.
+// resume), then the bytes returned spend bandwidth. A negative offset is
+// the provider's to refuse; it charges no cursor.
 func (h *Handle) ReadAt(p []byte, off int64) (int, error) {
-	ns, path := h.d.ns, h.Path()
-	if err := ns.TicketAuthorize(h.s, path, ticket.VerbRead, false); err != nil {
-		return 0, err
-	}
-	if off >= 0 {
-		if err := ns.TicketCursor(h.s, h.canon, uint64(off)); err != nil {
-			return 0, err
-		}
-	}
-	n, err := h.node.ReadAt(p, off)
-	if err != nil {
-		return 0, err
-	}
-	if err := ns.TicketBandwidth(h.s, path, ticket.VerbRead, n); err != nil {
-		return 0, err
-	}
-	ns.TicketRecord(h.s, h.canon, uint64(off)+uint64(n))
-	return n, nil
+	var n int
+	err := h.read(off, true, func() (int, error) {
+		var err error
+		n, err = h.node.ReadAt(p, off)
+		return n, err
+	})
+	return n, err
 }
 
 // ReadAll reads a file's whole retained content (a ring from its base) as
-// one request, for cat and tail: the cursor is charged at the ring base,
-// so reading again what was read before is a resume. charged false sends
-// no bytes' worth of bandwidth (cat of the log sends only its summary).
+// one request, for cat and tail, through the same charges as ReadAt: the
+// cursor is charged at the ring base, so reading again what was read
+// before is a resume. charged false spends no bandwidth (cat of the log
+// sends only its summary).
 func (h *Handle) ReadAll(charged bool) ([]byte, error) {
-	ns, path := h.d.ns, h.Path()
-	if err := ns.TicketAuthorize(h.s, path, ticket.VerbRead, false); err != nil {
-		return nil, err
-	}
-	var base uint64
+	var base int64
 	if w, ok := h.node.(ninedoor.Windowed); ok {
-		b, err := w.Base()
+		b, err := w.Base() // a snapshot's ring base: no side effect before the checks
 		if err != nil {
 			return nil, err
 		}
-		base = b
+		base = int64(b)
 	}
-	if err := ns.TicketCursor(h.s, h.canon, base); err != nil {
-		return nil, err
+	var data []byte
+	err := h.read(base, charged, func() (int, error) {
+		var err error
+		data, err = ninedoor.ReadAll(h.node)
+		return len(data), err
+	})
+	return data, err
+}
+
+// read is every read's order of checks: the request (scope and rate), the
+// cursor at off, the provider's read, bandwidth for the n bytes it
+// returned (when charged), and the cursor's new end.
+func (h *Handle) read(off int64, charged bool, do func() (int, error)) error {
+	ns, path := h.d.ns, h.Path()
+	if err := ns.TicketAuthorize(h.s, path, ticket.VerbRead, false); err != nil {
+		return err
 	}
-	data, err := ninedoor.ReadAll(h.node)
-	if err != nil {
-		return nil, err
-	}
-	if charged {
-		if err := ns.TicketBandwidth(h.s, path, ticket.VerbRead, len(data)); err != nil {
-			return nil, err
+	if off >= 0 {
+		if err := ns.TicketCursor(h.s, h.canon, uint64(off)); err != nil {
+			return err
 		}
 	}
-	ns.TicketRecord(h.s, h.canon, base+uint64(len(data)))
-	return data, nil
+	n, err := do()
+	if err != nil {
+		return err
+	}
+	if charged {
+		if err := ns.TicketBandwidth(h.s, path, ticket.VerbRead, n); err != nil {
+			return err
+		}
+	}
+	ns.TicketRecord(h.s, h.canon, uint64(off)+uint64(n))
+	return nil
 }
 
 // Append writes p as the session: one request under the ticket's scope
