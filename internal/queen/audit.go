@@ -211,7 +211,7 @@ func replayReparse(e JournalEntry) bool {
 	var err error
 	switch e.Path {
 	case "/queen/ctl":
-		var r ctlRequest
+		var r CtlCommand
 		if r, err = ParseCtl([]byte(e.Payload)); err == nil {
 			err = ctlShape(r)
 		}

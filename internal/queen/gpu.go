@@ -243,7 +243,7 @@ func (s *State) gpuWorkerKilled(worker string) {
 }
 
 // spawnGPU grants a lease and allocates a worker-gpu (spec namespace §3).
-func (s *State) spawnGPU(r ctlRequest, nowMs uint64) Result {
+func (s *State) spawnGPU(r CtlCommand, nowMs uint64) Result {
 	s.gpu.init()
 	s.gpuExpire(nowMs)
 	deny := func(reason string, err error) Result {
@@ -254,7 +254,7 @@ func (s *State) spawnGPU(r ctlRequest, nowMs uint64) Result {
 		return deny("gpu-unavailable", errs.New(errs.ErrBusy, "gpu namespace unavailable"))
 	}
 	l := r.Lease
-	if l == nil || r.Ticks != nil || l.MemMB == 0 || l.Streams == 0 || l.TTLs == 0 || !gpu.ValidID(l.GPUID, s.gpu.lim.IDMax) {
+	if !gpuLeaseShape(r, s.gpu.lim.IDMax) {
 		return deny("invalid-payload", errs.New(errs.ErrInvalid, "invalid payload"))
 	}
 	n := s.gpu.node(l.GPUID)

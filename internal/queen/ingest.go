@@ -1,8 +1,6 @@
 package queen
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -189,9 +187,7 @@ type IngestRequest struct {
 func ParseIngestCtl(line []byte) (IngestRequest, error) {
 	var r IngestRequest
 	bad := errs.New(errs.ErrInvalid, "invalid payload")
-	dec := json.NewDecoder(bytes.NewReader(bytes.TrimSpace(line)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil || dec.More() {
+	if strictJSON(line, &r) != nil {
 		return r, bad
 	}
 	switch {

@@ -6,14 +6,12 @@ package queen
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/cohesix/cohesix/internal/auditline"
 	"github.com/cohesix/cohesix/internal/errs"
-	"github.com/cohesix/cohesix/internal/gpu"
 	"github.com/cohesix/cohesix/internal/tframe"
 )
 
@@ -166,12 +164,6 @@ func requester(c Cmd) (Who, bool) {
 	return Who{}, false
 }
 
-// CtlWrite is one line written to /queen/ctl.
-type CtlWrite struct {
-	Who  Who
-	Line []byte
-}
-
 // TelemetryAppend appends one record to a worker's telemetry ring.
 type TelemetryAppend struct {
 	Who    Who
@@ -188,7 +180,6 @@ type Tick struct{}
 // BootComplete performs the manifest's auto transition out of BOOTING.
 type BootComplete struct{}
 
-func (CtlWrite) isCmd()        {}
 func (TelemetryAppend) isCmd() {}
 func (LogAppend) isCmd()       {}
 func (Tick) isCmd()            {}
@@ -203,6 +194,7 @@ type Result struct {
 	Offset  uint64 // ring end after a telemetry append
 	Written int
 	Ingest  *IngestOutcome // what an ingest command changed (ingest.go)
+	Ctl     *CtlCommand    // the /queen/ctl line as the queen parsed it (ctl.go)
 }
 
 // Bind is a per-session namespace binding decided by the queen.
@@ -224,7 +216,7 @@ func (s *State) Apply(c Cmd, nowMs uint64) Result {
 func (s *State) apply(c Cmd, nowMs uint64) Result {
 	switch c := c.(type) {
 	case CtlWrite:
-		return s.governed(c.Who, "/queen/ctl", c.Line, func() Result { return s.ctl(c, nowMs) })
+		return s.ctlWrite(c, nowMs) // ctl.go
 	case TelemetryAppend:
 		if err := s.rootCut(c.Who); err != nil {
 			return Result{Err: err}
@@ -315,127 +307,12 @@ func (s *State) audit(line string) {
 	}
 }
 
-// ctlRequest is the strict schema of one /queen/ctl line: exactly one of the
-// top-level keys is present.
-type ctlRequest struct {
-	Spawn  *string   `json:"spawn"`
-	Ticks  *uint64   `json:"ticks"`
-	Budget *Budget   `json:"budget"`
-	Lease  *gpuLease `json:"lease"`
-	Kill   *string   `json:"kill"`
-	Bind   *bindReq  `json:"bind"`
-	Mount  *mountReq `json:"mount"`
-}
-
-type gpuLease struct {
-	GPUID    string `json:"gpu_id"`
-	MemMB    uint32 `json:"mem_mb"`
-	Streams  uint8  `json:"streams"`
-	TTLs     uint32 `json:"ttl_s"`
-	Priority *uint8 `json:"priority"`
-}
-
-type bindReq struct {
-	From string `json:"from"`
-	To   string `json:"to"`
-}
-
-type mountReq struct {
-	Service string `json:"service"`
-	At      string `json:"at"`
-}
-
-// ParseCtl decodes one /queen/ctl line strictly: unknown keys, trailing data
-// and ambiguous shapes are refused.
-func ParseCtl(line []byte) (ctlRequest, error) {
-	var r ctlRequest
-	dec := json.NewDecoder(bytes.NewReader(bytes.TrimSpace(line)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
-		return r, errs.New(errs.ErrInvalid, "invalid payload")
-	}
-	if dec.More() || checkStrictKeys(line) != nil {
-		return r, errs.New(errs.ErrInvalid, "invalid payload")
-	}
-	n := 0
-	for _, set := range []bool{r.Spawn != nil, r.Kill != nil, r.Bind != nil, r.Mount != nil} {
-		if set {
-			n++
-		}
-	}
-	switch {
-	case n == 0 && r.Budget != nil && r.Ticks == nil && r.Lease == nil:
-		return r, nil // default budget for later spawns
-	case n != 1:
-		return r, errs.New(errs.ErrInvalid, "invalid payload")
-	case r.Spawn == nil && (r.Ticks != nil || r.Budget != nil || r.Lease != nil):
-		return r, errs.New(errs.ErrInvalid, "invalid payload")
-	}
-	return r, nil
-}
-
-// ctlShape is the stateless part of the spawn checks in spawn and
-// spawnGPU: an unknown role, a heartbeat without ticks or with a lease, a
-// gpu spawn without a complete lease, or ticks inside a budget make a line
-// an invalid payload whatever the hive's state. Replay re-runs it with
-// ParseCtl (DECISIONS P14).
-func ctlShape(r ctlRequest) error {
-	if r.Spawn == nil {
-		return nil
-	}
-	bad := errs.New(errs.ErrInvalid, "invalid payload")
-	if r.Budget != nil && r.Budget.Ticks != nil {
-		return bad
-	}
-	switch *r.Spawn {
-	case "heartbeat":
-		if r.Lease != nil || r.Ticks == nil || *r.Ticks == 0 {
-			return bad
-		}
-	case "gpu":
-		l := r.Lease
-		if l == nil || r.Ticks != nil || l.MemMB == 0 || l.Streams == 0 || l.TTLs == 0 || !gpu.ValidID(l.GPUID, gpu.DefaultLimits().IDMax) {
-			return bad
-		}
-	default:
-		return bad
-	}
-	return nil
-}
-
-func (s *State) ctl(c CtlWrite, nowMs uint64) Result {
-	if c.Who.Role != "queen" {
-		s.audit(fmt.Sprintf("queen-ctl outcome=deny role=%s reason=not-queen", c.Who.Role))
-		return Result{Err: errs.New(errs.ErrPermission, "EPERM")}
-	}
-	r, err := ParseCtl(c.Line)
-	if err != nil {
-		s.audit(fmt.Sprintf("queen-ctl outcome=deny reason=invalid-payload bytes=%d", len(c.Line)))
-		return Result{Err: err}
-	}
-	switch {
-	case r.Spawn != nil:
-		return s.spawn(r, nowMs)
-	case r.Kill != nil:
-		return s.kill(*r.Kill)
-	case r.Bind != nil:
-		if err := s.gate("new-work"); err != nil {
-			return Result{Err: err}
-		}
-		s.audit(fmt.Sprintf("bind from=%s to=%s", auditline.Field(r.Bind.From), auditline.Field(r.Bind.To)))
-		return Result{Bind: &Bind{From: r.Bind.From, To: r.Bind.To}}
-	case r.Mount != nil:
-		if err := s.gate("new-work"); err != nil {
-			return Result{Err: err}
-		}
-		s.audit(fmt.Sprintf("mount service=%s at=%s", auditline.Field(r.Mount.Service), auditline.Field(r.Mount.At)))
-		return Result{Bind: &Bind{Mount: r.Mount.Service, To: r.Mount.At}}
-	default: // budget
-		s.defBudget = *r.Budget
-		s.persist(record{K: "budget", Budget: r.Budget})
-		s.audit("budget default " + budgetString(s.defBudget))
-		return Result{}
-	}
+// auditUnattributed is audit without the requester's transport fields.
+func (s *State) auditUnattributed(line string) {
+	peer := s.peer
+	s.peer = Peer{}
+	s.audit(line)
+	s.peer = peer
 }
 
 func budgetString(b Budget) string {
@@ -484,13 +361,13 @@ func (s *State) spawnBudget(req *Budget, defOps, defTTLs uint64) (b Budget, ok b
 	return b, true
 }
 
-func (s *State) spawn(r ctlRequest, nowMs uint64) Result {
+func (s *State) spawn(r CtlCommand, nowMs uint64) Result {
 	if err := s.gate("new-work"); err != nil {
 		return Result{Err: err}
 	}
 	switch *r.Spawn {
 	case "heartbeat":
-		if r.Lease != nil || r.Ticks == nil || *r.Ticks == 0 {
+		if !heartbeatShape(r) {
 			s.audit("spawn outcome=deny reason=invalid-payload")
 			return Result{Err: errs.New(errs.ErrInvalid, "invalid payload")}
 		}
