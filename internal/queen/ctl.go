@@ -23,7 +23,8 @@ type CtlWrite struct {
 	Vet  func(CtlCommand) error
 }
 
-func (CtlWrite) isCmd() {}
+func (CtlWrite) isCmd()                                {}
+func (c CtlWrite) apply(s *State, nowMs uint64) Result { return s.as(c.Who).ctlWrite(c, nowMs) }
 
 // CtlCommand is one /queen/ctl line parsed: exactly one of Spawn, Kill,
 // Bind and Mount, or a Budget alone (the default for later spawns).

@@ -43,12 +43,7 @@ func (v *GPUView) Node(id string) (GPUNode, bool) {
 	if v == nil {
 		return GPUNode{}, false
 	}
-	for _, n := range v.Nodes {
-		if n.ID == id {
-			return n, true
-		}
-	}
-	return GPUNode{}, false
+	return byID(v.Nodes, id, func(n GPUNode) string { return n.ID })
 }
 
 // Model returns the available model called id.
@@ -56,12 +51,7 @@ func (v *GPUView) Model(id string) (gpu.Model, bool) {
 	if v == nil {
 		return gpu.Model{}, false
 	}
-	for _, m := range v.Models {
-		if m.ID == id {
-			return m, true
-		}
-	}
-	return gpu.Model{}, false
+	return byID(v.Models, id, func(m gpu.Model) string { return m.ID })
 }
 
 // ActiveModel is the last line of the active pointer.
@@ -94,6 +84,14 @@ type GPUWrite struct {
 }
 
 func (GPUWrite) isCmd() {}
+func (c GPUWrite) apply(s *State, nowMs uint64) Result {
+	s.as(c.Who)
+	s.gpu.init()
+	s.gpuExpire(nowMs)
+	r := s.gpuWrite(c)
+	s.gpu.publish()
+	return r
+}
 
 // gpuLeaseRec is the authority's record of one ACTIVE lease.
 type gpuLeaseRec struct {
@@ -133,12 +131,8 @@ func (g *gpuState) init() {
 }
 
 func (g *gpuState) node(id string) *GPUNode {
-	for _, n := range g.nodes {
-		if n.ID == id {
-			return n
-		}
-	}
-	return nil
+	n, _ := byID(g.nodes, id, func(n *GPUNode) string { return n.ID })
+	return n
 }
 
 func (g *gpuState) publish() {
@@ -171,24 +165,6 @@ func appendBounded(buf, rec []byte, max int) []byte {
 		data = data[i+1:]
 	}
 	return slices.Clone(data)
-}
-
-func (s *State) applyGPU(c Cmd, nowMs uint64) (Result, bool) {
-	switch c := c.(type) {
-	case GPUWrite:
-		s.gpu.init()
-		s.gpuExpire(nowMs)
-		r := s.gpuWrite(c)
-		s.gpu.publish()
-		return r, true
-	case IngestCtl:
-		return s.ingestCtl(c), true
-	case IngestAppend:
-		return s.ingestAppend(c), true
-	case IngestRestore:
-		return s.ingestRestore(c), true
-	}
-	return Result{}, false
 }
 
 // gpuTick expires leases whose TTL has passed; called on every Tick.

@@ -7,6 +7,7 @@ package queen
 import (
 	"bytes"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 
@@ -119,11 +120,19 @@ func (s *State) takeRevoked() []Revocation {
 func NewState(cfg Config, nowMs uint64) *State {
 	s := &State{cfg: cfg, workers: map[string]*Worker{}, nextWorker: 1, bootMs: nowMs, throttleCfg: cfg.Throttle}
 	s.lifecycle = Lifecycle{State: cfg.InitialState, Reason: "boot", SinceMs: nowMs}
+	s.govInit()
 	return s
 }
 
 // Cmd is one request to the authority.
 type Cmd interface{ isCmd() }
+
+// applier is a command that applies itself to the State (every command
+// of this package): Apply has no dispatch table to keep in step with the
+// command types.
+type applier interface {
+	apply(s *State, nowMs uint64) Result
+}
 
 // Who identifies the requester of a command for audit and policy.
 type Who struct {
@@ -133,35 +142,6 @@ type Who struct {
 	// Peer is the requester's connection: the lines a command writes end
 	// with its transport and remote address (State.audit).
 	Peer Peer
-}
-
-// requester is the identity behind a command that a session submitted.
-func requester(c Cmd) (Who, bool) {
-	switch c := c.(type) {
-	case CtlWrite:
-		return c.Who, true
-	case TelemetryAppend:
-		return c.Who, true
-	case JournalAppend:
-		return c.Who, true
-	case ReplayCtl:
-		return c.Who, true
-	case GPUWrite:
-		return c.Who, true
-	case IngestCtl:
-		return c.Who, true
-	case IngestAppend:
-		return c.Who, true
-	case LifecycleCtl:
-		return c.Who, true
-	case ActionAppend:
-		return c.Who, true
-	case PolicyCtl:
-		return c.Who, true
-	case TraceCtl:
-		return c.Who, true
-	}
-	return Who{}, false
 }
 
 // TelemetryAppend appends one record to a worker's telemetry ring.
@@ -180,10 +160,32 @@ type Tick struct{}
 // BootComplete performs the manifest's auto transition out of BOOTING.
 type BootComplete struct{}
 
-func (TelemetryAppend) isCmd() {}
-func (LogAppend) isCmd()       {}
-func (Tick) isCmd()            {}
-func (BootComplete) isCmd()    {}
+func (TelemetryAppend) isCmd()                            {}
+func (c TelemetryAppend) apply(s *State, _ uint64) Result { return s.as(c.Who).telemetry(c) }
+
+func (LogAppend) isCmd() {}
+func (c LogAppend) apply(s *State, _ uint64) Result {
+	for _, l := range c.Lines {
+		s.audit(l)
+	}
+	return Result{}
+}
+
+func (Tick) isCmd() {}
+func (Tick) apply(s *State, nowMs uint64) Result {
+	s.tick(nowMs)
+	s.gpuTick(nowMs)
+	s.peerTick(nowMs)
+	return Result{}
+}
+
+func (BootComplete) isCmd() {}
+func (BootComplete) apply(s *State, nowMs uint64) Result {
+	if s.lifecycle.State == "BOOTING" && s.cfg.AutoOnline != "" {
+		s.transition(s.cfg.AutoOnline, "boot-complete", nowMs)
+	}
+	return Result{}
+}
 
 // Result is the outcome of one Apply: an error (a refusal from errs) and the
 // facts the caller needs. Audit lines are already in the log.
@@ -206,57 +208,13 @@ type Bind struct {
 // Apply changes the state by one command at time nowMs. It reads no clock,
 // starts no goroutines and is the only mutator.
 func (s *State) Apply(c Cmd, nowMs uint64) Result {
-	if who, ok := requester(c); ok {
-		s.peer = who.Peer
-		defer func() { s.peer = Peer{} }()
+	a, ok := c.(applier)
+	if !ok {
+		return Result{Err: errs.New(errs.ErrInvalid, "unknown command %T", c)}
 	}
-	return s.apply(c, nowMs)
-}
-
-func (s *State) apply(c Cmd, nowMs uint64) Result {
-	switch c := c.(type) {
-	case CtlWrite:
-		return s.ctlWrite(c, nowMs) // ctl.go
-	case TelemetryAppend:
-		if err := s.rootCut(c.Who); err != nil {
-			return Result{Err: err}
-		}
-		return s.telemetry(c)
-	case LogAppend:
-		for _, l := range c.Lines {
-			s.audit(l)
-		}
-		return Result{}
-	case Tick:
-		s.tick(nowMs)
-		s.gpuTick(nowMs)
-		s.peerTick(nowMs)
-		return Result{}
-	case Attach:
-		return s.attach(c, nowMs)
-	case PeerGate:
-		return s.peerGate(c, nowMs)
-	case PeerAttempt:
-		return s.peerAttempt(c, nowMs)
-	case PeerNote:
-		s.peerAudit(c.Peer, nowMs, c.Lines...)
-		return Result{}
-	case BootComplete:
-		if s.lifecycle.State == "BOOTING" && s.cfg.AutoOnline != "" {
-			s.transition(s.cfg.AutoOnline, "boot-complete", nowMs)
-		}
-		return Result{}
-	}
-	if r, ok := s.applyGPU(c, nowMs); ok {
-		return r
-	}
-	if r, ok := s.applyGov(c, nowMs); ok {
-		return r
-	}
-	if r, ok := s.applyTrace(c); ok {
-		return r
-	}
-	return Result{Err: errs.New(errs.ErrInvalid, "unknown command %T", c)}
+	r := a.apply(s, nowMs)
+	s.peer = Peer{} // set by as for the command of a session
+	return r
 }
 
 func (s *State) transition(to, reason string, nowMs uint64) {
@@ -305,6 +263,13 @@ func (s *State) audit(line string) {
 	if over := len(s.log) - s.cfg.LogRingLines; over > 0 {
 		s.log = s.log[over:] // see traceEvent: no copy needed
 	}
+}
+
+// as makes the lines the command being applied writes name who's peer
+// (audit); a session's command calls it first thing, and Apply clears it.
+func (s *State) as(who Who) *State {
+	s.peer = who.Peer
+	return s
 }
 
 // auditUnattributed is audit without the requester's transport fields.
@@ -420,6 +385,9 @@ func (s *State) kill(id string) Result {
 }
 
 func (s *State) telemetry(c TelemetryAppend) Result {
+	if err := s.rootCut(c.Who); err != nil {
+		return Result{Err: err}
+	}
 	w, ok := s.workers[c.Worker]
 	if !ok {
 		return Result{Err: errs.New(errs.ErrNotFound, "worker %s not found", c.Worker)}
@@ -555,12 +523,29 @@ type Snapshot struct {
 
 // Worker returns the worker with id.
 func (sn *Snapshot) Worker(id string) (Worker, bool) {
-	for _, w := range sn.Workers {
-		if w.ID == id {
-			return w, true
+	return byID(sn.Workers, id, func(w Worker) string { return w.ID })
+}
+
+// byID returns the first element of xs whose id (idOf) is id.
+func byID[T any](xs []T, id string, idOf func(T) string) (T, bool) {
+	for _, x := range xs {
+		if idOf(x) == id {
+			return x, true
 		}
 	}
-	return Worker{}, false
+	var zero T
+	return zero, false
+}
+
+// countFunc counts the elements of seq that f accepts.
+func countFunc[T any](seq iter.Seq[T], f func(T) bool) int {
+	n := 0
+	for x := range seq {
+		if f(x) {
+			n++
+		}
+	}
+	return n
 }
 
 // snapshot copies the state into an immutable value.
