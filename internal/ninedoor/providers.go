@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/cohesix/cohesix/internal/auditline"
 	"github.com/cohesix/cohesix/internal/errs"
 	"github.com/cohesix/cohesix/internal/queen"
 )
@@ -112,41 +111,44 @@ func (f ctlFile) Append(s *Session, p []byte, _ int64) (int, error) {
 	return len(p), nil
 }
 
-// ctlLine validates bind/mount targets before the queen decides, then
-// installs an approved binding in the writer's session.
+// ctlLine submits one line to the queen, which parses it and asks
+// ctlTargets about a bind or mount before deciding, then installs an
+// approved binding in the writer's session.
 func (ns *Namespace) ctlLine(s *Session, line []byte) error {
-	var from, to []string
-	if req, err := queen.ParseCtl(line); err == nil {
-		switch {
-		case req.Bind != nil:
-			var e1, e2 error
-			from, e1 = ns.bindTarget(req.Bind.From)
-			to, e2 = ns.bindTarget(req.Bind.To)
-			if e1 != nil || e2 != nil {
-				ns.q.Audit(fmt.Sprintf("bind outcome=deny reason=invalid-path from=%s to=%s", auditline.Field(req.Bind.From), auditline.Field(req.Bind.To)))
-				return errs.New(errs.ErrInvalid, "invalid path")
-			}
-		case req.Mount != nil:
-			canon, ok := ns.cfg.Mounts[req.Mount.Service]
-			at, err := ns.bindTarget(req.Mount.At)
-			if !ok || err != nil {
-				ns.q.Audit(fmt.Sprintf("mount outcome=deny reason=invalid-path service=%s at=%s", auditline.Field(req.Mount.Service), auditline.Field(req.Mount.At)))
-				return errs.New(errs.ErrInvalid, "invalid path")
-			}
-			from, to = canon, at
-		}
-	}
-	r, err := ns.submit(queen.CtlWrite{Who: s.Who(), Line: line})
-	if err != nil {
+	vet := func(c queen.CtlCommand) error { _, _, err := ns.ctlTargets(c); return err }
+	r, err := ns.submit(queen.CtlWrite{Who: s.Who(), Line: line, Vet: vet})
+	if err != nil || r.Bind == nil {
 		return err
 	}
-	if r.Bind != nil && Join(from) != Join(to) {
+	from, to, _ := ns.ctlTargets(*r.Ctl) // vetted before the queen decided
+	if Join(from) != Join(to) {
 		if err := ns.bind(s, from, to); err != nil {
 			ns.q.Audit(fmt.Sprintf("bind outcome=deny reason=buffer-full max=%d", ns.cfg.MaxBinds))
 			return err
 		}
 	}
 	return nil
+}
+
+// ctlTargets resolves a bind's or mount's source and target in this
+// namespace; an invalid path or unknown service is refused.
+func (ns *Namespace) ctlTargets(c queen.CtlCommand) (from, to []string, err error) {
+	var e1, e2 error
+	switch {
+	case c.Bind != nil:
+		from, e1 = ns.bindTarget(c.Bind.From)
+		to, e2 = ns.bindTarget(c.Bind.To)
+	case c.Mount != nil:
+		var ok bool
+		if from, ok = ns.cfg.Mounts[c.Mount.Service]; !ok {
+			e1 = errs.ErrInvalid
+		}
+		to, e2 = ns.bindTarget(c.Mount.At)
+	}
+	if e1 != nil || e2 != nil {
+		return nil, nil, errs.New(errs.ErrInvalid, "invalid path")
+	}
+	return from, to, nil
 }
 
 func (ns *Namespace) queenDir() Node {

@@ -70,7 +70,8 @@ type Attach struct {
 	Audit   []string // lines explaining a failed verdict
 }
 
-func (Attach) isCmd() {}
+func (Attach) isCmd()                                {}
+func (c Attach) apply(s *State, nowMs uint64) Result { return s.attach(c, nowMs) }
 
 func (s *State) attach(c Attach, nowMs uint64) Result {
 	keys := peerKeys(c.Peer, c.Subject)

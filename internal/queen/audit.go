@@ -27,8 +27,10 @@ type ReplayCtl struct {
 	Off  int64
 }
 
-func (JournalAppend) isCmd() {}
-func (ReplayCtl) isCmd()     {}
+func (JournalAppend) isCmd()                            {}
+func (c JournalAppend) apply(s *State, _ uint64) Result { return s.as(c.Who).journalAppend(c) }
+func (ReplayCtl) isCmd()                                {}
+func (c ReplayCtl) apply(s *State, _ uint64) Result     { return s.as(c.Who).replayCtl(c) }
 
 type auditState struct {
 	journal   Ring
@@ -211,7 +213,7 @@ func replayReparse(e JournalEntry) bool {
 	var err error
 	switch e.Path {
 	case "/queen/ctl":
-		var r ctlRequest
+		var r CtlCommand
 		if r, err = ParseCtl([]byte(e.Payload)); err == nil {
 			err = ctlShape(r)
 		}

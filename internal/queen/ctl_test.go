@@ -17,23 +17,23 @@ func TestParseCtlAccepts(t *testing.T) {
 	tests := []struct {
 		name string
 		line string
-		want ctlRequest
+		want CtlCommand
 	}{
-		{"spawn heartbeat", `{"spawn":"heartbeat","ticks":5}`, ctlRequest{Spawn: str("heartbeat"), Ticks: u64(5)}},
+		{"spawn heartbeat", `{"spawn":"heartbeat","ticks":5}`, CtlCommand{Spawn: str("heartbeat"), Ticks: u64(5)}},
 		{"spawn heartbeat with budget", `{"spawn":"heartbeat","ticks":5,"budget":{"ttl_s":60,"ops":3}}`,
-			ctlRequest{Spawn: str("heartbeat"), Ticks: u64(5), Budget: &Budget{TTLs: u64(60), Ops: u64(3)}}},
+			CtlCommand{Spawn: str("heartbeat"), Ticks: u64(5), Budget: &Budget{TTLs: u64(60), Ops: u64(3)}}},
 		{"spawn heartbeat with partial budget", `{"spawn":"heartbeat","ticks":5,"budget":{"ops":3}}`,
-			ctlRequest{Spawn: str("heartbeat"), Ticks: u64(5), Budget: &Budget{Ops: u64(3)}}},
+			CtlCommand{Spawn: str("heartbeat"), Ticks: u64(5), Budget: &Budget{Ops: u64(3)}}},
 		{"spawn gpu", `{"spawn":"gpu","lease":{"gpu_id":"GPU-0","mem_mb":4096,"streams":2,"ttl_s":120}}`,
-			ctlRequest{Spawn: str("gpu"), Lease: &gpuLease{GPUID: "GPU-0", MemMB: 4096, Streams: 2, TTLs: 120}}},
+			CtlCommand{Spawn: str("gpu"), Lease: &gpuLease{GPUID: "GPU-0", MemMB: 4096, Streams: 2, TTLs: 120}}},
 		{"spawn gpu with priority and budget", `{"spawn":"gpu","lease":{"gpu_id":"GPU-1","mem_mb":1,"streams":1,"ttl_s":1,"priority":7},"budget":{"ttl_s":5}}`,
-			ctlRequest{Spawn: str("gpu"), Lease: &gpuLease{GPUID: "GPU-1", MemMB: 1, Streams: 1, TTLs: 1, Priority: u8(7)}, Budget: &Budget{TTLs: u64(5)}}},
-		{"kill", `{"kill":"worker-1"}`, ctlRequest{Kill: str("worker-1")}},
-		{"bind", `{"bind":{"from":"/log","to":"/mylog"}}`, ctlRequest{Bind: &bindReq{From: "/log", To: "/mylog"}}},
-		{"mount", `{"mount":{"service":"logs","at":"/x"}}`, ctlRequest{Mount: &mountReq{Service: "logs", At: "/x"}}},
-		{"default budget", `{"budget":{"ticks":9,"ops":3,"ttl_s":60}}`, ctlRequest{Budget: &Budget{Ticks: u64(9), Ops: u64(3), TTLs: u64(60)}}},
-		{"surrounding whitespace and newline", " \t{\"kill\":\"worker-2\"}\r\n", ctlRequest{Kill: str("worker-2")}},
-		{"inner whitespace", `{ "kill" : "worker-3" }`, ctlRequest{Kill: str("worker-3")}},
+			CtlCommand{Spawn: str("gpu"), Lease: &gpuLease{GPUID: "GPU-1", MemMB: 1, Streams: 1, TTLs: 1, Priority: u8(7)}, Budget: &Budget{TTLs: u64(5)}}},
+		{"kill", `{"kill":"worker-1"}`, CtlCommand{Kill: str("worker-1")}},
+		{"bind", `{"bind":{"from":"/log","to":"/mylog"}}`, CtlCommand{Bind: &bindReq{From: "/log", To: "/mylog"}}},
+		{"mount", `{"mount":{"service":"logs","at":"/x"}}`, CtlCommand{Mount: &mountReq{Service: "logs", At: "/x"}}},
+		{"default budget", `{"budget":{"ticks":9,"ops":3,"ttl_s":60}}`, CtlCommand{Budget: &Budget{Ticks: u64(9), Ops: u64(3), TTLs: u64(60)}}},
+		{"surrounding whitespace and newline", " \t{\"kill\":\"worker-2\"}\r\n", CtlCommand{Kill: str("worker-2")}},
+		{"inner whitespace", `{ "kill" : "worker-3" }`, CtlCommand{Kill: str("worker-3")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -41,7 +41,7 @@ func TestParseCtlAccepts(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ParseCtl(%s) = %v; want nil", tt.line, err)
 			}
-			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(ctlRequest{})); diff != "" {
+			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(CtlCommand{})); diff != "" {
 				t.Errorf("ParseCtl(%s) mismatch (-want +got):\n%s", tt.line, diff)
 			}
 		})
@@ -113,7 +113,7 @@ func TestParseCtlRejectedByApply(t *testing.T) {
 }
 
 // reparse checks that an accepted request survives a marshal round trip.
-func reparse(t *testing.T, line []byte, r ctlRequest) {
+func reparse(t *testing.T, line []byte, r CtlCommand) {
 	t.Helper()
 	b, err := json.Marshal(r)
 	if err != nil {
@@ -123,7 +123,7 @@ func reparse(t *testing.T, line []byte, r ctlRequest) {
 	if err != nil {
 		t.Fatalf("ParseCtl(%s) = %v; accepted as %q", b, err, line)
 	}
-	if diff := cmp.Diff(r, again, cmp.AllowUnexported(ctlRequest{})); diff != "" {
+	if diff := cmp.Diff(r, again, cmp.AllowUnexported(CtlCommand{})); diff != "" {
 		t.Fatalf("ParseCtl(marshal(ParseCtl(%q))) changed (-first +second):\n%s", line, diff)
 	}
 }
@@ -164,4 +164,35 @@ func FuzzParseCtl(f *testing.F) {
 		s.Apply(BootComplete{}, 0)
 		s.Apply(CtlWrite{Who: queenWho, Line: line}, 0)
 	})
+}
+
+// TestCtlVetRefusal checks that a writer's refusal of a bind or mount
+// target decides nothing: one deny line without transport fields, no
+// journal entry, no binding; an accepted one comes back parsed.
+func TestCtlVetRefusal(t *testing.T) {
+	who := Who{Role: "queen", Peer: Peer{Transport: "tcp", Remote: "127.0.0.1:9"}}
+	refuse := func(CtlCommand) error { return errs.New(errs.ErrInvalid, "invalid path") }
+	for _, tt := range []struct{ line, want string }{
+		{`{"bind":{"from":"/log","to":"/a//b"}}`, "bind outcome=deny reason=invalid-path from=/log to=/a//b"},
+		{`{"mount":{"service":"","at":"/x"}}`, "mount outcome=deny reason=invalid-path service= at=/x"},
+	} {
+		s := newGovState(t, func(c *Config) { c.Gov.AuditEnable = true })
+		total, journal := s.logTotal, s.gov.audit.journal.End()
+		r := s.Apply(CtlWrite{Who: who, Line: []byte(tt.line), Vet: refuse}, 2000)
+		if errs.Message(r.Err) != "invalid path" || r.Bind != nil || r.Ctl != nil {
+			t.Errorf("Apply(%s) = %+v; want the vet's refusal only", tt.line, r)
+		}
+		if got := logSince(s, total); len(got) != 1 || got[0] != tt.want {
+			t.Errorf("log after %s = %q; want [%q]", tt.line, got, tt.want)
+		}
+		if s.gov.audit.journal.End() != journal {
+			t.Errorf("journal grew after a vetted refusal of %s", tt.line)
+		}
+	}
+	s := newGovState(t, nil)
+	var vetted CtlCommand
+	r := s.Apply(CtlWrite{Who: who, Line: []byte(`{"bind":{"from":"/log","to":"/x"}}`), Vet: func(c CtlCommand) error { vetted = c; return nil }}, 2000)
+	if r.Err != nil || r.Ctl == nil || r.Ctl.Bind == nil || *r.Ctl.Bind != *vetted.Bind {
+		t.Errorf("accepted bind = %+v, vetted %+v; want the parsed command both times", r, vetted)
+	}
 }

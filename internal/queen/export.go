@@ -147,12 +147,7 @@ func (v *IngestView) Job(id string) (LoraJob, bool) {
 	if v == nil {
 		return LoraJob{}, false
 	}
-	for _, j := range v.Jobs {
-		if j.ID == id {
-			return j, true
-		}
-	}
-	return LoraJob{}, false
+	return byID(v.Jobs, id, func(j LoraJob) string { return j.ID })
 }
 
 // IngestEnabled reports whether the manifest enables telemetry ingest.

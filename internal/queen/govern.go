@@ -78,34 +78,6 @@ func (s *State) govInit() {
 	s.gov.audit.replay = `{"state":"idle"}`
 }
 
-// applyGov handles the governance commands; ok is false for commands it
-// does not know.
-func (s *State) applyGov(c Cmd, nowMs uint64) (Result, bool) {
-	s.govInit()
-	switch c := c.(type) {
-	case LifecycleCtl:
-		return s.governed(c.Who, "/queen/lifecycle/ctl", c.Line, func() Result { return s.lifecycleCtl(c, nowMs) }), true
-	case SessionOpen:
-		return s.sessionOpen(c, nowMs), true
-	case SessionClose:
-		return s.sessionClose(c, nowMs), true
-	case QueenSeen:
-		s.gov.sessions.lastSeenMs = nowMs
-		return Result{}, true
-	case ActionAppend:
-		return s.actionAppend(c), true
-	case PolicyCtl:
-		return s.policyCtl(c), true
-	case JournalAppend:
-		return s.journalAppend(c), true
-	case ReplayCtl:
-		return s.replayCtl(c), true
-	case Restore:
-		return s.restore(c, nowMs), true
-	}
-	return Result{}, false
-}
-
 // Gov is the governance share of a Snapshot.
 type Gov struct {
 	Root      RootState

@@ -43,12 +43,7 @@ func (v *GPUView) Node(id string) (GPUNode, bool) {
 	if v == nil {
 		return GPUNode{}, false
 	}
-	for _, n := range v.Nodes {
-		if n.ID == id {
-			return n, true
-		}
-	}
-	return GPUNode{}, false
+	return byID(v.Nodes, id, func(n GPUNode) string { return n.ID })
 }
 
 // Model returns the available model called id.
@@ -56,12 +51,7 @@ func (v *GPUView) Model(id string) (gpu.Model, bool) {
 	if v == nil {
 		return gpu.Model{}, false
 	}
-	for _, m := range v.Models {
-		if m.ID == id {
-			return m, true
-		}
-	}
-	return gpu.Model{}, false
+	return byID(v.Models, id, func(m gpu.Model) string { return m.ID })
 }
 
 // ActiveModel is the last line of the active pointer.
@@ -94,6 +84,14 @@ type GPUWrite struct {
 }
 
 func (GPUWrite) isCmd() {}
+func (c GPUWrite) apply(s *State, nowMs uint64) Result {
+	s.as(c.Who)
+	s.gpu.init()
+	s.gpuExpire(nowMs)
+	r := s.gpuWrite(c)
+	s.gpu.publish()
+	return r
+}
 
 // gpuLeaseRec is the authority's record of one ACTIVE lease.
 type gpuLeaseRec struct {
@@ -133,12 +131,8 @@ func (g *gpuState) init() {
 }
 
 func (g *gpuState) node(id string) *GPUNode {
-	for _, n := range g.nodes {
-		if n.ID == id {
-			return n
-		}
-	}
-	return nil
+	n, _ := byID(g.nodes, id, func(n *GPUNode) string { return n.ID })
+	return n
 }
 
 func (g *gpuState) publish() {
@@ -171,24 +165,6 @@ func appendBounded(buf, rec []byte, max int) []byte {
 		data = data[i+1:]
 	}
 	return slices.Clone(data)
-}
-
-func (s *State) applyGPU(c Cmd, nowMs uint64) (Result, bool) {
-	switch c := c.(type) {
-	case GPUWrite:
-		s.gpu.init()
-		s.gpuExpire(nowMs)
-		r := s.gpuWrite(c, nowMs)
-		s.gpu.publish()
-		return r, true
-	case IngestCtl:
-		return s.ingestCtl(c), true
-	case IngestAppend:
-		return s.ingestAppend(c), true
-	case IngestRestore:
-		return s.ingestRestore(c), true
-	}
-	return Result{}, false
 }
 
 // gpuTick expires leases whose TTL has passed; called on every Tick.
@@ -243,7 +219,7 @@ func (s *State) gpuWorkerKilled(worker string) {
 }
 
 // spawnGPU grants a lease and allocates a worker-gpu (spec namespace §3).
-func (s *State) spawnGPU(r ctlRequest, nowMs uint64) Result {
+func (s *State) spawnGPU(r CtlCommand, nowMs uint64) Result {
 	s.gpu.init()
 	s.gpuExpire(nowMs)
 	deny := func(reason string, err error) Result {
@@ -254,7 +230,7 @@ func (s *State) spawnGPU(r ctlRequest, nowMs uint64) Result {
 		return deny("gpu-unavailable", errs.New(errs.ErrBusy, "gpu namespace unavailable"))
 	}
 	l := r.Lease
-	if l == nil || r.Ticks != nil || l.MemMB == 0 || l.Streams == 0 || l.TTLs == 0 || !gpu.ValidID(l.GPUID, s.gpu.lim.IDMax) {
+	if !gpuLeaseShape(r, s.gpu.lim.IDMax) {
 		return deny("invalid-payload", errs.New(errs.ErrInvalid, "invalid payload"))
 	}
 	n := s.gpu.node(l.GPUID)
@@ -307,18 +283,16 @@ func (s *State) gpuWorkerCheck(who Who, gpuID string) error {
 	return nil
 }
 
-func (s *State) gpuWrite(c GPUWrite, nowMs uint64) Result {
-	g := &s.gpu
-	if c.File == GPUBridgeCtl {
+func (s *State) gpuWrite(c GPUWrite) Result {
+	switch {
+	case c.File == GPUBridgeCtl:
 		return s.bridgeCtl(c)
-	}
-	if !g.pub {
+	case !s.gpu.pub:
 		return Result{Err: errs.New(errs.ErrInvalid, "invalid path")}
-	}
-	if c.File == GPUActive {
+	case c.File == GPUActive:
 		return s.activate(c)
 	}
-	n := g.node(c.GPU)
+	n := s.gpu.node(c.GPU)
 	if n == nil {
 		return Result{Err: errs.New(errs.ErrNotFound, "gpu %s not found", c.GPU)}
 	}
@@ -329,62 +303,101 @@ func (s *State) gpuWrite(c GPUWrite, nowMs uint64) Result {
 	if len(rec) == 0 || rec[len(rec)-1] != '\n' {
 		rec = append(slices.Clone(rec), '\n')
 	}
-	body := bytes.TrimRight(rec, "\n")
-	switch c.File {
-	case GPUCtl:
-		if len(rec) > g.lim.CtlMax || !validCtl(string(body)) {
-			s.audit(fmt.Sprintf("gpu ctl outcome=deny gpu=%s reason=invalid-payload", n.ID))
-			return Result{Err: errs.New(errs.ErrInvalid, "invalid payload")}
-		}
-		n.Ctl = appendBounded(n.Ctl, rec, g.lim.CtlMax)
-		s.audit(fmt.Sprintf("gpu ctl gpu=%s cmd=%s", n.ID, strings.Fields(string(body))[0]))
-	case GPULease:
-		if c.Who.Role != "queen" {
-			s.audit(fmt.Sprintf("gpu lease outcome=deny role=%s gpu=%s reason=not-queen", c.Who.Role, n.ID))
-			return Result{Err: errs.New(errs.ErrPermission, "EPERM")}
-		}
-		l, err := gpu.ParseLease(body, g.lim)
-		if err != nil || l.GPUID != n.ID || l.State != gpu.LeaseReleased {
-			s.audit(fmt.Sprintf("gpu lease outcome=deny gpu=%s reason=invalid-payload", n.ID))
-			return Result{Err: errs.New(errs.ErrInvalid, "invalid payload")}
-		}
-		if have, ok := g.leases[l.WorkerID]; ok && have.gpu == n.ID {
-			s.gpuRelease(l.WorkerID, "released")
-		} else {
-			n.Lease = appendBounded(n.Lease, rec, g.lim.LeaseMax)
-		}
-	case GPUStatus:
-		if len(rec) > g.lim.BreadcrumbMax || !isJSONObject(body) {
-			s.audit(fmt.Sprintf("gpu status outcome=deny gpu=%s reason=invalid-payload bytes=%d", n.ID, len(rec)))
-			return Result{Err: errs.New(errs.ErrInvalid, "invalid payload")}
-		}
-		var probe struct {
-			Schema string `json:"schema"`
-		}
-		_ = json.Unmarshal(body, &probe)
-		if probe.Schema == gpu.BreadcrumbSchema {
-			if _, err := gpu.ParseBreadcrumb(body, g.lim); err != nil {
-				s.audit(fmt.Sprintf("gpu status outcome=deny gpu=%s reason=invalid-breadcrumb", n.ID))
-				return Result{Err: errs.New(errs.ErrInvalid, "invalid payload")}
-			}
-		}
-		n.Status = appendBounded(n.Status, rec, g.lim.StatusMax)
-	case GPUJob:
-		if err := s.gate("worker-job"); err != nil {
+	if write, ok := gpuFileWrites[c.File]; ok {
+		if err := write(s, gpuAppend{who: c.Who, n: n, rec: rec, body: bytes.TrimRight(rec, "\n")}); err != nil {
 			return Result{Err: err}
 		}
-		var job struct {
-			Job string `json:"job"`
-		}
-		if len(rec) > g.lim.JobMax || !isJSONObject(body) || json.Unmarshal(body, &job) != nil || !gpu.ValidID(job.Job, g.lim.IDMax) {
-			s.audit(fmt.Sprintf("gpu job outcome=deny gpu=%s reason=invalid-payload", n.ID))
-			return Result{Err: errs.New(errs.ErrInvalid, "invalid payload")}
-		}
-		n.Job = appendBounded(n.Job, rec, g.lim.JobMax)
-		n.Status = appendBounded(n.Status, []byte(`{"job":"`+job.Job+`","state":"QUEUED","detail":"accepted"}`+"\n"), g.lim.StatusMax)
-		s.audit(fmt.Sprintf("gpu job queued gpu=%s job=%s", n.ID, job.Job))
 	}
 	return Result{Written: len(c.Data)}
+}
+
+// gpuAppend is one record for a per-GPU file: rec ends in a newline, body
+// is rec without it.
+type gpuAppend struct {
+	who       Who
+	n         *GPUNode
+	rec, body []byte
+}
+
+// gpuFileWrites appends a record to each writable per-GPU file.
+var gpuFileWrites = map[GPUFile]func(*State, gpuAppend) error{
+	GPUCtl:    (*State).gpuCtlWrite,
+	GPULease:  (*State).gpuLeaseWrite,
+	GPUStatus: (*State).gpuStatusWrite,
+	GPUJob:    (*State).gpuJobWrite,
+}
+
+// gpuInvalid writes line and refuses the record as an invalid payload.
+func (s *State) gpuInvalid(line string) error {
+	s.audit(line)
+	return errs.New(errs.ErrInvalid, "invalid payload")
+}
+
+func (s *State) gpuCtlWrite(a gpuAppend) error {
+	g, n := &s.gpu, a.n
+	if len(a.rec) > g.lim.CtlMax || !validCtl(string(a.body)) {
+		return s.gpuInvalid(fmt.Sprintf("gpu ctl outcome=deny gpu=%s reason=invalid-payload", n.ID))
+	}
+	n.Ctl = appendBounded(n.Ctl, a.rec, g.lim.CtlMax)
+	s.audit(fmt.Sprintf("gpu ctl gpu=%s cmd=%s", n.ID, strings.Fields(string(a.body))[0]))
+	return nil
+}
+
+// gpuLeaseWrite takes a RELEASED line from the queen: it ends the lease
+// it names, or is recorded as it is.
+func (s *State) gpuLeaseWrite(a gpuAppend) error {
+	g, n := &s.gpu, a.n
+	if a.who.Role != "queen" {
+		s.audit(fmt.Sprintf("gpu lease outcome=deny role=%s gpu=%s reason=not-queen", a.who.Role, n.ID))
+		return errs.New(errs.ErrPermission, "EPERM")
+	}
+	l, err := gpu.ParseLease(a.body, g.lim)
+	if err != nil || l.GPUID != n.ID || l.State != gpu.LeaseReleased {
+		return s.gpuInvalid(fmt.Sprintf("gpu lease outcome=deny gpu=%s reason=invalid-payload", n.ID))
+	}
+	if have, ok := g.leases[l.WorkerID]; ok && have.gpu == n.ID {
+		s.gpuRelease(l.WorkerID, "released")
+	} else {
+		n.Lease = appendBounded(n.Lease, a.rec, g.lim.LeaseMax)
+	}
+	return nil
+}
+
+// gpuStatusWrite takes one JSON object; a breadcrumb must be a valid one.
+func (s *State) gpuStatusWrite(a gpuAppend) error {
+	g, n := &s.gpu, a.n
+	if len(a.rec) > g.lim.BreadcrumbMax || !isJSONObject(a.body) {
+		return s.gpuInvalid(fmt.Sprintf("gpu status outcome=deny gpu=%s reason=invalid-payload bytes=%d", n.ID, len(a.rec)))
+	}
+	var probe struct {
+		Schema string `json:"schema"`
+	}
+	_ = json.Unmarshal(a.body, &probe)
+	if probe.Schema == gpu.BreadcrumbSchema {
+		if _, err := gpu.ParseBreadcrumb(a.body, g.lim); err != nil {
+			return s.gpuInvalid(fmt.Sprintf("gpu status outcome=deny gpu=%s reason=invalid-breadcrumb", n.ID))
+		}
+	}
+	n.Status = appendBounded(n.Status, a.rec, g.lim.StatusMax)
+	return nil
+}
+
+// gpuJobWrite queues a job and records it as QUEUED in the status stream.
+func (s *State) gpuJobWrite(a gpuAppend) error {
+	g, n := &s.gpu, a.n
+	if err := s.gate("worker-job"); err != nil {
+		return err
+	}
+	var job struct {
+		Job string `json:"job"`
+	}
+	if len(a.rec) > g.lim.JobMax || !isJSONObject(a.body) || json.Unmarshal(a.body, &job) != nil || !gpu.ValidID(job.Job, g.lim.IDMax) {
+		return s.gpuInvalid(fmt.Sprintf("gpu job outcome=deny gpu=%s reason=invalid-payload", n.ID))
+	}
+	n.Job = appendBounded(n.Job, a.rec, g.lim.JobMax)
+	n.Status = appendBounded(n.Status, []byte(`{"job":"`+job.Job+`","state":"QUEUED","detail":"accepted"}`+"\n"), g.lim.StatusMax)
+	s.audit(fmt.Sprintf("gpu job queued gpu=%s job=%s", n.ID, job.Job))
+	return nil
 }
 
 func validCtl(line string) bool {
@@ -443,66 +456,97 @@ func (s *State) bridgeCtl(c GPUWrite) Result {
 	if err := s.gate("host-publish"); err != nil {
 		return Result{Err: err}
 	}
-	fail := func(reason string) Result {
-		g.pending = nil
-		g.status = "state=err reason=" + reason
-		if len(g.status) > g.lim.BridgeStatMax {
-			g.status = g.status[:g.lim.BridgeStatMax]
-		}
-		s.audit("gpu bridge publish outcome=deny reason=" + reason)
-		return Result{Err: errs.New(errs.ErrInvalid, "invalid payload")}
-	}
 	for _, line := range strings.Split(string(c.Data), "\n") {
 		line = strings.TrimRight(line, "\r")
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
-		switch {
-		case strings.HasPrefix(line, "begin "):
-			g.log = nil
-			g.pending = nil
-			var n int
-			var sha string
-			if _, err := fmt.Sscanf(line, "begin bytes=%d sha256=%s", &n, &sha); err != nil || n <= 0 || n > g.lim.PayloadMax || len(sha) != 64 || strings.Trim(sha, "0123456789abcdef") != "" || line != fmt.Sprintf("begin bytes=%d sha256=%s", n, sha) {
-				return fail("invalid-begin")
-			}
-			g.pending = &transfer{bytes: n, sha: sha}
-			g.status = fmt.Sprintf("state=receiving bytes=%d", n)
-		case strings.HasPrefix(line, "b64:"):
-			p := g.pending
-			if p == nil {
-				return fail("no-begin")
-			}
-			if len(p.b64)+len(line)-4 > 4*((p.bytes+2)/3) {
-				return fail("too-long")
-			}
-			p.b64 = append(p.b64, line[4:]...)
-		case line == "end":
-			p := g.pending
-			if p == nil {
-				return fail("no-begin")
-			}
-			g.pending = nil
-			payload, err := base64.StdEncoding.Strict().DecodeString(string(p.b64))
-			if err != nil || len(payload) != p.bytes {
-				return fail("length-mismatch")
-			}
-			if gpu.SHA256Hex(payload) != p.sha {
-				return fail("sha256-mismatch")
-			}
-			snap, err := gpu.ParseSnapshot(payload, g.lim)
-			if err != nil {
-				return fail("invalid-snapshot")
-			}
-			s.installSnapshot(snap)
-			g.status = fmt.Sprintf("state=ok bytes=%d sha256=%s", p.bytes, p.sha)
-			s.audit(fmt.Sprintf("gpu bridge publish outcome=ok bytes=%d sha256=%s nodes=%d models=%d active=%s", p.bytes, p.sha, len(snap.Nodes), len(snap.Models), snap.Active))
-		default:
-			return fail("unknown-line")
+		if reason := s.bridgeLine(line); reason != "" {
+			return s.bridgeFail(reason)
 		}
 		g.log = appendBounded(g.log, []byte(line+"\n"), g.lim.BridgeLogMax)
 	}
 	return Result{Written: len(c.Data)}
+}
+
+// bridgeFail ends the transfer in progress with reason.
+func (s *State) bridgeFail(reason string) Result {
+	g := &s.gpu
+	g.pending = nil
+	g.status = "state=err reason=" + reason
+	if len(g.status) > g.lim.BridgeStatMax {
+		g.status = g.status[:g.lim.BridgeStatMax]
+	}
+	s.audit("gpu bridge publish outcome=deny reason=" + reason)
+	return Result{Err: errs.New(errs.ErrInvalid, "invalid payload")}
+}
+
+// bridgeLine applies one line of the publish channel; it returns the
+// reason the transfer fails, "" if it does not.
+func (s *State) bridgeLine(line string) (fail string) {
+	switch {
+	case strings.HasPrefix(line, "begin "):
+		return s.gpu.bridgeBegin(line)
+	case strings.HasPrefix(line, "b64:"):
+		return s.gpu.bridgeChunk(line[len("b64:"):])
+	case line == "end":
+		return s.bridgeEnd()
+	}
+	return "unknown-line"
+}
+
+// bridgeBegin starts a transfer: "begin bytes=<n> sha256=<hex>", exactly.
+func (g *gpuState) bridgeBegin(line string) (fail string) {
+	g.log = nil
+	g.pending = nil
+	var n int
+	var sha string
+	if _, err := fmt.Sscanf(line, "begin bytes=%d sha256=%s", &n, &sha); err != nil || n <= 0 || n > g.lim.PayloadMax || len(sha) != 64 || strings.Trim(sha, "0123456789abcdef") != "" || line != fmt.Sprintf("begin bytes=%d sha256=%s", n, sha) {
+		return "invalid-begin"
+	}
+	g.pending = &transfer{bytes: n, sha: sha}
+	g.status = fmt.Sprintf("state=receiving bytes=%d", n)
+	return ""
+}
+
+// bridgeChunk adds base64 text to the transfer, no more than its bytes
+// can encode to.
+func (g *gpuState) bridgeChunk(b64 string) (fail string) {
+	p := g.pending
+	if p == nil {
+		return "no-begin"
+	}
+	if len(p.b64)+len(b64) > 4*((p.bytes+2)/3) {
+		return "too-long"
+	}
+	p.b64 = append(p.b64, b64...)
+	return ""
+}
+
+// bridgeEnd checks the transfer's length and digest and installs the
+// snapshot it carries.
+func (s *State) bridgeEnd() (fail string) {
+	g := &s.gpu
+	p := g.pending
+	if p == nil {
+		return "no-begin"
+	}
+	g.pending = nil
+	payload, err := base64.StdEncoding.Strict().DecodeString(string(p.b64))
+	if err != nil || len(payload) != p.bytes {
+		return "length-mismatch"
+	}
+	if gpu.SHA256Hex(payload) != p.sha {
+		return "sha256-mismatch"
+	}
+	snap, err := gpu.ParseSnapshot(payload, g.lim)
+	if err != nil {
+		return "invalid-snapshot"
+	}
+	s.installSnapshot(snap)
+	g.status = fmt.Sprintf("state=ok bytes=%d sha256=%s", p.bytes, p.sha)
+	s.audit(fmt.Sprintf("gpu bridge publish outcome=ok bytes=%d sha256=%s nodes=%d models=%d active=%s", p.bytes, p.sha, len(snap.Nodes), len(snap.Models), snap.Active))
+	return ""
 }
 
 // installSnapshot replaces the published GPUs, models and schema. A GPU

@@ -1,8 +1,6 @@
 package queen
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -85,12 +83,7 @@ func (v *IngestView) Device(id string) (IngestDevice, bool) {
 	if v == nil {
 		return IngestDevice{}, false
 	}
-	for _, d := range v.Devices {
-		if d.ID == id {
-			return d, true
-		}
-	}
-	return IngestDevice{}, false
+	return byID(v.Devices, id, func(d IngestDevice) string { return d.ID })
 }
 
 // IngestOutcome tells the namespace what an ingest command changed, so a
@@ -126,9 +119,12 @@ type IngestRestore struct {
 	Devices []IngestDevice
 }
 
-func (IngestCtl) isCmd()     {}
-func (IngestAppend) isCmd()  {}
-func (IngestRestore) isCmd() {}
+func (IngestCtl) isCmd()                                {}
+func (c IngestCtl) apply(s *State, _ uint64) Result     { return s.as(c.Who).ingestCtl(c) }
+func (IngestAppend) isCmd()                             {}
+func (c IngestAppend) apply(s *State, _ uint64) Result  { return s.as(c.Who).ingestAppend(c) }
+func (IngestRestore) isCmd()                            {}
+func (c IngestRestore) apply(s *State, _ uint64) Result { return s.ingestRestore(c) }
 
 // ingestState is the authority's ingest bookkeeping.
 type ingestState struct {
@@ -189,9 +185,7 @@ type IngestRequest struct {
 func ParseIngestCtl(line []byte) (IngestRequest, error) {
 	var r IngestRequest
 	bad := errs.New(errs.ErrInvalid, "invalid payload")
-	dec := json.NewDecoder(bytes.NewReader(bytes.TrimSpace(line)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil || dec.More() {
+	if strictJSON(line, &r) != nil {
 		return r, bad
 	}
 	switch {

@@ -3,6 +3,8 @@ package queen
 import (
 	"bytes"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/cohesix/cohesix/internal/errs"
@@ -16,6 +18,9 @@ type LifecycleCtl struct {
 }
 
 func (LifecycleCtl) isCmd() {}
+func (c LifecycleCtl) apply(s *State, nowMs uint64) Result {
+	return s.as(c.Who).governed(c.Who, "/queen/lifecycle/ctl", c.Line, func() Result { return s.lifecycleCtl(c, nowMs) })
+}
 
 // LifecycleRule is one row of the transition table.
 type LifecycleRule struct {
@@ -74,24 +79,12 @@ func (e *LeasesError) Unwrap() error { return errs.ErrBusy }
 
 // Leases is the number of outstanding leases: the live (running) workers.
 func (s *State) Leases() int {
-	n := 0
-	for _, w := range s.workers {
-		if w.Running {
-			n++
-		}
-	}
-	return n
+	return countFunc(maps.Values(s.workers), func(w *Worker) bool { return w.Running })
 }
 
 // Leases is the number of live workers in the snapshot.
 func (sn *Snapshot) Leases() int {
-	n := 0
-	for _, w := range sn.Workers {
-		if w.Running {
-			n++
-		}
-	}
-	return n
+	return countFunc(slices.Values(sn.Workers), func(w Worker) bool { return w.Running })
 }
 
 // auditToken bounds an operator-supplied token for an audit line.

@@ -387,9 +387,15 @@ type PeerNote struct {
 	Lines []string
 }
 
-func (PeerGate) isCmd()    {}
-func (PeerAttempt) isCmd() {}
-func (PeerNote) isCmd()    {}
+func (PeerGate) isCmd()                                   {}
+func (c PeerGate) apply(s *State, nowMs uint64) Result    { return s.peerGate(c, nowMs) }
+func (PeerAttempt) isCmd()                                {}
+func (c PeerAttempt) apply(s *State, nowMs uint64) Result { return s.peerAttempt(c, nowMs) }
+func (PeerNote) isCmd()                                   {}
+func (c PeerNote) apply(s *State, nowMs uint64) Result {
+	s.peerAudit(c.Peer, nowMs, c.Lines...)
+	return Result{}
+}
 
 func (s *State) peerGate(c PeerGate, nowMs uint64) Result {
 	b, blocked := s.peerBlocked(peerKeys(c.Peer, c.Subject), nowMs)

@@ -22,7 +22,8 @@ type Restore struct {
 	Torn    string // audit line for a torn tail the store cut off, "" if none
 }
 
-func (Restore) isCmd() {}
+func (Restore) isCmd()                                {}
+func (c Restore) apply(s *State, nowMs uint64) Result { return s.restore(c, nowMs) }
 
 // record is one durable governance fact.
 type record struct {

@@ -33,8 +33,10 @@ type PolicyCtl struct {
 	Line []byte
 }
 
-func (ActionAppend) isCmd() {}
-func (PolicyCtl) isCmd()    {}
+func (ActionAppend) isCmd()                            {}
+func (c ActionAppend) apply(s *State, _ uint64) Result { return s.as(c.Who).actionAppend(c) }
+func (PolicyCtl) isCmd()                               {}
+func (c PolicyCtl) apply(s *State, _ uint64) Result    { return s.as(c.Who).policyCtl(c) }
 
 type policyState struct {
 	actions []Action // queued and consumed, oldest first

@@ -63,9 +63,15 @@ type SessionClose struct {
 // QueenSeen records authenticated queen activity (refreshes last_seen_ms).
 type QueenSeen struct{}
 
-func (SessionOpen) isCmd()  {}
-func (SessionClose) isCmd() {}
-func (QueenSeen) isCmd()    {}
+func (SessionOpen) isCmd()                                 {}
+func (c SessionOpen) apply(s *State, nowMs uint64) Result  { return s.sessionOpen(c, nowMs) }
+func (SessionClose) isCmd()                                {}
+func (c SessionClose) apply(s *State, nowMs uint64) Result { return s.sessionClose(c, nowMs) }
+func (QueenSeen) isCmd()                                   {}
+func (QueenSeen) apply(s *State, nowMs uint64) Result {
+	s.gov.sessions.lastSeenMs = nowMs
+	return Result{}
+}
 
 // sessionTable is the authority's session and root record.
 type sessionTable struct {

@@ -6,14 +6,13 @@ package queen
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 
 	"github.com/cohesix/cohesix/internal/auditline"
 	"github.com/cohesix/cohesix/internal/errs"
-	"github.com/cohesix/cohesix/internal/gpu"
 	"github.com/cohesix/cohesix/internal/tframe"
 )
 
@@ -121,11 +120,19 @@ func (s *State) takeRevoked() []Revocation {
 func NewState(cfg Config, nowMs uint64) *State {
 	s := &State{cfg: cfg, workers: map[string]*Worker{}, nextWorker: 1, bootMs: nowMs, throttleCfg: cfg.Throttle}
 	s.lifecycle = Lifecycle{State: cfg.InitialState, Reason: "boot", SinceMs: nowMs}
+	s.govInit()
 	return s
 }
 
 // Cmd is one request to the authority.
 type Cmd interface{ isCmd() }
+
+// applier is a command that applies itself to the State (every command
+// of this package): Apply has no dispatch table to keep in step with the
+// command types.
+type applier interface {
+	apply(s *State, nowMs uint64) Result
+}
 
 // Who identifies the requester of a command for audit and policy.
 type Who struct {
@@ -135,41 +142,6 @@ type Who struct {
 	// Peer is the requester's connection: the lines a command writes end
 	// with its transport and remote address (State.audit).
 	Peer Peer
-}
-
-// requester is the identity behind a command that a session submitted.
-func requester(c Cmd) (Who, bool) {
-	switch c := c.(type) {
-	case CtlWrite:
-		return c.Who, true
-	case TelemetryAppend:
-		return c.Who, true
-	case JournalAppend:
-		return c.Who, true
-	case ReplayCtl:
-		return c.Who, true
-	case GPUWrite:
-		return c.Who, true
-	case IngestCtl:
-		return c.Who, true
-	case IngestAppend:
-		return c.Who, true
-	case LifecycleCtl:
-		return c.Who, true
-	case ActionAppend:
-		return c.Who, true
-	case PolicyCtl:
-		return c.Who, true
-	case TraceCtl:
-		return c.Who, true
-	}
-	return Who{}, false
-}
-
-// CtlWrite is one line written to /queen/ctl.
-type CtlWrite struct {
-	Who  Who
-	Line []byte
 }
 
 // TelemetryAppend appends one record to a worker's telemetry ring.
@@ -188,11 +160,32 @@ type Tick struct{}
 // BootComplete performs the manifest's auto transition out of BOOTING.
 type BootComplete struct{}
 
-func (CtlWrite) isCmd()        {}
-func (TelemetryAppend) isCmd() {}
-func (LogAppend) isCmd()       {}
-func (Tick) isCmd()            {}
-func (BootComplete) isCmd()    {}
+func (TelemetryAppend) isCmd()                            {}
+func (c TelemetryAppend) apply(s *State, _ uint64) Result { return s.as(c.Who).telemetry(c) }
+
+func (LogAppend) isCmd() {}
+func (c LogAppend) apply(s *State, _ uint64) Result {
+	for _, l := range c.Lines {
+		s.audit(l)
+	}
+	return Result{}
+}
+
+func (Tick) isCmd() {}
+func (Tick) apply(s *State, nowMs uint64) Result {
+	s.tick(nowMs)
+	s.gpuTick(nowMs)
+	s.peerTick(nowMs)
+	return Result{}
+}
+
+func (BootComplete) isCmd() {}
+func (BootComplete) apply(s *State, nowMs uint64) Result {
+	if s.lifecycle.State == "BOOTING" && s.cfg.AutoOnline != "" {
+		s.transition(s.cfg.AutoOnline, "boot-complete", nowMs)
+	}
+	return Result{}
+}
 
 // Result is the outcome of one Apply: an error (a refusal from errs) and the
 // facts the caller needs. Audit lines are already in the log.
@@ -203,6 +196,7 @@ type Result struct {
 	Offset  uint64 // ring end after a telemetry append
 	Written int
 	Ingest  *IngestOutcome // what an ingest command changed (ingest.go)
+	Ctl     *CtlCommand    // the /queen/ctl line as the queen parsed it (ctl.go)
 }
 
 // Bind is a per-session namespace binding decided by the queen.
@@ -214,57 +208,13 @@ type Bind struct {
 // Apply changes the state by one command at time nowMs. It reads no clock,
 // starts no goroutines and is the only mutator.
 func (s *State) Apply(c Cmd, nowMs uint64) Result {
-	if who, ok := requester(c); ok {
-		s.peer = who.Peer
-		defer func() { s.peer = Peer{} }()
+	a, ok := c.(applier)
+	if !ok {
+		return Result{Err: errs.New(errs.ErrInvalid, "unknown command %T", c)}
 	}
-	return s.apply(c, nowMs)
-}
-
-func (s *State) apply(c Cmd, nowMs uint64) Result {
-	switch c := c.(type) {
-	case CtlWrite:
-		return s.governed(c.Who, "/queen/ctl", c.Line, func() Result { return s.ctl(c, nowMs) })
-	case TelemetryAppend:
-		if err := s.rootCut(c.Who); err != nil {
-			return Result{Err: err}
-		}
-		return s.telemetry(c)
-	case LogAppend:
-		for _, l := range c.Lines {
-			s.audit(l)
-		}
-		return Result{}
-	case Tick:
-		s.tick(nowMs)
-		s.gpuTick(nowMs)
-		s.peerTick(nowMs)
-		return Result{}
-	case Attach:
-		return s.attach(c, nowMs)
-	case PeerGate:
-		return s.peerGate(c, nowMs)
-	case PeerAttempt:
-		return s.peerAttempt(c, nowMs)
-	case PeerNote:
-		s.peerAudit(c.Peer, nowMs, c.Lines...)
-		return Result{}
-	case BootComplete:
-		if s.lifecycle.State == "BOOTING" && s.cfg.AutoOnline != "" {
-			s.transition(s.cfg.AutoOnline, "boot-complete", nowMs)
-		}
-		return Result{}
-	}
-	if r, ok := s.applyGPU(c, nowMs); ok {
-		return r
-	}
-	if r, ok := s.applyGov(c, nowMs); ok {
-		return r
-	}
-	if r, ok := s.applyTrace(c); ok {
-		return r
-	}
-	return Result{Err: errs.New(errs.ErrInvalid, "unknown command %T", c)}
+	r := a.apply(s, nowMs)
+	s.peer = Peer{} // set by as for the command of a session
+	return r
 }
 
 func (s *State) transition(to, reason string, nowMs uint64) {
@@ -315,127 +265,19 @@ func (s *State) audit(line string) {
 	}
 }
 
-// ctlRequest is the strict schema of one /queen/ctl line: exactly one of the
-// top-level keys is present.
-type ctlRequest struct {
-	Spawn  *string   `json:"spawn"`
-	Ticks  *uint64   `json:"ticks"`
-	Budget *Budget   `json:"budget"`
-	Lease  *gpuLease `json:"lease"`
-	Kill   *string   `json:"kill"`
-	Bind   *bindReq  `json:"bind"`
-	Mount  *mountReq `json:"mount"`
+// as makes the lines the command being applied writes name who's peer
+// (audit); a session's command calls it first thing, and Apply clears it.
+func (s *State) as(who Who) *State {
+	s.peer = who.Peer
+	return s
 }
 
-type gpuLease struct {
-	GPUID    string `json:"gpu_id"`
-	MemMB    uint32 `json:"mem_mb"`
-	Streams  uint8  `json:"streams"`
-	TTLs     uint32 `json:"ttl_s"`
-	Priority *uint8 `json:"priority"`
-}
-
-type bindReq struct {
-	From string `json:"from"`
-	To   string `json:"to"`
-}
-
-type mountReq struct {
-	Service string `json:"service"`
-	At      string `json:"at"`
-}
-
-// ParseCtl decodes one /queen/ctl line strictly: unknown keys, trailing data
-// and ambiguous shapes are refused.
-func ParseCtl(line []byte) (ctlRequest, error) {
-	var r ctlRequest
-	dec := json.NewDecoder(bytes.NewReader(bytes.TrimSpace(line)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
-		return r, errs.New(errs.ErrInvalid, "invalid payload")
-	}
-	if dec.More() || checkStrictKeys(line) != nil {
-		return r, errs.New(errs.ErrInvalid, "invalid payload")
-	}
-	n := 0
-	for _, set := range []bool{r.Spawn != nil, r.Kill != nil, r.Bind != nil, r.Mount != nil} {
-		if set {
-			n++
-		}
-	}
-	switch {
-	case n == 0 && r.Budget != nil && r.Ticks == nil && r.Lease == nil:
-		return r, nil // default budget for later spawns
-	case n != 1:
-		return r, errs.New(errs.ErrInvalid, "invalid payload")
-	case r.Spawn == nil && (r.Ticks != nil || r.Budget != nil || r.Lease != nil):
-		return r, errs.New(errs.ErrInvalid, "invalid payload")
-	}
-	return r, nil
-}
-
-// ctlShape is the stateless part of the spawn checks in spawn and
-// spawnGPU: an unknown role, a heartbeat without ticks or with a lease, a
-// gpu spawn without a complete lease, or ticks inside a budget make a line
-// an invalid payload whatever the hive's state. Replay re-runs it with
-// ParseCtl (DECISIONS P14).
-func ctlShape(r ctlRequest) error {
-	if r.Spawn == nil {
-		return nil
-	}
-	bad := errs.New(errs.ErrInvalid, "invalid payload")
-	if r.Budget != nil && r.Budget.Ticks != nil {
-		return bad
-	}
-	switch *r.Spawn {
-	case "heartbeat":
-		if r.Lease != nil || r.Ticks == nil || *r.Ticks == 0 {
-			return bad
-		}
-	case "gpu":
-		l := r.Lease
-		if l == nil || r.Ticks != nil || l.MemMB == 0 || l.Streams == 0 || l.TTLs == 0 || !gpu.ValidID(l.GPUID, gpu.DefaultLimits().IDMax) {
-			return bad
-		}
-	default:
-		return bad
-	}
-	return nil
-}
-
-func (s *State) ctl(c CtlWrite, nowMs uint64) Result {
-	if c.Who.Role != "queen" {
-		s.audit(fmt.Sprintf("queen-ctl outcome=deny role=%s reason=not-queen", c.Who.Role))
-		return Result{Err: errs.New(errs.ErrPermission, "EPERM")}
-	}
-	r, err := ParseCtl(c.Line)
-	if err != nil {
-		s.audit(fmt.Sprintf("queen-ctl outcome=deny reason=invalid-payload bytes=%d", len(c.Line)))
-		return Result{Err: err}
-	}
-	switch {
-	case r.Spawn != nil:
-		return s.spawn(r, nowMs)
-	case r.Kill != nil:
-		return s.kill(*r.Kill)
-	case r.Bind != nil:
-		if err := s.gate("new-work"); err != nil {
-			return Result{Err: err}
-		}
-		s.audit(fmt.Sprintf("bind from=%s to=%s", auditline.Field(r.Bind.From), auditline.Field(r.Bind.To)))
-		return Result{Bind: &Bind{From: r.Bind.From, To: r.Bind.To}}
-	case r.Mount != nil:
-		if err := s.gate("new-work"); err != nil {
-			return Result{Err: err}
-		}
-		s.audit(fmt.Sprintf("mount service=%s at=%s", auditline.Field(r.Mount.Service), auditline.Field(r.Mount.At)))
-		return Result{Bind: &Bind{Mount: r.Mount.Service, To: r.Mount.At}}
-	default: // budget
-		s.defBudget = *r.Budget
-		s.persist(record{K: "budget", Budget: r.Budget})
-		s.audit("budget default " + budgetString(s.defBudget))
-		return Result{}
-	}
+// auditUnattributed is audit without the requester's transport fields.
+func (s *State) auditUnattributed(line string) {
+	peer := s.peer
+	s.peer = Peer{}
+	s.audit(line)
+	s.peer = peer
 }
 
 func budgetString(b Budget) string {
@@ -484,13 +326,13 @@ func (s *State) spawnBudget(req *Budget, defOps, defTTLs uint64) (b Budget, ok b
 	return b, true
 }
 
-func (s *State) spawn(r ctlRequest, nowMs uint64) Result {
+func (s *State) spawn(r CtlCommand, nowMs uint64) Result {
 	if err := s.gate("new-work"); err != nil {
 		return Result{Err: err}
 	}
 	switch *r.Spawn {
 	case "heartbeat":
-		if r.Lease != nil || r.Ticks == nil || *r.Ticks == 0 {
+		if !heartbeatShape(r) {
 			s.audit("spawn outcome=deny reason=invalid-payload")
 			return Result{Err: errs.New(errs.ErrInvalid, "invalid payload")}
 		}
@@ -543,6 +385,9 @@ func (s *State) kill(id string) Result {
 }
 
 func (s *State) telemetry(c TelemetryAppend) Result {
+	if err := s.rootCut(c.Who); err != nil {
+		return Result{Err: err}
+	}
 	w, ok := s.workers[c.Worker]
 	if !ok {
 		return Result{Err: errs.New(errs.ErrNotFound, "worker %s not found", c.Worker)}
@@ -678,12 +523,29 @@ type Snapshot struct {
 
 // Worker returns the worker with id.
 func (sn *Snapshot) Worker(id string) (Worker, bool) {
-	for _, w := range sn.Workers {
-		if w.ID == id {
-			return w, true
+	return byID(sn.Workers, id, func(w Worker) string { return w.ID })
+}
+
+// byID returns the first element of xs whose id (idOf) is id.
+func byID[T any](xs []T, id string, idOf func(T) string) (T, bool) {
+	for _, x := range xs {
+		if idOf(x) == id {
+			return x, true
 		}
 	}
-	return Worker{}, false
+	var zero T
+	return zero, false
+}
+
+// countFunc counts the elements of seq that f accepts.
+func countFunc[T any](seq iter.Seq[T], f func(T) bool) int {
+	n := 0
+	for x := range seq {
+		if f(x) {
+			n++
+		}
+	}
+	return n
 }
 
 // snapshot copies the state into an immutable value.

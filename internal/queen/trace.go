@@ -75,8 +75,10 @@ type TraceCtl struct {
 	Line []byte
 }
 
-func (TraceEmit) isCmd() {}
-func (TraceCtl) isCmd()  {}
+func (TraceEmit) isCmd()                            {}
+func (c TraceEmit) apply(s *State, _ uint64) Result { return s.traceEmit(c) }
+func (TraceCtl) isCmd()                             {}
+func (c TraceCtl) apply(s *State, _ uint64) Result  { return s.as(c.Who).traceCtl(c) }
 
 // ParseTraceCtl parses one /trace/ctl line: exactly
 // {"set":{"level":"<level>","cats":["<cat>",...]}} with a known level and
@@ -163,31 +165,29 @@ func (s *State) traceEvent(cat, level, msg string) {
 	}
 }
 
-func (s *State) applyTrace(c Cmd) (Result, bool) {
-	switch c := c.(type) {
-	case TraceEmit:
-		lvl := c.Level
-		if !slices.Contains(TraceLevels, lvl) {
-			lvl = "info"
-		}
-		for _, l := range c.Lines {
-			if len(l) > s.cfg.LogLineMaxBytes {
-				l = l[:s.cfg.LogLineMaxBytes] // as audit lines are (queen.log_line_max_bytes)
-			}
-			s.traceEvent(c.Cat, lvl, auditline.Line(l))
-		}
-		return Result{}, true
-	case TraceCtl:
-		f, err := ParseTraceCtl(c.Line)
-		if err != nil {
-			s.audit(fmt.Sprintf("trace ctl refused role=%s reason=invalid-payload", c.Who.Role))
-			return Result{Err: err}, true
-		}
-		s.tr.filter = f
-		s.audit(fmt.Sprintf("trace ctl set level=%s cats=%s", f.Level, strings.Join(f.Cats, ",")))
-		return Result{}, true
+func (s *State) traceEmit(c TraceEmit) Result {
+	lvl := c.Level
+	if !slices.Contains(TraceLevels, lvl) {
+		lvl = "info"
 	}
-	return Result{}, false
+	for _, l := range c.Lines {
+		if len(l) > s.cfg.LogLineMaxBytes {
+			l = l[:s.cfg.LogLineMaxBytes] // as audit lines are (queen.log_line_max_bytes)
+		}
+		s.traceEvent(c.Cat, lvl, auditline.Line(l))
+	}
+	return Result{}
+}
+
+func (s *State) traceCtl(c TraceCtl) Result {
+	f, err := ParseTraceCtl(c.Line)
+	if err != nil {
+		s.audit(fmt.Sprintf("trace ctl refused role=%s reason=invalid-payload", c.Who.Role))
+		return Result{Err: err}
+	}
+	s.tr.filter = f
+	s.audit(fmt.Sprintf("trace ctl set level=%s cats=%s", f.Level, strings.Join(f.Cats, ",")))
+	return Result{}
 }
 
 func (s *State) traceView() TraceView {
