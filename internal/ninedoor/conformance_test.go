@@ -193,8 +193,8 @@ var (
 
 func TestEmbeddedDefaults(t *testing.T) {
 	checkTree(t, Static{DirOps: DirOps{Path: "/d"}, Entries: []Entry{
-		{"f", roFile{ReadOnly: ReadOnly{Path: "/d/f"}}},
-		{"c", Content{ReadOnly: ReadOnly{Path: "/d/c"}, Render: func() []byte { return []byte("hello\n") }}},
-		{"e", Dynamic{DirOps: DirOps{Path: "/d/e"}, Names: func() []string { return nil }, Child: func(string) (Node, bool) { return nil, false }}},
+		{Name: "f", Node: roFile{ReadOnly: ReadOnly{Path: "/d/f"}}},
+		{Name: "c", Node: Content{ReadOnly: ReadOnly{Path: "/d/c"}, Render: func() []byte { return []byte("hello\n") }}},
+		{Name: "e", Node: Dynamic{DirOps: DirOps{Path: "/d/e"}, Names: func() []string { return nil }, Child: func(string) (Node, bool) { return nil, false }}},
 	}}, "/d", 4)
 }
