@@ -20,10 +20,11 @@ import (
 // cannot infer. Paths are relative to the provider's root, '/'-separated;
 // "" is the root itself.
 type Case struct {
-	path string
-	open bool // the directory walks names it does not list
-	max  int  // > 0: the file's content never exceeds max bytes
-	run  func(t *testing.T, n ns.Node, path string)
+	path   string
+	open   bool // the directory walks names it does not list
+	anyOff bool // the file reads 0, nil at every offset, negative ones too
+	max    int  // > 0: the file's content never exceeds max bytes
+	run    func(s *suite, n ns.Node, path string)
 }
 
 // Cap declares that the file at path never renders more than max bytes.
@@ -33,22 +34,26 @@ func Cap(path string, max int) Case { return Case{path: path, max: max} }
 // as a directory whose first write creates the child does.
 func Open(path string) Case { return Case{path: path, open: true} }
 
+// IgnoresOffset declares that the file at path, a control file with
+// nothing to read, answers 0, nil at every offset, negative ones too: the
+// suite then does not ask a negative offset to fail. It records a known
+// exception to the ReadAt contract; a new provider should not need it.
+func IgnoresOffset(path string) Case { return Case{path: path, anyOff: true} }
+
 // Content declares the exact content of the file at path.
 func Content(path, want string) Case {
-	return Case{path: path, run: func(t *testing.T, n ns.Node, p string) {
-		t.Helper()
+	return Case{path: path, run: func(s *suite, n ns.Node, p string) {
 		if got, err := ns.ReadAll(n); err != nil || string(got) != want {
-			t.Errorf("ReadAll(%s) = %q, %v; want %q, nil", p, got, err, want)
+			s.errorf("ReadAll(%s) = %q, %v; want %q, nil", p, got, err, want)
 		}
 	}}
 }
 
 // Lists declares the exact listing, in order, of the directory at path.
 func Lists(path string, names ...string) Case {
-	return Case{path: path, run: func(t *testing.T, n ns.Node, p string) {
-		t.Helper()
+	return Case{path: path, run: func(s *suite, n ns.Node, p string) {
 		if got, err := n.List(); err != nil || !slices.Equal(got, names) {
-			t.Errorf("List(%s) = %q, %v; want %q, nil", p, got, err, names)
+			s.errorf("List(%s) = %q, %v; want %q, nil", p, got, err, names)
 		}
 	}}
 }
@@ -56,10 +61,9 @@ func Lists(path string, names ...string) Case {
 // ReadError declares that reading the file at path at off fails with
 // exactly words.
 func ReadError(path string, off int64, words string) Case {
-	return Case{path: path, run: func(t *testing.T, n ns.Node, p string) {
-		t.Helper()
+	return Case{path: path, run: func(s *suite, n ns.Node, p string) {
 		k, err := n.ReadAt(make([]byte, 8), off)
-		wantWords(t, fmt.Sprintf("ReadAt(%s, %d)", p, off), k, err, words)
+		s.wantWords(fmt.Sprintf("ReadAt(%s, %d)", p, off), k, err, words)
 	}}
 }
 
@@ -67,27 +71,24 @@ func ReadError(path string, off int64, words string) Case {
 // exactly words. The suite appends as a caller with no identity, so only
 // declare it for nodes that refuse before they submit anything.
 func AppendError(path string, words string) Case {
-	return Case{path: path, run: func(t *testing.T, n ns.Node, p string) {
-		t.Helper()
+	return Case{path: path, run: func(s *suite, n ns.Node, p string) {
 		k, err := n.Append(Nobody{}, []byte("x\n"), -1)
-		wantWords(t, fmt.Sprintf("Append(%s)", p), k, err, words)
+		s.wantWords(fmt.Sprintf("Append(%s)", p), k, err, words)
 	}}
 }
 
 // WalkError declares that walking name from the node at path fails with
 // exactly words.
 func WalkError(path, name, words string) Case {
-	return Case{path: path, run: func(t *testing.T, n ns.Node, p string) {
-		t.Helper()
+	return Case{path: path, run: func(s *suite, n ns.Node, p string) {
 		_, err := n.Walk(name)
-		wantWords(t, fmt.Sprintf("Walk(%s, %q)", p, name), 0, err, words)
+		s.wantWords(fmt.Sprintf("Walk(%s, %q)", p, name), 0, err, words)
 	}}
 }
 
-func wantWords(t *testing.T, call string, k int, err error, words string) {
-	t.Helper()
+func (s *suite) wantWords(call string, k int, err error, words string) {
 	if err == nil || err.Error() != words {
-		t.Errorf("%s = %d, %v; want error %q", call, k, err, words)
+		s.errorf("%s = %d, %v; want error %q", call, k, err, words)
 	}
 }
 
@@ -102,15 +103,15 @@ func (Nobody) Identity() ns.Identity { return ns.Identity{} }
 // errs.ErrNotFound.
 const unlisted = "no-such-entry"
 
-// suite is one TestProvider run.
+// suite is one run of the checks; errorf reports a violation.
 type suite struct {
-	t     *testing.T
-	p     ns.Provider
-	lim   ns.Limits
-	open  map[string]bool
-	caps  map[string]int
-	seen  map[string]bool
-	nodes int
+	errorf func(format string, args ...any)
+	p      ns.Provider
+	lim    ns.Limits
+	open   map[string]bool
+	anyOff map[string]bool
+	caps   map[string]int
+	seen   map[string]bool
 }
 
 // TestProvider walks every node of p's tree and checks that
@@ -129,13 +130,31 @@ type suite struct {
 // their effects belong to the provider's own tests.
 func TestProvider(t *testing.T, p ns.Provider, cases ...Case) {
 	t.Helper()
-	s := &suite{t: t, p: p, lim: ns.DefaultLimits(), open: map[string]bool{}, caps: map[string]int{}, seen: map[string]bool{}}
+	check(p, cases, func(format string, args ...any) {
+		t.Helper()
+		t.Errorf(format, args...)
+	})
+}
+
+// Check runs TestProvider's checks and returns every violation joined,
+// nil if none: for a caller without a *testing.T, or a test of the suite.
+func Check(p ns.Provider, cases ...Case) error {
+	var errs []error
+	check(p, cases, func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) })
+	return errors.Join(errs...)
+}
+
+func check(p ns.Provider, cases []Case, errorf func(string, ...any)) {
+	s := &suite{errorf: errorf, p: p, lim: ns.DefaultLimits(), open: map[string]bool{}, anyOff: map[string]bool{}, caps: map[string]int{}, seen: map[string]bool{}}
 	for _, c := range cases {
 		if c.open {
 			s.open[c.path] = true
 		}
 		if c.max > 0 {
 			s.caps[c.path] = c.max
+		}
+		if c.anyOff {
+			s.anyOff[c.path] = true
 		}
 	}
 	s.walk(p.Root(), nil)
@@ -148,13 +167,11 @@ func TestProvider(t *testing.T, p ns.Provider, cases ...Case) {
 func show(rel ns.Path) string { return "." + ns.Join(rel) }
 
 func (s *suite) walk(n ns.Node, rel ns.Path) {
-	s.t.Helper()
-	s.nodes++
 	s.seen[strings.Join(rel, "/")] = true
 	s.checkAllow(rel)
 	st, err := n.Stat()
 	if err != nil {
-		s.t.Errorf("Stat(%s) = %v; want nil", show(rel), err)
+		s.errorf("Stat(%s) = %v; want nil", show(rel), err)
 		return
 	}
 	if st.Kind != ns.KindDir {
@@ -163,7 +180,7 @@ func (s *suite) walk(n ns.Node, rel ns.Path) {
 	}
 	s.checkDir(n, rel)
 	if len(rel) >= s.lim.Depth {
-		s.t.Errorf("%s: directory at the walk depth %d; nothing below it can be reached", show(rel), s.lim.Depth)
+		s.errorf("%s: directory at the walk depth %d; nothing below it can be reached", show(rel), s.lim.Depth)
 		return
 	}
 	names, _ := n.List()
@@ -175,58 +192,55 @@ func (s *suite) walk(n ns.Node, rel ns.Path) {
 }
 
 func (s *suite) checkAllow(rel ns.Path) {
-	s.t.Helper()
 	for _, op := range []ns.Op{ns.OpWalk, ns.OpRead, ns.OpWrite} {
 		if v := s.p.Allow(Nobody{}, rel, op); v > ns.Deny {
-			s.t.Errorf("Allow(nobody, %s, %s) = %d; want Defer, Allow or Deny", show(rel), op, v)
+			s.errorf("Allow(nobody, %s, %s) = %d; want Defer, Allow or Deny", show(rel), op, v)
 		}
 	}
 }
 
 func (s *suite) checkDir(n ns.Node, rel ns.Path) {
-	s.t.Helper()
 	path := show(rel)
 	names, err := n.List()
 	if err != nil {
-		s.t.Errorf("List(%s) = %v; want nil for a directory", path, err)
+		s.errorf("List(%s) = %v; want nil for a directory", path, err)
 	}
 	for i, name := range names {
 		if s.lim.CheckName(name) != nil || slices.Contains(names[:i], name) {
-			s.t.Errorf("List(%s) = %q; entry %q is not a valid, unique name", path, names, name)
+			s.errorf("List(%s) = %q; entry %q is not a valid, unique name", path, names, name)
 		}
 		if _, err := n.Walk(name); err != nil {
-			s.t.Errorf("Walk(%s, %q) = %v; want the listed child", path, name, err)
+			s.errorf("Walk(%s, %q) = %v; want the listed child", path, name, err)
 		}
 	}
 	if _, err := n.Walk(unlisted); !s.open[strings.Join(rel, "/")] && !slices.Contains(names, unlisted) && !errors.Is(err, errs.ErrNotFound) {
-		s.t.Errorf("Walk(%s, %q) = %v; want ErrNotFound", path, unlisted, err)
+		s.errorf("Walk(%s, %q) = %v; want ErrNotFound", path, unlisted, err)
 	}
 	if k, err := n.ReadAt(make([]byte, 8), 0); err == nil {
-		s.t.Errorf("ReadAt(%s, 0) = %d, nil; want an error for a directory", path, k)
+		s.errorf("ReadAt(%s, 0) = %d, nil; want an error for a directory", path, k)
 	}
 	if _, err := ns.ReadAll(n); !errors.Is(err, errs.ErrInvalid) {
-		s.t.Errorf("ReadAll(%s) = %v; want ErrInvalid for a directory", path, err)
+		s.errorf("ReadAll(%s) = %v; want ErrInvalid for a directory", path, err)
 	}
 	if _, err := n.Append(Nobody{}, []byte("x"), -1); !errors.Is(err, errs.ErrPermission) {
-		s.t.Errorf("Append(%s) = %v; want ErrPermission for a directory", path, err)
+		s.errorf("Append(%s) = %v; want ErrPermission for a directory", path, err)
 	}
 }
 
 func (s *suite) checkFile(n ns.Node, rel ns.Path, st ns.Stat) {
-	s.t.Helper()
 	path := show(rel)
 	if st.Kind != ns.KindReadOnly && st.Kind != ns.KindAppend && st.Kind != ns.KindAppendOffset {
-		s.t.Errorf("Stat(%s).Kind = %d; want a file kind", path, st.Kind)
+		s.errorf("Stat(%s).Kind = %d; want a file kind", path, st.Kind)
 	}
 	if names, err := n.List(); err == nil {
-		s.t.Errorf("List(%s) = %q, nil; want an error for a file", path, names)
+		s.errorf("List(%s) = %q, nil; want an error for a file", path, names)
 	}
 	if _, err := n.Walk(unlisted); err == nil {
-		s.t.Errorf("Walk(%s, %q) = nil error; want an error for a file", path, unlisted)
+		s.errorf("Walk(%s, %q) = nil error; want an error for a file", path, unlisted)
 	}
 	if st.Kind == ns.KindReadOnly {
 		if _, err := n.Append(Nobody{}, []byte("x"), -1); !errors.Is(err, errs.ErrPermission) {
-			s.t.Errorf("Append(%s) = %v; want ErrPermission for a read-only file", path, err)
+			s.errorf("Append(%s) = %v; want ErrPermission for a read-only file", path, err)
 		}
 	}
 	data, base, ok := s.content(n, path, st)
@@ -234,31 +248,30 @@ func (s *suite) checkFile(n ns.Node, rel ns.Path, st ns.Stat) {
 		return
 	}
 	if max, ok := s.caps[strings.Join(rel, "/")]; ok && len(data) > max {
-		s.t.Errorf("ReadAll(%s) = %d bytes; want at most the cap %d", path, len(data), max)
+		s.errorf("ReadAll(%s) = %d bytes; want at most the cap %d", path, len(data), max)
 	}
-	s.checkOffsets(n, path, data, base)
+	s.checkOffsets(n, path, data, base, s.anyOff[strings.Join(rel, "/")])
 	s.checkPieces(n, path, data, base)
 }
 
 // content reads the whole file and checks it against Stat: the size is the
 // ring base plus the retained bytes.
 func (s *suite) content(n ns.Node, path string, st ns.Stat) (data []byte, base int64, ok bool) {
-	s.t.Helper()
 	if w, isRing := n.(ns.Windowed); isRing {
 		b, err := w.Base()
 		if err != nil {
-			s.t.Errorf("Base(%s) = %v; want nil", path, err)
+			s.errorf("Base(%s) = %v; want nil", path, err)
 			return nil, 0, false
 		}
 		base = int64(b)
 	}
 	data, err := ns.ReadAll(n)
 	if err != nil {
-		s.t.Errorf("ReadAll(%s) = %v; want nil", path, err)
+		s.errorf("ReadAll(%s) = %v; want nil", path, err)
 		return nil, 0, false
 	}
 	if want := st.Size - uint64(base); uint64(len(data)) != want {
-		s.t.Errorf("ReadAll(%s) = %d bytes; want Stat size %d - base %d = %d", path, len(data), st.Size, base, want)
+		s.errorf("ReadAll(%s) = %d bytes; want Stat size %d - base %d = %d", path, len(data), st.Size, base, want)
 	}
 	return data, base, true
 }
@@ -266,35 +279,35 @@ func (s *suite) content(n ns.Node, path string, st ns.Stat) (data []byte, base i
 // checkOffsets reads at the start, the middle, the end and past the end,
 // then below the start: a negative offset, and the byte before a ring's
 // base.
-func (s *suite) checkOffsets(n ns.Node, path string, data []byte, base int64) {
-	s.t.Helper()
+func (s *suite) checkOffsets(n ns.Node, path string, data []byte, base int64, anyOff bool) {
 	end := base + int64(len(data))
 	for _, off := range []int64{base, base + int64(len(data)/2), end, end + 1, end + 100} {
 		p := make([]byte, len(data)+8)
 		k, err := n.ReadAt(p, off)
 		if want := data[min(off-base, int64(len(data))):]; err != nil || string(p[:k]) != string(want) {
-			s.t.Errorf("ReadAt(%s, %d) = %q, %v; want %q, nil", path, off, p[:k], err, want)
+			s.errorf("ReadAt(%s, %d) = %q, %v; want %q, nil", path, off, p[:k], err, want)
 		}
 	}
-	if k, err := n.ReadAt(make([]byte, 8), -1); err == nil {
-		s.t.Errorf("ReadAt(%s, -1) = %d, nil; want an error for a negative offset", path, k)
+	if k, err := n.ReadAt(make([]byte, 8), -1); anyOff && (k != 0 || err != nil) {
+		s.errorf("ReadAt(%s, -1) = %d, %v; want 0, nil as declared (IgnoresOffset)", path, k, err)
+	} else if !anyOff && err == nil {
+		s.errorf("ReadAt(%s, -1) = %d, nil; want an error for a negative offset", path, k)
 	}
 	if base > 0 {
 		if k, err := n.ReadAt(make([]byte, 8), base-1); err == nil {
-			s.t.Errorf("ReadAt(%s, %d) = %d, nil; want an error below the ring base %d", path, base-1, k, base)
+			s.errorf("ReadAt(%s, %d) = %d, nil; want an error below the ring base %d", path, base-1, k, base)
 		}
 	}
 }
 
 // checkPieces reads the file in 3-byte pieces; they must join to data.
 func (s *suite) checkPieces(n ns.Node, path string, data []byte, base int64) {
-	s.t.Helper()
 	var got []byte
 	p := make([]byte, 3)
 	for off := base; ; {
 		k, err := n.ReadAt(p, off)
 		if err != nil {
-			s.t.Errorf("ReadAt(%s, %d) = %v; want nil", path, off, err)
+			s.errorf("ReadAt(%s, %d) = %v; want nil", path, off, err)
 			return
 		}
 		if k == 0 {
@@ -304,14 +317,13 @@ func (s *suite) checkPieces(n ns.Node, path string, data []byte, base int64) {
 		off += int64(k)
 	}
 	if string(got) != string(data) {
-		s.t.Errorf("ReadAt(%s) in 3-byte pieces = %q; want %q", path, got, data)
+		s.errorf("ReadAt(%s) in 3-byte pieces = %q; want %q", path, got, data)
 	}
 }
 
 // runCase finds the case's node and runs its check; a case must name a
 // node the provider serves.
 func (s *suite) runCase(c Case) {
-	s.t.Helper()
 	var rel ns.Path
 	if c.path != "" {
 		rel = strings.Split(c.path, "/")
@@ -320,15 +332,15 @@ func (s *suite) runCase(c Case) {
 	for i, name := range rel {
 		next, err := n.Walk(name)
 		if err != nil {
-			s.t.Errorf("case %s: Walk(%s, %q) = %v; want the declared node", show(rel), show(rel[:i]), name, err)
+			s.errorf("case %s: Walk(%s, %q) = %v; want the declared node", show(rel), show(rel[:i]), name, err)
 			return
 		}
 		n = next
 	}
-	if (c.max > 0 || c.open) && !s.seen[c.path] {
-		s.t.Errorf("case %s: the walk never reached it; want a listed node", show(rel))
+	if (c.max > 0 || c.open || c.anyOff) && !s.seen[c.path] {
+		s.errorf("case %s: the walk never reached it; want a listed node", show(rel))
 	}
 	if c.run != nil {
-		c.run(s.t, n, show(rel))
+		c.run(s, n, show(rel))
 	}
 }
