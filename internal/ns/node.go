@@ -217,7 +217,9 @@ func ReadAll(n Node) ([]byte, error) {
 		}
 		off = int64(b)
 	}
-	out := make([]byte, 0, st.Size)
+	// A ring's size is its absolute end; only the bytes past the base
+	// are retained, so size the buffer by those.
+	out := make([]byte, 0, st.Size-min(st.Size, uint64(off)))
 	buf := make([]byte, 4096)
 	for {
 		k, err := n.ReadAt(buf, off)
