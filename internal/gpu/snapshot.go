@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/ns"
 )
 
 // SnapshotSchema is the bridge payload schema line.
@@ -115,7 +116,7 @@ type Snapshot struct {
 // ValidID checks a gpu or model id: 1..max bytes, one path component,
 // printable ASCII without quotes, backslashes or spaces.
 func ValidID(id string, max int) bool {
-	if id == "" || id == "." || id == ".." || len(id) > max {
+	if !ns.ValidName(id, max) {
 		return false
 	}
 	for i := 0; i < len(id); i++ {

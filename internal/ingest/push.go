@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/ns"
 )
 
 // PushSchema is the envelope schema id.
@@ -42,7 +43,7 @@ func MimeFor(path string) (string, error) {
 
 // ValidDevice checks a device id as cohsh does before sending.
 func ValidDevice(id string) error {
-	if id == "" || id == "." || id == ".." || len(id) > generated.Secure9pWalkComponentMaxBytes {
+	if !ns.ValidName(id, generated.Secure9pWalkComponentMaxBytes) {
 		return fmt.Errorf("%w: device id must be 1..%d bytes", ErrLocal, generated.Secure9pWalkComponentMaxBytes)
 	}
 	for _, r := range id {

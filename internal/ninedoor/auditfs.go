@@ -14,7 +14,7 @@ type ringFile struct {
 	NotDir
 	ns   *Namespace
 	ring func(*queen.Snapshot) queen.Ring
-	cmd  func(s *Session, line []byte, off int64) queen.Cmd // nil: read-only
+	cmd  func(c Caller, line []byte, off int64) queen.Cmd // nil: read-only
 	path string
 }
 
@@ -37,24 +37,24 @@ func (f ringFile) ReadAt(p []byte, off int64) (int, error) {
 // Base implements Windowed.
 func (f ringFile) Base() (uint64, error) { return f.ring(f.ns.q.Snapshot()).Base, nil }
 
-func (f ringFile) Append(s *Session, p []byte, off int64) (int, error) {
+func (f ringFile) Append(c Caller, p []byte, off int64) (int, error) {
 	if f.cmd == nil {
-		return ReadOnly{Path: f.path}.Append(s, p, off)
+		return ReadOnly{Path: f.path}.Append(c, p, off)
 	}
-	return lineCtl{ns: f.ns, kind: KindAppendOffset, cmd: f.cmd}.Append(s, p, off)
+	return lineCtl{ns: f.ns, kind: KindAppendOffset, cmd: f.cmd}.Append(c, p, off)
 }
 
 func (ns *Namespace) auditDir() Node {
 	g := ns.q.Gov()
 	return Static{DirOps: DirOps{Path: "/audit"}, Entries: []Entry{
-		{"journal", ringFile{ns: ns, path: "/audit/journal",
+		{Name: "journal", Node: ringFile{ns: ns, path: "/audit/journal",
 			ring: func(sn *queen.Snapshot) queen.Ring { return sn.Gov.Journal },
-			cmd: func(s *Session, l []byte, off int64) queen.Cmd {
-				return queen.JournalAppend{Who: s.Who(), Line: l, Off: off}
+			cmd: func(c Caller, l []byte, off int64) queen.Cmd {
+				return queen.JournalAppend{Who: queen.WhoOf(c), Line: l, Off: off}
 			}}},
-		{"decisions", ringFile{ns: ns, path: "/audit/decisions",
+		{Name: "decisions", Node: ringFile{ns: ns, path: "/audit/decisions",
 			ring: func(sn *queen.Snapshot) queen.Ring { return sn.Gov.Decisions }}},
-		{"export", Content{ReadOnly: ReadOnly{Path: "/audit/export"}, Render: func() []byte {
+		{Name: "export", Node: Content{ReadOnly: ReadOnly{Path: "/audit/export"}, Render: func() []byte {
 			sn := ns.q.Snapshot().Gov
 			return fmt.Appendf(nil, `{"journal_base":%d,"journal_next":%d,"decisions_base":%d,"decisions_next":%d,"replay_enabled":%t,"replay_max_entries":%d}`+"\n",
 				sn.Journal.Base, sn.Journal.End(), sn.Decisions.Base, sn.Decisions.End(), g.ReplayEnable, g.ReplayMaxEntries)
@@ -65,12 +65,12 @@ func (ns *Namespace) auditDir() Node {
 func (ns *Namespace) replayDir() Node {
 	g := ns.q.Gov()
 	return Static{DirOps: DirOps{Path: "/replay"}, Entries: []Entry{
-		{"ctl", ringFile{ns: ns, path: "/replay/ctl",
+		{Name: "ctl", Node: ringFile{ns: ns, path: "/replay/ctl",
 			ring: func(sn *queen.Snapshot) queen.Ring { return sn.Gov.ReplayLog },
-			cmd: func(s *Session, l []byte, off int64) queen.Cmd {
-				return queen.ReplayCtl{Who: s.Who(), Line: l, Off: off}
+			cmd: func(c Caller, l []byte, off int64) queen.Cmd {
+				return queen.ReplayCtl{Who: queen.WhoOf(c), Line: l, Off: off}
 			}}},
-		{"status", Content{ReadOnly: ReadOnly{Path: "/replay/status"}, Render: func() []byte {
+		{Name: "status", Node: Content{ReadOnly: ReadOnly{Path: "/replay/status"}, Render: func() []byte {
 			return capped([]byte(ns.q.Snapshot().Gov.Replay+"\n"), g.ReplayStatusMaxBytes)
 		}}},
 	}}

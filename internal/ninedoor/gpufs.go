@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/cohesix/cohesix/internal/errs"
+	nscore "github.com/cohesix/cohesix/internal/ns"
 	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
@@ -44,8 +45,8 @@ func (f gpuFile) ReadAt(p []byte, off int64) (int, error) {
 	return readBytes(b, p, off)
 }
 
-func (f gpuFile) Append(s *Session, p []byte, _ int64) (int, error) {
-	r, err := f.ns.submit(queen.GPUWrite{Who: s.Who(), File: f.file, GPU: f.id, Data: p})
+func (f gpuFile) Append(c Caller, p []byte, _ int64) (int, error) {
+	r, err := f.ns.submit(queen.GPUWrite{Who: queen.WhoOf(c), File: f.file, GPU: f.id, Data: p})
 	if err != nil {
 		return 0, err
 	}
@@ -58,13 +59,13 @@ func gpuContent(path string, ns *Namespace, get func(v *queen.GPUView) []byte) N
 
 func (ns *Namespace) gpuDir() Node {
 	bridge := Static{DirOps: DirOps{Path: "/gpu/bridge"}, Entries: []Entry{
-		{"ctl", gpuFile{ns: ns, file: queen.GPUBridgeCtl, get: func(v *queen.GPUView) ([]byte, bool) {
+		{Name: "ctl", Node: gpuFile{ns: ns, file: queen.GPUBridgeCtl, get: func(v *queen.GPUView) ([]byte, bool) {
 			if v == nil {
 				return nil, true
 			}
 			return v.BridgeLog, true
 		}}},
-		{"status", gpuContent("/gpu/bridge/status", ns, func(v *queen.GPUView) []byte {
+		{Name: "status", Node: gpuContent("/gpu/bridge/status", ns, func(v *queen.GPUView) []byte {
 			if v == nil {
 				return []byte("state=idle\n")
 			}
@@ -94,7 +95,7 @@ func (ns *Namespace) gpuDir() Node {
 				return ns.modelsDir(), true
 			case name == "telemetry":
 				return Static{DirOps: DirOps{Path: "/gpu/telemetry"}, Entries: []Entry{
-					{"schema.json", gpuContent("/gpu/telemetry/schema.json", ns, func(v *queen.GPUView) []byte { return v.Schema })},
+					{Name: "schema.json", Node: gpuContent("/gpu/telemetry/schema.json", ns, func(v *queen.GPUView) []byte { return v.Schema })},
 				}}, true
 			}
 			if _, ok := ns.gpuView().Node(name); !ok {
@@ -117,11 +118,11 @@ func (ns *Namespace) gpuNode(id string) Node {
 		}}
 	}
 	return Static{DirOps: DirOps{Path: base}, Entries: []Entry{
-		{"info", gpuContent(base+"/info", ns, func(v *queen.GPUView) []byte { n, _ := v.Node(id); return n.Info })},
-		{"ctl", field(queen.GPUCtl, func(n queen.GPUNode) []byte { return n.Ctl })},
-		{"lease", field(queen.GPULease, func(n queen.GPUNode) []byte { return n.Lease })},
-		{"status", field(queen.GPUStatus, func(n queen.GPUNode) []byte { return n.Status })},
-		{"job", field(queen.GPUJob, func(n queen.GPUNode) []byte { return n.Job })},
+		{Name: "info", Node: gpuContent(base+"/info", ns, func(v *queen.GPUView) []byte { n, _ := v.Node(id); return n.Info })},
+		{Name: "ctl", Node: field(queen.GPUCtl, func(n queen.GPUNode) []byte { return n.Ctl })},
+		{Name: "lease", Node: field(queen.GPULease, func(n queen.GPUNode) []byte { return n.Lease })},
+		{Name: "status", Node: field(queen.GPUStatus, func(n queen.GPUNode) []byte { return n.Status })},
+		{Name: "job", Node: field(queen.GPUJob, func(n queen.GPUNode) []byte { return n.Job })},
 	}}
 }
 
@@ -141,48 +142,65 @@ func (ns *Namespace) modelsDir() Node {
 			}
 			p := "/gpu/models/available/" + name
 			return Static{DirOps: DirOps{Path: p}, Entries: []Entry{
-				{"manifest.toml", gpuContent(p+"/manifest.toml", ns, func(v *queen.GPUView) []byte { m, _ := v.Model(name); return m.Manifest })},
+				{Name: "manifest.toml", Node: gpuContent(p+"/manifest.toml", ns, func(v *queen.GPUView) []byte { m, _ := v.Model(name); return m.Manifest })},
 			}}, true
 		},
 	}
 	return Static{DirOps: DirOps{Path: "/gpu/models"}, Entries: []Entry{
-		{"available", available},
-		{"active", gpuFile{ns: ns, file: queen.GPUActive, get: func(v *queen.GPUView) ([]byte, bool) { return v.Active, v != nil && v.Published }}},
+		{Name: "available", Node: available},
+		{Name: "active", Node: gpuFile{ns: ns, file: queen.GPUActive, get: func(v *queen.GPUView) ([]byte, bool) { return v.Active, v != nil && v.Published }}},
 	}}
 }
 
-// gpuAllowed is the worker-gpu share of the role matrix: a GPU worker
-// walks to and reads only its leased GPU's files, the models and the
-// telemetry schema, and appends only to its GPU's ctl, status and job
-// (never the lease, the bridge or the active pointer). handled is false
-// outside /gpu or for other roles.
-func (ns *Namespace) gpuAllowed(s *Session, comps []string, op Op) (ok, handled bool) {
-	if s.Role != ticket.RoleWorkerGPU || len(comps) == 0 || comps[0] != "gpu" {
-		return false, false
+// gpuProvider is /gpu: its tree and its own share of the role matrix.
+type gpuProvider struct {
+	ns   *Namespace
+	root Node
+}
+
+// Root implements nscore.Provider.
+func (p gpuProvider) Root() Node { return p.root }
+
+// Allow implements nscore.Provider: a GPU worker walks to and reads only
+// its leased GPU's files, the models and the telemetry schema, and
+// appends only to its GPU's ctl, status and job (never the lease, the
+// bridge or the active pointer). Other roles defer to the role matrix.
+func (p gpuProvider) Allow(c Caller, rel nscore.Path, op Op) nscore.Verdict {
+	id := c.Identity()
+	if id.Role != ticket.RoleWorkerGPU.String() {
+		return nscore.Defer
 	}
+	if p.ns.gpuAllowed(id.Subject, rel, op) {
+		return nscore.Allow
+	}
+	return nscore.Deny
+}
+
+// gpuAllowed is the worker-gpu rule for rel, a path inside /gpu, for the
+// worker called subject.
+func (ns *Namespace) gpuAllowed(subject string, rel []string, op Op) bool {
 	v := ns.gpuView()
 	leased := ""
 	if v != nil {
-		leased = v.Leases[s.Subject]
+		leased = v.Leases[subject]
 	}
-	rest := comps[1:]
 	switch {
-	case len(rest) == 0:
-		return op == OpWalk, true
-	case leased != "" && rest[0] == leased:
-		if len(rest) == 1 {
-			return op != OpWrite, true
+	case len(rel) == 0:
+		return op == OpWalk
+	case leased != "" && rel[0] == leased:
+		if len(rel) == 1 {
+			return op != OpWrite
 		}
-		if len(rest) == 2 && slices.Contains([]string{"info", "ctl", "lease", "status", "job"}, rest[1]) {
+		if len(rel) == 2 && slices.Contains([]string{"info", "ctl", "lease", "status", "job"}, rel[1]) {
 			if op == OpWrite {
-				return slices.Contains([]string{"ctl", "status", "job"}, rest[1]), true
+				return slices.Contains([]string{"ctl", "status", "job"}, rel[1])
 			}
-			return true, true
+			return true
 		}
-	case rest[0] == "models":
-		return op != OpWrite, true
-	case rest[0] == "telemetry":
-		return op != OpWrite && (len(rest) == 1 || rest[1] == "schema.json"), true
+	case rel[0] == "models":
+		return op != OpWrite
+	case rel[0] == "telemetry":
+		return op != OpWrite && (len(rel) == 1 || rel[1] == "schema.json")
 	}
-	return false, true
+	return false
 }

@@ -50,7 +50,7 @@ func newFixture(t *testing.T, o options) *fixture {
 	done := make(chan struct{})
 	go func() { defer close(done); q.Run(ctx, nil) }()
 	t.Cleanup(func() { cancel(); <-done })
-	tests := []Entry{{"selftest_quick.coh", Content{ReadOnly: ReadOnly{Path: "/proc/tests/selftest_quick.coh"}, Render: func() []byte { return []byte("ping\n") }}}}
+	tests := []Entry{{Name: "selftest_quick.coh", Node: Content{ReadOnly: ReadOnly{Path: "/proc/tests/selftest_quick.coh"}, Render: func() []byte { return []byte("ping\n") }}}}
 	f := &fixture{t: t, ns: New(q, ncfg, []byte(testBoot), tests), q: q, clock: clock}
 	f.do(queen.LogAppend{}) // barrier: boot is complete
 	return f

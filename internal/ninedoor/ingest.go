@@ -84,8 +84,8 @@ func (ns *Namespace) device(id string) (queen.IngestDevice, bool) {
 func (ns *Namespace) ingestDevice(id string) Node {
 	base := "/queen/telemetry/" + id
 	return Static{DirOps: DirOps{Path: base}, Entries: []Entry{
-		{"ctl", ingestCtlFile{ns: ns, dev: id}},
-		{"seg", Dynamic{
+		{Name: "ctl", Node: ingestCtlFile{ns: ns, dev: id}},
+		{Name: "seg", Node: Dynamic{
 			DirOps: DirOps{Path: base + "/seg"},
 			Names: func() []string {
 				d, _ := ns.device(id)
@@ -103,7 +103,7 @@ func (ns *Namespace) ingestDevice(id string) Node {
 				return segFile{ns: ns, dev: id, seg: name}, true
 			},
 		}},
-		{"latest", Content{ReadOnly: ReadOnly{Path: base + "/latest"}, Render: func() []byte {
+		{Name: "latest", Node: Content{ReadOnly: ReadOnly{Path: base + "/latest"}, Render: func() []byte {
 			d, _ := ns.device(id)
 			if d.Latest == "" {
 				return nil
@@ -123,9 +123,9 @@ type ingestCtlFile struct {
 func (ingestCtlFile) Stat() (Stat, error)               { return Stat{Kind: KindAppend}, nil }
 func (ingestCtlFile) ReadAt([]byte, int64) (int, error) { return 0, nil }
 
-func (f ingestCtlFile) Append(s *Session, p []byte, _ int64) (int, error) {
+func (f ingestCtlFile) Append(c Caller, p []byte, _ int64) (int, error) {
 	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
-		if _, err := f.ns.ingest(queen.IngestCtl{Who: s.Who(), Device: f.dev, Line: []byte(line)}); err != nil {
+		if _, err := f.ns.ingest(queen.IngestCtl{Who: queen.WhoOf(c), Device: f.dev, Line: []byte(line)}); err != nil {
 			return 0, err
 		}
 	}
@@ -162,13 +162,13 @@ func (f segFile) ReadAt(p []byte, off int64) (int, error) {
 	return readBytes(b, p, off)
 }
 
-func (f segFile) Append(s *Session, p []byte, off int64) (int, error) {
-	return f.AppendQueued(s, p, off, nil)
+func (f segFile) Append(c Caller, p []byte, off int64) (int, error) {
+	return f.AppendQueued(c, p, off, nil)
 }
 
 // AppendQueued implements QueuedAppender.
-func (f segFile) AppendQueued(s *Session, p []byte, off int64, queued func()) (int, error) {
-	r, err := f.ns.ingestQueued(queen.IngestAppend{Who: s.Who(), Device: f.dev, Segment: f.seg, Data: p, Off: off}, queued)
+func (f segFile) AppendQueued(c Caller, p []byte, off int64, queued func()) (int, error) {
+	r, err := f.ns.ingestQueued(queen.IngestAppend{Who: queen.WhoOf(c), Device: f.dev, Segment: f.seg, Data: p, Off: off}, queued)
 	if err != nil {
 		return 0, err
 	}
@@ -181,7 +181,7 @@ func (ns *Namespace) queenIngestEntries() []Entry {
 	if !ns.q.IngestEnabled() {
 		return nil
 	}
-	return []Entry{{"telemetry", ns.ingestDir()}, {"export", ns.exportDir()}}
+	return []Entry{{Name: "telemetry", Node: ns.ingestDir()}, {Name: "export", Node: ns.exportDir()}}
 }
 
 // exportDir is /queen/export: lora_jobs/<job>/{telemetry.cbor,
@@ -204,10 +204,11 @@ func (ns *Namespace) exportDir() Node {
 			}
 			p := "/queen/export/lora_jobs/" + name
 			file := func(f string, pick func(j queen.LoraJob) []byte) Entry {
-				return Entry{f, Content{ReadOnly: ReadOnly{Path: p + "/" + f}, Render: func() []byte {
+				return Entry{Name: f, Node: Content{ReadOnly: ReadOnly{Path: p + "/" + f}, Render: func() []byte {
 					j, _ := ns.q.Snapshot().Ingest.Job(name)
 					return pick(j)
 				}}}
+
 			}
 			return Static{DirOps: DirOps{Path: p}, Entries: []Entry{
 				file("telemetry.cbor", func(j queen.LoraJob) []byte { return j.Telemetry }),
@@ -216,5 +217,5 @@ func (ns *Namespace) exportDir() Node {
 			}}, true
 		},
 	}
-	return Static{DirOps: DirOps{Path: "/queen/export"}, Entries: []Entry{{"lora_jobs", jobs}}}
+	return Static{DirOps: DirOps{Path: "/queen/export"}, Entries: []Entry{{Name: "lora_jobs", Node: jobs}}}
 }

@@ -21,9 +21,9 @@ func (lifecycleCtl) Stat() (Stat, error)               { return Stat{Kind: KindA
 func (lifecycleCtl) ReadAt([]byte, int64) (int, error) { return 0, nil }
 
 // Append submits each line; the first refusal ends the write.
-func (f lifecycleCtl) Append(s *Session, p []byte, _ int64) (int, error) {
+func (f lifecycleCtl) Append(c Caller, p []byte, _ int64) (int, error) {
 	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
-		if _, err := f.ns.submit(queen.LifecycleCtl{Who: s.Who(), Line: []byte(line)}); err != nil {
+		if _, err := f.ns.submit(queen.LifecycleCtl{Who: queen.WhoOf(c), Line: []byte(line)}); err != nil {
 			return 0, err
 		}
 	}
@@ -31,7 +31,7 @@ func (f lifecycleCtl) Append(s *Session, p []byte, _ int64) (int, error) {
 }
 
 func (ns *Namespace) lifecycleDir() Node {
-	return Static{DirOps: DirOps{Path: "/queen/lifecycle"}, Entries: []Entry{{"ctl", lifecycleCtl{ns: ns}}}}
+	return Static{DirOps: DirOps{Path: "/queen/lifecycle"}, Entries: []Entry{{Name: "ctl", Node: lifecycleCtl{ns: ns}}}}
 }
 
 // OpenSession starts a session for an accepted attach and registers it

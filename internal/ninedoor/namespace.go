@@ -12,22 +12,10 @@ import (
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/auditline"
 	"github.com/cohesix/cohesix/internal/errs"
+	nscore "github.com/cohesix/cohesix/internal/ns"
 	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
-
-// Op is what a caller wants to do with a path.
-type Op uint8
-
-const (
-	OpWalk  Op = iota // pass through a directory
-	OpRead            // read a file or list a directory
-	OpWrite           // append to a file
-)
-
-func (o Op) String() string {
-	return [...]string{"walk", "read", "write"}[o]
-}
 
 // Session is one attached client: its identity and its bind table.
 type Session struct {
@@ -46,10 +34,13 @@ type Session struct {
 
 type binding struct{ from, to []string }
 
-// Who is the session's identity as the queen records it.
-func (s *Session) Who() queen.Who {
-	return queen.Who{Role: s.Role.String(), Subject: s.Subject, Ticket: s.Ticket, Peer: s.Peer}
+// Identity implements Caller: what a provider may know of the session.
+func (s *Session) Identity() nscore.Identity {
+	return nscore.Identity{Role: s.Role.String(), Subject: s.Subject, Ticket: s.Ticket, Transport: s.Peer.Transport, Remote: s.Peer.Remote}
 }
+
+// Who is the session's identity as the queen records it.
+func (s *Session) Who() queen.Who { return queen.WhoOf(s) }
 
 // Config is the namespace's share of the manifest.
 type Config struct {
@@ -83,7 +74,7 @@ func DefaultConfig() Config {
 type Namespace struct {
 	q        *queen.Queen
 	cfg      Config
-	root     Node
+	root     *nscore.Mux
 	sessions atomic.Uint64
 
 	ingestStore IngestStore // ingest.go; nil keeps segments in memory
@@ -105,25 +96,45 @@ func (ns *Namespace) Config() Config { return ns.cfg }
 func New(q *queen.Queen, cfg Config, boot []byte, tests []Entry) *Namespace {
 	ns := &Namespace{q: q, cfg: cfg}
 	q.OnRevoke(ns.workerRevoked) // authority.go
-	var top []Entry
-	top = append(top,
-		Entry{"gpu", ns.gpuDir()},
-		Entry{"kmesg", ns.kmesgFile()}, // tracefs.go
-		Entry{"log", ns.logDir()},
-		Entry{"proc", ns.procDir(boot, tests)},
-		Entry{"queen", ns.queenDir()},
-		Entry{"trace", ns.traceDir()},
-	)
-	if cfg.ShardEnabled {
-		top = append(top, Entry{"shard", ns.shardDir()})
+	ns.root = nscore.NewMux(cfg.limits())
+	for _, m := range ns.providers(boot, tests) {
+		ns.root.Mount(m.Name, m.Provider)
 	}
-	if !cfg.ShardEnabled || cfg.LegacyAlias {
-		top = append(top, Entry{"worker", ns.workerDir(func(string) bool { return true })})
-	}
-	top = append(top, ns.governRoots()...) // policy, actions, audit, replay (policyfs.go, auditfs.go)
-	ns.root = Static{DirOps: DirOps{Path: "/"}, Entries: top}
 	return ns
 }
+
+// limits are the path grammar's limits of c.
+func (c Config) limits() nscore.Limits {
+	return nscore.Limits{Depth: c.WalkDepth, Component: c.ComponentMax}
+}
+
+// providers are the top-level providers in the ls order of /.
+func (ns *Namespace) providers(boot []byte, tests []Entry) []nscore.Mounted {
+	plain := func(name string, root Node) nscore.Mounted {
+		return nscore.Mounted{Name: name, Provider: nscore.Plain(root)}
+	}
+	top := []nscore.Mounted{
+		{Name: "gpu", Provider: gpuProvider{ns: ns, root: ns.gpuDir()}}, // gpufs.go
+		plain("kmesg", ns.kmesgFile()),                                  // tracefs.go
+		plain("log", ns.logDir()),
+		plain("proc", ns.procDir(boot, tests)),
+		plain("queen", ns.queenDir()),
+		plain("trace", ns.traceDir()),
+	}
+	if ns.cfg.ShardEnabled {
+		top = append(top, plain("shard", ns.shardDir()))
+	}
+	if !ns.cfg.ShardEnabled || ns.cfg.LegacyAlias {
+		top = append(top, plain("worker", ns.workerDir(func(string) bool { return true })))
+	}
+	for _, e := range ns.governRoots() { // policy, actions, audit, replay (policyfs.go, auditfs.go)
+		top = append(top, plain(e.Name, e.Node))
+	}
+	return top
+}
+
+// Providers returns the mounted top-level providers in the ls order of /.
+func (ns *Namespace) Providers() []nscore.Mounted { return ns.root.Mounts() }
 
 // Queen returns the authority the namespace submits to.
 func (ns *Namespace) Queen() *queen.Queen { return ns.q }
@@ -139,37 +150,12 @@ func (ns *Namespace) ShardLabel(id string) string {
 
 // Split validates an absolute path (spec secure9p §9) and returns its
 // components; empty components are skipped.
-func (ns *Namespace) Split(path string) ([]string, error) {
-	if !strings.HasPrefix(path, "/") || strings.ContainsRune(path, 0) || auditline.HasControl(path) {
-		return nil, errs.New(errs.ErrInvalid, "invalid path")
-	}
-	var comps []string
-	for _, c := range strings.Split(path, "/") {
-		switch {
-		case c == "":
-			continue
-		case c == "." || c == "..":
-			return nil, errs.New(errs.ErrInvalid, "invalid path")
-		case len(c) > ns.cfg.ComponentMax:
-			return nil, errs.New(errs.ErrInvalid, "invalid path")
-		}
-		comps = append(comps, c)
-	}
-	if len(comps) > ns.cfg.WalkDepth {
-		return nil, errs.New(errs.ErrInvalid, "invalid path")
-	}
-	return comps, nil
-}
+func (ns *Namespace) Split(path string) ([]string, error) { return ns.cfg.limits().Parse(path) }
 
 // CheckName validates one walk component. A control character (CR, LF,
 // ESC, DEL, C1) or invalid UTF-8 makes the name invalid before any policy
 // sees it: it could only serve to forge or garble a log line.
-func (ns *Namespace) CheckName(name string) error {
-	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") || len(name) > ns.cfg.ComponentMax || auditline.HasControl(name) {
-		return errs.New(errs.ErrInvalid, "invalid path")
-	}
-	return nil
-}
+func (ns *Namespace) CheckName(name string) error { return ns.cfg.limits().CheckName(name) }
 
 // Rebind applies s's bind table to comps: the longest bound prefix wins.
 func (ns *Namespace) Rebind(s *Session, comps []string) []string {
@@ -188,12 +174,9 @@ func (ns *Namespace) Rebind(s *Session, comps []string) []string {
 	return append(slices.Clone(b.from), comps[len(b.to):]...)
 }
 
-// Join renders components as an absolute path.
-func Join(comps []string) string { return "/" + strings.Join(comps, "/") }
-
 // Lookup walks comps from the root without policy checks.
 func (ns *Namespace) Lookup(comps []string) (Node, error) {
-	n := ns.root
+	var n Node = ns.root
 	for i, c := range comps {
 		next, err := n.Walk(c)
 		if err != nil {
@@ -246,7 +229,7 @@ func (ns *Namespace) Writable(s *Session, comps []string, n Node) error {
 // It does not count the denial in /proc/pressure: the console counts each
 // refusal it sends, and 9P counts only Busy (spec namespace §2).
 func (ns *Namespace) Check(s *Session, comps []string, op Op) error {
-	if ns.allowed(s, comps, op) {
+	if ns.permits(s, comps, op) {
 		return nil
 	}
 	p := Join(comps)
@@ -261,13 +244,24 @@ func subjectOrNone(s string) string {
 	return s
 }
 
-func (ns *Namespace) allowed(s *Session, comps []string, op Op) bool {
+// permits asks the provider mounted at comps first; one that defers
+// leaves the decision to the role matrix.
+func (ns *Namespace) permits(s *Session, comps []string, op Op) bool {
 	if s.Role == ticket.RoleQueen {
 		return true
 	}
-	if ok, handled := ns.gpuAllowed(s, comps, op); handled {
-		return ok
+	switch ns.root.Allow(s, comps, op) {
+	case nscore.Allow:
+		return true
+	case nscore.Deny:
+		return false
 	}
+	return ns.allowed(s, comps, op)
+}
+
+// allowed is the default role rule (spec secure9p §10) for what no
+// provider decides.
+func (ns *Namespace) allowed(s *Session, comps []string, op Op) bool {
 	p := Join(comps)
 	readable := []string{"/proc/boot", "/log/queen.log"}
 	var own []string // files the worker may read and append
@@ -302,8 +296,14 @@ func (ns *Namespace) allowed(s *Session, comps []string, op Op) bool {
 	}
 }
 
-// bind installs a queen-approved binding in s.
-func (ns *Namespace) bind(s *Session, from, to []string) error {
+// bind installs a queen-approved binding in c's session. Binds are
+// per-session state of this package, so a caller that is not a *Session
+// has no table to hold one.
+func (ns *Namespace) bind(c Caller, from, to []string) error {
+	s, ok := c.(*Session)
+	if !ok || s == nil {
+		return errs.New(errs.ErrInvalid, "caller keeps no bind table")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, b := range s.binds {
@@ -321,13 +321,7 @@ func (ns *Namespace) bind(s *Session, from, to []string) error {
 
 // bindTarget validates a bind or mount target: like Split, but empty
 // components, "*" and the root alone are refused (spec secure9p §9).
-func (ns *Namespace) bindTarget(p string) ([]string, error) {
-	comps, err := ns.Split(p)
-	if err != nil || len(comps) == 0 || strings.Contains(p, "//") || strings.HasSuffix(p, "/") || slices.Contains(comps, "*") {
-		return nil, errs.New(errs.ErrInvalid, "invalid path")
-	}
-	return comps, nil
-}
+func (ns *Namespace) bindTarget(p string) ([]string, error) { return ns.cfg.limits().BindTarget(p) }
 
 // submit hands c to the queen with the session's context.
 func (ns *Namespace) submit(c queen.Cmd) (queen.Result, error) {

@@ -37,8 +37,8 @@ func (ns *Namespace) netDir() Node {
 		return Content{ReadOnly: ReadOnly{Path: path}, Render: func() []byte { return []byte(s.Line() + "\n") }}
 	}
 	return Static{DirOps: DirOps{Path: "/proc/net"}, Entries: []Entry{
-		{"console", stats("/proc/net/console", &ns.obs.consoleNet)},
-		{"secure9p", stats("/proc/net/secure9p", &ns.obs.secure9pNet)},
+		{Name: "console", Node: stats("/proc/net/console", &ns.obs.consoleNet)},
+		{Name: "secure9p", Node: stats("/proc/net/secure9p", &ns.obs.secure9pNet)},
 	}}
 }
 
@@ -196,12 +196,6 @@ func line(max int, render func() string) Node {
 	return Content{Render: func() []byte { return capped([]byte(render()+"\n"), max) }}
 }
 
-// Tailer is a node whose console tail first advances it (the ingest watch
-// stream); the console calls Tail before reading.
-type Tailer interface {
-	Tail(s *Session)
-}
-
 // watchFile is /proc/ingest/watch.
 type watchFile struct {
 	ReadOnly
@@ -232,7 +226,7 @@ func (f watchFile) Stat() (Stat, error) {
 func (f watchFile) ReadAt(p []byte, off int64) (int, error) { return readBytes(f.render(), p, off) }
 
 // Tail appends a watch line, or logs the throttle (spec namespace §2).
-func (f watchFile) Tail(*Session) {
+func (f watchFile) Tail(Caller) {
 	if ok, delay := f.ns.obs.ingest.Watch(f.ns.nowMs()); !ok {
 		f.ns.q.Audit(fmt.Sprintf("observe ingest.watch throttled delay_ms=%d min_interval_ms=%d", delay, generated.ObservabilityProcIngestWatchMinIntervalMs))
 	}
@@ -252,32 +246,32 @@ func (ns *Namespace) procObserve() []Entry {
 	snap := func() *queen.Snapshot { return ns.q.Snapshot() }
 	var p9 []Entry
 	if generated.ObservabilityProc9pSessions {
-		p9 = append(p9, Entry{"sessions", Content{Render: func() []byte {
+		p9 = append(p9, Entry{Name: "sessions", Node: Content{Render: func() []byte {
 			return capped([]byte(ns.renderSessions(snap())), generated.ObservabilityProc9pSessionsBytes)
 		}}})
 	}
 	if generated.ObservabilityProc9pOutstanding {
-		p9 = append(p9, Entry{"outstanding", line(generated.ObservabilityProc9pOutstandingBytes, func() string {
+		p9 = append(p9, Entry{Name: "outstanding", Node: line(generated.ObservabilityProc9pOutstandingBytes, func() string {
 			return fmt.Sprintf("outstanding current=%d limit=%d", ns.obs.ninep.Outstanding(), generated.Secure9pTagsPerSession)
 		})})
 	}
 	if generated.ObservabilityProc9pShortWrites {
-		p9 = append(p9, Entry{"short_writes", line(generated.ObservabilityProc9pShortWritesBytes, func() string {
+		p9 = append(p9, Entry{Name: "short_writes", Node: line(generated.ObservabilityProc9pShortWritesBytes, func() string {
 			return fmt.Sprintf("short_writes total=%d retries=%d", ns.obs.ninep.ShortWrites.Load(), ns.obs.ninep.Retries.Load())
 		})})
 	}
 	if s := ns.sessionDir(); s != nil {
-		p9 = append(p9, Entry{"session", s})
+		p9 = append(p9, Entry{Name: "session", Node: s})
 	}
 	if len(p9) > 0 {
-		out = append(out, Entry{"9p", Static{DirOps: DirOps{Path: "/proc/9p"}, Entries: p9}})
+		out = append(out, Entry{Name: "9p", Node: Static{DirOps: DirOps{Path: "/proc/9p"}, Entries: p9}})
 	}
 
 	in := &ns.obs.ingest
 	var ing []Entry
 	add := func(on bool, name string, max int, render func() string) {
 		if on {
-			ing = append(ing, Entry{name, line(max, render)})
+			ing = append(ing, Entry{Name: name, Node: line(max, render)})
 		}
 	}
 	add(generated.ObservabilityProcIngestP50Ms, "p50_ms", generated.ObservabilityProcIngestP50MsBytes, func() string {
@@ -298,30 +292,30 @@ func (ns *Namespace) procObserve() []Entry {
 		return fmt.Sprintf("queued=%d", max(in.Queued.Load(), 0))
 	})
 	if generated.ObservabilityProcIngestWatch {
-		ing = append(ing, Entry{"watch", watchFile{ReadOnly: ReadOnly{Path: "/proc/ingest/watch"}, ns: ns}})
+		ing = append(ing, Entry{Name: "watch", Node: watchFile{ReadOnly: ReadOnly{Path: "/proc/ingest/watch"}, ns: ns}})
 	}
 	if len(ing) > 0 {
-		out = append(out, Entry{"ingest", Static{DirOps: DirOps{Path: "/proc/ingest"}, Entries: ing}})
+		out = append(out, Entry{Name: "ingest", Node: Static{DirOps: DirOps{Path: "/proc/ingest"}, Entries: ing}})
 	}
 
 	var root []Entry
 	if generated.ObservabilityProcRootReachable {
-		root = append(root, Entry{"reachable", line(generated.ObservabilityProcRootReachableBytes, func() string {
+		root = append(root, Entry{Name: "reachable", Node: line(generated.ObservabilityProcRootReachableBytes, func() string {
 			return "reachable=" + yesNo(snap().Gov.Root.Reachable)
 		})})
 	}
 	if generated.ObservabilityProcRootLastSeenMs {
-		root = append(root, Entry{"last_seen_ms", line(generated.ObservabilityProcRootLastSeenMsBytes, func() string {
+		root = append(root, Entry{Name: "last_seen_ms", Node: line(generated.ObservabilityProcRootLastSeenMsBytes, func() string {
 			return fmt.Sprintf("last_seen_ms=%d", snap().Gov.Root.LastSeenMs)
 		})})
 	}
 	if generated.ObservabilityProcRootCutReason {
-		root = append(root, Entry{"cut_reason", line(generated.ObservabilityProcRootCutReasonBytes, func() string {
+		root = append(root, Entry{Name: "cut_reason", Node: line(generated.ObservabilityProcRootCutReasonBytes, func() string {
 			return "cut_reason=" + snap().Gov.Root.CutReason
 		})})
 	}
 	if len(root) > 0 {
-		out = append(out, Entry{"root", Static{DirOps: DirOps{Path: "/proc/root"}, Entries: root}})
+		out = append(out, Entry{Name: "root", Node: Static{DirOps: DirOps{Path: "/proc/root"}, Entries: root}})
 	}
 	return out
 }
@@ -341,7 +335,7 @@ func (ns *Namespace) pressureEntries(_ func(string, func() uint64) Node, pr *que
 		{generated.ObservabilityProcPressurePolicy, "policy", generated.ObservabilityProcPressurePolicyBytes, &pr.Policy},
 	} {
 		if c.on {
-			out = append(out, Entry{c.name, line(c.max, func() string { return c.name + "=" + strconv.FormatUint(c.v.Load(), 10) })})
+			out = append(out, Entry{Name: c.name, Node: line(c.max, func() string { return c.name + "=" + strconv.FormatUint(c.v.Load(), 10) })})
 		}
 	}
 	return out
@@ -431,13 +425,13 @@ func (ns *Namespace) sessionDir() Node {
 			}
 			var es []Entry
 			if generated.ObservabilityProc9pSessionState {
-				es = append(es, Entry{"state", line(generated.ObservabilityProc9pSessionStateBytes, field(func(x queen.SessionInfo) string { return "state=" + x.State }))})
+				es = append(es, Entry{Name: "state", Node: line(generated.ObservabilityProc9pSessionStateBytes, field(func(x queen.SessionInfo) string { return "state=" + x.State }))})
 			}
 			if generated.ObservabilityProc9pSessionSinceMs {
-				es = append(es, Entry{"since_ms", line(generated.ObservabilityProc9pSessionSinceMsBytes, field(func(x queen.SessionInfo) string { return fmt.Sprintf("since_ms=%d", x.SinceMs) }))})
+				es = append(es, Entry{Name: "since_ms", Node: line(generated.ObservabilityProc9pSessionSinceMsBytes, field(func(x queen.SessionInfo) string { return fmt.Sprintf("since_ms=%d", x.SinceMs) }))})
 			}
 			if generated.ObservabilityProc9pSessionOwner {
-				es = append(es, Entry{"owner", line(generated.ObservabilityProc9pSessionOwnerBytes, field(func(x queen.SessionInfo) string { return "owner=" + x.Owner }))})
+				es = append(es, Entry{Name: "owner", Node: line(generated.ObservabilityProc9pSessionOwnerBytes, field(func(x queen.SessionInfo) string { return "owner=" + x.Owner }))})
 			}
 			return Static{DirOps: DirOps{Path: "/proc/9p/session/" + name}, Entries: es}, true
 		},

@@ -13,12 +13,12 @@ func (ns *Namespace) governRoots() []Entry {
 	g := ns.q.Gov()
 	var out []Entry
 	if g.PolicyEnable {
-		out = append(out, Entry{"policy", ns.policyDir()}, Entry{"actions", ns.actionsDir()})
+		out = append(out, Entry{Name: "policy", Node: ns.policyDir()}, Entry{Name: "actions", Node: ns.actionsDir()})
 	}
 	if g.AuditEnable {
-		out = append(out, Entry{"audit", ns.auditDir()})
+		out = append(out, Entry{Name: "audit", Node: ns.auditDir()})
 		if g.ReplayEnable {
-			out = append(out, Entry{"replay", ns.replayDir()})
+			out = append(out, Entry{Name: "replay", Node: ns.replayDir()})
 		}
 	}
 	return out
@@ -30,7 +30,7 @@ type lineCtl struct {
 	NotDir
 	ns     *Namespace
 	kind   Kind
-	cmd    func(s *Session, line []byte, off int64) queen.Cmd
+	cmd    func(c Caller, line []byte, off int64) queen.Cmd
 	render func() []byte
 }
 
@@ -40,12 +40,12 @@ func (f lineCtl) Stat() (Stat, error) {
 
 func (f lineCtl) ReadAt(p []byte, off int64) (int, error) { return readBytes(f.render(), p, off) }
 
-func (f lineCtl) Append(s *Session, p []byte, off int64) (int, error) {
+func (f lineCtl) Append(c Caller, p []byte, off int64) (int, error) {
 	if f.kind != KindAppendOffset {
 		off = -1
 	}
 	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
-		if _, err := f.ns.submit(f.cmd(s, []byte(line), off)); err != nil {
+		if _, err := f.ns.submit(f.cmd(c, []byte(line), off)); err != nil {
 			return 0, err
 		}
 		if off >= 0 {
@@ -63,16 +63,16 @@ func (ns *Namespace) policyDir() Node {
 	}
 	rules = append(rules, '\n')
 	return Static{DirOps: DirOps{Path: "/policy"}, Entries: []Entry{
-		{"ctl", lineCtl{ns: ns, kind: KindAppend,
-			cmd:    func(s *Session, l []byte, _ int64) queen.Cmd { return queen.PolicyCtl{Who: s.Who(), Line: l} },
+		{Name: "ctl", Node: lineCtl{ns: ns, kind: KindAppend,
+			cmd:    func(c Caller, l []byte, _ int64) queen.Cmd { return queen.PolicyCtl{Who: queen.WhoOf(c), Line: l} },
 			render: func() []byte { return ns.q.Snapshot().Gov.PolicyCtl }}},
-		{"rules", Content{ReadOnly: ReadOnly{Path: "/policy/rules"}, Render: func() []byte { return rules }}},
+		{Name: "rules", Node: Content{ReadOnly: ReadOnly{Path: "/policy/rules"}, Render: func() []byte { return rules }}},
 	}}
 }
 
 func (ns *Namespace) actionsDir() Node {
 	queue := lineCtl{ns: ns, kind: KindAppend,
-		cmd: func(s *Session, l []byte, _ int64) queen.Cmd { return queen.ActionAppend{Who: s.Who(), Line: l} },
+		cmd: func(c Caller, l []byte, _ int64) queen.Cmd { return queen.ActionAppend{Who: queen.WhoOf(c), Line: l} },
 		render: func() []byte {
 			var b strings.Builder
 			for _, a := range ns.q.Snapshot().Gov.Actions {
@@ -110,7 +110,7 @@ func (ns *Namespace) actionsDir() Node {
 			}
 			max := ns.q.Gov().StatusMaxBytes
 			return Static{DirOps: DirOps{Path: "/actions/" + name}, Entries: []Entry{
-				{"status", Content{ReadOnly: ReadOnly{Path: "/actions/" + name + "/status"}, Render: func() []byte {
+				{Name: "status", Node: Content{ReadOnly: ReadOnly{Path: "/actions/" + name + "/status"}, Render: func() []byte {
 					a, _ := find(name)
 					return []byte(queen.ActionStatus(a, max) + "\n")
 				}}},

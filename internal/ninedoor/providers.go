@@ -31,7 +31,7 @@ func (f logFile) Stat() (Stat, error) {
 
 func (f logFile) ReadAt(p []byte, off int64) (int, error) { return readBytes(f.render(), p, off) }
 
-func (f logFile) Append(s *Session, p []byte, _ int64) (int, error) {
+func (f logFile) Append(c Caller, p []byte, _ int64) (int, error) {
 	text := strings.TrimRight(string(p), "\n")
 	lines := strings.Split(text, "\n")
 	if _, err := f.ns.submit(queen.LogAppend{Lines: lines}); err != nil {
@@ -41,7 +41,7 @@ func (f logFile) Append(s *Session, p []byte, _ int64) (int, error) {
 }
 
 func (ns *Namespace) logDir() Node {
-	return Static{DirOps: DirOps{Path: "/log"}, Entries: []Entry{{"queen.log", logFile{ns: ns}}}}
+	return Static{DirOps: DirOps{Path: "/log"}, Entries: []Entry{{Name: "queen.log", Node: logFile{ns: ns}}}}
 }
 
 // ---- /proc ----
@@ -55,19 +55,19 @@ func (ns *Namespace) procDir(boot []byte, tests []Entry) Node {
 	}
 	pr := &ns.q.Pressure
 	entries := []Entry{
-		{"boot", Content{ReadOnly: ReadOnly{Path: "/proc/boot"}, Render: func() []byte { return boot }}},
-		{"tests", Static{DirOps: DirOps{Path: "/proc/tests"}, Entries: tests}},
-		{"lifecycle", Static{DirOps: DirOps{Path: "/proc/lifecycle"}, Entries: []Entry{
-			{"state", snapLine(func(s *queen.Snapshot) string { return "state=" + s.Lifecycle.State })},
-			{"reason", snapLine(func(s *queen.Snapshot) string { return "reason=" + s.Lifecycle.Reason })},
-			{"since", snapLine(func(s *queen.Snapshot) string { return fmt.Sprintf("since_ms=%d", s.Lifecycle.SinceMs) })},
+		{Name: "boot", Node: Content{ReadOnly: ReadOnly{Path: "/proc/boot"}, Render: func() []byte { return boot }}},
+		{Name: "tests", Node: Static{DirOps: DirOps{Path: "/proc/tests"}, Entries: tests}},
+		{Name: "lifecycle", Node: Static{DirOps: DirOps{Path: "/proc/lifecycle"}, Entries: []Entry{
+			{Name: "state", Node: snapLine(func(s *queen.Snapshot) string { return "state=" + s.Lifecycle.State })},
+			{Name: "reason", Node: snapLine(func(s *queen.Snapshot) string { return "reason=" + s.Lifecycle.Reason })},
+			{Name: "since", Node: snapLine(func(s *queen.Snapshot) string { return fmt.Sprintf("since_ms=%d", s.Lifecycle.SinceMs) })},
 		}}},
 	}
-	entries = append(entries, ns.procObserve()...)                                                // 9p, ingest, root (observe.go)
-	entries = append(entries, Entry{"schedule", ns.scheduleDir()}, Entry{"lease", ns.leaseDir()}) // schedule.go
-	entries = append(entries, Entry{"pressure", Static{DirOps: DirOps{Path: "/proc/pressure"}, Entries: ns.pressureEntries(counter, pr)}})
-	entries = append(entries, Entry{"net", ns.netDir()}) // listener counters (observe.go)
-	entries = append(entries, Entry{"peers", Content{ReadOnly: ReadOnly{Path: "/proc/peers"}, Render: func() []byte {
+	entries = append(entries, ns.procObserve()...)                                                                        // 9p, ingest, root (observe.go)
+	entries = append(entries, Entry{Name: "schedule", Node: ns.scheduleDir()}, Entry{Name: "lease", Node: ns.leaseDir()}) // schedule.go
+	entries = append(entries, Entry{Name: "pressure", Node: Static{DirOps: DirOps{Path: "/proc/pressure"}, Entries: ns.pressureEntries(counter, pr)}})
+	entries = append(entries, Entry{Name: "net", Node: ns.netDir()}) // listener counters (observe.go)
+	entries = append(entries, Entry{Name: "peers", Node: Content{ReadOnly: ReadOnly{Path: "/proc/peers"}, Render: func() []byte {
 		return []byte(RenderPeers(ns.q.Snapshot().Peers, ns.nowMs()))
 	}}})
 	return Static{DirOps: DirOps{Path: "/proc"}, Entries: entries}
@@ -102,9 +102,9 @@ type ctlFile struct {
 func (ctlFile) Stat() (Stat, error)               { return Stat{Kind: KindAppend}, nil }
 func (ctlFile) ReadAt([]byte, int64) (int, error) { return 0, nil }
 
-func (f ctlFile) Append(s *Session, p []byte, _ int64) (int, error) {
+func (f ctlFile) Append(c Caller, p []byte, _ int64) (int, error) {
 	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
-		if err := f.ns.ctlLine(s, []byte(line)); err != nil {
+		if err := f.ns.ctlLine(c, []byte(line)); err != nil {
 			return 0, err
 		}
 	}
@@ -114,15 +114,15 @@ func (f ctlFile) Append(s *Session, p []byte, _ int64) (int, error) {
 // ctlLine submits one line to the queen, which parses it and asks
 // ctlTargets about a bind or mount before deciding, then installs an
 // approved binding in the writer's session.
-func (ns *Namespace) ctlLine(s *Session, line []byte) error {
-	vet := func(c queen.CtlCommand) error { _, _, err := ns.ctlTargets(c); return err }
-	r, err := ns.submit(queen.CtlWrite{Who: s.Who(), Line: line, Vet: vet})
+func (ns *Namespace) ctlLine(c Caller, line []byte) error {
+	vet := func(cmd queen.CtlCommand) error { _, _, err := ns.ctlTargets(cmd); return err }
+	r, err := ns.submit(queen.CtlWrite{Who: queen.WhoOf(c), Line: line, Vet: vet})
 	if err != nil || r.Bind == nil {
 		return err
 	}
 	from, to, _ := ns.ctlTargets(*r.Ctl) // vetted before the queen decided
 	if Join(from) != Join(to) {
-		if err := ns.bind(s, from, to); err != nil {
+		if err := ns.bind(c, from, to); err != nil {
 			ns.q.Audit(fmt.Sprintf("bind outcome=deny reason=buffer-full max=%d", ns.cfg.MaxBinds))
 			return err
 		}
@@ -152,8 +152,8 @@ func (ns *Namespace) ctlTargets(c queen.CtlCommand) (from, to []string, err erro
 }
 
 func (ns *Namespace) queenDir() Node {
-	entries := []Entry{{"ctl", ctlFile{ns: ns}}, {"lifecycle", ns.lifecycleDir()}} // lifecycle.go
-	entries = append(entries, ns.queenIngestEntries()...)                          // ingest.go
+	entries := []Entry{{Name: "ctl", Node: ctlFile{ns: ns}}, {Name: "lifecycle", Node: ns.lifecycleDir()}} // lifecycle.go
+	entries = append(entries, ns.queenIngestEntries()...)                                                  // ingest.go
 	return Static{DirOps: DirOps{Path: "/queen"}, Entries: entries}
 }
 
@@ -194,8 +194,8 @@ func (f telemetryFile) ReadAt(p []byte, off int64) (int, error) {
 	return readBytes(r.Data, p, off-int64(r.Base))
 }
 
-func (f telemetryFile) Append(s *Session, p []byte, _ int64) (int, error) {
-	r, err := f.ns.submit(queen.TelemetryAppend{Who: s.Who(), Worker: f.id, Data: p})
+func (f telemetryFile) Append(c Caller, p []byte, _ int64) (int, error) {
+	r, err := f.ns.submit(queen.TelemetryAppend{Who: queen.WhoOf(c), Worker: f.id, Data: p})
 	if err != nil {
 		return 0, err
 	}
@@ -203,7 +203,7 @@ func (f telemetryFile) Append(s *Session, p []byte, _ int64) (int, error) {
 }
 
 func (ns *Namespace) workerNode(id string) Node {
-	return Static{DirOps: DirOps{Path: "/worker/" + id}, Entries: []Entry{{"telemetry", telemetryFile{ns: ns, id: id}}}}
+	return Static{DirOps: DirOps{Path: "/worker/" + id}, Entries: []Entry{{Name: "telemetry", Node: telemetryFile{ns: ns, id: id}}}}
 }
 
 // workerDir lists the workers that keep selects, in spawn order.
@@ -246,7 +246,7 @@ func (ns *Namespace) shardDir() Node {
 				return nil, false
 			}
 			return Static{DirOps: DirOps{Path: "/shard/" + label}, Entries: []Entry{
-				{"worker", ns.workerDir(func(id string) bool { return ns.ShardLabel(id) == label })},
+				{Name: "worker", Node: ns.workerDir(func(id string) bool { return ns.ShardLabel(id) == label })},
 			}}, true
 		},
 	}

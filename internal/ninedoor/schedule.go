@@ -89,7 +89,7 @@ func activeLeases(sn *queen.Snapshot) []gpu.Lease {
 
 func (ns *Namespace) leaseDir() Node {
 	return Static{DirOps: DirOps{Path: "/proc/lease"}, Entries: []Entry{
-		{"summary", Content{ReadOnly: ReadOnly{Path: "/proc/lease/summary"}, Render: func() []byte {
+		{Name: "summary", Node: Content{ReadOnly: ReadOnly{Path: "/proc/lease/summary"}, Render: func() []byte {
 			sn := ns.q.Snapshot()
 			max := 0
 			if sn.GPU != nil {
@@ -97,7 +97,7 @@ func (ns *Namespace) leaseDir() Node {
 			}
 			return []byte(capLine(fmt.Sprintf("active=%d preemptions=0 quotas=0 max_active=%d max_preemptions=0", len(activeLeases(sn)), max), leaseSummaryBytes))
 		}}},
-		{"active", Content{ReadOnly: ReadOnly{Path: "/proc/lease/active"}, Render: func() []byte {
+		{Name: "active", Node: Content{ReadOnly: ReadOnly{Path: "/proc/lease/active"}, Render: func() []byte {
 			var b strings.Builder
 			for i, l := range activeLeases(ns.q.Snapshot()) {
 				if i == leaseMaxEntries {
@@ -107,13 +107,13 @@ func (ns *Namespace) leaseDir() Node {
 			}
 			return []byte(b.String())
 		}}},
-		{"preemptions", Content{ReadOnly: ReadOnly{Path: "/proc/lease/preemptions"}, Render: func() []byte { return nil }}},
+		{Name: "preemptions", Node: Content{ReadOnly: ReadOnly{Path: "/proc/lease/preemptions"}, Render: func() []byte { return nil }}},
 	}}
 }
 
 func (ns *Namespace) scheduleDir() Node {
 	return Static{DirOps: DirOps{Path: "/proc/schedule"}, Entries: []Entry{
-		{"summary", Content{ReadOnly: ReadOnly{Path: "/proc/schedule/summary"}, Render: func() []byte { return []byte(ns.renderScheduleSummary(ns.q.Snapshot())) }}},
-		{"queue", Content{ReadOnly: ReadOnly{Path: "/proc/schedule/queue"}, Render: func() []byte { return []byte(ns.renderScheduleQueue(ns.q.Snapshot())) }}},
+		{Name: "summary", Node: Content{ReadOnly: ReadOnly{Path: "/proc/schedule/summary"}, Render: func() []byte { return []byte(ns.renderScheduleSummary(ns.q.Snapshot())) }}},
+		{Name: "queue", Node: Content{ReadOnly: ReadOnly{Path: "/proc/schedule/queue"}, Render: func() []byte { return []byte(ns.renderScheduleQueue(ns.q.Snapshot())) }}},
 	}}
 }

@@ -41,7 +41,7 @@ func (f traceFile) Stat() (Stat, error) {
 func (f traceFile) ReadAt(p []byte, off int64) (int, error) { return readBytes(f.render(), p, off) }
 
 // Tail implements Tailer: the console may tail the event files.
-func (traceFile) Tail(*Session) {}
+func (traceFile) Tail(Caller) {}
 
 // traceCtl is /trace/ctl: a read shows the filter, each written line sets it.
 type traceCtl struct {
@@ -62,9 +62,9 @@ func (f traceCtl) Stat() (Stat, error) {
 
 func (f traceCtl) ReadAt(p []byte, off int64) (int, error) { return readBytes(f.render(), p, off) }
 
-func (f traceCtl) Append(s *Session, p []byte, _ int64) (int, error) {
+func (f traceCtl) Append(c Caller, p []byte, _ int64) (int, error) {
 	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
-		if _, err := f.ns.submit(queen.TraceCtl{Who: s.Who(), Line: []byte(line)}); err != nil {
+		if _, err := f.ns.submit(queen.TraceCtl{Who: queen.WhoOf(c), Line: []byte(line)}); err != nil {
 			return 0, err
 		}
 	}
@@ -73,8 +73,8 @@ func (f traceCtl) Append(s *Session, p []byte, _ int64) (int, error) {
 
 func (ns *Namespace) traceDir() Node {
 	return Static{DirOps: DirOps{Path: "/trace"}, Entries: []Entry{
-		{"ctl", traceCtl{ns: ns}},
-		{"events", traceFile{ReadOnly: ReadOnly{Path: "/trace/events"}, ns: ns, keep: queen.TraceFilter.Shows}},
+		{Name: "ctl", Node: traceCtl{ns: ns}},
+		{Name: "events", Node: traceFile{ReadOnly: ReadOnly{Path: "/trace/events"}, ns: ns, keep: queen.TraceFilter.Shows}},
 	}}
 }
 

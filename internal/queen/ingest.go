@@ -7,6 +7,7 @@ import (
 
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/errs"
+	"github.com/cohesix/cohesix/internal/ns"
 )
 
 // IngestConfig bounds telemetry ingest (spec gpu-telemetry §5.4). Ingest is
@@ -159,7 +160,7 @@ func (in *ingestState) publish() {
 // ValidDeviceID checks a device id: non-empty, bounded, one path component,
 // JSON-safe (spec gpu-telemetry §6).
 func ValidDeviceID(id string, maxBytes int) bool {
-	if id == "" || id == "." || id == ".." || len(id) > maxBytes {
+	if !ns.ValidName(id, maxBytes) {
 		return false
 	}
 	for _, r := range id {
