@@ -18,10 +18,7 @@ func logCmd(e *env) *cli.Command {
 			&cli.StringFlag{Name: "state-dir", Required: true, Usage: "The root task's --state-dir"},
 			jsonFlag,
 		},
-		Action: func(c *cli.Context) error {
-			if c.Args().Len() > 0 {
-				return fail(exitUsage, "coh: log takes no arguments")
-			}
+		Action: noArgs("log", func(c *cli.Context) error {
 			log, err := store.ReadLog(c.String("state-dir"))
 			if err != nil {
 				return fail(exitFailed, "ERR LOG state-dir=%s error=%v", c.String("state-dir"), err)
@@ -38,6 +35,6 @@ func logCmd(e *env) *cli.Command {
 			}
 			emit(c, e, out, lines)
 			return nil
-		},
+		}),
 	}
 }

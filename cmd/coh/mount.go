@@ -15,10 +15,7 @@ func mountCmd(e *env) *cli.Command {
 		Name:  "mount",
 		Usage: "Serve the namespace as a FUSE file system at DIR until interrupted",
 		Flags: []cli.Flag{&cli.StringFlag{Name: "at", Required: true, Usage: "Mount point (an existing directory)"}},
-		Action: func(c *cli.Context) error {
-			if c.Args().Len() > 0 {
-				return fail(exitUsage, "coh: mount takes no arguments")
-			}
+		Action: noArgs("mount", func(c *cli.Context) error {
 			at := c.String("at")
 			if st, err := os.Stat(at); err != nil || !st.IsDir() {
 				return fail(exitUsage, "coh: --at %s is not a directory", at)
@@ -40,6 +37,6 @@ func mountCmd(e *env) *cli.Command {
 			}
 			fmt.Fprintf(e.stdout, "OK UNMOUNT at=%s\n", at)
 			return nil
-		},
+		}),
 	}
 }

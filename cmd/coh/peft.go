@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/gpu"
 	"github.com/cohesix/cohesix/internal/gpumodel"
+	"github.com/cohesix/cohesix/internal/syncfile"
 )
 
 // activeState is <registry>/active_state.toml.
@@ -52,7 +54,7 @@ func peftCmd(e *env) *cli.Command {
 						fmt.Fprintf(e.stdout, "OK EXPORT path=%s action=skip bytes=%d\n", dst, len(b))
 						continue
 					}
-					if err := writeAtomic(dst, b); err != nil {
+					if err := syncfile.Replace(dst, b); err != nil {
 						return fail(exitFailed, "coh: %v", err)
 					}
 					fmt.Fprintf(e.stdout, "OK EXPORT path=%s action=write bytes=%d\n", dst, len(b))
@@ -118,52 +120,108 @@ func activate(e *env, c *cli.Context, model string, rollback bool) error {
 		next.Previous = st.Current
 	}
 	b, _ := toml.Marshal(next)
-	if err := writeAtomic(filepath.Join(reg, "active"), line); err != nil {
+	if err := syncfile.Replace(filepath.Join(reg, "active"), line); err != nil {
 		return fail(exitFailed, "coh: %v", err)
 	}
-	if err := writeAtomic(filepath.Join(reg, "active_state.toml"), b); err != nil {
+	if err := syncfile.Replace(filepath.Join(reg, "active_state.toml"), b); err != nil {
 		return fail(exitFailed, "coh: %v", err)
 	}
 	fmt.Fprintf(e.stdout, "OK ECHO path=/gpu/models/active bytes=%d\n", len(line))
 	return nil
 }
 
+// importInput is one file peft import reads: its name, its size cap and
+// the word a refusal names it by.
+type importInput struct {
+	name string
+	max  int
+	what string
+}
+
+var (
+	// importFiles are read from --from, in this order.
+	importFiles = []importInput{
+		{"adapter.safetensors", generated.ClientPoliciesCohPeftImportMaxAdapterBytes, "adapter"},
+		{"lora.json", generated.ClientPoliciesCohPeftImportMaxLoraBytes, "lora.json"},
+		{"metrics.json", generated.ClientPoliciesCohPeftImportMaxMetricsBytes, "metrics.json"},
+		{"provenance.toml", generated.ClientPoliciesCohPeftImportMaxManifestBytes, "provenance"},
+	}
+	// exportFiles are read from --export/<job>.
+	exportFiles = []importInput{
+		{"telemetry.cbor", generated.ClientPoliciesCohPeftExportMaxTelemetryBytes, "export"},
+		{"base_model.ref", generated.ClientPoliciesCohPeftExportMaxBaseModelBytes, "export"},
+	}
+)
+
 func peftImport(e *env, c *cli.Context) error {
-	model, from, job := c.String("model"), c.String("from"), c.String("job")
+	model, job := c.String("model"), c.String("job")
 	lim := gpu.DefaultLimits()
 	if !gpu.ValidID(model, lim.ModelIDMax) {
 		return fail(exitUsage, "coh: invalid --model")
 	}
-	read := func(dir, name string, max int) ([]byte, error) {
-		p := filepath.Join(dir, name)
-		st, err := os.Stat(p)
+	refuse := func(err error) error {
+		return fail(exitFailed, "ERR IMPORT model=%s reason=%v", model, err)
+	}
+	in, err := readInputs(c.String("from"), importFiles)
+	if err != nil {
+		return refuse(err)
+	}
+	adapter, lora, metrics := in[0], in[1], in[2]
+	approval, err := checkProvenance(in[3], adapter, job)
+	if err != nil {
+		return refuse(err)
+	}
+	exp, err := readInputs(filepath.Join(c.String("export"), job), exportFiles)
+	if err != nil {
+		return refuse(err)
+	}
+	m := gpumodel.ModelManifest{Schema: gpumodel.ModelManifestSchema, ModelID: model, ParentModelHash: gpu.SHA256Hex(exp[1]), TrainingJobID: job,
+		TelemetryWindow: "export:" + job, Approval: approval, AdapterSHA256: gpu.SHA256Hex(adapter), AdapterBytes: int64(len(adapter)),
+		LoraSHA256: gpu.SHA256Hex(lora), MetricsSHA256: gpu.SHA256Hex(metrics), ExportSHA256: gpu.SHA256Hex(exp[0])}
+	body := m.Render()
+	if _, err := gpumodel.ParseModelManifest(body, lim); err != nil {
+		return refuse(fmt.Errorf("manifest %v", err))
+	}
+	dir := filepath.Join(c.String("registry"), "available", model)
+	for name, b := range map[string][]byte{"adapter.safetensors": adapter, "lora.json": lora, "metrics.json": metrics, "manifest.toml": body} {
+		if err := syncfile.Replace(filepath.Join(dir, name), b); err != nil {
+			return fail(exitFailed, "coh: %v", err)
+		}
+	}
+	fmt.Fprintf(e.stdout, "OK IMPORT model=%s adapter_sha256=%s bytes=%d\n", model, m.AdapterSHA256, m.AdapterBytes)
+	return nil
+}
+
+// readInputs reads each file from dir, in order. The error is the refusal
+// reason: the failing file's word, then why.
+func readInputs(dir string, files []importInput) ([][]byte, error) {
+	out := make([][]byte, len(files))
+	for i, f := range files {
+		b, err := readBounded(dir, f.name, f.max)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s %v", f.what, err)
 		}
-		if !st.Mode().IsRegular() || st.Size() > int64(max) || st.Size() == 0 {
-			return nil, fmt.Errorf("%s: size %d outside 1..%d", name, st.Size(), max)
-		}
-		return os.ReadFile(p)
+		out[i] = b
 	}
-	refuse := func(format string, args ...any) error {
-		return fail(exitFailed, "ERR IMPORT model=%s reason=%s", model, fmt.Sprintf(format, args...))
-	}
-	adapter, err := read(from, "adapter.safetensors", generated.ClientPoliciesCohPeftImportMaxAdapterBytes)
+	return out, nil
+}
+
+// readBounded reads a regular file of 1..max bytes.
+func readBounded(dir, name string, max int) ([]byte, error) {
+	p := filepath.Join(dir, name)
+	st, err := os.Stat(p)
 	if err != nil {
-		return refuse("adapter %v", err)
+		return nil, err
 	}
-	lora, err := read(from, "lora.json", generated.ClientPoliciesCohPeftImportMaxLoraBytes)
-	if err != nil {
-		return refuse("lora.json %v", err)
+	if !st.Mode().IsRegular() || st.Size() > int64(max) || st.Size() == 0 {
+		return nil, fmt.Errorf("%s: size %d outside 1..%d", name, st.Size(), max)
 	}
-	metrics, err := read(from, "metrics.json", generated.ClientPoliciesCohPeftImportMaxMetricsBytes)
-	if err != nil {
-		return refuse("metrics.json %v", err)
-	}
-	prov, err := read(from, "provenance.toml", generated.ClientPoliciesCohPeftImportMaxManifestBytes)
-	if err != nil {
-		return refuse("provenance %v", err)
-	}
+	return os.ReadFile(p)
+}
+
+// checkProvenance holds provenance.toml to the adapter and the job and
+// returns its approval. The error is the refusal reason.
+func checkProvenance(prov, adapter []byte, job string) (string, error) {
 	var p struct {
 		AdapterSHA256 string `toml:"adapter_sha256"`
 		AdapterBytes  int64  `toml:"adapter_bytes"`
@@ -171,38 +229,15 @@ func peftImport(e *env, c *cli.Context) error {
 		Approval      string `toml:"approval"`
 	}
 	if err := toml.Unmarshal(prov, &p); err != nil {
-		return refuse("provenance %v", err)
+		return "", fmt.Errorf("provenance %v", err)
 	}
 	switch {
 	case strings.TrimPrefix(p.AdapterSHA256, "sha256:") != gpu.SHA256Hex(adapter):
-		return refuse("hash-mismatch")
+		return "", errors.New("hash-mismatch")
 	case p.AdapterBytes != int64(len(adapter)):
-		return refuse("size-mismatch")
+		return "", errors.New("size-mismatch")
 	case p.TrainingJobID != job:
-		return refuse("provenance-job-mismatch")
+		return "", errors.New("provenance-job-mismatch")
 	}
-	exp := filepath.Join(c.String("export"), job)
-	tel, err := read(exp, "telemetry.cbor", generated.ClientPoliciesCohPeftExportMaxTelemetryBytes)
-	if err != nil {
-		return refuse("export %v", err)
-	}
-	ref, err := read(exp, "base_model.ref", generated.ClientPoliciesCohPeftExportMaxBaseModelBytes)
-	if err != nil {
-		return refuse("export %v", err)
-	}
-	m := gpumodel.ModelManifest{Schema: gpumodel.ModelManifestSchema, ModelID: model, ParentModelHash: gpu.SHA256Hex(ref), TrainingJobID: job,
-		TelemetryWindow: "export:" + job, Approval: p.Approval, AdapterSHA256: gpu.SHA256Hex(adapter), AdapterBytes: int64(len(adapter)),
-		LoraSHA256: gpu.SHA256Hex(lora), MetricsSHA256: gpu.SHA256Hex(metrics), ExportSHA256: gpu.SHA256Hex(tel)}
-	body := m.Render()
-	if _, err := gpumodel.ParseModelManifest(body, lim); err != nil {
-		return refuse("manifest %v", err)
-	}
-	dir := filepath.Join(c.String("registry"), "available", model)
-	for name, b := range map[string][]byte{"adapter.safetensors": adapter, "lora.json": lora, "metrics.json": metrics, "manifest.toml": body} {
-		if err := writeAtomic(filepath.Join(dir, name), b); err != nil {
-			return fail(exitFailed, "coh: %v", err)
-		}
-	}
-	fmt.Fprintf(e.stdout, "OK IMPORT model=%s adapter_sha256=%s bytes=%d\n", model, m.AdapterSHA256, m.AdapterBytes)
-	return nil
+	return p.Approval, nil
 }

@@ -71,6 +71,16 @@ func dial(c *cli.Context) (*nineclient.Client, error) {
 	return cl, nil
 }
 
+// noArgs refuses positional arguments before running action.
+func noArgs(name string, action cli.ActionFunc) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		if c.Args().Len() > 0 {
+			return fail(exitUsage, "coh: %s takes no arguments", name)
+		}
+		return action(c)
+	}
+}
+
 func emitJSON(w io.Writer, v any) {
 	b, _ := json.Marshal(v)
 	fmt.Fprintln(w, string(b))

@@ -13,6 +13,7 @@ import (
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/ingest"
 	"github.com/cohesix/cohesix/internal/nineclient"
+	"github.com/cohesix/cohesix/internal/syncfile"
 )
 
 // pulled is one segment's outcome, the --json shape.
@@ -29,95 +30,124 @@ func telemetryCmd(e *env) *cli.Command {
 		Name:  "telemetry",
 		Usage: "Push telemetry files into segments, or pull the ingested segments",
 		Subcommands: []*cli.Command{pushCmd(e), {
-			Name:  "pull",
-			Usage: "Copy every segment under /queen/telemetry into DIR, resuming partial copies",
-			Flags: []cli.Flag{&cli.StringFlag{Name: "out", Required: true, Usage: "Directory to pull segments into"}, jsonFlag, &cli.BoolFlag{Name: "progress", Value: true, Usage: "Show a progress bar on stderr"}},
-			Action: func(c *cli.Context) error {
-				cl, err := dial(c)
-				if err != nil {
-					return err
-				}
-				defer cl.Close()
-				root := generated.ClientPoliciesCohTelemetryRoot
-				devs, err := cl.List(root)
-				if err != nil {
-					return fail(exitFailed, "ERR LS path=%s error=%v", root, err)
-				}
-				if len(devs) > generated.ClientPoliciesCohTelemetryMaxDevices {
-					devs = devs[:generated.ClientPoliciesCohTelemetryMaxDevices]
-				}
-				var results []pulled
-				type job struct{ dev, seg string }
-				var jobs []job
-				for _, d := range devs {
-					segs, err := cl.List(root + "/" + d + "/seg")
-					if err != nil {
-						return fail(exitFailed, "ERR LS path=%s/%s/seg error=%v", root, d, err)
-					}
-					for _, s := range segs {
-						jobs = append(jobs, job{d, s})
-					}
-				}
-				// Each segment is one exchange on a pipelined session: walk,
-				// open, size and the bytes past the local copy together.
-				pl, err := cl.Pipeline()
-				if err != nil {
-					return fail(exitFailed, "coh: 9p pipeline session: %v", err)
-				}
-				defer pl.Close()
-				max := int64(generated.ClientPoliciesCohTelemetryMaxBytesPerSegment)
-				var bytes int64
-				for i, j := range jobs {
-					path := ingest.SegmentPath(c.String("out"), j.dev, j.seg)
-					remote := root + "/" + j.dev + "/seg/" + j.seg
-					local, exists, err := ingest.LocalSize(path)
-					if err != nil {
-						return fail(exitFailed, "coh: %v", err)
-					}
-					b, size, err := pl.ReadFile(remote, local, int(max-min(local, max)))
-					if errors.Is(err, linux.ENOENT) {
-						continue // evicted since the listing
-					}
-					if err != nil {
-						return fail(exitFailed, "ERR CAT path=%s error=%v", remote, err)
-					}
-					if int64(size) > max {
-						return fail(exitFailed, "ERR CAT path=%s error=%s exceeds %d bytes", remote, remote, max)
-					}
-					dec, off := ingest.PlanSegment(local, exists, int64(size))
-					r := pulled{Device: j.dev, Seg: j.seg, Size: int64(size), Action: [...]string{"fetch", "resume", "skip"}[dec]}
-					if dec != ingest.PullSkip {
-						if off != local { // the local copy is stale: fetch it whole
-							if b, _, err = pl.ReadFile(remote, off, int(size)); err != nil {
-								return fail(exitFailed, "ERR CAT path=%s error=%v", remote, err)
-							}
-						}
-						// The size the exchange saw is the span: bytes appended
-						// since come with the next pull (a resume).
-						b = b[:min(int64(len(b)), int64(size)-off)]
-						if err := appendFile(path, off, b); err != nil {
-							return fail(exitFailed, "coh: %v", err)
-						}
-						r.Bytes = int64(len(b))
-						bytes += r.Bytes
-					}
-					if c.Bool("progress") && !c.Bool("json") {
-						progress(e, i+1, len(jobs), bytes)
-					}
-					results = append(results, r)
-				}
-				if c.Bool("progress") && !c.Bool("json") && len(jobs) > 0 {
-					fmt.Fprintln(e.stderr)
-				}
-				var lines []string
-				for _, r := range results {
-					lines = append(lines, fmt.Sprintf("OK PULL device=%s seg_id=%s action=%s bytes=%d size=%d", r.Device, r.Seg, r.Action, r.Bytes, r.Size))
-				}
-				emit(c, e, results, lines)
-				return nil
-			},
+			Name:   "pull",
+			Usage:  "Copy every segment under /queen/telemetry into DIR, resuming partial copies",
+			Flags:  []cli.Flag{&cli.StringFlag{Name: "out", Required: true, Usage: "Directory to pull segments into"}, jsonFlag, &cli.BoolFlag{Name: "progress", Value: true, Usage: "Show a progress bar on stderr"}},
+			Action: e.telemetryPull,
 		}},
 	}
+}
+
+// segJob is one segment to pull.
+type segJob struct{ dev, seg string }
+
+func (e *env) telemetryPull(c *cli.Context) error {
+	cl, err := dial(c)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	root := generated.ClientPoliciesCohTelemetryRoot
+	jobs, err := listSegments(cl, root)
+	if err != nil {
+		return err
+	}
+	// Each segment is one exchange on a pipelined session: walk,
+	// open, size and the bytes past the local copy together.
+	pl, err := cl.Pipeline()
+	if err != nil {
+		return fail(exitFailed, "coh: 9p pipeline session: %v", err)
+	}
+	defer pl.Close()
+	showProgress := c.Bool("progress") && !c.Bool("json")
+	var results []pulled
+	var bytes int64
+	for i, j := range jobs {
+		r, ok, err := pullSegment(pl, c.String("out"), root, j)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue // evicted since the listing
+		}
+		bytes += r.Bytes
+		if showProgress {
+			progress(e, i+1, len(jobs), bytes)
+		}
+		results = append(results, r)
+	}
+	if showProgress && len(jobs) > 0 {
+		fmt.Fprintln(e.stderr)
+	}
+	var lines []string
+	for _, r := range results {
+		lines = append(lines, fmt.Sprintf("OK PULL device=%s seg_id=%s action=%s bytes=%d size=%d", r.Device, r.Seg, r.Action, r.Bytes, r.Size))
+	}
+	emit(c, e, results, lines)
+	return nil
+}
+
+// listSegments lists the segments of the first max_devices devices.
+func listSegments(cl *nineclient.Client, root string) ([]segJob, error) {
+	devs, err := cl.List(root)
+	if err != nil {
+		return nil, fail(exitFailed, "ERR LS path=%s error=%v", root, err)
+	}
+	if len(devs) > generated.ClientPoliciesCohTelemetryMaxDevices {
+		devs = devs[:generated.ClientPoliciesCohTelemetryMaxDevices]
+	}
+	var jobs []segJob
+	for _, d := range devs {
+		segs, err := cl.List(root + "/" + d + "/seg")
+		if err != nil {
+			return nil, fail(exitFailed, "ERR LS path=%s/%s/seg error=%v", root, d, err)
+		}
+		for _, s := range segs {
+			jobs = append(jobs, segJob{d, s})
+		}
+	}
+	return jobs, nil
+}
+
+// pullSegment brings the local copy of one segment up to the size the
+// exchange saw: fetched whole, resumed, or skipped when complete. ok is
+// false when the segment is gone.
+func pullSegment(pl *nineclient.Pipeline, out, root string, j segJob) (r pulled, ok bool, err error) {
+	max := int64(generated.ClientPoliciesCohTelemetryMaxBytesPerSegment)
+	path := ingest.SegmentPath(out, j.dev, j.seg)
+	remote := root + "/" + j.dev + "/seg/" + j.seg
+	local, exists, err := ingest.LocalSize(path)
+	if err != nil {
+		return r, false, fail(exitFailed, "coh: %v", err)
+	}
+	b, size, err := pl.ReadFile(remote, local, int(max-min(local, max)))
+	if errors.Is(err, linux.ENOENT) {
+		return r, false, nil
+	}
+	if err != nil {
+		return r, false, fail(exitFailed, "ERR CAT path=%s error=%v", remote, err)
+	}
+	if int64(size) > max {
+		return r, false, fail(exitFailed, "ERR CAT path=%s error=%s exceeds %d bytes", remote, remote, max)
+	}
+	dec, off := ingest.PlanSegment(local, exists, int64(size))
+	r = pulled{Device: j.dev, Seg: j.seg, Size: int64(size), Action: [...]string{"fetch", "resume", "skip"}[dec]}
+	if dec == ingest.PullSkip {
+		return r, true, nil
+	}
+	if off != local { // the local copy is stale: fetch it whole
+		if b, _, err = pl.ReadFile(remote, off, int(size)); err != nil {
+			return r, false, fail(exitFailed, "ERR CAT path=%s error=%v", remote, err)
+		}
+	}
+	// The size the exchange saw is the span: bytes appended
+	// since come with the next pull (a resume).
+	b = b[:min(int64(len(b)), int64(size)-off)]
+	if err := appendFile(path, off, b); err != nil {
+		return r, false, fail(exitFailed, "coh: %v", err)
+	}
+	r.Bytes = int64(len(b))
+	return r, true, nil
 }
 
 // appendFile writes b at off in path (a new file when off is 0) and syncs.
@@ -126,7 +156,7 @@ func appendFile(path string, off int64, b []byte) error {
 		return err
 	}
 	if off == 0 {
-		return writeAtomic(path, b)
+		return syncfile.Replace(path, b)
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY, 0o644)
 	if err != nil {
@@ -137,30 +167,6 @@ func appendFile(path string, off int64, b []byte) error {
 		return err
 	}
 	return f.Sync()
-}
-
-// writeAtomic replaces path with b through a synced temp file and rename.
-func writeAtomic(path string, b []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 func progress(e *env, done, total int, bytes int64) {

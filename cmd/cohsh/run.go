@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -88,6 +89,22 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	var o options
 	fs := flag.NewFlagSet("cohsh", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	o.define(fs, getenv)
+	fs.VisitAll(func(f *flag.Flag) { f.Value = &onceValue{Value: f.Value} })
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: cohsh [flags] [command words...]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	o.words = fs.Args()
+	return o, o.validate()
+}
+
+// define binds o's flags on fs; the console address and token default to
+// the manifest's, the token to $COHSH_AUTH_TOKEN first.
+func (o *options) define(fs *flag.FlagSet, getenv func(string) string) {
 	host, port, ok := strings.Cut(generated.NetworkConsoleListen, ":")
 	defPort, _ := strconv.Atoi(port)
 	if !ok {
@@ -113,34 +130,38 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs.StringVar(&o.ticketConfig, "ticket-config", "", "Manifest TOML holding [[tickets]] secrets (env COHSH_TICKET_CONFIG)")
 	fs.StringVar(&o.recordTrace, "record-trace", "", "Record the session's exchanges to a .trace file (--transport mock)")
 	fs.StringVar(&o.replayTrace, "replay-trace", "", "Replay a .trace file against a fresh mock hive and verify it byte for byte (--transport mock)")
-	fs.VisitAll(func(f *flag.Flag) { f.Value = &onceValue{Value: f.Value} })
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: cohsh [flags] [command words...]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return o, err
-	}
-	o.words = fs.Args()
+}
+
+// transports are the values --transport takes.
+var transports = []string{"tcp", "mock", "serial", "mock-serial"}
+
+// validate refuses flag combinations that cannot run together.
+func (o *options) validate() error {
 	switch {
 	case o.script != "" && o.check != "":
-		return o, errors.New("--script and --check are mutually exclusive")
-	case o.transport != "tcp" && o.transport != "mock" && o.transport != "serial" && o.transport != "mock-serial":
-		return o, fmt.Errorf("--transport %s is not supported; use tcp, mock, serial or mock-serial", o.transport)
+		return errors.New("--script and --check are mutually exclusive")
+	case !slices.Contains(transports, o.transport):
+		return fmt.Errorf("--transport %s is not supported; use tcp, mock, serial or mock-serial", o.transport)
 	case (o.transport == "serial") != (o.serialCmd != ""):
-		return o, errors.New("--transport serial and --serial-cmd go together")
+		return errors.New("--transport serial and --serial-cmd go together")
 	case o.ticket != "" && o.role == "":
-		return o, errors.New("--ticket requires --role")
+		return errors.New("--ticket requires --role")
 	case o.script != "" && len(o.words) > 0:
-		return o, errors.New("--script takes no command words")
-	case (o.recordTrace != "" || o.replayTrace != "") && o.transport != "mock":
-		return o, errors.New("--record-trace and --replay-trace require --transport mock")
-	case o.recordTrace != "" && o.replayTrace != "":
-		return o, errors.New("--record-trace and --replay-trace are mutually exclusive")
-	case o.replayTrace != "" && (o.script != "" || len(o.words) > 0 || o.role != ""):
-		return o, errors.New("--replay-trace takes no script, role or command words")
+		return errors.New("--script takes no command words")
 	}
-	return o, nil
+	return o.checkTrace()
+}
+
+func (o *options) checkTrace() error {
+	switch {
+	case (o.recordTrace != "" || o.replayTrace != "") && o.transport != "mock":
+		return errors.New("--record-trace and --replay-trace require --transport mock")
+	case o.recordTrace != "" && o.replayTrace != "":
+		return errors.New("--record-trace and --replay-trace are mutually exclusive")
+	case o.replayTrace != "" && (o.script != "" || len(o.words) > 0 || o.role != ""):
+		return errors.New("--replay-trace takes no script, role or command words")
+	}
+	return nil
 }
 
 // env is what run takes from the process; tests supply their own.
@@ -190,32 +211,13 @@ func (e env) run(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if interactive {
 		logw.set(stderr)
 	}
-	switch o.transport {
-	case "mock", "mock-serial":
-		m, err := newMock(e.hive, o.authToken, logw, interactive)
-		if err != nil {
-			fmt.Fprintf(stderr, "cohsh: start mock hive: %v\n", err)
-			return exitUnreachable
-		}
-		defer m.close()
-		sh.connect = m.connect
-		if o.transport == "mock-serial" {
-			sh.connect = m.connectSerial
-		}
-	case "serial":
-		s, err := startSerialExec(ctx, o.serialCmd, logw, time.Duration(generated.ClientPoliciesRetryTimeoutMs)*time.Millisecond)
-		if err != nil {
-			fmt.Fprintf(stderr, "cohsh: serial console: %v (check --serial-cmd)\n", err)
-			return exitUnreachable
-		}
-		defer s.close()
-		sh.connect = s.connect
-	default:
-		addr := net.JoinHostPort(o.host, strconv.Itoa(o.port))
-		sh.connect = func(ctx context.Context) (*client.Conn, error) {
-			return client.DialOptions(ctx, addr, o.authToken, client.Options{Log: logw, Reconnect: interactive})
-		}
+	connect, closeTransport, err := e.transport(ctx, o, logw, interactive)
+	if err != nil {
+		fmt.Fprintf(stderr, "cohsh: %v\n", err)
+		return exitUnreachable
 	}
+	defer closeTransport()
+	sh.connect = connect
 	defer sh.close()
 	if o.replayTrace != "" {
 		return replayTrace(ctx, sh, o.replayTrace, stdout, stderr)
@@ -228,15 +230,8 @@ func (e env) run(ctx context.Context, args []string, stdin io.Reader, stdout, st
 			}
 		}()
 	}
-	if o.role != "" {
-		words := []string{"attach", o.role}
-		if o.ticket != "" {
-			words = append(words, o.ticket)
-		}
-		r := sh.exec(ctx, strings.Join(words, " "))
-		if code := report(r, stdout, stderr); code != exitOK {
-			return code
-		}
+	if code := attachRole(ctx, sh, o, stdout, stderr); code != exitOK {
+		return code
 	}
 	switch {
 	case o.script != "":
@@ -248,15 +243,46 @@ func (e env) run(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	return interact(ctx, sh, stdin, stdout, stderr, logw)
 }
 
-func sleepMs(ctx context.Context, ms int) error {
-	t := time.NewTimer(time.Duration(ms) * time.Millisecond)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+// transport returns how the shell dials the hive for --transport, and
+// what ends the transport when cohsh exits.
+func (e env) transport(ctx context.Context, o options, logw io.Writer, interactive bool) (func(context.Context) (*client.Conn, error), func(), error) {
+	switch o.transport {
+	case "mock", "mock-serial":
+		m, err := newMock(e.hive, o.authToken, logw, interactive)
+		if err != nil {
+			return nil, nil, fmt.Errorf("start mock hive: %w", err)
+		}
+		if o.transport == "mock-serial" {
+			return m.connectSerial, m.close, nil
+		}
+		return m.connect, m.close, nil
+	case "serial":
+		s, err := startSerialExec(ctx, o.serialCmd, logw, time.Duration(generated.ClientPoliciesRetryTimeoutMs)*time.Millisecond)
+		if err != nil {
+			return nil, nil, fmt.Errorf("serial console: %w (check --serial-cmd)", err)
+		}
+		return s.connect, s.close, nil
 	}
+	addr := net.JoinHostPort(o.host, strconv.Itoa(o.port))
+	return func(ctx context.Context) (*client.Conn, error) {
+		return client.DialOptions(ctx, addr, o.authToken, client.Options{Log: logw, Reconnect: interactive})
+	}, func() {}, nil
+}
+
+// attachRole attaches as --role (with --ticket) before anything else runs.
+func attachRole(ctx context.Context, sh *shell, o options, stdout, stderr io.Writer) int {
+	if o.role == "" {
+		return exitOK
+	}
+	words := []string{"attach", o.role}
+	if o.ticket != "" {
+		words = append(words, o.ticket)
+	}
+	return report(sh.exec(ctx, strings.Join(words, " ")), stdout, stderr)
+}
+
+func sleepMs(ctx context.Context, ms int) error {
+	return client.Sleep(ctx, time.Duration(ms)*time.Millisecond)
 }
 
 // report prints a result and returns its exit code.

@@ -171,83 +171,120 @@ type scriptHooks struct {
 // runScript executes statements with the §8 rules. It returns nil when the
 // script ran to its end or to a quit.
 func (sh *shell) runScript(ctx context.Context, stmts []stmt, h scriptHooks) *scriptFailure {
-	var (
-		last, lastCmd, source = "", "", sourceNone
-		have                  bool
-		skipping              bool
-		history               []histEntry
-	)
-	fail := func(st stmt, reason string, connErr bool) *scriptFailure {
-		return &scriptFailure{line: st.line, text: st.text, reason: reason, lastCommand: lastCmd,
-			lastResp: last, lastSource: source, history: history, connErr: connErr}
-	}
+	run := &scriptRun{sh: sh, h: h, stmts: stmts, source: sourceNone}
 	for i, st := range stmts {
 		if h.stop != nil && h.stop() {
 			return nil
 		}
+		var f *scriptFailure
+		quit := false
 		switch st.kind {
 		case stmtWait:
-			if err := sh.sleep(ctx, st.ms); err != nil {
-				return fail(st, err.Error(), false)
-			}
-			continue
+			f = run.wait(ctx, st)
 		case stmtExpect:
-			if skipping {
-				continue
-			}
-			if !have {
-				return fail(st, "EXPECT requires a prior command response", false)
-			}
-			ok := expectHolds(st, last)
-			detail := "OK"
-			if !ok {
-				detail = fmt.Sprintf("expected %s but last response was '%s'", strings.TrimPrefix(st.text, "EXPECT "), last)
-			}
-			if h.report != nil {
-				h.report(st, nil, ok, detail)
-			}
-			if !ok {
-				return fail(st, detail, false)
-			}
-			continue
+			f = run.expect(st)
+		default:
+			f, quit = run.command(ctx, i, st)
 		}
-		if h.skip != nil && h.skip(st) {
-			skipping = true
-			continue
-		}
-		skipping = false
-		r := sh.exec(ctx, st.text)
-		if h.out != nil {
-			for _, l := range r.lines {
-				fmt.Fprintln(h.out, l)
-			}
-		}
-		if r.err != nil && h.errw != nil {
-			fmt.Fprintf(h.errw, "error: %v\n", r.err)
-		}
-		have, lastCmd, last, source = true, st.text, r.ack, r.source
-		history = append(history, histEntry{st.line, st.text, r.ack})
-		if len(history) > generated.ScriptsFailureHistory {
-			history = history[1:]
-		}
-		tolerated := strings.HasPrefix(r.ack, "ERR") && i+1 < len(stmts) && stmts[i+1].kind == stmtExpect
-		if h.report != nil {
-			detail := r.ack
-			if r.err != nil {
-				detail = "ERR " + r.err.Error()
-			}
-			h.report(st, &r, !r.failed || tolerated, detail)
-		}
-		if r.failed && !tolerated {
-			reason := "command failed"
-			if r.err != nil {
-				reason = r.err.Error()
-			}
-			return fail(st, reason, isConnErr(r.err))
-		}
-		if r.quit {
-			return nil
+		if f != nil || quit {
+			return f
 		}
 	}
 	return nil
+}
+
+// scriptRun is the state of one runScript: the last response EXPECT sees
+// and the history a failure report shows.
+type scriptRun struct {
+	sh    *shell
+	h     scriptHooks
+	stmts []stmt
+
+	last, lastCmd, source string
+	have                  bool // a command has run
+	skipping              bool // the last command was skipped, and so are its EXPECTs
+	history               []histEntry
+}
+
+func (run *scriptRun) fail(st stmt, reason string, connErr bool) *scriptFailure {
+	return &scriptFailure{line: st.line, text: st.text, reason: reason, lastCommand: run.lastCmd,
+		lastResp: run.last, lastSource: run.source, history: run.history, connErr: connErr}
+}
+
+func (run *scriptRun) wait(ctx context.Context, st stmt) *scriptFailure {
+	if err := run.sh.sleep(ctx, st.ms); err != nil {
+		return run.fail(st, err.Error(), false)
+	}
+	return nil
+}
+
+func (run *scriptRun) expect(st stmt) *scriptFailure {
+	if run.skipping {
+		return nil
+	}
+	if !run.have {
+		return run.fail(st, "EXPECT requires a prior command response", false)
+	}
+	ok := expectHolds(st, run.last)
+	detail := "OK"
+	if !ok {
+		detail = fmt.Sprintf("expected %s but last response was '%s'", strings.TrimPrefix(st.text, "EXPECT "), run.last)
+	}
+	if run.h.report != nil {
+		run.h.report(st, nil, ok, detail)
+	}
+	if !ok {
+		return run.fail(st, detail, false)
+	}
+	return nil
+}
+
+// command runs statement i. An ERR response is tolerated when an EXPECT
+// follows, which then judges it.
+func (run *scriptRun) command(ctx context.Context, i int, st stmt) (f *scriptFailure, quit bool) {
+	if run.h.skip != nil && run.h.skip(st) {
+		run.skipping = true
+		return nil, false
+	}
+	run.skipping = false
+	r := run.sh.exec(ctx, st.text)
+	run.print(r)
+	run.have, run.lastCmd, run.last, run.source = true, st.text, r.ack, r.source
+	run.history = append(run.history, histEntry{st.line, st.text, r.ack})
+	if len(run.history) > generated.ScriptsFailureHistory {
+		run.history = run.history[1:]
+	}
+	tolerated := strings.HasPrefix(r.ack, "ERR") && i+1 < len(run.stmts) && run.stmts[i+1].kind == stmtExpect
+	if run.h.report != nil {
+		run.h.report(st, &r, !r.failed || tolerated, errDetail(r.ack, r.err))
+	}
+	if r.failed && !tolerated {
+		reason := "command failed"
+		if r.err != nil {
+			reason = r.err.Error()
+		}
+		return run.fail(st, reason, isConnErr(r.err)), false
+	}
+	return nil, r.quit
+}
+
+// print writes a command's lines and error to the hooks' writers.
+func (run *scriptRun) print(r result) {
+	if run.h.out != nil {
+		for _, l := range r.lines {
+			fmt.Fprintln(run.h.out, l)
+		}
+	}
+	if r.err != nil && run.h.errw != nil {
+		fmt.Fprintf(run.h.errw, "error: %v\n", r.err)
+	}
+}
+
+// errDetail is a response's ACK line, or "ERR <error>" when it failed
+// locally or on the transport.
+func errDetail(ack string, err error) string {
+	if err != nil {
+		return "ERR " + err.Error()
+	}
+	return ack
 }

@@ -146,141 +146,19 @@ var helpText = []string{
 	"Other lines are sent to the hive verbatim (e.g. BI, CAPS, NETSTATS, CACHELOG 4).",
 }
 
-// exec runs one shell command line.
+// exec runs one shell command line: a cohsh verb from the table in
+// verbs.go, or any other line sent to the hive verbatim.
 func (sh *shell) exec(ctx context.Context, line string) result {
 	line = strings.TrimSpace(line)
 	fields := strings.Fields(line)
 	if len(fields) == 0 {
 		return result{source: sourceNone}
 	}
-	args := fields[1:]
-	switch fields[0] {
-	case "help":
-		if len(args) != 0 {
-			return localErr(usagef("help takes no arguments"))
-		}
-		return result{lines: helpText, source: sourceNone}
-	case "attach", "login":
-		return sh.attach(ctx, args)
-	case "detach":
-		if len(args) != 0 {
-			return localErr(usagef("detach takes no arguments"))
-		}
-		var r result
-		if sh.attached && sh.conn.Load() != nil {
-			r = sh.wireResult(ctx, string(console.Quit))
-			if r.err != nil && !isConnErr(r.err) {
-				return r
-			}
-		}
-		sh.attached, sh.role = false, ""
-		d := console.Success(console.LabelDetach).Render(sh.lim)
-		return result{lines: append(r.lines, d), ack: d, source: sourceCohsh}
-	case "ping":
-		if len(args) != 0 {
-			return localErr(usagef("ping takes no arguments"))
-		}
-		if !sh.attached {
-			return localErr(errors.New("ping requires an attached session; run 'attach <role>' first"))
-		}
-		return sh.wireResult(ctx, string(console.Ping))
-	case "tail", "cat", "ls":
-		if fields[0] == "tail" && len(args) == 2 && args[0] == "-f" {
-			if err := checkPath(args[1]); err != nil {
-				return localErr(err)
-			}
-			return sh.followTail(ctx, args[1])
-		}
-		if len(args) != 1 {
-			return localErr(usagef("%s takes exactly one path", fields[0]))
-		}
-		if err := checkPath(args[0]); err != nil {
-			return localErr(err)
-		}
-		return sh.wireResult(ctx, fields[0]+" "+args[0])
-	case "log":
-		if len(args) != 0 {
-			return localErr(usagef("log takes no arguments"))
-		}
-		return sh.wireResult(ctx, string(console.Tail)+" "+generated.ClientPathsLog)
-	case "echo":
-		w, err := echoLine(strings.TrimSpace(line[len("echo"):]))
-		if err != nil {
-			return localErr(err)
-		}
-		return sh.wireResult(ctx, w)
-	case "spawn":
-		if !sh.attached || sh.role != ticket.RoleQueen.String() {
-			return localErr(errors.New("spawn requires an attached queen session"))
-		}
-		js, err := spawnJSON(args)
-		if err != nil {
-			return localErr(err)
-		}
-		return sh.ctlWrite(ctx, js)
-	case "kill":
-		if len(args) != 1 {
-			return localErr(usagef("kill takes exactly one worker id"))
-		}
-		if err := checkJSONString("worker id", args[0]); err != nil {
-			return localErr(err)
-		}
-		return sh.ctlWrite(ctx, `{"kill":"`+args[0]+`"}`)
-	case "bind":
-		if len(args) != 2 {
-			return localErr(usagef("bind takes two paths: <src> <dst>"))
-		}
-		for _, p := range args {
-			if err := checkPath(p); err != nil {
-				return localErr(err)
-			}
-			if err := checkJSONString("bind path", p); err != nil {
-				return localErr(err)
-			}
-		}
-		return sh.ctlWrite(ctx, `{"bind":{"from":"`+args[0]+`","to":"`+args[1]+`"}}`)
-	case "mount":
-		if len(args) != 2 {
-			return localErr(usagef("mount takes a service and a path: <service> <path>"))
-		}
-		if err := checkJSONString("service", args[0]); err != nil {
-			return localErr(err)
-		}
-		if err := checkPath(args[1]); err != nil {
-			return localErr(err)
-		}
-		if err := checkJSONString("mount path", args[1]); err != nil {
-			return localErr(err)
-		}
-		return sh.ctlWrite(ctx, `{"mount":{"service":"`+args[0]+`","at":"`+args[1]+`"}}`)
-	case "lifecycle":
-		return sh.lifecycle(ctx, args)
-	case "test":
-		return sh.selftest(ctx, args)
-	case "telemetry":
-		return sh.telemetry(ctx, args) // telemetry.go
-	case "pool", "tcp-diag":
-		return localErr(fmt.Errorf("%s is not supported by this cohsh", fields[0]))
-	case "quit":
-		if len(args) != 0 {
-			return localErr(usagef("quit takes no arguments"))
-		}
-		var r result
-		if sh.conn.Load() != nil {
-			r = sh.wireResult(ctx, string(console.Quit))
-			if r.err != nil && isConnErr(r.err) {
-				r.err, r.failed = nil, false // leaving anyway
-			}
-		}
-		sh.attached, sh.role = false, ""
-		r.lines = append(r.lines, "closing session")
-		if r.source == "" {
-			r.source = sourceNone
-		}
-		r.quit = true
-		return r
+	v, ok := verbs[fields[0]]
+	if !ok {
+		return sh.wireResult(ctx, line)
 	}
-	return sh.wireResult(ctx, line)
+	return v(sh, ctx, command{name: fields[0], args: fields[1:], line: line})
 }
 
 // ctlWrite appends one JSON line to /queen/ctl through the console's echo.

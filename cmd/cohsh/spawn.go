@@ -33,26 +33,63 @@ func spawnJSON(args []string) (string, error) {
 	if len(args) == 0 {
 		return "", usagef("spawn requires a role: heartbeat or gpu")
 	}
-	var kind string
-	var keys []spawnKey
-	switch strings.ToLower(args[0]) {
-	case "heartbeat", "worker", "worker-heartbeat":
-		kind, keys = "heartbeat", heartbeatKeys
-	case "gpu", "worker-gpu":
-		kind, keys = "gpu", gpuKeys
-	default:
-		return "", usagef("unknown spawn role '%s'", args[0])
+	kind, keys, err := spawnKind(args[0])
+	if err != nil {
+		return "", err
 	}
+	vals, err := spawnOptions(args[1:], keys)
+	if err != nil {
+		return "", err
+	}
+	num, err := spawnNumbers(kind, keys, vals)
+	if err != nil {
+		return "", err
+	}
+	var b spawnLine
+	if kind == "heartbeat" {
+		b.WriteString(`{"spawn":"heartbeat",`)
+		b.field(true, "ticks", num["ticks"])
+		b.budget(num, "ttl_s", "ops")
+	} else {
+		b.WriteString(`{"spawn":"gpu","lease":{`)
+		b.field(true, "gpu_id", `"`+vals["gpu_id"]+`"`)
+		b.field(false, "mem_mb", num["mem_mb"])
+		b.field(false, "streams", num["streams"])
+		b.field(false, "ttl_s", num["ttl_s"])
+		if p, ok := num["priority"]; ok {
+			b.field(false, "priority", p)
+		}
+		b.WriteByte('}')
+		b.budget(num, "budget_ttl_s", "budget_ops")
+	}
+	b.WriteByte('}')
+	return b.String(), nil
+}
+
+// spawnKind maps a spawn role, aliases included, to its kind and options.
+func spawnKind(role string) (string, []spawnKey, error) {
+	switch strings.ToLower(role) {
+	case "heartbeat", "worker", "worker-heartbeat":
+		return "heartbeat", heartbeatKeys, nil
+	case "gpu", "worker-gpu":
+		return "gpu", gpuKeys, nil
+	}
+	return "", nil, usagef("unknown spawn role '%s'", role)
+}
+
+// spawnOptions reads the k=v words (keys case-insensitive, each once),
+// refusing every key that is not in keys at once.
+func spawnOptions(kvs []string, keys []spawnKey) (map[string]string, error) {
 	vals := map[string]string{}
 	var unknown []string
-	for _, kv := range args[1:] {
+	for _, kv := range kvs {
 		k, v, ok := strings.Cut(kv, "=")
 		k = strings.ToLower(k)
 		if !ok || k == "" {
-			return "", usagef("spawn option '%s' must be key=value", kv)
+			return nil, usagef("spawn option '%s' must be key=value", kv)
 		}
 		if _, dup := vals[k]; dup {
-			return "", usagef("duplicate spawn option '%s'", k)
+			return nil, usagef("duplicate spawn option '%s'", k)
 		}
 		vals[k] = v
 		if !slices.ContainsFunc(keys, func(s spawnKey) bool { return s.name == k }) {
@@ -60,69 +97,62 @@ func spawnJSON(args []string) (string, error) {
 		}
 	}
 	if len(unknown) > 0 {
-		return "", usagef("unknown spawn options: %s", strings.Join(unknown, ", "))
+		return nil, usagef("unknown spawn options: %s", strings.Join(unknown, ", "))
 	}
+	return vals, nil
+}
+
+// spawnNumbers checks every option against its key, in key order, and
+// returns the numeric ones in canonical decimal.
+func spawnNumbers(kind string, keys []spawnKey, vals map[string]string) (map[string]string, error) {
 	num := map[string]string{}
 	for _, k := range keys {
 		v, ok := vals[k.name]
-		if !ok {
-			if k.required {
-				return "", usagef("spawn %s requires option '%s'", kind, k.name)
-			}
+		switch {
+		case !ok && k.required:
+			return nil, usagef("spawn %s requires option '%s'", kind, k.name)
+		case !ok:
 			continue
-		}
-		if k.bits == 0 {
+		case k.bits == 0:
 			if err := checkJSONString(k.name, v); err != nil {
-				return "", err
+				return nil, err
 			}
 			continue
 		}
 		n, err := strconv.ParseUint(v, 10, k.bits)
 		if err != nil {
-			return "", usagef("invalid value for spawn option '%s': %s", k.name, v)
+			return nil, usagef("invalid value for spawn option '%s': %s", k.name, v)
 		}
 		num[k.name] = strconv.FormatUint(n, 10)
 	}
-	var b strings.Builder
-	field := func(first bool, k, v string) {
-		if !first {
-			b.WriteByte(',')
-		}
-		b.WriteString(`"` + k + `":` + v)
+	return num, nil
+}
+
+// spawnLine writes the spawn JSON in its fixed field order.
+type spawnLine struct{ strings.Builder }
+
+func (b *spawnLine) field(first bool, k, v string) {
+	if !first {
+		b.WriteByte(',')
 	}
-	budget := func(ttlKey, opsKey string) {
-		ttl, hasTTL := num[ttlKey]
-		ops, hasOps := num[opsKey]
-		if !hasTTL && !hasOps {
-			return
-		}
-		b.WriteString(`,"budget":{`)
-		if hasTTL {
-			field(true, "ttl_s", ttl)
-		}
-		if hasOps {
-			field(!hasTTL, "ops", ops)
-		}
-		b.WriteByte('}')
+	b.WriteString(`"` + k + `":` + v)
+}
+
+// budget writes the optional budget object from the ttl and ops options.
+func (b *spawnLine) budget(num map[string]string, ttlKey, opsKey string) {
+	ttl, hasTTL := num[ttlKey]
+	ops, hasOps := num[opsKey]
+	if !hasTTL && !hasOps {
+		return
 	}
-	if kind == "heartbeat" {
-		b.WriteString(`{"spawn":"heartbeat",`)
-		field(true, "ticks", num["ticks"])
-		budget("ttl_s", "ops")
-	} else {
-		b.WriteString(`{"spawn":"gpu","lease":{`)
-		field(true, "gpu_id", `"`+vals["gpu_id"]+`"`)
-		field(false, "mem_mb", num["mem_mb"])
-		field(false, "streams", num["streams"])
-		field(false, "ttl_s", num["ttl_s"])
-		if p, ok := num["priority"]; ok {
-			field(false, "priority", p)
-		}
-		b.WriteByte('}')
-		budget("budget_ttl_s", "budget_ops")
+	b.WriteString(`,"budget":{`)
+	if hasTTL {
+		b.field(true, "ttl_s", ttl)
+	}
+	if hasOps {
+		b.field(!hasTTL, "ops", ops)
 	}
 	b.WriteByte('}')
-	return b.String(), nil
 }
 
 // lifecycleFrom lists the states each lifecycle command may start from
@@ -147,9 +177,8 @@ func (sh *shell) lifecycle(ctx context.Context, args []string) result {
 	}
 	action := args[0]
 	resp, err := sh.wire(ctx, string(console.Cat)+" "+lifecycleStatePath)
-	if err != nil || !resp.HasAck || !resp.Ack.OK {
-		r := result{lines: resp.Raw, ack: resp.AckLine(), source: sourceServer, failed: true, err: err}
-		return r
+	if !respOK(resp, err) {
+		return result{lines: resp.Raw, ack: resp.AckLine(), source: sourceServer, failed: true, err: err}
 	}
 	state := ""
 	for _, l := range resp.Lines {

@@ -19,10 +19,30 @@ import (
 // the console every record must also fit the echo payload, so chunks are
 // as large as both max_record_bytes and the echo limit allow.
 func (sh *shell) telemetry(ctx context.Context, args []string) result {
-	if len(args) == 0 || args[0] != "push" {
-		return localErr(usagef("usage: telemetry push <src_file> --device <id>"))
+	src, dev, err := parsePushArgs(args)
+	if err != nil {
+		return localErr(err)
 	}
-	var src, dev string
+	if err := ingest.ValidDevice(dev); err != nil {
+		return pushRefused(dev, err.Error())
+	}
+	if !sh.attached || sh.role != "queen" {
+		return pushRefused(dev, "telemetry push needs an attached queen session")
+	}
+	mime, recs, err := sh.chunkSource(src)
+	if err != nil {
+		return pushRefused(dev, err.Error())
+	}
+	return sh.pushRecords(ctx, dev, mime, recs)
+}
+
+const pushUsage = "usage: telemetry push <src_file> --device <id>"
+
+// parsePushArgs reads "push <src_file> --device <id>" (or --device=<id>).
+func parsePushArgs(args []string) (src, dev string, err error) {
+	if len(args) == 0 || args[0] != "push" {
+		return "", "", usagef(pushUsage)
+	}
 	devSet := false
 	for i := 1; i < len(args); i++ {
 		a := args[i]
@@ -33,85 +53,95 @@ func (sh *shell) telemetry(ctx context.Context, args []string) result {
 		case strings.HasPrefix(a, "--device="):
 			dev, devSet = strings.TrimPrefix(a, "--device="), true
 		case strings.HasPrefix(a, "-"):
-			return localErr(usagef("telemetry push: unknown flag %s", a))
+			return "", "", usagef("telemetry push: unknown flag %s", a)
 		case src == "":
 			src = a
 		default:
-			return localErr(usagef("telemetry push takes one source file"))
+			return "", "", usagef("telemetry push takes one source file")
 		}
 	}
 	if src == "" || !devSet {
-		return localErr(usagef("usage: telemetry push <src_file> --device <id>"))
+		return "", "", usagef(pushUsage)
 	}
-	fail := func(reason string) result {
-		return result{lines: []string{fmt.Sprintf("ERR TELEMETRY action=push device=%s reason=%s", dev, reason)}, source: sourceCohsh, failed: true,
-			ack: fmt.Sprintf("ERR TELEMETRY action=push device=%s reason=%s", dev, reason)}
-	}
-	if err := ingest.ValidDevice(dev); err != nil {
-		return fail(err.Error())
-	}
-	if !sh.attached || sh.role != "queen" {
-		return fail("telemetry push needs an attached queen session")
-	}
-	mime, err := ingest.MimeFor(src)
-	if err != nil {
-		return fail(err.Error())
+	return src, dev, nil
+}
+
+// pushRefused is cohsh's own refusal of a push, before or without the hive.
+func pushRefused(dev, reason string) result {
+	line := fmt.Sprintf("ERR TELEMETRY action=push device=%s reason=%s", dev, reason)
+	return result{lines: []string{line}, source: sourceCohsh, failed: true, ack: line}
+}
+
+// chunkSource checks the source file locally and cuts it into records that
+// fit both max_record_bytes and the console's echo payload.
+func (sh *shell) chunkSource(src string) (mime string, recs [][]byte, err error) {
+	if mime, err = ingest.MimeFor(src); err != nil {
+		return "", nil, err
 	}
 	st, err := os.Stat(src)
 	switch {
 	case err != nil:
-		return fail(fmt.Sprintf("%v: %v", ingest.ErrLocal, err))
+		return "", nil, fmt.Errorf("%v: %v", ingest.ErrLocal, err)
 	case !st.Mode().IsRegular():
-		return fail(fmt.Sprintf("%v: %s is not a regular file", ingest.ErrLocal, src))
+		return "", nil, fmt.Errorf("%v: %s is not a regular file", ingest.ErrLocal, src)
 	case st.Size() > int64(generated.TelemetryIngestMaxBytesPerSegment):
-		return fail(fmt.Sprintf("%v: source is %d bytes, over max_bytes_per_segment %d", ingest.ErrLocal, st.Size(), generated.TelemetryIngestMaxBytesPerSegment))
+		return "", nil, fmt.Errorf("%v: source is %d bytes, over max_bytes_per_segment %d", ingest.ErrLocal, st.Size(), generated.TelemetryIngestMaxBytesPerSegment)
 	}
 	data, err := os.ReadFile(src)
 	if err != nil {
-		return fail(fmt.Sprintf("%v: %v", ingest.ErrLocal, err))
+		return "", nil, fmt.Errorf("%v: %v", ingest.ErrLocal, err)
 	}
 	lim := ingest.DefaultLimits()
 	lim.MaxRecord = min(lim.MaxRecord, sh.lim.Echo)
-	recs, err := ingest.Chunk(data, mime, lim)
-	if err != nil {
-		return fail(err.Error())
-	}
+	recs, err = ingest.Chunk(data, mime, lim)
+	return mime, recs, err
+}
+
+// pushRecords opens a new segment of dev and echoes every record into it.
+// A refused step ends the push with the hive's lines and cohsh's ERR line.
+func (sh *shell) pushRecords(ctx context.Context, dev, mime string, recs [][]byte) result {
 	base := generated.ClientPoliciesCohTelemetryRoot + "/" + dev
-	var out []string
-	step := func(line string) (string, bool) {
-		r := sh.wireResult(ctx, line)
-		if r.err != nil || r.failed {
-			out = append(out, r.lines...)
-			return r.ack, false
-		}
-		return r.ack, true
+	r := sh.wireResult(ctx, string(console.Echo)+" "+base+"/ctl "+`{"new":"segment","mime":"`+mime+`"}`)
+	if r.failed {
+		return stepRefused(r, fmt.Sprintf("ERR TELEMETRY action=push device=%s reason=new-segment-refused", dev))
 	}
-	ack, ok := step(string(console.Echo) + " " + base + "/ctl " + `{"new":"segment","mime":"` + mime + `"}`)
-	if !ok {
-		return result{lines: append(out, fmt.Sprintf("ERR TELEMETRY action=push device=%s reason=new-segment-refused", dev)), source: sourceServer, ack: ack, failed: true}
-	}
-	seg := ""
-	if a, isAck := console.ParseAck(ack); isAck {
-		seg, _ = a.Field("seg_id")
-	}
+	seg, fr := sh.segmentID(ctx, base, r.ack)
 	if seg == "" {
-		r := sh.wireResult(ctx, string(console.Cat)+" "+base+"/latest")
-		for _, l := range r.lines {
-			if strings.HasPrefix(l, "seg-") {
-				seg = l
-			}
-		}
-		if seg == "" {
-			return result{lines: append(out, r.lines...), source: sourceServer, ack: r.ack, failed: true, err: errors.New("telemetry push: no segment id in latest")}
-		}
+		return fr
 	}
 	bytes := 0
 	for _, rec := range recs {
-		if ack, ok := step(string(console.Echo) + " " + base + "/seg/" + seg + " " + string(rec)); !ok {
-			return result{lines: append(out, fmt.Sprintf("ERR TELEMETRY action=push device=%s reason=append-refused seg_id=%s", dev, seg)), source: sourceServer, ack: ack, failed: true}
+		if r := sh.wireResult(ctx, string(console.Echo)+" "+base+"/seg/"+seg+" "+string(rec)); r.failed {
+			return stepRefused(r, fmt.Sprintf("ERR TELEMETRY action=push device=%s reason=append-refused seg_id=%s", dev, seg))
 		}
 		bytes += len(rec) + 1
 	}
 	done := "OK TELEMETRY action=push device=" + dev + " seg_id=" + seg + " records=" + strconv.Itoa(len(recs)) + " bytes=" + strconv.Itoa(bytes)
-	return result{lines: append(out, done), ack: done, source: sourceCohsh}
+	return result{lines: []string{done}, ack: done, source: sourceCohsh}
+}
+
+// stepRefused ends a push at a refused step: its lines, then why.
+func stepRefused(r result, why string) result {
+	return result{lines: append(r.lines, why), source: sourceServer, ack: r.ack, failed: true}
+}
+
+// segmentID is the new segment's id: seg_id= of the ctl ACK, else the
+// last seg- line of latest. With none it returns "" and the failure.
+func (sh *shell) segmentID(ctx context.Context, base, ack string) (string, result) {
+	if a, isAck := console.ParseAck(ack); isAck {
+		if seg, _ := a.Field("seg_id"); seg != "" {
+			return seg, result{}
+		}
+	}
+	r := sh.wireResult(ctx, string(console.Cat)+" "+base+"/latest")
+	seg := ""
+	for _, l := range r.lines {
+		if strings.HasPrefix(l, "seg-") {
+			seg = l
+		}
+	}
+	if seg == "" {
+		return "", result{lines: r.lines, source: sourceServer, ack: r.ack, failed: true, err: errors.New("telemetry push: no segment id in latest")}
+	}
+	return seg, result{}
 }

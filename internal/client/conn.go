@@ -340,6 +340,11 @@ func (c *Conn) sleep(ctx context.Context, d time.Duration) error {
 	if c.opts.Sleep != nil {
 		return c.opts.Sleep(ctx, d)
 	}
+	return Sleep(ctx, d)
+}
+
+// Sleep waits d, or until ctx ends and returns its error.
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -78,66 +78,76 @@ func Parse(line string, lim Limits) (Command, error) {
 		return Command{}, perr(MsgUnsupportedCommand)
 	}
 	c := Command{Verb: verb}
-	switch verb {
+	if err := c.parseArgs(rest, lim); err != nil {
+		return Command{}, err
+	}
+	return c, nil
+}
+
+// parseArgs sets the fields of c's verb from the rest of the line.
+func (c *Command) parseArgs(rest string, lim Limits) error {
+	var err error
+	switch c.Verb {
 	case Help, BootInfo, Caps, Mem, Ping, Test, NetTest, NetStats, Log, Quit:
 		if rest != "" {
-			return Command{}, errInvalid(string(verb))
+			return errInvalid(string(c.Verb))
 		}
 	case CacheLog:
-		if rest == "" {
-			break
-		}
-		arg, more := cut(rest)
-		n, err := strconv.ParseUint(arg, 10, 16)
-		if err != nil || more != "" {
-			return Command{}, errInvalid(ArgCount)
-		}
-		c.N, c.HasN = int(n), true
+		c.N, c.HasN, err = parseCount(rest)
 	case Tail, Cat, Ls:
-		p, more := cut(rest)
-		if err := argToken(ArgPath, p, more, lim.Path); err != nil {
-			return Command{}, err
-		}
-		c.Path = p
+		c.Path, err = soleToken(ArgPath, rest, lim.Path)
 	case Echo:
 		p, payload := cut(rest)
-		if err := argToken(ArgPath, p, "", lim.Path); err != nil {
-			return Command{}, err
-		}
-		if err := argPayload(ArgPayload, payload, lim.Echo); err != nil {
-			return Command{}, err
+		if err = argToken(ArgPath, p, "", lim.Path); err == nil {
+			err = argPayload(ArgPayload, payload, lim.Echo)
 		}
 		c.Path, c.Payload = p, payload
 	case Spawn:
-		if err := argPayload(ArgJSON, rest, lim.JSON); err != nil {
-			return Command{}, err
-		}
-		c.Payload = rest
+		c.Payload, err = rest, argPayload(ArgJSON, rest, lim.JSON)
 	case Kill:
-		id, more := cut(rest)
-		if err := argToken(ArgWorker, id, more, lim.WorkerID); err != nil {
-			return Command{}, err
-		}
-		c.WorkerID = id
+		c.WorkerID, err = soleToken(ArgWorker, rest, lim.WorkerID)
 	case Attach:
-		role, rest := cut(rest)
-		if err := argToken(ArgRole, role, "", lim.Role); err != nil {
-			return Command{}, err
-		}
-		c.Role = role
-		if rest == "" {
-			break
-		}
-		ticket, more := cut(rest)
-		if err := checkLen(ArgTicket, ticket, lim.Ticket); err != nil {
-			return Command{}, err
-		}
-		if more != "" || !cleanText(ticket, false) {
-			return Command{}, errInvalid(ArgTicket)
-		}
-		c.Ticket = ticket
+		c.Role, c.Ticket, err = parseAttach(rest, lim)
 	}
-	return c, nil
+	return err
+}
+
+// parseCount reads cachelog's optional count.
+func parseCount(rest string) (n int, has bool, err error) {
+	if rest == "" {
+		return 0, false, nil
+	}
+	arg, more := cut(rest)
+	u, err := strconv.ParseUint(arg, 10, 16)
+	if err != nil || more != "" {
+		return 0, false, errInvalid(ArgCount)
+	}
+	return int(u), true, nil
+}
+
+// soleToken reads an argument that must be the only one.
+func soleToken(name, rest string, max int) (string, error) {
+	v, more := cut(rest)
+	return v, argToken(name, v, more, max)
+}
+
+// parseAttach reads attach's role and optional ticket.
+func parseAttach(rest string, lim Limits) (role, ticket string, err error) {
+	role, rest = cut(rest)
+	if err := argToken(ArgRole, role, "", lim.Role); err != nil {
+		return "", "", err
+	}
+	if rest == "" {
+		return role, "", nil
+	}
+	ticket, more := cut(rest)
+	if err := checkLen(ArgTicket, ticket, lim.Ticket); err != nil {
+		return "", "", err
+	}
+	if more != "" || !cleanText(ticket, false) {
+		return "", "", errInvalid(ArgTicket)
+	}
+	return role, ticket, nil
 }
 
 // argToken checks a single-token argument: present, short enough, clean and

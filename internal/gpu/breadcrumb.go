@@ -68,9 +68,7 @@ func ParseBreadcrumb(line []byte, lim Limits) (Breadcrumb, error) {
 	if len(line) > lim.BreadcrumbMax {
 		return b, fmt.Errorf("breadcrumb line exceeds %d bytes", lim.BreadcrumbMax)
 	}
-	dec := json.NewDecoder(bytes.NewReader(bytes.TrimSpace(line)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&b); err != nil || dec.More() {
+	if !decodeStrict(bytes.TrimSpace(line), &b) {
 		return b, fmt.Errorf("breadcrumb is not a gpu-breadcrumb/v1 object")
 	}
 	return b, b.check(lim)

@@ -41,9 +41,7 @@ func ParseLease(line []byte, lim Limits) (Lease, error) {
 	if len(line) > lim.LeaseMax {
 		return l, fmt.Errorf("lease line exceeds %d bytes", lim.LeaseMax)
 	}
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&l); err != nil || dec.More() {
+	if !decodeStrict(line, &l) {
 		return l, fmt.Errorf("lease line is not a gpu-lease/v1 object")
 	}
 	switch {

@@ -1,7 +1,6 @@
 package gpu
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 )
@@ -43,9 +42,7 @@ func ParseRecord(b []byte, lim Limits) (Record, error) {
 	if len(b) > lim.RecordMax {
 		return r, fmt.Errorf("record exceeds %d bytes", lim.RecordMax)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil || dec.More() {
+	if !decodeStrict(b, &r) {
 		return r, fmt.Errorf("record is not a gpu-telemetry/v1 object")
 	}
 	switch {

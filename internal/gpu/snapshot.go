@@ -76,6 +76,14 @@ func RenderInfo(i Info) []byte {
 	return append(b, '\n')
 }
 
+// decodeStrict decodes b as exactly one JSON value of v's type, refusing
+// unknown fields and anything after the value.
+func decodeStrict(b []byte, v any) bool {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v) == nil && !dec.More()
+}
+
 // ParseInfo decodes an info file strictly.
 func ParseInfo(b []byte) (Info, error) {
 	var i Info
@@ -149,96 +157,136 @@ func (s Snapshot) Encode() []byte {
 // schema line first, every key required, unknown keywords or keys
 // refused, nothing after end.
 func ParseSnapshot(p []byte, lim Limits) (Snapshot, error) {
-	var s Snapshot
 	if len(p) > lim.PayloadMax {
-		return s, fmt.Errorf("payload exceeds %d bytes", lim.PayloadMax)
+		return Snapshot{}, fmt.Errorf("payload exceeds %d bytes", lim.PayloadMax)
 	}
 	lines := strings.Split(strings.TrimSuffix(string(p), "\n"), "\n")
 	if len(lines) == 0 || lines[0] != "schema "+SnapshotSchema {
-		return s, fmt.Errorf("missing schema %s", SnapshotSchema)
+		return Snapshot{}, fmt.Errorf("missing schema %s", SnapshotSchema)
 	}
-	seenActive, seenSchema, ended := false, false, false
-	ids := map[string]bool{}
-	models := map[string]bool{}
+	sp := snapshotParser{lim: lim, ids: map[string]bool{}, models: map[string]bool{}}
 	for i, line := range lines[1:] {
-		if ended {
-			return s, fmt.Errorf("line %d: data after end", i+2)
-		}
-		word, rest, _ := strings.Cut(line, " ")
-		kv, err := keyValues(rest)
-		if err != nil {
-			return s, fmt.Errorf("line %d: %v", i+2, err)
-		}
-		switch word {
-		case "node":
-			if err := needKeys(kv, "id", "info", "ctl", "lease", "status"); err != nil {
-				return s, fmt.Errorf("line %d: %v", i+2, err)
-			}
-			n := Node{ID: kv["id"]}
-			if !ValidID(n.ID, lim.IDMax) || ids[n.ID] || n.ID == "bridge" || n.ID == "models" || n.ID == "telemetry" {
-				return s, fmt.Errorf("line %d: invalid gpu id", i+2)
-			}
-			ids[n.ID] = true
-			for _, f := range []struct {
-				key string
-				dst *[]byte
-				max int
-			}{{"info", &n.Info, lim.SchemaMax}, {"ctl", &n.Ctl, lim.CtlMax}, {"lease", &n.Lease, lim.LeaseMax}, {"status", &n.Status, lim.StatusMax}} {
-				if *f.dst, err = b64(kv[f.key], f.max); err != nil {
-					return s, fmt.Errorf("line %d: %s: %v", i+2, f.key, err)
-				}
-			}
-			info, err := ParseInfo(n.Info)
-			if err != nil || info.ID != n.ID {
-				return s, fmt.Errorf("line %d: info does not describe %s", i+2, n.ID)
-			}
-			s.Nodes = append(s.Nodes, n)
-		case "model":
-			if err := needKeys(kv, "id", "manifest"); err != nil {
-				return s, fmt.Errorf("line %d: %v", i+2, err)
-			}
-			m := Model{ID: kv["id"]}
-			if !ValidID(m.ID, lim.ModelIDMax) || models[m.ID] {
-				return s, fmt.Errorf("line %d: invalid model id", i+2)
-			}
-			models[m.ID] = true
-			if m.Manifest, err = b64(kv["manifest"], lim.ManifestMax); err != nil {
-				return s, fmt.Errorf("line %d: manifest: %v", i+2, err)
-			}
-			s.Models = append(s.Models, m)
-		case "active":
-			if err := needKeys(kv, "id"); err != nil || seenActive {
-				return s, fmt.Errorf("line %d: invalid active line", i+2)
-			}
-			seenActive = true
-			s.Active = kv["id"]
-			if !ValidID(s.Active, lim.ModelIDMax) {
-				return s, fmt.Errorf("line %d: invalid model id", i+2)
-			}
-		case "telemetry":
-			if err := needKeys(kv, "schema"); err != nil || seenSchema {
-				return s, fmt.Errorf("line %d: invalid telemetry line", i+2)
-			}
-			seenSchema = true
-			if s.Schema, err = b64(kv["schema"], lim.SchemaMax); err != nil || !json.Valid(s.Schema) {
-				return s, fmt.Errorf("line %d: telemetry schema is not bounded JSON", i+2)
-			}
-		case "end":
-			if rest != "" {
-				return s, fmt.Errorf("line %d: end takes no keys", i+2)
-			}
-			ended = true
-		default:
-			return s, fmt.Errorf("line %d: unknown keyword %q", i+2, word)
+		if err := sp.line(line); err != nil {
+			return sp.s, fmt.Errorf("line %d: %v", i+2, err)
 		}
 	}
-	if !ended || !seenActive || !seenSchema {
-		return s, fmt.Errorf("incomplete snapshot: end, active and telemetry are required")
+	if !sp.ended || !sp.seenActive || !sp.seenSchema {
+		return sp.s, fmt.Errorf("incomplete snapshot: end, active and telemetry are required")
 	}
-	if !models[s.Active] {
-		return s, fmt.Errorf("active model %s is not available", s.Active)
+	if !sp.models[sp.s.Active] {
+		return sp.s, fmt.Errorf("active model %s is not available", sp.s.Active)
 	}
-	return s, nil
+	return sp.s, nil
+}
+
+// snapshotParser is ParseSnapshot's state between lines.
+type snapshotParser struct {
+	lim                           Limits
+	s                             Snapshot
+	ids, models                   map[string]bool // seen gpu and model ids
+	seenActive, seenSchema, ended bool
+}
+
+// snapshotKeywords parse the line of each keyword after schema.
+var snapshotKeywords = map[string]func(sp *snapshotParser, kv map[string]string, rest string) error{
+	"node":      (*snapshotParser).node,
+	"model":     (*snapshotParser).model,
+	"active":    (*snapshotParser).active,
+	"telemetry": (*snapshotParser).telemetry,
+	"end":       (*snapshotParser).end,
+}
+
+func (sp *snapshotParser) line(line string) error {
+	if sp.ended {
+		return fmt.Errorf("data after end")
+	}
+	word, rest, _ := strings.Cut(line, " ")
+	kv, err := keyValues(rest)
+	if err != nil {
+		return err
+	}
+	parse, ok := snapshotKeywords[word]
+	if !ok {
+		return fmt.Errorf("unknown keyword %q", word)
+	}
+	return parse(sp, kv, rest)
+}
+
+func (sp *snapshotParser) node(kv map[string]string, _ string) error {
+	if err := needKeys(kv, "id", "info", "ctl", "lease", "status"); err != nil {
+		return err
+	}
+	lim := sp.lim
+	n := Node{ID: kv["id"]}
+	if !ValidID(n.ID, lim.IDMax) || sp.ids[n.ID] || n.ID == "bridge" || n.ID == "models" || n.ID == "telemetry" {
+		return fmt.Errorf("invalid gpu id")
+	}
+	sp.ids[n.ID] = true
+	for _, f := range []struct {
+		key string
+		dst *[]byte
+		max int
+	}{{"info", &n.Info, lim.SchemaMax}, {"ctl", &n.Ctl, lim.CtlMax}, {"lease", &n.Lease, lim.LeaseMax}, {"status", &n.Status, lim.StatusMax}} {
+		var err error
+		if *f.dst, err = b64(kv[f.key], f.max); err != nil {
+			return fmt.Errorf("%s: %v", f.key, err)
+		}
+	}
+	info, err := ParseInfo(n.Info)
+	if err != nil || info.ID != n.ID {
+		return fmt.Errorf("info does not describe %s", n.ID)
+	}
+	sp.s.Nodes = append(sp.s.Nodes, n)
+	return nil
+}
+
+func (sp *snapshotParser) model(kv map[string]string, _ string) error {
+	if err := needKeys(kv, "id", "manifest"); err != nil {
+		return err
+	}
+	m := Model{ID: kv["id"]}
+	if !ValidID(m.ID, sp.lim.ModelIDMax) || sp.models[m.ID] {
+		return fmt.Errorf("invalid model id")
+	}
+	sp.models[m.ID] = true
+	var err error
+	if m.Manifest, err = b64(kv["manifest"], sp.lim.ManifestMax); err != nil {
+		return fmt.Errorf("manifest: %v", err)
+	}
+	sp.s.Models = append(sp.s.Models, m)
+	return nil
+}
+
+func (sp *snapshotParser) active(kv map[string]string, _ string) error {
+	if err := needKeys(kv, "id"); err != nil || sp.seenActive {
+		return fmt.Errorf("invalid active line")
+	}
+	sp.seenActive = true
+	sp.s.Active = kv["id"]
+	if !ValidID(sp.s.Active, sp.lim.ModelIDMax) {
+		return fmt.Errorf("invalid model id")
+	}
+	return nil
+}
+
+func (sp *snapshotParser) telemetry(kv map[string]string, _ string) error {
+	if err := needKeys(kv, "schema"); err != nil || sp.seenSchema {
+		return fmt.Errorf("invalid telemetry line")
+	}
+	sp.seenSchema = true
+	var err error
+	if sp.s.Schema, err = b64(kv["schema"], sp.lim.SchemaMax); err != nil || !json.Valid(sp.s.Schema) {
+		return fmt.Errorf("telemetry schema is not bounded JSON")
+	}
+	return nil
+}
+
+func (sp *snapshotParser) end(_ map[string]string, rest string) error {
+	if rest != "" {
+		return fmt.Errorf("end takes no keys")
+	}
+	sp.ended = true
+	return nil
 }
 
 func keyValues(rest string) (map[string]string, error) {

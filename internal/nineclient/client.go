@@ -167,18 +167,29 @@ func (c *Client) Stat(path string) (Stat, error) {
 	return Stat{Dir: a.Mode.IsDir(), Mode: uint32(a.Mode.Permissions()), Size: a.Size}, nil
 }
 
-// ReadFrom reads path, walked from root, from off to EOF, at most max
-// bytes (0: unbounded). Like Append and List it works on any attached
-// root, a Client's or one attached through hugelgupf/p9 directly.
-func ReadFrom(root p9.File, path string, off int64, max int) ([]byte, error) {
+// openPath walks path from root and opens the new fid in mode; the
+// caller closes it. A fid that fails to open is closed here.
+func openPath(root p9.File, path string, mode p9.OpenFlags) (p9.File, error) {
 	_, f, err := root.Walk(Split(path))
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	if _, _, err := f.Open(p9.ReadOnly); err != nil {
+	if _, _, err := f.Open(mode); err != nil {
+		f.Close()
 		return nil, err
 	}
+	return f, nil
+}
+
+// ReadFrom reads path, walked from root, from off to EOF, at most max
+// bytes (0: unbounded). Like Append and List it works on any attached
+// root, a Client's or one attached through hugelgupf/p9 directly.
+func ReadFrom(root p9.File, path string, off int64, max int) ([]byte, error) {
+	f, err := openPath(root, path, p9.ReadOnly)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
 	var out []byte
 	// Several chunks per call: the client issues them back to back and
 	// stops at the first short one, so no Tread is split.
@@ -213,14 +224,11 @@ func (c *Client) Read(path string, max int) ([]byte, error) { return c.ReadFrom(
 // current end as Stat reports it, for offset-checked files), in order,
 // each waiting for the one before; bulk appends use Pipeline.Append.
 func Append(root p9.File, path string, off int64, records ...[]byte) (int, error) {
-	_, f, err := root.Walk(Split(path))
+	f, err := openPath(root, path, p9.WriteOnly)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
-	if _, _, err := f.Open(p9.WriteOnly); err != nil {
-		return 0, err
-	}
 	if off < 0 {
 		_, _, a, err := f.GetAttr(p9.AttrMask{Size: true})
 		if err != nil {
@@ -251,14 +259,11 @@ func (c *Client) Append(path string, off int64, records ...[]byte) (int, error) 
 // List returns the entry names of path, walked from root, in the
 // server's order.
 func List(root p9.File, path string) ([]string, error) {
-	_, f, err := root.Walk(Split(path))
+	f, err := openPath(root, path, p9.ReadOnly)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	if _, _, err := f.Open(p9.ReadOnly); err != nil {
-		return nil, err
-	}
 	var names []string
 	off := uint64(0)
 	for {

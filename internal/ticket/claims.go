@@ -104,39 +104,13 @@ func (c Claims) Encode() ([]byte, error) {
 	if len(c.Scopes) > MaxScopes {
 		return nil, fmt.Errorf("%w: %d, max %d", ErrTooManyScopes, len(c.Scopes), MaxScopes)
 	}
-	n := 3 + 8 + 3*2 + len(c.Subject) + len(c.MountService) + len(c.MountAt)
-	if c.Ticks != nil {
-		n += 8
-	}
-	if c.Ops != nil {
-		n += 8
-	}
-	if c.TTLs != nil {
-		n += 8
-	}
-	if len(c.Scopes) > 0 {
-		n++
-		for _, s := range c.Scopes {
-			n += 2 + len(s.Path) + 1 + 4
-		}
-	}
-	if !c.Quotas.IsZero() {
-		n += 16
-	}
-
 	var err error
 	flags := c.flags()
-	b := make([]byte, 0, n)
+	b := make([]byte, 0, c.encodedLen())
 	b = append(b, Version, byte(c.Role), flags)
-	if c.Ticks != nil {
-		b = binary.LittleEndian.AppendUint64(b, *c.Ticks)
-	}
-	if c.Ops != nil {
-		b = binary.LittleEndian.AppendUint64(b, *c.Ops)
-	}
-	if c.TTLs != nil {
-		b = binary.LittleEndian.AppendUint64(b, *c.TTLs)
-	}
+	b = appendOptU64(b, c.Ticks)
+	b = appendOptU64(b, c.Ops)
+	b = appendOptU64(b, c.TTLs)
 	if flags&flagSubject != 0 {
 		if b, err = appendStr(b, "subject", c.Subject); err != nil {
 			return nil, err
@@ -150,22 +124,58 @@ func (c Claims) Encode() ([]byte, error) {
 		return nil, err
 	}
 	if flags&flagScopes != 0 {
-		b = append(b, byte(len(c.Scopes)))
-		for i, s := range c.Scopes {
-			if b, err = appendStr(b, "scope path", s.Path); err != nil {
-				return nil, err
-			}
-			if s.Verb > VerbReadWrite {
-				return nil, fmt.Errorf("%w %d in scope %d", ErrInvalidScopeVerb, uint8(s.Verb), i)
-			}
-			b = append(b, byte(s.Verb))
-			b = binary.LittleEndian.AppendUint32(b, s.RatePerS)
+		if b, err = appendScopes(b, c.Scopes); err != nil {
+			return nil, err
 		}
 	}
 	if flags&flagQuotas != 0 {
 		b = binary.LittleEndian.AppendUint64(b, c.Quotas.BandwidthBytes)
 		b = binary.LittleEndian.AppendUint32(b, c.Quotas.CursorResumes)
 		b = binary.LittleEndian.AppendUint32(b, c.Quotas.CursorAdvances)
+	}
+	return b, nil
+}
+
+// encodedLen is the length of c's payload, so Encode allocates once.
+func (c Claims) encodedLen() int {
+	n := 3 + 8 + 3*2 + len(c.Subject) + len(c.MountService) + len(c.MountAt)
+	for _, p := range []*uint64{c.Ticks, c.Ops, c.TTLs} {
+		if p != nil {
+			n += 8
+		}
+	}
+	if len(c.Scopes) > 0 {
+		n++
+		for _, s := range c.Scopes {
+			n += 2 + len(s.Path) + 1 + 4
+		}
+	}
+	if !c.Quotas.IsZero() {
+		n += 16
+	}
+	return n
+}
+
+func appendOptU64(b []byte, v *uint64) []byte {
+	if v == nil {
+		return b
+	}
+	return binary.LittleEndian.AppendUint64(b, *v)
+}
+
+// appendScopes writes the scope count and each scope.
+func appendScopes(b []byte, scopes []Scope) ([]byte, error) {
+	b = append(b, byte(len(scopes)))
+	for i, s := range scopes {
+		var err error
+		if b, err = appendStr(b, "scope path", s.Path); err != nil {
+			return nil, err
+		}
+		if s.Verb > VerbReadWrite {
+			return nil, fmt.Errorf("%w %d in scope %d", ErrInvalidScopeVerb, uint8(s.Verb), i)
+		}
+		b = append(b, byte(s.Verb))
+		b = binary.LittleEndian.AppendUint32(b, s.RatePerS)
 	}
 	return b, nil
 }
@@ -181,72 +191,85 @@ func appendStr(b []byte, field, s string) ([]byte, error) {
 	return append(b, s...), nil
 }
 
-// decoder reads payload fields in order.
+// decoder reads payload fields in order. The first error sticks: every
+// later read returns a zero value and every later check is moot, so a
+// decode reports the first rule the payload breaks.
 type decoder struct {
 	b   []byte
 	off int
+	err error
 }
 
-func (d *decoder) take(n int, field string) ([]byte, error) {
+// fail records err unless an earlier error stands.
+func (d *decoder) fail(err error) {
+	if d.err == nil {
+		d.err = err
+	}
+}
+
+func (d *decoder) take(n int, field string) []byte {
+	if d.err != nil {
+		return nil
+	}
 	if len(d.b)-d.off < n {
-		return nil, fmt.Errorf("%w: %s needs %d bytes, %d left", ErrTruncated, field, n, len(d.b)-d.off)
+		d.fail(fmt.Errorf("%w: %s needs %d bytes, %d left", ErrTruncated, field, n, len(d.b)-d.off))
+		return nil
 	}
 	p := d.b[d.off : d.off+n]
 	d.off += n
-	return p, nil
+	return p
 }
 
-func (d *decoder) u8(field string) (byte, error) {
-	p, err := d.take(1, field)
-	if err != nil {
-		return 0, err
+func (d *decoder) u8(field string) byte {
+	if p := d.take(1, field); d.err == nil {
+		return p[0]
 	}
-	return p[0], nil
+	return 0
 }
 
-func (d *decoder) u32(field string) (uint32, error) {
-	p, err := d.take(4, field)
-	if err != nil {
-		return 0, err
+func (d *decoder) u32(field string) uint32 {
+	if p := d.take(4, field); d.err == nil {
+		return binary.LittleEndian.Uint32(p)
 	}
-	return binary.LittleEndian.Uint32(p), nil
+	return 0
 }
 
-func (d *decoder) u64(field string) (uint64, error) {
-	p, err := d.take(8, field)
-	if err != nil {
-		return 0, err
+func (d *decoder) u64(field string) uint64 {
+	if p := d.take(8, field); d.err == nil {
+		return binary.LittleEndian.Uint64(p)
 	}
-	return binary.LittleEndian.Uint64(p), nil
+	return 0
 }
 
-func (d *decoder) optU64(flags, bit byte, field string) (*uint64, error) {
+func (d *decoder) optU64(flags, bit byte, field string) *uint64 {
 	if flags&bit == 0 {
-		return nil, nil
+		return nil
 	}
-	v, err := d.u64(field)
-	if err != nil {
-		return nil, err
+	v := d.u64(field)
+	if d.err != nil {
+		return nil
 	}
-	return &v, nil
+	return &v
 }
 
-func (d *decoder) str(field string) (string, error) {
-	p, err := d.take(2, field+" length")
-	if err != nil {
-		return "", err
+func (d *decoder) str(field string) string {
+	p := d.take(2, field+" length")
+	if d.err != nil {
+		return ""
 	}
 	n := int(binary.LittleEndian.Uint16(p))
 	if n > MaxStringLen {
-		return "", fmt.Errorf("%w: %s is %d bytes, max %d", ErrMountTooLarge, field, n, MaxStringLen)
+		d.fail(fmt.Errorf("%w: %s is %d bytes, max %d", ErrMountTooLarge, field, n, MaxStringLen))
+		return ""
 	}
-	if p, err = d.take(n, field); err != nil {
-		return "", err
+	if p = d.take(n, field); d.err != nil {
+		return ""
 	}
 	if !utf8.Valid(p) {
-		return "", fmt.Errorf("%w: %s is not valid utf-8", ErrInvalidClaims, field)
+		d.fail(fmt.Errorf("%w: %s is not valid utf-8", ErrInvalidClaims, field))
+		return ""
 	}
-	return string(p), nil
+	return string(p)
 }
 
 // Decode parses payload bytes strictly. Besides the spec's errors
@@ -259,102 +282,96 @@ func (d *decoder) str(field string) (string, error) {
 // bytes.
 func Decode(payload []byte) (Claims, error) {
 	d := decoder{b: payload}
-	var c Claims
-	v, err := d.u8("version")
-	if err != nil {
-		return Claims{}, err
-	}
-	if v != Version {
-		return Claims{}, fmt.Errorf("%w %d", ErrUnsupportedVersion, v)
-	}
-	r, err := d.u8("role")
-	if err != nil {
-		return Claims{}, err
-	}
-	if Role(r) > maxRole {
-		return Claims{}, fmt.Errorf("%w %d", ErrUnsupportedRole, r)
-	}
-	c.Role = Role(r)
-	flags, err := d.u8("flags")
-	if err != nil {
-		return Claims{}, err
-	}
-	if flags&^knownFlags != 0 {
-		return Claims{}, fmt.Errorf("%w: unknown flag bits %#02x", ErrInvalidClaims, flags&^knownFlags)
-	}
-	if c.Ticks, err = d.optU64(flags, flagTicks, "ticks"); err != nil {
-		return Claims{}, err
-	}
-	if c.Ops, err = d.optU64(flags, flagOps, "ops"); err != nil {
-		return Claims{}, err
-	}
-	if c.TTLs, err = d.optU64(flags, flagTTL, "ttl_s"); err != nil {
-		return Claims{}, err
-	}
+	c, flags := d.header()
+	c.Ticks = d.optU64(flags, flagTicks, "ticks")
+	c.Ops = d.optU64(flags, flagOps, "ops")
+	c.TTLs = d.optU64(flags, flagTTL, "ttl_s")
 	if flags&flagSubject != 0 {
-		if c.Subject, err = d.str("subject"); err != nil {
-			return Claims{}, err
-		}
-		if c.Subject == "" {
-			return Claims{}, fmt.Errorf("%w: subject flag set with an empty subject", ErrInvalidClaims)
-		}
+		c.Subject = d.subject()
 	}
-	if c.IssuedAtMs, err = d.u64("issued_at_ms"); err != nil {
-		return Claims{}, err
-	}
-	if c.MountService, err = d.str("mount.service"); err != nil {
-		return Claims{}, err
-	}
-	if c.MountAt, err = d.str("mount.at"); err != nil {
-		return Claims{}, err
-	}
+	c.IssuedAtMs = d.u64("issued_at_ms")
+	c.MountService = d.str("mount.service")
+	c.MountAt = d.str("mount.at")
 	if flags&flagScopes != 0 {
-		n, err := d.u8("scope count")
-		if err != nil {
-			return Claims{}, err
-		}
-		if n == 0 {
-			return Claims{}, fmt.Errorf("%w: scopes flag set with zero scopes", ErrInvalidClaims)
-		}
-		if n > MaxScopes {
-			return Claims{}, fmt.Errorf("%w: %d, max %d", ErrTooManyScopes, n, MaxScopes)
-		}
-		c.Scopes = make([]Scope, n)
-		for i := range c.Scopes {
-			s := &c.Scopes[i]
-			if s.Path, err = d.str("scope path"); err != nil {
-				return Claims{}, err
-			}
-			vb, err := d.u8("scope verb")
-			if err != nil {
-				return Claims{}, err
-			}
-			if Verb(vb) > VerbReadWrite {
-				return Claims{}, fmt.Errorf("%w %d in scope %d", ErrInvalidScopeVerb, vb, i)
-			}
-			s.Verb = Verb(vb)
-			if s.RatePerS, err = d.u32("scope rate_per_s"); err != nil {
-				return Claims{}, err
-			}
-		}
+		c.Scopes = d.scopes()
 	}
 	if flags&flagQuotas != 0 {
-		q := &c.Quotas
-		if q.BandwidthBytes, err = d.u64("bandwidth_bytes"); err != nil {
-			return Claims{}, err
-		}
-		if q.CursorResumes, err = d.u32("cursor_resumes"); err != nil {
-			return Claims{}, err
-		}
-		if q.CursorAdvances, err = d.u32("cursor_advances"); err != nil {
-			return Claims{}, err
-		}
-		if q.IsZero() {
-			return Claims{}, fmt.Errorf("%w: quotas flag set with all quotas zero", ErrInvalidClaims)
-		}
+		c.Quotas = d.quotas()
 	}
 	if rest := len(payload) - d.off; rest != 0 {
-		return Claims{}, fmt.Errorf("%w: %d bytes after the last field", ErrTrailingData, rest)
+		d.fail(fmt.Errorf("%w: %d bytes after the last field", ErrTrailingData, rest))
+	}
+	if d.err != nil {
+		return Claims{}, d.err
 	}
 	return c, nil
+}
+
+// header reads version, role and flags.
+func (d *decoder) header() (Claims, byte) {
+	if v := d.u8("version"); v != Version {
+		d.fail(fmt.Errorf("%w %d", ErrUnsupportedVersion, v))
+	}
+	r := d.u8("role")
+	if Role(r) > maxRole {
+		d.fail(fmt.Errorf("%w %d", ErrUnsupportedRole, r))
+	}
+	flags := d.u8("flags")
+	if flags&^knownFlags != 0 {
+		d.fail(fmt.Errorf("%w: unknown flag bits %#02x", ErrInvalidClaims, flags&^knownFlags))
+	}
+	if d.err != nil {
+		return Claims{}, 0
+	}
+	return Claims{Role: Role(r)}, flags
+}
+
+func (d *decoder) subject() string {
+	s := d.str("subject")
+	if d.err == nil && s == "" {
+		d.fail(fmt.Errorf("%w: subject flag set with an empty subject", ErrInvalidClaims))
+	}
+	return s
+}
+
+func (d *decoder) scopes() []Scope {
+	n := d.u8("scope count")
+	switch {
+	case d.err != nil:
+		return nil
+	case n == 0:
+		d.fail(fmt.Errorf("%w: scopes flag set with zero scopes", ErrInvalidClaims))
+		return nil
+	case n > MaxScopes:
+		d.fail(fmt.Errorf("%w: %d, max %d", ErrTooManyScopes, n, MaxScopes))
+		return nil
+	}
+	scopes := make([]Scope, n)
+	for i := range scopes {
+		s := &scopes[i]
+		s.Path = d.str("scope path")
+		vb := d.u8("scope verb")
+		if d.err != nil {
+			return nil
+		}
+		if Verb(vb) > VerbReadWrite {
+			d.fail(fmt.Errorf("%w %d in scope %d", ErrInvalidScopeVerb, vb, i))
+			return nil
+		}
+		s.Verb = Verb(vb)
+		s.RatePerS = d.u32("scope rate_per_s")
+	}
+	return scopes
+}
+
+func (d *decoder) quotas() Quotas {
+	q := Quotas{
+		BandwidthBytes: d.u64("bandwidth_bytes"),
+		CursorResumes:  d.u32("cursor_resumes"),
+		CursorAdvances: d.u32("cursor_advances"),
+	}
+	if d.err == nil && q.IsZero() {
+		d.fail(fmt.Errorf("%w: quotas flag set with all quotas zero", ErrInvalidClaims))
+	}
+	return q
 }

@@ -62,24 +62,14 @@ func main() {
 // generate lists the assembly files of pkgs as built for linux/arm64,
 // patches those issuing SVC, and writes overlay.json under out.
 func generate(out string, pkgs []string) (string, int, error) {
-	args := append([]string{"list", "-deps", "-f", `{{.Dir}}{{range .SFiles}}|{{.}}{{end}}`}, pkgs...)
-	cmd := exec.Command("go", args...)
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
-	cmd.Stderr = os.Stderr
-	listing, err := cmd.Output()
+	listing, err := listAsm(pkgs)
 	if err != nil {
-		return "", 0, fmt.Errorf("go list: %w", err)
+		return "", 0, err
 	}
-	env, err := exec.Command("go", "env", "GOROOT", "GOMODCACHE").Output()
+	root, modcache, err := goEnv()
 	if err != nil {
-		return "", 0, fmt.Errorf("go env: %w", err)
+		return "", 0, err
 	}
-	envs := strings.Split(strings.TrimSpace(string(env)), "\n")
-	if len(envs) != 2 {
-		return "", 0, fmt.Errorf("go env: unexpected output %q", env)
-	}
-	root := filepath.Join(envs[0], "src")
-	modcache := envs[1]
 	absOut, err := filepath.Abs(out)
 	if err != nil {
 		return "", 0, err
@@ -95,37 +85,14 @@ func generate(out string, pkgs []string) (string, int, error) {
 		dir := fields[0]
 		for _, name := range fields[1:] {
 			src := filepath.Join(dir, name)
-			data, err := os.ReadFile(src)
+			dst, n, err := patchFile(src, absOut, modcache)
 			if err != nil {
 				return "", 0, err
 			}
-			patched, n, err := Patch(data)
-			if err != nil {
-				return "", 0, fmt.Errorf("%s: %w", src, err)
+			if dst != "" {
+				replace[src] = dst
+				total += n
 			}
-			if n == 0 {
-				continue
-			}
-			if modcache != "" && strings.HasPrefix(src, modcache+string(filepath.Separator)) {
-				// go build refuses overlays beneath GOMODCACHE. Such stubs
-				// (golang.org/x/sys/unix) are usually dead code in the root
-				// task; sel4-svc-check.sh fails the build if one is linked.
-				fmt.Fprintf(os.Stderr, "sel4overlay: not patchable (module cache), left to the svc check: %s (%d SVC)\n", src, n)
-				continue
-			}
-			rel, err := filepath.Rel("/", src)
-			if err != nil {
-				return "", 0, err
-			}
-			dst := filepath.Join(absOut, "files", rel)
-			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-				return "", 0, err
-			}
-			if err := os.WriteFile(dst, patched, 0o644); err != nil {
-				return "", 0, err
-			}
-			replace[src] = dst
-			total += n
 		}
 	}
 	for _, r := range required {
@@ -133,6 +100,79 @@ func generate(out string, pkgs []string) (string, int, error) {
 			return "", 0, fmt.Errorf("GOROOT file %s was not patched (Go layout changed?)", r)
 		}
 	}
+	path, err := writeOverlay(absOut, replace)
+	if err != nil {
+		return "", 0, err
+	}
+	return path, total, nil
+}
+
+// listAsm is go list's "dir|file.s|..." line for every package pkgs
+// need on linux/arm64.
+func listAsm(pkgs []string) ([]byte, error) {
+	args := append([]string{"list", "-deps", "-f", `{{.Dir}}{{range .SFiles}}|{{.}}{{end}}`}, pkgs...)
+	cmd := exec.Command("go", args...)
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
+	cmd.Stderr = os.Stderr
+	listing, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("go list: %w", err)
+	}
+	return listing, nil
+}
+
+// goEnv returns GOROOT/src and GOMODCACHE.
+func goEnv() (root, modcache string, err error) {
+	env, err := exec.Command("go", "env", "GOROOT", "GOMODCACHE").Output()
+	if err != nil {
+		return "", "", fmt.Errorf("go env: %w", err)
+	}
+	envs := strings.Split(strings.TrimSpace(string(env)), "\n")
+	if len(envs) != 2 {
+		return "", "", fmt.Errorf("go env: unexpected output %q", env)
+	}
+	return filepath.Join(envs[0], "src"), envs[1], nil
+}
+
+// patchFile patches one assembly file into absOut/files/<its path> and
+// returns where, with its SVC count; "" when it has no SVC or cannot be
+// overlaid.
+func patchFile(src, absOut, modcache string) (string, int, error) {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return "", 0, err
+	}
+	patched, n, err := Patch(data)
+	if err != nil {
+		return "", 0, fmt.Errorf("%s: %w", src, err)
+	}
+	if n == 0 {
+		return "", 0, nil
+	}
+	if modcache != "" && strings.HasPrefix(src, modcache+string(filepath.Separator)) {
+		// go build refuses overlays beneath GOMODCACHE. Such stubs
+		// (golang.org/x/sys/unix) are usually dead code in the root
+		// task; sel4-svc-check.sh fails the build if one is linked.
+		fmt.Fprintf(os.Stderr, "sel4overlay: not patchable (module cache), left to the svc check: %s (%d SVC)\n", src, n)
+		return "", 0, nil
+	}
+	rel, err := filepath.Rel("/", src)
+	if err != nil {
+		return "", 0, err
+	}
+	dst := filepath.Join(absOut, "files", rel)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return "", 0, err
+	}
+	if err := os.WriteFile(dst, patched, 0o644); err != nil {
+		return "", 0, err
+	}
+	return dst, n, nil
+}
+
+// writeOverlay writes absOut/overlay.json and lists the patched files,
+// sorted, on stderr.
+func writeOverlay(absOut string, replace map[string]string) (string, error) {
 	keys := make([]string, 0, len(replace))
 	for k := range replace {
 		keys = append(keys, k)
@@ -140,16 +180,16 @@ func generate(out string, pkgs []string) (string, int, error) {
 	sort.Strings(keys)
 	doc, err := json.MarshalIndent(struct{ Replace map[string]string }{replace}, "", "\t")
 	if err != nil {
-		return "", 0, err
+		return "", err
 	}
 	path := filepath.Join(absOut, "overlay.json")
 	if err := os.WriteFile(path, append(doc, '\n'), 0o644); err != nil {
-		return "", 0, err
+		return "", err
 	}
 	for _, k := range keys {
 		fmt.Fprintf(os.Stderr, "sel4overlay: %s\n", k)
 	}
-	return path, total, nil
+	return path, nil
 }
 
 // Patch inserts `MOVD R8, R7` before every SVC instruction of a Go arm64
