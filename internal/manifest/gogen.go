@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"go/format"
 	"reflect"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -68,23 +67,17 @@ func (g *goGen) claim(name string, path []string) error {
 	return nil
 }
 
-// sortedFields returns struct field indexes ordered by TOML key.
-func sortedFields(t reflect.Type) []int {
-	idx := make([]int, t.NumField())
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.Slice(idx, func(a, b int) bool { return t.Field(idx[a]).Tag.Get("toml") < t.Field(idx[b]).Tag.Get("toml") })
-	return idx
+// child is the key path of a key inside path.
+func child(path []string, key string) []string {
+	return append(append([]string(nil), path...), key)
 }
 
 func (g *goGen) walk(path []string, v reflect.Value) error {
 	name := GoName(path)
 	switch v.Kind() {
 	case reflect.Struct:
-		for _, i := range sortedFields(v.Type()) {
-			p := append(append([]string(nil), path...), v.Type().Field(i).Tag.Get("toml"))
-			if err := g.walk(p, v.Field(i)); err != nil {
+		for _, k := range keysByName(v.Type()) {
+			if err := g.walk(child(path, k.name), v.Field(k.index)); err != nil {
 				return err
 			}
 		}
@@ -124,19 +117,18 @@ func (g *goGen) entryType(path []string, t reflect.Type) (string, error) {
 		return "", err
 	}
 	var fields bytes.Buffer
-	for _, i := range sortedFields(t) {
-		f := t.Field(i)
-		key := f.Tag.Get("toml")
-		ft, err := g.fieldType(append(append([]string(nil), path...), key), f.Type)
+	for _, k := range keysByName(t) {
+		ft, err := g.fieldType(child(path, k.name), t.Field(k.index).Type)
 		if err != nil {
 			return "", err
 		}
-		fmt.Fprintf(&fields, "\t%s %s\n", GoName([]string{key}), ft)
+		fmt.Fprintf(&fields, "\t%s %s\n", GoName([]string{k.name}), ft)
 	}
 	fmt.Fprintf(&g.types, "// %s is one row of the manifest's %s table.\ntype %s struct {\n%s}\n\n", name, strings.Join(path, "."), name, fields.String())
 	return name, nil
 }
 
+// fieldType names the Go type of a row field, emitting nested row types.
 func (g *goGen) fieldType(path []string, t reflect.Type) (string, error) {
 	switch t.Kind() {
 	case reflect.Struct:
@@ -144,16 +136,16 @@ func (g *goGen) fieldType(path []string, t reflect.Type) (string, error) {
 	case reflect.Slice:
 		et, err := g.fieldType(path, t.Elem())
 		return "[]" + et, err
-	case reflect.Int64:
-		return "int64", nil
-	case reflect.Float64:
-		return "float64", nil
-	case reflect.Bool:
-		return "bool", nil
-	case reflect.String:
-		return "string", nil
+	}
+	if name, ok := scalarTypes[t.Kind()]; ok {
+		return name, nil
 	}
 	return "", fmt.Errorf("unsupported field kind %s at %s", t.Kind(), strings.Join(path, "."))
+}
+
+// scalarTypes names the Go type of each scalar kind the schema uses.
+var scalarTypes = map[reflect.Kind]string{
+	reflect.Int64: "int64", reflect.Float64: "float64", reflect.Bool: "bool", reflect.String: "string",
 }
 
 // literal renders a value inside a table row. typed adds the composite
@@ -162,10 +154,8 @@ func (g *goGen) literal(path []string, v reflect.Value, typed bool) string {
 	switch v.Kind() {
 	case reflect.Struct:
 		var parts []string
-		for _, i := range sortedFields(v.Type()) {
-			key := v.Type().Field(i).Tag.Get("toml")
-			sub := append(append([]string(nil), path...), key)
-			parts = append(parts, GoName([]string{key})+": "+g.literal(sub, v.Field(i), true))
+		for _, k := range keysByName(v.Type()) {
+			parts = append(parts, GoName([]string{k.name})+": "+g.literal(child(path, k.name), v.Field(k.index), true))
 		}
 		prefix := ""
 		if typed {
@@ -173,7 +163,7 @@ func (g *goGen) literal(path []string, v reflect.Value, typed bool) string {
 		}
 		return prefix + "{" + strings.Join(parts, ", ") + "}"
 	case reflect.Slice:
-		et, _ := g.fieldTypeName(path, v.Type().Elem())
+		et := elemTypeName(path, v.Type().Elem())
 		parts := make([]string, v.Len())
 		for i := range parts {
 			parts[i] = g.literal(path, v.Index(i), false)
@@ -183,21 +173,13 @@ func (g *goGen) literal(path []string, v reflect.Value, typed bool) string {
 	return scalar(v)
 }
 
-// fieldTypeName names a type without emitting it.
-func (g *goGen) fieldTypeName(path []string, t reflect.Type) (string, error) {
-	switch t.Kind() {
-	case reflect.Struct:
-		return GoName(path) + "Entry", nil
-	case reflect.Int64:
-		return "int64", nil
-	case reflect.Float64:
-		return "float64", nil
-	case reflect.Bool:
-		return "bool", nil
-	case reflect.String:
-		return "string", nil
+// elemTypeName names a list element type without emitting it (the schema
+// holds no other kinds: treeOf panics on them first).
+func elemTypeName(path []string, t reflect.Type) string {
+	if t.Kind() == reflect.Struct {
+		return GoName(path) + "Entry"
 	}
-	return "", fmt.Errorf("unsupported kind %s", t.Kind())
+	return scalarTypes[t.Kind()]
 }
 
 func scalar(v reflect.Value) string {

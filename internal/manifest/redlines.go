@@ -50,18 +50,50 @@ const (
 	maxPolicyQueueEntries = 64
 	maxPolicyRuleIDBytes  = 64
 	maxBackoffExponent    = 16
+	maxModelIDBytes       = 255
 )
 
-// Enumerations the schema accepts.
-var (
-	shortWritePolicies = []string{"reject", "retry"}
-	frameSchemas       = []string{"legacy-plaintext", "cbor-v1"}
-	evictionPolicies   = []string{"evict-oldest", "refuse"}
-	ticketRoles        = []string{"queen", "worker-heartbeat", "worker-gpu", "worker-bus", "worker-lora"}
-	lifecycleStates    = []string{"BOOTING", "DEGRADED", "ONLINE", "DRAINING", "QUIESCED", "OFFLINE"}
-	hostProviders      = []string{"systemd", "k8s", "docker", "nvidia", "jetson", "net"}
-	busLinks           = []string{"serial", "tcp"}
+// redLineNames lets a schema tag name a red line (min:"maxMsize"): a tag
+// cannot refer to a Go constant, and limits may not be literals elsewhere.
+var redLineNames = map[string]int64{
+	"maxMsize":              maxMsize,
+	"maxWalkDepth":          maxWalkDepth,
+	"maxWalkComponentBytes": maxWalkComponentBytes,
+	"maxTagsPerSession":     maxTagsPerSession,
+	"maxShardBits":          maxShardBits,
+	"maxTicketScopes":       maxTicketScopes,
+	"maxScopePathLen":       maxScopePathLen,
+	"maxPort":               maxPort,
+	"maxWatchEntries":       maxWatchEntries,
+	"maxLatencySamples":     maxLatencySamples,
+	"maxTelemetryDevices":   maxTelemetryDevices,
+	"maxLeaseSchemaBytes":   maxLeaseSchemaBytes,
+	"maxLeaseStateBytes":    maxLeaseStateBytes,
+	"minHiveFps":            minHiveFps,
+	"maxHiveFps":            maxHiveFps,
+	"maxSpoolEntries":       maxSpoolEntries,
+	"maxDutyCyclePercent":   maxDutyCyclePercent,
+	"maxReplayEntries":      maxReplayEntries,
+	"maxProcListEntries":    maxProcListEntries,
+	"maxPolicyQueueEntries": maxPolicyQueueEntries,
+	"maxPolicyRuleIDBytes":  maxPolicyRuleIDBytes,
+	"maxBackoffExponent":    maxBackoffExponent,
+	"maxModelIDBytes":       maxModelIDBytes,
+}
 
+// enums are the value sets a oneof tag names, in the order diagnostics list
+// them.
+var enums = map[string][]string{
+	"short_write_policy": {"reject", "retry"},
+	"frame_schema":       {"legacy-plaintext", "cbor-v1"},
+	"eviction_policy":    {"evict-oldest", "refuse"},
+	"ticket_role":        {"queen", "worker-heartbeat", "worker-gpu", "worker-bus", "worker-lora"},
+	"lifecycle_state":    {"BOOTING", "DEGRADED", "ONLINE", "DRAINING", "QUIESCED", "OFFLINE"},
+	"host_provider":      {"systemd", "k8s", "docker", "nvidia", "jetson", "net"},
+	"bus_link":           {"serial", "tcp"},
+}
+
+var (
 	// fixtureSecrets are the dev manifest's ticket secrets and console token;
 	// the production profile refuses them.
 	fixtureSecrets = []string{"bootstrap", "worker", "worker-gpu", "worker-bus", "worker-lora", "changeme"}

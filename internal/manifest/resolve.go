@@ -21,9 +21,8 @@ func treeOf(v reflect.Value) any {
 	switch v.Kind() {
 	case reflect.Struct:
 		out := make(map[string]any, v.NumField())
-		t := v.Type()
-		for i := 0; i < t.NumField(); i++ {
-			out[t.Field(i).Tag.Get("toml")] = treeOf(v.Field(i))
+		for _, k := range keysOf(v.Type()) {
+			out[k.name] = treeOf(v.Field(k.index))
 		}
 		return out
 	case reflect.Slice:

@@ -4,9 +4,12 @@
 // generated Go tables, the resolved JSON/CBOR and the doc snippets.
 package manifest
 
-// Manifest is the typed schema of configs/root_task.toml. Field tags are the
-// TOML (and resolved JSON/CBOR) key names; GoName of a key path names the
-// identifier coh-rtc emits in package generated.
+// Manifest is the typed schema of configs/root_task.toml and the manifest's
+// one key table: each field declares one key, its TOML (and resolved
+// JSON/CBOR) name in the toml tag, its type, its checks and its doc text in
+// the rule tags that keys.go reads, and through GoName of its path the
+// identifier coh-rtc emits in package generated. Rules that tie several keys
+// together in other ways live in validate.go.
 type Manifest struct {
 	Meta            Meta            `toml:"meta"`
 	RootTask        RootTask        `toml:"root_task"`
@@ -47,95 +50,97 @@ type RootTask struct {
 }
 
 type Profile struct {
-	Name   string `toml:"name"`
+	Name   string `toml:"name" check:"nonempty"`
 	Kernel bool   `toml:"kernel"`
 }
 
 type EventPump struct {
-	TickMs int64 `toml:"tick_ms"`
+	TickMs int64 `toml:"tick_ms" min:"1"`
 }
 
 // Console is a Go-port section: console grammar and transport limits
-// (spec/console.md §1-§6).
+// (spec/console.md §1-§6). The documented keys appear in the console limits
+// snippet in this order.
 type Console struct {
-	LineMaxBytes             int64  `toml:"line_max_bytes"`
-	RoleMax                  int64  `toml:"role_max"`
-	TicketMax                int64  `toml:"ticket_max"`
-	PathMax                  int64  `toml:"path_max"`
-	JSONMax                  int64  `toml:"json_max"`
-	WorkerIDMax              int64  `toml:"worker_id_max"`
-	EchoMax                  int64  `toml:"echo_max"`
-	AckMaxBytes              int64  `toml:"ack_max_bytes"`
-	CatSummaryMaxBytes       int64  `toml:"cat_summary_max_bytes"`
-	CatSummaryLineMaxBytes   int64  `toml:"cat_summary_line_max_bytes"`
-	B64LineMax               int64  `toml:"b64_line_max"`
-	FrameMaxBytes            int64  `toml:"frame_max_bytes"`
-	InboundQueueDepth        int64  `toml:"inbound_queue_depth"`
+	LineMaxBytes             int64  `toml:"line_max_bytes" min:"1" doc:"whole line (bytes)"`
+	RoleMax                  int64  `toml:"role_max" min:"1" le:"console.line_max_bytes" doc:"role"`
+	TicketMax                int64  `toml:"ticket_max" min:"1" le:"console.line_max_bytes" doc:"ticket"`
+	PathMax                  int64  `toml:"path_max" min:"1" le:"console.line_max_bytes" doc:"path"`
+	JSONMax                  int64  `toml:"json_max" min:"1" le:"console.line_max_bytes" doc:"JSON payload ('spawn')"`
+	WorkerIDMax              int64  `toml:"worker_id_max" min:"1" le:"console.line_max_bytes" doc:"worker id ('kill')"`
+	EchoMax                  int64  `toml:"echo_max" min:"1" le:"console.line_max_bytes" doc:"echo payload"`
+	B64LineMax               int64  `toml:"b64_line_max" min:"1" le:"console.line_max_bytes" doc:"base64 line"`
+	AckMaxBytes              int64  `toml:"ack_max_bytes" min:"1" doc:"ACK line (bytes)"`
+	CatSummaryMaxBytes       int64  `toml:"cat_summary_max_bytes" min:"1" le:"console.ack_max_bytes" doc:"'cat' summary (bytes)"`
+	CatSummaryLineMaxBytes   int64  `toml:"cat_summary_line_max_bytes" min:"1" le:"console.cat_summary_max_bytes" doc:"'cat' summary source line (bytes)"`
+	FrameMaxBytes            int64  `toml:"frame_max_bytes" le:"secure9p.msize" doc:"TCP frame incl. 4-byte header (bytes)"`
+	InboundQueueDepth        int64  `toml:"inbound_queue_depth" min:"1" doc:"inbound queue depth"`
 	AuthToken                string `toml:"auth_token"`
-	AuthTimeoutMs            int64  `toml:"auth_timeout_ms"`
-	IdleTimeoutMs            int64  `toml:"idle_timeout_ms"`
-	AttachBackoffBaseMs      int64  `toml:"attach_backoff_base_ms"`
-	AttachBackoffMaxExponent int64  `toml:"attach_backoff_max_exponent"`
-	AttachLockoutFailures    int64  `toml:"attach_lockout_failures"`
-	AttachLockoutWindowMs    int64  `toml:"attach_lockout_window_ms"`
-	AttachLockoutCooldownMs  int64  `toml:"attach_lockout_cooldown_ms"`
-	CachelogDefault          int64  `toml:"cachelog_default"`
+	AuthTimeoutMs            int64  `toml:"auth_timeout_ms" min:"1" doc:"AUTH deadline (ms)"`
+	IdleTimeoutMs            int64  `toml:"idle_timeout_ms" min:"1" doc:"idle timeout (ms)"`
+	AttachBackoffBaseMs      int64  `toml:"attach_backoff_base_ms" min:"1" doc:"attach backoff base (ms)"`
+	AttachBackoffMaxExponent int64  `toml:"attach_backoff_max_exponent" max:"maxBackoffExponent" doc:"attach backoff max exponent"`
+	AttachLockoutFailures    int64  `toml:"attach_lockout_failures" min:"1" doc:"attach lockout failures"`
+	AttachLockoutWindowMs    int64  `toml:"attach_lockout_window_ms" min:"1" doc:"attach lockout window (ms)"`
+	AttachLockoutCooldownMs  int64  `toml:"attach_lockout_cooldown_ms" min:"1" doc:"attach lockout cooldown (ms)"`
+	CachelogDefault          int64  `toml:"cachelog_default" min:"1"`
 }
 
 // Network is a Go-port section: listener addresses (DECISIONS D5).
 type Network struct {
-	ConsoleListen    string `toml:"console_listen"`
-	Secure9PListen   string `toml:"secure9p_listen"`
-	Sel4ConsolePort  int64  `toml:"sel4_console_port"`
-	Sel4Secure9PPort int64  `toml:"sel4_secure9p_port"`
+	ConsoleListen    string `toml:"console_listen" check:"hostport" doc:"TCP listener"`
+	Secure9PListen   string `toml:"secure9p_listen" check:"hostport"`
+	Sel4ConsolePort  int64  `toml:"sel4_console_port" min:"1" max:"maxPort"`
+	Sel4Secure9PPort int64  `toml:"sel4_secure9p_port" min:"1" max:"maxPort"`
 	// Hostile-peer limits (issue 12, docs/SECURITY.md).
-	MaxConnsPerPeer       int64 `toml:"max_conns_per_peer"`
-	HandshakeTimeoutMs    int64 `toml:"handshake_timeout_ms"`
-	Secure9PIdleTimeoutMs int64 `toml:"secure9p_idle_timeout_ms"`
-	AcceptBackoffMaxMs    int64 `toml:"accept_backoff_max_ms"`
-	PeerTableMax          int64 `toml:"peer_table_max"`
-	AuditSummaryWindowMs  int64 `toml:"audit_summary_window_ms"`
+	MaxConnsPerPeer       int64 `toml:"max_conns_per_peer" min:"1"`
+	HandshakeTimeoutMs    int64 `toml:"handshake_timeout_ms" min:"1"`
+	Secure9PIdleTimeoutMs int64 `toml:"secure9p_idle_timeout_ms" min:"1"`
+	AcceptBackoffMaxMs    int64 `toml:"accept_backoff_max_ms" min:"1"`
+	PeerTableMax          int64 `toml:"peer_table_max" min:"1"`
+	AuditSummaryWindowMs  int64 `toml:"audit_summary_window_ms" min:"1"`
 }
 
 // Queen is a Go-port section: the authority loop and worker defaults.
 type Queen struct {
-	InboxDepth            int64 `toml:"inbox_depth"`
-	MaxWorkers            int64 `toml:"max_workers"`
-	MaxBindsPerSession    int64 `toml:"max_binds_per_session"`
-	LogRingLines          int64 `toml:"log_ring_lines"`
-	LogLineMaxBytes       int64 `toml:"log_line_max_bytes"`
-	HeartbeatIntervalMs   int64 `toml:"heartbeat_interval_ms"`
-	HeartbeatDefaultTicks int64 `toml:"heartbeat_default_ticks"`
-	HeartbeatDefaultOps   int64 `toml:"heartbeat_default_ops"`
-	HeartbeatDefaultTTLS  int64 `toml:"heartbeat_default_ttl_s"`
-	GPUDefaultOps         int64 `toml:"gpu_default_ops"`
-	GPUDefaultTTLS        int64 `toml:"gpu_default_ttl_s"`
-	MaxSessions           int64 `toml:"max_sessions"`
-	MemoryBudgetBytes     int64 `toml:"memory_budget_bytes"`
-	FsyncBatchMax         int64 `toml:"fsync_batch_max"`
+	InboxDepth            int64 `toml:"inbox_depth" min:"1"`
+	MaxWorkers            int64 `toml:"max_workers" min:"1"`
+	MaxBindsPerSession    int64 `toml:"max_binds_per_session" min:"1"`
+	LogRingLines          int64 `toml:"log_ring_lines" min:"1"`
+	LogLineMaxBytes       int64 `toml:"log_line_max_bytes" min:"1"`
+	HeartbeatIntervalMs   int64 `toml:"heartbeat_interval_ms" min:"1"`
+	HeartbeatDefaultTicks int64 `toml:"heartbeat_default_ticks" min:"1"`
+	HeartbeatDefaultOps   int64 `toml:"heartbeat_default_ops" min:"1"`
+	HeartbeatDefaultTTLS  int64 `toml:"heartbeat_default_ttl_s" min:"1"`
+	GPUDefaultOps         int64 `toml:"gpu_default_ops" min:"1"`
+	GPUDefaultTTLS        int64 `toml:"gpu_default_ttl_s" min:"1"`
+	MaxSessions           int64 `toml:"max_sessions" min:"1"`
+	MemoryBudgetBytes     int64 `toml:"memory_budget_bytes" min:"1"`
+	FsyncBatchMax         int64 `toml:"fsync_batch_max" min:"1"`
 }
 
 // Scripts is a Go-port section: cohsh scripts and the self-test.
 type Scripts struct {
-	MaxStatements       int64 `toml:"max_statements"`
-	WaitMaxMs           int64 `toml:"wait_max_ms"`
-	TestTimeoutDefaultS int64 `toml:"test_timeout_default_s"`
-	TestTimeoutMaxS     int64 `toml:"test_timeout_max_s"`
-	FailureHistory      int64 `toml:"failure_history"`
+	MaxStatements       int64 `toml:"max_statements" min:"1" doc:"script statements"`
+	WaitMaxMs           int64 `toml:"wait_max_ms" min:"1" doc:"script 'WAIT' (ms)"`
+	TestTimeoutDefaultS int64 `toml:"test_timeout_default_s" min:"1" le:"scripts.test_timeout_max_s"`
+	TestTimeoutMaxS     int64 `toml:"test_timeout_max_s" min:"1"`
+	FailureHistory      int64 `toml:"failure_history" min:"1"`
 }
 
 type Secure9P struct {
-	Msize                 int64      `toml:"msize"`
-	WalkDepth             int64      `toml:"walk_depth"`
-	WalkComponentMaxBytes int64      `toml:"walk_component_max_bytes"`
-	TagsPerSession        int64      `toml:"tags_per_session"`
-	FidsPerSession        int64      `toml:"fids_per_session"`
-	BatchFrames           int64      `toml:"batch_frames"`
-	ShortWrite            ShortWrite `toml:"short_write"`
+	Msize                 int64 `toml:"msize" min:"1" max:"maxMsize"`
+	WalkDepth             int64 `toml:"walk_depth" min:"1" max:"maxWalkDepth"`
+	WalkComponentMaxBytes int64 `toml:"walk_component_max_bytes" min:"1" max:"maxWalkComponentBytes"`
+	TagsPerSession        int64 `toml:"tags_per_session" min:"1" max:"maxTagsPerSession"`
+	// At least the attach fid and one walk.
+	FidsPerSession int64      `toml:"fids_per_session" min:"2"`
+	BatchFrames    int64      `toml:"batch_frames" min:"1"`
+	ShortWrite     ShortWrite `toml:"short_write"`
 }
 
 type ShortWrite struct {
-	Policy        string `toml:"policy"`
+	Policy        string `toml:"policy" oneof:"short_write_policy"`
 	RetryAttempts int64  `toml:"retry_attempts"`
 	RetryBaseMs   int64  `toml:"retry_base_ms"`
 }
@@ -148,11 +153,11 @@ type CAS struct {
 }
 
 type CASStore struct {
-	ChunkBytes int64 `toml:"chunk_bytes"`
+	ChunkBytes int64 `toml:"chunk_bytes" min:"1" le:"secure9p.msize"`
 }
 
 type CASDelta struct {
-	Enable bool `toml:"enable"`
+	Enable bool `toml:"enable" requires:"cas.enable"`
 }
 
 type CASSigning struct {
@@ -162,37 +167,37 @@ type CASSigning struct {
 
 type Cache struct {
 	KernelOps         bool `toml:"kernel_ops"`
-	DMAClean          bool `toml:"dma_clean"`
-	DMAInvalidate     bool `toml:"dma_invalidate"`
-	UnifyInstructions bool `toml:"unify_instructions"`
+	DMAClean          bool `toml:"dma_clean" requires:"cache.kernel_ops"`
+	DMAInvalidate     bool `toml:"dma_invalidate" requires:"cache.kernel_ops"`
+	UnifyInstructions bool `toml:"unify_instructions" requires:"cache.kernel_ops"`
 }
 
 type Features struct {
 	NetConsole    bool `toml:"net_console"`
 	SerialConsole bool `toml:"serial_console"`
-	StdConsole    bool `toml:"std_console"`
-	StdHostTools  bool `toml:"std_host_tools"`
+	StdConsole    bool `toml:"std_console" not_when:"profile.kernel"`
+	StdHostTools  bool `toml:"std_host_tools" not_when:"profile.kernel"`
 }
 
 type Namespaces struct {
-	RoleIsolation bool    `toml:"role_isolation"`
+	RoleIsolation bool    `toml:"role_isolation" when:"ecosystem.host.enable"`
 	Mounts        []Mount `toml:"mounts"`
 }
 
 type Mount struct {
-	Service string   `toml:"service"`
+	Service string   `toml:"service" check:"nonempty"`
 	Target  []string `toml:"target"`
 }
 
 type Sharding struct {
 	Enabled           bool  `toml:"enabled"`
-	ShardBits         int64 `toml:"shard_bits"`
+	ShardBits         int64 `toml:"shard_bits" max:"maxShardBits"`
 	LegacyWorkerAlias bool  `toml:"legacy_worker_alias"`
 }
 
 type Telemetry struct {
-	RingBytesPerWorker int64           `toml:"ring_bytes_per_worker"`
-	FrameSchema        string          `toml:"frame_schema"`
+	RingBytesPerWorker int64           `toml:"ring_bytes_per_worker" min:"1"`
+	FrameSchema        string          `toml:"frame_schema" oneof:"frame_schema"`
 	Cursor             TelemetryCursor `toml:"cursor"`
 }
 
@@ -203,21 +208,23 @@ type TelemetryCursor struct {
 type TelemetryIngest struct {
 	MaxSegmentsPerDevice   int64  `toml:"max_segments_per_device"`
 	MaxBytesPerSegment     int64  `toml:"max_bytes_per_segment"`
-	MaxTotalBytesPerDevice int64  `toml:"max_total_bytes_per_device"`
+	MaxTotalBytesPerDevice int64  `toml:"max_total_bytes_per_device" ge:"telemetry_ingest.max_bytes_per_segment"`
 	MaxRecordBytes         int64  `toml:"max_record_bytes"`
-	EvictionPolicy         string `toml:"eviction_policy"`
+	EvictionPolicy         string `toml:"eviction_policy" oneof:"eviction_policy"`
 }
 
 type Lifecycle struct {
-	InitialState    string       `toml:"initial_state"`
+	InitialState    string       `toml:"initial_state" oneof:"lifecycle_state"`
 	AutoTransitions []Transition `toml:"auto_transitions"`
 }
 
 type Transition struct {
-	From string `toml:"from"`
-	To   string `toml:"to"`
+	From string `toml:"from" oneof:"lifecycle_state"`
+	To   string `toml:"to" oneof:"lifecycle_state"`
 }
 
+// Observability sizes the /proc nodes. A longest tag is the longest line a
+// node renders (placeholders in keys.go): the node's byte cap must hold it.
 type Observability struct {
 	Proc9P        Proc9P        `toml:"proc_9p"`
 	Proc9PSession Proc9PSession `toml:"proc_9p_session"`
@@ -230,78 +237,79 @@ type Observability struct {
 
 type Proc9P struct {
 	Sessions         bool  `toml:"sessions"`
-	SessionsBytes    int64 `toml:"sessions_bytes"`
+	SessionsBytes    int64 `toml:"sessions_bytes" longest:"sessions total={u64} worker={u64} shard_bits={u8} shard_count={u16}\n{shards}"`
 	Outstanding      bool  `toml:"outstanding"`
-	OutstandingBytes int64 `toml:"outstanding_bytes"`
+	OutstandingBytes int64 `toml:"outstanding_bytes" longest:"outstanding current={u64} limit={u64}\n"`
 	ShortWrites      bool  `toml:"short_writes"`
-	ShortWritesBytes int64 `toml:"short_writes_bytes"`
+	ShortWritesBytes int64 `toml:"short_writes_bytes" longest:"short_writes total={u64} retries={u64}\n"`
 }
 
 type Proc9PSession struct {
 	Active       bool  `toml:"active"`
-	ActiveBytes  int64 `toml:"active_bytes"`
+	ActiveBytes  int64 `toml:"active_bytes" longest:"active={u64} draining={u64}\n"`
 	State        bool  `toml:"state"`
-	StateBytes   int64 `toml:"state_bytes"`
+	StateBytes   int64 `toml:"state_bytes" longest:"state=DRAINING\n"`
 	SinceMs      bool  `toml:"since_ms"`
-	SinceMsBytes int64 `toml:"since_ms_bytes"`
+	SinceMsBytes int64 `toml:"since_ms_bytes" longest:"since_ms={u64}\n"`
 	Owner        bool  `toml:"owner"`
-	OwnerBytes   int64 `toml:"owner_bytes"`
+	OwnerBytes   int64 `toml:"owner_bytes" longest:"owner={identity}\n"`
 }
 
 type ProcIngest struct {
-	P50Ms              bool  `toml:"p50_ms"`
-	P50MsBytes         int64 `toml:"p50_ms_bytes"`
-	P95Ms              bool  `toml:"p95_ms"`
-	P95MsBytes         int64 `toml:"p95_ms_bytes"`
-	Backpressure       bool  `toml:"backpressure"`
-	BackpressureBytes  int64 `toml:"backpressure_bytes"`
-	Dropped            bool  `toml:"dropped"`
-	DroppedBytes       int64 `toml:"dropped_bytes"`
-	Queued             bool  `toml:"queued"`
-	QueuedBytes        int64 `toml:"queued_bytes"`
+	P50Ms              bool  `toml:"p50_ms" when:"observability.proc_ingest.watch"`
+	P50MsBytes         int64 `toml:"p50_ms_bytes" longest:"p50_ms={u32}\n"`
+	P95Ms              bool  `toml:"p95_ms" when:"observability.proc_ingest.watch"`
+	P95MsBytes         int64 `toml:"p95_ms_bytes" longest:"p95_ms={u32}\n"`
+	Backpressure       bool  `toml:"backpressure" when:"observability.proc_ingest.watch"`
+	BackpressureBytes  int64 `toml:"backpressure_bytes" longest:"backpressure={u64}\n"`
+	Dropped            bool  `toml:"dropped" when:"observability.proc_ingest.watch"`
+	DroppedBytes       int64 `toml:"dropped_bytes" longest:"dropped={u64}\n"`
+	Queued             bool  `toml:"queued" when:"observability.proc_ingest.watch"`
+	QueuedBytes        int64 `toml:"queued_bytes" longest:"queued={u32}\n"`
 	Watch              bool  `toml:"watch"`
-	WatchMaxEntries    int64 `toml:"watch_max_entries"`
-	WatchLineBytes     int64 `toml:"watch_line_bytes"`
-	WatchMinIntervalMs int64 `toml:"watch_min_interval_ms"`
-	LatencySamples     int64 `toml:"latency_samples"`
+	WatchMaxEntries    int64 `toml:"watch_max_entries" min:"1" max:"maxWatchEntries"`
+	WatchLineBytes     int64 `toml:"watch_line_bytes" longest:"watch ts_ms={u64} p50_ms={u32} p95_ms={u32} queued={u32} backpressure={u32} dropped={u32} ui_reads={u32} ui_denies={u32}\n"`
+	WatchMinIntervalMs int64 `toml:"watch_min_interval_ms" min:"1"`
+	LatencySamples     int64 `toml:"latency_samples" min:"1" max:"maxLatencySamples"`
 	LatencyToleranceMs int64 `toml:"latency_tolerance_ms"`
 	CounterTolerance   int64 `toml:"counter_tolerance"`
 }
 
 type ProcRoot struct {
 	Reachable       bool  `toml:"reachable"`
-	ReachableBytes  int64 `toml:"reachable_bytes"`
+	ReachableBytes  int64 `toml:"reachable_bytes" longest:"reachable=yes\n"`
 	LastSeenMs      bool  `toml:"last_seen_ms"`
-	LastSeenMsBytes int64 `toml:"last_seen_ms_bytes"`
+	LastSeenMsBytes int64 `toml:"last_seen_ms_bytes" longest:"last_seen_ms={u64}\n"`
 	CutReason       bool  `toml:"cut_reason"`
-	CutReasonBytes  int64 `toml:"cut_reason_bytes"`
+	CutReasonBytes  int64 `toml:"cut_reason_bytes" longest:"cut_reason=network_unreachable\n"`
 }
 
 type ProcPressure struct {
 	Busy        bool  `toml:"busy"`
-	BusyBytes   int64 `toml:"busy_bytes"`
+	BusyBytes   int64 `toml:"busy_bytes" longest:"busy={u64}\n"`
 	Quota       bool  `toml:"quota"`
-	QuotaBytes  int64 `toml:"quota_bytes"`
+	QuotaBytes  int64 `toml:"quota_bytes" longest:"quota={u64}\n"`
 	Cut         bool  `toml:"cut"`
-	CutBytes    int64 `toml:"cut_bytes"`
+	CutBytes    int64 `toml:"cut_bytes" longest:"cut={u64}\n"`
 	Policy      bool  `toml:"policy"`
-	PolicyBytes int64 `toml:"policy_bytes"`
+	PolicyBytes int64 `toml:"policy_bytes" longest:"policy={u64}\n"`
 }
 
 // ProcSchedule bounds /proc/schedule (Go port, roadmap 24c).
 type ProcSchedule struct {
-	SummaryBytes    int64 `toml:"summary_bytes"`
-	QueueLineBytes  int64 `toml:"queue_line_bytes"`
-	QueueMaxEntries int64 `toml:"queue_max_entries"`
+	SummaryBytes    int64 `toml:"summary_bytes" longest:"queue={u64} dequeued={u64} dropped={u64} max_entries={u64}\n"`
+	QueueLineBytes  int64 `toml:"queue_line_bytes" longest:"id={worker_id} role=worker-heartbeat priority=0 ticks={u64} budget_ms={u64} seq={u64}\n"`
+	QueueMaxEntries int64 `toml:"queue_max_entries" min:"1" max:"maxProcListEntries"`
 }
 
 // ProcLease bounds /proc/lease (Go port, roadmap 24c).
 type ProcLease struct {
-	SummaryBytes     int64 `toml:"summary_bytes"`
-	ActiveLineBytes  int64 `toml:"active_line_bytes"`
-	ActiveMaxEntries int64 `toml:"active_max_entries"`
+	SummaryBytes     int64 `toml:"summary_bytes" longest:"active={u64} preemptions=0 quotas=0 max_active={u64}\n"`
+	ActiveLineBytes  int64 `toml:"active_line_bytes" longest:"id={worker_id} subject={worker_id} resource=gpu/{gpu_id} ttl_s={u32} priority=255 state=ACTIVE seq={u64}\n"`
+	ActiveMaxEntries int64 `toml:"active_max_entries" min:"1" max:"maxProcListEntries"`
 }
 
+// UIProviders are UI projections of other nodes: each needs its source on.
 type UIProviders struct {
 	Proc9P          UIProc9P          `toml:"proc_9p"`
 	ProcIngest      UIProcIngest      `toml:"proc_ingest"`
@@ -310,25 +318,25 @@ type UIProviders struct {
 }
 
 type UIProc9P struct {
-	Sessions    bool `toml:"sessions"`
-	Outstanding bool `toml:"outstanding"`
-	ShortWrites bool `toml:"short_writes"`
+	Sessions    bool `toml:"sessions" requires:"observability.proc_9p.sessions"`
+	Outstanding bool `toml:"outstanding" requires:"observability.proc_9p.outstanding"`
+	ShortWrites bool `toml:"short_writes" requires:"observability.proc_9p.short_writes"`
 }
 
 type UIProcIngest struct {
-	P50Ms        bool `toml:"p50_ms"`
-	P95Ms        bool `toml:"p95_ms"`
-	Backpressure bool `toml:"backpressure"`
+	P50Ms        bool `toml:"p50_ms" requires:"observability.proc_ingest.p50_ms"`
+	P95Ms        bool `toml:"p95_ms" requires:"observability.proc_ingest.p95_ms"`
+	Backpressure bool `toml:"backpressure" requires:"observability.proc_ingest.backpressure"`
 }
 
 type UIPolicyPreflight struct {
-	Req  bool `toml:"req"`
-	Diff bool `toml:"diff"`
+	Req  bool `toml:"req" requires:"ecosystem.policy.enable"`
+	Diff bool `toml:"diff" requires:"ecosystem.policy.enable"`
 }
 
 type UIUpdates struct {
-	Manifest bool `toml:"manifest"`
-	Status   bool `toml:"status"`
+	Manifest bool `toml:"manifest" requires:"cas.enable" when:"cas.enable"`
+	Status   bool `toml:"status" requires:"cas.enable"`
 }
 
 type ClientPolicies struct {
@@ -346,21 +354,21 @@ type CohshPolicy struct {
 }
 
 type CohshPool struct {
-	ControlSessions   int64 `toml:"control_sessions"`
-	TelemetrySessions int64 `toml:"telemetry_sessions"`
+	ControlSessions   int64 `toml:"control_sessions" min:"1"`
+	TelemetrySessions int64 `toml:"telemetry_sessions" min:"1"`
 }
 
 type CohshTail struct {
 	PollMsDefault int64 `toml:"poll_ms_default"`
-	PollMsMin     int64 `toml:"poll_ms_min"`
+	PollMsMin     int64 `toml:"poll_ms_min" min:"1"`
 	PollMsMax     int64 `toml:"poll_ms_max"`
 }
 
 type CohshHostTelemetry struct {
-	NvidiaPollMs  int64 `toml:"nvidia_poll_ms"`
-	SystemdPollMs int64 `toml:"systemd_poll_ms"`
-	DockerPollMs  int64 `toml:"docker_poll_ms"`
-	K8sPollMs     int64 `toml:"k8s_poll_ms"`
+	NvidiaPollMs  int64 `toml:"nvidia_poll_ms" min:"1"`
+	SystemdPollMs int64 `toml:"systemd_poll_ms" min:"1"`
+	DockerPollMs  int64 `toml:"docker_poll_ms" min:"1"`
+	K8sPollMs     int64 `toml:"k8s_poll_ms" min:"1"`
 }
 
 type CohPolicy struct {
@@ -371,13 +379,13 @@ type CohPolicy struct {
 }
 
 type CohMount struct {
-	Root      string   `toml:"root"`
-	Allowlist []string `toml:"allowlist"`
+	Root      string   `toml:"root" check:"abspath-or-root"`
+	Allowlist []string `toml:"allowlist" check:"abspath"`
 }
 
 type CohTelemetry struct {
-	Root                   string `toml:"root"`
-	MaxDevices             int64  `toml:"max_devices"`
+	Root                   string `toml:"root" check:"abspath"`
+	MaxDevices             int64  `toml:"max_devices" min:"1" max:"maxTelemetryDevices"`
 	MaxSegmentsPerDevice   int64  `toml:"max_segments_per_device"`
 	MaxBytesPerSegment     int64  `toml:"max_bytes_per_segment"`
 	MaxTotalBytesPerDevice int64  `toml:"max_total_bytes_per_device"`
@@ -389,15 +397,15 @@ type CohRun struct {
 }
 
 type CohLease struct {
-	Schema      string `toml:"schema"`
-	ActiveState string `toml:"active_state"`
-	MaxBytes    int64  `toml:"max_bytes"`
+	Schema      string `toml:"schema" bytes:"maxLeaseSchemaBytes"`
+	ActiveState string `toml:"active_state" bytes:"maxLeaseStateBytes"`
+	MaxBytes    int64  `toml:"max_bytes" min:"1"`
 }
 
 type CohBreadcrumb struct {
-	Schema          string `toml:"schema"`
-	MaxLineBytes    int64  `toml:"max_line_bytes"`
-	MaxCommandBytes int64  `toml:"max_command_bytes"`
+	Schema          string `toml:"schema" check:"nonempty"`
+	MaxLineBytes    int64  `toml:"max_line_bytes" min:"1"`
+	MaxCommandBytes int64  `toml:"max_command_bytes" min:"1"`
 }
 
 type CohPeft struct {
@@ -407,48 +415,48 @@ type CohPeft struct {
 }
 
 type PeftExport struct {
-	Root              string `toml:"root"`
-	MaxTelemetryBytes int64  `toml:"max_telemetry_bytes"`
-	MaxPolicyBytes    int64  `toml:"max_policy_bytes"`
-	MaxBaseModelBytes int64  `toml:"max_base_model_bytes"`
+	Root              string `toml:"root" check:"abspath"`
+	MaxTelemetryBytes int64  `toml:"max_telemetry_bytes" min:"1"`
+	MaxPolicyBytes    int64  `toml:"max_policy_bytes" min:"1"`
+	MaxBaseModelBytes int64  `toml:"max_base_model_bytes" min:"1"`
 }
 
 type PeftImport struct {
-	RegistryRoot     string `toml:"registry_root"`
-	MaxAdapterBytes  int64  `toml:"max_adapter_bytes"`
-	MaxLoraBytes     int64  `toml:"max_lora_bytes"`
-	MaxMetricsBytes  int64  `toml:"max_metrics_bytes"`
-	MaxManifestBytes int64  `toml:"max_manifest_bytes"`
+	RegistryRoot     string `toml:"registry_root" check:"nonempty"`
+	MaxAdapterBytes  int64  `toml:"max_adapter_bytes" min:"1"`
+	MaxLoraBytes     int64  `toml:"max_lora_bytes" min:"1"`
+	MaxMetricsBytes  int64  `toml:"max_metrics_bytes" min:"1"`
+	MaxManifestBytes int64  `toml:"max_manifest_bytes" min:"1"`
 }
 
 type PeftActivate struct {
-	MaxModelIDBytes int64 `toml:"max_model_id_bytes"`
-	MaxStateBytes   int64 `toml:"max_state_bytes"`
+	MaxModelIDBytes int64 `toml:"max_model_id_bytes" min:"1"`
+	MaxStateBytes   int64 `toml:"max_state_bytes" min:"1"`
 }
 
 type RetryPolicy struct {
-	MaxAttempts int64 `toml:"max_attempts"`
-	BackoffMs   int64 `toml:"backoff_ms"`
-	CeilingMs   int64 `toml:"ceiling_ms"`
-	TimeoutMs   int64 `toml:"timeout_ms"`
+	MaxAttempts int64 `toml:"max_attempts" min:"1"`
+	BackoffMs   int64 `toml:"backoff_ms" min:"1" le:"client_policies.retry.ceiling_ms"`
+	CeilingMs   int64 `toml:"ceiling_ms" min:"1"`
+	TimeoutMs   int64 `toml:"timeout_ms" min:"1"`
 }
 
 type HeartbeatPolicy struct {
-	IntervalMs int64 `toml:"interval_ms"`
+	IntervalMs int64 `toml:"interval_ms" min:"1"`
 }
 
 type TracePolicy struct {
-	MaxBytes int64 `toml:"max_bytes"`
+	MaxBytes int64 `toml:"max_bytes" min:"1"`
 }
 
 type ClientPaths struct {
-	QueenCtl          string `toml:"queen_ctl"`
-	QueenLifecycleCtl string `toml:"queen_lifecycle_ctl"`
-	Log               string `toml:"log"`
+	QueenCtl          string `toml:"queen_ctl" check:"abspath"`
+	QueenLifecycleCtl string `toml:"queen_lifecycle_ctl" check:"abspath"`
+	Log               string `toml:"log" check:"abspath"`
 }
 
 type SwarmUI struct {
-	TicketScope string       `toml:"ticket_scope"`
+	TicketScope string       `toml:"ticket_scope" check:"nonempty"`
 	Cache       SwarmUICache `toml:"cache"`
 	Hive        SwarmUIHive  `toml:"hive"`
 	Paths       SwarmUIPaths `toml:"paths"`
@@ -456,43 +464,44 @@ type SwarmUI struct {
 
 type SwarmUICache struct {
 	Enabled  bool  `toml:"enabled"`
-	MaxBytes int64 `toml:"max_bytes"`
-	TTLS     int64 `toml:"ttl_s"`
+	MaxBytes int64 `toml:"max_bytes" min:"1"`
+	TTLS     int64 `toml:"ttl_s" min:"1"`
 }
 
 type SwarmUIHive struct {
-	FrameCapFps       int64   `toml:"frame_cap_fps"`
-	StepMs            int64   `toml:"step_ms"`
+	FrameCapFps       int64   `toml:"frame_cap_fps" min:"minHiveFps" max:"maxHiveFps"`
+	StepMs            int64   `toml:"step_ms" min:"1"`
 	LodZoomOut        float64 `toml:"lod_zoom_out"`
 	LodZoomIn         float64 `toml:"lod_zoom_in"`
-	LodEventBudget    int64   `toml:"lod_event_budget"`
-	SnapshotMaxEvents int64   `toml:"snapshot_max_events"`
-	OverlayLines      int64   `toml:"overlay_lines"`
-	DetailLines       int64   `toml:"detail_lines"`
-	LineCapBytes      int64   `toml:"line_cap_bytes"`
-	PerWorkerBytes    int64   `toml:"per_worker_bytes"`
+	LodEventBudget    int64   `toml:"lod_event_budget" min:"1"`
+	SnapshotMaxEvents int64   `toml:"snapshot_max_events" min:"1"`
+	OverlayLines      int64   `toml:"overlay_lines" min:"1"`
+	DetailLines       int64   `toml:"detail_lines" ge:"swarmui.hive.overlay_lines"`
+	LineCapBytes      int64   `toml:"line_cap_bytes" min:"1"`
+	PerWorkerBytes    int64   `toml:"per_worker_bytes" ge:"swarmui.hive.line_cap_bytes"`
 }
 
 type SwarmUIPaths struct {
-	TelemetryRoot  string   `toml:"telemetry_root"`
-	WorkerRoot     string   `toml:"worker_root"`
-	ProcIngestRoot string   `toml:"proc_ingest_root"`
-	NamespaceRoots []string `toml:"namespace_roots"`
+	TelemetryRoot  string   `toml:"telemetry_root" check:"abspath"`
+	WorkerRoot     string   `toml:"worker_root" check:"abspath"`
+	ProcIngestRoot string   `toml:"proc_ingest_root" check:"abspath"`
+	NamespaceRoots []string `toml:"namespace_roots" check:"abspath"`
 }
 
+// TicketLimits is documented in the ticket quotas snippet.
 type TicketLimits struct {
-	MaxScopes        int64 `toml:"max_scopes"`
-	MaxScopePathLen  int64 `toml:"max_scope_path_len"`
-	MaxScopeRatePerS int64 `toml:"max_scope_rate_per_s"`
-	BandwidthBytes   int64 `toml:"bandwidth_bytes"`
-	CursorResumes    int64 `toml:"cursor_resumes"`
-	CursorAdvances   int64 `toml:"cursor_advances"`
-	RateWindowMs     int64 `toml:"rate_window_ms"`
-	ClockSkewMs      int64 `toml:"clock_skew_ms"`
+	MaxScopes        int64 `toml:"max_scopes" max:"maxTicketScopes" doc:"scopes per ticket"`
+	MaxScopePathLen  int64 `toml:"max_scope_path_len" min:"1" max:"maxScopePathLen" doc:"bytes per scope path"`
+	MaxScopeRatePerS int64 `toml:"max_scope_rate_per_s" doc:"max 'rate_per_s' a scope may request (0 = unlimited)"`
+	BandwidthBytes   int64 `toml:"bandwidth_bytes" doc:"max / default byte budget (0 = unlimited)"`
+	CursorResumes    int64 `toml:"cursor_resumes" doc:"max / default cursor resumes (0 = unlimited)"`
+	CursorAdvances   int64 `toml:"cursor_advances" doc:"max / default cursor advances (0 = unlimited)"`
+	RateWindowMs     int64 `toml:"rate_window_ms" min:"1" doc:"scope rate window"`
+	ClockSkewMs      int64 `toml:"clock_skew_ms" min:"0"`
 }
 
 type Ticket struct {
-	Role   string `toml:"role"`
+	Role   string `toml:"role" oneof:"ticket_role"`
 	Secret string `toml:"secret"`
 }
 
@@ -504,39 +513,39 @@ type Sidecars struct {
 
 type BusSidecar struct {
 	Enable   bool         `toml:"enable"`
-	MountAt  string       `toml:"mount_at"`
+	MountAt  string       `toml:"mount_at" check:"abspath"`
 	Adapters []BusAdapter `toml:"adapters"`
 }
 
 type BusAdapter struct {
-	ID    string   `toml:"id"`
-	Mount string   `toml:"mount"`
-	Scope string   `toml:"scope"`
-	Link  string   `toml:"link"`
+	ID    string   `toml:"id" check:"name"`
+	Mount string   `toml:"mount" check:"name"`
+	Scope string   `toml:"scope" check:"name"`
+	Link  string   `toml:"link" oneof:"bus_link"`
 	Baud  int64    `toml:"baud"`
 	Spool BusSpool `toml:"spool"`
 }
 
 type BusSpool struct {
-	MaxEntries int64 `toml:"max_entries"`
-	MaxBytes   int64 `toml:"max_bytes"`
+	MaxEntries int64 `toml:"max_entries" min:"1" max:"maxSpoolEntries"`
+	MaxBytes   int64 `toml:"max_bytes" min:"1" max:"secure9p.msize"`
 }
 
 type LoraSidecar struct {
 	Enable   bool          `toml:"enable"`
-	MountAt  string        `toml:"mount_at"`
+	MountAt  string        `toml:"mount_at" check:"abspath"`
 	Adapters []LoraAdapter `toml:"adapters"`
 }
 
 type LoraAdapter struct {
-	ID                  string `toml:"id"`
-	Mount               string `toml:"mount"`
-	Scope               string `toml:"scope"`
-	Region              string `toml:"region"`
-	DutyCyclePercent    int64  `toml:"duty_cycle_percent"`
-	WindowMs            int64  `toml:"window_ms"`
-	MaxPayloadBytes     int64  `toml:"max_payload_bytes"`
-	TamperLogMaxEntries int64  `toml:"tamper_log_max_entries"`
+	ID                  string `toml:"id" check:"name"`
+	Mount               string `toml:"mount" check:"name"`
+	Scope               string `toml:"scope" check:"name"`
+	Region              string `toml:"region" check:"nonempty"`
+	DutyCyclePercent    int64  `toml:"duty_cycle_percent" min:"1" max:"maxDutyCyclePercent"`
+	WindowMs            int64  `toml:"window_ms" min:"1"`
+	MaxPayloadBytes     int64  `toml:"max_payload_bytes" min:"1" max:"secure9p.msize"`
+	TamperLogMaxEntries int64  `toml:"tamper_log_max_entries" min:"1"`
 }
 
 type Ecosystem struct {
@@ -548,54 +557,54 @@ type Ecosystem struct {
 
 type EcoHost struct {
 	Enable    bool     `toml:"enable"`
-	MountAt   string   `toml:"mount_at"`
-	Providers []string `toml:"providers"`
+	MountAt   string   `toml:"mount_at" check:"abspath"`
+	Providers []string `toml:"providers" oneof:"host_provider"`
 }
 
 type EcoAudit struct {
 	Enable               bool  `toml:"enable"`
-	JournalMaxBytes      int64 `toml:"journal_max_bytes"`
-	JournalPayloadBytes  int64 `toml:"journal_payload_max_bytes"`
-	DecisionsMaxBytes    int64 `toml:"decisions_max_bytes"`
-	ReplayEnable         bool  `toml:"replay_enable"`
-	ReplayMaxEntries     int64 `toml:"replay_max_entries"`
-	ReplayCtlMaxBytes    int64 `toml:"replay_ctl_max_bytes"`
-	ReplayStatusMaxBytes int64 `toml:"replay_status_max_bytes"`
+	JournalMaxBytes      int64 `toml:"journal_max_bytes" min:"1"`
+	JournalPayloadBytes  int64 `toml:"journal_payload_max_bytes" min:"1"`
+	DecisionsMaxBytes    int64 `toml:"decisions_max_bytes" min:"1"`
+	ReplayEnable         bool  `toml:"replay_enable" requires:"ecosystem.audit.enable"`
+	ReplayMaxEntries     int64 `toml:"replay_max_entries" min:"1" max:"maxReplayEntries"`
+	ReplayCtlMaxBytes    int64 `toml:"replay_ctl_max_bytes" min:"1"`
+	ReplayStatusMaxBytes int64 `toml:"replay_status_max_bytes" min:"1"`
 }
 
 type EcoPolicy struct {
 	Enable          bool         `toml:"enable"`
-	QueueMaxEntries int64        `toml:"queue_max_entries"`
-	QueueMaxBytes   int64        `toml:"queue_max_bytes"`
-	CtlMaxBytes     int64        `toml:"ctl_max_bytes"`
-	StatusMaxBytes  int64        `toml:"status_max_bytes"`
+	QueueMaxEntries int64        `toml:"queue_max_entries" min:"1" max:"maxPolicyQueueEntries"`
+	QueueMaxBytes   int64        `toml:"queue_max_bytes" min:"1"`
+	CtlMaxBytes     int64        `toml:"ctl_max_bytes" min:"1"`
+	StatusMaxBytes  int64        `toml:"status_max_bytes" min:"1"`
 	Rules           []PolicyRule `toml:"rules"`
 }
 
 type PolicyRule struct {
-	ID     string `toml:"id"`
-	Target string `toml:"target"`
+	ID     string `toml:"id" bytes:"maxPolicyRuleIDBytes"`
+	Target string `toml:"target" check:"abspath"`
 }
 
 type EcoModels struct {
-	Enable bool `toml:"enable"`
+	Enable bool `toml:"enable" requires:"cas.enable"`
 }
 
 // GPU is a Go-port section: the bounds of the /gpu namespace the host
 // bridge publishes (spec/gpu-telemetry.md §1-§4, namespace.md §5).
 type GPU struct {
-	IDMaxBytes              int64 `toml:"id_max_bytes"`
-	BridgePayloadMaxBytes   int64 `toml:"bridge_payload_max_bytes"`
-	BridgeLogMaxBytes       int64 `toml:"bridge_log_max_bytes"`
-	BridgeStatusMaxBytes    int64 `toml:"bridge_status_max_bytes"`
-	CtlMaxBytes             int64 `toml:"ctl_max_bytes"`
-	LeaseMaxBytes           int64 `toml:"lease_max_bytes"`
-	StatusMaxBytes          int64 `toml:"status_max_bytes"`
-	JobMaxBytes             int64 `toml:"job_max_bytes"`
-	ModelIDMaxBytes         int64 `toml:"model_id_max_bytes"`
-	ModelManifestMaxBytes   int64 `toml:"model_manifest_max_bytes"`
-	ActiveMaxBytes          int64 `toml:"active_max_bytes"`
-	SchemaMaxBytes          int64 `toml:"schema_max_bytes"`
-	TelemetryRecordMaxBytes int64 `toml:"telemetry_record_max_bytes"`
-	LoraJobsMax             int64 `toml:"lora_jobs_max"`
+	IDMaxBytes              int64 `toml:"id_max_bytes" min:"1" max:"secure9p.walk_component_max_bytes"`
+	BridgePayloadMaxBytes   int64 `toml:"bridge_payload_max_bytes" min:"1"`
+	BridgeLogMaxBytes       int64 `toml:"bridge_log_max_bytes" min:"1"`
+	BridgeStatusMaxBytes    int64 `toml:"bridge_status_max_bytes" min:"1"`
+	CtlMaxBytes             int64 `toml:"ctl_max_bytes" min:"1"`
+	LeaseMaxBytes           int64 `toml:"lease_max_bytes" min:"1"`
+	StatusMaxBytes          int64 `toml:"status_max_bytes" min:"1"`
+	JobMaxBytes             int64 `toml:"job_max_bytes" min:"1"`
+	ModelIDMaxBytes         int64 `toml:"model_id_max_bytes" min:"1" max:"maxModelIDBytes"`
+	ModelManifestMaxBytes   int64 `toml:"model_manifest_max_bytes" min:"1"`
+	ActiveMaxBytes          int64 `toml:"active_max_bytes" min:"1"`
+	SchemaMaxBytes          int64 `toml:"schema_max_bytes" min:"1"`
+	TelemetryRecordMaxBytes int64 `toml:"telemetry_record_max_bytes" min:"1"`
+	LoraJobsMax             int64 `toml:"lora_jobs_max" min:"1"`
 }
