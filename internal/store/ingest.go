@@ -12,6 +12,7 @@ import (
 
 	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/internal/spool"
+	"github.com/cohesix/cohesix/internal/syncfile"
 )
 
 // IngestSpoolName is the telemetry ingest spool's file name inside the
@@ -211,13 +212,5 @@ func writeSynced(path string, b []byte) error {
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return syncfile.WriteClose(f, b)
 }
