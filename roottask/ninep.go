@@ -5,7 +5,7 @@ import (
 	"net"
 
 	"github.com/cohesix/cohesix/internal/hive"
-	"github.com/cohesix/cohesix/internal/secure9p"
+	"github.com/cohesix/cohesix/internal/transport/secure9p"
 	"github.com/cohesix/cohesix/roottask/platform"
 )
 

@@ -12,7 +12,7 @@ import (
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/ninedoor"
 	"github.com/cohesix/cohesix/internal/queen"
-	"github.com/cohesix/cohesix/internal/secure9p"
+	"github.com/cohesix/cohesix/internal/transport/secure9p"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
 
