@@ -1,6 +1,6 @@
 # Cohesix build and test entry points. `make run` starts a hosted hive;
 # `make test` is what CI runs.
-.PHONY: run build test vet fmt-check unit fuzz generate check-generated check-limit-literals fuzz-manifest sel4-ci image qemu qemu-net sel4-system sel4-boottime
+.PHONY: run build test vet fmt-check unit fuzz generate check-generated check-limit-literals check-readme-layout fuzz-manifest sel4-ci image qemu qemu-net sel4-system sel4-boottime
 
 GO ?= go
 FUZZTIME ?= 30s
@@ -15,7 +15,7 @@ run: ## start a hosted hive: console 127.0.0.1:31337, Secure9P 127.0.0.1:5640, s
 build: ## build every program into bin/
 	$(GO) build -o $(BIN)/ ./cmd/... ./roottask
 
-test: vet fmt-check check-generated check-limit-literals unit sel4-ci fuzz ## everything CI checks
+test: vet fmt-check check-generated check-limit-literals check-readme-layout unit sel4-ci fuzz ## everything CI checks
 
 vet:
 	$(GO) vet ./...
@@ -37,6 +37,9 @@ check-generated: ## fail when committed coh-rtc outputs drift from the manifest
 
 check-limit-literals: ## fail on manifest-owned limits written as literals in Go code
 	scripts/check-limit-literals.sh
+
+check-readme-layout: ## fail when a Go package is missing from README's layout table
+	scripts/check-readme-layout.sh
 
 fuzz-manifest: ## fuzz the manifest compiler alone
 	$(GO) test -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/manifest/

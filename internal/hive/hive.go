@@ -1,7 +1,9 @@
-// Package hive is the root task's core, independent of the platform: it
-// builds the queen, the namespace and the Secure9P server from the
-// generated manifest tables and serves the console on any byte stream.
-// roottask/ wires it to a platform (hosted sockets and stdio, or seL4).
+// Package hive wires the root task together, independent of the
+// platform: it builds the queen, the namespace and its providers, the door
+// (internal/gate), the durable stores (internal/store) and both transports
+// (internal/transport/consoleserver, internal/transport/secure9p is built
+// by roottask) from the generated manifest tables. roottask/ hands it what
+// it takes from the platform (hosted sockets and stdio, or seL4).
 package hive
 
 import (
