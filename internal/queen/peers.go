@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/errs"
 )
 
 // PeerConfig bounds the per-peer tables (network.peer_table_max,
@@ -376,6 +377,11 @@ type PeerAttempt struct {
 	Guess         bool // the failure is a ticket whose MAC did not verify
 	Authenticated bool
 	Lines         []string
+	// WorkerGate, when not "", is the role of a verified worker ticket on a
+	// first Tattach: the authority applies the worker-attach lifecycle
+	// gate before the verdict, so a closed gate refuses it (EPERM) whatever
+	// the later checks found, and Lines then give way to the gate's lines.
+	WorkerGate string
 }
 
 // PeerNote writes lines about a refusal of an unauthenticated (or not
@@ -406,11 +412,20 @@ func (s *State) peerGate(c PeerGate, nowMs uint64) Result {
 	return Result{Err: b.refusal()}
 }
 
+// errGateDenied refuses a Tattach the worker-attach gate holds back.
+var errGateDenied = errs.New(errs.ErrPermission, "EPERM")
+
 func (s *State) peerAttempt(c PeerAttempt, nowMs uint64) Result {
 	keys := peerKeys(c.Peer, c.Subject)
 	if b, blocked := s.peerBlocked(keys, nowMs); blocked {
 		s.peerAudit(c.Peer, nowMs, blockLine(c.Label, b, c.Peer))
 		return Result{Err: b.refusal()}
+	}
+	var err error
+	if c.WorkerGate != "" && !Gate(s.lifecycle.State, "worker-attach") {
+		c.Failed, c.Guess, c.Authenticated, err = true, false, false, errGateDenied
+		c.Lines = []string{fmt.Sprintf("lifecycle denied action=worker-attach state=%s reason=gate-denied", s.lifecycle.State),
+			fmt.Sprintf("%s denied role=%s reason=gate-denied%s", c.Label, c.WorkerGate, c.Peer.Fields())}
 	}
 	if !c.Failed {
 		if c.Authenticated {
@@ -423,7 +438,7 @@ func (s *State) peerAttempt(c PeerAttempt, nowMs uint64) Result {
 	for _, l := range locks {
 		s.audit(l)
 	}
-	return Result{}
+	return Result{Err: err}
 }
 
 func blockLine(label string, b peerBlock, p Peer) string {

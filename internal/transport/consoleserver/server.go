@@ -158,17 +158,11 @@ func (srv *Server) ServeConsole(conn net.Conn) {
 const authLabel = "[cohsh-net][auth]"
 
 // authenticate answers the hello (spec console §2) read with readErr
-// from peer. The queen counts failures per peer (DECISIONS P7): a peer it
-// holds back is refused without its token being checked, and a verdict
-// reached while another of its attempts set a block is not revealed. It
-// reports whether the session may go on.
+// from peer, in one queen command (DECISIONS P7): the queen checks the
+// peer's block first, so a held-back peer is refused and the verdict on
+// its token is not revealed, then counts the outcome. It reports whether
+// the session may go on.
 func (srv *Server) authenticate(peer queen.Peer, hello string, readErr error, send func(...string) error) bool {
-	ctx := context.Background()
-	gate := queen.PeerGate{Peer: peer, Label: authLabel}
-	if _, err := srv.q.Do(ctx, gate); err != nil {
-		srv.authRefused(err, send)
-		return false
-	}
 	reason := ""
 	switch {
 	case errors.Is(readErr, console.ErrInvalidLength):
@@ -182,7 +176,7 @@ func (srv *Server) authenticate(peer queen.Peer, hello string, readErr error, se
 	if reason != "" {
 		attempt.Lines = []string{fmt.Sprintf("%s reject reason=%s%s", authLabel, reason, peer.Fields())}
 	}
-	if _, err := srv.q.Do(ctx, attempt); err != nil {
+	if _, err := srv.q.Do(context.Background(), attempt); err != nil {
 		srv.authRefused(err, send)
 		return false
 	}

@@ -19,33 +19,28 @@ import (
 const attachLabel = "nine-door: attach"
 
 // authorize decides a Tattach (spec secure9p §5 with DECISIONS D3): the
-// ticket in aname is required, its MAC must verify with its role's secret,
+// ticket in aname is required, its MAC must verify with one of its role's
+// secrets, the worker-attach lifecycle gate must be open for a worker role,
 // and the claims must be in date (ticket.Claims.CheckTime: not issued
 // beyond the clock skew allowance, not expired) and within the manifest
-// limits. uname is
-// advisory. A worker's subject must name a live worker of its role. A
-// connection has one identity: a later attach must carry the same ticket.
-// Every refusal is audited. The first attach of a connection goes through
-// the queen's per-peer throttle (DECISIONS P7): a held-back peer gets
-// EAGAIN before its ticket is checked.
+// limits. uname is advisory. A worker's subject must name a live worker of
+// its role. A connection has one identity: a later attach must carry the
+// same ticket. Every refusal is audited. The first attach of a connection
+// is one queen command (DECISIONS P7, P45): the per-peer throttle is
+// checked first, so a held-back peer gets EAGAIN and no verdict, then the
+// lifecycle gate, then the outcome is counted.
 func (c *conn) authorize(uname, aname string) error {
 	token := strings.TrimSpace(aname)
 	if c.token != "" {
 		return c.reattach(uname, token)
 	}
 	q := c.srv.ns.Queen()
-	subject := ""
-	if u, err := ticket.Parse(token); err == nil {
-		subject = u.Subject
-	}
-	if _, err := q.Do(context.Background(), queen.PeerGate{Peer: c.peer, Subject: subject, Label: attachLabel}); err != nil {
-		return throttledErr(err)
-	}
-	s, lines, err := c.verify(uname, token)
-	attempt := queen.PeerAttempt{Peer: c.peer, Subject: subject, Label: attachLabel, Failed: err != nil, Guess: errors.Is(err, errForged),
-		Authenticated: err == nil, Lines: lines}
+	unverified, perr := ticket.Parse(token)
+	s, lines, err := c.verify(uname, token, unverified, perr)
+	attempt := queen.PeerAttempt{Peer: c.peer, Subject: unverified.Subject, Label: attachLabel, Failed: err != nil, Guess: errors.Is(err, errForged),
+		Authenticated: err == nil, Lines: lines, WorkerGate: s.gate}
 	if _, qerr := q.Do(context.Background(), attempt); qerr != nil {
-		return throttledErr(qerr) // the verdict is not revealed
+		return throttledErr(qerr) // a held-back peer learns no verdict
 	}
 	if err != nil {
 		return err
@@ -95,18 +90,22 @@ func (c *conn) reattach(uname, token string) error {
 	return nil
 }
 
-// verified is the identity of a ticket that passed every check.
+// verified is the identity of a ticket that passed every check. gate is
+// the role the queen must pass through the worker-attach gate: set once
+// the MAC of a worker ticket verifies, whatever the later checks find.
 type verified struct {
 	role   ticket.Role
 	claims ticket.Claims
+	gate   string
 }
 
 // verify checks a first Tattach's ticket; on refusal it returns the audit
 // lines explaining it, which the queen writes under the peer's summary.
-func (c *conn) verify(uname, token string) (verified, []string, error) {
+func (c *conn) verify(uname, token string, unverified ticket.Claims, perr error) (verified, []string, error) {
 	srv := c.srv
+	var gated string
 	deny := func(role, reason string, err error, extra ...string) (verified, []string, error) {
-		return verified{}, append(extra, fmt.Sprintf("%s denied role=%s reason=%s%s", attachLabel, role, reason, c.peer.Fields())), err
+		return verified{gate: gated}, append(extra, fmt.Sprintf("%s denied role=%s reason=%s%s", attachLabel, role, reason, c.peer.Fields())), err
 	}
 	eperm := func(msg string) error { return errs.New(errs.ErrPermission, "%s", msg) }
 
@@ -116,8 +115,7 @@ func (c *conn) verify(uname, token string) (verified, []string, error) {
 	if len(token) > ticket.MaxTokenLen {
 		return deny("none", "ticket-too-long", eperm("ticket rejected"))
 	}
-	unverified, err := ticket.Parse(token)
-	if err != nil {
+	if perr != nil {
 		return deny("none", "invalid-ticket", eperm("ticket rejected"))
 	}
 	role := unverified.Role
@@ -126,10 +124,8 @@ func (c *conn) verify(uname, token string) (verified, []string, error) {
 		return deny(role.String(), "ticket-rejected", errForged)
 	}
 
-	snap := srv.ns.Queen().Snapshot()
-	if role != ticket.RoleQueen && !queen.Gate(snap.Lifecycle.State, "worker-attach") {
-		return deny(role.String(), "gate-denied", eperm("EPERM"),
-			fmt.Sprintf("lifecycle denied action=worker-attach state=%s reason=gate-denied", snap.Lifecycle.State))
+	if role != ticket.RoleQueen {
+		gated = role.String() // the queen applies the gate before this verdict
 	}
 	v = srv.door.CheckClaims(v.Claims, token)
 	switch v.Fail {
@@ -143,10 +139,10 @@ func (c *conn) verify(uname, token string) (verified, []string, error) {
 	if err := checkUname(uname, role, claims.Subject); err != nil {
 		return deny(role.String(), "uname-mismatch", err)
 	}
-	if reason, err := checkIdentity(role, claims.Subject, snap); err != nil {
+	if reason, err := checkIdentity(role, claims.Subject, srv.ns.Queen().Snapshot()); err != nil {
 		return deny(role.String(), reason, err)
 	}
-	return verified{role: role, claims: claims}, nil, nil
+	return verified{role: role, claims: claims, gate: gated}, nil, nil
 }
 
 // checkIdentity applies the identity rules of a worker role: a subject is

@@ -544,3 +544,44 @@ func TestAttachThrottle(t *testing.T) {
 		t.Errorf("blocked peers = %+v; want 127.0.0.2 alone", peers)
 	}
 }
+
+// TestAttachLifecycleGate: a worker's Tattach while the worker-attach gate
+// is closed (QUIESCED) is refused EPERM by the queen before any later check
+// (an expired ticket, a worker that no longer runs), with the gate's audit
+// lines; the queen still attaches.
+func TestAttachLifecycleGate(t *testing.T) {
+	h := startHive(t)
+	qroot := h.mustDial(t, queenTicket(t))
+	h.spawn(t, qroot) // worker-1
+	for _, line := range []struct{ path, data string }{
+		{"/queen/lifecycle/ctl", "cordon\n"},
+		{"/queen/ctl", `{"kill":"worker-1"}` + "\n"},
+		{"/queen/lifecycle/ctl", "drain\n"},
+	} {
+		if err := writeFile(qroot, line.path, line.data); err != nil {
+			t.Fatalf("write %s %q: %v", line.path, line.data, err)
+		}
+	}
+	expiredTTL := uint64(1)
+	for _, aname := range []string{
+		workerTicket(t, "worker-1"),
+		mint(t, ticket.Claims{Role: ticket.RoleWorkerHeartbeat, Subject: "worker-1", TTLs: &expiredTTL, IssuedAtMs: nowMs() - 5000}),
+	} {
+		if _, err := h.dial(t, aname); !errors.Is(err, linux.EPERM) {
+			t.Fatalf("worker attach while QUIESCED: err = %v; want EPERM", err)
+		}
+	}
+	log := h.logText()
+	for _, want := range []string{
+		"lifecycle denied action=worker-attach state=QUIESCED reason=gate-denied",
+		"nine-door: attach denied role=worker-heartbeat reason=gate-denied transport=9p remote=127.0.0.1:",
+	} {
+		if strings.Count(log, want) != 2 {
+			t.Errorf("queen.log has %q %d times; want 2:\n%s", want, strings.Count(log, want), log)
+		}
+	}
+	if strings.Contains(log, "reason=expired") || strings.Contains(log, "worker-not-found") {
+		t.Errorf("a later check spoke before the gate:\n%s", log)
+	}
+	h.mustDial(t, queenTicket(t))
+}
