@@ -118,7 +118,7 @@ func (ns *Namespace) providers(boot []byte, tests []Entry) []nscore.Mounted {
 		{Name: "gpu", Provider: gpuProvider{ns: ns, root: ns.gpuDir()}}, // gpufs.go
 		plain("kmesg", ns.kmesgFile()),                                  // tracefs.go
 		plain("log", ns.logDir()),
-		plain("proc", procfs.New(ns.procConfig(boot, tests))), // internal/prov/procfs
+		plain("proc", procfs.New(ns.procConfig(boot, tests))),
 		plain("queen", ns.queenDir()),
 		plain("trace", ns.traceDir()),
 	}
