@@ -13,6 +13,7 @@ import (
 	"github.com/cohesix/cohesix/internal/auditline"
 	"github.com/cohesix/cohesix/internal/errs"
 	nscore "github.com/cohesix/cohesix/internal/ns"
+	"github.com/cohesix/cohesix/internal/prov/procfs"
 	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
@@ -117,7 +118,7 @@ func (ns *Namespace) providers(boot []byte, tests []Entry) []nscore.Mounted {
 		{Name: "gpu", Provider: gpuProvider{ns: ns, root: ns.gpuDir()}}, // gpufs.go
 		plain("kmesg", ns.kmesgFile()),                                  // tracefs.go
 		plain("log", ns.logDir()),
-		plain("proc", ns.procDir(boot, tests)),
+		plain("proc", procfs.New(ns.procConfig(boot, tests))),
 		plain("queen", ns.queenDir()),
 		plain("trace", ns.traceDir()),
 	}

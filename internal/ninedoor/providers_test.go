@@ -79,7 +79,7 @@ func procCaps() []nstest.Case {
 		{generated.ObservabilityProcPressureQuota, "pressure/quota", generated.ObservabilityProcPressureQuotaBytes},
 		{generated.ObservabilityProcPressureCut, "pressure/cut", generated.ObservabilityProcPressureCutBytes},
 		{generated.ObservabilityProcPressurePolicy, "pressure/policy", generated.ObservabilityProcPressurePolicyBytes},
-		{true, "lease/summary", leaseSummaryBytes},
+		{true, "lease/summary", generated.ObservabilityProcLeaseSummaryBytes},
 	} {
 		if c.on {
 			out = append(out, nstest.Cap(c.path, c.max))
