@@ -13,6 +13,7 @@ import (
 	"github.com/cohesix/cohesix/internal/auditline"
 	"github.com/cohesix/cohesix/internal/errs"
 	nscore "github.com/cohesix/cohesix/internal/ns"
+	"github.com/cohesix/cohesix/internal/prov/gpufs"
 	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
@@ -114,8 +115,8 @@ func (ns *Namespace) providers(boot []byte, tests []Entry) []nscore.Mounted {
 		return nscore.Mounted{Name: name, Provider: nscore.Plain(root)}
 	}
 	top := []nscore.Mounted{
-		{Name: "gpu", Provider: gpuProvider{ns: ns, root: ns.gpuDir()}}, // gpufs.go
-		plain("kmesg", ns.kmesgFile()),                                  // tracefs.go
+		{Name: "gpu", Provider: gpufs.New(gpufs.Config{Queen: ns.q})},
+		plain("kmesg", ns.kmesgFile()), // tracefs.go
 		plain("log", ns.logDir()),
 		plain("proc", ns.procDir(boot, tests)),
 		plain("queen", ns.queenDir()),
