@@ -14,6 +14,7 @@ import (
 	"github.com/cohesix/cohesix/internal/errs"
 	nscore "github.com/cohesix/cohesix/internal/ns"
 	"github.com/cohesix/cohesix/internal/prov/gpufs"
+	"github.com/cohesix/cohesix/internal/prov/tracefs"
 	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
@@ -116,11 +117,11 @@ func (ns *Namespace) providers(boot []byte, tests []Entry) []nscore.Mounted {
 	}
 	top := []nscore.Mounted{
 		{Name: "gpu", Provider: gpufs.New(gpufs.Config{Queen: ns.q})},
-		plain("kmesg", ns.kmesgFile()), // tracefs.go
+		{Name: "kmesg", Provider: tracefs.Kmesg(tracefs.Config{Queen: ns.q})},
 		plain("log", ns.logDir()),
 		plain("proc", ns.procDir(boot, tests)),
 		plain("queen", ns.queenDir()),
-		plain("trace", ns.traceDir()),
+		{Name: "trace", Provider: tracefs.Trace(tracefs.Config{Queen: ns.q})},
 	}
 	if ns.cfg.ShardEnabled {
 		top = append(top, plain("shard", ns.shardDir()))
