@@ -13,6 +13,7 @@ import (
 	"github.com/cohesix/cohesix/internal/auditline"
 	"github.com/cohesix/cohesix/internal/errs"
 	nscore "github.com/cohesix/cohesix/internal/ns"
+	"github.com/cohesix/cohesix/internal/prov/govfs"
 	"github.com/cohesix/cohesix/internal/prov/gpufs"
 	"github.com/cohesix/cohesix/internal/prov/tracefs"
 	"github.com/cohesix/cohesix/internal/queen"
@@ -129,9 +130,7 @@ func (ns *Namespace) providers(boot []byte, tests []Entry) []nscore.Mounted {
 	if !ns.cfg.ShardEnabled || ns.cfg.LegacyAlias {
 		top = append(top, plain("worker", ns.workerDir(func(string) bool { return true })))
 	}
-	for _, e := range ns.governRoots() { // policy, actions, audit, replay (policyfs.go, auditfs.go)
-		top = append(top, plain(e.Name, e.Node))
-	}
+	top = append(top, govfs.Mounts(govfs.Config{Queen: ns.q, Gov: ns.q.Gov()})...) // policy, actions, audit, replay
 	return top
 }
 
