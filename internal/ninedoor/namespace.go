@@ -13,7 +13,10 @@ import (
 	"github.com/cohesix/cohesix/internal/auditline"
 	"github.com/cohesix/cohesix/internal/errs"
 	nscore "github.com/cohesix/cohesix/internal/ns"
+	"github.com/cohesix/cohesix/internal/prov/govfs"
+	"github.com/cohesix/cohesix/internal/prov/gpufs"
 	"github.com/cohesix/cohesix/internal/prov/procfs"
+	"github.com/cohesix/cohesix/internal/prov/tracefs"
 	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
@@ -115,12 +118,12 @@ func (ns *Namespace) providers(boot []byte, tests []Entry) []nscore.Mounted {
 		return nscore.Mounted{Name: name, Provider: nscore.Plain(root)}
 	}
 	top := []nscore.Mounted{
-		{Name: "gpu", Provider: gpuProvider{ns: ns, root: ns.gpuDir()}}, // gpufs.go
-		plain("kmesg", ns.kmesgFile()),                                  // tracefs.go
+		{Name: "gpu", Provider: gpufs.New(gpufs.Config{Queen: ns.q})},
+		{Name: "kmesg", Provider: tracefs.Kmesg(tracefs.Config{Queen: ns.q})},
 		plain("log", ns.logDir()),
 		plain("proc", procfs.New(ns.procConfig(boot, tests))),
 		plain("queen", ns.queenDir()),
-		plain("trace", ns.traceDir()),
+		{Name: "trace", Provider: tracefs.Trace(tracefs.Config{Queen: ns.q})},
 	}
 	if ns.cfg.ShardEnabled {
 		top = append(top, plain("shard", ns.shardDir()))
@@ -128,9 +131,7 @@ func (ns *Namespace) providers(boot []byte, tests []Entry) []nscore.Mounted {
 	if !ns.cfg.ShardEnabled || ns.cfg.LegacyAlias {
 		top = append(top, plain("worker", ns.workerDir(func(string) bool { return true })))
 	}
-	for _, e := range ns.governRoots() { // policy, actions, audit, replay (policyfs.go, auditfs.go)
-		top = append(top, plain(e.Name, e.Node))
-	}
+	top = append(top, govfs.Mounts(govfs.Config{Queen: ns.q, Gov: ns.q.Gov()})...) // policy, actions, audit, replay
 	return top
 }
 
