@@ -37,3 +37,5 @@ func TestAppendLines(t *testing.T) {
 		t.Errorf("last lines = %q; want one, two", got)
 	}
 }
+
+func TestDependencies(t *testing.T) { provtest.CheckDeps(t) }

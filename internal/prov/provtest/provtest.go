@@ -5,6 +5,7 @@ package provtest
 
 import (
 	"context"
+	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -90,4 +91,30 @@ func Walk(t testing.TB, root ns.Node, rel string) ns.Node {
 		n = next
 	}
 	return n
+}
+
+// forbidden are the packages no provider may import: a provider knows the
+// queen and the namespace core, never the door or a transport.
+var forbidden = []string{
+	"github.com/cohesix/cohesix/internal/ninedoor",
+	"github.com/cohesix/cohesix/internal/gate",
+	"github.com/cohesix/cohesix/internal/hive",
+	"github.com/cohesix/cohesix/internal/transport/",
+}
+
+// CheckDeps fails the test if the package in the current directory (the
+// provider under test) depends on the door, the wiring or a transport.
+func CheckDeps(t testing.TB) {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Skipf("go list: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		for _, bad := range forbidden {
+			if dep == bad || (strings.HasSuffix(bad, "/") && strings.HasPrefix(dep, bad)) {
+				t.Errorf("provider depends on %s", dep)
+			}
+		}
+	}
 }

@@ -100,3 +100,5 @@ func TestTelemetryAppendAndRevoke(t *testing.T) {
 		t.Errorf("Stat after kill = %v; want ErrClosed worker worker-2 revoked", err)
 	}
 }
+
+func TestDependencies(t *testing.T) { provtest.CheckDeps(t) }
