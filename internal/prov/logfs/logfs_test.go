@@ -10,24 +10,24 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	q, _ := provtest.Queen(t, nil)
+	q := provtest.NewQueen(t, nil)
 	p := logfs.New(logfs.Config{Queen: q})
 	nstest.TestProvider(t, p,
 		nstest.Lists("", "queen.log"),
 		nstest.WalkError("queen.log", "x", "not a directory"),
 		nstest.AppendError("", "cannot write directory /log"),
 	)
-	provtest.Write(t, provtest.Walk(t, p.Root(), "queen.log"), provtest.AsQueen, "user line one\nuser line two\n")
+	provtest.Append(t, p, provtest.QueenCaller, "queen.log", "user line one\nuser line two\n")
 	lines := q.Snapshot().Log
 	nstest.TestProvider(t, p, nstest.Content("queen.log", strings.Join(lines, "\n")+"\n"))
 }
 
 // Each line of an append is one user line; the trailing newline adds none.
 func TestAppendLines(t *testing.T) {
-	q, _ := provtest.Queen(t, nil)
-	f := provtest.Walk(t, logfs.New(logfs.Config{Queen: q}).Root(), "queen.log")
+	q := provtest.NewQueen(t, nil)
+	p := logfs.New(logfs.Config{Queen: q})
 	before := q.Snapshot().LogTotal
-	provtest.Write(t, f, provtest.AsQueen, "one\ntwo\n")
+	provtest.Append(t, p, provtest.QueenCaller, "queen.log", "one\ntwo\n")
 	sn := q.Snapshot()
 	if added := sn.LogTotal - before; added != 2 {
 		t.Fatalf("log grew by %d lines; want 2", added)
@@ -37,5 +37,3 @@ func TestAppendLines(t *testing.T) {
 		t.Errorf("last lines = %q; want one, two", got)
 	}
 }
-
-func TestDependencies(t *testing.T) { provtest.CheckDeps(t) }

@@ -1,12 +1,9 @@
 // Package provtest builds what a provider package's tests need: a running
-// queen whose clock moves only when told, and callers with a fixed
-// identity. Only tests import it.
+// queen whose clock moves only when told, and callers of any role.
 package provtest
 
 import (
 	"context"
-	"os/exec"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,42 +13,49 @@ import (
 	"github.com/cohesix/cohesix/internal/ticket"
 )
 
-// Clock is a queen clock that moves only when told.
+// Clock is a queen.Clock that moves only when told.
 type Clock struct{ ms atomic.Int64 }
 
 // Now implements queen.Clock.
 func (c *Clock) Now() time.Time { return time.UnixMilli(c.ms.Load()) }
 
-// Set moves the clock to ms milliseconds after the epoch.
-func (c *Clock) Set(ms int64) { c.ms.Store(ms) }
+// Advance moves the clock on by d.
+func (c *Clock) Advance(d time.Duration) { c.ms.Add(d.Milliseconds()) }
 
-// Queen starts a queen on the default configuration, as configure (if not
-// nil) changes it, booting to ONLINE with its clock at 1,000,000 ms. It
-// runs until the test ends; heartbeats advance only by queen.Tick.
-func Queen(t testing.TB, configure func(*queen.Config)) (*queen.Queen, *Clock) {
+// Queen is a running queen for one test.
+type Queen struct {
+	*queen.Queen
+	Clock *Clock
+	t     testing.TB
+}
+
+// NewQueen starts a queen with the manifest defaults, edited by opt if
+// not nil, that comes ONLINE at once; the test's cleanup stops it. It
+// returns once boot is complete.
+func NewQueen(t testing.TB, opt func(*queen.Config)) *Queen {
 	t.Helper()
 	cfg := queen.Default()
 	cfg.InitialState, cfg.AutoOnline = "BOOTING", "ONLINE"
-	if configure != nil {
-		configure(&cfg)
+	if opt != nil {
+		opt(&cfg)
 	}
 	clock := &Clock{}
-	clock.Set(1_000_000)
-	q := queen.New(cfg, clock, 64)
+	clock.ms.Store(1_000_000)
+	q := &Queen{Queen: queen.New(cfg, clock, 64), Clock: clock, t: t}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); q.Run(ctx, nil) }()
 	t.Cleanup(func() { cancel(); <-done })
-	Do(t, q, queen.LogAppend{}) // barrier: boot is complete
-	return q, clock
+	q.Must(queen.LogAppend{}) // barrier: boot is complete
+	return q
 }
 
-// Do submits c to q and fails the test if the queen refuses it.
-func Do(t testing.TB, q *queen.Queen, c queen.Cmd) queen.Result {
-	t.Helper()
+// Must submits c and fails the test if the queen refuses it.
+func (q *Queen) Must(c queen.Cmd) queen.Result {
+	q.t.Helper()
 	r, err := q.Submit(context.Background(), c)
 	if err != nil {
-		t.Fatalf("Submit(%#v) = %v", c, err)
+		q.t.Fatalf("Submit(%#v) = %v", c, err)
 	}
 	return r
 }
@@ -62,59 +66,47 @@ type Caller ns.Identity
 // Identity implements ns.Caller.
 func (c Caller) Identity() ns.Identity { return ns.Identity(c) }
 
-// AsQueen is the queen's own session, attached over serial.
-var AsQueen = Caller{Role: ticket.RoleQueen.String(), Transport: "serial"}
-
-// AsWorker is a heartbeat worker's session for worker id.
-func AsWorker(id string) Caller {
-	return Caller{Role: ticket.RoleWorkerHeartbeat.String(), Subject: id, Transport: "serial"}
+// As returns a caller of role for subject ("" for the queen).
+func As(role ticket.Role, subject string) Caller {
+	return Caller{Role: role.String(), Subject: subject}
 }
 
-// Write appends data to n as c and fails the test on a refusal.
-func Write(t testing.TB, n ns.Node, c ns.Caller, data string) {
+// QueenCaller is the queen's own caller.
+var QueenCaller = As(ticket.RoleQueen, "")
+
+// Append appends data to the node at path inside p as c, with no offset,
+// and fails the test on any error.
+func Append(t testing.TB, p ns.Provider, c ns.Caller, path, data string) {
 	t.Helper()
+	n := Walk(t, p, path)
 	if _, err := n.Append(c, []byte(data), -1); err != nil {
-		t.Fatalf("Append(%q) = %v; want nil", data, err)
+		t.Fatalf("Append(%s, %q) = %v; want nil", path, data, err)
 	}
 }
 
-// Walk walks rel ('/'-separated, relative to root) and fails the test if
-// any step is missing.
-func Walk(t testing.TB, root ns.Node, rel string) ns.Node {
+// Read returns the whole retained content of the file at path inside p.
+func Read(t testing.TB, p ns.Provider, path string) string {
 	t.Helper()
-	n := root
-	for _, name := range strings.FieldsFunc(rel, func(r rune) bool { return r == '/' }) {
-		next, err := n.Walk(name)
-		if err != nil {
-			t.Fatalf("Walk(%s) at %q = %v", rel, name, err)
+	b, err := ns.ReadAll(Walk(t, p, path))
+	if err != nil {
+		t.Fatalf("ReadAll(%s) = %v; want nil", path, err)
+	}
+	return string(b)
+}
+
+// Walk walks path, '/'-separated and relative to p's root ("" is the
+// root), and fails the test if any step is missing.
+func Walk(t testing.TB, p ns.Provider, path string) ns.Node {
+	t.Helper()
+	n := p.Root()
+	comps, err := ns.DefaultLimits().Parse("/" + path)
+	if err != nil {
+		t.Fatalf("Walk(%q): %v", path, err)
+	}
+	for _, c := range comps {
+		if n, err = n.Walk(c); err != nil {
+			t.Fatalf("Walk(%q) at %q: %v", path, c, err)
 		}
-		n = next
 	}
 	return n
-}
-
-// forbidden are the packages no provider may import: a provider knows the
-// queen and the namespace core, never the door or a transport.
-var forbidden = []string{
-	"github.com/cohesix/cohesix/internal/ninedoor",
-	"github.com/cohesix/cohesix/internal/gate",
-	"github.com/cohesix/cohesix/internal/hive",
-	"github.com/cohesix/cohesix/internal/transport/",
-}
-
-// CheckDeps fails the test if the package in the current directory (the
-// provider under test) depends on the door, the wiring or a transport.
-func CheckDeps(t testing.TB) {
-	t.Helper()
-	out, err := exec.Command("go", "list", "-deps", ".").Output()
-	if err != nil {
-		t.Skipf("go list: %v", err)
-	}
-	for _, dep := range strings.Fields(string(out)) {
-		for _, bad := range forbidden {
-			if dep == bad || (strings.HasSuffix(bad, "/") && strings.HasPrefix(dep, bad)) {
-				t.Errorf("provider depends on %s", dep)
-			}
-		}
-	}
 }

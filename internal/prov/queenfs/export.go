@@ -10,12 +10,9 @@ import (
 func (f *FS) exportDir() ns.Node {
 	jobs := ns.Dynamic{
 		DirOps: ns.DirOps{Path: "/queen/export/lora_jobs"},
-		Names: func() []string {
-			if v := f.ingestView(); v != nil {
-				return ids(v.Jobs, func(j queen.LoraJob) string { return j.ID })
-			}
-			return nil
-		},
+		Names: f.viewNames(func(v *queen.IngestView) []string {
+			return ids(v.Jobs, func(j queen.LoraJob) string { return j.ID })
+		}),
 		Child: func(name string) (ns.Node, bool) {
 			if _, ok := f.ingestView().Job(name); !ok {
 				return nil, false

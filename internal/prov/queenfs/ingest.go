@@ -75,18 +75,26 @@ func ids[T any](items []T, id func(T) string) []string {
 // ingestView is the snapshot's ingest state; nil before ingest starts.
 func (f *FS) ingestView() *queen.IngestView { return f.cfg.Queen.Snapshot().Ingest }
 
+// viewNames is a directory listing of what pick names in the ingest view;
+// before ingest starts it lists nothing.
+func (f *FS) viewNames(pick func(v *queen.IngestView) []string) func() []string {
+	return func() []string {
+		if v := f.ingestView(); v != nil {
+			return pick(v)
+		}
+		return nil
+	}
+}
+
 // ingestDir is /queen/telemetry: the devices known so far. Any valid
 // device name walks, so the first ctl write can create it; only ctl
 // creates anything.
 func (f *FS) ingestDir() ns.Node {
 	return ns.Dynamic{
 		DirOps: ns.DirOps{Path: "/queen/telemetry"},
-		Names: func() []string {
-			if v := f.ingestView(); v != nil {
-				return ids(v.Devices, func(d queen.IngestDevice) string { return d.ID })
-			}
-			return nil
-		},
+		Names: f.viewNames(func(v *queen.IngestView) []string {
+			return ids(v.Devices, func(d queen.IngestDevice) string { return d.ID })
+		}),
 		Child: func(name string) (ns.Node, bool) {
 			if !queen.ValidDeviceID(name, f.cfg.Limits.Component) {
 				return nil, false

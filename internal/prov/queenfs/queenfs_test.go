@@ -34,14 +34,14 @@ func (b *binds) bind(_ ns.Caller, from, to []string) error {
 
 type fixture struct {
 	t     *testing.T
-	q     *queen.Queen
+	q     *provtest.Queen
 	fs    *queenfs.FS
 	binds *binds
 }
 
 func newFixture(t *testing.T, configure func(*queen.Config)) *fixture {
 	t.Helper()
-	q, _ := provtest.Queen(t, configure)
+	q := provtest.NewQueen(t, configure)
 	b := &binds{}
 	fs := queenfs.New(queenfs.Config{
 		Queen:    q,
@@ -53,23 +53,21 @@ func newFixture(t *testing.T, configure func(*queen.Config)) *fixture {
 	return &fixture{t: t, q: q, fs: fs, binds: b}
 }
 
-func (f *fixture) node(rel string) ns.Node { return provtest.Walk(f.t, f.fs.Root(), rel) }
-
 func (f *fixture) write(rel, data string) error {
-	_, err := f.node(rel).Append(provtest.AsQueen, []byte(data), -1)
+	_, err := provtest.Walk(f.t, f.fs, rel).Append(provtest.QueenCaller, []byte(data), -1)
 	return err
 }
 
 func (f *fixture) mustWrite(rel, data string) {
 	f.t.Helper()
-	provtest.Write(f.t, f.node(rel), provtest.AsQueen, data)
+	provtest.Append(f.t, f.fs, provtest.QueenCaller, rel, data)
 }
 
 // segment creates a text segment on dev and returns its name.
 func (f *fixture) segment(dev string) string {
 	f.t.Helper()
 	f.mustWrite("telemetry/"+dev+"/ctl", `{"new":"segment","mime":"text/plain"}`)
-	segs, err := f.node("telemetry/" + dev + "/seg").List()
+	segs, err := provtest.Walk(f.t, f.fs, "telemetry/"+dev+"/seg").List()
 	if err != nil || len(segs) == 0 {
 		f.t.Fatalf("ls telemetry/%s/seg = %q, %v; want a segment", dev, segs, err)
 	}
@@ -184,5 +182,3 @@ func TestIngestStore(t *testing.T) {
 		t.Errorf("last log line = %q; want the persist failure", log[len(log)-1])
 	}
 }
-
-func TestDependencies(t *testing.T) { provtest.CheckDeps(t) }

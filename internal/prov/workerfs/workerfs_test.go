@@ -3,26 +3,27 @@ package workerfs_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/cohesix/cohesix/internal/errs"
-	"github.com/cohesix/cohesix/internal/ns"
 	"github.com/cohesix/cohesix/internal/ns/nstest"
 	"github.com/cohesix/cohesix/internal/prov/provtest"
 	"github.com/cohesix/cohesix/internal/prov/workerfs"
 	"github.com/cohesix/cohesix/internal/queen"
+	"github.com/cohesix/cohesix/internal/ticket"
 )
 
 // busyQueen has three heartbeat workers whose 64-byte rings have wrapped.
-func busyQueen(t *testing.T) *queen.Queen {
+func busyQueen(t *testing.T) *provtest.Queen {
 	t.Helper()
-	q, _ := provtest.Queen(t, func(c *queen.Config) { c.RingBytesPerWorker = 64 })
-	who := queen.WhoOf(provtest.AsQueen)
+	q := provtest.NewQueen(t, func(c *queen.Config) { c.RingBytesPerWorker = 64 })
+	who := queen.WhoOf(provtest.QueenCaller)
 	for range 3 {
-		provtest.Do(t, q, queen.CtlWrite{Who: who, Line: []byte(`{"spawn":"heartbeat","ticks":100}`)})
+		q.Must(queen.CtlWrite{Who: who, Line: []byte(`{"spawn":"heartbeat","ticks":100}`)})
 	}
 	for range 10 {
-		provtest.Do(t, q, queen.Tick{})
+		q.Must(queen.Tick{})
 	}
 	return q
 }
@@ -63,9 +64,9 @@ func TestShardsConform(t *testing.T) {
 // A shard lists only the workers whose id hashes to it.
 func TestShardKeepsItsWorkers(t *testing.T) {
 	q := busyQueen(t)
-	root := workerfs.Shards(workerfs.Config{Queen: q, ShardBits: 8}).Root()
+	p := workerfs.Shards(workerfs.Config{Queen: q, ShardBits: 8})
 	for _, id := range []string{"worker-1", "worker-2", "worker-3"} {
-		names, err := provtest.Walk(t, root, workerfs.ShardLabel(id, 8)+"/worker").List()
+		names, err := provtest.Walk(t, p, workerfs.ShardLabel(id, 8)+"/worker").List()
 		if err != nil || len(names) != 1 || names[0] != id {
 			t.Errorf("ls shard %s/worker = %q, %v; want [%s]", workerfs.ShardLabel(id, 8), names, err, id)
 		}
@@ -89,16 +90,15 @@ func TestShardLabel(t *testing.T) {
 // answers that it was revoked.
 func TestTelemetryAppendAndRevoke(t *testing.T) {
 	q := busyQueen(t)
-	f := provtest.Walk(t, workerfs.Workers(workerfs.Config{Queen: q}).Root(), "worker-2/telemetry")
-	provtest.Write(t, f, provtest.AsWorker("worker-2"), "temp=41\n")
-	if b, err := ns.ReadAll(f); err != nil || string(b[len(b)-8:]) != "temp=41\n" {
-		t.Fatalf("ReadAll(telemetry) = %q, %v; want it to end in temp=41", b, err)
+	p := workerfs.Workers(workerfs.Config{Queen: q})
+	provtest.Append(t, p, provtest.As(ticket.RoleWorkerHeartbeat, "worker-2"), "worker-2/telemetry", "temp=41\n")
+	if b := provtest.Read(t, p, "worker-2/telemetry"); !strings.HasSuffix(b, "temp=41\n") {
+		t.Fatalf("read telemetry = %q; want it to end in temp=41", b)
 	}
-	provtest.Do(t, q, queen.CtlWrite{Who: queen.WhoOf(provtest.AsQueen), Line: []byte(`{"kill":"worker-2"}`)})
+	f := provtest.Walk(t, p, "worker-2/telemetry")
+	q.Must(queen.CtlWrite{Who: queen.WhoOf(provtest.QueenCaller), Line: []byte(`{"kill":"worker-2"}`)})
 	_, err := f.Stat()
 	if !errors.Is(err, errs.ErrClosed) || err.Error() != "worker worker-2 revoked" {
 		t.Errorf("Stat after kill = %v; want ErrClosed worker worker-2 revoked", err)
 	}
 }
-
-func TestDependencies(t *testing.T) { provtest.CheckDeps(t) }
