@@ -2,37 +2,12 @@ package ninedoor
 
 import (
 	"context"
-	"strings"
 
 	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
 
 var bg = context.Background()
-
-// lifecycleCtl is /queen/lifecycle/ctl: single-token commands (cordon,
-// drain, resume, quiesce, reset), one per line, decided by the queen.
-type lifecycleCtl struct {
-	NotDir
-	ns *Namespace
-}
-
-func (lifecycleCtl) Stat() (Stat, error)               { return Stat{Kind: KindAppend}, nil }
-func (lifecycleCtl) ReadAt([]byte, int64) (int, error) { return 0, nil }
-
-// Append submits each line; the first refusal ends the write.
-func (f lifecycleCtl) Append(c Caller, p []byte, _ int64) (int, error) {
-	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
-		if _, err := f.ns.submit(queen.LifecycleCtl{Who: queen.WhoOf(c), Line: []byte(line)}); err != nil {
-			return 0, err
-		}
-	}
-	return len(p), nil
-}
-
-func (ns *Namespace) lifecycleDir() Node {
-	return Static{DirOps: DirOps{Path: "/queen/lifecycle"}, Entries: []Entry{{Name: "ctl", Node: lifecycleCtl{ns: ns}}}}
-}
 
 // OpenSession starts a session for an accepted attach and registers it
 // with the queen (/proc/9p/session); ticket is the masked ticket for

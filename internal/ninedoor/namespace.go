@@ -2,7 +2,6 @@ package ninedoor
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"slices"
 	"strings"
@@ -15,8 +14,11 @@ import (
 	nscore "github.com/cohesix/cohesix/internal/ns"
 	"github.com/cohesix/cohesix/internal/prov/govfs"
 	"github.com/cohesix/cohesix/internal/prov/gpufs"
+	"github.com/cohesix/cohesix/internal/prov/logfs"
 	"github.com/cohesix/cohesix/internal/prov/procfs"
+	"github.com/cohesix/cohesix/internal/prov/queenfs"
 	"github.com/cohesix/cohesix/internal/prov/tracefs"
+	"github.com/cohesix/cohesix/internal/prov/workerfs"
 	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
@@ -81,10 +83,9 @@ type Namespace struct {
 	root     *nscore.Mux
 	sessions atomic.Uint64
 
-	ingestStore IngestStore // ingest.go; nil keeps segments in memory
-	ingestMu    sync.Mutex  // orders ingest submit+persist pairs when a store is set (ingest.go)
-	obs         observe     // /proc/9p and /proc/ingest counters (observe.go)
-	guarded     registry    // sessions the authority may end (authority.go)
+	queenFS *queenfs.FS // /queen; SetIngestStore forwards to it (ingest.go)
+	obs     observe     // /proc/9p and /proc/ingest counters (observe.go)
+	guarded registry    // sessions the authority may end (authority.go)
 }
 
 // NewSession returns a new session with the next monotonic id.
@@ -120,16 +121,16 @@ func (ns *Namespace) providers(boot []byte, tests []Entry) []nscore.Mounted {
 	top := []nscore.Mounted{
 		{Name: "gpu", Provider: gpufs.New(gpufs.Config{Queen: ns.q})},
 		{Name: "kmesg", Provider: tracefs.Kmesg(tracefs.Config{Queen: ns.q})},
-		plain("log", ns.logDir()),
+		{Name: "log", Provider: logfs.New(logfs.Config{Queen: ns.q})},
 		plain("proc", procfs.New(ns.procConfig(boot, tests))),
-		plain("queen", ns.queenDir()),
+		{Name: "queen", Provider: ns.newQueenFS()}, // providers.go
 		{Name: "trace", Provider: tracefs.Trace(tracefs.Config{Queen: ns.q})},
 	}
 	if ns.cfg.ShardEnabled {
-		top = append(top, plain("shard", ns.shardDir()))
+		top = append(top, nscore.Mounted{Name: "shard", Provider: workerfs.Shards(ns.workerConfig())})
 	}
 	if !ns.cfg.ShardEnabled || ns.cfg.LegacyAlias {
-		top = append(top, plain("worker", ns.workerDir(func(string) bool { return true })))
+		top = append(top, nscore.Mounted{Name: "worker", Provider: workerfs.Workers(ns.workerConfig())})
 	}
 	top = append(top, govfs.Mounts(govfs.Config{Queen: ns.q, Gov: ns.q.Gov()})...) // policy, actions, audit, replay
 	return top
@@ -143,11 +144,10 @@ func (ns *Namespace) Queen() *queen.Queen { return ns.q }
 
 // ShardLabel is the two-hex-digit shard of a worker id (spec secure9p §12).
 func (ns *Namespace) ShardLabel(id string) string {
-	if !ns.cfg.ShardEnabled || ns.cfg.ShardBits == 0 {
+	if !ns.cfg.ShardEnabled {
 		return "00"
 	}
-	d := sha256.Sum256([]byte(id))
-	return fmt.Sprintf("%02x", d[0]>>(8-ns.cfg.ShardBits))
+	return workerfs.ShardLabel(id, ns.cfg.ShardBits)
 }
 
 // Split validates an absolute path (spec secure9p §9) and returns its
@@ -320,10 +320,6 @@ func (ns *Namespace) bind(c Caller, from, to []string) error {
 	s.binds = append(s.binds, binding{from: from, to: to})
 	return nil
 }
-
-// bindTarget validates a bind or mount target: like Split, but empty
-// components, "*" and the root alone are refused (spec secure9p §9).
-func (ns *Namespace) bindTarget(p string) ([]string, error) { return ns.cfg.limits().BindTarget(p) }
 
 // submit hands c to the queen with the session's context.
 func (ns *Namespace) submit(c queen.Cmd) (queen.Result, error) {
