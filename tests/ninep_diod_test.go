@@ -12,8 +12,8 @@ import (
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/ninedoor"
 	"github.com/cohesix/cohesix/internal/queen"
-	"github.com/cohesix/cohesix/internal/transport/secure9p"
 	"github.com/cohesix/cohesix/internal/ticket"
+	"github.com/cohesix/cohesix/internal/transport/secure9p"
 )
 
 type wallClock struct{}

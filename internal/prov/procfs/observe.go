@@ -13,17 +13,8 @@ import (
 )
 
 // Capped bounds a rendered file to its manifest byte cap, cutting after
-// the last whole line that fits.
-func Capped(b []byte, max int) []byte {
-	if len(b) <= max {
-		return b
-	}
-	b = b[:max]
-	if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
-		return b[:i+1]
-	}
-	return b
-}
+// the last whole line that fits (ns.Capped).
+func Capped(b []byte, max int) []byte { return ns.Capped(b, max) }
 
 // line is a read-only node rendering one or more lines under a byte cap.
 // It refuses a write without naming its path, as it always has.

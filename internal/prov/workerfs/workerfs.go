@@ -11,14 +11,12 @@ import (
 
 	"github.com/cohesix/cohesix/internal/errs"
 	"github.com/cohesix/cohesix/internal/ns"
+	"github.com/cohesix/cohesix/internal/prov"
 	"github.com/cohesix/cohesix/internal/queen"
 )
 
-// Queen is what the providers need of the authority.
-type Queen interface {
-	Snapshot() *queen.Snapshot
-	Do(ctx context.Context, c queen.Cmd) (queen.Result, error)
-}
+// Queen is what the provider needs of the authority (prov.Queen).
+type Queen = prov.Queen
 
 // Config is what /worker and /shard are built from.
 type Config struct {
