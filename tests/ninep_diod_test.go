@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/cohesix/cohesix/generated"
-	"github.com/cohesix/cohesix/internal/ninedoor"
+	"github.com/cohesix/cohesix/internal/gate"
 	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/internal/ticket"
 	"github.com/cohesix/cohesix/internal/transport/secure9p"
@@ -48,7 +48,7 @@ func TestNinepDiodClient(t *testing.T) {
 	q := queen.New(queen.Default(), wallClock{}, 64)
 	go q.Run(ctx, nil)
 	boot := []byte("cohesix boot: diod end-to-end\n")
-	ns := ninedoor.New(q, ninedoor.DefaultConfig(), boot, nil)
+	ns := gate.New(q, gate.DefaultConfig(), boot, nil)
 	srv := secure9p.NewServer(ns, secure9p.DefaultConfig(), nil)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

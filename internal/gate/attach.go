@@ -6,13 +6,12 @@ import (
 	"time"
 
 	"github.com/cohesix/cohesix/generated"
-	"github.com/cohesix/cohesix/internal/ninedoor"
 	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
 
-// Config is what the door needs to judge credentials.
-type Config struct {
+// DoorConfig is what the door needs to judge credentials.
+type DoorConfig struct {
 	// Tickets are the per-role ticket secrets ([[tickets]]); every secret
 	// of a role verifies its tickets.
 	Tickets []generated.TicketsEntry
@@ -22,10 +21,10 @@ type Config struct {
 	Now func() time.Time
 }
 
-// DefaultConfig reads the ticket secrets and limits from the generated
+// DefaultDoorConfig reads the ticket secrets and limits from the generated
 // manifest tables.
-func DefaultConfig() Config {
-	return Config{Tickets: generated.Tickets, Limits: ticket.DefaultLimits()}
+func DefaultDoorConfig() DoorConfig {
+	return DoorConfig{Tickets: generated.Tickets, Limits: ticket.DefaultLimits()}
 }
 
 // Failure names the ticket check that refused a credential; each
@@ -120,20 +119,20 @@ func (d *Door) Limits() ticket.Limits { return d.cfg.Limits }
 // ticket's expiry or its worker's revocation and then calls closeConn (nil
 // on the serial line). token is "" for the console queen's ticketless
 // attach.
-func (d *Door) Begin(role ticket.Role, claims ticket.Claims, token string, peer queen.Peer, closeConn func()) *ninedoor.Session {
+func (d *Door) Begin(role ticket.Role, claims ticket.Claims, token string, peer queen.Peer, closeConn func()) *Session {
 	masked := ""
 	if token != "" {
 		masked = ticket.MaskToken(token)
 	}
 	s := d.ns.OpenSession(role, claims.Subject, masked, peer)
 	d.ns.EnforceTicket(s, token, claims, d.cfg.Limits)
-	d.ns.Guard(s, ninedoor.Watch{Claims: claims, SkewMs: d.cfg.Limits.ClockSkewMs,
+	d.ns.Guard(s, Watch{Claims: claims, SkewMs: d.cfg.Limits.ClockSkewMs,
 		Worker: d.ns.RunningWorker(role, claims.Subject), Close: closeConn})
 	return s
 }
 
 // End closes s (quit, eof, error, replaced, revoked, inactivity-timeout).
-func (d *Door) End(s *ninedoor.Session, reason string) { d.ns.CloseSession(s, reason) }
+func (d *Door) End(s *Session, reason string) { d.ns.CloseSession(s, reason) }
 
-// Live reports whether the authority still lets s act (ninedoor.Live).
-func (d *Door) Live(s *ninedoor.Session) error { return d.ns.Live(s) }
+// Live reports whether the authority still lets s act (Live).
+func (d *Door) Live(s *Session) error { return d.ns.Live(s) }

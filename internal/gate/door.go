@@ -1,7 +1,13 @@
-// Package gate is the one door into the namespace. Every transport (the
-// console over serial and TCP, Secure9P, and the REST gateway and UI that
-// come next) opens, walks, reads, appends and lists here, so the order of
-// the checks is written once (spec roles-tickets §5):
+// Package gate is the one door into the namespace, and the tree behind it.
+// Every transport (the console over serial and TCP, Secure9P, and the REST
+// gateway and UI that come next) attaches (attach.go) and opens, walks,
+// reads, appends and lists here (door.go), on behalf of a Session: its
+// binds, its ticket's enforcement (quota.go) and the authority's watch
+// that ends it (authority.go). The role rule asks the mounted provider
+// first (its Allow), then applies the default. The tree is an ns.Mux with
+// one mount line per provider package (namespace.go); providers render
+// from queen snapshots and submit writes to the queen. The order of the
+// checks is written once (spec roles-tickets §5):
 //
 //   - a walk (9P) or an open checks the path grammar, applies the
 //     session's binds and asks the role rule;
@@ -21,19 +27,18 @@ import (
 	"time"
 
 	"github.com/cohesix/cohesix/internal/errs"
-	"github.com/cohesix/cohesix/internal/ninedoor"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
 
 // Door attaches sessions (attach.go) and opens handles on their behalf.
 type Door struct {
-	ns   *ninedoor.Namespace
-	cfg  Config
+	ns   *Namespace
+	cfg  DoorConfig
 	keys map[ticket.Role][]ticket.Key // MAC keys by role
 }
 
-// New returns the door over ns.
-func New(ns *ninedoor.Namespace, cfg Config) *Door {
+// NewDoor returns the door over ns.
+func NewDoor(ns *Namespace, cfg DoorConfig) *Door {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -47,33 +52,33 @@ func New(ns *ninedoor.Namespace, cfg Config) *Door {
 }
 
 // Namespace is the tree behind the door.
-func (d *Door) Namespace() *ninedoor.Namespace { return d.ns }
+func (d *Door) Namespace() *Namespace { return d.ns }
 
 // Handle is a session's reference to one node. View is the path as the
 // client walked or named it, Canon the same with the session's binds
 // applied: the path every rule and audit line uses.
 type Handle struct {
 	d     *Door
-	s     *ninedoor.Session
+	s     *Session
 	view  []string
 	canon []string
-	node  ninedoor.Node
-	kind  ninedoor.Kind
+	node  Node
+	kind  Kind
 }
 
 // Root is the session's handle on "/".
-func (d *Door) Root(s *ninedoor.Session) (*Handle, error) {
+func (d *Door) Root(s *Session) (*Handle, error) {
 	root, err := d.ns.Lookup(nil)
 	if err != nil {
 		return nil, err
 	}
-	return &Handle{d: d, s: s, node: root, kind: ninedoor.KindDir}, nil
+	return &Handle{d: d, s: s, node: root, kind: KindDir}, nil
 }
 
 // Open resolves path for op in one step, as the console names files: the
 // path grammar, the session's binds, the role rule for op, the walk, and
 // for a write that the node takes appends.
-func (d *Door) Open(s *ninedoor.Session, path string, op ninedoor.Op) (*Handle, error) {
+func (d *Door) Open(s *Session, path string, op Op) (*Handle, error) {
 	comps, err := d.ns.Split(path)
 	if err != nil {
 		return nil, err
@@ -86,7 +91,7 @@ func (d *Door) Open(s *ninedoor.Session, path string, op ninedoor.Op) (*Handle, 
 	if err != nil {
 		return nil, err
 	}
-	if op == ninedoor.OpWrite {
+	if op == OpWrite {
 		if err := d.ns.Writable(s, canon, n); err != nil {
 			return nil, err
 		}
@@ -97,11 +102,11 @@ func (d *Door) Open(s *ninedoor.Session, path string, op ninedoor.Op) (*Handle, 
 
 // List answers a one-step listing of path: the ticket's listing request,
 // then the role rule for reading, then the provider's names in ls order.
-func (d *Door) List(s *ninedoor.Session, path string) ([]string, error) {
+func (d *Door) List(s *Session, path string) ([]string, error) {
 	if err := d.ns.TicketAuthorizePath(s, path, ticket.VerbRead, true); err != nil {
 		return nil, err
 	}
-	h, err := d.Open(s, path, ninedoor.OpRead)
+	h, err := d.Open(s, path, OpRead)
 	if err != nil {
 		return nil, err
 	}
@@ -111,14 +116,14 @@ func (d *Door) List(s *ninedoor.Session, path string) ([]string, error) {
 // Write answers a one-step append of p to path: the ticket's write
 // request and bandwidth, then the role rule and that the node takes
 // appends, then the provider's append.
-func (d *Door) Write(s *ninedoor.Session, path string, p []byte) (int, error) {
+func (d *Door) Write(s *Session, path string, p []byte) (int, error) {
 	if err := d.ns.TicketAuthorizePath(s, path, ticket.VerbWrite, false); err != nil {
 		return 0, err
 	}
 	if err := d.ns.TicketBandwidth(s, path, ticket.VerbWrite, len(p)); err != nil {
 		return 0, err
 	}
-	h, err := d.Open(s, path, ninedoor.OpWrite)
+	h, err := d.Open(s, path, OpWrite)
 	if err != nil {
 		return 0, err
 	}
@@ -128,7 +133,7 @@ func (d *Door) Write(s *ninedoor.Session, path string, p []byte) (int, error) {
 // Charge spends one request of the session ticket for verb on path (after
 // binds), for a verb that answers from elsewhere than a node (the
 // console's log verb reads the queen's snapshot).
-func (d *Door) Charge(s *ninedoor.Session, path string, v ticket.Verb) error {
+func (d *Door) Charge(s *Session, path string, v ticket.Verb) error {
 	return d.ns.TicketAuthorizePath(s, path, v, false)
 }
 
@@ -146,10 +151,10 @@ func (h *Handle) Walk(name string) (*Handle, error) {
 	}
 	view := append(h.view[:len(h.view):len(h.view)], name)
 	canon := ns.Rebind(h.s, view)
-	if err := ns.Check(h.s, canon, ninedoor.OpWalk); err != nil {
+	if err := ns.Check(h.s, canon, OpWalk); err != nil {
 		return nil, err
 	}
-	var n ninedoor.Node
+	var n Node
 	var err error
 	if oneStep(h.canon, canon, name) {
 		n, err = h.node.Walk(name)
@@ -181,7 +186,7 @@ func oneStep(from, canon []string, name string) bool {
 
 // Allowed applies the role rule for op to the handle's path (audited when
 // it refuses).
-func (h *Handle) Allowed(op ninedoor.Op) error { return h.d.ns.Check(h.s, h.canon, op) }
+func (h *Handle) Allowed(op Op) error { return h.d.ns.Check(h.s, h.canon, op) }
 
 // Permit checks that the session may open the handle for reading, writing
 // or both (9P Topen): the role rule, that the node takes appends, and the
@@ -189,7 +194,7 @@ func (h *Handle) Allowed(op ninedoor.Op) error { return h.d.ns.Check(h.s, h.cano
 func (h *Handle) Permit(read, write bool) error {
 	ns := h.d.ns
 	if write {
-		if err := ns.Check(h.s, h.canon, ninedoor.OpWrite); err != nil {
+		if err := ns.Check(h.s, h.canon, OpWrite); err != nil {
 			return err
 		}
 		if err := ns.Writable(h.s, h.canon, h.node); err != nil {
@@ -200,7 +205,7 @@ func (h *Handle) Permit(read, write bool) error {
 		}
 	}
 	if read {
-		if err := ns.Check(h.s, h.canon, ninedoor.OpRead); err != nil {
+		if err := ns.Check(h.s, h.canon, OpRead); err != nil {
 			return err
 		}
 		if err := ns.TicketScope(h.s, h.Path(), ticket.VerbRead); err != nil {
@@ -231,7 +236,7 @@ func (h *Handle) ReadAt(p []byte, off int64) (int, error) {
 // sends only its summary).
 func (h *Handle) ReadAll(charged bool) ([]byte, error) {
 	var base int64
-	if w, ok := h.node.(ninedoor.Windowed); ok {
+	if w, ok := h.node.(Windowed); ok {
 		b, err := w.Base() // a snapshot's ring base: no side effect before the checks
 		if err != nil {
 			return nil, err
@@ -241,7 +246,7 @@ func (h *Handle) ReadAll(charged bool) ([]byte, error) {
 	var data []byte
 	err := h.read(base, charged, func() (int, error) {
 		var err error
-		data, err = ninedoor.ReadAll(h.node)
+		data, err = ReadAll(h.node)
 		return len(data), err
 	})
 	return data, err
@@ -293,7 +298,7 @@ func (h *Handle) Append(p []byte, off int64, wait func() (release func())) (int,
 	}
 	release := wait()
 	defer release()
-	if qa, ok := h.node.(ninedoor.QueuedAppender); ok {
+	if qa, ok := h.node.(QueuedAppender); ok {
 		return qa.AppendQueued(h.s, p, off, release)
 	}
 	return h.node.Append(h.s, p, off)
@@ -309,29 +314,29 @@ func (h *Handle) List() ([]string, error) {
 }
 
 // Path is the canonical path.
-func (h *Handle) Path() string { return ninedoor.Join(h.canon) }
+func (h *Handle) Path() string { return Join(h.canon) }
 
 // Canon is the canonical path's components; the caller must not change them.
 func (h *Handle) Canon() []string { return h.canon }
 
 // kindUnknown marks a handle whose node has not been stat'ed.
-const kindUnknown ninedoor.Kind = 0xff
+const kindUnknown Kind = 0xff
 
 // Kind is the node's kind when the handle was made (by Walk or Root), or
 // now for a handle Open made; a node that cannot stat reads as read-only.
-func (h *Handle) Kind() ninedoor.Kind {
+func (h *Handle) Kind() Kind {
 	if h.kind != kindUnknown {
 		return h.kind
 	}
 	if st, err := h.node.Stat(); err == nil {
 		return st.Kind
 	}
-	return ninedoor.KindReadOnly
+	return KindReadOnly
 }
 
 // Node is the provider's node, for metadata (Stat, children's kinds)
 // that needs no check.
-func (h *Handle) Node() ninedoor.Node { return h.node }
+func (h *Handle) Node() Node { return h.node }
 
 // Session is the session the handle acts for.
-func (h *Handle) Session() *ninedoor.Session { return h.s }
+func (h *Handle) Session() *Session { return h.s }

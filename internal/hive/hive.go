@@ -19,7 +19,6 @@ import (
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/console"
 	"github.com/cohesix/cohesix/internal/gate"
-	"github.com/cohesix/cohesix/internal/ninedoor"
 	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/internal/store"
 	"github.com/cohesix/cohesix/internal/ticket"
@@ -55,7 +54,7 @@ type Options struct {
 // Hive is one running root task.
 type Hive struct {
 	q            *queen.Queen
-	ns           *ninedoor.Namespace
+	ns           *gate.Namespace
 	door         *gate.Door // every transport's way into ns
 	console      *consoleserver.Server
 	clock        Clock
@@ -101,24 +100,24 @@ func New(o Options) (*Hive, error) {
 	for _, l := range BootLines() {
 		boot = append(boot, l+"\n"...)
 	}
-	var tests []ninedoor.Entry
+	var tests []gate.Entry
 	for _, name := range []string{"selftest_quick.coh", "selftest_full.coh", "selftest_negative.coh"} {
 		b, err := selftests.ReadFile("selftest/" + name)
 		if err != nil {
 			return nil, fmt.Errorf("load self-test %s: %w", name, err)
 		}
-		tests = append(tests, ninedoor.Entry{Name: name, Node: ninedoor.Content{ReadOnly: ninedoor.ReadOnly{Path: "/proc/tests/" + name}, Render: func() []byte { return b }}})
+		tests = append(tests, gate.Entry{Name: name, Node: gate.Content{ReadOnly: gate.ReadOnly{Path: "/proc/tests/" + name}, Render: func() []byte { return b }}})
 	}
 	h := &Hive{
 		q:            q,
-		ns:           ninedoor.New(q, ninedoor.DefaultConfig(), boot, tests),
+		ns:           gate.New(q, gate.DefaultConfig(), boot, tests),
 		clock:        o.Clock,
 		ticketLimits: ticket.DefaultLimits(),
 		done:         make(chan struct{}),
 		stopTicker:   func() {},
 		closeStore:   closeStore,
 	}
-	h.door = gate.New(h.ns, gate.Config{Tickets: generated.Tickets, Limits: h.ticketLimits, Now: o.Clock.Now})
+	h.door = gate.NewDoor(h.ns, gate.DoorConfig{Tickets: generated.Tickets, Limits: h.ticketLimits, Now: o.Clock.Now})
 	h.console = consoleserver.New(consoleserver.Config{Queen: q, Door: h.door, Clock: o.Clock, Limits: console.ManifestLimits(),
 		InboundDepth: cmp.Or(o.InboundQueueDepth, generated.ConsoleInboundQueueDepth)})
 	h.ns.SetClock(o.Clock.Now)
@@ -151,7 +150,7 @@ func New(o Options) (*Hive, error) {
 func (h *Hive) Queen() *queen.Queen { return h.q }
 
 // Namespace returns the hive's namespace.
-func (h *Hive) Namespace() *ninedoor.Namespace { return h.ns }
+func (h *Hive) Namespace() *gate.Namespace { return h.ns }
 
 // Close stops the queen.
 func (h *Hive) Close() error {

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/cohesix/cohesix/internal/errs"
-	"github.com/cohesix/cohesix/internal/ninedoor"
+	"github.com/cohesix/cohesix/internal/gate"
 	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/internal/tframe"
 	"github.com/cohesix/cohesix/internal/ticket"
@@ -31,13 +31,13 @@ func newCBORHive(t *testing.T) *testHive {
 	return th
 }
 
-func readFrames(t *testing.T, ns *ninedoor.Namespace, s *ninedoor.Session, path string) []tframe.Frame {
+func readFrames(t *testing.T, ns *gate.Namespace, s *gate.Session, path string) []tframe.Frame {
 	t.Helper()
-	n, _, err := ns.Resolve(s, path, ninedoor.OpRead)
+	n, _, err := ns.Resolve(s, path, gate.OpRead)
 	if err != nil {
 		t.Fatalf("Resolve(%s) = %v", path, err)
 	}
-	b, err := ninedoor.ReadAll(n)
+	b, err := gate.ReadAll(n)
 	if err != nil {
 		t.Fatalf("ReadAll(%s) = %v", path, err)
 	}
@@ -78,7 +78,7 @@ func TestTelemetryCBORFrames(t *testing.T) {
 	}
 
 	ws := ns.NewSession(ticket.RoleWorkerHeartbeat, "worker-1")
-	n, _, err := ns.Resolve(ws, path, ninedoor.OpWrite)
+	n, _, err := ns.Resolve(ws, path, gate.OpWrite)
 	if err != nil {
 		t.Fatalf("Resolve(write) = %v", err)
 	}

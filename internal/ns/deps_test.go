@@ -11,10 +11,10 @@ import (
 func TestDependencies(t *testing.T) {
 	forbidden := map[string]string{
 		"net": "transports live elsewhere",
-		"github.com/cohesix/cohesix/internal/queen":    "providers reach the queen, the core does not",
-		"github.com/cohesix/cohesix/internal/ninedoor": "the door builds on the core, not the reverse",
-		"github.com/cohesix/cohesix/internal/ticket":   "callers arrive as ns.Caller",
-		"github.com/cohesix/cohesix/internal/gpu":      "the GPU schema imports the grammar",
+		"github.com/cohesix/cohesix/internal/queen":  "providers reach the queen, the core does not",
+		"github.com/cohesix/cohesix/internal/gate":   "the door builds on the core, not the reverse",
+		"github.com/cohesix/cohesix/internal/ticket": "callers arrive as ns.Caller",
+		"github.com/cohesix/cohesix/internal/gpu":    "the GPU schema imports the grammar",
 	}
 	out, err := exec.Command("go", "list", "-deps", ".").Output()
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 // its own small interface and knows no door or transport.
 func TestDependencies(t *testing.T) {
 	forbidden := map[string]string{
-		"github.com/cohesix/cohesix/internal/ninedoor":                "the door mounts providers, not the reverse",
 		"github.com/cohesix/cohesix/internal/gate":                    "the door mounts providers, not the reverse",
 		"github.com/cohesix/cohesix/internal/hive":                    "hive wires; providers do not reach it",
 		"github.com/cohesix/cohesix/internal/transport/consoleserver": "transports update the counters, providers only read them",

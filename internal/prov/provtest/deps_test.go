@@ -11,7 +11,6 @@ import (
 // interface and learns its caller as an ns.Caller.
 func TestDependencies(t *testing.T) {
 	forbidden := []string{
-		"github.com/cohesix/cohesix/internal/ninedoor",
 		"github.com/cohesix/cohesix/internal/gate",
 		"github.com/cohesix/cohesix/internal/hive",
 		"github.com/cohesix/cohesix/internal/transport",

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/cohesix/cohesix/internal/console"
-	"github.com/cohesix/cohesix/internal/ninedoor"
+	"github.com/cohesix/cohesix/internal/gate"
 )
 
 // inbound is one frame read from an authenticated TCP console: a line, or
@@ -35,13 +35,13 @@ type inboundQueue struct {
 	waiting atomic.Int64  // requests in ch that will run (not markers, not errors)
 	depth   int64         // most requests waiting to run
 	stop    chan struct{} // closed when the dispatcher is gone
-	stats   *ninedoor.IngestStats
+	stats   *gate.IngestStats
 	clock   Clock
 }
 
 // newInboundQueue returns a queue for depth waiting requests and backlog
 // busy markers.
-func newInboundQueue(stats *ninedoor.IngestStats, clock Clock, depth, backlog int) *inboundQueue {
+func newInboundQueue(stats *gate.IngestStats, clock Clock, depth, backlog int) *inboundQueue {
 	return &inboundQueue{
 		ch:    make(chan inbound, depth+backlog),
 		depth: int64(depth),

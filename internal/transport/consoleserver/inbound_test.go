@@ -5,14 +5,14 @@ import (
 	"testing"
 
 	"github.com/cohesix/cohesix/internal/console"
-	"github.com/cohesix/cohesix/internal/ninedoor"
+	"github.com/cohesix/cohesix/internal/gate"
 )
 
 // TestInboundQueueBounds: depth requests wait to run, the next ones are
 // busy markers, errors always queue, and a full queue holds the reader
 // (push waits) instead of dropping anything.
 func TestInboundQueueBounds(t *testing.T) {
-	stats := &ninedoor.IngestStats{}
+	stats := &gate.IngestStats{}
 	q := newInboundQueue(stats, &fakeClock{}, 2, 3)
 	for i := range 4 {
 		if !q.push(inbound{line: "ping"}) {

@@ -20,7 +20,6 @@ import (
 	"github.com/cohesix/cohesix/internal/console"
 	"github.com/cohesix/cohesix/internal/gate"
 	"github.com/cohesix/cohesix/internal/netguard"
-	"github.com/cohesix/cohesix/internal/ninedoor"
 	"github.com/cohesix/cohesix/internal/queen"
 )
 
@@ -43,7 +42,7 @@ type Config struct {
 type Server struct {
 	q            *queen.Queen
 	door         *gate.Door
-	ns           *ninedoor.Namespace // counters: /proc/net/console, /proc/ingest, /proc/root
+	ns           *gate.Namespace // counters: /proc/net/console, /proc/ingest, /proc/root
 	lim          console.Limits
 	clock        Clock
 	inboundDepth int

@@ -10,7 +10,6 @@ import (
 	"github.com/cohesix/cohesix/internal/console"
 	"github.com/cohesix/cohesix/internal/errs"
 	"github.com/cohesix/cohesix/internal/gate"
-	"github.com/cohesix/cohesix/internal/ninedoor"
 	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
@@ -20,9 +19,9 @@ import (
 type Session struct {
 	srv  *Server
 	peer queen.Peer // transport and remote address, for the throttle and audit lines
-	sess *ninedoor.Session
+	sess *gate.Session
 	// closeConn ends the connection when the authority ends the session
-	// between verbs (ninedoor.Watch.Close); nil on the serial line.
+	// between verbs (gate.Watch.Close); nil on the serial line.
 	closeConn func()
 	// endReason is why dispatch ended the conversation, if the authority
 	// did (the connection close audit names it).
@@ -99,7 +98,7 @@ func (c *Session) nsError(label, path string, err error) string {
 	var reason, detail, text string
 	audit := true
 	var leases *queen.LeasesError
-	if d, ok := ninedoor.AsTicketDenial(err); ok {
+	if d, ok := gate.AsTicketDenial(err); ok {
 		// Spec console §5: scope → policy/EPERM, rate, bandwidth and
 		// cursor → quota/ELIMIT; the namespace wrote the ui-ticket line.
 		reason, text := console.ReasonPolicy, console.ErrorTextEPERM
@@ -166,11 +165,11 @@ func splitLines(b []byte) []string {
 
 func (c *Session) tail(path string) []string {
 	label := console.Tail.Label()
-	h, err := c.srv.door.Open(c.sess, path, ninedoor.OpRead)
+	h, err := c.srv.door.Open(c.sess, path, gate.OpRead)
 	var data []byte
 	if err == nil {
-		tailer, isTailer := h.Node().(ninedoor.Tailer)
-		if h.Path() != generated.ClientPathsLog && !ninedoor.IsTelemetryPath(h.Canon()) && !isTailer {
+		tailer, isTailer := h.Node().(gate.Tailer)
+		if h.Path() != generated.ClientPathsLog && !gate.IsTelemetryPath(h.Canon()) && !isTailer {
 			a := console.Refusal(label, console.ReasonPolicy, console.DetailInvalidPath, "path", path)
 			c.refused(a, "console: tail refused invalid-path path="+path)
 			return []string{a.Render(c.srv.lim)}
@@ -190,7 +189,7 @@ func (c *Session) tail(path string) []string {
 
 func (c *Session) cat(path string) []string {
 	label := console.Cat.Label()
-	h, err := c.srv.door.Open(c.sess, path, ninedoor.OpRead)
+	h, err := c.srv.door.Open(c.sess, path, gate.OpRead)
 	var data []byte
 	if err == nil {
 		data, err = h.ReadAll(h.Path() != generated.ClientPathsLog)
@@ -301,12 +300,12 @@ var consoleVerdict = map[gate.Failure]queen.Refusal{
 // The namespace has audited the end; the caller closes the connection.
 func (c *Session) ended(label string, err error) string {
 	reason, detail := console.ReasonPolicy, console.DetailRevoked
-	if e, ok := ninedoor.AsSessionEnded(err); ok && e.Reason == ninedoor.EndExpired {
+	if e, ok := gate.AsSessionEnded(err); ok && e.Reason == gate.EndExpired {
 		reason, detail = console.ReasonQuota, console.DetailExpired
 	}
 	a := console.Refusal(label, reason, detail)
 	c.refused(a, "")
-	c.end(ninedoor.EndRevoked)
+	c.end(gate.EndRevoked)
 	c.endReason = "session-" + detail
 	return a.Render(c.srv.lim)
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/hugelgupf/p9/linux"
 
 	"github.com/cohesix/cohesix/generated"
-	"github.com/cohesix/cohesix/internal/ninedoor"
+	"github.com/cohesix/cohesix/internal/gate"
 	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/internal/testutil"
 	"github.com/cohesix/cohesix/internal/ticket"
@@ -34,7 +34,7 @@ func startHiveClock(t testing.TB, clock *fakeClock) *hive {
 	for q.Snapshot().Lifecycle.State != "ONLINE" {
 		time.Sleep(time.Millisecond)
 	}
-	ns := ninedoor.New(q, ninedoor.DefaultConfig(), bootText, nil)
+	ns := gate.New(q, gate.DefaultConfig(), bootText, nil)
 	ns.SetClock(clock.Now)
 	srv := NewServer(ns, DefaultConfig(), clock.Now)
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -1,4 +1,4 @@
-// Package secure9p serves the ninedoor namespace over standard 9P2000.L
+// Package secure9p serves the namespace behind the door (internal/gate) over standard 9P2000.L
 // (github.com/hugelgupf/p9), so the stock Linux kernel client and any
 // 9P2000.L client can mount it (DECISIONS D1).
 //

@@ -11,7 +11,6 @@ import (
 
 	"github.com/cohesix/cohesix/internal/errs"
 	"github.com/cohesix/cohesix/internal/gate"
-	"github.com/cohesix/cohesix/internal/ninedoor"
 	"github.com/cohesix/cohesix/internal/queen"
 )
 
@@ -57,7 +56,7 @@ func (f *file) qid() p9.QID {
 	return qidFor(f.h.Canon(), f.h.Kind())
 }
 
-func qidFor(canon []string, k ninedoor.Kind) p9.QID {
+func qidFor(canon []string, k gate.Kind) p9.QID {
 	h := fnv.New64a()
 	for _, c := range canon {
 		h.Write([]byte{'/'})
@@ -65,9 +64,9 @@ func qidFor(canon []string, k ninedoor.Kind) p9.QID {
 	}
 	t := p9.TypeRegular
 	switch k {
-	case ninedoor.KindDir:
+	case gate.KindDir:
 		t = p9.TypeDir
-	case ninedoor.KindAppend, ninedoor.KindAppendOffset:
+	case gate.KindAppend, gate.KindAppendOffset:
 		t = p9.TypeAppendOnly
 	}
 	return p9.QID{Type: t, Path: h.Sum64()}
@@ -108,9 +107,9 @@ func (f *file) GetAttr(p9.AttrMask) (p9.QID, p9.AttrMask, p9.Attr, error) {
 	}
 	attr := p9.Attr{Size: st.Size, BlockSize: 4096, Blocks: (st.Size + 511) / 512, NLink: 1}
 	switch st.Kind {
-	case ninedoor.KindDir:
+	case gate.KindDir:
 		attr.Mode, attr.NLink = modeDir, 2
-	case ninedoor.KindReadOnly:
+	case gate.KindReadOnly:
 		attr.Mode = modeReadOnly
 	default:
 		attr.Mode = modeAppend
@@ -128,7 +127,7 @@ func (f *file) SetAttr(valid p9.SetAttrMask, attr p9.SetAttr) error {
 	if !f.appendable() || !valid.Size || attr.Size != 0 {
 		return linux.EPERM
 	}
-	if err := f.h.Allowed(ninedoor.OpWrite); err != nil {
+	if err := f.h.Allowed(gate.OpWrite); err != nil {
 		return Errno(err)
 	}
 	return nil
@@ -136,7 +135,7 @@ func (f *file) SetAttr(valid p9.SetAttrMask, attr p9.SetAttr) error {
 
 func (f *file) appendable() bool {
 	k := f.h.Kind()
-	return k == ninedoor.KindAppend || k == ninedoor.KindAppendOffset
+	return k == gate.KindAppend || k == gate.KindAppendOffset
 }
 
 // Open implements p9.File: reads need the read right, writes the write
@@ -198,14 +197,14 @@ func (f *file) Readdir(offset uint64, count uint32) (p9.Dirents, error) {
 		if used > count {
 			break
 		}
-		k := ninedoor.KindReadOnly
+		k := gate.KindReadOnly
 		if child, err := f.h.Node().Walk(name); err == nil {
 			if st, err := child.Stat(); err == nil {
 				k = st.Kind
 			}
 		}
 		typ := p9.QIDType(dtReg)
-		if k == ninedoor.KindDir {
+		if k == gate.KindDir {
 			typ = dtDir
 		}
 		canon := append(slices.Clip(f.h.Canon()), name)

@@ -10,8 +10,8 @@ import (
 
 	"github.com/hugelgupf/p9/p9"
 
+	"github.com/cohesix/cohesix/internal/gate"
 	"github.com/cohesix/cohesix/internal/nineclient"
-	"github.com/cohesix/cohesix/internal/ninedoor"
 	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
@@ -25,7 +25,7 @@ func (realClock) Now() time.Time { return time.Now() }
 // hive is a running queen and namespace behind a Secure9P listener.
 type hive struct {
 	q    *queen.Queen
-	ns   *ninedoor.Namespace
+	ns   *gate.Namespace
 	srv  *Server
 	addr string
 }
@@ -59,7 +59,7 @@ func startHiveQueen(t testing.TB, qcfg queen.Config, boot []byte, mod ...func(*C
 	for q.Snapshot().Lifecycle.State != "ONLINE" {
 		time.Sleep(time.Millisecond)
 	}
-	ns := ninedoor.New(q, ninedoor.DefaultConfig(), boot, nil)
+	ns := gate.New(q, gate.DefaultConfig(), boot, nil)
 	cfg := DefaultConfig()
 	for _, m := range mod {
 		m(&cfg)

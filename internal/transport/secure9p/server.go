@@ -17,7 +17,6 @@ import (
 	"github.com/cohesix/cohesix/internal/auditline"
 	"github.com/cohesix/cohesix/internal/gate"
 	"github.com/cohesix/cohesix/internal/netguard"
-	"github.com/cohesix/cohesix/internal/ninedoor"
 	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
@@ -68,7 +67,7 @@ const maxDiscard = 1 << 20
 
 // Server serves the namespace over 9P2000.L with the Cohesix rules.
 type Server struct {
-	ns    *ninedoor.Namespace
+	ns    *gate.Namespace
 	door  *gate.Door // every walk, open, read, write and list (file.go)
 	cfg   Config
 	clock func() time.Time
@@ -76,11 +75,11 @@ type Server struct {
 
 // NewServer returns a server for ns. clock gives the time for ticket
 // expiry; nil means time.Now.
-func NewServer(ns *ninedoor.Namespace, cfg Config, clock func() time.Time) *Server {
+func NewServer(ns *gate.Namespace, cfg Config, clock func() time.Time) *Server {
 	if clock == nil {
 		clock = time.Now
 	}
-	door := gate.New(ns, gate.Config{Tickets: cfg.Tickets, Limits: cfg.TicketLimits, Now: clock})
+	door := gate.NewDoor(ns, gate.DoorConfig{Tickets: cfg.Tickets, Limits: cfg.TicketLimits, Now: clock})
 	return &Server{ns: ns, door: door, cfg: cfg, clock: clock}
 }
 
@@ -145,7 +144,7 @@ type conn struct {
 
 	// Identity, fixed by the first successful attach. token is written
 	// by authorize on the reading goroutine only.
-	session atomic.Pointer[ninedoor.Session]
+	session atomic.Pointer[gate.Session]
 	token   string
 
 	timeoutSeen atomic.Bool // a deadline was counted (timedOut)

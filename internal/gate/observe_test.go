@@ -1,4 +1,4 @@
-package ninedoor
+package gate
 
 import (
 	"strings"

@@ -1,12 +1,7 @@
-// Package ninedoor is the synthetic namespace: a tree of small providers
-// behind one Node interface, the role policy that guards it, and the
-// per-session bind table. Transports (the console, Secure9P) resolve paths
-// here; providers render from queen snapshots and submit writes to the
-// queen, never mutating authority state themselves.
-//
 // The node vocabulary, the path grammar and the Mux live in internal/ns;
 // the aliases below keep this package's spelling of them.
-package ninedoor
+
+package gate
 
 import (
 	nscore "github.com/cohesix/cohesix/internal/ns"

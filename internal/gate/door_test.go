@@ -10,7 +10,6 @@ import (
 
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/errs"
-	"github.com/cohesix/cohesix/internal/ninedoor"
 	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
@@ -33,8 +32,8 @@ func newDoor(t *testing.T, tickets ...generated.TicketsEntry) (*Door, *queen.Que
 	done := make(chan struct{})
 	go func() { defer close(done); q.Run(ctx, nil) }()
 	t.Cleanup(func() { cancel(); <-done })
-	ns := ninedoor.New(q, ninedoor.DefaultConfig(), []byte("boot\n"), nil)
-	d := New(ns, Config{Tickets: tickets, Limits: ticket.DefaultLimits(), Now: clock.Now})
+	ns := New(q, DefaultConfig(), []byte("boot\n"), nil)
+	d := NewDoor(ns, DoorConfig{Tickets: tickets, Limits: ticket.DefaultLimits(), Now: clock.Now})
 	if _, err := q.Do(context.Background(), queen.LogAppend{}); err != nil { // barrier: boot is complete
 		t.Fatal(err)
 	}
@@ -111,7 +110,7 @@ func TestOneStepRequestsChargeBeforeTheRole(t *testing.T) {
 		}
 	}
 	_, err := d.List(s, "/queen")
-	if d, ok := ninedoor.AsTicketDenial(err); !ok || !d.Quota() {
+	if d, ok := AsTicketDenial(err); !ok || !d.Quota() {
 		t.Fatalf("third list = %v, want the ticket's rate refusal", err)
 	}
 	root, err := d.Root(s)
@@ -131,7 +130,7 @@ func TestOneStepRequestsChargeBeforeTheRole(t *testing.T) {
 func TestWalkAndOpenAgree(t *testing.T) {
 	d, _ := newDoor(t)
 	s := d.Begin(ticket.RoleQueen, ticket.Claims{Role: ticket.RoleQueen}, "", queen.Peer{Transport: "serial"}, nil)
-	opened, err := d.Open(s, "/proc/boot", ninedoor.OpRead)
+	opened, err := d.Open(s, "/proc/boot", OpRead)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +155,7 @@ func TestWalkAndOpenAgree(t *testing.T) {
 	if err != nil || string(b[:n]) != string(a) || string(a) != "boot\n" {
 		t.Fatalf("ReadAt = %q, %v; ReadAll = %q", b[:n], err, a)
 	}
-	if _, err := d.Open(s, "/proc/../queen", ninedoor.OpRead); !errors.Is(err, errs.ErrInvalid) {
+	if _, err := d.Open(s, "/proc/../queen", OpRead); !errors.Is(err, errs.ErrInvalid) {
 		t.Fatalf("open with .. = %v, want invalid path", err)
 	}
 }
