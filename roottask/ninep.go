@@ -9,8 +9,8 @@ import (
 	"github.com/cohesix/cohesix/roottask/platform"
 )
 
-// serve9P serves Secure9P on l until ctx ends (nil) or l fails for good
-// (the accept error).
+// serve9P serves Secure9P on l through the hive's door until ctx ends
+// (nil) or l fails for good (the accept error).
 func serve9P(ctx context.Context, p platform.Platform, h *hive.Hive, l net.Listener) error {
-	return secure9p.NewServer(h.Namespace(), secure9p.DefaultConfig(), p.Now).Serve(ctx, l)
+	return secure9p.NewServerOn(h.Door(), secure9p.DefaultConfig()).Serve(ctx, l)
 }

@@ -166,6 +166,9 @@ func (h *Hive) secret(role ticket.Role) string {
 	return s
 }
 
+// Door is the hive's one door: the console's and Secure9P's way in.
+func (h *Hive) Door() *gate.Door { return h.door }
+
 // Console is the hive's console server (TCP and serial).
 func (h *Hive) Console() *consoleserver.Server { return h.console }
 

@@ -67,20 +67,25 @@ const maxDiscard = 1 << 20
 
 // Server serves the namespace over 9P2000.L with the Cohesix rules.
 type Server struct {
-	ns    *gate.Namespace
-	door  *gate.Door // every walk, open, read, write and list (file.go)
-	cfg   Config
-	clock func() time.Time
+	ns   *gate.Namespace
+	door *gate.Door // every walk, open, read, write and list (file.go)
+	cfg  Config
 }
 
-// NewServer returns a server for ns. clock gives the time for ticket
-// expiry; nil means time.Now.
+// NewServer returns a server for ns with a door of its own, built from
+// cfg's ticket secrets and limits (tests, a standalone server). clock gives
+// the time for ticket expiry; nil means time.Now.
 func NewServer(ns *gate.Namespace, cfg Config, clock func() time.Time) *Server {
 	if clock == nil {
 		clock = time.Now
 	}
-	door := gate.NewDoor(ns, gate.DoorConfig{Tickets: cfg.Tickets, Limits: cfg.TicketLimits, Now: clock})
-	return &Server{ns: ns, door: door, cfg: cfg, clock: clock}
+	return NewServerOn(gate.NewDoor(ns, gate.DoorConfig{Tickets: cfg.Tickets, Limits: cfg.TicketLimits, Now: clock}), cfg)
+}
+
+// NewServerOn returns a server whose every attach, walk, read and write
+// goes through door: the hive's, which its console shares.
+func NewServerOn(door *gate.Door, cfg Config) *Server {
+	return &Server{ns: door.Namespace(), door: door, cfg: cfg}
 }
 
 // Serve accepts connections on l through the hive's accept loop
