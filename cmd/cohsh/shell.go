@@ -13,6 +13,7 @@ import (
 	"github.com/cohesix/cohesix/internal/cohtrace"
 	"github.com/cohesix/cohesix/internal/console"
 	"github.com/cohesix/cohesix/internal/manifest"
+	"github.com/cohesix/cohesix/internal/ns"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
 
@@ -232,10 +233,10 @@ func checkPath(p string) error {
 	}
 	n := 0
 	for _, c := range strings.Split(p, "/") {
-		switch c {
-		case "":
+		if c == "" {
 			continue
-		case ".", "..":
+		}
+		if ns.Reserved(c) {
 			return usagef("path component '%s' is not allowed", c)
 		}
 		n++

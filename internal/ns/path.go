@@ -49,11 +49,17 @@ func DefaultLimits() Limits {
 // operators see.
 func errInvalidPath() error { return errs.New(errs.ErrInvalid, "invalid path") }
 
+// Reserved reports whether c is a path component that names no file: the
+// empty component, "." or "..". Every path rule of the tree refuses these
+// through here (the namespace, Secure9P's walk names, policy targets, the
+// shell's client-side check).
+func Reserved(c string) bool { return c == "" || c == "." || c == ".." }
+
 // ValidName reports whether name can be one path component of at most max
-// bytes: not empty, not "." or "..", and not longer than max. Callers add
-// their own character rules.
+// bytes: not Reserved and not longer than max. Callers add their own
+// character rules.
 func ValidName(name string, max int) bool {
-	return name != "" && name != "." && name != ".." && len(name) <= max
+	return !Reserved(name) && len(name) <= max
 }
 
 // Parse validates an absolute path (spec secure9p §9) and returns its

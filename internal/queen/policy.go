@@ -10,6 +10,7 @@ import (
 
 	"github.com/cohesix/cohesix/internal/auditline"
 	"github.com/cohesix/cohesix/internal/errs"
+	"github.com/cohesix/cohesix/internal/ns"
 )
 
 // Action is one entry of /actions/queue: a single-use approval or denial
@@ -67,7 +68,7 @@ func NormalTarget(p string, depth int, wildcard bool) (string, error) {
 		return "", bad
 	}
 	for _, c := range comps {
-		if c == "" || c == "." || c == ".." || (c == "*" && !wildcard) || (c != "*" && strings.Contains(c, "*")) {
+		if ns.Reserved(c) || (c == "*" && !wildcard) || (c != "*" && strings.Contains(c, "*")) {
 			return "", bad
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/hugelgupf/p9/linux"
 
 	"github.com/cohesix/cohesix/internal/auditline"
+	"github.com/cohesix/cohesix/internal/ns"
 )
 
 // ErrFraming is returned by Policy.Inbound for a frame whose declared size
@@ -366,8 +367,7 @@ func (p *Policy) judgeWalk(frame []byte, r *reader) ([]byte, linux.Errno) {
 
 // validName reports whether a walk name is allowed.
 func (p *Policy) validName(name string) bool {
-	return name != "" && name != "." && name != ".." && len(name) <= p.lim.ComponentMax &&
-		!strings.Contains(name, "/") // NUL is a control character, refused first
+	return ns.ValidName(name, p.lim.ComponentMax) && !strings.Contains(name, "/") // NUL is a control character, refused first
 }
 
 // invalidName reports a refused walk name to OnInvalidName with p.mu
