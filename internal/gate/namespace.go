@@ -16,7 +16,6 @@ import (
 	"github.com/cohesix/cohesix/internal/prov/gpufs"
 	"github.com/cohesix/cohesix/internal/prov/logfs"
 	"github.com/cohesix/cohesix/internal/prov/procfs"
-	"github.com/cohesix/cohesix/internal/prov/queenfs"
 	"github.com/cohesix/cohesix/internal/prov/tracefs"
 	"github.com/cohesix/cohesix/internal/prov/workerfs"
 	"github.com/cohesix/cohesix/internal/queen"
@@ -83,9 +82,8 @@ type Namespace struct {
 	root     *nscore.Mux
 	sessions atomic.Uint64
 
-	queenFS *queenfs.FS // /queen; SetIngestStore forwards to it (ingest.go)
-	obs     observe     // /proc/9p and /proc/ingest counters (observe.go)
-	guarded registry    // sessions the authority may end (authority.go)
+	obs     observe  // /proc/9p and /proc/ingest counters (observe.go)
+	guarded registry // sessions the authority may end (authority.go)
 }
 
 // NewSession returns a new session with the next monotonic id.

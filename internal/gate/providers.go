@@ -7,12 +7,10 @@ import (
 
 // ---- /queen, /worker and /shard (internal/prov) ----
 
-// newQueenFS builds /queen and keeps it for SetIngestStore. It takes the
-// bind and mount grammar from the namespace, and ns.bind installs an
-// approved bind in the writer's session.
+// newQueenFS builds /queen. It takes the bind and mount grammar from the
+// namespace, and ns.bind installs an approved bind in the writer's session.
 func (ns *Namespace) newQueenFS() *queenfs.FS {
-	ns.queenFS = queenfs.New(queenfs.Config{Queen: ns.q, Limits: ns.cfg.limits(), Mounts: ns.cfg.Mounts, MaxBinds: ns.cfg.MaxBinds, Bind: ns.bind})
-	return ns.queenFS
+	return queenfs.New(queenfs.Config{Queen: ns.q, Limits: ns.cfg.limits(), Mounts: ns.cfg.Mounts, MaxBinds: ns.cfg.MaxBinds, Bind: ns.bind})
 }
 
 // workerConfig is what /worker and /shard take from the namespace.

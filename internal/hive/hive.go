@@ -206,7 +206,7 @@ func (h *Hive) restoreIngest(dir string, cfg queen.IngestConfig) error {
 			return fmt.Errorf("restore telemetry ingest: %w", err)
 		}
 	}
-	h.ns.SetIngestStore(st)
+	h.q.UseIngestStore(st) // the queen records every accepted outcome before answering
 	prev := h.closeStore
 	h.closeStore = func() error { return errors.Join(prev(), st.Close()) }
 	return nil

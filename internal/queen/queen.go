@@ -72,8 +72,9 @@ type Queen struct {
 
 	onRevoke atomic.Pointer[func(Revocation)] // OnRevoke's listener
 
-	store     Store    // durable governance records, nil for none (persist.go)
-	restoring *Restore // boot records for Run to apply first
+	store     Store         // durable governance records, nil for none (persist.go)
+	ingest    ingestStorage // durable telemetry ingest outcomes (ingest_store.go)
+	restoring *Restore      // boot records for Run to apply first
 	seq       uint64
 	batch     []request // the group commit being applied (applyBatch)
 	results   []Result  // its results, by position

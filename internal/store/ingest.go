@@ -91,7 +91,7 @@ func OpenIngestStore(dir string, compactAt int64) (st *IngestStore, devices []qu
 	return st, devices, torn, nil
 }
 
-// Record implements gate.IngestStore.
+// Record implements queen.IngestStore.
 func (st *IngestStore) Record(o queen.IngestOutcome) error {
 	r := ingestRec{Kind: "seg", Device: o.Device, Segment: o.Segment, Mime: o.Mime, Evicted: o.Evicted}
 	if o.Record != nil {

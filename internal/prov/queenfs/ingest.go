@@ -2,56 +2,20 @@ package queenfs
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/cohesix/cohesix/internal/errs"
 	"github.com/cohesix/cohesix/internal/ns"
 	"github.com/cohesix/cohesix/internal/queen"
 )
 
-// IngestStore persists what telemetry ingest accepted (DECISIONS D9): the
-// provider calls Record after the queen accepts a command and before the
-// writer is answered. The hosted root task installs one with --state-dir
-// (hive.IngestStore); without it segments live in memory only.
-type IngestStore interface {
-	Record(o queen.IngestOutcome) error
-}
-
-// SetIngestStore installs the persistent store for ingest outcomes. Call
-// it before serving.
-func (f *FS) SetIngestStore(st IngestStore) { f.store = st }
-
-// ingest submits one ingest command and, with a store, records its
-// outcome before the writer is answered. The pair runs under mu so the
-// store sees outcomes in the queen's order (two appends to one segment
-// must replay in the order they were applied).
+// ingest submits one ingest command; the queen records its outcome in its
+// ingest store, when it has one, before answering (queen.DoIngest).
 func (f *FS) ingest(c queen.Cmd) (queen.Result, error) { return f.ingestQueued(c, nil) }
 
 // ingestQueued is ingest that calls queued (if not nil) once c has its
-// place in the queen's order. With a spool, the next command cannot pass
-// this one: it waits for mu, which this one holds until persisted.
+// place in the queen's order.
 func (f *FS) ingestQueued(c queen.Cmd, queued func()) (queen.Result, error) {
-	if f.store == nil {
-		return f.cfg.Queen.DoQueued(context.Background(), c, queued)
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	r, err := f.cfg.Queen.DoQueued(context.Background(), c, queued)
-	if err != nil {
-		return r, err
-	}
-	return r, f.persist(r.Ingest)
-}
-
-func (f *FS) persist(o *queen.IngestOutcome) error {
-	if o == nil || f.store == nil {
-		return nil
-	}
-	if err := f.store.Record(*o); err != nil {
-		f.cfg.Queen.Audit(fmt.Sprintf("telemetry ingest persist failed device=%s seg_id=%s", o.Device, o.Segment))
-		return errs.New(errs.ErrBusy, "telemetry spool unavailable")
-	}
-	return nil
+	return f.cfg.Queen.DoIngest(context.Background(), c, queued)
 }
 
 // ingestEntries are the /queen children ingest adds: telemetry when the

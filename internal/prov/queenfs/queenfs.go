@@ -8,7 +8,6 @@ package queenfs
 import (
 	"context"
 	"strings"
-	"sync"
 
 	"github.com/cohesix/cohesix/internal/ns"
 	"github.com/cohesix/cohesix/internal/queen"
@@ -18,7 +17,7 @@ import (
 type Queen interface {
 	Snapshot() *queen.Snapshot
 	Do(ctx context.Context, c queen.Cmd) (queen.Result, error)
-	DoQueued(ctx context.Context, c queen.Cmd, queued func()) (queen.Result, error)
+	DoIngest(ctx context.Context, c queen.Cmd, queued func()) (queen.Result, error)
 	Audit(lines ...string)
 	IngestEnabled() bool
 }
@@ -38,9 +37,6 @@ type Config struct {
 type FS struct {
 	cfg  Config
 	root ns.Node
-
-	store IngestStore // nil keeps segments in memory; set before serving
-	mu    sync.Mutex  // orders ingest submit+persist pairs when a store is set (ingest.go)
 }
 
 // New builds /queen over cfg.Queen.

@@ -166,7 +166,7 @@ func (s *store) Record(o queen.IngestOutcome) error {
 func TestIngestStore(t *testing.T) {
 	f := newFixture(t, nil)
 	st := &store{}
-	f.fs.SetIngestStore(st)
+	f.q.UseIngestStore(st)
 	seg := f.segment("dev-1")
 	f.mustWrite("telemetry/dev-1/seg/"+seg, "a\n")
 	f.mustWrite("telemetry/dev-1/seg/"+seg, "b\n")

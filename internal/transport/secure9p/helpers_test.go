@@ -158,6 +158,17 @@ func (h *hive) spawn(t testing.TB, root p9.File) {
 }
 
 // logText is the retained /log/queen.log.
+// logEventually reports whether queen.log holds sub within a few seconds:
+// for lines an operation submits after it answers.
+func (h *hive) logEventually(sub string) bool {
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if strings.Contains(h.logText(), sub) {
+			return true
+		}
+	}
+	return strings.Contains(h.logText(), sub)
+}
+
 func (h *hive) logText() string {
 	return strings.Join(h.q.Snapshot().Log, "\n")
 }
