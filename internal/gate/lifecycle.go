@@ -15,7 +15,7 @@ var bg = context.Background()
 func (ns *Namespace) OpenSession(role ticket.Role, subject, masked string, peer queen.Peer) *Session {
 	s := ns.NewSession(role, subject)
 	s.Ticket, s.Peer = masked, peer
-	_, _ = ns.q.Submit(bg, queen.SessionOpen{ID: s.ID, Role: s.Role.String(), Subject: subject, Transport: peer.Transport})
+	_, _ = ns.q.SubmitWait(bg, queen.SessionOpen{ID: s.ID, Role: s.Role.String(), Subject: subject, Transport: peer.Transport})
 	return s
 }
 
@@ -29,7 +29,7 @@ func (ns *Namespace) CloseSession(s *Session, reason string) {
 	if ns.unguard(s) {
 		reason = "revoked"
 	}
-	_, _ = ns.q.Submit(bg, queen.SessionClose{ID: s.ID, Reason: reason})
+	_, _ = ns.q.SubmitWait(bg, queen.SessionClose{ID: s.ID, Reason: reason})
 }
 
 // QueenSeen records authenticated queen activity (/proc/root/last_seen_ms).

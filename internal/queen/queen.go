@@ -118,6 +118,27 @@ func (q *Queen) SubmitQueued(ctx context.Context, c Cmd, queued func()) (Result,
 		q.Pressure.Busy.Add(1)
 		return Result{}, errs.New(errs.ErrBusy, "queen inbox full")
 	}
+	return q.await(ctx, req)
+}
+
+// SubmitWait is Submit that waits for room in the inbox instead of
+// refusing: for what must not be dropped under load (audit lines, session
+// opens and closes; issue 15). It must not be called on the queen's own
+// goroutine.
+func (q *Queen) SubmitWait(ctx context.Context, c Cmd) (Result, error) {
+	req := request{cmd: c, reply: make(chan Result, 1)}
+	select {
+	case q.inbox <- req:
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	case <-q.done:
+		return Result{}, ErrStopped
+	}
+	return q.await(ctx, req)
+}
+
+// await waits for the result of a request in the inbox.
+func (q *Queen) await(ctx context.Context, req request) (Result, error) {
 	select {
 	case r := <-req.reply:
 		return r, nil
@@ -141,9 +162,10 @@ func (q *Queen) DoQueued(ctx context.Context, c Cmd, queued func()) (Result, err
 	return r, r.Err
 }
 
-// Audit appends lines to /log/queen.log in authority order.
+// Audit appends lines to /log/queen.log in authority order. A full inbox
+// delays the caller rather than losing the lines (SubmitWait).
 func (q *Queen) Audit(lines ...string) {
-	_, _ = q.Submit(context.Background(), LogAppend{Lines: lines})
+	_, _ = q.SubmitWait(context.Background(), LogAppend{Lines: lines})
 }
 
 // Run applies commands in inbox order until ctx ends. ticks drives

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -237,5 +238,43 @@ func TestOnRevokeHearsKillAndBudgetEnd(t *testing.T) {
 	want := []Revocation{{Worker: "worker-1", Reason: "kill"}, {Worker: "worker-2", Reason: "ticks"}}
 	if !slices.Equal(got, want) {
 		t.Errorf("revocations heard = %v; want %v", got, want)
+	}
+}
+
+// TestAuditAndSessionsWaitForRoom: with the inbox full, an audit line and
+// a session open wait for room instead of being dropped (issue 15:
+// nothing dropped silently); both apply once the queen drains the inbox.
+func TestAuditAndSessionsWaitForRoom(t *testing.T) {
+	clock := newFakeClock(bootMs)
+	q := New(testConfig(), clock, 1)
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := q.Submit(gone, LogAppend{Lines: []string{"filler"}}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("filler = %v; want queued then context.Canceled", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		q.Audit("waited for room")
+		if _, err := q.SubmitWait(context.Background(), SessionOpen{ID: 7, Role: "queen", Transport: "9p"}); err != nil {
+			t.Errorf("SubmitWait(SessionOpen) = %v", err)
+		}
+	}()
+	select {
+	case <-done:
+		t.Fatal("Audit returned with the inbox full and the queen stopped; want it to wait")
+	case <-time.After(50 * time.Millisecond):
+	}
+	if got := q.Pressure.Busy.Load(); got != 0 {
+		t.Errorf("Pressure.Busy = %d; waiting is not a refusal", got)
+	}
+	runQueen(t, q, nil)
+	<-done
+	sn := q.Snapshot()
+	if !slices.Contains(sn.Log, "waited for room") {
+		t.Errorf("log lacks the audit line that waited:\n%s", strings.Join(sn.Log, "\n"))
+	}
+	if !slices.ContainsFunc(sn.Gov.Sessions, func(s SessionInfo) bool { return s.ID == 7 }) {
+		t.Errorf("session 7 not recorded: %+v", sn.Gov.Sessions)
 	}
 }
