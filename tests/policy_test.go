@@ -147,7 +147,7 @@ func TestPolicyGateAuditReplay(t *testing.T) {
 		}
 	}
 	// One worker: the approval applied once.
-	if n := len(h.Queen().Snapshot().Workers); n != 1 {
+	if n := len(h.Queen().Snapshot().Workers()); n != 1 {
 		t.Errorf("workers = %d; want 1 (a consumed approval is not applied twice)", n)
 	}
 	journal := cat(t, c, "/audit/journal")

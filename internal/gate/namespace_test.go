@@ -552,7 +552,7 @@ func TestTelemetryWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ring := f.q.Snapshot().Workers[0].Ring
+	ring := f.q.Snapshot().Workers()[0].Ring
 	if ring.Base == 0 {
 		t.Fatalf("ring base = 0; want a wrapped ring")
 	}

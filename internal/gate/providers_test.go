@@ -139,7 +139,7 @@ func providerCases(f *fixture) map[string][]nstest.Case {
 // provider of a busy, governed namespace.
 func TestProvidersConform(t *testing.T) {
 	f := busyFixture(t)
-	if base := f.q.Snapshot().Workers[0].Ring.Base; base == 0 {
+	if base := f.q.Snapshot().Workers()[0].Ring.Base; base == 0 {
 		t.Fatalf("worker-1 ring base = 0; want a wrapped ring")
 	}
 	cases := providerCases(f)

@@ -119,7 +119,7 @@ func TestTelemetryCBORFrames(t *testing.T) {
 	if len(got) == 0 || got[len(got)-1].Seq != 239 {
 		t.Fatalf("after wrap: %d frames, last %+v", len(got), got[len(got)-1])
 	}
-	ring := h.q.Snapshot().Workers[0].Ring
+	ring := h.q.Snapshot().Workers()[0].Ring
 	if len(ring.Data) > queen.Default().RingBytesPerWorker || ring.Base == 0 {
 		t.Errorf("ring = %d bytes, base %d; want within the manifest's ring and wrapped", len(ring.Data), ring.Base)
 	}

@@ -261,8 +261,7 @@ func (s *State) spawnGPU(r CtlCommand, nowMs uint64) Result {
 	n.Ctl = appendBounded(n.Ctl, []byte("LEASE "+id+"\n"), s.gpu.lim.CtlMax)
 	s.gpu.leases[id] = &gpuLeaseRec{gpu: n.ID, lease: lease, expireMs: nowMs + uint64(l.TTLs)*1000}
 	w := &Worker{ID: id, Role: "worker-gpu", Budget: b, SpawnedMs: nowMs, Running: true}
-	s.workers[id] = w
-	s.order = append(s.order, id)
+	s.addWorker(w)
 	s.persistSpawn(w)
 	s.audit(fmt.Sprintf("spawn worker=%s role=worker-gpu gpu=%s mem_mb=%d streams=%d ttl_s=%d priority=%d", id, n.ID, l.MemMB, l.Streams, l.TTLs, lease.Priority))
 	s.gpu.publish()

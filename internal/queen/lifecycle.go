@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"maps"
-	"slices"
 	"strings"
 
 	"github.com/cohesix/cohesix/internal/errs"
@@ -80,11 +79,6 @@ func (e *LeasesError) Unwrap() error { return errs.ErrBusy }
 // Leases is the number of outstanding leases: the live (running) workers.
 func (s *State) Leases() int {
 	return countFunc(maps.Values(s.workers), func(w *Worker) bool { return w.Running })
-}
-
-// Leases is the number of live workers in the snapshot.
-func (sn *Snapshot) Leases() int {
-	return countFunc(slices.Values(sn.Workers), func(w Worker) bool { return w.Running })
 }
 
 // auditToken bounds an operator-supplied token for an audit line.

@@ -128,7 +128,7 @@ func TestSnapshotIsImmutable(t *testing.T) {
 
 	do(LogAppend{})
 	before := q.Snapshot()
-	if before.Lifecycle.State != "ONLINE" || len(before.Workers) != 0 {
+	if before.Lifecycle.State != "ONLINE" || len(before.Workers()) != 0 {
 		t.Fatalf("first snapshot = %+v; want ONLINE with no workers", before)
 	}
 	logLen := len(before.Log)
@@ -149,8 +149,8 @@ func TestSnapshotIsImmutable(t *testing.T) {
 	}
 	do(LogAppend{Lines: []string{"later"}})
 
-	if len(before.Workers) != 0 || len(before.Log) != logLen || before.Lifecycle.State != "ONLINE" {
-		t.Errorf("snapshot taken before the spawn changed: %d workers, %d log lines", len(before.Workers), len(before.Log))
+	if len(before.Workers()) != 0 || len(before.Log) != logLen || before.Lifecycle.State != "ONLINE" {
+		t.Errorf("snapshot taken before the spawn changed: %d workers, %d log lines", len(before.Workers()), len(before.Log))
 	}
 	w2, _ := mid.Worker("worker-1")
 	if w2.Ticks != 1 || string(w2.Ring.Data) != ring || w2.Ring.Base != 0 {
@@ -191,7 +191,7 @@ func TestConcurrentSubmitAndSnapshot(t *testing.T) {
 		wg.Go(func() {
 			for range 200 {
 				sn := q.Snapshot()
-				for _, w := range sn.Workers {
+				for _, w := range sn.Workers() {
 					_ = string(w.Ring.Data)
 				}
 				_ = slices.Clone(sn.Log)

@@ -81,7 +81,8 @@ type State struct {
 	cfg        Config
 	peer       Peer // the connection of the command being applied (audit)
 	workers    map[string]*Worker
-	order      []string // spawn order
+	order      []string    // spawn order
+	wt         workerTable // what snapshots share of workers (workerlist.go)
 	nextWorker uint64
 	log        []string
 	logTotal   uint64
@@ -354,8 +355,7 @@ func (s *State) spawn(r CtlCommand, nowMs uint64) Result {
 	b.Ticks = u64(*r.Ticks)
 	id := s.newWorkerID()
 	w := &Worker{ID: id, Role: "worker-heartbeat", Budget: b, SpawnedMs: nowMs, Running: true}
-	s.workers[id] = w
-	s.order = append(s.order, id)
+	s.addWorker(w)
 	s.persistSpawn(w)
 	s.audit(fmt.Sprintf("spawn worker=%s role=worker-heartbeat %s", id, budgetString(b)))
 	return Result{Worker: id}
@@ -404,6 +404,7 @@ func (s *State) telemetry(c TelemetryAppend) Result {
 			return Result{Err: errs.New(errs.ErrClosed, "worker %s revoked: %s", w.ID, w.ExitReason)}
 		}
 		w.Ops++
+		s.touch(w)
 		if w.Budget.Ops != nil && w.Ops >= *w.Budget.Ops {
 			s.exit(w, "ops")
 		}
@@ -450,6 +451,7 @@ func (s *State) appendRing(w *Worker, rec []byte) error {
 		s.audit(fmt.Sprintf("telemetry ring wrap dropped_bytes=%d new_base=%d", cut, w.Ring.Base))
 	}
 	w.Ring.Data = data
+	s.touch(w)
 	return nil
 }
 
@@ -473,6 +475,7 @@ func frameCut(ring []byte, over int) int {
 func (s *State) exit(w *Worker, reason string) {
 	w.Running = false
 	w.ExitReason = reason
+	s.touch(w)
 	s.persist(record{K: "exit", ID: w.ID, Reason: reason, Ticks: w.Ticks, Ops: w.Ops})
 	s.audit(fmt.Sprintf("worker %s budget exhausted reason=%s revoked=true", w.ID, reason))
 	s.revoked = append(s.revoked, Revocation{Worker: w.ID, Reason: reason})
@@ -493,6 +496,7 @@ func (s *State) tick(nowMs uint64) {
 			continue
 		}
 		w.Ticks++
+		s.touch(w)
 		rec := []byte(fmt.Sprintf("{\"tick\":%d,\"ts_ms\":%d}\n", w.Ticks, w.Ticks*s.cfg.HeartbeatIntervalMs))
 		if s.cbor() {
 			ts := w.Ticks * s.cfg.HeartbeatIntervalMs // logical time (DECISIONS P4)
@@ -510,8 +514,8 @@ type Snapshot struct {
 	Seq       uint64
 	NowMs     uint64
 	BootMs    uint64
-	Workers   []Worker // spawn order
-	Log       []string // retained /log/queen.log lines, oldest first
+	workers   workerList // spawn order (Workers, Worker; workerlist.go)
+	Log       []string   // retained /log/queen.log lines, oldest first
 	LogTotal  uint64
 	Lifecycle Lifecycle
 	Ingest    *IngestView // /queen/telemetry (ingest.go)
@@ -519,11 +523,6 @@ type Snapshot struct {
 	Gov       Gov         // sessions, root, policy, audit (govern.go)
 	Trace     TraceView   // /trace and /kmesg (trace.go)
 	Peers     []PeerView  // keys blocked at the last change, by key (/proc/peers)
-}
-
-// Worker returns the worker with id.
-func (sn *Snapshot) Worker(id string) (Worker, bool) {
-	return byID(sn.Workers, id, func(w Worker) string { return w.ID })
 }
 
 // byID returns the first element of xs whose id (idOf) is id.
@@ -554,10 +553,6 @@ func (s *State) snapshot(seq, nowMs uint64) *Snapshot {
 	sn.Gov = s.govSnapshot()
 	sn.Trace = s.traceView()
 	sn.Peers = s.peerView(nowMs)
-	for _, id := range s.order {
-		w := *s.workers[id]
-		w.Ring.Data = slices.Clip(w.Ring.Data) // appendRing always copies, so sharing is safe
-		sn.Workers = append(sn.Workers, w)
-	}
+	sn.workers = s.publishWorkers()
 	return sn
 }

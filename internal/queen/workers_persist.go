@@ -32,12 +32,6 @@ func workerNum(id string) (uint64, bool) {
 	return v, true
 }
 
-// removeWorker takes id out of the table (kill, restart).
-func (s *State) removeWorker(id string) {
-	delete(s.workers, id)
-	s.order = slices.DeleteFunc(s.order, func(x string) bool { return x == id })
-}
-
 // restoreWorker replays a spawn, exit or kill record; false for a spawn
 // the queen could not have written.
 func (s *State) restoreWorker(r record) bool {
@@ -49,12 +43,12 @@ func (s *State) restoreWorker(r record) bool {
 		}
 		s.nextWorker = max(s.nextWorker, n+1)
 		if _, dup := s.workers[r.ID]; !dup {
-			s.workers[r.ID] = &Worker{ID: r.ID, Role: r.Role, Budget: *r.Budget, SpawnedMs: r.Since, Running: true}
-			s.order = append(s.order, r.ID)
+			s.addWorker(&Worker{ID: r.ID, Role: r.Role, Budget: *r.Budget, SpawnedMs: r.Since, Running: true})
 		}
 	case "exit":
 		if w, ok := s.workers[r.ID]; ok {
 			w.Running, w.ExitReason, w.Ticks, w.Ops = false, r.Reason, r.Ticks, r.Ops
+			s.touch(w)
 		}
 	case "kill":
 		s.removeWorker(r.ID)

@@ -46,7 +46,7 @@ func (p *proc) scheduleDir() ns.Node {
 func renderScheduleQueue(sn *queen.Snapshot) string {
 	var b strings.Builder
 	seq, lines := 0, 0
-	for _, w := range sn.Workers {
+	for _, w := range sn.Workers() {
 		seq++
 		if !w.Running || lines == generated.ObservabilityProcScheduleQueueMaxEntries {
 			continue
@@ -63,7 +63,7 @@ func renderScheduleQueue(sn *queen.Snapshot) string {
 
 func renderScheduleSummary(sn *queen.Snapshot) string {
 	var queued, dequeued, dropped uint64
-	for _, w := range sn.Workers {
+	for _, w := range sn.Workers() {
 		dequeued += w.Ticks
 		if w.Running {
 			queued++

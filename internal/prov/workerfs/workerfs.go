@@ -106,7 +106,7 @@ func workerDir(q Queen, keep func(id string) bool) ns.Node {
 		DirOps: ns.DirOps{Path: "/worker"},
 		Names: func() []string {
 			var ids []string
-			for _, w := range q.Snapshot().Workers {
+			for _, w := range q.Snapshot().Workers() {
 				if keep(w.ID) {
 					ids = append(ids, w.ID)
 				}
