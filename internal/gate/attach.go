@@ -21,12 +21,6 @@ type DoorConfig struct {
 	Now func() time.Time
 }
 
-// DefaultDoorConfig reads the ticket secrets and limits from the generated
-// manifest tables.
-func DefaultDoorConfig() DoorConfig {
-	return DoorConfig{Tickets: generated.Tickets, Limits: ticket.DefaultLimits()}
-}
-
 // Failure names the ticket check that refused a credential; each
 // transport renders it in its own words (console reason/detail, 9P audit
 // reason and errno).

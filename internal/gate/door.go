@@ -75,59 +75,55 @@ func (d *Door) Root(s *Session) (*Handle, error) {
 	return &Handle{d: d, s: s, node: root, kind: KindDir}, nil
 }
 
-// Open resolves path for op in one step, as the console names files: the
-// path grammar, the session's binds, the role rule for op, the walk, and
-// for a write that the node takes appends.
+// Open resolves path for op in one step, as the console names files
+// (Namespace.Resolve): the path grammar, the session's binds, the role
+// rule for op, the walk, and for a write that the node takes appends.
 func (d *Door) Open(s *Session, path string, op Op) (*Handle, error) {
-	comps, err := d.ns.Split(path)
+	n, canon, err := d.ns.Resolve(s, path, op)
 	if err != nil {
 		return nil, err
-	}
-	canon := d.ns.Rebind(s, comps)
-	if err := d.ns.Check(s, canon, op); err != nil {
-		return nil, err
-	}
-	n, err := d.ns.Lookup(canon)
-	if err != nil {
-		return nil, err
-	}
-	if op == OpWrite {
-		if err := d.ns.Writable(s, canon, n); err != nil {
-			return nil, err
-		}
 	}
 	// Stat may render a file's content: the kind is read when asked for.
-	return &Handle{d: d, s: s, view: comps, canon: canon, node: n, kind: kindUnknown}, nil
+	return &Handle{d: d, s: s, view: canon, canon: canon, node: n, kind: kindUnknown}, nil
 }
 
 // List answers a one-step listing of path: the ticket's listing request,
 // then the role rule for reading, then the provider's names in ls order.
+// The path is parsed and rebound once for both.
 func (d *Door) List(s *Session, path string) ([]string, error) {
-	if err := d.ns.TicketAuthorizePath(s, path, ticket.VerbRead, true); err != nil {
-		return nil, err
-	}
-	h, err := d.Open(s, path, OpRead)
+	canon, err := d.ns.canon(s, path)
 	if err != nil {
 		return nil, err
 	}
-	return h.node.List()
+	if err := d.ns.TicketAuthorize(s, Join(canon), ticket.VerbRead, true); err != nil {
+		return nil, err
+	}
+	n, err := d.ns.resolveCanon(s, canon, OpRead)
+	if err != nil {
+		return nil, err
+	}
+	return n.List()
 }
 
 // Write answers a one-step append of p to path: the ticket's write
 // request and bandwidth, then the role rule and that the node takes
 // appends, then the provider's append.
 func (d *Door) Write(s *Session, path string, p []byte) (int, error) {
-	if err := d.ns.TicketAuthorizePath(s, path, ticket.VerbWrite, false); err != nil {
+	canon, err := d.ns.canon(s, path)
+	if err != nil {
+		return 0, err
+	}
+	if err := d.ns.TicketAuthorize(s, Join(canon), ticket.VerbWrite, false); err != nil {
 		return 0, err
 	}
 	if err := d.ns.TicketBandwidth(s, path, ticket.VerbWrite, len(p)); err != nil {
 		return 0, err
 	}
-	h, err := d.Open(s, path, OpWrite)
+	n, err := d.ns.resolveCanon(s, canon, OpWrite)
 	if err != nil {
 		return 0, err
 	}
-	return h.node.Append(s, p, -1)
+	return n.Append(s, p, -1)
 }
 
 // Charge spends one request of the session ticket for verb on path (after
@@ -337,6 +333,3 @@ func (h *Handle) Kind() Kind {
 // Node is the provider's node, for metadata (Stat, children's kinds)
 // that needs no check.
 func (h *Handle) Node() Node { return h.node }
-
-// Session is the session the handle acts for.
-func (h *Handle) Session() *Session { return h.s }

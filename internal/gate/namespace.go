@@ -190,19 +190,35 @@ func (ns *Namespace) Lookup(comps []string) (Node, error) {
 // Resolve validates path, applies binds, checks the role policy for op and
 // walks to the node. It returns the node and its canonical components.
 func (ns *Namespace) Resolve(s *Session, path string, op Op) (Node, []string, error) {
-	comps, err := ns.Split(path)
+	comps, err := ns.canon(s, path)
 	if err != nil {
 		return nil, nil, err
 	}
-	comps = ns.Rebind(s, comps)
+	n, err := ns.resolveCanon(s, comps, op)
+	return n, comps, err
+}
+
+// canon validates path and applies s's binds: the canonical components
+// every rule and audit line uses.
+func (ns *Namespace) canon(s *Session, path string) ([]string, error) {
+	comps, err := ns.Split(path)
+	if err != nil {
+		return nil, err
+	}
+	return ns.Rebind(s, comps), nil
+}
+
+// resolveCanon checks the role rule for op on canonical comps and walks to
+// the node; for a write, the node must take appends.
+func (ns *Namespace) resolveCanon(s *Session, comps []string, op Op) (Node, error) {
 	if err := ns.Check(s, comps, op); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	n, err := ns.Lookup(comps)
 	if err == nil && op == OpWrite {
 		err = ns.Writable(s, comps, n)
 	}
-	return n, comps, err
+	return n, err
 }
 
 // Writable refuses, with an audit line, a write to a node that is not an

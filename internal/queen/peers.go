@@ -354,14 +354,6 @@ func (s *State) peerView(nowMs uint64) []PeerView {
 	return v
 }
 
-// PeerGate asks whether a peer may try to authenticate now; a blocked
-// peer gets the refusal and its attempt is never checked (AUTH, Tattach).
-type PeerGate struct {
-	Peer    Peer
-	Subject string // the presented ticket's subject, "" if none
-	Label   string // audit line prefix: "[cohsh-net][auth]", "nine-door: attach"
-}
-
 // PeerAttempt is the outcome of an AUTH or a Tattach checked outside the
 // authority. The block is checked again first, so concurrent attempts
 // learn at most one verdict per back-off: a blocked attempt gets the
@@ -393,23 +385,12 @@ type PeerNote struct {
 	Lines []string
 }
 
-func (PeerGate) isCmd()                                   {}
-func (c PeerGate) apply(s *State, nowMs uint64) Result    { return s.peerGate(c, nowMs) }
 func (PeerAttempt) isCmd()                                {}
 func (c PeerAttempt) apply(s *State, nowMs uint64) Result { return s.peerAttempt(c, nowMs) }
 func (PeerNote) isCmd()                                   {}
 func (c PeerNote) apply(s *State, nowMs uint64) Result {
 	s.peerAudit(c.Peer, nowMs, c.Lines...)
 	return Result{}
-}
-
-func (s *State) peerGate(c PeerGate, nowMs uint64) Result {
-	b, blocked := s.peerBlocked(peerKeys(c.Peer, c.Subject), nowMs)
-	if !blocked {
-		return Result{}
-	}
-	s.peerAudit(c.Peer, nowMs, blockLine(c.Label, b, c.Peer))
-	return Result{Err: b.refusal()}
 }
 
 // errGateDenied refuses a Tattach the worker-attach gate holds back.

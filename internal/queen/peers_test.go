@@ -165,8 +165,8 @@ func TestPeerAttempt(t *testing.T) {
 	if r := s.Apply(fail, 0); r.Err != nil {
 		t.Fatalf("first failure = %v; want nil (the caller refuses)", r.Err)
 	}
-	if diff := cmp.Diff(throttled(150), refusalOf(t, s.Apply(PeerGate{Peer: p, Label: "[cohsh-net][auth]"}, 100))); diff != "" {
-		t.Errorf("gate while blocked (-want +got):\n%s", diff)
+	if diff := cmp.Diff(throttled(150), refusalOf(t, s.Apply(PeerAttempt{Peer: p, Label: "[cohsh-net][auth]"}, 100))); diff != "" {
+		t.Errorf("attempt while blocked (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff(throttled(50), refusalOf(t, s.Apply(fail, 200))); diff != "" {
 		t.Errorf("failure while blocked (-want +got):\n%s", diff)
