@@ -5,7 +5,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "89c14f10f159358b4ed06f8d22a8cf6060dc7517917c3c49932263ef681ed6f4"
+const ManifestSHA256 = "fef49c405408ee48a28998b4e220f0161191becd79494dc5ffa1c06fa00f7f1c"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -102,6 +102,23 @@ const (
 	FeaturesSerialConsole                            = true                                          // features.serial_console
 	FeaturesStdConsole                               = false                                         // features.std_console
 	FeaturesStdHostTools                             = false                                         // features.std_host_tools
+	GatewayBind                                      = "127.0.0.1:8080"                              // gateway.bind
+	GatewayBrokerControlQueue                        = 64                                            // gateway.broker.control_queue
+	GatewayBrokerControlWeight                       = 4                                             // gateway.broker.control_weight
+	GatewayBrokerDeadlineMs                          = 10000                                         // gateway.broker.deadline_ms
+	GatewayBrokerTelemetryQueue                      = 64                                            // gateway.broker.telemetry_queue
+	GatewayBrokerWorkers                             = 8                                             // gateway.broker.workers
+	GatewayCacheMaxEntries                           = 256                                           // gateway.cache.max_entries
+	GatewayCacheTtlMs                                = 250                                           // gateway.cache.ttl_ms
+	GatewayIdleTimeoutMs                             = 60000                                         // gateway.idle_timeout_ms
+	GatewayMaxBodyBytes                              = 4096                                          // gateway.max_body_bytes
+	GatewayMaxReadBytes                              = 32768                                         // gateway.max_read_bytes
+	GatewayReadHeaderTimeoutMs                       = 5000                                          // gateway.read_header_timeout_ms
+	GatewayReconnectBackoffMs                        = 200                                           // gateway.reconnect_backoff_ms
+	GatewayReconnectCeilingMs                        = 5000                                          // gateway.reconnect_ceiling_ms
+	GatewayTailMaxLines                              = 256                                           // gateway.tail_max_lines
+	GatewayUpstreamIdleMs                            = 60000                                         // gateway.upstream_idle_ms
+	GatewayUpstreamSessionsMax                       = 16                                            // gateway.upstream_sessions_max
 	GpuActiveMaxBytes                                = 4096                                          // gpu.active_max_bytes
 	GpuBridgeLogMaxBytes                             = 131072                                        // gpu.bridge_log_max_bytes
 	GpuBridgePayloadMaxBytes                         = 131072                                        // gpu.bridge_payload_max_bytes

@@ -147,6 +147,13 @@ func Defaults() *Manifest {
 			},
 			Paths: SwarmUIPaths{TelemetryRoot: "/worker", WorkerRoot: "/worker", ProcIngestRoot: "/proc/ingest"},
 		},
+		Gateway: Gateway{
+			Bind: "127.0.0.1:8080", MaxBodyBytes: 4096, MaxReadBytes: 32768, TailMaxLines: 256,
+			ReadHeaderTimeoutMs: 5000, IdleTimeoutMs: 60000,
+			UpstreamSessionsMax: 16, UpstreamIdleMs: 60000, ReconnectBackoffMs: 200, ReconnectCeilingMs: 5000,
+			Broker: GatewayBroker{ControlQueue: 64, TelemetryQueue: 64, Workers: 8, ControlWeight: 4, DeadlineMs: 10000},
+			Cache:  GatewayCache{TTLMs: 250, MaxEntries: 256},
+		},
 		TicketLimits: TicketLimits{
 			MaxScopes: 8, MaxScopePathLen: 128, MaxScopeRatePerS: 64,
 			BandwidthBytes: 131072, CursorResumes: 16, CursorAdvances: 256, RateWindowMs: 1000, ClockSkewMs: 30000,

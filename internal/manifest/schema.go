@@ -33,6 +33,7 @@ type Manifest struct {
 	ClientPolicies  ClientPolicies  `toml:"client_policies"`
 	ClientPaths     ClientPaths     `toml:"client_paths"`
 	SwarmUI         SwarmUI         `toml:"swarmui"`
+	Gateway         Gateway         `toml:"gateway"`
 	TicketLimits    TicketLimits    `toml:"ticket_limits"`
 	Tickets         []Ticket        `toml:"tickets"`
 	Sidecars        Sidecars        `toml:"sidecars"`
@@ -486,6 +487,40 @@ type SwarmUIPaths struct {
 	WorkerRoot     string   `toml:"worker_root" check:"abspath"`
 	ProcIngestRoot string   `toml:"proc_ingest_root" check:"abspath"`
 	NamespaceRoots []string `toml:"namespace_roots" check:"abspath"`
+}
+
+// Gateway is a Go-port section: hive-gateway, the hive's REST door
+// (DECISIONS D12, issue 14). Its upstream sessions are Secure9P
+// connections from one address, so they stay within the hive's per-peer
+// connection cap.
+type Gateway struct {
+	Bind                 string        `toml:"bind" check:"hostport" doc:"default listen address (loopback)"`
+	MaxBodyBytes         int64         `toml:"max_body_bytes" min:"1" doc:"a JSON request body"`
+	MaxReadBytes         int64         `toml:"max_read_bytes" min:"1" doc:"cap of max_bytes on cat and tail"`
+	TailMaxLines         int64         `toml:"tail_max_lines" min:"1" doc:"cap of lines on tail"`
+	ReadHeaderTimeoutMs  int64         `toml:"read_header_timeout_ms" min:"1" doc:"slow clients"`
+	IdleTimeoutMs        int64         `toml:"idle_timeout_ms" min:"1" doc:"idle keep-alive connections"`
+	UpstreamSessionsMax  int64         `toml:"upstream_sessions_max" min:"1" le:"network.max_conns_per_peer" doc:"per-ticket Secure9P sessions"`
+	UpstreamIdleMs       int64         `toml:"upstream_idle_ms" min:"1" doc:"an unused per-ticket session is closed"`
+	ReconnectBackoffMs   int64         `toml:"reconnect_backoff_ms" min:"1"`
+	ReconnectCeilingMs   int64         `toml:"reconnect_ceiling_ms" ge:"gateway.reconnect_backoff_ms"`
+	Broker               GatewayBroker `toml:"broker"`
+	Cache                GatewayCache  `toml:"cache"`
+}
+
+// GatewayBroker bounds the gateway's queues (milestones 25b, 25f).
+type GatewayBroker struct {
+	ControlQueue   int64 `toml:"control_queue" min:"1" doc:"queued control requests"`
+	TelemetryQueue int64 `toml:"telemetry_queue" min:"1" doc:"queued telemetry requests"`
+	Workers        int64 `toml:"workers" min:"1" doc:"requests upstream at once"`
+	ControlWeight  int64 `toml:"control_weight" min:"1" doc:"control requests served per telemetry request when both wait"`
+	DeadlineMs     int64 `toml:"deadline_ms" min:"1" doc:"queue wait plus upstream time before 504"`
+}
+
+// GatewayCache is the read-through cache of hot /proc reads (25b).
+type GatewayCache struct {
+	TTLMs      int64 `toml:"ttl_ms" min:"1"`
+	MaxEntries int64 `toml:"max_entries" min:"1"`
 }
 
 // TicketLimits is documented in the ticket quotas snippet.
