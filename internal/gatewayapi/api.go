@@ -19,6 +19,8 @@ const (
 	PathCat       = "/v1/fs/cat"
 	PathTail      = "/v1/fs/tail"
 	PathEcho      = "/v1/fs/echo"
+	PathRead      = "/v1/fs/read" // raw bytes of a file from offset (octet-stream), for tools that need bytes, not lines
+	PathStat      = "/v1/fs/stat" // a Stat
 	PathTelemetry = "/v1/telemetry" // GET: devices and segments; POST /v1/telemetry/{device}; GET /v1/telemetry/{device}/{seg}
 )
 
@@ -119,3 +121,19 @@ type PushResult struct {
 	Records  int      `json:"records"`
 	Bytes    int64    `json:"bytes"` // stored, newlines included
 }
+
+// Stat is GET /v1/fs/stat: what a path is.
+type Stat struct {
+	Path string `json:"path"`
+	Kind string `json:"kind"` // "file" or "dir"
+	Size int64  `json:"size"`
+	// AppendOnly is true for a file the caller may append to (ctl files,
+	// logs); a FUSE mount shows it writable.
+	AppendOnly bool `json:"append_only"`
+}
+
+// Stat kinds.
+const (
+	KindFile = "file"
+	KindDir  = "dir"
+)

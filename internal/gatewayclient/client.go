@@ -205,3 +205,55 @@ func (c *Client) Echo(ctx context.Context, path, line string) (gatewayapi.Respon
 	var r gatewayapi.Response
 	return r, c.postJSON(ctx, gatewayapi.PathEcho, gatewayapi.EchoRequest{Path: path, Line: line}, &r)
 }
+
+// Stat is GET /v1/fs/stat.
+func (c *Client) Stat(ctx context.Context, path string) (gatewayapi.Stat, error) {
+	var st gatewayapi.Stat
+	return st, c.getJSON(ctx, gatewayapi.PathStat, url.Values{"path": {path}}, &st)
+}
+
+// Read returns at most maxBytes raw bytes of path from off (GET
+// /v1/fs/read) and the file's size when it was read. A hive refusal comes
+// back as *RefusalError.
+func (c *Client) Read(ctx context.Context, path string, off int64, maxBytes int) ([]byte, int64, error) {
+	q := url.Values{"path": {path}, "offset": {strconv.FormatInt(off, 10)}}
+	if maxBytes > 0 {
+		q.Set("max_bytes", strconv.Itoa(maxBytes))
+	}
+	resp, err := c.Request(ctx, http.MethodGet, gatewayapi.PathRead, q, nil, "")
+	if err != nil {
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	if resp.Header.Get("Content-Type") == "application/json" {
+		// The hive refused: the body is a Response with status ERR.
+		var r gatewayapi.Response
+		if err := decode(resp.Body, &r); err != nil {
+			return nil, 0, err
+		}
+		return nil, 0, &RefusalError{Response: r}
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, 0, err
+	}
+	size, _ := strconv.ParseInt(resp.Header.Get(gatewayapi.HeaderSize), 10, 64)
+	return b, size, nil
+}
+
+// RefusalError is a hive refusal (status ERR) where the caller wanted data.
+type RefusalError struct{ Response gatewayapi.Response }
+
+func (e *RefusalError) Error() string { return e.Response.Ack }
+
+// Refused turns a Response with status ERR into a *RefusalError, so a
+// caller that wants only success can write `if err := Refused(r, err)`.
+func Refused(r gatewayapi.Response, err error) error {
+	if err != nil {
+		return err
+	}
+	if r.Status != gatewayapi.StatusOK {
+		return &RefusalError{Response: r}
+	}
+	return nil
+}
