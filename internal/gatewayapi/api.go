@@ -19,8 +19,8 @@ const (
 	PathCat       = "/v1/fs/cat"
 	PathTail      = "/v1/fs/tail"
 	PathEcho      = "/v1/fs/echo"
-	PathRead      = "/v1/fs/read" // raw bytes of a file from offset (octet-stream), for tools that need bytes, not lines
-	PathStat      = "/v1/fs/stat" // a Stat
+	PathRead      = "/v1/fs/read"   // raw bytes of a file from offset (octet-stream), for tools that need bytes, not lines
+	PathStat      = "/v1/fs/stat"   // a Stat
 	PathTelemetry = "/v1/telemetry" // GET: devices and segments; POST /v1/telemetry/{device}; GET /v1/telemetry/{device}/{seg}
 )
 
