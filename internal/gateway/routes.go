@@ -424,4 +424,3 @@ func (s *Server) telemetryRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+gatewayapi.PathTelemetry+"/{device}", notYet)
 	mux.HandleFunc("GET "+gatewayapi.PathTelemetry+"/{device}/{seg}", notYet)
 }
-

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/cohesix/cohesix/generated"
-	"github.com/cohesix/cohesix/internal/gatewayapi"
 	"github.com/cohesix/cohesix/internal/console"
+	"github.com/cohesix/cohesix/internal/gatewayapi"
 )
 
 // sseWriteTimeout bounds one event write: a client that stops reading is
