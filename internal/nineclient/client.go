@@ -29,25 +29,16 @@ type Client struct {
 	root    p9.File
 	addr    string // for Pipeline
 	tok     string
-	uname   string // for Pipeline
 	timeout time.Duration
 }
 
 // Dial connects to addr and attaches with tok (a cohesix-ticket-...).
 func Dial(addr, tok string, timeout time.Duration) (*Client, error) {
-	return DialAs(addr, tok, "", timeout)
-}
-
-// DialAs is Dial with uname in the Tattach: hive-gateway sends
-// "via=<client ip:port>" so the hive can name the HTTP client in its
-// audit lines (the hive honours it from trusted forwarders only). An
-// empty uname is exactly Dial.
-func DialAs(addr, tok, uname string, timeout time.Duration) (*Client, error) {
 	nc, err := net.DialTimeout("tcp", addr, timeout)
 	if err != nil {
 		return nil, err
 	}
-	bc := &bufConn{Conn: nc, r: bufio.NewReaderSize(nc, generated.Secure9pMsize), uname: uname}
+	bc := &bufConn{Conn: nc, r: bufio.NewReaderSize(nc, generated.Secure9pMsize)}
 	c, err := p9.NewClient(bc, p9.WithMessageSize(generated.Secure9pMsize))
 	if err != nil {
 		nc.Close()
@@ -61,7 +52,7 @@ func DialAs(addr, tok, uname string, timeout time.Duration) (*Client, error) {
 		}
 		return nil, fmt.Errorf("9p attach: %w", err)
 	}
-	return &Client{nc: nc, c: c, root: root, addr: addr, tok: tok, uname: uname, timeout: timeout}, nil
+	return &Client{nc: nc, c: c, root: root, addr: addr, tok: tok, timeout: timeout}, nil
 }
 
 // attachRetrying attaches, and while the hive answers EAGAIN (its
@@ -87,9 +78,8 @@ func attachRetrying(c *p9.Client, tok string) (p9.File, error) {
 // client sends under its own lock, one message after another).
 type bufConn struct {
 	net.Conn
-	r     *bufio.Reader
-	w     []byte // guarded by the p9 client's send lock
-	uname string // put into each Tattach (hugelgupf/p9 always sends "")
+	r *bufio.Reader
+	w []byte // guarded by the p9 client's send lock
 }
 
 func (c *bufConn) Read(p []byte) (int, error) { return c.r.Read(p) }
@@ -104,36 +94,12 @@ func (c *bufConn) Write(p []byte) (int, error) {
 		if len(c.w) < size {
 			break
 		}
-		msg := c.w[:size]
-		if c.uname != "" {
-			msg = withUname(msg, c.uname)
-		}
-		if _, err := c.Conn.Write(msg); err != nil {
+		if _, err := c.Conn.Write(c.w[:size]); err != nil {
 			return 0, err
 		}
 		c.w = c.w[:copy(c.w, c.w[size:])]
 	}
 	return len(p), nil
-}
-
-// msgTattachType is 9P2000.L's Tattach message type.
-const msgTattachType = 104
-
-// withUname returns msg with its uname set to uname when msg is a Tattach
-// whose uname is empty (as hugelgupf/p9's client sends it: size[4]
-// type[1] tag[2] fid[4] afid[4] uname[s] aname[s] n_uname[4]); any other
-// message comes back unchanged.
-func withUname(msg []byte, uname string) []byte {
-	const unameAt = 4 + 1 + 2 + 4 + 4
-	if len(msg) < unameAt+2 || msg[4] != msgTattachType || binary.LittleEndian.Uint16(msg[unameAt:]) != 0 {
-		return msg
-	}
-	out := make([]byte, 0, len(msg)+len(uname))
-	out = binary.LittleEndian.AppendUint32(out, uint32(len(msg)+len(uname)))
-	out = append(out, msg[4:unameAt]...)
-	out = binary.LittleEndian.AppendUint16(out, uint16(len(uname)))
-	out = append(out, uname...)
-	return append(out, msg[unameAt+2:]...)
 }
 
 // readChunk is the most one Tread carries: hugelgupf/p9's client splits a
@@ -320,6 +286,4 @@ func (c *Client) List(path string) ([]string, error) { return List(c.root, path)
 
 // Pipeline opens a second session with the same address and ticket for
 // bulk transfer (telemetry push and pull).
-func (c *Client) Pipeline() (*Pipeline, error) {
-	return DialPipelineAs(c.addr, c.tok, c.uname, c.timeout)
-}
+func (c *Client) Pipeline() (*Pipeline, error) { return DialPipeline(c.addr, c.tok, c.timeout) }

@@ -72,24 +72,19 @@ const maxBatch = generated.Secure9pTagsPerSession
 
 // DialPipeline opens a Pipeline session to addr with ticket tok.
 func DialPipeline(addr, tok string, timeout time.Duration) (*Pipeline, error) {
-	return DialPipelineAs(addr, tok, "", timeout)
-}
-
-// DialPipelineAs is DialPipeline with uname in the Tattach (see DialAs).
-func DialPipelineAs(addr, tok, uname string, timeout time.Duration) (*Pipeline, error) {
 	nc, err := net.DialTimeout("tcp", addr, timeout)
 	if err != nil {
 		return nil, err
 	}
 	p := &Pipeline{nc: nc, br: bufio.NewReaderSize(nc, generated.Secure9pMsize), msize: generated.Secure9pMsize, next: rootFid + 1}
-	if err := p.handshake(tok, uname, timeout); err != nil {
+	if err := p.handshake(tok, timeout); err != nil {
 		nc.Close()
 		return nil, err
 	}
 	return p, nil
 }
 
-func (p *Pipeline) handshake(tok, uname string, timeout time.Duration) error {
+func (p *Pipeline) handshake(tok string, timeout time.Duration) error {
 	p.nc.SetDeadline(time.Now().Add(timeout))
 	defer p.nc.SetDeadline(time.Time{})
 	b := p.batch()
@@ -110,7 +105,7 @@ func (p *Pipeline) handshake(tok, uname string, timeout time.Duration) error {
 	a := b.add(msgTattach)
 	b.u32(rootFid)
 	b.u32(noFid)
-	b.str(uname)
+	b.str("")
 	b.str(tok)
 	b.u32(noFid) // n_uname: none
 	if err := b.run(); err != nil || a.err != nil {
