@@ -160,6 +160,9 @@ func (b *Broker) Do(ctx context.Context, class Class, key string, fn func(contex
 	if class != Control && class != Telemetry {
 		return ErrClass
 	}
+	if err := ctx.Err(); err != nil {
+		return err // the caller is gone already: queue nothing, count nothing
+	}
 	callCtx, cancel := context.WithTimeout(ctx, b.cfg.Deadline)
 	defer cancel()
 	c := &call{class: class, key: key, ctx: callCtx, fn: fn, done: make(chan struct{})}

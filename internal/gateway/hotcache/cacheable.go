@@ -17,11 +17,15 @@ import (
 //   - a ctl file anywhere (a write target: caching its reads hides writes);
 //   - watch files (/proc/ingest/watch) and anything else tail-like: a
 //     follower needs every new line, not a copy that is up to a TTL stale;
-//   - a path that is not clean (".", "..", "//", a trailing "/"): the gateway
-//     refuses those, and a cache must never hold two keys for one file.
+//   - a path that is not clean (".", "..", "//", a trailing "/") or holds a
+//     control byte: the gateway refuses those, a cache must never hold two
+//     keys for one file, and Key's NUL separator must stay unambiguous.
 func Cacheable(p string) bool {
 	const root = "/proc"
 	if p != path.Clean(p) || !strings.HasPrefix(p, root+"/") && p != root {
+		return false
+	}
+	if strings.ContainsFunc(p, func(r rune) bool { return r < ' ' || r == 0x7f }) {
 		return false
 	}
 	for _, name := range strings.Split(p[len(root):], "/") {
