@@ -669,6 +669,19 @@ func (w *SegmentWriter) Write(records [][]byte, nextMime string) (ids []string, 
 	return ids, n, nil
 }
 
+// Asked returns the id of the segment asked for and not yet written, if
+// any: it stays empty when the caller's stream ends in an error between
+// Writes, and the caller says so.
+func (w *SegmentWriter) Asked() (string, bool) {
+	if w.next == nil {
+		return "", false
+	}
+	w.in.p.mu.Lock()
+	defer w.in.p.mu.Unlock()
+	id, err := w.next()
+	return id, err == nil
+}
+
 // Append writes records to segment seg from offset off (its size before
 // the records; 0 for a new segment), one Twrite each, in order.
 func (in *Ingest) Append(seg string, off int64, records ...[]byte) (int, error) {
