@@ -167,32 +167,42 @@ func List(cl *nineclient.Client, root string) (gatewayapi.Segments, error) {
 // exchange over pl (a segment is at most max_bytes_per_segment), and
 // returns the segment's size when read and the bytes written. The cursor
 // (device, seg, off) resumes a copy: an offset at or past the size
-// writes nothing. A segment that is gone is ErrNotFound.
+// writes nothing. A segment that is gone is ErrNotFound. An HTTP handler
+// that sends the size as a header before the bytes uses ReadSegment.
 func Read(pl *nineclient.Pipeline, root, device, seg string, off int64, w io.Writer) (size int64, n int64, err error) {
+	b, size, err := ReadSegment(pl, root, device, seg, off)
+	if err != nil || len(b) == 0 {
+		return size, 0, err
+	}
+	wrote, err := w.Write(b)
+	return size, int64(wrote), err
+}
+
+// ReadSegment is Read returning the bytes (at most one segment) instead of
+// writing them.
+func ReadSegment(pl *nineclient.Pipeline, root, device, seg string, off int64) ([]byte, int64, error) {
 	if err := validName("device", device); err != nil {
-		return 0, 0, err
+		return nil, 0, err
 	}
 	if err := validName("segment", seg); err != nil {
-		return 0, 0, err
+		return nil, 0, err
 	}
 	if off < 0 {
-		return 0, 0, fmt.Errorf("%w: offset %d is negative", ErrBadInput, off)
+		return nil, 0, fmt.Errorf("%w: offset %d is negative", ErrBadInput, off)
 	}
 	limit := int64(generated.TelemetryIngestMaxBytesPerSegment)
 	path := root + "/" + device + "/seg/" + seg
 	b, sz, err := pl.ReadFile(path, off, int(limit-min(off, limit)))
 	if errors.Is(err, linux.ENOENT) {
-		return 0, 0, fmt.Errorf("%w: %s", ErrNotFound, path)
+		return nil, 0, fmt.Errorf("%w: %s", ErrNotFound, path)
 	}
 	if err != nil {
-		return 0, 0, fmt.Errorf("%s: %w", path, err)
+		return nil, 0, fmt.Errorf("%s: %w", path, err)
 	}
-	size = int64(sz)
+	size := int64(sz)
 	// The size the exchange saw bounds the span: bytes appended since
 	// come with the next read from the cursor.
-	b = b[:max(0, min(int64(len(b)), size-off))]
-	wrote, err := w.Write(b)
-	return size, int64(wrote), err
+	return b[:max(0, min(int64(len(b)), size-off))], size, nil
 }
 
 // validName checks one path component of a request.
