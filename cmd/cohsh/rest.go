@@ -90,18 +90,20 @@ const (
 	queenOnly
 )
 
-// restVerbs maps the console verbs onto gateway routes. Verbs with no REST
-// twin answer ERR <LABEL> reason=policy detail=unsupported transport=rest
-// (docs/GATEWAY.md, Clients).
+// restVerbs maps the console verbs onto gateway routes. The verbs with no
+// REST twin are answered here with the hosted console's fixed words,
+// which never depend on the hive: the help text, bi/caps/mem unavailable,
+// test host-only, nettest/netstats/cachelog unsupported (docs/GATEWAY.md,
+// Clients).
 var restVerbs = map[console.Verb]restVerb{
-	console.Help:     {anyone, noTwin},
-	console.BootInfo: {anyone, noTwin},
-	console.Caps:     {anyone, noTwin},
-	console.Mem:      {anyone, noTwin},
-	console.Test:     {anyone, noTwin},
-	console.NetTest:  {anyone, noTwin},
-	console.NetStats: {anyone, noTwin},
-	console.CacheLog: {anyone, noTwin},
+	console.Help:     {anyone, help},
+	console.BootInfo: {anyone, noTwin(console.DetailUnavailable)},
+	console.Caps:     {anyone, noTwin(console.DetailUnavailable)},
+	console.Mem:      {anyone, noTwin(console.DetailUnavailable)},
+	console.Test:     {anyone, noTwin(console.DetailHostOnly)},
+	console.NetTest:  {anyone, noTwin(console.DetailUnsupported)},
+	console.NetStats: {anyone, noTwin(console.DetailUnsupported)},
+	console.CacheLog: {anyone, noTwin(console.DetailUnsupported)},
 	console.Ping:     {anyone, (*restConsole).ping},
 	console.Quit:     {anyone, (*restConsole).quit},
 	console.Attach:   {anyone, (*restConsole).attach},
@@ -147,8 +149,15 @@ func (c *restConsole) refuse(label, reason, detail string, kv ...string) string 
 	return console.Refusal(label, reason, detail, kv...).Render(c.lim)
 }
 
-func noTwin(c *restConsole, _ context.Context, cmd console.Command) ([]string, error) {
-	return []string{c.refuse(cmd.Verb.Label(), console.ReasonPolicy, console.DetailUnsupported, "transport", "rest")}, nil
+// noTwin answers a verb the gateway has no route for with detail.
+func noTwin(detail string) func(*restConsole, context.Context, console.Command) ([]string, error) {
+	return func(c *restConsole, _ context.Context, cmd console.Command) ([]string, error) {
+		return []string{c.refuse(cmd.Verb.Label(), console.ReasonPolicy, detail)}, nil
+	}
+}
+
+func help(c *restConsole, _ context.Context, cmd console.Command) ([]string, error) {
+	return append(append([]string(nil), console.HelpLines...), console.Success(cmd.Verb.Label()).Render(c.lim)), nil
 }
 
 // ping asks the gateway for its status: the gateway answering is the

@@ -136,7 +136,7 @@ func TestRestTransportTranscript(t *testing.T) {
 		"coh> OK ECHO path=/queen/ctl bytes=" + itoa(len(`{"spawn":"heartbeat","ticks":3}`)),
 		"coh> ERR PARSE reason=policy detail=unsupported console command",
 		"coh> ERR PARSE reason=policy detail=missing required argument: path",
-		"coh> ERR BOOTINFO reason=policy detail=unsupported transport=rest",
+		"coh> ERR BOOTINFO reason=policy detail=unavailable",
 		"coh> PONG", "OK PING reply=pong",
 		"coh> OK QUIT", "closing session", "",
 	}, "\n")
