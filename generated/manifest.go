@@ -5,7 +5,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "fef49c405408ee48a28998b4e220f0161191becd79494dc5ffa1c06fa00f7f1c"
+const ManifestSHA256 = "481c0c40717c34a3d5280c703cd488e95de699dbf5d31c591937b48ceb44af5c"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -373,6 +373,9 @@ var NamespacesMounts = []NamespacesMountsEntry{
 	{Service: "logs", Target: []string{"log"}},
 	{Service: "proc", Target: []string{"proc"}},
 }
+
+// NetworkTrustedForwarders is the manifest's network.trusted_forwarders list.
+var NetworkTrustedForwarders = []string{"127.0.0.1", "::1"}
 
 // SidecarsDnp3Adapters is the manifest's sidecars.dnp3.adapters table.
 var SidecarsDnp3Adapters = []SidecarsDnp3AdaptersEntry{}

@@ -268,10 +268,6 @@ func (ns *Namespace) workerRevoked(r queen.Revocation) {
 	}()
 }
 
-// remoteField is " remote=<addr>" for a networked peer, "" otherwise.
-func remoteField(p queen.Peer) string {
-	if p.Remote == "" {
-		return ""
-	}
-	return " remote=" + p.Remote
-}
+// remoteField is " remote=<addr>" (and " via=<addr>" for a forwarded
+// client) for a networked peer, "" otherwise.
+func remoteField(p queen.Peer) string { return p.RemoteFields() }

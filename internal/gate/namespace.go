@@ -41,7 +41,7 @@ type binding struct{ from, to []string }
 
 // Identity implements Caller: what a provider may know of the session.
 func (s *Session) Identity() nscore.Identity {
-	return nscore.Identity{Role: s.Role.String(), Subject: s.Subject, Ticket: s.Ticket, Transport: s.Peer.Transport, Remote: s.Peer.Remote}
+	return nscore.Identity{Role: s.Role.String(), Subject: s.Subject, Ticket: s.Ticket, Transport: s.Peer.Transport, Remote: s.Peer.Remote, Via: s.Peer.Via}
 }
 
 // Who is the session's identity as the queen records it.

@@ -173,6 +173,9 @@ func applyListDefaults(m *Manifest, raw map[string]any) {
 	if !has(raw, "swarmui", "paths", "namespace_roots") {
 		m.SwarmUI.Paths.NamespaceRoots = append([]string(nil), defaultNamespaceRoots...)
 	}
+	if !has(raw, "network", "trusted_forwarders") {
+		m.Network.TrustedForwarders = append([]string(nil), defaultTrustedForwarders...)
+	}
 	for name, bus := range map[string]*BusSidecar{"modbus": &m.Sidecars.Modbus, "dnp3": &m.Sidecars.DNP3} {
 		for i := range bus.Adapters {
 			if !has(raw, "sidecars", name, "adapters", i, "spool", "max_entries") {
@@ -193,6 +196,7 @@ func applyListDefaults(m *Manifest, raw map[string]any) {
 	nonNil(&m.Ecosystem.Policy.Rules)
 	nonNil(&m.ClientPolicies.Coh.Mount.Allowlist)
 	nonNil(&m.SwarmUI.Paths.NamespaceRoots)
+	nonNil(&m.Network.TrustedForwarders)
 	for i := range m.Namespaces.Mounts {
 		nonNil(&m.Namespaces.Mounts[i].Target)
 	}

@@ -185,5 +185,7 @@ var (
 	defaultAutoTransitions = []Transition{{From: "BOOTING", To: "ONLINE"}}
 	defaultAllowlist       = []string{"/proc", "/queen", "/worker", "/log", "/gpu", "/host"}
 	defaultNamespaceRoots  = []string{"/proc", "/queen", "/worker", "/log", "/gpu"}
-	defaultSpool           = BusSpool{MaxEntries: 32, MaxBytes: 4096}
+	// The dev profile trusts a gateway on loopback (DECISIONS P48).
+	defaultTrustedForwarders = []string{"127.0.0.1", "::1"}
+	defaultSpool             = BusSpool{MaxEntries: 32, MaxBytes: 4096}
 )

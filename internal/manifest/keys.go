@@ -230,6 +230,7 @@ var stringChecks = map[string]func(c *checker, key, v string){
 	"abspath":         func(c *checker, key, v string) { c.absPath(key, v, false) },
 	"abspath-or-root": func(c *checker, key, v string) { c.absPath(key, v, true) },
 	"hostport":        (*checker).hostPort,
+	"ip":              (*checker).ipAddr,
 	"name":            (*checker).sidecarName,
 }
 

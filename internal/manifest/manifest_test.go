@@ -210,6 +210,10 @@ func TestInvalidManifests(t *testing.T) {
 			`m.toml: sidecars.lora.enable = true requires at least one adapter`},
 		{"listen address", "[network]\nconsole_listen = \"localhost\"\n",
 			`m.toml: network.console_listen = "localhost" is not a host:port address`},
+		{"trusted forwarder with a port", "[network]\ntrusted_forwarders = [\"127.0.0.1\", \"10.0.0.1:8080\"]\n",
+			`m.toml: network.trusted_forwarders[1] = "10.0.0.1:8080" is not an IP address`},
+		{"trusted forwarder with a zone", "[network]\ntrusted_forwarders = [\"fe80::1%eth0\"]\n",
+			`m.toml: network.trusted_forwarders[0] = "fe80::1%eth0" is not an IP address`},
 		{"swarmui fps", "[swarmui.hive]\nframe_cap_fps = 120\n",
 			`m.toml: swarmui.hive.frame_cap_fps = 120 exceeds the maximum 60`},
 	}

@@ -100,6 +100,9 @@ type Network struct {
 	AcceptBackoffMaxMs    int64 `toml:"accept_backoff_max_ms" min:"1"`
 	PeerTableMax          int64 `toml:"peer_table_max" min:"1"`
 	AuditSummaryWindowMs  int64 `toml:"audit_summary_window_ms" min:"1"`
+	// TrustedForwarders are the peer IPs whose Secure9P Tattach may name
+	// the client it forwards (uname via=<ip:port>, DECISIONS P48).
+	TrustedForwarders []string `toml:"trusted_forwarders" check:"ip"`
 }
 
 // Queen is a Go-port section: the authority loop and worker defaults.
@@ -494,18 +497,18 @@ type SwarmUIPaths struct {
 // connections from one address, so they stay within the hive's per-peer
 // connection cap.
 type Gateway struct {
-	Bind                 string        `toml:"bind" check:"hostport" doc:"default listen address (loopback)"`
-	MaxBodyBytes         int64         `toml:"max_body_bytes" min:"1" doc:"a JSON request body"`
-	MaxReadBytes         int64         `toml:"max_read_bytes" min:"1" doc:"cap of max_bytes on cat and tail"`
-	TailMaxLines         int64         `toml:"tail_max_lines" min:"1" doc:"cap of lines on tail"`
-	ReadHeaderTimeoutMs  int64         `toml:"read_header_timeout_ms" min:"1" doc:"slow clients"`
-	IdleTimeoutMs        int64         `toml:"idle_timeout_ms" min:"1" doc:"idle keep-alive connections"`
-	UpstreamSessionsMax  int64         `toml:"upstream_sessions_max" min:"1" le:"network.max_conns_per_peer" doc:"per-ticket Secure9P sessions"`
-	UpstreamIdleMs       int64         `toml:"upstream_idle_ms" min:"1" doc:"an unused per-ticket session is closed"`
-	ReconnectBackoffMs   int64         `toml:"reconnect_backoff_ms" min:"1"`
-	ReconnectCeilingMs   int64         `toml:"reconnect_ceiling_ms" ge:"gateway.reconnect_backoff_ms"`
-	Broker               GatewayBroker `toml:"broker"`
-	Cache                GatewayCache  `toml:"cache"`
+	Bind                string        `toml:"bind" check:"hostport" doc:"default listen address (loopback)"`
+	MaxBodyBytes        int64         `toml:"max_body_bytes" min:"1" doc:"a JSON request body"`
+	MaxReadBytes        int64         `toml:"max_read_bytes" min:"1" doc:"cap of max_bytes on cat and tail"`
+	TailMaxLines        int64         `toml:"tail_max_lines" min:"1" doc:"cap of lines on tail"`
+	ReadHeaderTimeoutMs int64         `toml:"read_header_timeout_ms" min:"1" doc:"slow clients"`
+	IdleTimeoutMs       int64         `toml:"idle_timeout_ms" min:"1" doc:"idle keep-alive connections"`
+	UpstreamSessionsMax int64         `toml:"upstream_sessions_max" min:"1" le:"network.max_conns_per_peer" doc:"per-ticket Secure9P sessions"`
+	UpstreamIdleMs      int64         `toml:"upstream_idle_ms" min:"1" doc:"an unused per-ticket session is closed"`
+	ReconnectBackoffMs  int64         `toml:"reconnect_backoff_ms" min:"1"`
+	ReconnectCeilingMs  int64         `toml:"reconnect_ceiling_ms" ge:"gateway.reconnect_backoff_ms"`
+	Broker              GatewayBroker `toml:"broker"`
+	Cache               GatewayCache  `toml:"cache"`
 }
 
 // GatewayBroker bounds the gateway's queues (milestones 25b, 25f).

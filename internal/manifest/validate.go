@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"net/netip"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -225,6 +226,14 @@ func (c *checker) hostPort(key, v string) {
 	}
 	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > maxPort || strconv.Itoa(p) != port {
 		c.add(key, v, "has an invalid port (want 0..%d)", maxPort)
+	}
+}
+
+// ipAddr checks one IP address with no port and no zone (a zone names a
+// local interface, not a peer the hive can compare against).
+func (c *checker) ipAddr(key, v string) {
+	if a, err := netip.ParseAddr(v); err != nil || a.Zone() != "" {
+		c.add(key, v, "is not an IP address")
 	}
 }
 

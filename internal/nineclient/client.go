@@ -29,16 +29,29 @@ type Client struct {
 	root    p9.File
 	addr    string // for Pipeline
 	tok     string
+	uname   string // for Pipeline
 	timeout time.Duration
 }
 
 // Dial connects to addr and attaches with tok (a cohesix-ticket-...).
 func Dial(addr, tok string, timeout time.Duration) (*Client, error) {
+	return DialAs(addr, tok, "", timeout)
+}
+
+// DialAs is Dial with a Tattach uname: hive-gateway attaches with
+// "via=<client ip:port>" so that the hive, which trusts the gateway's
+// address (network.trusted_forwarders, DECISIONS P48), throttles and
+// audits the HTTP client rather than the gateway. Its Pipeline attaches
+// with the same uname. "" is Dial.
+func DialAs(addr, tok, uname string, timeout time.Duration) (*Client, error) {
+	if len(uname) > maxUname {
+		return nil, fmt.Errorf("9p attach: uname of %d bytes is too long", len(uname))
+	}
 	nc, err := net.DialTimeout("tcp", addr, timeout)
 	if err != nil {
 		return nil, err
 	}
-	bc := &bufConn{Conn: nc, r: bufio.NewReaderSize(nc, generated.Secure9pMsize)}
+	bc := &bufConn{Conn: nc, r: bufio.NewReaderSize(nc, generated.Secure9pMsize), uname: uname}
 	c, err := p9.NewClient(bc, p9.WithMessageSize(generated.Secure9pMsize))
 	if err != nil {
 		nc.Close()
@@ -52,7 +65,7 @@ func Dial(addr, tok string, timeout time.Duration) (*Client, error) {
 		}
 		return nil, fmt.Errorf("9p attach: %w", err)
 	}
-	return &Client{nc: nc, c: c, root: root, addr: addr, tok: tok, timeout: timeout}, nil
+	return &Client{nc: nc, c: c, root: root, addr: addr, tok: tok, uname: uname, timeout: timeout}, nil
 }
 
 // attachRetrying attaches, and while the hive answers EAGAIN (its
@@ -78,8 +91,9 @@ func attachRetrying(c *p9.Client, tok string) (p9.File, error) {
 // client sends under its own lock, one message after another).
 type bufConn struct {
 	net.Conn
-	r *bufio.Reader
-	w []byte // guarded by the p9 client's send lock
+	r     *bufio.Reader
+	w     []byte // guarded by the p9 client's send lock
+	uname string // written into each Tattach (hugelgupf/p9 always sends "")
 }
 
 func (c *bufConn) Read(p []byte) (int, error) { return c.r.Read(p) }
@@ -94,12 +108,34 @@ func (c *bufConn) Write(p []byte) (int, error) {
 		if len(c.w) < size {
 			break
 		}
-		if _, err := c.Conn.Write(c.w[:size]); err != nil {
+		if _, err := c.Conn.Write(withUname(c.w[:size], c.uname)); err != nil {
 			return 0, err
 		}
 		c.w = c.w[:copy(c.w, c.w[size:])]
 	}
 	return len(p), nil
+}
+
+// maxUname bounds a uname so that a Tattach with it and the longest
+// ticket stays well inside the msize.
+const maxUname = generated.Secure9pMsize / 8
+
+// withUname returns msg with uname in place of the empty uname of a
+// Tattach (size[4] type[1] tag[2] fid[4] afid[4] uname[s] aname[s]
+// n_uname[4]); any other message, or a Tattach that already names a user,
+// is returned as it is.
+func withUname(msg []byte, uname string) []byte {
+	const at = 4 + 1 + 2 + 4 + 4
+	if uname == "" || len(msg) < at+2 || msg[4] != msgTattach || binary.LittleEndian.Uint16(msg[at:]) != 0 {
+		return msg
+	}
+	out := make([]byte, 0, len(msg)+len(uname))
+	out = append(out, msg[:at]...)
+	out = binary.LittleEndian.AppendUint16(out, uint16(len(uname)))
+	out = append(out, uname...)
+	out = append(out, msg[at+2:]...)
+	binary.LittleEndian.PutUint32(out, uint32(len(out)))
+	return out
 }
 
 // readChunk is the most one Tread carries: hugelgupf/p9's client splits a
@@ -286,4 +322,6 @@ func (c *Client) List(path string) ([]string, error) { return List(c.root, path)
 
 // Pipeline opens a second session with the same address and ticket for
 // bulk transfer (telemetry push and pull).
-func (c *Client) Pipeline() (*Pipeline, error) { return DialPipeline(c.addr, c.tok, c.timeout) }
+func (c *Client) Pipeline() (*Pipeline, error) {
+	return DialPipelineAs(c.addr, c.tok, c.uname, c.timeout)
+}

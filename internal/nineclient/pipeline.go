@@ -72,19 +72,27 @@ const maxBatch = generated.Secure9pTagsPerSession
 
 // DialPipeline opens a Pipeline session to addr with ticket tok.
 func DialPipeline(addr, tok string, timeout time.Duration) (*Pipeline, error) {
+	return DialPipelineAs(addr, tok, "", timeout)
+}
+
+// DialPipelineAs is DialPipeline with a Tattach uname (see DialAs).
+func DialPipelineAs(addr, tok, uname string, timeout time.Duration) (*Pipeline, error) {
+	if len(uname) > maxUname {
+		return nil, fmt.Errorf("9p attach: uname of %d bytes is too long", len(uname))
+	}
 	nc, err := net.DialTimeout("tcp", addr, timeout)
 	if err != nil {
 		return nil, err
 	}
 	p := &Pipeline{nc: nc, br: bufio.NewReaderSize(nc, generated.Secure9pMsize), msize: generated.Secure9pMsize, next: rootFid + 1}
-	if err := p.handshake(tok, timeout); err != nil {
+	if err := p.handshake(tok, uname, timeout); err != nil {
 		nc.Close()
 		return nil, err
 	}
 	return p, nil
 }
 
-func (p *Pipeline) handshake(tok string, timeout time.Duration) error {
+func (p *Pipeline) handshake(tok, uname string, timeout time.Duration) error {
 	p.nc.SetDeadline(time.Now().Add(timeout))
 	defer p.nc.SetDeadline(time.Time{})
 	b := p.batch()
@@ -105,7 +113,7 @@ func (p *Pipeline) handshake(tok string, timeout time.Duration) error {
 	a := b.add(msgTattach)
 	b.u32(rootFid)
 	b.u32(noFid)
-	b.str("")
+	b.str(uname)
 	b.str(tok)
 	b.u32(noFid) // n_uname: none
 	if err := b.run(); err != nil || a.err != nil {

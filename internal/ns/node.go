@@ -33,6 +33,7 @@ type Identity struct {
 	Ticket    string // masked ticket for audit lines, "" if none
 	Transport string // tcp, 9p or serial; "" for a caller with no transport
 	Remote    string // host:port of the connection; "" on serial
+	Via       string // the client a trusted forwarder attached for (ip:port); "" if direct
 }
 
 // Caller is the session an Append, a Tail or an access rule acts for. The

@@ -29,6 +29,11 @@ func DefaultPeers() PeerConfig {
 type Peer struct {
 	Transport string // tcp, 9p or serial; "" for a caller with no transport (tests)
 	Remote    string // host:port as the socket reports it; "" on serial
+	// Via is the client a trusted forwarder (network.trusted_forwarders,
+	// DECISIONS P48) attached for, as a canonical ip:port; "" for a direct
+	// peer. When set it is the throttle identity: the forwarder speaks for
+	// many clients and must not be locked out for one of them.
+	Via string
 }
 
 // PeerOf returns the peer of a connection on transport whose remote end is a.
@@ -44,6 +49,12 @@ func PeerOf(transport string, a net.Addr) Peer {
 // its port freely), the remote string when it is not host:port, or the
 // transport on a line with no address (the serial line is one peer).
 func (p Peer) Addr() string {
+	if p.Via != "" {
+		if ap, err := netip.ParseAddrPort(p.Via); err == nil {
+			return ap.Addr().Unmap().String()
+		}
+		return p.Via
+	}
 	if p.Remote == "" {
 		if p.Transport == "" {
 			return "local"
@@ -60,7 +71,9 @@ func (p Peer) Addr() string {
 }
 
 // Fields are the key=value pairs every audit line about the peer ends with:
-// " transport=tcp remote=127.0.0.2:40000", or "" for no transport.
+// " transport=tcp remote=127.0.0.2:40000", " transport=9p
+// remote=127.0.0.1:5000 via=192.0.2.7:443" for a forwarded client, or ""
+// for no transport.
 func (p Peer) Fields() string {
 	switch {
 	case p.Transport == "":
@@ -68,7 +81,19 @@ func (p Peer) Fields() string {
 	case p.Remote == "":
 		return " transport=" + p.Transport
 	}
-	return " transport=" + p.Transport + " remote=" + p.Remote
+	return " transport=" + p.Transport + p.RemoteFields()
+}
+
+// RemoteFields are " remote=<addr>" and, for a forwarded client,
+// " via=<addr>"; "" for a peer with no address.
+func (p Peer) RemoteFields() string {
+	if p.Remote == "" {
+		return ""
+	}
+	if p.Via != "" {
+		return " remote=" + p.Remote + " via=" + p.Via
+	}
+	return " remote=" + p.Remote
 }
 
 // networked reports whether the peer reached the hive over a network: only

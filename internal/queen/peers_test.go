@@ -260,3 +260,23 @@ func TestSerialPeer(t *testing.T) {
 		t.Errorf("serial log (-want +got):\n%s", diff)
 	}
 }
+
+// TestForwardedPeer: a peer a trusted forwarder attached for is throttled
+// by the client's IP and its lines name both addresses (DECISIONS P48).
+func TestForwardedPeer(t *testing.T) {
+	p := Peer{Transport: "9p", Remote: "127.0.0.1:5000", Via: "[::ffff:192.0.2.7]:443"}
+	if got := p.Addr(); got != "192.0.2.7" {
+		t.Errorf("Addr() = %q; want the forwarded client's IP 192.0.2.7", got)
+	}
+	p.Via = "192.0.2.7:443"
+	if got, want := p.Fields(), " transport=9p remote=127.0.0.1:5000 via=192.0.2.7:443"; got != want {
+		t.Errorf("Fields() = %q; want %q", got, want)
+	}
+	if got := peerKeys(p, ""); len(got) != 1 || got[0] != "peer=192.0.2.7" {
+		t.Errorf("peerKeys = %v; want the client's key alone", got)
+	}
+	direct := Peer{Transport: "9p", Remote: "127.0.0.1:5000"}
+	if direct.Addr() != "127.0.0.1" || direct.Fields() != " transport=9p remote=127.0.0.1:5000" {
+		t.Errorf("a direct peer changed: %q %q", direct.Addr(), direct.Fields())
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/hugelgupf/p9/linux"
@@ -28,16 +29,25 @@ const attachLabel = "nine-door: attach"
 // same ticket. Every refusal is audited. The first attach of a connection
 // is one queen command (DECISIONS P7, P45): the per-peer throttle is
 // checked first, so a held-back peer gets EAGAIN and no verdict, then the
-// lifecycle gate, then the outcome is counted.
+// lifecycle gate, then the outcome is counted. A trusted forwarder's
+// via=<ip:port> uname makes the forwarded client the peer of all of it
+// (DECISIONS P48).
 func (c *conn) authorize(uname, aname string) error {
 	token := strings.TrimSpace(aname)
 	if c.token != "" {
 		return c.reattach(uname, token)
 	}
 	q := c.srv.ns.Queen()
+	peer, uname, ignored, err := c.delegate(uname)
+	if err != nil {
+		return err
+	}
 	unverified, perr := ticket.Parse(token)
-	s, lines, err := c.verify(uname, token, unverified, perr)
-	attempt := queen.PeerAttempt{Peer: c.peer, Subject: unverified.Subject, Label: attachLabel, Failed: err != nil, Guess: errors.Is(err, errForged),
+	s, lines, err := c.verify(peer, uname, token, unverified, perr)
+	if ignored != "" && err != nil {
+		lines = append([]string{ignored}, lines...)
+	}
+	attempt := queen.PeerAttempt{Peer: peer, Subject: unverified.Subject, Label: attachLabel, Failed: err != nil, Guess: errors.Is(err, errForged),
 		Authenticated: err == nil, Lines: lines, WorkerGate: s.gate}
 	if _, qerr := q.Do(context.Background(), attempt); qerr != nil {
 		return throttledErr(qerr) // a held-back peer learns no verdict
@@ -48,6 +58,7 @@ func (c *conn) authorize(uname, aname string) error {
 	// Authority is checked on every request (conn.Read); the door's watch
 	// also closes the connection at the expiry instant or the worker's
 	// revocation.
+	c.peer = peer
 	sess := c.srv.door.Begin(s.role, s.claims, token, c.peer, func() { c.nc.Close() })
 	c.token = token
 	c.session.Store(sess)
@@ -56,7 +67,47 @@ func (c *conn) authorize(uname, aname string) error {
 		who = "none"
 	}
 	q.Audit(fmt.Sprintf("%s role=%s subject=%s session=%d ticket=%s%s", attachLabel, s.role, auditline.Field(who), sess.ID, ticket.MaskToken(token), c.peer.Fields()))
+	if ignored != "" {
+		q.Audit(ignored)
+	}
 	return nil
+}
+
+// viaPrefix starts the uname of a Tattach a forwarder (hive-gateway) makes
+// for a client: via=<ip:port> (DECISIONS P48).
+const viaPrefix = "via="
+
+// delegate reads a via=<ip:port> uname. From a trusted forwarder it
+// returns the peer that names the forwarded client, so the throttle keys
+// on the client and every line of the session names it; an unparsable via
+// there is a forwarder fault, refused EINVAL and audited, not counted as a
+// guess. From any other peer via is advisory like any uname: the
+// connection's own address stays the peer, and ignored is the line that
+// says so, written once with the attach's outcome. The rest of the uname
+// checkUname sees is "" for a via uname.
+func (c *conn) delegate(uname string) (peer queen.Peer, rest, ignored string, err error) {
+	via, ok := strings.CutPrefix(uname, viaPrefix)
+	if !ok {
+		return c.peer, uname, "", nil
+	}
+	if !c.srv.trusted(c.peer) {
+		return c.peer, "", fmt.Sprintf("%s via ignored reason=untrusted-forwarder via=%s%s", attachLabel, viaField(via), c.peer.Fields()), nil
+	}
+	ap, perr := netip.ParseAddrPort(via)
+	if perr != nil || ap.Addr().Zone() != "" {
+		c.srv.ns.Queen().Audit(fmt.Sprintf("%s denied role=none reason=invalid-via via=%s%s", attachLabel, viaField(via), c.peer.Fields()))
+		return c.peer, "", "", errs.New(errs.ErrInvalid, "via is not an ip:port")
+	}
+	peer = c.peer
+	peer.Via = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).String()
+	return peer, "", "", nil
+}
+
+// viaField renders a via value that did not parse as one audit field:
+// control bytes escaped (auditline.Field) and spaces too, so a forged
+// "1.2.3.4:5 role=queen" cannot add a field to the line.
+func viaField(via string) string {
+	return strings.ReplaceAll(auditline.Field(via), " ", `\x20`)
 }
 
 // throttledErr is the 9P answer to a held-back peer: EAGAIN, the errno
@@ -100,12 +151,13 @@ type verified struct {
 }
 
 // verify checks a first Tattach's ticket; on refusal it returns the audit
-// lines explaining it, which the queen writes under the peer's summary.
-func (c *conn) verify(uname, token string, unverified ticket.Claims, perr error) (verified, []string, error) {
+// lines explaining it, which the queen writes under the summary of peer
+// (the forwarded client's, for a trusted forwarder's via).
+func (c *conn) verify(peer queen.Peer, uname, token string, unverified ticket.Claims, perr error) (verified, []string, error) {
 	srv := c.srv
 	var gated string
 	deny := func(role, reason string, err error, extra ...string) (verified, []string, error) {
-		return verified{gate: gated}, append(extra, fmt.Sprintf("%s denied role=%s reason=%s%s", attachLabel, role, reason, c.peer.Fields())), err
+		return verified{gate: gated}, append(extra, fmt.Sprintf("%s denied role=%s reason=%s%s", attachLabel, role, reason, peer.Fields())), err
 	}
 	eperm := func(msg string) error { return errs.New(errs.ErrPermission, "%s", msg) }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,6 +41,10 @@ type Config struct {
 	// Listener is the accept loop's share: per-peer cap, back-off, audit
 	// window.
 	Listener netguard.Config
+	// TrustedForwarders are the peer IPs whose first Tattach may name the
+	// client it forwards, uname via=<ip:port> (network.trusted_forwarders,
+	// DECISIONS P48). Entries that do not parse as an IP trust nothing.
+	TrustedForwarders []string
 }
 
 // DefaultConfig reads the limits and ticket secrets from the generated
@@ -53,11 +58,12 @@ func DefaultConfig() Config {
 			Tags:         generated.Secure9pTagsPerSession,
 			Fids:         generated.Secure9pFidsPerSession,
 		},
-		Tickets:          generated.Tickets,
-		TicketLimits:     ticket.DefaultLimits(),
-		HandshakeTimeout: time.Duration(generated.NetworkHandshakeTimeoutMs) * time.Millisecond,
-		IdleTimeout:      time.Duration(generated.NetworkSecure9pIdleTimeoutMs) * time.Millisecond,
-		Listener:         netguard.DefaultConfig("secure9p"),
+		Tickets:           generated.Tickets,
+		TicketLimits:      ticket.DefaultLimits(),
+		HandshakeTimeout:  time.Duration(generated.NetworkHandshakeTimeoutMs) * time.Millisecond,
+		IdleTimeout:       time.Duration(generated.NetworkSecure9pIdleTimeoutMs) * time.Millisecond,
+		Listener:          netguard.DefaultConfig("secure9p"),
+		TrustedForwarders: generated.NetworkTrustedForwarders,
 	}
 }
 
@@ -67,9 +73,10 @@ const maxDiscard = 1 << 20
 
 // Server serves the namespace over 9P2000.L with the Cohesix rules.
 type Server struct {
-	ns   *gate.Namespace
-	door *gate.Door // every walk, open, read, write and list (file.go)
-	cfg  Config
+	ns        *gate.Namespace
+	door      *gate.Door // every walk, open, read, write and list (file.go)
+	cfg       Config
+	forwarder map[netip.Addr]bool // cfg.TrustedForwarders, unmapped
 }
 
 // NewServer returns a server for ns with a door of its own, built from
@@ -85,7 +92,19 @@ func NewServer(ns *gate.Namespace, cfg Config, clock func() time.Time) *Server {
 // NewServerOn returns a server whose every attach, walk, read and write
 // goes through door: the hive's, which its console shares.
 func NewServerOn(door *gate.Door, cfg Config) *Server {
-	return &Server{ns: door.Namespace(), door: door, cfg: cfg}
+	fw := map[netip.Addr]bool{}
+	for _, a := range cfg.TrustedForwarders {
+		if ip, err := netip.ParseAddr(a); err == nil && ip.Zone() == "" {
+			fw[ip.Unmap()] = true
+		}
+	}
+	return &Server{ns: door.Namespace(), door: door, cfg: cfg, forwarder: fw}
+}
+
+// trusted reports whether p connected from a trusted forwarder's address.
+func (s *Server) trusted(p queen.Peer) bool {
+	ap, err := netip.ParseAddrPort(p.Remote)
+	return err == nil && s.forwarder[ap.Addr().Unmap()]
 }
 
 // Serve accepts connections on l through the hive's accept loop

@@ -1,0 +1,92 @@
+// Command hive-gateway is the hive's HTTP API (docs/GATEWAY.md): REST
+// over the hive's Secure9P door, with the OpenAPI 3.1 contract at
+// /v1/openapi.yaml.
+//
+//	hive-gateway [--bind ADDR] [--hive-9p ADDR] [--ticket T]
+//	             [--request-auth-token TOK] [--require-ticket]
+//	             [--allow-non-loopback] [--tls-cert FILE --tls-key FILE]
+//
+// The request-auth token resolves --request-auth-token, then
+// HIVE_GATEWAY_REQUEST_AUTH_TOKEN, COH_REST_AUTH_TOKEN,
+// COHSH_REST_AUTH_TOKEN (gatewayapi.TokenEnv), as every client does.
+//
+// Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM), 1 when serving
+// failed, 2 a configuration the gateway refuses to start with.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/gateway"
+	"github.com/cohesix/cohesix/internal/gatewayapi"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args, os.Stderr))
+}
+
+// exitError carries an exit code through urfave/cli.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+func run(ctx context.Context, args []string, stderr io.Writer) int {
+	app := &cli.App{
+		Name:      "hive-gateway",
+		Usage:     "the hive's HTTP API (REST over Secure9P); see docs/GATEWAY.md",
+		Writer:    stderr,
+		ErrWriter: stderr,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "bind", Value: generated.GatewayBind, Usage: "listen address", EnvVars: []string{"HIVE_GATEWAY_BIND"}},
+			&cli.StringFlag{Name: "hive-9p", Value: generated.NetworkSecure9pListen, Usage: "the hive's Secure9P address", EnvVars: []string{"HIVE_GATEWAY_HIVE_9P"}},
+			&cli.StringFlag{Name: "ticket", Usage: "the gateway's own capability ticket (dev profile: a minted queen ticket when unset)", EnvVars: []string{"COH_TICKET"}},
+			&cli.StringFlag{Name: "request-auth-token", Usage: "token mutating routes need (else " + gatewayapi.TokenEnv[0] + ", ...)"},
+			&cli.BoolFlag{Name: "require-ticket", Usage: "mutating routes need X-Cohesix-Ticket (always so outside the dev profile)"},
+			&cli.BoolFlag{Name: "allow-non-loopback", Usage: "RISK: allow a --bind that is not loopback (use TLS)"},
+			&cli.StringFlag{Name: "tls-cert", Usage: "serve HTTPS with this certificate (PEM)", EnvVars: []string{"HIVE_GATEWAY_TLS_CERT"}},
+			&cli.StringFlag{Name: "tls-key", Usage: "the key of --tls-cert (PEM)", EnvVars: []string{"HIVE_GATEWAY_TLS_KEY"}},
+		},
+		Action: func(c *cli.Context) error {
+			token, _ := gatewayapi.Resolve(c.String("request-auth-token"), gatewayapi.TokenEnv)
+			cfg := gateway.Config{
+				Bind: c.String("bind"), Hive9P: c.String("hive-9p"), Ticket: c.String("ticket"), Token: token,
+				AllowNonLoopback: c.Bool("allow-non-loopback"), RequireTicket: c.Bool("require-ticket"),
+				TLSCert: c.String("tls-cert"), TLSKey: c.String("tls-key"), Log: stderr,
+			}
+			if err := cfg.Check(); err != nil {
+				return &exitError{2, "hive-gateway: " + err.Error()}
+			}
+			s, err := gateway.New(cfg)
+			if err != nil {
+				return &exitError{2, "hive-gateway: " + err.Error()}
+			}
+			defer s.Close()
+			if err := s.Run(ctx); err != nil {
+				return &exitError{1, "hive-gateway: " + err.Error()}
+			}
+			return nil
+		},
+	}
+	if err := app.RunContext(ctx, args); err != nil {
+		if e, ok := err.(*exitError); ok {
+			fmt.Fprintln(stderr, e.msg)
+			return e.code
+		}
+		fmt.Fprintln(stderr, "hive-gateway:", err)
+		return 2
+	}
+	return 0
+}

@@ -1,0 +1,109 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+
+	"github.com/cohesix/cohesix/generated"
+)
+
+//go:embed openapi.yaml
+var openapiTemplate string
+
+// OpenAPIDocument returns the served OpenAPI 3.1 document: the embedded
+// template with the manifest's limits filled in, so the contract and the
+// compiled limits cannot drift.
+func OpenAPIDocument() []byte {
+	return []byte(strings.NewReplacer(
+		"${PATH_MAX}", strconv.Itoa(generated.ConsolePathMax),
+		"${MAX_READ_BYTES}", strconv.Itoa(generated.GatewayMaxReadBytes),
+		"${TAIL_MAX_LINES}", strconv.Itoa(generated.GatewayTailMaxLines),
+		"${ECHO_MAX}", strconv.Itoa(generated.ConsoleEchoMax),
+	).Replace(openapiTemplate))
+}
+
+// Contract is the loaded OpenAPI document and its router; it validates
+// requests (the gateway) and responses (the tests).
+type Contract struct {
+	Doc    *openapi3.T
+	router routers.Router
+}
+
+// LoadContract loads and validates the served document.
+func LoadContract() (*Contract, error) {
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(OpenAPIDocument())
+	if err != nil {
+		return nil, fmt.Errorf("openapi: load: %w", err)
+	}
+	if !doc.IsOpenAPI31OrLater() {
+		return nil, fmt.Errorf("openapi: document is %s, want 3.1", doc.OpenAPI)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		return nil, fmt.Errorf("openapi: invalid: %w", err)
+	}
+	// The router matches on paths only; the servers entry names the
+	// default bind, not wherever the gateway really listens.
+	doc.Servers = nil
+	r, err := legacy.NewRouter(doc)
+	if err != nil {
+		return nil, fmt.Errorf("openapi: router: %w", err)
+	}
+	return &Contract{Doc: doc, router: r}, nil
+}
+
+// find returns the route of req, or an error when the document has none.
+func (c *Contract) find(req *http.Request) (*routers.Route, map[string]string, error) {
+	return c.router.FindRoute(req)
+}
+
+// ValidateRequest checks req against the document. body is the request
+// body already read (nil: the body is not validated, e.g. a streamed
+// telemetry push). Authentication is the gateway's own (auth.go).
+func (c *Contract) ValidateRequest(ctx context.Context, req *http.Request, body []byte) error {
+	route, params, err := c.find(req)
+	if err != nil {
+		return err
+	}
+	opts := &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: false}
+	if body == nil {
+		opts.ExcludeRequestBody = true
+	} else {
+		req.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: opts}
+	err = openapi3filter.ValidateRequest(ctx, in)
+	if body != nil {
+		req.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	return err
+}
+
+// ValidateResponse checks one response (status, headers, body) to req
+// against the document; the tests call it on every answer they get.
+func (c *Contract) ValidateResponse(ctx context.Context, req *http.Request, status int, header http.Header, body []byte) error {
+	route, params, err := c.find(req)
+	if err != nil {
+		return err
+	}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}},
+		Status:  status,
+		Header:  header,
+		Options: &openapi3filter.Options{IncludeResponseStatus: true},
+	}
+	in.SetBodyBytes(body)
+	return openapi3filter.ValidateResponse(ctx, in)
+}

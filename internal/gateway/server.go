@@ -1,0 +1,257 @@
+// Package gateway is hive-gateway (milestones 24c, 24e, 25b, 25d, 25f,
+// 28b): the hive's HTTP API. It is a Secure9P client of the hive, never
+// an authority: each request runs on an upstream session attached with
+// the caller's ticket (X-Cohesix-Ticket) or the gateway's own, so the
+// hive applies that ticket's role, scopes and quotas and names the HTTP
+// client (via=) in its audit lines. The OpenAPI 3.1 document it serves
+// is the contract every request is validated against.
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/nineclient"
+)
+
+// ms is a manifest duration in milliseconds.
+func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+
+// Config is what a Server is built from; zero fields take the manifest's
+// defaults.
+type Config struct {
+	Bind    string // listen address (generated.GatewayBind)
+	Hive9P  string // the hive's Secure9P address (generated.NetworkSecure9pListen)
+	Ticket  string // the gateway's own ticket; "" in the dev profile: a minted queen ticket
+	Token   string // request-auth token; "" only in the dev profile
+	Profile string // manifest profile (generated.ProfileName)
+	// AllowNonLoopback is the risk flag a non-loopback Bind needs.
+	AllowNonLoopback bool
+	TLSCert, TLSKey  string // serve HTTPS from this pair
+	// RequireTicket makes mutating routes need X-Cohesix-Ticket (always
+	// so outside the dev profile).
+	RequireTicket bool
+	Log           io.Writer // request and event log; nil: discarded
+	// UpstreamIdle and TailPoll override the manifest for tests.
+	UpstreamIdle time.Duration
+	TailPoll     time.Duration
+	// Dial opens an upstream session; nil: nineclient.DialAs.
+	Dial func(addr, tok, uname string, timeout time.Duration) (*nineclient.Client, error)
+}
+
+// withDefaults fills zero fields from the manifest.
+func (c Config) withDefaults() Config {
+	if c.Bind == "" {
+		c.Bind = generated.GatewayBind
+	}
+	if c.Hive9P == "" {
+		c.Hive9P = generated.NetworkSecure9pListen
+	}
+	if c.Profile == "" {
+		c.Profile = generated.ProfileName
+	}
+	if c.Log == nil {
+		c.Log = io.Discard
+	}
+	if c.UpstreamIdle == 0 {
+		c.UpstreamIdle = ms(generated.GatewayUpstreamIdleMs)
+	}
+	if c.TailPoll == 0 {
+		c.TailPoll = ms(generated.ClientPoliciesCohshTailPollMsDefault)
+	}
+	if c.Dial == nil {
+		c.Dial = nineclient.DialAs
+	}
+	return c
+}
+
+// devProfile is the manifest profile in which the gateway may run
+// without a request-auth token and mint its own queen ticket.
+const devProfile = "dev"
+
+// Check refuses a configuration the gateway must not start with: a
+// non-loopback bind without the risk flag, half a TLS pair, or no
+// request-auth token outside the dev profile.
+func (c Config) Check() error {
+	c = c.withDefaults()
+	host, _, err := net.SplitHostPort(c.Bind)
+	if err != nil {
+		return fmt.Errorf("--bind %q: %v (want host:port)", c.Bind, err)
+	}
+	if !isLoopback(host) && !c.AllowNonLoopback {
+		return fmt.Errorf("--bind %s is not a loopback address: the gateway would answer the network; pass --allow-non-loopback (and --tls-cert/--tls-key) to accept the risk", c.Bind)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	if c.Profile != devProfile && c.Token == "" {
+		return fmt.Errorf("manifest profile %q is not dev and no request-auth token is set: set --request-auth-token or HIVE_GATEWAY_REQUEST_AUTH_TOKEN", c.Profile)
+	}
+	if c.Profile != devProfile && c.Ticket == "" {
+		return fmt.Errorf("manifest profile %q is not dev and no gateway ticket is set: set --ticket or COH_TICKET", c.Profile)
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Server is one gateway.
+type Server struct {
+	cfg      Config
+	contract *Contract
+	pool     *pool
+	log      *log.Logger
+	metrics  *metrics
+	calls    *caller
+	cache    *readCache
+	ticket   string // the gateway's own ticket
+	handler  http.Handler
+
+	mu     sync.Mutex
+	srv    *http.Server
+	stop   chan struct{}
+	closed bool
+}
+
+// New builds a Server from cfg after Check.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Check(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	contract, err := LoadContract()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:      cfg,
+		contract: contract,
+		log:      log.New(cfg.Log, "hive-gateway: ", log.LstdFlags|log.LUTC),
+		stop:     make(chan struct{}),
+		pool: &pool{
+			addr: cfg.Hive9P, timeout: ms(generated.GatewayBrokerDeadlineMs),
+			max: generated.GatewayUpstreamSessionsMax, idle: cfg.UpstreamIdle,
+			base: ms(generated.GatewayReconnectBackoffMs), ceiling: ms(generated.GatewayReconnectCeilingMs),
+			dial: cfg.Dial, now: time.Now, sessions: map[string]*session{},
+		},
+	}
+	s.metrics = newMetrics(s.pool)
+	s.calls = newCaller(s.metrics)
+	s.cache = newReadCache(ms(generated.GatewayCacheTtlMs), generated.GatewayCacheMaxEntries)
+	s.ticket = cfg.Ticket
+	if s.ticket == "" {
+		// Dev profile only (Check): a queen ticket minted from the
+		// manifest, as coh does.
+		if s.ticket, err = nineclient.MintQueen(time.Now()); err != nil {
+			return nil, fmt.Errorf("mint the gateway's queen ticket: %w", err)
+		}
+	}
+	s.handler = s.routes()
+	go s.sweep()
+	return s, nil
+}
+
+// Handler is the gateway's HTTP handler (for tests and embedding).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// sweep evicts idle upstream sessions until Close.
+func (s *Server) sweep() {
+	t := time.NewTicker(max(s.cfg.UpstreamIdle/4, time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.pool.sweep()
+		}
+	}
+}
+
+// httpServer is the http.Server with the manifest's timeouts: a client
+// that sends half a header or idles is cut. WriteTimeout is left to each
+// handler (ResponseController) so server-sent events can stream.
+func (s *Server) httpServer() *http.Server {
+	return &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: ms(generated.GatewayReadHeaderTimeoutMs),
+		ReadTimeout:       0, // a telemetry push streams a body of any size; handlers set read deadlines
+		IdleTimeout:       ms(generated.GatewayIdleTimeoutMs),
+		MaxHeaderBytes:    generated.GatewayMaxBodyBytes * 4,
+		ErrorLog:          s.log,
+		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12},
+	}
+}
+
+// Serve answers on ln until ctx ends or Close.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return http.ErrServerClosed
+	}
+	srv := s.httpServer()
+	s.srv = srv
+	s.mu.Unlock()
+	go func() {
+		select {
+		case <-ctx.Done():
+			s.Close()
+		case <-s.stop:
+		}
+	}()
+	s.log.Printf("listening %s hive=%s profile=%s tls=%t", ln.Addr(), s.cfg.Hive9P, s.cfg.Profile, s.cfg.TLSCert != "")
+	var err error
+	if s.cfg.TLSCert != "" {
+		err = srv.ServeTLS(ln, s.cfg.TLSCert, s.cfg.TLSKey)
+	} else {
+		err = srv.Serve(ln)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Run listens on cfg.Bind and serves until ctx ends.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Bind)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w (is another gateway running? pass --bind)", s.cfg.Bind, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Close stops serving and ends every upstream session.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.stop)
+	srv := s.srv
+	s.mu.Unlock()
+	var err error
+	if srv != nil {
+		err = srv.Close()
+	}
+	s.pool.closeAll()
+	return err
+}
