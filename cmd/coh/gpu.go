@@ -8,7 +8,6 @@ import (
 
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/gpu"
-	"github.com/cohesix/cohesix/internal/nineclient"
 	"github.com/cohesix/cohesix/internal/syncfile"
 )
 
@@ -38,7 +37,7 @@ func gpuCmd(e *env) *cli.Command {
 var gpuNamespaceDirs = map[string]bool{"bridge": true, "models": true, "telemetry": true}
 
 func (e *env) gpuList(c *cli.Context) error {
-	cl, err := dial(c)
+	cl, err := dialHive(c)
 	if err != nil {
 		return err
 	}
@@ -66,7 +65,7 @@ func (e *env) gpuList(c *cli.Context) error {
 	return nil
 }
 
-func readInfo(cl *nineclient.Client, id string) (gpu.Info, error) {
+func readInfo(cl hiveFS, id string) (gpu.Info, error) {
 	b, err := cl.Read("/gpu/"+id+"/info", generated.GpuSchemaMaxBytes)
 	if err != nil {
 		return gpu.Info{}, err
@@ -78,7 +77,7 @@ func readInfo(cl *nineclient.Client, id string) (gpu.Info, error) {
 var gpuFiles = []string{"info", "lease", "status"}
 
 func (e *env) gpuStatus(c *cli.Context) error {
-	cl, err := dial(c)
+	cl, err := dialHive(c)
 	if err != nil {
 		return err
 	}
@@ -107,7 +106,7 @@ func (e *env) gpuLease(c *cli.Context) error {
 	if !gpu.ValidID(id, generated.GpuIdMaxBytes) || c.Uint("streams") > 255 || c.Uint("priority") > 255 {
 		return fail(exitUsage, "coh: invalid --gpu, --streams or --priority")
 	}
-	cl, err := dial(c)
+	cl, err := dialHive(c)
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,7 @@ func peftCmd(e *env) *cli.Command {
 				if !gpu.ValidID(job, generated.Secure9pWalkComponentMaxBytes) {
 					return fail(exitUsage, "coh: invalid --job")
 				}
-				cl, err := dial(c)
+				cl, err := dialHive(c)
 				if err != nil {
 					return err
 				}
@@ -106,7 +106,7 @@ func activate(e *env, c *cli.Context, model string, rollback bool) error {
 	if err != nil {
 		return fail(exitFailed, "coh: %v", err)
 	}
-	cl, err := dial(c)
+	cl, err := dialHive(c)
 	if err != nil {
 		return err
 	}

@@ -105,7 +105,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		Reader:    stdin,
 		Writer:    stdout,
 		ErrWriter: stderr,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "host", Value: "127.0.0.1", Usage: "Hive host"},
 			&cli.IntFlag{Name: "9p-port", Value: ninePort(), Usage: "Secure9P port"},
 			&cli.IntFlag{Name: "port", Value: 0, Usage: "Console port (unused by coh; kept for host-tools parity)"},
@@ -113,7 +113,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			&cli.StringFlag{Name: "role", Value: "queen", Usage: "Role to mint a ticket for when --ticket is absent"},
 			&cli.StringFlag{Name: "subject", Usage: "Ticket subject for worker roles"},
 			&cli.BoolFlag{Name: "mock", Usage: "Deterministic checks without FUSE, NVML or QEMU"},
-		},
+		}, restFlags()...),
 		Commands:        []*cli.Command{gpuCmd(e), runCmd(e), telemetryCmd(e), peftCmd(e), mountCmd(e), doctorCmd(e), logCmd(e)},
 		HideHelpCommand: true,
 		ExitErrHandler:  func(*cli.Context, error) {},

@@ -26,7 +26,7 @@ func runCmd(e *env) *cli.Command {
 			}
 			id := c.String("gpu")
 			lim := gpu.DefaultLimits()
-			cl, err := dial(c)
+			cl, err := dialHive(c)
 			if err != nil {
 				return err
 			}

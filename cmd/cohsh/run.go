@@ -20,6 +20,7 @@ import (
 	"github.com/cohesix/cohesix/internal/client"
 	"github.com/cohesix/cohesix/internal/cohtrace"
 	"github.com/cohesix/cohesix/internal/console"
+	"github.com/cohesix/cohesix/internal/gatewayapi"
 	"github.com/cohesix/cohesix/internal/hive"
 	"github.com/cohesix/cohesix/internal/ticket"
 	"golang.org/x/term"
@@ -55,6 +56,8 @@ type options struct {
 	serialCmd       string
 	recordTrace     string
 	replayTrace     string
+	restURL         string
+	restToken       string
 	words           []string
 }
 
@@ -116,7 +119,9 @@ func (o *options) define(fs *flag.FlagSet, getenv func(string) string) {
 	}
 	fs.StringVar(&o.role, "role", "", "Attach as this role on start")
 	fs.StringVar(&o.ticket, "ticket", "", "Ticket for --role")
-	fs.StringVar(&o.transport, "transport", "tcp", "Transport: tcp, mock (in-process hive), serial (--serial-cmd's stdio) or mock-serial")
+	fs.StringVar(&o.transport, "transport", "tcp", "Transport: tcp, rest (hive-gateway at --rest-url), mock (in-process hive), serial (--serial-cmd's stdio) or mock-serial")
+	fs.StringVar(&o.restURL, "rest-url", "", "hive-gateway URL for --transport rest (env "+strings.Join(gatewayapi.URLEnv, ", ")+")")
+	fs.StringVar(&o.restToken, "rest-auth-token", "", "hive-gateway request-auth token for --transport rest (env "+strings.Join(gatewayapi.TokenEnv, ", ")+")")
 	fs.StringVar(&o.serialCmd, "serial-cmd", "", "Command whose stdio is a serial console, for --transport serial (e.g. 'roottask --serial stdio')")
 	fs.StringVar(&o.host, "tcp-host", host, "Console host")
 	fs.IntVar(&o.port, "tcp-port", defPort, "Console port")
@@ -133,7 +138,7 @@ func (o *options) define(fs *flag.FlagSet, getenv func(string) string) {
 }
 
 // transports are the values --transport takes.
-var transports = []string{"tcp", "mock", "serial", "mock-serial"}
+var transports = []string{"tcp", "rest", "mock", "serial", "mock-serial"}
 
 // validate refuses flag combinations that cannot run together.
 func (o *options) validate() error {
@@ -141,9 +146,11 @@ func (o *options) validate() error {
 	case o.script != "" && o.check != "":
 		return errors.New("--script and --check are mutually exclusive")
 	case !slices.Contains(transports, o.transport):
-		return fmt.Errorf("--transport %s is not supported; use tcp, mock, serial or mock-serial", o.transport)
+		return fmt.Errorf("--transport %s is not supported; use tcp, rest, mock, serial or mock-serial", o.transport)
 	case (o.transport == "serial") != (o.serialCmd != ""):
 		return errors.New("--transport serial and --serial-cmd go together")
+	case (o.restURL != "" || o.restToken != "") && o.transport != "rest":
+		return errors.New("--rest-url and --rest-auth-token need --transport rest")
 	case o.ticket != "" && o.role == "":
 		return errors.New("--ticket requires --role")
 	case o.script != "" && len(o.words) > 0:
@@ -262,6 +269,8 @@ func (e env) transport(ctx context.Context, o options, logw io.Writer, interacti
 			return nil, nil, fmt.Errorf("serial console: %w (check --serial-cmd)", err)
 		}
 		return s.connect, s.close, nil
+	case "rest":
+		return restTransport(o, e.now)
 	}
 	addr := net.JoinHostPort(o.host, strconv.Itoa(o.port))
 	return func(ctx context.Context) (*client.Conn, error) {

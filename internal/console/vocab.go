@@ -93,6 +93,10 @@ const (
 // End is the literal line that terminates every streaming or listing response.
 const End = "END"
 
+// HelpLines are the console's help text (§10), the payload before OK HELP.
+// Callers must not modify it.
+var HelpLines = []string{"help", "bi", "caps", "mem", "ping", "test (host-only; use cohsh)", "nettest (dev-virt)", "netstats", "quit"}
+
 // PingReply is the payload line the server sends before "OK PING reply=pong".
 const PingReply = "PONG"
 

@@ -49,11 +49,8 @@ var verbs = map[console.Verb]verb{
 	console.Kill:     {queenOnly, kill},
 }
 
-// helpLines is the console's help text (spec console §10).
-var helpLines = []string{"help", "bi", "caps", "mem", "ping", "test (host-only; use cohsh)", "nettest (dev-virt)", "netstats", "quit"}
-
 func help(c *Session, _ console.Command, label string) ([]string, bool) {
-	return append(append([]string(nil), helpLines...), console.Success(label).Render(c.srv.lim)), false
+	return append(append([]string(nil), console.HelpLines...), console.Success(label).Render(c.srv.lim)), false
 }
 
 // unavailable answers bi, caps and mem: the hosted platform has no seL4

@@ -1,0 +1,226 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cohesix/cohesix/internal/gatewayapi"
+	"github.com/cohesix/cohesix/internal/hive"
+)
+
+// parityToken is the request-auth token the parity tests give the gateway
+// and every client, through the first variable of gatewayapi.TokenEnv.
+const parityToken = "parity-request-auth-token"
+
+// parityExcluded are the regression scripts that cannot give the same
+// transcript over hive-gateway as over the TCP console, each with why.
+// Every other scripts/cohsh/*.coh must match byte for byte.
+var parityExcluded = map[string]string{
+	// The console's attach throttle (three failures in 60 s lock the peer
+	// out; delay_ms) is keyed on the console connection and has no REST
+	// twin, and the console attaches a worker ticket whether or not its
+	// worker runs, where a Secure9P attach (the gateway's upstream)
+	// requires a live worker and answers a refusal with an errno only.
+	"attach_refusals.coh": "console attach throttle and worker-existence rule",
+	// Attaches worker-1's ticket with no worker-1 running: the console
+	// accepts it (console §6), a Secure9P attach refuses it
+	// (worker-not-found), so the REST attach is ERR ATTACH detail=denied.
+	"worker_session.coh": "worker ticket attached without a live worker (console-only rule)",
+	// `lifecycle quiesce` with a live worker: the console words the
+	// outstanding-leases refusal policy/denied/EPERM, Secure9P carries it
+	// as EBUSY, which the gateway renders reason=busy (a hive-side errno
+	// choice, not a client one).
+	"lifecycle_basic.coh": "outstanding-leases refusal is EPERM on the console, EBUSY over Secure9P",
+	// /proc/pressure/policy counts the console's refusals (consoleserver
+	// refused); Secure9P refusals are not counted there, so policy=3
+	// reads policy=0 over REST.
+	"pressure_root.coh": "/proc/pressure counts console refusals only",
+	// A worker ticket's cursor quota counts reads of the telemetry file:
+	// the console's tail is one read, the gateway's tail over Secure9P is
+	// more than one, so the second tail is already ELIMIT (and Secure9P's
+	// EDQUOT renders as buffer-full, not the console's quota/ELIMIT).
+	"telemetry_cursor.coh": "cursor quota counts Secure9P reads, not console tails",
+	// Governed-profile scripts need PolicyFS/AuditFS/ReplayFS; the hosted
+	// root task runs the dev manifest (DECISIONS P26), as in the seL4 test.
+	"audit_replay.coh": "governed profile",
+	"policy_gate.coh":  "governed profile",
+}
+
+// parityGateway runs bin/hive-gateway in front of rt's Secure9P listener
+// and waits until /readyz answers 200. It skips the test when this tree
+// has no cmd/hive-gateway yet (gw-core's branch).
+func parityGateway(t *testing.T, bin string, rt *rootTask, extra ...string) string {
+	t.Helper()
+	gwPort, _ := freePortPair(t)
+	url := "http://127.0.0.1:" + strconv.Itoa(gwPort)
+	args := append([]string{"--bind", "127.0.0.1:" + strconv.Itoa(gwPort), "--hive-9p", rt.NinePAddr}, extra...)
+	cmd := exec.Command(filepath.Join(bin, "hive-gateway"), args...)
+	cmd.Env = append(os.Environ(), gatewayapi.TokenEnv[0]+"="+parityToken)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stderr, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+	})
+	for i := 0; ; i++ {
+		resp, err := http.Get(url + gatewayapi.PathReadyz)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return url
+			}
+		}
+		if i == 200 {
+			t.Fatalf("hive-gateway not ready at %s; output:\n%s", url, stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// parityBinaries builds the programs the parity tests need, or skips
+// when cmd/hive-gateway is not in this tree.
+func parityBinaries(t *testing.T, extra ...string) string {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(repoRoot(), "cmd/hive-gateway")); err != nil {
+		t.Skip("cmd/hive-gateway is not in this tree yet (gw-core)")
+	}
+	return binaries(t, append([]string{"roottask", "cmd/cohsh", "cmd/hive-gateway"}, extra...)...)
+}
+
+// parityRun runs a built program with env added and returns stdout, stderr
+// and the exit code.
+func parityRun(t *testing.T, bin, name string, env []string, args ...string) (string, string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, name), args...)
+	cmd.Env = append(append(os.Environ(), "COHSH_CONSOLE_LOCK=0", gatewayapi.TokenEnv[0]+"="+parityToken), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// parityNormalize masks what differs by design between the transports:
+// wall-clock races (as the seL4 test masks them) and the audit lines the
+// queen's log shows — every one names its transport (transport=tcp or
+// transport=9p): the console audits its own attaches and refusals, the
+// Secure9P door the gateway's attach (with via=<client>), so a log read
+// over each holds different audit lines. Every other line must match.
+func parityNormalize(s string) []string {
+	var keep []string
+	for _, l := range strings.Split(sel4Normalize(s), "\n") {
+		if !strings.Contains(l, " transport=") {
+			keep = append(keep, l)
+		}
+	}
+	return keep
+}
+
+// TestGatewayParity runs every regression script through cohsh over the
+// TCP console and over hive-gateway (--transport rest), each against a
+// fresh root task, and requires the same transcript and exit code (wall
+// clock races and audit lines' transport fields masked, as the seL4 test
+// masks them).
+func TestGatewayParity(t *testing.T) {
+	bin := parityBinaries(t)
+	scripts, _ := filepath.Glob(filepath.Join(repoRoot(), "scripts/cohsh/*.coh"))
+	if len(scripts) == 0 {
+		t.Fatal("no regression scripts")
+	}
+	for _, s := range scripts {
+		name := filepath.Base(s)
+		t.Run(name, func(t *testing.T) {
+			if why, ok := parityExcluded[name]; ok {
+				t.Skipf("excluded from REST parity: %s", why)
+			}
+			if src, err := os.ReadFile(s); err == nil {
+				if p, _ := hive.ScriptProfile(src); p != hive.ProfileDev {
+					t.Fatalf("%s runs profile %s: add it to parityExcluded with its reason", name, p)
+				}
+			}
+			rtTCP := startRootTask(t, bin, false)
+			tcp, tcpErr, tcpCode := parityRun(t, bin, "cohsh", nil, "--tcp-port", port(rtTCP.ConsoleAddr), "--script", s)
+			rtREST := startRootTask(t, bin, false)
+			url := parityGateway(t, bin, rtREST)
+			rest, restErr, restCode := parityRun(t, bin, "cohsh", nil, "--transport", "rest", "--rest-url", url, "--script", s)
+			if tcpCode != 0 {
+				t.Fatalf("tcp: exit %d\n%s\n%s", tcpCode, tcp, tcpErr)
+			}
+			if d := cmp.Diff(parityNormalize(tcp), parityNormalize(rest)); restCode != tcpCode || d != "" {
+				t.Errorf("rest transcript differs from tcp (rest exit %d, stderr %q) (-tcp +rest):\n%s", restCode, restErr, d)
+			}
+		})
+	}
+}
+
+// TestGatewayParityTickets: a forged ticket, an expired one, a worker
+// role without a ticket and an unknown role get the same ERR over REST as
+// over TCP; a good worker ticket is carried on every request after attach.
+func TestGatewayParityTickets(t *testing.T) {
+	bin := parityBinaries(t)
+	forged := "cohesix-ticket-0101080800776f726b65722d31000000000000000000000000.c9ffa6b5610e29ba7ed8ff595292a9946e294c0654e5cb85bf28299f2a52d79b"
+	expired := "cohesix-ticket-01010c01000000000000000800776f726b65722d31000000000000000000000000.6fb79ffac08c6110982e9c5665cc77d8bf27ab532dba573afe9407402d09cfcf"
+	for _, line := range []string{"attach worker " + forged, "attach worker " + expired, "ATTACH worker-heartbeat", "ATTACH bogus"} {
+		// A fresh hive per line, so the console's attach throttle never
+		// decides the words.
+		rtTCP := startRootTask(t, bin, false)
+		rtREST := startRootTask(t, bin, false)
+		url := parityGateway(t, bin, rtREST)
+		tcp, tcpErr, tcpCode := parityRun(t, bin, "cohsh", nil, "--tcp-port", port(rtTCP.ConsoleAddr), line)
+		rest, restErr, restCode := parityRun(t, bin, "cohsh", nil, "--transport", "rest", "--rest-url", url, line)
+		if !strings.HasPrefix(tcp, "ERR ATTACH") || rest != tcp || restCode != tcpCode {
+			t.Errorf("%.40s: tcp %q (exit %d) %s, rest %q (exit %d) %s", line, tcp, tcpCode, tcpErr, rest, restCode, restErr)
+		}
+	}
+}
+
+// TestGatewayParityCoh: coh's read verbs over --rest-url print what they
+// print over Secure9P, refusals included, with the same exit codes.
+func TestGatewayParityCoh(t *testing.T) {
+	bin := parityBinaries(t, "cmd/coh", "cmd/gpu-bridge-host")
+	rt := startRootTask(t, bin, false)
+	url := parityGateway(t, bin, rt)
+	if out, _, code := parityRun(t, bin, "gpu-bridge-host", nil, "--mock", "--publish", "--tcp-port", port(rt.ConsoleAddr)); code != 0 {
+		t.Fatalf("gpu-bridge-host --mock --publish = %d:\n%s", code, out)
+	}
+	for _, args := range [][]string{
+		{"gpu", "list"},
+		{"gpu", "list", "--json"},
+		{"gpu", "status", "--gpu", "GPU-0"},
+		{"gpu", "status", "--gpu", "GPU-0", "--json"},
+		{"gpu", "status", "--gpu", "GPU-9"},
+		{"run", "--gpu", "GPU-0", "--", "true"},
+	} {
+		nine, nineErr, nineCode := parityRun(t, bin, "coh", nil, append([]string{"--9p-port", port(rt.NinePAddr)}, args...)...)
+		rest, restErr, restCode := parityRun(t, bin, "coh", nil, append([]string{"--rest-url", url}, args...)...)
+		if rest != nine || restErr != nineErr || restCode != nineCode {
+			t.Errorf("coh %v: 9p exit %d %q %q; rest exit %d %q %q", args, nineCode, nine, nineErr, restCode, rest, restErr)
+		}
+	}
+}
