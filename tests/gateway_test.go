@@ -395,3 +395,99 @@ func TestGatewayCutsHalfHeaderClients(t *testing.T) {
 		}
 	}
 }
+
+// Telemetry through the gateway: a pushed body comes back as segments in
+// the listing, and a pull from an offset (the resumable cursor) returns
+// the rest of a segment with its size and offset.
+func TestGatewayTelemetryPushListPull(t *testing.T) {
+	rt := startRootTask(t, binaries(t, "roottask"), false)
+	g := startGateway(t, gateway.Config{Hive9P: rt.NinePAddr, Token: gwToken})
+	var body strings.Builder
+	for i := range 500 {
+		fmt.Fprintf(&body, "{\"n\":%d}\n", i)
+	}
+	push := map[string]string{"Authorization": "Bearer " + gwToken, "Content-Type": "application/x-ndjson"}
+	if r := g.do(t, "POST", gatewayapi.PathTelemetry+"/gwdev", map[string]string{"Content-Type": "application/x-ndjson"}, body.String()); r.Status != http.StatusUnauthorized {
+		t.Errorf("push without the token: HTTP %d", r.Status)
+	}
+	r := g.do(t, "POST", gatewayapi.PathTelemetry+"/gwdev", push, body.String())
+	var res gatewayapi.PushResult
+	jsonBody(t, r, &res)
+	if r.Status != http.StatusOK || res.Device != "gwdev" || len(res.Segments) == 0 || res.Bytes < int64(body.Len()) {
+		t.Fatalf("push: HTTP %d %+v", r.Status, res)
+	}
+	var segs gatewayapi.Segments
+	jsonBody(t, g.do(t, "GET", gatewayapi.PathTelemetry, nil, ""), &segs)
+	var size int64 = -1
+	for _, s := range segs.Segments {
+		if s.Device == "gwdev" && s.Seg == res.Segments[0] {
+			size = s.Size
+		}
+	}
+	if size <= 0 {
+		t.Fatalf("segment %s of gwdev not listed: %+v", res.Segments[0], segs)
+	}
+	whole := g.do(t, "GET", gatewayapi.PathTelemetry+"/gwdev/"+res.Segments[0]+"?offset=0", nil, "")
+	half := size / 2
+	rest := g.do(t, "GET", fmt.Sprintf("%s/gwdev/%s?offset=%d", gatewayapi.PathTelemetry, res.Segments[0], half), nil, "")
+	if whole.Status != http.StatusOK || int64(len(whole.Body)) != size || whole.Header.Get(gatewayapi.HeaderSize) != fmt.Sprint(size) {
+		t.Fatalf("pull from 0: HTTP %d %d bytes, size header %q; want %d", whole.Status, len(whole.Body), whole.Header.Get(gatewayapi.HeaderSize), size)
+	}
+	if string(rest.Body) != string(whole.Body[half:]) || rest.Header.Get(gatewayapi.HeaderOffset) != fmt.Sprint(half) {
+		t.Errorf("pull from %d is not the rest of the segment", half)
+	}
+	if !strings.Contains(string(whole.Body), `\"n\":0}`) {
+		t.Errorf("segment does not hold the first record: %.80q", whole.Body)
+	}
+	for _, c := range []struct {
+		path, ctype string
+		want        int
+	}{
+		{gatewayapi.PathTelemetry + "/gwdev/seg-999999?offset=0", "", http.StatusNotFound},
+		{gatewayapi.PathTelemetry + "/gwdev/" + res.Segments[0] + "?offset=-1", "", http.StatusBadRequest},
+	} {
+		if r := g.do(t, "GET", c.path, nil, ""); r.Status != c.want {
+			t.Errorf("GET %s: HTTP %d; want %d", c.path, r.Status, c.want)
+		}
+	}
+	push["Content-Type"] = "image/png"
+	if r := g.do(t, "POST", gatewayapi.PathTelemetry+"/gwdev", push, "x\n"); r.Status != http.StatusBadRequest {
+		t.Errorf("push as image/png: HTTP %d", r.Status)
+	}
+}
+
+// The upstream pool keeps one session per ticket and client, at most
+// gateway.upstream_sessions_max: one more ticket evicts the least
+// recently used; sessions idle past the idle time are closed.
+func TestGatewayUpstreamPoolBounds(t *testing.T) {
+	rt := startRootTask(t, binaries(t, "roottask"), false)
+	g := startGateway(t, gateway.Config{Hive9P: rt.NinePAddr, Token: gwToken, UpstreamIdle: time.Hour})
+	issued := uint64(time.Now().UnixMilli())
+	for i := range generated.GatewayUpstreamSessionsMax + 1 {
+		tok := mintTicket(t, ticket.Claims{Role: ticket.RoleQueen, IssuedAtMs: issued + uint64(i)})
+		if r := g.do(t, "GET", gatewayapi.PathLs+q("/proc"), map[string]string{gatewayapi.HeaderTicket: tok}, ""); r.Status != http.StatusOK {
+			t.Fatalf("ticket %d: HTTP %d %s", i, r.Status, r.Body)
+		}
+	}
+	var st gateway.StatusBody
+	jsonBody(t, g.do(t, "GET", gatewayapi.PathStatus, nil, ""), &st)
+	if st.UpstreamSessions != generated.GatewayUpstreamSessionsMax || st.Counters["cohesix_gateway_upstream_evictions_total"] < 1 {
+		t.Errorf("after %d tickets: %d sessions, %v evictions; want %d and at least 1", generated.GatewayUpstreamSessionsMax+1, st.UpstreamSessions, st.Counters["cohesix_gateway_upstream_evictions_total"], generated.GatewayUpstreamSessionsMax)
+	}
+
+	idle := startGateway(t, gateway.Config{Hive9P: rt.NinePAddr, Token: gwToken, UpstreamIdle: 20 * time.Millisecond})
+	if r := idle.do(t, "GET", gatewayapi.PathLs+q("/proc"), nil, ""); r.Status != http.StatusOK {
+		t.Fatalf("ls: HTTP %d", r.Status)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		jsonBody(t, idle.do(t, "GET", gatewayapi.PathStatus, nil, ""), &st)
+		if st.UpstreamSessions == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("an idle session was never closed: %d sessions", st.UpstreamSessions)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

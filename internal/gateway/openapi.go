@@ -30,6 +30,7 @@ func OpenAPIDocument() []byte {
 		"${MAX_READ_BYTES}", strconv.Itoa(generated.GatewayMaxReadBytes),
 		"${TAIL_MAX_LINES}", strconv.Itoa(generated.GatewayTailMaxLines),
 		"${ECHO_MAX}", strconv.Itoa(generated.ConsoleEchoMax),
+		"${NAME_MAX}", strconv.Itoa(generated.Secure9pWalkComponentMaxBytes),
 	).Replace(openapiTemplate))
 }
 

@@ -426,14 +426,3 @@ func (s *Server) stat(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, gatewayapi.Stat{Path: q.path, Kind: kind, Size: int64(st.Size), AppendOnly: !st.Dir && st.Mode&0o222 != 0})
 }
-
-// telemetryRoutes: TODO(gw-tele) until package teleio is merged, the
-// telemetry routes answer 501.
-func (s *Server) telemetryRoutes(mux *http.ServeMux) {
-	notYet := s.logged(gatewayapi.PathTelemetry, func(w http.ResponseWriter, _ *http.Request) {
-		problem(w, http.StatusNotImplemented, "not-implemented", "telemetry routes are not in this build yet")
-	})
-	mux.HandleFunc("GET "+gatewayapi.PathTelemetry, notYet)
-	mux.HandleFunc("POST "+gatewayapi.PathTelemetry+"/{device}", notYet)
-	mux.HandleFunc("GET "+gatewayapi.PathTelemetry+"/{device}/{seg}", notYet)
-}
