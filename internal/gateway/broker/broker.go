@@ -54,6 +54,8 @@ var (
 	ErrClosed = errors.New("broker: closed")
 	// ErrClass: Do was given a class that is neither Control nor Telemetry.
 	ErrClass = errors.New("broker: unknown class")
+	// errPanicked marks a call whose fn panicked (counted as failed).
+	errPanicked = errors.New("broker: call panicked")
 )
 
 // Config bounds a Broker. A zero or negative field takes its manifest
@@ -105,13 +107,14 @@ const (
 
 // call is one Do waiting for or holding a worker.
 type call struct {
-	class Class
-	key   string
-	ctx   context.Context // carries the deadline; cancelled when Do returns
-	fn    func(context.Context) error
-	state int           // guarded by Broker.mu
-	err   error         // fn's result; written before done closes
-	done  chan struct{} // closed by the worker after fn returns
+	class    Class
+	key      string
+	ctx      context.Context // carries the deadline; cancelled when Do returns
+	fn       func(context.Context) error
+	state    int           // guarded by Broker.mu
+	err      error         // fn's result; written before done closes
+	panicked any           // fn's panic value, if it panicked; written before done closes
+	done     chan struct{} // closed by the worker after fn returns
 }
 
 // Broker schedules calls; see the package doc. Its methods are safe for
@@ -171,7 +174,14 @@ func (b *Broker) Do(ctx context.Context, class Class, key string, fn func(contex
 	}
 	select {
 	case <-c.done:
-		return b.finish(c, ctx, callCtx)
+		err := b.finish(c, ctx, callCtx)
+		if c.panicked != nil {
+			// fn's panic belongs to the caller's goroutine, where net/http
+			// recovers it for this request alone; on a worker it would end
+			// the gateway.
+			panic(c.panicked)
+		}
+		return err
 	case <-callCtx.Done():
 		return b.abandon(c, ctx)
 	}
@@ -242,15 +252,26 @@ func (b *Broker) work() {
 			return
 		}
 		start := time.Now()
-		err := c.fn(c.ctx)
+		panicked, err := run(c)
 		elapsed := time.Since(start)
 		b.mu.Lock()
-		c.err = err
+		c.err, c.panicked = err, panicked
 		b.inFlight--
 		b.service.observe(elapsed)
 		b.mu.Unlock()
 		close(c.done)
 	}
+}
+
+// run calls c's fn, recovering a panic so the worker lives on; Do
+// re-panics with it in the caller's goroutine.
+func run(c *call) (panicked any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			panicked, err = r, errPanicked
+		}
+	}()
+	return nil, c.fn(c.ctx)
 }
 
 // next blocks until a call is due and marks it running, or returns nil

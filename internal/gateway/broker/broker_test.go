@@ -320,6 +320,27 @@ func TestClose(t *testing.T) {
 	}
 }
 
+// A panicking fn panics in its caller's goroutine (where net/http
+// recovers it) and leaves its worker serving.
+func TestPanicReachesCaller(t *testing.T) {
+	b := New(Config{Workers: 1})
+	defer b.Close()
+	got := func() (r any) {
+		defer func() { r = recover() }()
+		_ = b.Do(context.Background(), Control, "k", func(context.Context) error { panic("upstream bug") })
+		return nil
+	}()
+	if got != "upstream bug" {
+		t.Fatalf("recovered %v; want the fn's panic value", got)
+	}
+	if err := b.Do(context.Background(), Control, "k", func(context.Context) error { return nil }); err != nil {
+		t.Fatalf("Do after a panic = %v; want nil (the worker lives on)", err)
+	}
+	if s := b.Stats().Control; s.Failed != 1 || s.Completed != 2 {
+		t.Fatalf("Stats = %+v; want failed 1, completed 2", s)
+	}
+}
+
 func TestRetryAfterBounds(t *testing.T) {
 	b := New(Config{Workers: 1, Deadline: 3 * time.Second})
 	defer b.Close()
