@@ -30,6 +30,10 @@ func ExampleBroker_Do() {
 	case errors.Is(err, broker.ErrClosed):
 		status = http.StatusServiceUnavailable
 	}
+	if err != nil {
+		fmt.Println(status) // fn may still run: lines is not the caller's yet
+		return
+	}
 	fmt.Println(status, lines)
 	// Output: 200 [state=ONLINE]
 }
