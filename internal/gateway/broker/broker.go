@@ -127,7 +127,6 @@ type Broker struct {
 	// Guarded by mu.
 	classes    [numClasses]classQueue
 	controlRun int // control calls served in a row while telemetry waited
-	inFlight   int
 	closed     bool
 	service    serviceTime
 
@@ -256,7 +255,7 @@ func (b *Broker) work() {
 		elapsed := time.Since(start)
 		b.mu.Lock()
 		c.err, c.panicked = err, panicked
-		b.inFlight--
+		b.classes[c.class].running--
 		b.service.observe(elapsed)
 		b.mu.Unlock()
 		close(c.done)
@@ -285,7 +284,7 @@ func (b *Broker) next() *call {
 		}
 		if c := b.pick(); c != nil {
 			c.state = stateRunning
-			b.inFlight++
+			b.classes[c.class].running++
 			return c
 		}
 		b.ready.Wait()
@@ -294,23 +293,32 @@ func (b *Broker) next() *call {
 
 // pick applies the scheduling rule (DECISIONS P47): control first, but at
 // most ControlWeight control calls in a row while telemetry waits; within
-// a class, round robin over keys. Called with mu held.
+// a class, round robin over keys. Telemetry never holds every worker (see
+// telemetrySlots). Called with mu held.
 func (b *Broker) pick() *call {
 	ctl, tel := &b.classes[Control], &b.classes[Telemetry]
+	telReady := tel.depth > 0 && tel.running < b.telemetrySlots()
 	switch {
-	case ctl.depth > 0 && (tel.depth == 0 || b.controlRun < b.cfg.ControlWeight):
-		if tel.depth > 0 {
+	case ctl.depth > 0 && (!telReady || b.controlRun < b.cfg.ControlWeight):
+		if telReady {
 			b.controlRun++
 		} else {
-			b.controlRun = 0 // nobody waits behind control: nothing to weigh
+			b.controlRun = 0 // no telemetry call could go instead: nothing to weigh
 		}
 		return ctl.pop()
-	case tel.depth > 0:
+	case telReady:
 		b.controlRun = 0
 		return tel.pop()
 	}
 	return nil
 }
+
+// telemetrySlots is how many telemetry calls may run at once: all workers
+// but one, so a control call that arrives during a telemetry flood finds a
+// worker free or freed by the next control call, never only slow pushes
+// ahead of it (the control p99 under a flood). A single worker
+// cannot be split.
+func (b *Broker) telemetrySlots() int { return max(b.cfg.Workers-1, 1) }
 
 // Close refuses new calls and every queued call with ErrClosed, lets the
 // calls already running finish (their deadlines bound the wait), and
@@ -334,7 +342,10 @@ func (b *Broker) Close() {
 // one second and at most the deadline.
 func (b *Broker) RetryAfter() time.Duration {
 	b.mu.Lock()
-	backlog := b.classes[Control].depth + b.classes[Telemetry].depth + b.inFlight
+	backlog := 0
+	for _, q := range b.classes {
+		backlog += q.depth + q.running
+	}
 	mean := b.service.mean()
 	b.mu.Unlock()
 	wait := mean * time.Duration(backlog) / time.Duration(b.cfg.Workers)

@@ -214,6 +214,31 @@ func TestDepthNeverExceedsBound(t *testing.T) {
 	}
 }
 
+// Telemetry never holds every worker: during a flood of slow telemetry
+// calls a control call still finds a worker and completes while the
+// telemetry calls are held.
+func TestTelemetryLeavesAWorkerForControl(t *testing.T) {
+	b := New(Config{Workers: 3, TelemetryQueue: 8})
+	defer b.Close()
+	gate := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Go(func() {
+			_ = b.Do(context.Background(), Telemetry, "flood", func(context.Context) error { <-gate; return nil })
+		})
+	}
+	waitStats(t, b, func(s Stats) bool { return s.Telemetry.InFlight >= 2 && s.Telemetry.Depth+s.Telemetry.InFlight == 6 })
+	// This returns only if a worker is free while both telemetry calls hold theirs.
+	if err := b.Do(context.Background(), Control, "operator", func(context.Context) error { return nil }); err != nil {
+		t.Fatalf("control Do during the flood = %v; want nil", err)
+	}
+	if s := b.Stats().Telemetry; s.InFlight != 2 || s.Completed != 0 {
+		t.Fatalf("telemetry = %+v; want 2 in flight (of 3 workers) and none completed before control", s)
+	}
+	close(gate)
+	wg.Wait()
+}
+
 // A call whose deadline passes while fn runs returns ErrDeadline, and fn's
 // context is cancelled.
 func TestDeadlineWhileRunning(t *testing.T) {
@@ -349,13 +374,13 @@ func TestRetryAfterBounds(t *testing.T) {
 	}
 	b.mu.Lock()
 	b.service.observe(time.Hour) // one very slow call, with a backlog behind it
-	b.inFlight++
+	b.classes[Control].running++
 	b.mu.Unlock()
 	if got := b.RetryAfter(); got != 3*time.Second {
 		t.Fatalf("RetryAfter() after a slow call = %v; want the deadline, 3s", got)
 	}
 	b.mu.Lock()
-	b.inFlight--
+	b.classes[Control].running--
 	b.mu.Unlock()
 }
 
