@@ -102,7 +102,7 @@ func (c Config) withDefaults() Config {
 const (
 	stateQueued = iota
 	stateRunning
-	stateAbandoned // Do returned while queued; workers skip it
+	stateAbandoned // left its queue unrun: its Do gave up, or Close refused it
 )
 
 // call is one Do waiting for or holding a worker.
