@@ -48,7 +48,9 @@ func TestCohTelemetryOverGateway(t *testing.T) {
 		t.Fatalf("push over the gateway = %d:\n%s", code, viaGW)
 	}
 	segID := regexp.MustCompile(`seg_id=\S+`)
-	mask := func(s, dev string) string { return segID.ReplaceAllString(strings.ReplaceAll(s, dev, "DEV"), "seg_id=S") }
+	mask := func(s, dev string) string {
+		return segID.ReplaceAllString(strings.ReplaceAll(s, dev, "DEV"), "seg_id=S")
+	}
 	if mask(nine, "dev-9p") != mask(viaGW, "dev-gw") || strings.Count(viaGW, "OK TELEMETRY action=push") != 2 {
 		t.Fatalf("push lines differ:\nSecure9P:\n%s\ngateway:\n%s", nine, viaGW)
 	}
