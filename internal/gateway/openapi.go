@@ -30,7 +30,18 @@ func OpenAPIDocument() []byte {
 		"${MAX_READ_BYTES}", strconv.Itoa(generated.GatewayMaxReadBytes),
 		"${TAIL_MAX_LINES}", strconv.Itoa(generated.GatewayTailMaxLines),
 		"${ECHO_MAX}", strconv.Itoa(generated.ConsoleEchoMax),
+		"${NAME_MAX}", strconv.Itoa(generated.Secure9pWalkComponentMaxBytes),
 	).Replace(openapiTemplate))
+}
+
+// The contract's text bodies are validated as strings: an SSE stream, a
+// telemetry body, the /docs page and this document itself (kin-openapi
+// would parse YAML into an object, or knows no decoder for the others).
+func init() {
+	openapi3filter.RegisterBodyDecoder("text/event-stream", openapi3filter.PlainBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("application/x-ndjson", openapi3filter.PlainBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("application/yaml", openapi3filter.PlainBodyDecoder)
 }
 
 // Contract is the loaded OpenAPI document and its router; it validates

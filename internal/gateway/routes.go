@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hugelgupf/p9/p9"
 
@@ -61,6 +62,14 @@ func text(w http.ResponseWriter, status int, s string) {
 // and never reaches the hive.
 func (s *Server) validated(route string, mutating bool, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		// The server has no Read/WriteTimeout (a stream may last); each
+		// request gets its own: a JSON body must arrive as fast as a
+		// header, an answer must leave within the broker's deadline and as
+		// long again. An SSE stream replaces the write deadline per event.
+		// (A read deadline left running would cancel the request's
+		// context when it passes, so it is cleared once the body is in.)
+		rc := http.NewResponseController(w)
+		_ = rc.SetWriteDeadline(time.Now().Add(2 * ms(generated.GatewayBrokerDeadlineMs)))
 		if mutating && !s.authorize(w, r, route) {
 			return
 		}
@@ -71,7 +80,10 @@ func (s *Server) validated(route string, mutating bool, h http.HandlerFunc) http
 				return
 			}
 			var err error
-			if body, err = readBody(r.Body); err != nil {
+			_ = rc.SetReadDeadline(time.Now().Add(ms(generated.GatewayReadHeaderTimeoutMs)))
+			body, err = readBody(r.Body)
+			_ = rc.SetReadDeadline(time.Time{})
+			if err != nil {
 				s.refuseBad(w, r, route, err)
 				return
 			}
@@ -413,15 +425,4 @@ func (s *Server) stat(w http.ResponseWriter, r *http.Request) {
 		kind = gatewayapi.KindDir
 	}
 	writeJSON(w, http.StatusOK, gatewayapi.Stat{Path: q.path, Kind: kind, Size: int64(st.Size), AppendOnly: !st.Dir && st.Mode&0o222 != 0})
-}
-
-// telemetryRoutes: TODO(gw-tele) until package teleio is merged, the
-// telemetry routes answer 501.
-func (s *Server) telemetryRoutes(mux *http.ServeMux) {
-	notYet := s.logged(gatewayapi.PathTelemetry, func(w http.ResponseWriter, _ *http.Request) {
-		problem(w, http.StatusNotImplemented, "not-implemented", "telemetry routes are not in this build yet")
-	})
-	mux.HandleFunc("GET "+gatewayapi.PathTelemetry, notYet)
-	mux.HandleFunc("POST "+gatewayapi.PathTelemetry+"/{device}", notYet)
-	mux.HandleFunc("GET "+gatewayapi.PathTelemetry+"/{device}/{seg}", notYet)
 }

@@ -76,6 +76,9 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// timeZero clears a deadline.
+var timeZero time.Time
+
 // devProfile is the manifest profile in which the gateway may run
 // without a request-auth token and mint its own queen ticket.
 const devProfile = "dev"
@@ -122,7 +125,9 @@ type Server struct {
 	broker   *broker.Broker
 	cache    *hotcache.Cache
 	ticket   string // the gateway's own ticket
-	handler  http.Handler
+	// pushSlots bounds the telemetry pushes streaming at once.
+	pushSlots chan struct{}
+	handler   http.Handler
 
 	mu     sync.Mutex
 	srv    *http.Server
@@ -154,6 +159,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.metrics = newMetrics(s.pool)
 	s.broker = broker.New(broker.DefaultConfig())
+	s.pushSlots = make(chan struct{}, generated.GatewayBrokerWorkers)
 	s.cache = hotcache.NewDefault()
 	s.metrics.register(s.broker.Collector(), s.cache.Collector())
 	s.ticket = cfg.Ticket

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cohesix/cohesix/internal/nineclient"
@@ -38,6 +39,22 @@ type session struct {
 	last time.Time // guarded by pool.mu
 	pmu  sync.Mutex
 	pipe *nineclient.Pipeline // opened on first bulk use, guarded by pmu
+	// pushMu serialises telemetry pushes on the Pipeline: a push is a
+	// run of exchanges that must not interleave with another's.
+	pushMu sync.Mutex
+	// streams counts pushes streaming on the session: it is not evicted
+	// for idleness or room meanwhile.
+	streams atomic.Int32
+}
+
+// resetPipeline closes a Pipeline that failed; the next use redials it.
+func (s *session) resetPipeline() {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	if s.pipe != nil {
+		s.pipe.Close()
+		s.pipe = nil
+	}
 }
 
 // Pipeline returns the session's bulk pipeline, opening it on first use.
@@ -181,6 +198,9 @@ func (p *pool) drop(s *session, err error) error {
 func (p *pool) evictLRULocked() {
 	var oldest *session
 	for _, s := range p.sessions {
+		if s.streams.Load() > 0 {
+			continue
+		}
 		if oldest == nil || s.last.Before(oldest.last) {
 			oldest = s
 		}
@@ -197,7 +217,7 @@ func (p *pool) sweep() {
 	p.mu.Lock()
 	var idle []*session
 	for k, s := range p.sessions {
-		if p.now().Sub(s.last) > p.idle {
+		if p.now().Sub(s.last) > p.idle && s.streams.Load() == 0 {
 			delete(p.sessions, k)
 			idle = append(idle, s)
 			p.evicted++

@@ -1,0 +1,190 @@
+package gateway
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/console"
+	"github.com/cohesix/cohesix/internal/gateway/broker"
+	"github.com/cohesix/cohesix/internal/gateway/teleio"
+	"github.com/cohesix/cohesix/internal/gatewayapi"
+	"github.com/cohesix/cohesix/internal/nineclient"
+)
+
+// telemetryRoot is where devices live (client_policies.coh.telemetry.root),
+// as coh telemetry push and pull use it.
+const telemetryRoot = generated.ClientPoliciesCohTelemetryRoot
+
+func (s *Server) telemetryRoutes(mux *http.ServeMux) {
+	route := gatewayapi.PathTelemetry
+	mux.HandleFunc("GET "+route, s.logged(route, s.validatedNoBody(route, false, s.telemetryList)))
+	mux.HandleFunc("POST "+route+"/{device}", s.logged(route+"/{device}", s.validatedNoBody(route, true, s.telemetryPush)))
+	mux.HandleFunc("GET "+route+"/{device}/{seg}", s.logged(route+"/{device}/{seg}", s.validatedNoBody(route, false, s.telemetryPull)))
+}
+
+// validatedNoBody is validated for routes whose body is streamed, never
+// read whole: the token on a mutating route, then the OpenAPI document
+// without the body (teleio checks the body as it streams).
+func (s *Server) validatedNoBody(route string, mutating bool, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if mutating && !s.authorize(w, r, route) {
+			return
+		}
+		if err := s.contract.ValidateRequest(r.Context(), r, nil); err != nil {
+			s.refuseBad(w, r, route, bad(gatewayapi.CodeBadRequest, "the request does not match the OpenAPI document: %s", firstLine(err.Error())))
+			return
+		}
+		h(w, r)
+	}
+}
+
+// teleError answers a teleio error: bad input 400, a missing segment
+// 404, a hive refusal as the console words (verb), else an upstream
+// failure.
+func (s *Server) teleError(w http.ResponseWriter, r *http.Request, verb console.Verb, path string, err error) {
+	switch {
+	case teleio.IsBadInput(err):
+		s.refuseBad(w, r, gatewayapi.PathTelemetry, bad(gatewayapi.CodeBadRequest, "%s", err.Error()))
+	case errors.Is(err, teleio.ErrNotFound):
+		problem(w, http.StatusNotFound, gatewayapi.CodeNotFound, err.Error())
+	case isRefusal(err) && verb == console.Echo:
+		// A push answers a PushResult, not a Response: a refusal is a
+		// Problem carrying the console's words.
+		problem(w, http.StatusForbidden, "forbidden", refused(verb, path, err).Ack)
+	case isRefusal(err):
+		writeJSON(w, http.StatusOK, refused(verb, path, err))
+	default:
+		s.upstreamError(w, err)
+	}
+}
+
+// pipelineCall runs fn on the request session's Pipeline in the
+// telemetry class; errors of fn that are not the session's (bad input, a
+// missing segment, a refusal) come back in appErr and leave the session
+// up.
+func (s *Server) pipelineCall(r *http.Request, fn func(*nineclient.Pipeline) error) (appErr, err error) {
+	err = s.upstream(r, broker.Telemetry, func(sess *session) error {
+		pl, err := sess.Pipeline()
+		if err != nil {
+			return err
+		}
+		if e := fn(pl); e != nil {
+			if teleio.IsBadInput(e) || errors.Is(e, teleio.ErrNotFound) || isRefusal(e) {
+				appErr = e
+				return nil
+			}
+			sess.resetPipeline()
+			return e
+		}
+		return nil
+	})
+	return appErr, err
+}
+
+func (s *Server) telemetryList(w http.ResponseWriter, r *http.Request) {
+	var out gatewayapi.Segments
+	var appErr error
+	err := s.upstream(r, broker.Telemetry, func(sess *session) error {
+		var e error
+		if out, e = teleio.List(sess.c, telemetryRoot); e != nil && isRefusal(e) {
+			appErr = e
+			return nil
+		}
+		return e
+	})
+	if err == nil {
+		err = appErr
+	}
+	if err != nil {
+		s.teleError(w, r, console.Ls, telemetryRoot, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) telemetryPull(w http.ResponseWriter, r *http.Request) {
+	device, seg := r.PathValue("device"), r.PathValue("seg")
+	var off int64
+	if v := r.URL.Query().Get("offset"); v != "" {
+		var err error
+		if off, err = strconv.ParseInt(v, 10, 64); err != nil || off < 0 {
+			s.refuseBad(w, r, gatewayapi.PathTelemetry, bad(gatewayapi.CodeBadRequest, "offset %q is not a byte offset", clipForLog(v)))
+			return
+		}
+	}
+	var data []byte
+	var size int64
+	appErr, err := s.pipelineCall(r, func(pl *nineclient.Pipeline) error {
+		var e error
+		data, size, e = teleio.ReadSegment(pl, telemetryRoot, device, seg, off)
+		return e
+	})
+	if err == nil {
+		err = appErr
+	}
+	if err != nil {
+		s.teleError(w, r, console.Cat, telemetryRoot+"/"+device+"/seg/"+seg, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set(gatewayapi.HeaderSize, strconv.FormatInt(size, 10))
+	w.Header().Set(gatewayapi.HeaderOffset, strconv.FormatInt(off, 10))
+	_, _ = w.Write(data)
+}
+
+// telemetryPush streams the body into segments. The broker admits the
+// push in the telemetry class (429 when that class is full) and opens
+// the session's Pipeline; the stream itself runs outside the broker's
+// deadline, which bounds one call, not a body of any size, and at most
+// gateway.broker.workers pushes stream at once (429 beyond).
+func (s *Server) telemetryPush(w http.ResponseWriter, r *http.Request) {
+	device := r.PathValue("device")
+	mime, err := teleio.Mime(r.Header.Get("Content-Type"))
+	if err != nil {
+		s.teleError(w, r, console.Echo, telemetryRoot+"/"+device, err)
+		return
+	}
+	select {
+	case s.pushSlots <- struct{}{}:
+		defer func() { <-s.pushSlots }()
+	default:
+		s.upstreamError(w, broker.ErrOverflow)
+		return
+	}
+	var sess *session
+	err = s.upstream(r, broker.Telemetry, func(ss *session) error {
+		if _, err := ss.Pipeline(); err != nil {
+			return err
+		}
+		sess = ss
+		return nil
+	})
+	if err != nil {
+		s.upstreamError(w, err)
+		return
+	}
+	sess.streams.Add(1)
+	defer sess.streams.Add(-1)
+	// A push holds the Pipeline for its whole stream: pushes of one
+	// session take turns.
+	sess.pushMu.Lock()
+	defer sess.pushMu.Unlock()
+	pl, err := sess.Pipeline()
+	if err != nil {
+		s.upstreamError(w, s.pool.drop(sess, err))
+		return
+	}
+	_ = http.NewResponseController(w).SetReadDeadline(timeZero)
+	res, err := teleio.Push(pl, telemetryRoot, device, mime, r.Body)
+	if err != nil {
+		if !teleio.IsBadInput(err) && !isRefusal(err) {
+			sess.resetPipeline()
+		}
+		s.log.Printf("telemetry push client=%s device-bytes=%d segments=%d: %v", r.RemoteAddr, res.Bytes, len(res.Segments), err)
+		s.teleError(w, r, console.Echo, telemetryRoot+"/"+device, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
