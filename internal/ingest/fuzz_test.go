@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -148,4 +150,33 @@ func unchunkable(s string, lim Limits) bool {
 		rest = rest[len(l):]
 	}
 	return false
+}
+
+// FuzzRecord: Record writes exactly what encoding/json writes for the
+// envelope without HTML escaping, so the records are the seed's.
+func FuzzRecord(f *testing.F) {
+	f.Add(1, "text/plain", "temperature=41C\n")
+	f.Add(12, "application/x-ndjson", "\"\\\u2028\u2029\x00\x1f\b\f\t\r<>&ü日本\x7f")
+	f.Fuzz(func(t *testing.T, seq int, mime, chunk string) {
+		if !utf8.ValidString(chunk) || seq < 0 {
+			return
+		}
+		if !slices.Contains(slices.Collect(maps.Values(Mimes)), mime) {
+			mime = "text/plain" // the header carries mime raw: only allowlisted ones
+		}
+		var b strings.Builder
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(struct {
+			Schema  string `json:"schema"`
+			Seq     int    `json:"seq"`
+			Mime    string `json:"mime"`
+			Payload string `json:"payload"`
+		}{PushSchema, seq, mime, chunk}); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := string(Record(seq, mime, chunk)), strings.TrimSuffix(b.String(), "\n"); got != want {
+			t.Fatalf("Record = %q\nencoding/json = %q", got, want)
+		}
+	})
 }

@@ -1,0 +1,543 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/gatewayapi"
+	"github.com/cohesix/cohesix/internal/gatewayclient"
+	"github.com/cohesix/cohesix/internal/ingest"
+	"github.com/cohesix/cohesix/internal/nineclient"
+	"github.com/cohesix/cohesix/internal/ticket"
+)
+
+// The figures of issue 14 (docs/BENCHMARKS.md, hive-gateway): each
+// benchmark runs a hosted root task and bin/hive-gateway in front of it,
+// both separate processes on loopback, as deployed. They run only with
+// -bench:
+//
+//	go test ./tests -run '^$' -bench BenchmarkGatewayTelemetry/1MB -benchtime 5x
+//	go test ./tests -run '^$' -bench BenchmarkGatewayTelemetry/1024MB -benchtime 1x
+//	go test ./tests -run '^$' -bench BenchmarkGatewayTelemetryStream -benchtime 1x
+//	go test ./tests -run '^$' -bench BenchmarkGatewayCat -benchtime 20000x
+//	go test ./tests -run '^$' -bench BenchmarkGatewayControlUnderFlood -benchtime 2000x
+
+const benchToken = "gateway-bench-token"
+
+// benchGateway is bin/hive-gateway serving rt, its URL and its process.
+type benchGateway struct {
+	url  string
+	proc *os.Process
+	out  *bytes.Buffer
+}
+
+// startBenchGateway runs bin/hive-gateway in front of rt's Secure9P
+// listener (dev profile: its own minted queen ticket, request-auth token
+// benchToken) and waits for /readyz.
+func startBenchGateway(b testing.TB, bin string, rt *rootTask) *benchGateway {
+	b.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cmd := exec.Command(filepath.Join(bin, "hive-gateway"), "--bind", addr, "--hive-9p", rt.NinePAddr)
+	cmd.Env = append(os.Environ(), gatewayapi.TokenEnv[0]+"="+benchToken)
+	g := &benchGateway{url: "http://" + addr, out: &bytes.Buffer{}}
+	cmd.Stdout, cmd.Stderr = g.out, g.out // one writer: exec serialises the writes
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	g.proc = cmd.Process
+	b.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+	})
+	for i := 0; ; i++ {
+		resp, err := http.Get(g.url + gatewayapi.PathReadyz)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return g
+			}
+		}
+		if i == 200 {
+			b.Fatalf("hive-gateway not ready at %s; output:\n%s", g.url, g.out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// client is a gateway client with the bench token; concurrency is how
+// many requests it keeps connections for.
+func (g *benchGateway) client(b *testing.B, concurrency int) *gatewayclient.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = concurrency, concurrency
+	c, err := gatewayclient.New(g.url, gatewayclient.Options{Token: benchToken, HTTP: &http.Client{Transport: tr}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+// memKiB reads a /proc/<pid>/status field in KiB (VmHWM, VmRSS).
+func memKiB(b *testing.B, pid int, field string) float64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, l := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(l, field+":"); ok {
+			n, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return n
+		}
+	}
+	b.Fatalf("/proc/%d/status has no %s", pid, field)
+	return 0
+}
+
+// telemetryRound is one device-full of telemetry: a body of whole lines
+// that ingest cuts into exactly segsPerRound segments within the device's
+// total, and the lines' length.
+type telemetryRound struct {
+	line    []byte // one line; every line of a body is this long
+	perSeg  int    // lines per segment
+	segs    int    // segments per round
+	stored  int    // bytes a full segment takes in the hive
+	counter int
+}
+
+// newTelemetryRound measures the round: lines of gpu-telemetry-like
+// ndjson with escapes, cut by the same Segmenter the gateway and coh use.
+func newTelemetryRound(b *testing.B) *telemetryRound {
+	r := &telemetryRound{}
+	r.line = r.nextLine()
+	var probe bytes.Buffer
+	for probe.Len() < 4*generated.TelemetryIngestMaxBytesPerSegment {
+		probe.Write(r.nextLine())
+	}
+	recs, _, err := ingest.NewSegmenter(&probe, "application/x-ndjson", ingest.DefaultLimits()).Next()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, rec := range recs {
+		r.stored += len(rec) + 1
+	}
+	r.perSeg = payloadLen(b, recs) / len(r.line)
+	r.segs = min(generated.TelemetryIngestMaxSegmentsPerDevice, generated.TelemetryIngestMaxTotalBytesPerDevice/r.stored)
+	return r
+}
+
+// payloadLen is the payload bytes of envelope records.
+func payloadLen(b *testing.B, recs [][]byte) int {
+	n := 0
+	for _, rec := range recs {
+		i := bytes.Index(rec, []byte(`"payload":"`))
+		if i < 0 {
+			b.Fatalf("record %q has no payload", rec)
+		}
+		s, err := strconv.Unquote(string(rec[i+len(`"payload":`) : len(rec)-1]))
+		if err != nil {
+			b.Fatal(err)
+		}
+		n += len(s)
+	}
+	return n
+}
+
+// nextLine is one fixed-length telemetry line.
+func (r *telemetryRound) nextLine() []byte {
+	r.counter++
+	return fmt.Appendf(nil, `{"schema_version":"gpu-telemetry/v1","device_id":"GPU-0","seq":%09d,"latency_ms":[3,5,8],"note":"ok \"q\" é"}`+"\n", r.counter%1000000000)
+}
+
+// body returns the next round of at most limit bytes: whole lines.
+func (r *telemetryRound) body(limit int) []byte {
+	n := max(1, min(r.perSeg*r.segs, limit/len(r.line)))
+	out := make([]byte, 0, n*len(r.line))
+	for range n {
+		out = append(out, r.nextLine()...)
+	}
+	return out
+}
+
+// p7Side is one side's summed times and bytes.
+type p7Side struct {
+	push, pull time.Duration
+	stored     int64
+}
+
+// BenchmarkGatewayTelemetry is P7 (milestone 25f): push and pull of 1 MB,
+// 10 MB, 100 MB and 1 GB of telemetry through hive-gateway and, in the
+// same run, interleaved round by round, straight over Secure9P as coh
+// telemetry push|pull does it (the same Segmenter, Ingest.Push over one
+// pipelined session, Pipeline.ReadFile per segment). A device holds one
+// device-full (max_total_bytes_per_device), so bytes move in rounds: push
+// a body that fills the device's segments, then pull them; the next
+// round evicts them. No request is retried: any error fails the run, and
+// every pulled segment must equal, byte for byte, what the other side
+// stored of the same body. MB/s counts body bytes (10^6 B/s). The
+// gateway's peak RSS (VmHWM of its process) is reported: it holds one
+// segment of a push at a time.
+func BenchmarkGatewayTelemetry(b *testing.B) {
+	bin := binaries(b, "roottask", "cmd/hive-gateway")
+	for _, size := range []int{1 << 20, 10 << 20, 100 << 20, 1 << 30} {
+		b.Run(fmt.Sprintf("%dMB", size>>20), func(b *testing.B) {
+			rt := startRootTask(b, bin, false)
+			gw := startBenchGateway(b, bin, rt)
+			gc := gw.client(b, 1)
+			pl, err := rt.nine(b, ticket.RoleQueen, "").Pipeline()
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer pl.Close()
+			round := newTelemetryRound(b)
+			var gwSide, nineSide p7Side
+			total := 0
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				for moved := 0; moved < size; {
+					body := round.body(size - moved)
+					nineSegs := p7Straight(b, pl, "p7-9p", body, &nineSide)
+					p7Gateway(b, gc, "p7-gw", body, nineSegs, &gwSide)
+					moved += len(body)
+					total += len(body)
+				}
+			}
+			b.StopTimer()
+			if gwSide.stored != nineSide.stored {
+				b.Fatalf("gateway stored %d bytes, Secure9P %d", gwSide.stored, nineSide.stored)
+			}
+			mbps := func(d time.Duration) float64 { return float64(total) / 1e6 / d.Seconds() }
+			b.ReportMetric(mbps(gwSide.push), "gw_push_MB/s")
+			b.ReportMetric(mbps(gwSide.pull), "gw_pull_MB/s")
+			b.ReportMetric(mbps(nineSide.push), "9p_push_MB/s")
+			b.ReportMetric(mbps(nineSide.pull), "9p_pull_MB/s")
+			b.ReportMetric(nineSide.push.Seconds()/gwSide.push.Seconds(), "push_gw/9p")
+			b.ReportMetric(nineSide.pull.Seconds()/gwSide.pull.Seconds(), "pull_gw/9p")
+			b.ReportMetric(memKiB(b, gw.proc.Pid, "VmHWM")/1024, "gw_VmHWM_MiB")
+			b.ReportMetric(0, "errors")
+		})
+	}
+}
+
+// p7Straight pushes body to dev as coh does and pulls the segments back;
+// it returns what the hive stored, segment by segment.
+func p7Straight(b *testing.B, pl *nineclient.Pipeline, dev string, body []byte, side *p7Side) [][]byte {
+	t0 := time.Now()
+	sg := ingest.NewSegmenter(bytes.NewReader(body), "application/x-ndjson", ingest.DefaultLimits())
+	var segs []nineclient.Segment
+	for {
+		recs, _, err := sg.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		segs = append(segs, nineclient.Segment{Mime: "application/x-ndjson", Records: recs})
+	}
+	in, err := pl.Ingest(generated.ClientPoliciesCohTelemetryRoot, dev)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ids, _, err := in.Push(segs)
+	if err != nil {
+		b.Fatalf("9p push: %v", err)
+	}
+	in.Close()
+	t1 := time.Now()
+	var out [][]byte
+	for _, id := range ids {
+		data, _, err := pl.ReadFile(generated.ClientPoliciesCohTelemetryRoot+"/"+dev+"/seg/"+id, 0, generated.ClientPoliciesCohTelemetryMaxBytesPerSegment)
+		if err != nil {
+			b.Fatalf("9p read %s: %v", id, err)
+		}
+		out = append(out, data)
+		side.stored += int64(len(data))
+	}
+	side.push += t1.Sub(t0)
+	side.pull += time.Since(t1)
+	return out
+}
+
+// p7Gateway pushes body to dev through the gateway and pulls the
+// segments back, checking them against what the straight side stored.
+func p7Gateway(b *testing.B, gc *gatewayclient.Client, dev string, body []byte, want [][]byte, side *p7Side) {
+	ctx := context.Background()
+	t0 := time.Now()
+	res, err := gc.TelemetryPush(ctx, dev, "application/x-ndjson", bytes.NewReader(body))
+	if err != nil {
+		b.Fatalf("gateway push: %v", err)
+	}
+	t1 := time.Now()
+	if len(res.Segments) != len(want) {
+		b.Fatalf("gateway made %d segments of a round; Secure9P %d", len(res.Segments), len(want))
+	}
+	var buf bytes.Buffer
+	for i, id := range res.Segments {
+		buf.Reset()
+		size, n, err := gc.TelemetryRead(ctx, dev, id, 0, &buf)
+		if err != nil || n != size {
+			b.Fatalf("gateway read %s: %d of %d bytes, %v", id, n, size, err)
+		}
+		if !bytes.Equal(buf.Bytes(), want[i]) {
+			b.Fatalf("gateway segment %s (%d bytes) differs from the Secure9P one (%d bytes)", id, buf.Len(), len(want[i]))
+		}
+		side.stored += n
+	}
+	side.push += t1.Sub(t0)
+	side.pull += time.Since(t1)
+}
+
+// lineSource streams n bytes of telemetry lines without holding them.
+type lineSource struct {
+	r    *telemetryRound
+	left int
+	cur  []byte
+}
+
+func (s *lineSource) Read(p []byte) (int, error) {
+	if s.left <= 0 {
+		return 0, io.EOF
+	}
+	n := 0
+	for n < len(p) && s.left > 0 {
+		if len(s.cur) == 0 {
+			s.cur = s.r.nextLine()
+			if len(s.cur) > s.left { // the last line is cut short, still a line
+				s.cur = append(s.cur[:max(0, s.left-1)], '\n')
+			}
+		}
+		c := copy(p[n:], s.cur)
+		s.cur, n, s.left = s.cur[c:], n+c, s.left-c
+	}
+	return n, nil
+}
+
+// BenchmarkGatewayTelemetryStream pushes 100 MB and 1 GB as ONE request
+// body, streamed from a generator: the gateway cuts and pushes segments
+// as the body arrives (older segments are evicted as the device fills),
+// so its peak RSS must not grow with the body. Push only: the hive keeps
+// the last device-full.
+func BenchmarkGatewayTelemetryStream(b *testing.B) {
+	bin := binaries(b, "roottask", "cmd/hive-gateway")
+	for _, size := range []int{100 << 20, 1 << 30} {
+		b.Run(fmt.Sprintf("%dMB", size>>20), func(b *testing.B) {
+			rt := startRootTask(b, bin, false)
+			gw := startBenchGateway(b, bin, rt)
+			gc := gw.client(b, 1)
+			round := newTelemetryRound(b)
+			before := memKiB(b, gw.proc.Pid, "VmHWM")
+			var took time.Duration
+			segs := 0
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				t0 := time.Now()
+				res, err := gc.TelemetryPush(context.Background(), "p7-stream", "application/x-ndjson", &lineSource{r: round, left: size})
+				if err != nil {
+					b.Fatalf("streamed push of %d bytes: %v (result %d segments)", size, err, len(res.Segments))
+				}
+				took += time.Since(t0)
+				segs += len(res.Segments)
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(size)*float64(b.N)/1e6/took.Seconds(), "gw_push_MB/s")
+			b.ReportMetric(float64(segs)/float64(b.N), "segments")
+			b.ReportMetric(before/1024, "gw_VmHWM_before_MiB")
+			b.ReportMetric(memKiB(b, gw.proc.Pid, "VmHWM")/1024, "gw_VmHWM_MiB")
+		})
+	}
+}
+
+// latencies runs total requests of do on workers goroutines and returns
+// every request's latency, sorted, and the wall time.
+func latencies(b *testing.B, workers, total int, do func() error) ([]time.Duration, time.Duration) {
+	var next atomic.Int64
+	per := make([][]time.Duration, workers)
+	var wg sync.WaitGroup
+	var failed atomic.Pointer[error]
+	t0 := time.Now()
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(total) {
+				s := time.Now()
+				if err := do(); err != nil {
+					failed.CompareAndSwap(nil, &err)
+					return
+				}
+				per[w] = append(per[w], time.Since(s))
+			}
+		}()
+	}
+	wg.Wait()
+	wall := time.Since(t0)
+	if e := failed.Load(); e != nil {
+		b.Fatal(*e)
+	}
+	all := slices.Concat(per...)
+	slices.Sort(all)
+	return all, wall
+}
+
+// pct is the p-th percentile of sorted durations, in ms.
+func pct(d []time.Duration, p float64) float64 {
+	if len(d) == 0 {
+		return 0
+	}
+	return float64(d[min(len(d)-1, int(float64(len(d))*p))]) / 1e6
+}
+
+// catClients is the concurrency of the cat figure.
+const catClients = 100
+
+// BenchmarkGatewayCat: GET /v1/fs/cat?path=/proc/lifecycle/state with 100
+// concurrent clients on loopback (b.N requests in all), p50/p99 and
+// requests/s, beside a bare net/http handler in this process returning
+// the same bytes (the ceiling of net/http on this machine).
+func BenchmarkGatewayCat(b *testing.B) {
+	bin := binaries(b, "roottask", "cmd/hive-gateway")
+	rt := startRootTask(b, bin, false)
+	gw := startBenchGateway(b, bin, rt)
+	hc := gw.client(b, catClients)
+	url := gw.url + gatewayapi.PathCat + "?path=/proc/lifecycle/state"
+	httpc := &http.Client{Transport: func() *http.Transport {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConns, tr.MaxIdleConnsPerHost = catClients, catClients
+		return tr
+	}()}
+	get := func(u string) func() error {
+		return func() error {
+			resp, err := httpc.Get(u)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+				return err
+			}
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("GET %s: %s", u, resp.Status)
+			}
+			return nil
+		}
+	}
+	r, err := hc.Cat(context.Background(), "/proc/lifecycle/state", 0)
+	if err != nil || r.Status != gatewayapi.StatusOK {
+		b.Fatalf("cat = %+v, %v", r, err)
+	}
+	resp, err := httpc.Get(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	same, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(same)
+	}))
+	defer bare.Close()
+	b.ResetTimer()
+	gl, gwall := latencies(b, catClients, b.N, get(url))
+	bl, bwall := latencies(b, catClients, b.N, get(bare.URL))
+	b.StopTimer()
+	b.ReportMetric(pct(gl, 0.50), "gw_p50_ms")
+	b.ReportMetric(pct(gl, 0.99), "gw_p99_ms")
+	b.ReportMetric(float64(len(gl))/gwall.Seconds(), "gw_req/s")
+	b.ReportMetric(pct(bl, 0.50), "bare_p50_ms")
+	b.ReportMetric(pct(bl, 0.99), "bare_p99_ms")
+	b.ReportMetric(float64(len(bl))/bwall.Seconds(), "bare_req/s")
+}
+
+// floodWorkers is how many telemetry pushes the flood keeps in flight:
+// more than the broker's telemetry queue and workers, so it overflows.
+const floodWorkers = 2 * (generated.GatewayBrokerTelemetryQueue + generated.GatewayBrokerWorkers)
+
+// BenchmarkGatewayControlUnderFlood: control requests (GET /v1/fs/ls
+// ?path=/proc, not cached) one at a time, b.N of them, while
+// floodWorkers goroutines push device-fulls of telemetry as fast as they
+// can; control p50/p99 and the telemetry answers (200s and 429s) are
+// reported. Any other telemetry answer fails the run.
+func BenchmarkGatewayControlUnderFlood(b *testing.B) {
+	bin := binaries(b, "roottask", "cmd/hive-gateway")
+	rt := startRootTask(b, bin, false)
+	gw := startBenchGateway(b, bin, rt)
+	gc := gw.client(b, floodWorkers+1)
+	round := newTelemetryRound(b)
+	body := round.body(round.perSeg * round.segs * len(round.line))
+	ctx, stop := context.WithCancel(context.Background())
+	var ok, overflow atomic.Int64
+	var floodErr atomic.Pointer[error]
+	var wg sync.WaitGroup
+	for w := range floodWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dev := fmt.Sprintf("flood-%d", w%generated.ClientPoliciesCohTelemetryMaxDevices)
+			for ctx.Err() == nil {
+				_, err := gc.TelemetryPush(ctx, dev, "application/x-ndjson", bytes.NewReader(body))
+				switch {
+				case err == nil:
+					ok.Add(1)
+				case gatewayclient.IsStatus(err, http.StatusTooManyRequests):
+					overflow.Add(1)
+				case ctx.Err() != nil:
+				default:
+					floodErr.CompareAndSwap(nil, &err)
+				}
+			}
+		}()
+	}
+	// Let the flood fill the broker's telemetry queue first.
+	for overflow.Load() == 0 && ok.Load() < floodWorkers && floodErr.Load() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	b.ResetTimer()
+	lat, wall := latencies(b, 1, b.N, func() error {
+		r, err := gc.Ls(ctx, "/proc")
+		if err == nil && r.Status != gatewayapi.StatusOK {
+			err = fmt.Errorf("ls /proc: %s", r.Ack)
+		}
+		return err
+	})
+	b.StopTimer()
+	stop()
+	wg.Wait()
+	if e := floodErr.Load(); e != nil {
+		b.Fatalf("telemetry flood: %v", *e)
+	}
+	b.ReportMetric(pct(lat, 0.50), "ctl_p50_ms")
+	b.ReportMetric(pct(lat, 0.99), "ctl_p99_ms")
+	b.ReportMetric(float64(len(lat))/wall.Seconds(), "ctl_req/s")
+	b.ReportMetric(float64(ok.Load()), "tele_200")
+	b.ReportMetric(float64(overflow.Load()), "tele_429")
+}
