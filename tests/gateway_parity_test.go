@@ -227,6 +227,25 @@ func TestGatewayParityCoh(t *testing.T) {
 			t.Errorf("coh %v: 9p exit %d %q %q; rest exit %d %q %q", args, nineCode, nine, nineErr, restCode, rest, restErr)
 		}
 	}
+	// The mutating verbs: a lease through /queen/ctl and a run whose
+	// breadcrumbs are appended to /gpu/GPU-0/status, all over REST.
+	rest := func(args ...string) (string, int) {
+		out, errw, code := parityRun(t, bin, "coh", nil, append([]string{"--rest-url", url}, args...)...)
+		return out + errw, code
+	}
+	if out, code := rest("gpu", "lease", "--gpu", "GPU-0", "--mem-mb", "1024", "--streams", "1", "--ttl-s", "60"); code != 0 || !strings.Contains(out, "OK LEASE gpu=GPU-0 worker=worker-1") {
+		t.Fatalf("coh --rest-url gpu lease = %d:\n%s", code, out)
+	}
+	if out, code := rest("run", "--gpu", "GPU-0", "--", "true"); code != 0 || out != "OK RUN gpu=GPU-0 status=OK exit_code=0\n" {
+		t.Fatalf("coh --rest-url run = %d:\n%s", code, out)
+	}
+	if out, code := rest("run", "--gpu", "GPU-0", "--", "false"); code != 1 || out != "OK RUN gpu=GPU-0 status=ERR exit_code=1\n" {
+		t.Errorf("coh --rest-url run false = %d:\n%s", code, out)
+	}
+	q := rt.nine(t, ticket.RoleQueen, "")
+	if b, _ := q.Read("/gpu/GPU-0/status", 0); strings.Count(string(b), `"event":"EXIT"`) != 2 {
+		t.Errorf("breadcrumbs over REST: %s", b)
+	}
 }
 
 // parityMount runs `coh --rest-url URL mount --at DIR` and waits for its
