@@ -1,6 +1,6 @@
 # Cohesix build and test entry points. `make run` starts a hosted hive;
 # `make test` is what CI runs.
-.PHONY: run build test vet fmt-check unit fuzz generate check-generated check-limit-literals check-readme-layout fuzz-manifest sel4-ci image qemu qemu-net sel4-system sel4-boottime
+.PHONY: run gateway build test vet fmt-check unit fuzz generate check-generated check-limit-literals check-readme-layout fuzz-manifest sel4-ci image qemu qemu-net sel4-system sel4-boottime
 
 GO ?= go
 FUZZTIME ?= 30s
@@ -12,7 +12,10 @@ run: ## start a hosted hive: console 127.0.0.1:31337, Secure9P 127.0.0.1:5640, s
 	@echo "Attach from another terminal with: go run ./cmd/cohsh --transport tcp --role queen"
 	$(GO) run ./roottask --state-dir '$(STATE_DIR)'
 
-build: ## build every program into bin/
+gateway: ## start hive-gateway on 127.0.0.1:8080 in front of the hive of `make run` (docs/GATEWAY.md)
+	$(GO) run ./cmd/hive-gateway
+
+build: ## build every program (roottask, cohsh, coh, hive-gateway, ...) into bin/
 	$(GO) build -o $(BIN)/ ./cmd/... ./roottask
 
 test: vet fmt-check check-generated check-limit-literals check-readme-layout unit sel4-ci fuzz ## everything CI checks

@@ -35,7 +35,7 @@ var (
 func restFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "rest-url", Usage: "Talk to hive-gateway at this URL instead of Secure9P (env COHSH_REST_URL, COH_REST_URL, HIVE_GATEWAY_URL)"},
-		&cli.StringFlag{Name: "rest-auth-token", Usage: "hive-gateway request-auth token (env HIVE_GATEWAY_REQUEST_AUTH_TOKEN, COH_REST_AUTH_TOKEN, COHSH_REST_AUTH_TOKEN)"},
+		&cli.StringFlag{Name: "rest-auth-token", Usage: "Request-auth token of hive-gateway (env HIVE_GATEWAY_REQUEST_AUTH_TOKEN, COH_REST_AUTH_TOKEN, COHSH_REST_AUTH_TOKEN)"},
 	}
 }
 

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/gatewayclient"
 	"github.com/cohesix/cohesix/internal/ingest"
 	"github.com/cohesix/cohesix/internal/nineclient"
 	"github.com/cohesix/cohesix/internal/syncfile"
@@ -32,7 +36,7 @@ func telemetryCmd(e *env) *cli.Command {
 		Subcommands: []*cli.Command{pushCmd(e), {
 			Name:   "pull",
 			Usage:  "Copy every segment under /queen/telemetry into DIR, resuming partial copies",
-			Flags:  []cli.Flag{&cli.StringFlag{Name: "out", Required: true, Usage: "Directory to pull segments into"}, jsonFlag, &cli.BoolFlag{Name: "progress", Value: true, Usage: "Show a progress bar on stderr"}},
+			Flags:  append([]cli.Flag{&cli.StringFlag{Name: "out", Required: true, Usage: "Directory to pull segments into"}, jsonFlag, &cli.BoolFlag{Name: "progress", Value: true, Usage: "Show a progress bar on stderr"}}, restFlags()...),
 			Action: e.telemetryPull,
 		}},
 	}
@@ -42,28 +46,20 @@ func telemetryCmd(e *env) *cli.Command {
 type segJob struct{ dev, seg string }
 
 func (e *env) telemetryPull(c *cli.Context) error {
-	cl, err := dial(c)
+	link, err := dialTelemetry(c)
 	if err != nil {
 		return err
 	}
-	defer cl.Close()
-	root := generated.ClientPoliciesCohTelemetryRoot
-	jobs, err := listSegments(cl, root)
+	defer link.Close()
+	jobs, err := link.list()
 	if err != nil {
 		return err
 	}
-	// Each segment is one exchange on a pipelined session: walk,
-	// open, size and the bytes past the local copy together.
-	pl, err := cl.Pipeline()
-	if err != nil {
-		return fail(exitFailed, "coh: 9p pipeline session: %v", err)
-	}
-	defer pl.Close()
 	showProgress := c.Bool("progress") && !c.Bool("json")
 	var results []pulled
 	var bytes int64
 	for i, j := range jobs {
-		r, ok, err := pullSegment(pl, c.String("out"), root, j)
+		r, ok, err := pullSegment(link, c.String("out"), j)
 		if err != nil {
 			return err
 		}
@@ -112,37 +108,37 @@ func listSegments(cl *nineclient.Client, root string) ([]segJob, error) {
 // pullSegment brings the local copy of one segment up to the size the
 // exchange saw: fetched whole, resumed, or skipped when complete. ok is
 // false when the segment is gone.
-func pullSegment(pl *nineclient.Pipeline, out, root string, j segJob) (r pulled, ok bool, err error) {
+func pullSegment(link teleLink, out string, j segJob) (r pulled, ok bool, err error) {
 	max := int64(generated.ClientPoliciesCohTelemetryMaxBytesPerSegment)
 	path := ingest.SegmentPath(out, j.dev, j.seg)
-	remote := root + "/" + j.dev + "/seg/" + j.seg
+	remote := link.root() + "/" + j.dev + "/seg/" + j.seg
 	local, exists, err := ingest.LocalSize(path)
 	if err != nil {
 		return r, false, fail(exitFailed, "coh: %v", err)
 	}
-	b, size, err := pl.ReadFile(remote, local, int(max-min(local, max)))
-	if errors.Is(err, linux.ENOENT) {
+	b, size, err := link.read(j, local, int(max-min(local, max)))
+	if errors.Is(err, errSegmentGone) {
 		return r, false, nil
 	}
 	if err != nil {
 		return r, false, fail(exitFailed, "ERR CAT path=%s error=%v", remote, err)
 	}
-	if int64(size) > max {
+	if size > max {
 		return r, false, fail(exitFailed, "ERR CAT path=%s error=%s exceeds %d bytes", remote, remote, max)
 	}
-	dec, off := ingest.PlanSegment(local, exists, int64(size))
-	r = pulled{Device: j.dev, Seg: j.seg, Size: int64(size), Action: [...]string{"fetch", "resume", "skip"}[dec]}
+	dec, off := ingest.PlanSegment(local, exists, size)
+	r = pulled{Device: j.dev, Seg: j.seg, Size: size, Action: [...]string{"fetch", "resume", "skip"}[dec]}
 	if dec == ingest.PullSkip {
 		return r, true, nil
 	}
 	if off != local { // the local copy is stale: fetch it whole
-		if b, _, err = pl.ReadFile(remote, off, int(size)); err != nil {
+		if b, _, err = link.read(j, off, int(size)); err != nil {
 			return r, false, fail(exitFailed, "ERR CAT path=%s error=%v", remote, err)
 		}
 	}
 	// The size the exchange saw is the span: bytes appended
 	// since come with the next pull (a resume).
-	b = b[:min(int64(len(b)), int64(size)-off)]
+	b = b[:min(int64(len(b)), size-off)]
 	if err := appendFile(path, off, b); err != nil {
 		return r, false, fail(exitFailed, "coh: %v", err)
 	}
@@ -187,13 +183,14 @@ type pushed struct {
 // pushCmd is `coh telemetry push --device ID FILE...`: each file becomes
 // one segment of envelope records, as `cohsh telemetry push` makes it
 // (spec gpu-telemetry §6), with records up to max_record_bytes; the files
-// go over one pipelined session, one exchange per segment.
+// go over one pipelined session, one exchange per segment, or through
+// hive-gateway, one request per file.
 func pushCmd(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "push",
 		Usage:     "Push each FILE (.txt .log .json .ndjson .csv, at most max_bytes_per_segment) into a new segment of --device",
 		ArgsUsage: "FILE...",
-		Flags:     []cli.Flag{&cli.StringFlag{Name: "device", Required: true, Usage: "Telemetry device id under /queen/telemetry"}, jsonFlag},
+		Flags:     append([]cli.Flag{&cli.StringFlag{Name: "device", Required: true, Usage: "Telemetry device id under /queen/telemetry"}, jsonFlag}, restFlags()...),
 		Action: func(c *cli.Context) error {
 			dev := c.String("device")
 			if err := ingest.ValidDevice(dev); err != nil {
@@ -202,47 +199,21 @@ func pushCmd(e *env) *cli.Command {
 			if c.NArg() == 0 {
 				return fail(exitUsage, "coh: telemetry push needs at least one FILE")
 			}
-			// Every file is checked before anything is sent.
-			var segs []nineclient.Segment
-			var out []pushed
-			for _, src := range c.Args().Slice() {
-				mime, err := ingest.MimeFor(src)
-				if err != nil {
-					return fail(exitUsage, "coh: %s: %v", src, err)
-				}
-				data, err := os.ReadFile(src)
-				if err != nil {
-					return fail(exitUsage, "coh: %v: %v", ingest.ErrLocal, err)
-				}
-				recs, err := ingest.Chunk(data, mime, ingest.DefaultLimits())
-				if err != nil {
-					return fail(exitUsage, "coh: %s: %v", src, err)
-				}
-				segs = append(segs, nineclient.Segment{Mime: mime, Records: recs})
-				p := pushed{Device: dev, File: src, Records: len(recs)}
-				for _, r := range recs {
-					p.Bytes += len(r) + 1
-				}
-				out = append(out, p)
-			}
-			cl, err := dial(c)
+			files, out, err := checkPushFiles(dev, c.Args().Slice())
 			if err != nil {
 				return err
 			}
-			defer cl.Close()
-			pl, err := cl.Pipeline()
+			link, err := dialTelemetry(c)
 			if err != nil {
-				return fail(exitFailed, "coh: 9p pipeline session: %v", err)
+				return err
 			}
-			defer pl.Close()
-			in, err := pl.Ingest(generated.ClientPoliciesCohTelemetryRoot, dev)
-			if err != nil {
-				return fail(exitFailed, "ERR TELEMETRY action=push device=%s error=%v", dev, err)
-			}
-			defer in.Close()
-			ids, _, err := in.Push(segs)
-			for i, id := range ids {
+			defer link.Close()
+			ids, err := link.push(dev, files)
+			for i, id := range ids[:min(len(ids), len(out))] {
 				out[i].Seg = id
+			}
+			if ee := (*exitErr)(nil); errors.As(err, &ee) {
+				return err // nothing was pushed
 			}
 			if err != nil {
 				// The segments made so far stay; the last may be part-written.
@@ -257,3 +228,203 @@ func pushCmd(e *env) *cli.Command {
 		},
 	}
 }
+
+// pushFile is one checked source file of a push.
+type pushFile struct {
+	mime    string
+	data    []byte
+	records [][]byte
+}
+
+// checkPushFiles reads and chunks every file before anything is sent.
+func checkPushFiles(dev string, srcs []string) ([]pushFile, []pushed, error) {
+	var files []pushFile
+	var out []pushed
+	for _, src := range srcs {
+		mime, err := ingest.MimeFor(src)
+		if err != nil {
+			return nil, nil, fail(exitUsage, "coh: %s: %v", src, err)
+		}
+		data, err := os.ReadFile(src)
+		if err != nil {
+			return nil, nil, fail(exitUsage, "coh: %v: %v", ingest.ErrLocal, err)
+		}
+		recs, err := ingest.Chunk(data, mime, ingest.DefaultLimits())
+		if err != nil {
+			return nil, nil, fail(exitUsage, "coh: %s: %v", src, err)
+		}
+		files = append(files, pushFile{mime: mime, data: data, records: recs})
+		p := pushed{Device: dev, File: src, Records: len(recs)}
+		for _, r := range recs {
+			p.Bytes += len(r) + 1
+		}
+		out = append(out, p)
+	}
+	return files, out, nil
+}
+
+// teleLink is what coh telemetry does its work over: straight Secure9P
+// (a session and its pipeline) or hive-gateway's telemetry routes
+// (--rest-url). push and pull print the same lines and JSON over either.
+type teleLink interface {
+	// push makes one new segment of dev per file, in order, and returns
+	// the ids made, also with the error that ended the push; an *exitErr
+	// says nothing was pushed and is ready to print.
+	push(dev string, files []pushFile) ([]string, error)
+	// list returns the segments of the first max_devices devices; its
+	// errors are ready to print.
+	list() ([]segJob, error)
+	// read returns at most n bytes of j's segment from off and the
+	// segment's size when read; errSegmentGone when it is gone.
+	read(j segJob, off int64, n int) ([]byte, int64, error)
+	root() string
+	Close() error
+}
+
+// errSegmentGone is a segment evicted since the listing.
+var errSegmentGone = errors.New("segment gone")
+
+// dialTelemetry reaches the hive through --rest-url (given before or
+// after the command) when one is set, else over Secure9P.
+func dialTelemetry(c *cli.Context) (teleLink, error) {
+	inheritRestFlags(c)
+	if u := restURL(c); u != "" {
+		gw, err := restClient(c, u)
+		if err != nil {
+			return nil, err
+		}
+		return &restLink{gw: gw, ctx: c.Context}, nil
+	}
+	cl, err := dial(c)
+	if err != nil {
+		return nil, err
+	}
+	return &nineLink{cl: cl}, nil
+}
+
+// inheritRestFlags makes the global --rest-url and --rest-auth-token
+// count for a telemetry command that also takes them, whose own unset
+// flags would otherwise hide the global ones.
+func inheritRestFlags(c *cli.Context) {
+	for _, f := range restFlags() {
+		name := f.Names()[0]
+		if c.String(name) != "" {
+			continue
+		}
+		for _, a := range c.Lineage()[1:] {
+			if v := a.String(name); v != "" {
+				_ = c.Set(name, v)
+				break
+			}
+		}
+	}
+}
+
+// nineLink is telemetry straight over Secure9P.
+type nineLink struct {
+	cl *nineclient.Client
+	pl *nineclient.Pipeline // opened on first use
+}
+
+func (l *nineLink) root() string { return generated.ClientPoliciesCohTelemetryRoot }
+
+// pipeline opens the bulk session: each segment is one exchange on it.
+func (l *nineLink) pipeline() (*nineclient.Pipeline, error) {
+	if l.pl != nil {
+		return l.pl, nil
+	}
+	pl, err := l.cl.Pipeline()
+	if err != nil {
+		return nil, fail(exitFailed, "coh: 9p pipeline session: %v", err)
+	}
+	l.pl = pl
+	return pl, nil
+}
+
+func (l *nineLink) push(dev string, files []pushFile) ([]string, error) {
+	pl, err := l.pipeline()
+	if err != nil {
+		return nil, err
+	}
+	in, err := pl.Ingest(l.root(), dev)
+	if err != nil {
+		return nil, fail(exitFailed, "ERR TELEMETRY action=push device=%s error=%v", dev, err)
+	}
+	defer in.Close()
+	segs := make([]nineclient.Segment, len(files))
+	for i, f := range files {
+		segs[i] = nineclient.Segment{Mime: f.mime, Records: f.records}
+	}
+	ids, _, err := in.Push(segs)
+	return ids, err
+}
+
+func (l *nineLink) list() ([]segJob, error) { return listSegments(l.cl, l.root()) }
+
+func (l *nineLink) read(j segJob, off int64, n int) ([]byte, int64, error) {
+	pl, err := l.pipeline()
+	if err != nil {
+		return nil, 0, err
+	}
+	b, size, err := pl.ReadFile(l.root()+"/"+j.dev+"/seg/"+j.seg, off, n)
+	if errors.Is(err, linux.ENOENT) {
+		return nil, 0, errSegmentGone
+	}
+	return b, int64(size), err
+}
+
+func (l *nineLink) Close() error {
+	if l.pl != nil {
+		l.pl.Close()
+	}
+	return l.cl.Close()
+}
+
+// restLink is telemetry through hive-gateway: a push is one POST per
+// file, the listing one GET, a segment one GET from the cursor.
+type restLink struct {
+	gw  *gatewayclient.Client
+	ctx context.Context
+}
+
+func (l *restLink) root() string { return generated.ClientPoliciesCohTelemetryRoot }
+
+func (l *restLink) push(dev string, files []pushFile) ([]string, error) {
+	var ids []string
+	for _, f := range files {
+		res, err := l.gw.TelemetryPush(l.ctx, dev, f.mime, bytes.NewReader(f.data))
+		ids = append(ids, res.Segments...)
+		if err != nil {
+			return ids, err
+		}
+		if len(res.Segments) != 1 {
+			return ids, fmt.Errorf("the gateway made %d segments of a file coh checked as one", len(res.Segments))
+		}
+	}
+	return ids, nil
+}
+
+func (l *restLink) list() ([]segJob, error) {
+	segs, err := l.gw.TelemetrySegments(l.ctx)
+	if err != nil {
+		return nil, fail(exitFailed, "ERR LS path=%s error=%v", l.root(), err)
+	}
+	var jobs []segJob
+	for _, s := range segs.Segments {
+		jobs = append(jobs, segJob{s.Device, s.Seg})
+	}
+	return jobs, nil
+}
+
+// read takes the rest of the segment from off: a segment read through
+// the gateway is at most max_bytes_per_segment, n bytes or fewer.
+func (l *restLink) read(j segJob, off int64, n int) ([]byte, int64, error) {
+	var b bytes.Buffer
+	size, _, err := l.gw.TelemetryRead(l.ctx, j.dev, j.seg, off, &b)
+	if gatewayclient.IsStatus(err, http.StatusNotFound) {
+		return nil, 0, errSegmentGone
+	}
+	return b.Bytes()[:min(b.Len(), n)], size, err
+}
+
+func (l *restLink) Close() error { return nil }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cohesix/cohesix/internal/gateway/broker"
 	"github.com/cohesix/cohesix/internal/gatewayapi"
 )
 
@@ -146,10 +148,10 @@ func (s *Server) upstreamError(w http.ResponseWriter, err error) {
 	case errors.As(err, &un):
 		retryAfter(w, un.retryAfter)
 		problem(w, http.StatusServiceUnavailable, gatewayapi.CodeUnavailable, "the hive is unreachable; the gateway is reconnecting")
-	case errors.Is(err, errOverflow):
-		retryAfter(w, time.Second)
+	case errors.Is(err, broker.ErrOverflow):
+		retryAfter(w, s.broker.RetryAfter())
 		problem(w, http.StatusTooManyRequests, gatewayapi.CodeOverloaded, "the gateway's queue for this class is full")
-	case errors.Is(err, errDeadline):
+	case errors.Is(err, broker.ErrDeadline), errors.Is(err, context.DeadlineExceeded):
 		problem(w, http.StatusGatewayTimeout, gatewayapi.CodeDeadline, "the hive did not answer before the broker's deadline")
 	case errors.As(err, &at):
 		problem(w, http.StatusForbidden, "forbidden", at.Error())

@@ -13,51 +13,42 @@ import (
 // metrics are the gateway's counters, in its own registry: Prometheus
 // text at /metrics and the same values as JSON in /v1/meta/status.
 type metrics struct {
-	reg       *prometheus.Registry
-	requests  *prometheus.CounterVec // by route and HTTP status
-	badInput  *prometheus.CounterVec // by problem code
-	authFail  prometheus.Counter
-	upstream  *prometheus.CounterVec // upstream calls by class and outcome
-	cacheHits prometheus.Counter
-	cacheMiss prometheus.Counter
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec // by route and HTTP status
+	badInput *prometheus.CounterVec // by problem code
+	authFail prometheus.Counter
 }
 
 func newMetrics(p *pool) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hive_gateway_requests_total",
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cohesix_gateway_requests_total",
 			Help: "HTTP requests answered, by route and status."}, []string{"route", "code"}),
-		badInput: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hive_gateway_bad_input_total",
+		badInput: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cohesix_gateway_bad_input_total",
 			Help: "Requests refused before any upstream call, by problem code."}, []string{"code"}),
-		authFail: prometheus.NewCounter(prometheus.CounterOpts{Name: "hive_gateway_auth_failures_total",
+		authFail: prometheus.NewCounter(prometheus.CounterOpts{Name: "cohesix_gateway_auth_failures_total",
 			Help: "Requests refused for a missing or wrong request-auth token."}),
-		upstream: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hive_gateway_upstream_calls_total",
-			Help: "Calls to the hive, by broker class and outcome."}, []string{"class", "outcome"}),
-		cacheHits: prometheus.NewCounter(prometheus.CounterOpts{Name: "hive_gateway_cache_hits_total",
-			Help: "Reads answered from the /proc read-through cache."}),
-		cacheMiss: prometheus.NewCounter(prometheus.CounterOpts{Name: "hive_gateway_cache_misses_total",
-			Help: "Cacheable reads that went to the hive."}),
 	}
 	gauge := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
 	}
-	m.reg.MustRegister(m.requests, m.badInput, m.authFail, m.upstream, m.cacheHits, m.cacheMiss,
-		gauge("hive_gateway_upstream_sessions", "Upstream Secure9P sessions kept.", func() float64 {
+	m.reg.MustRegister(m.requests, m.badInput, m.authFail,
+		gauge("cohesix_gateway_upstream_sessions", "Upstream Secure9P sessions kept.", func() float64 {
 			n, _, _, _ := p.stats()
 			return float64(n)
 		}),
-		gauge("hive_gateway_hive_up", "1 while the hive is reachable.", func() float64 {
+		gauge("cohesix_gateway_hive_up", "1 while the hive is reachable.", func() float64 {
 			if _, up, _, _ := p.stats(); up {
 				return 1
 			}
 			return 0
 		}),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "hive_gateway_upstream_dials_total",
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cohesix_gateway_upstream_dials_total",
 			Help: "Upstream sessions dialled."}, func() float64 {
 			_, _, d, _ := p.stats()
 			return float64(d)
 		}),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "hive_gateway_upstream_evictions_total",
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cohesix_gateway_upstream_evictions_total",
 			Help: "Upstream sessions closed for room or idleness."}, func() float64 {
 			_, _, _, e := p.stats()
 			return float64(e)

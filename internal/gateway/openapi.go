@@ -33,6 +33,16 @@ func OpenAPIDocument() []byte {
 	).Replace(openapiTemplate))
 }
 
+// The contract's text bodies are validated as strings: an SSE stream, a
+// telemetry body, the /docs page and this document itself (kin-openapi
+// would parse YAML into an object, or knows no decoder for the others).
+func init() {
+	openapi3filter.RegisterBodyDecoder("text/event-stream", openapi3filter.PlainBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("application/x-ndjson", openapi3filter.PlainBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("application/yaml", openapi3filter.PlainBodyDecoder)
+}
+
 // Contract is the loaded OpenAPI document and its router; it validates
 // requests (the gateway) and responses (the tests).
 type Contract struct {

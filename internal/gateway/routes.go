@@ -7,11 +7,14 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hugelgupf/p9/p9"
 
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/console"
+	"github.com/cohesix/cohesix/internal/gateway/broker"
+	"github.com/cohesix/cohesix/internal/gateway/hotcache"
 	"github.com/cohesix/cohesix/internal/gatewayapi"
 	"github.com/cohesix/cohesix/internal/nineclient"
 	"github.com/cohesix/cohesix/internal/ticket"
@@ -59,6 +62,14 @@ func text(w http.ResponseWriter, status int, s string) {
 // and never reaches the hive.
 func (s *Server) validated(route string, mutating bool, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		// The server has no Read/WriteTimeout (a stream may last); each
+		// request gets its own: a JSON body must arrive as fast as a
+		// header, an answer must leave within the broker's deadline and as
+		// long again. An SSE stream replaces the write deadline per event.
+		// (A read deadline left running would cancel the request's
+		// context when it passes, so it is cleared once the body is in.)
+		rc := http.NewResponseController(w)
+		_ = rc.SetWriteDeadline(time.Now().Add(2 * ms(generated.GatewayBrokerDeadlineMs)))
 		if mutating && !s.authorize(w, r, route) {
 			return
 		}
@@ -69,7 +80,10 @@ func (s *Server) validated(route string, mutating bool, h http.HandlerFunc) http
 				return
 			}
 			var err error
-			if body, err = readBody(r.Body); err != nil {
+			_ = rc.SetReadDeadline(time.Now().Add(ms(generated.GatewayReadHeaderTimeoutMs)))
+			body, err = readBody(r.Body)
+			_ = rc.SetReadDeadline(time.Time{})
+			if err != nil {
 				s.refuseBad(w, r, route, err)
 				return
 			}
@@ -108,9 +122,9 @@ func (s *Server) requestTicket(r *http.Request) string {
 // upstream runs fn on the request's session through the broker. A broken
 // session is dropped (the next request redials after the back-off); a
 // hive refusal comes back to the caller as it is.
-func (s *Server) upstream(r *http.Request, class callClass, fn func(*session) error) error {
+func (s *Server) upstream(r *http.Request, class broker.Class, fn func(*session) error) error {
 	tok := s.requestTicket(r)
-	return s.calls.Do(r.Context(), class, ticketHash(tok), func(context.Context) error {
+	return s.broker.Do(r.Context(), class, ticketHash(tok), func(context.Context) error {
 		sess, err := s.pool.get(tok, r.RemoteAddr)
 		if err != nil {
 			return err
@@ -173,7 +187,7 @@ func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 func (s *Server) ls(w http.ResponseWriter, r *http.Request) {
 	q, _ := parseReadQuery(r.URL.Query())
 	var names []string
-	err := s.upstream(r, classControl, func(sess *session) error {
+	err := s.upstream(r, broker.Control, func(sess *session) error {
 		var err error
 		names, err = sess.c.List(q.path)
 		return err
@@ -214,32 +228,31 @@ func splitLines(b []byte) []string {
 	return strings.Split(s, "\n")
 }
 
-// cacheable reports whether a read of path may be served from the
-// read-through cache: hot /proc files only.
-func cacheable(path string) bool { return strings.HasPrefix(path, "/proc/") }
-
 func (s *Server) cat(w http.ResponseWriter, r *http.Request) {
 	q, _ := parseReadQuery(r.URL.Query())
 	n := q.maxBytes
 	if n == 0 {
 		n = generated.GatewayMaxReadBytes
 	}
-	key := ticketHash(s.requestTicket(r)) + "|" + q.path + "|" + strconv.Itoa(n)
 	var data []byte
-	var err error
-	if v, ok := s.cache.Get(key); ok && cacheable(q.path) {
-		s.metrics.cacheHits.Inc()
-		data = v.([]byte)
-	} else {
-		err = s.upstream(r, classControl, func(sess *session) error {
+	load := func(context.Context) (any, error) {
+		var b []byte
+		err := s.upstream(r, broker.Control, func(sess *session) error {
 			var err error
-			data, err = readN(sess.c, q.path, 0, n)
+			b, err = readN(sess.c, q.path, 0, n)
 			return err
 		})
-		if err == nil && cacheable(q.path) {
-			s.metrics.cacheMiss.Inc()
-			s.cache.Put(key, data)
-		}
+		return b, err
+	}
+	var v any
+	var err error
+	if hotcache.Cacheable(q.path) {
+		v, _, err = s.cache.Load(r.Context(), hotcache.Key(q.path, ticketHash(s.requestTicket(r)), n), load)
+	} else {
+		v, err = load(r.Context())
+	}
+	if err == nil {
+		data = v.([]byte)
 	}
 	s.answer(w, console.Cat, q.path, err, func() gatewayapi.Response {
 		lines := splitLines(data)
@@ -308,7 +321,7 @@ func (s *Server) tail(w http.ResponseWriter, r *http.Request) {
 	}
 	var data []byte
 	notTailable := false
-	err := s.upstream(r, classControl, func(sess *session) error {
+	err := s.upstream(r, broker.Control, func(sess *session) error {
 		if _, err := sess.c.Stat(q.path); err != nil {
 			return err
 		}
@@ -356,7 +369,7 @@ func (s *Server) echo(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, errResponse(console.Echo, req.Path, console.Refusal(console.Echo.Label(), console.ReasonPolicy, console.DetailDenied, "path", req.Path, "error", console.ErrorTextEPERM)))
 		return
 	}
-	err := s.upstream(r, classControl, func(sess *session) error {
+	err := s.upstream(r, broker.Control, func(sess *session) error {
 		_, err := sess.c.Append(req.Path, 0, []byte(req.Line))
 		return err
 	})
@@ -376,7 +389,7 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request) {
 	}
 	var data []byte
 	var size uint64
-	err := s.upstream(r, classControl, func(sess *session) error {
+	err := s.upstream(r, broker.Control, func(sess *session) error {
 		st, err := sess.c.Stat(q.path)
 		if err != nil {
 			return err
@@ -398,7 +411,7 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request) {
 func (s *Server) stat(w http.ResponseWriter, r *http.Request) {
 	q, _ := parseReadQuery(r.URL.Query())
 	var st nineclient.Stat
-	err := s.upstream(r, classControl, func(sess *session) error {
+	err := s.upstream(r, broker.Control, func(sess *session) error {
 		var err error
 		st, err = sess.c.Stat(q.path)
 		return err

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/gateway/broker"
+	"github.com/cohesix/cohesix/internal/gateway/hotcache"
 	"github.com/cohesix/cohesix/internal/nineclient"
 )
 
@@ -117,8 +119,8 @@ type Server struct {
 	pool     *pool
 	log      *log.Logger
 	metrics  *metrics
-	calls    *caller
-	cache    *readCache
+	broker   *broker.Broker
+	cache    *hotcache.Cache
 	ticket   string // the gateway's own ticket
 	handler  http.Handler
 
@@ -151,8 +153,9 @@ func New(cfg Config) (*Server, error) {
 		},
 	}
 	s.metrics = newMetrics(s.pool)
-	s.calls = newCaller(s.metrics)
-	s.cache = newReadCache(ms(generated.GatewayCacheTtlMs), generated.GatewayCacheMaxEntries)
+	s.broker = broker.New(broker.DefaultConfig())
+	s.cache = hotcache.NewDefault()
+	s.metrics.register(s.broker.Collector(), s.cache.Collector())
 	s.ticket = cfg.Ticket
 	if s.ticket == "" {
 		// Dev profile only (Check): a queen ticket minted from the
@@ -253,5 +256,6 @@ func (s *Server) Close() error {
 		err = srv.Close()
 	}
 	s.pool.closeAll()
+	s.broker.Close()
 	return err
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/console"
+	"github.com/cohesix/cohesix/internal/gateway/broker"
 	"github.com/cohesix/cohesix/internal/gatewayapi"
 )
 
@@ -108,7 +109,7 @@ func (s *Server) tailFollow(w http.ResponseWriter, r *http.Request, q readQuery)
 		var data []byte
 		var start int64
 		notTailable := false
-		err := s.upstream(r, classTelemetry, func(sess *session) error {
+		err := s.upstream(r, broker.Telemetry, func(sess *session) error {
 			st, err := sess.c.Stat(q.path)
 			if err != nil {
 				return err

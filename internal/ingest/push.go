@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -114,31 +115,83 @@ func Chunk(data []byte, mime string, lim Limits) ([][]byte, error) {
 	if !utf8.Valid(data) {
 		return nil, fmt.Errorf("%w: source is not UTF-8", ErrLocal)
 	}
-	var out [][]byte
-	total := 0
-	s := string(data)
-	for seq := 1; len(s) > 0; seq++ {
-		room := lim.MaxRecord - len(header(seq, mime)) - len(trailer)
-		used, cut := 0, 0
-		for cut < len(s) {
-			r, size := utf8.DecodeRuneInString(s[cut:])
-			e := escapedLen(r, size)
-			if used+e > room {
-				break
-			}
-			used += e
-			cut += size
-		}
-		if cut == 0 {
-			return nil, fmt.Errorf("%w: max record %d bytes leaves no room for payload", ErrLocal, lim.MaxRecord)
-		}
-		rec := Record(seq, mime, s[:cut])
-		out = append(out, rec)
-		total += len(rec) + 1
-		s = s[cut:]
+	l := newLayout(mime, lim)
+	if err := l.place(data, math.MaxInt); err != nil {
+		return nil, err
 	}
-	if total > lim.MaxSegment {
-		return nil, fmt.Errorf("%w: %d records take %d bytes, over max_bytes_per_segment %d", ErrLocal, len(out), total, lim.MaxSegment)
+	out := l.records(data)
+	if l.size() > lim.MaxSegment {
+		return nil, fmt.Errorf("%w: %d records take %d bytes, over max_bytes_per_segment %d", ErrLocal, len(out), l.size(), lim.MaxSegment)
 	}
 	return out, nil
+}
+
+// layout is the greedy packing of one segment's payload into envelope
+// records: each record takes as many runes as fit in lim.MaxRecord. It
+// holds only offsets, so Chunk and the streaming Segmenter pack alike.
+type layout struct {
+	mime   string
+	lim    Limits
+	starts []int // payload offset where each record begins
+	used   int   // escaped payload bytes in the last record
+	closed int   // bytes of the records before the last, newlines included
+	n      int   // payload bytes placed
+}
+
+func newLayout(mime string, lim Limits) layout { return layout{mime: mime, lim: lim} }
+
+// room is how many escaped payload bytes record seq holds.
+func (l *layout) room(seq int) int { return l.lim.MaxRecord - len(header(seq, l.mime)) - len(trailer) }
+
+// size is the bytes the records take in the segment, newlines included.
+func (l *layout) size() int {
+	seq := len(l.starts)
+	if seq == 0 {
+		return 0
+	}
+	return l.closed + len(header(seq, l.mime)) + l.used + len(trailer) + 1
+}
+
+// place packs data (valid UTF-8, continuing the payload placed so far)
+// and stops early, with no error, once size passes stopAt.
+func (l *layout) place(data []byte, stopAt int) error {
+	room := 0
+	if seq := len(l.starts); seq > 0 {
+		room = l.room(seq)
+	}
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		e := escapedLen(r, size)
+		if len(l.starts) == 0 || l.used+e > room {
+			if seq := len(l.starts); seq > 0 {
+				l.closed += len(header(seq, l.mime)) + l.used + len(trailer) + 1
+			}
+			l.starts = append(l.starts, l.n+i)
+			l.used = 0
+			if room = l.room(len(l.starts)); e > room {
+				return fmt.Errorf("%w: max record %d bytes leaves no room for payload", ErrLocal, l.lim.MaxRecord)
+			}
+		}
+		l.used += e
+		i += size
+		if l.size() > stopAt {
+			l.n += i
+			return nil
+		}
+	}
+	l.n += len(data)
+	return nil
+}
+
+// records renders the envelope records of payload, which l has placed.
+func (l *layout) records(payload []byte) [][]byte {
+	out := make([][]byte, len(l.starts))
+	for i, start := range l.starts {
+		end := len(payload)
+		if i+1 < len(l.starts) {
+			end = l.starts[i+1]
+		}
+		out[i] = Record(i+1, l.mime, string(payload[start:end]))
+	}
+	return out
 }

@@ -567,15 +567,12 @@ type Segment struct {
 }
 
 // Push writes each of segs into a new segment and returns the new ids and
-// the bytes written. The exchange carrying a segment's last records also
-// asks for the next segment, so a segment costs one round trip: the new
-// segment cannot evict the one still being written, because eviction
-// takes the oldest and a device holds at least two segments
-// (max_segments_per_device; with one, each segment waits for the one
-// before). The first refusal ends the push; the ids returned are the
-// segments it made: the one refused holds the records before the
-// refusal, and an empty one follows when its ctl line rode in the same
-// exchange.
+// the bytes written. Every record is checked before anything is sent.
+// The exchange carrying a segment's last records also asks for the next
+// segment (see SegmentWriter), so a segment costs one round trip. The
+// first refusal ends the push; the ids returned are the segments it made:
+// the one refused holds the records before the refusal, and an empty one
+// follows when its ctl line rode in the same exchange.
 func (in *Ingest) Push(segs []Segment) ([]string, int, error) {
 	segs = slices.Clone(segs)
 	for i, g := range segs {
@@ -587,46 +584,110 @@ func (in *Ingest) Push(segs []Segment) ([]string, int, error) {
 	if len(segs) == 0 {
 		return nil, 0, nil
 	}
-	in.p.mu.Lock()
-	defer in.p.mu.Unlock()
-	var ids []string
-	total := 0
-	b := in.p.batch()
-	next := in.askSegment(b, segs[0].Mime)
-	if err := b.run(); err != nil {
+	w, err := in.Segments(segs[0].Mime)
+	if err != nil {
 		return nil, 0, err
 	}
-	merge := generated.TelemetryIngestMaxSegmentsPerDevice > 1
+	var ids []string
+	total := 0
 	for i, g := range segs {
-		id, err := next()
-		if err != nil {
-			return ids, total, err
+		next := ""
+		if i+1 < len(segs) {
+			next = segs[i+1].Mime
 		}
-		ids = append(ids, id)
-		var extra func(*batch)
-		last, asked := i == len(segs)-1, false
-		if !last && merge {
-			extra = func(b *batch) { next, asked = in.askSegment(b, segs[i+1].Mime), true }
-		}
-		n, err := in.p.appendLocked(in.base+"/seg/"+id, 0, g.Records, extra)
+		made, n, err := w.Write(g.Records, next)
+		ids = append(ids, made...)
 		total += n
 		if err != nil {
-			if asked {
-				if id, e := next(); e == nil {
-					ids = append(ids, id) // made in the failed exchange, empty
-				}
-			}
 			return ids, total, err
-		}
-		if !last && !merge {
-			b := in.p.batch()
-			next = in.askSegment(b, segs[i+1].Mime)
-			if err := b.run(); err != nil {
-				return ids, total, err
-			}
 		}
 	}
 	return ids, total, nil
+}
+
+// SegmentWriter writes a run of new segments one at a time, so a caller
+// that streams them holds only the one it writes. Each Write fills the
+// segment asked for before and, in the exchange carrying its last
+// records, asks for the next: a segment costs one round trip. The new
+// segment cannot evict the one still being written, because eviction
+// takes the oldest and a device holds at least two segments
+// (max_segments_per_device; with one, each segment is asked for after the
+// one before is written). The Pipeline is free between Writes.
+type SegmentWriter struct {
+	in   *Ingest
+	next func() (string, error) // the id of the segment asked for; nil when none is
+}
+
+// Segments asks for the first segment of mime of a run (one round trip).
+func (in *Ingest) Segments(mime string) (*SegmentWriter, error) {
+	in.p.mu.Lock()
+	defer in.p.mu.Unlock()
+	b := in.p.batch()
+	next := in.askSegment(b, mime)
+	if err := b.run(); err != nil {
+		return nil, err
+	}
+	return &SegmentWriter{in: in, next: next}, nil
+}
+
+// Write writes records into the segment asked for last and, unless
+// nextMime is "", asks for the next segment, of nextMime. It returns the
+// ids it made: the segment written and, when a refusal ends the exchange
+// that also asked for the next one, that empty next segment.
+func (w *SegmentWriter) Write(records [][]byte, nextMime string) (ids []string, n int, err error) {
+	in := w.in
+	records = lines(records)
+	if err := in.p.checkRecords(in.base+"/seg", records); err != nil {
+		return nil, 0, err
+	}
+	if w.next == nil {
+		return nil, 0, fmt.Errorf("%s: no segment asked for", in.base)
+	}
+	in.p.mu.Lock()
+	defer in.p.mu.Unlock()
+	id, err := w.next()
+	w.next = nil
+	if err != nil {
+		return nil, 0, err
+	}
+	ids = []string{id}
+	merge := generated.TelemetryIngestMaxSegmentsPerDevice > 1
+	var extra func(*batch)
+	var next func() (string, error)
+	if nextMime != "" && merge {
+		extra = func(b *batch) { next = in.askSegment(b, nextMime) }
+	}
+	n, err = in.p.appendLocked(in.base+"/seg/"+id, 0, records, extra)
+	if err != nil {
+		if next != nil {
+			if id, e := next(); e == nil {
+				ids = append(ids, id) // made in the failed exchange, empty
+			}
+		}
+		return ids, n, err
+	}
+	if nextMime != "" && !merge {
+		b := in.p.batch()
+		next = in.askSegment(b, nextMime)
+		if err := b.run(); err != nil {
+			return ids, n, err
+		}
+	}
+	w.next = next
+	return ids, n, nil
+}
+
+// Asked returns the id of the segment asked for and not yet written, if
+// any: it stays empty when the caller's stream ends in an error between
+// Writes, and the caller says so.
+func (w *SegmentWriter) Asked() (string, bool) {
+	if w.next == nil {
+		return "", false
+	}
+	w.in.p.mu.Lock()
+	defer w.in.p.mu.Unlock()
+	id, err := w.next()
+	return id, err == nil
 }
 
 // Append writes records to segment seg from offset off (its size before
