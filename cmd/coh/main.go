@@ -19,7 +19,7 @@
 // --rest-auth-token (else $HIVE_GATEWAY_REQUEST_AUTH_TOKEN,
 // $COH_REST_AUTH_TOKEN, $COHSH_REST_AUTH_TOKEN) and the ticket of --ticket
 // (else $COH_REST_TICKET); output and exit codes are the same. A REST
-// mount is exclusive per URL on the host (docs/GATEWAY_CLIENTS.md).
+// mount is exclusive per URL on the host (docs/GATEWAY.md, Clients).
 //
 // Exit codes: 0 success, 1 the hive refused or a check failed, 2 usage
 // error, 3 the hive could not be reached or refused the ticket.

@@ -28,7 +28,7 @@
 // token of --rest-auth-token (else $HIVE_GATEWAY_REQUEST_AUTH_TOKEN,
 // $COH_REST_AUTH_TOKEN, $COHSH_REST_AUTH_TOKEN); the attach ticket rides on
 // every request, and the console verbs print what they print over TCP
-// (docs/GATEWAY_CLIENTS.md).
+// (docs/GATEWAY.md, Clients).
 //
 // --auth-token defaults to $COHSH_AUTH_TOKEN, then the manifest's token.
 // --mint-ticket prints a ticket signed with the role's secret from
