@@ -130,6 +130,7 @@ func TestGatewayBadInputNeverReachesTheHive(t *testing.T) {
 		{"wrong content type", "POST", gatewayapi.PathEcho, map[string]string{"Authorization": "Bearer " + gwToken, "Content-Type": "text/plain"}, `{"path":"/log/queen.log","line":"x"}`, gatewayapi.CodeBadRequest, "Content-Type"},
 		{"oversized body", "POST", gatewayapi.PathEcho, authJSON, `{"path":"/log/queen.log","line":"` + big + `"}`, gatewayapi.CodeTooLarge, "the body is over"},
 		{"dot-dot in echo path", "POST", gatewayapi.PathEcho, authJSON, `{"path":"/log/../queen/ctl","line":"x"}`, gatewayapi.CodeBadRequest, `".." component`},
+		{"empty echo line", "POST", gatewayapi.PathEcho, authJSON, `{"path":"/log/queen.log","line":""}`, gatewayapi.CodeBadRequest, "line is empty"},
 		{"control byte in echo line", "POST", gatewayapi.PathEcho, authJSON, `{"path":"/log/queen.log","line":"a\u001b[2Kb"}`, gatewayapi.CodeBadRequest, "control byte"},
 		{"echo line over the console's cap", "POST", gatewayapi.PathEcho, authJSON, `{"path":"/log/queen.log","line":"` + strings.Repeat("y", generated.ConsoleEchoMax+1) + `"}`, gatewayapi.CodeTooLarge, "line is"},
 	}
