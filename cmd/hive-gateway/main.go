@@ -45,19 +45,20 @@ func (e *exitError) Error() string { return e.msg }
 
 func run(ctx context.Context, args []string, stderr io.Writer) int {
 	app := &cli.App{
-		Name:      "hive-gateway",
-		Usage:     "the hive's HTTP API (REST over Secure9P); see docs/GATEWAY.md",
-		Writer:    stderr,
-		ErrWriter: stderr,
+		Name:            "hive-gateway",
+		HideHelpCommand: true,
+		Usage:           "The hive's HTTP API (REST over Secure9P); see docs/GATEWAY.md",
+		Writer:          stderr,
+		ErrWriter:       stderr,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "bind", Value: generated.GatewayBind, Usage: "listen address", EnvVars: []string{"HIVE_GATEWAY_BIND"}},
-			&cli.StringFlag{Name: "hive-9p", Value: generated.NetworkSecure9pListen, Usage: "the hive's Secure9P address", EnvVars: []string{"HIVE_GATEWAY_HIVE_9P"}},
-			&cli.StringFlag{Name: "ticket", Usage: "the gateway's own capability ticket (dev profile: a minted queen ticket when unset)", EnvVars: []string{"COH_TICKET"}},
-			&cli.StringFlag{Name: "request-auth-token", Usage: "token mutating routes need (else " + gatewayapi.TokenEnv[0] + ", ...)"},
-			&cli.BoolFlag{Name: "require-ticket", Usage: "mutating routes need X-Cohesix-Ticket (always so outside the dev profile)", EnvVars: []string{"HIVE_GATEWAY_REQUIRE_TICKET"}},
+			&cli.StringFlag{Name: "bind", Value: generated.GatewayBind, Usage: "Listen address", EnvVars: []string{"HIVE_GATEWAY_BIND"}},
+			&cli.StringFlag{Name: "hive-9p", Value: generated.NetworkSecure9pListen, Usage: "The hive's Secure9P address", EnvVars: []string{"HIVE_GATEWAY_HIVE_9P"}},
+			&cli.StringFlag{Name: "ticket", Usage: "The gateway's own capability ticket (dev profile: a minted queen ticket when unset)", EnvVars: []string{"COH_TICKET"}},
+			&cli.StringFlag{Name: "request-auth-token", Usage: "Token mutating routes need (else " + gatewayapi.TokenEnv[0] + ", ...)"},
+			&cli.BoolFlag{Name: "require-ticket", Usage: "Mutating routes need X-Cohesix-Ticket (always so outside the dev profile)", EnvVars: []string{"HIVE_GATEWAY_REQUIRE_TICKET"}},
 			&cli.BoolFlag{Name: "allow-non-loopback", Usage: "RISK: allow a --bind that is not loopback (use TLS)", EnvVars: []string{"HIVE_GATEWAY_ALLOW_NON_LOOPBACK"}},
-			&cli.StringFlag{Name: "tls-cert", Usage: "serve HTTPS with this certificate (PEM)", EnvVars: []string{"HIVE_GATEWAY_TLS_CERT"}},
-			&cli.StringFlag{Name: "tls-key", Usage: "the key of --tls-cert (PEM)", EnvVars: []string{"HIVE_GATEWAY_TLS_KEY"}},
+			&cli.StringFlag{Name: "tls-cert", Usage: "Serve HTTPS with this certificate (PEM)", EnvVars: []string{"HIVE_GATEWAY_TLS_CERT"}},
+			&cli.StringFlag{Name: "tls-key", Usage: "The key of --tls-cert (PEM)", EnvVars: []string{"HIVE_GATEWAY_TLS_KEY"}},
 		},
 		Action: func(c *cli.Context) error {
 			token, _ := gatewayapi.Resolve(c.String("request-auth-token"), gatewayapi.TokenEnv)
