@@ -32,7 +32,21 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args, os.Stderr))
+	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// appHelp is the STYLE §7 shape: "Usage: hive-gateway [flags]", the
+// summary, the flags.
+const appHelp = `Usage: {{.HelpName}} [flags]
+
+{{.Usage}}
+
+Flags:{{range .VisibleFlags}}
+  {{.}}{{end}}
+`
+
+func init() {
+	cli.HelpFlag = &cli.BoolFlag{Name: "help", Aliases: []string{"h"}, Usage: "Show help"}
 }
 
 // exitError carries an exit code through urfave/cli.
@@ -43,13 +57,14 @@ type exitError struct {
 
 func (e *exitError) Error() string { return e.msg }
 
-func run(ctx context.Context, args []string, stderr io.Writer) int {
+func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	app := &cli.App{
-		Name:            "hive-gateway",
-		HideHelpCommand: true,
-		Usage:           "The hive's HTTP API (REST over Secure9P); see docs/GATEWAY.md",
-		Writer:          stderr,
-		ErrWriter:       stderr,
+		Name:                  "hive-gateway",
+		CustomAppHelpTemplate: appHelp,
+		HideHelpCommand:       true,
+		Usage:                 "The hive's HTTP API (REST over Secure9P); see docs/GATEWAY.md",
+		Writer:                stdout,
+		ErrWriter:             stderr,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "bind", Value: generated.GatewayBind, Usage: "Listen address", EnvVars: []string{"HIVE_GATEWAY_BIND"}},
 			&cli.StringFlag{Name: "hive-9p", Value: generated.NetworkSecure9pListen, Usage: "The hive's Secure9P address", EnvVars: []string{"HIVE_GATEWAY_HIVE_9P"}},
@@ -81,7 +96,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 			return nil
 		},
 	}
-	if err := app.RunContext(ctx, args); err != nil {
+	if err := app.RunContext(ctx, append([]string{"hive-gateway"}, args...)); err != nil {
 		if e, ok := err.(*exitError); ok {
 			fmt.Fprintln(stderr, e.msg)
 			return e.code
