@@ -2,8 +2,10 @@ package gateway
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/console"
@@ -176,8 +178,10 @@ func (s *Server) telemetryPush(w http.ResponseWriter, r *http.Request) {
 		s.upstreamError(w, s.pool.drop(sess, err))
 		return
 	}
-	_ = http.NewResponseController(w).SetReadDeadline(timeZero)
-	res, err := teleio.Push(pl, telemetryRoot, device, mime, r.Body)
+	rc := http.NewResponseController(w)
+	body := &idleReader{r: r.Body, rc: rc, idle: ms(generated.GatewayIdleTimeoutMs)}
+	res, err := teleio.Push(pl, telemetryRoot, device, mime, body)
+	_ = rc.SetReadDeadline(timeZero)
 	if err != nil {
 		if !teleio.IsBadInput(err) && !isRefusal(err) {
 			sess.resetPipeline()
@@ -187,4 +191,19 @@ func (s *Server) telemetryPush(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
+}
+
+// idleReader cuts a body that stops arriving: each Read must make
+// progress within idle (gateway.idle_timeout_ms), so a client dripping a
+// push cannot hold a push slot for ever; a body of any size still
+// streams.
+type idleReader struct {
+	r    io.Reader
+	rc   *http.ResponseController
+	idle time.Duration
+}
+
+func (b *idleReader) Read(p []byte) (int, error) {
+	_ = b.rc.SetReadDeadline(time.Now().Add(b.idle))
+	return b.r.Read(p)
 }
