@@ -22,8 +22,27 @@ const telemetryRoot = generated.ClientPoliciesCohTelemetryRoot
 func (s *Server) telemetryRoutes(mux *http.ServeMux) {
 	route := gatewayapi.PathTelemetry
 	mux.HandleFunc("GET "+route, s.logged(route, s.validatedNoBody(route, false, s.telemetryList)))
-	mux.HandleFunc("POST "+route+"/{device}", s.logged(route+"/{device}", s.validatedNoBody(route, true, s.telemetryPush)))
+	mux.HandleFunc("POST "+route+"/{device}", s.logged(route+"/{device}", s.pushAdmitted(route, s.validatedNoBody(route, false, s.telemetryPush))))
 	mux.HandleFunc("GET "+route+"/{device}/{seg}", s.logged(route+"/{device}/{seg}", s.validatedNoBody(route, false, s.telemetryPull)))
+}
+
+// pushAdmitted checks the token and takes a push slot before anything
+// else is spent on a push: under a flood, the pushes refused 429 cost as
+// little as a request can.
+func (s *Server) pushAdmitted(route string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.authorize(w, r, route) {
+			return
+		}
+		select {
+		case s.pushSlots <- struct{}{}:
+			defer func() { <-s.pushSlots }()
+		default:
+			s.upstreamError(w, broker.ErrOverflow)
+			return
+		}
+		h(w, r)
+	}
 }
 
 // validatedNoBody is validated for routes whose body is streamed, never
@@ -146,13 +165,6 @@ func (s *Server) telemetryPush(w http.ResponseWriter, r *http.Request) {
 	mime, err := teleio.Mime(r.Header.Get("Content-Type"))
 	if err != nil {
 		s.teleError(w, r, console.Echo, telemetryRoot+"/"+device, err)
-		return
-	}
-	select {
-	case s.pushSlots <- struct{}{}:
-		defer func() { <-s.pushSlots }()
-	default:
-		s.upstreamError(w, broker.ErrOverflow)
 		return
 	}
 	var sess *session
