@@ -108,7 +108,7 @@ func Push(pl *nineclient.Pipeline, root, device, mime string, body io.Reader) (g
 		res.Bytes += int64(n)
 		res.Records += recordsIn(recs, n)
 		if err != nil {
-			return res, fmt.Errorf("%s/%s/seg/%s: %w", root, device, ids[0], err)
+			return res, fmt.Errorf("%s/%s: segment %d: %w", root, device, sg.Segments(), err)
 		}
 		if !more {
 			return res, nil
