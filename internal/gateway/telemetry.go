@@ -27,8 +27,11 @@ func (s *Server) telemetryRoutes(mux *http.ServeMux) {
 }
 
 // pushAdmitted checks the token and takes a push slot before anything
-// else is spent on a push: under a flood, the pushes refused 429 cost as
-// little as a request can.
+// else is spent on a push. When every slot streams, up to
+// gateway.broker.telemetry_queue pushes wait for one (as the broker's
+// telemetry queue would), for at most the broker's deadline; beyond that
+// the answer is 429 at once, so under a flood the refusals cost as
+// little as a request can and the waiting pushes cost nothing.
 func (s *Server) pushAdmitted(route string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !s.authorize(w, r, route) {
@@ -36,13 +39,33 @@ func (s *Server) pushAdmitted(route string, h http.HandlerFunc) http.HandlerFunc
 		}
 		select {
 		case s.pushSlots <- struct{}{}:
-			defer func() { <-s.pushSlots }()
 		default:
-			s.upstreamError(w, broker.ErrOverflow)
-			return
+			if !s.awaitPushSlot(r) {
+				s.upstreamError(w, broker.ErrOverflow)
+				return
+			}
 		}
+		defer func() { <-s.pushSlots }()
 		h(w, r)
 	}
+}
+
+// awaitPushSlot waits for a push slot in the bounded waiting room.
+func (s *Server) awaitPushSlot(r *http.Request) bool {
+	if s.pushWaiting.Add(1) > generated.GatewayBrokerTelemetryQueue {
+		s.pushWaiting.Add(-1)
+		return false
+	}
+	defer s.pushWaiting.Add(-1)
+	t := time.NewTimer(ms(generated.GatewayBrokerDeadlineMs))
+	defer t.Stop()
+	select {
+	case s.pushSlots <- struct{}{}:
+		return true
+	case <-r.Context().Done():
+	case <-t.C:
+	}
+	return false
 }
 
 // validatedNoBody is validated for routes whose body is streamed, never
@@ -194,6 +217,7 @@ func (s *Server) telemetryPush(w http.ResponseWriter, r *http.Request) {
 	body := &idleReader{r: r.Body, rc: rc, idle: ms(generated.GatewayIdleTimeoutMs)}
 	res, err := teleio.Push(pl, telemetryRoot, device, mime, body)
 	_ = rc.SetReadDeadline(timeZero)
+	s.cache.InvalidateAll() // a push moves the /proc/ingest counters
 	if err != nil {
 		if !teleio.IsBadInput(err) && !isRefusal(err) {
 			sess.resetPipeline()
