@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/gateway/broker"
 	"github.com/cohesix/cohesix/internal/gatewayapi"
 	"github.com/cohesix/cohesix/internal/nineclient"
 )
@@ -79,5 +80,32 @@ func TestOverflowIs429WithRetryAfter(t *testing.T) {
 		if c != http.StatusServiceUnavailable {
 			t.Errorf("an admitted call answered %d; want 503 from the stub hive", c)
 		}
+	}
+}
+
+// A call the hive does not answer within the broker's deadline is 504,
+// not a hung request.
+func TestDeadlineIs504(t *testing.T) {
+	release := make(chan struct{})
+	stuck := func(string, string, string, time.Duration) (*nineclient.Client, error) {
+		<-release
+		return nil, errors.New("stub hive: refused")
+	}
+	s, err := New(Config{Hive9P: "127.0.0.1:1", Dial: stuck, Broker: broker.Config{Deadline: 50 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s.Handler())
+	// Close waits for the calls still running: let the stub answer first.
+	defer func() { close(release); ts.Close(); s.Close() }()
+	resp, err := http.Get(ts.URL + gatewayapi.PathLs + "?path=/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p gatewayapi.Problem
+	_ = json.NewDecoder(resp.Body).Decode(&p)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusGatewayTimeout || p.Code != gatewayapi.CodeDeadline {
+		t.Fatalf("GET ls with a stuck hive = %d %+v; want 504 deadline", resp.StatusCode, p)
 	}
 }

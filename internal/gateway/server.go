@@ -47,6 +47,9 @@ type Config struct {
 	// UpstreamIdle and TailPoll override the manifest for tests.
 	UpstreamIdle time.Duration
 	TailPoll     time.Duration
+	// Broker bounds the broker; zero fields take the manifest's
+	// gateway.broker (tests shorten the deadline).
+	Broker broker.Config
 	// Dial opens an upstream session; nil: nineclient.DialAs.
 	Dial func(addr, tok, uname string, timeout time.Duration) (*nineclient.Client, error)
 }
@@ -160,7 +163,7 @@ func New(cfg Config) (*Server, error) {
 		},
 	}
 	s.metrics = newMetrics(s.pool)
-	s.broker = broker.New(broker.DefaultConfig())
+	s.broker = broker.New(cfg.Broker)
 	s.pushSlots = make(chan struct{}, generated.GatewayBrokerWorkers)
 	s.cache = hotcache.NewDefault()
 	s.metrics.register(s.broker.Collector(), s.cache.Collector())
