@@ -1,14 +1,17 @@
 package tests
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -16,6 +19,7 @@ import (
 
 	"github.com/cohesix/cohesix/internal/gatewayapi"
 	"github.com/cohesix/cohesix/internal/hive"
+	"github.com/cohesix/cohesix/internal/ticket"
 )
 
 // parityToken is the request-auth token the parity tests give the gateway
@@ -223,4 +227,126 @@ func TestGatewayParityCoh(t *testing.T) {
 			t.Errorf("coh %v: 9p exit %d %q %q; rest exit %d %q %q", args, nineCode, nine, nineErr, restCode, rest, restErr)
 		}
 	}
+	// The mutating verbs: a lease through /queen/ctl and a run whose
+	// breadcrumbs are appended to /gpu/GPU-0/status, all over REST.
+	rest := func(args ...string) (string, int) {
+		out, errw, code := parityRun(t, bin, "coh", nil, append([]string{"--rest-url", url}, args...)...)
+		return out + errw, code
+	}
+	if out, code := rest("gpu", "lease", "--gpu", "GPU-0", "--mem-mb", "1024", "--streams", "1", "--ttl-s", "60"); code != 0 || !strings.Contains(out, "OK LEASE gpu=GPU-0 worker=worker-1") {
+		t.Fatalf("coh --rest-url gpu lease = %d:\n%s", code, out)
+	}
+	if out, code := rest("run", "--gpu", "GPU-0", "--", "true"); code != 0 || out != "OK RUN gpu=GPU-0 status=OK exit_code=0\n" {
+		t.Fatalf("coh --rest-url run = %d:\n%s", code, out)
+	}
+	if out, code := rest("run", "--gpu", "GPU-0", "--", "false"); code != 1 || out != "OK RUN gpu=GPU-0 status=ERR exit_code=1\n" {
+		t.Errorf("coh --rest-url run false = %d:\n%s", code, out)
+	}
+	q := rt.nine(t, ticket.RoleQueen, "")
+	if b, _ := q.Read("/gpu/GPU-0/status", 0); strings.Count(string(b), `"event":"EXIT"`) != 2 {
+		t.Errorf("breadcrumbs over REST: %s", b)
+	}
+}
+
+// parityMount runs `coh --rest-url URL mount --at DIR` and waits for its
+// first line; stop interrupts it and returns its output and exit error.
+func parityMount(t *testing.T, bin, url, dir string) (first string, stop func() (string, error)) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(bin, "coh"), "--rest-url", url, "mount", "--at", dir)
+	cmd.Env = append(os.Environ(), gatewayapi.TokenEnv[0]+"="+parityToken)
+	var out bytes.Buffer
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	lines := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	stopped := false
+	stop = func() (string, error) {
+		if stopped {
+			return out.String(), nil
+		}
+		stopped = true
+		_ = cmd.Process.Signal(os.Interrupt)
+		for l := range lines {
+			out.WriteString(l + "\n")
+		}
+		return out.String(), cmd.Wait()
+	}
+	t.Cleanup(func() {
+		stop()
+		_ = syscall.Unmount(dir, syscall.MNT_DETACH) // only if coh failed to
+	})
+	select {
+	case first = <-lines:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("coh mount --rest-url printed nothing")
+	}
+	return first, stop
+}
+
+// TestGatewayParityMount: `coh mount --rest-url` shows the namespace as
+// the 9P mount does (the same listing and bytes), appends through echo,
+// refuses mkdir, unlink and rename, and a second mount of the same URL
+// is refused while the first runs (24e).
+func TestGatewayParityMount(t *testing.T) {
+	if why := fuseReady(); why != "" {
+		t.Skip(why)
+	}
+	bin := parityBinaries(t, "cmd/coh")
+	rt := startRootTask(t, bin, false)
+	url := parityGateway(t, bin, rt)
+	dir := t.TempDir()
+	first, stop := parityMount(t, bin, url, dir)
+	if !strings.HasPrefix(first, "OK MOUNT at="+dir) {
+		t.Fatalf("coh mount --rest-url: %q", first)
+	}
+	q := rt.nine(t, ticket.RoleQueen, "")
+	want, err := q.Read("/proc/boot", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mustSh(t, "cat "+dir+"/proc/boot"); got != string(want) {
+		t.Errorf("cat over the REST mount = %q, over 9P %q", got, want)
+	}
+	names, _ := q.List("/proc")
+	if got := strings.Fields(mustSh(t, "ls -f "+dir+"/proc")); !sameSet(got, names) {
+		t.Errorf("ls over the REST mount = %v, over 9P %v", got, names)
+	}
+	mustSh(t, "echo rest-mount-marker >> "+dir+"/log/queen.log")
+	if b, _ := q.Read("/log/queen.log", 0); !strings.Contains(string(b), "rest-mount-marker") {
+		t.Errorf("append through the REST mount did not reach the log")
+	}
+	for _, line := range []string{"mkdir " + dir + "/proc/x", "rm " + dir + "/proc/boot", "mv " + dir + "/proc/boot " + dir + "/proc/boot2"} {
+		if out, err := sh(t, line); err == nil {
+			t.Errorf("%s succeeded: %s", line, out)
+		}
+	}
+	second, stop2 := parityMount(t, bin, url, t.TempDir())
+	out2, err2 := stop2()
+	if !strings.Contains(second, "ERR MOUNT") || !strings.Contains(second, "reason=busy") || err2 == nil {
+		t.Errorf("second mount of %s: %q %s (err %v)", url, second, out2, err2)
+	}
+	if out, err := stop(); err != nil || !strings.Contains(out, "OK UNMOUNT") {
+		t.Errorf("unmount: %v\n%s", err, out)
+	}
+}
+
+// sameSet reports whether a and b hold the same strings.
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
 }

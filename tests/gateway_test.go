@@ -130,6 +130,7 @@ func TestGatewayBadInputNeverReachesTheHive(t *testing.T) {
 		{"wrong content type", "POST", gatewayapi.PathEcho, map[string]string{"Authorization": "Bearer " + gwToken, "Content-Type": "text/plain"}, `{"path":"/log/queen.log","line":"x"}`, gatewayapi.CodeBadRequest, "Content-Type"},
 		{"oversized body", "POST", gatewayapi.PathEcho, authJSON, `{"path":"/log/queen.log","line":"` + big + `"}`, gatewayapi.CodeTooLarge, "the body is over"},
 		{"dot-dot in echo path", "POST", gatewayapi.PathEcho, authJSON, `{"path":"/log/../queen/ctl","line":"x"}`, gatewayapi.CodeBadRequest, `".." component`},
+		{"empty echo line", "POST", gatewayapi.PathEcho, authJSON, `{"path":"/log/queen.log","line":""}`, gatewayapi.CodeBadRequest, "line is empty"},
 		{"control byte in echo line", "POST", gatewayapi.PathEcho, authJSON, `{"path":"/log/queen.log","line":"a\u001b[2Kb"}`, gatewayapi.CodeBadRequest, "control byte"},
 		{"echo line over the console's cap", "POST", gatewayapi.PathEcho, authJSON, `{"path":"/log/queen.log","line":"` + strings.Repeat("y", generated.ConsoleEchoMax+1) + `"}`, gatewayapi.CodeTooLarge, "line is"},
 	}
@@ -489,5 +490,44 @@ func TestGatewayUpstreamPoolBounds(t *testing.T) {
 			t.Fatalf("an idle session was never closed: %d sessions", st.UpstreamSessions)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// tail -f of the queen's log keeps every line once and in order after
+// the log's ring is full and drops its oldest lines (offsets shift).
+func TestGatewayTailFollowRing(t *testing.T) {
+	rt := startRootTask(t, binaries(t, "roottask"), false)
+	g := startGateway(t, gateway.Config{Hive9P: rt.NinePAddr, Token: gwToken})
+	req, _ := http.NewRequest("GET", g.URL+gatewayapi.PathTail+q(generated.ClientPathsLog, "follow", "true"), nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	events := sseEvents(resp.Body)
+	n := generated.QueenLogRingLines + generated.QueenLogRingLines/4
+	go func() { // not the test goroutine: no t.Fatal here
+		for i := range n {
+			body := fmt.Sprintf(`{"path":"/log/queen.log","line":"ring-%04d"}`, i)
+			r, _ := http.NewRequest("POST", g.URL+gatewayapi.PathEcho, strings.NewReader(body))
+			r.Header.Set("Authorization", "Bearer "+gwToken)
+			r.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(r)
+			if err != nil {
+				t.Errorf("echo %d: %v", i, err)
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("echo %d: HTTP %d", i, resp.StatusCode)
+				return
+			}
+		}
+	}()
+	got, _ := collectSSE(t, events, "ring-", n)
+	for i, l := range got {
+		if want := fmt.Sprintf("ring-%04d", i); l != want {
+			t.Fatalf("event %d is %q; want %q (lines lost or repeated across the ring's turn)", i, l, want)
+		}
 	}
 }

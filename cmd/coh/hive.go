@@ -6,6 +6,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/cohfs"
 	"github.com/cohesix/cohesix/internal/gatewayapi"
 	"github.com/cohesix/cohesix/internal/gatewayclient"
 	"github.com/cohesix/cohesix/internal/nineclient"
@@ -25,8 +26,9 @@ type hiveFS interface {
 }
 
 var (
-	_ hiveFS = (*nineclient.Client)(nil)
-	_ hiveFS = (*gatewayclient.HiveFS)(nil)
+	_ hiveFS       = (*nineclient.Client)(nil)
+	_ hiveFS       = (*gatewayclient.HiveFS)(nil)
+	_ cohfs.Remote = (*gatewayclient.HiveFS)(nil)
 )
 
 // restFlags are the global flags that move coh onto hive-gateway.

@@ -14,6 +14,13 @@
 // Without --ticket coh mints one from the compiled manifest's secret for
 // --role (dev profiles only). Every read command takes --json.
 //
+// --rest-url URL (else $COHSH_REST_URL, $COH_REST_URL, $HIVE_GATEWAY_URL)
+// runs the verbs over hive-gateway instead of Secure9P, with the token of
+// --rest-auth-token (else $HIVE_GATEWAY_REQUEST_AUTH_TOKEN,
+// $COH_REST_AUTH_TOKEN, $COHSH_REST_AUTH_TOKEN) and the ticket of --ticket
+// (else $COH_REST_TICKET); output and exit codes are the same. A REST
+// mount is exclusive per URL on the host (docs/GATEWAY.md, Clients).
+//
 // Exit codes: 0 success, 1 the hive refused or a check failed, 2 usage
 // error, 3 the hive could not be reached or refused the ticket.
 package main

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -156,4 +157,28 @@ func TestRestTokenPrecedence(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMountLock: a REST mount of one URL is exclusive on this host until
+// its holder releases it; another URL has its own lock.
+func TestMountLock(t *testing.T) {
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	release, err := lockMount("http://127.0.0.1:8080")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lockMount("http://127.0.0.1:8080"); !errors.Is(err, errMountLocked) {
+		t.Fatalf("second lock of the same URL: %v", err)
+	}
+	other, err := lockMount("http://127.0.0.1:8081")
+	if err != nil {
+		t.Fatalf("another URL: %v", err)
+	}
+	other()
+	release()
+	again, err := lockMount("http://127.0.0.1:8080")
+	if err != nil {
+		t.Fatalf("after release: %v", err)
+	}
+	again()
 }

@@ -4,7 +4,8 @@
 //
 // Synopsis:
 //
-//	cohsh [--transport tcp|mock] [--tcp-host H] [--tcp-port P] [--auth-token T]
+//	cohsh [--transport tcp|rest|mock] [--tcp-host H] [--tcp-port P] [--auth-token T]
+//	      [--rest-url URL] [--rest-auth-token T]
 //	      [--role R [--ticket T]] [--json] [--script FILE | --check FILE] [COMMAND WORDS...]
 //	cohsh --mint-ticket --role R [--ticket-subject S] [--ticket-secret S] [--ticket-config TOML]
 //
@@ -21,6 +22,13 @@
 // Lines whose first word is not a cohsh command (matched case-sensitively)
 // are sent to the hive verbatim, so wire verbs such as "BI", "CACHELOG 4" or
 // "ATTACH someone" reach the server's own parser and refusals.
+//
+// --transport rest talks to hive-gateway at --rest-url (else
+// $COHSH_REST_URL, $COH_REST_URL, $HIVE_GATEWAY_URL) with the request-auth
+// token of --rest-auth-token (else $HIVE_GATEWAY_REQUEST_AUTH_TOKEN,
+// $COH_REST_AUTH_TOKEN, $COHSH_REST_AUTH_TOKEN); the attach ticket rides on
+// every request, and the console verbs print what they print over TCP
+// (docs/GATEWAY.md, Clients).
 //
 // --auth-token defaults to $COHSH_AUTH_TOKEN, then the manifest's token.
 // --mint-ticket prints a ticket signed with the role's secret from

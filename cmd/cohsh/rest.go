@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,8 +26,10 @@ import (
 // them with the console's own grammar (so ERR PARSE lines are the
 // server's), maps each verb onto a gateway route, and writes back the
 // lines the console would have sent — the gateway's ack, the payload and
-// END. It is a newline console to internal/client (NewLineConn), so the
-// shell, scripts and EXPECT above it are unchanged.
+// END. It is the exchange of a client.NewExchangeConn, so the shell,
+// scripts and EXPECT above it are unchanged. A gateway that cannot answer
+// (unreachable, 401, 503, 504) fails the exchange, which the client
+// reports as a broken console (exit 3).
 //
 // The attach ticket becomes the X-Cohesix-Ticket of every later request;
 // `attach queen` without a ticket uses the gateway's own identity. The
@@ -42,37 +43,10 @@ type restConsole struct {
 	lim  console.Limits
 	now  func() time.Time
 	role string // attached role; "" when detached
-	out  bytes.Buffer
 }
 
 func newRestConsole(gw *gatewayclient.Client, now func() time.Time) *restConsole {
 	return &restConsole{base: gw, gw: gw, lim: console.ManifestLimits(), now: now}
-}
-
-// Write runs each command line in p and queues the console's reply.
-// A gateway that cannot answer (unreachable, 401, 503, 504) fails the
-// write, which the client reports as a broken console (exit 3).
-func (c *restConsole) Write(p []byte) (int, error) {
-	for _, line := range strings.Split(strings.TrimSuffix(string(p), "\n"), "\n") {
-		out, err := c.dispatch(line)
-		if err != nil {
-			return 0, err
-		}
-		for _, l := range out {
-			c.out.WriteString(l)
-			c.out.WriteByte('\n')
-		}
-	}
-	return len(p), nil
-}
-
-// Read returns queued reply lines; io.EOF when none are queued (every
-// command's reply is complete before Write returns).
-func (c *restConsole) Read(p []byte) (int, error) {
-	if c.out.Len() == 0 {
-		return 0, io.EOF
-	}
-	return c.out.Read(p)
 }
 
 // restVerb answers one parsed console command over the gateway.
@@ -122,6 +96,7 @@ func requestTimeout() time.Duration {
 	return time.Duration(generated.ClientPoliciesRetryTimeoutMs) * time.Millisecond
 }
 
+// dispatch answers one console line.
 func (c *restConsole) dispatch(line string) ([]string, error) {
 	if len(line) > c.lim.Line {
 		// The TCP console refuses an over-long line at the frame, before
@@ -349,5 +324,5 @@ func restTransport(o options, now func() time.Time) (func(context.Context) (*cli
 		return nil, nil, err
 	}
 	rc := newRestConsole(gw, now)
-	return func(context.Context) (*client.Conn, error) { return client.NewLineConn(rc), nil }, func() {}, nil
+	return func(context.Context) (*client.Conn, error) { return client.NewExchangeConn(rc.dispatch), nil }, func() {}, nil
 }

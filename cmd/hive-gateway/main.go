@@ -32,7 +32,21 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args, os.Stderr))
+	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// appHelp is the STYLE §7 shape: "Usage: hive-gateway [flags]", the
+// summary, the flags.
+const appHelp = `Usage: {{.HelpName}} [flags]
+
+{{.Usage}}
+
+Flags:{{range .VisibleFlags}}
+  {{.}}{{end}}
+`
+
+func init() {
+	cli.HelpFlag = &cli.BoolFlag{Name: "help", Aliases: []string{"h"}, Usage: "Show help"}
 }
 
 // exitError carries an exit code through urfave/cli.
@@ -43,21 +57,23 @@ type exitError struct {
 
 func (e *exitError) Error() string { return e.msg }
 
-func run(ctx context.Context, args []string, stderr io.Writer) int {
+func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	app := &cli.App{
-		Name:      "hive-gateway",
-		Usage:     "the hive's HTTP API (REST over Secure9P); see docs/GATEWAY.md",
-		Writer:    stderr,
-		ErrWriter: stderr,
+		Name:                  "hive-gateway",
+		CustomAppHelpTemplate: appHelp,
+		HideHelpCommand:       true,
+		Usage:                 "The hive's HTTP API (REST over Secure9P); see docs/GATEWAY.md",
+		Writer:                stdout,
+		ErrWriter:             stderr,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "bind", Value: generated.GatewayBind, Usage: "listen address", EnvVars: []string{"HIVE_GATEWAY_BIND"}},
-			&cli.StringFlag{Name: "hive-9p", Value: generated.NetworkSecure9pListen, Usage: "the hive's Secure9P address", EnvVars: []string{"HIVE_GATEWAY_HIVE_9P"}},
-			&cli.StringFlag{Name: "ticket", Usage: "the gateway's own capability ticket (dev profile: a minted queen ticket when unset)", EnvVars: []string{"COH_TICKET"}},
-			&cli.StringFlag{Name: "request-auth-token", Usage: "token mutating routes need (else " + gatewayapi.TokenEnv[0] + ", ...)"},
-			&cli.BoolFlag{Name: "require-ticket", Usage: "mutating routes need X-Cohesix-Ticket (always so outside the dev profile)", EnvVars: []string{"HIVE_GATEWAY_REQUIRE_TICKET"}},
+			&cli.StringFlag{Name: "bind", Value: generated.GatewayBind, Usage: "Listen address", EnvVars: []string{"HIVE_GATEWAY_BIND"}},
+			&cli.StringFlag{Name: "hive-9p", Value: generated.NetworkSecure9pListen, Usage: "The hive's Secure9P address", EnvVars: []string{"HIVE_GATEWAY_HIVE_9P"}},
+			&cli.StringFlag{Name: "ticket", Usage: "The gateway's own capability ticket (dev profile: a minted queen ticket when unset)", EnvVars: []string{"COH_TICKET"}},
+			&cli.StringFlag{Name: "request-auth-token", Usage: "Token mutating routes need (else " + gatewayapi.TokenEnv[0] + ", ...)"},
+			&cli.BoolFlag{Name: "require-ticket", Usage: "Mutating routes need X-Cohesix-Ticket (always so outside the dev profile)", EnvVars: []string{"HIVE_GATEWAY_REQUIRE_TICKET"}},
 			&cli.BoolFlag{Name: "allow-non-loopback", Usage: "RISK: allow a --bind that is not loopback (use TLS)", EnvVars: []string{"HIVE_GATEWAY_ALLOW_NON_LOOPBACK"}},
-			&cli.StringFlag{Name: "tls-cert", Usage: "serve HTTPS with this certificate (PEM)", EnvVars: []string{"HIVE_GATEWAY_TLS_CERT"}},
-			&cli.StringFlag{Name: "tls-key", Usage: "the key of --tls-cert (PEM)", EnvVars: []string{"HIVE_GATEWAY_TLS_KEY"}},
+			&cli.StringFlag{Name: "tls-cert", Usage: "Serve HTTPS with this certificate (PEM)", EnvVars: []string{"HIVE_GATEWAY_TLS_CERT"}},
+			&cli.StringFlag{Name: "tls-key", Usage: "The key of --tls-cert (PEM)", EnvVars: []string{"HIVE_GATEWAY_TLS_KEY"}},
 		},
 		Action: func(c *cli.Context) error {
 			token, _ := gatewayapi.Resolve(c.String("request-auth-token"), gatewayapi.TokenEnv)
@@ -80,7 +96,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 			return nil
 		},
 	}
-	if err := app.RunContext(ctx, args); err != nil {
+	if err := app.RunContext(ctx, append([]string{"hive-gateway"}, args...)); err != nil {
 		if e, ok := err.(*exitError); ok {
 			fmt.Fprintln(stderr, e.msg)
 			return e.code

@@ -11,7 +11,7 @@ import (
 // listens: exit 2 and a message that names the flag.
 func TestNonLoopbackBindRefused(t *testing.T) {
 	var stderr bytes.Buffer
-	code := run(context.Background(), []string{"hive-gateway", "--bind", "0.0.0.0:0"}, &stderr)
+	code := run(context.Background(), []string{"--bind", "0.0.0.0:0"}, nil, &stderr, &stderr)
 	if code != 2 || !strings.Contains(stderr.String(), "--allow-non-loopback") {
 		t.Fatalf("exit %d, stderr %q; want 2 naming --allow-non-loopback", code, stderr.String())
 	}
@@ -22,8 +22,28 @@ func TestNonLoopbackBindRefused(t *testing.T) {
 func TestRefusalDoesNotEchoTheToken(t *testing.T) {
 	t.Setenv("HIVE_GATEWAY_REQUEST_AUTH_TOKEN", "env-token-2f9c41aa")
 	var stderr bytes.Buffer
-	code := run(context.Background(), []string{"hive-gateway", "--bind", "10.0.0.1:0", "--tls-cert", "c.pem"}, &stderr)
+	code := run(context.Background(), []string{"--bind", "10.0.0.1:0", "--tls-cert", "c.pem"}, nil, &stderr, &stderr)
 	if code != 2 || strings.Contains(stderr.String(), "2f9c41aa") {
 		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+}
+
+// --help prints the usage in the house shape on stdout and exits 0; an
+// unknown flag is a usage error (2).
+func TestUsage(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"--help"}, nil, &stdout, &stderr); code != 0 || !strings.HasPrefix(stdout.String(), "Usage: hive-gateway ") {
+		t.Errorf("hive-gateway --help = %d, %q; want 0 and Usage: hive-gateway", code, stdout.String())
+	}
+	for _, line := range strings.Split(stdout.String(), "\n") {
+		if l := strings.TrimSpace(line); strings.HasPrefix(l, "--") {
+			help := strings.TrimSpace(l[strings.Index(l, "  "):])
+			if help == "" || help[0] < 'A' || help[0] > 'Z' {
+				t.Errorf("help line %q does not start with a capital", l)
+			}
+		}
+	}
+	if code := run(context.Background(), []string{"--no-such-flag"}, nil, &stdout, &stderr); code != 2 {
+		t.Errorf("hive-gateway --no-such-flag = %d; want 2", code)
 	}
 }

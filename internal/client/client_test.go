@@ -394,3 +394,42 @@ func TestLineConn(t *testing.T) {
 		t.Errorf("serial Transcript (-want +got):\n%s", diff)
 	}
 }
+
+// TestExchangeConn: an in-process console's lines come back as a TCP
+// console's would — payload before and after the ACK, END, lines that
+// look like a prompt kept — and an exchange error is a ConnError.
+func TestExchangeConn(t *testing.T) {
+	answers := map[string][]string{
+		"ping":    {console.PingReply, "OK PING reply=pong"},
+		"ls /":    {"OK LS path=/ entries=1", "cohesix> not-a-prompt", console.End},
+		"cat /x":  {"ERR CAT reason=policy detail=invalid-path path=/x error=invalid path"},
+		"cat /ok": {"OK CAT path=/ok data=a"}, // no END: the console broke mid-answer
+	}
+	c := NewExchangeConn(func(line string) ([]string, error) {
+		if line == "down" {
+			return nil, errors.New("gateway unreachable")
+		}
+		return answers[line], nil
+	})
+	r, err := c.Do("ls /")
+	if err != nil || !r.Ack.OK || !cmp.Equal(r.Lines, []string{"cohesix> not-a-prompt"}) {
+		t.Fatalf("ls: %+v %v", r, err)
+	}
+	if r, err := c.Do("ping"); err != nil || r.AckLine() != "OK PING reply=pong" || !cmp.Equal(r.Lines, []string{console.PingReply}) {
+		t.Fatalf("ping: %+v %v", r, err)
+	}
+	if r, err := c.Do("cat /x"); err != nil || r.Ack.OK {
+		t.Fatalf("cat /x: %+v %v", r, err)
+	}
+	var ce *ConnError
+	if _, err := c.Do("cat /ok"); !errors.As(err, &ce) {
+		t.Fatalf("answer without END: %v", err)
+	}
+	if _, err := c.Do("down"); !errors.As(err, &ce) {
+		t.Fatalf("exchange error: %v", err)
+	}
+	// A failed exchange does not end the session.
+	if r, err := c.Do("ping"); err != nil || !r.Ack.OK {
+		t.Fatalf("ping after a failed exchange: %+v %v", r, err)
+	}
+}

@@ -143,6 +143,17 @@ func NewLineConn(rw io.ReadWriter) *Conn {
 	return c
 }
 
+// NewExchangeConn returns a client whose console is a function that
+// answers one command line with the lines a console would send for it
+// (ACK, payload, END), such as cohsh's REST transport over hive-gateway.
+// An exchange error is a broken connection (*ConnError). It never
+// reconnects.
+func NewExchangeConn(exchange func(line string) ([]string, error)) *Conn {
+	c := &Conn{io: &exchangeIO{exchange: exchange}, lim: console.ManifestLimits()}
+	c.init()
+	return c
+}
+
 func (c *Conn) init() {
 	c.timeout = c.opts.Timeout
 	if c.timeout == 0 {
@@ -211,6 +222,12 @@ func (c *Conn) connectLocked(ctx context.Context) error {
 }
 
 func (c *Conn) dropLocked() {
+	if x, ok := c.io.(*exchangeIO); ok {
+		// Nothing to re-establish: each command is a fresh exchange, so
+		// one failure (a gateway restarting) does not end the session.
+		x.queue = nil
+		return
+	}
 	if c.io != nil {
 		c.io.close()
 		c.io = nil

@@ -96,3 +96,32 @@ func (s *serialIO) close() error {
 	}
 	return nil
 }
+
+// exchangeIO is a console answered in process: exchange returns every
+// line the console sends for one command, and recv hands them out in
+// order. Lines are passed through untouched (no prompt stripping).
+type exchangeIO struct {
+	exchange func(line string) ([]string, error)
+	queue    []string
+}
+
+func (x *exchangeIO) send(line string) error {
+	out, err := x.exchange(line)
+	if err != nil {
+		return err
+	}
+	x.queue = append(x.queue, out...)
+	return nil
+}
+
+func (x *exchangeIO) recv(time.Duration) (string, error) {
+	if len(x.queue) == 0 {
+		// The answer ended before its ACK or END: a broken console.
+		return "", io.ErrUnexpectedEOF
+	}
+	l := x.queue[0]
+	x.queue = x.queue[1:]
+	return l, nil
+}
+
+func (x *exchangeIO) close() error { return nil }

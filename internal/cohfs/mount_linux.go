@@ -27,8 +27,13 @@ var dirReadBytes = uint32(generated.Secure9pMsize - 64)
 // Mount serves the namespace at dir until ctx ends or someone unmounts
 // dir, then unmounts. ready (if set) runs once the kernel has the mount.
 func Mount(ctx context.Context, cl *nineclient.Client, dir string, cfg Config, ready func()) error {
+	return serve(ctx, &node{cl: cl, cfg: cfg, path: cfg.Root}, dir, cfg, ready)
+}
+
+// serve mounts root at dir and serves it until ctx ends or dir is
+// unmounted from outside; Mount and MountREST share it.
+func serve(ctx context.Context, root fs.InodeEmbedder, dir string, cfg Config, ready func()) error {
 	zero := time.Duration(0)
-	root := &node{cl: cl, cfg: cfg, path: cfg.Root}
 	srv, err := fs.Mount(dir, root, &fs.Options{
 		MountOptions: fuse.MountOptions{
 			FsName:      "cohesix",

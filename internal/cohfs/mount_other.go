@@ -13,3 +13,8 @@ import (
 func Mount(context.Context, *nineclient.Client, string, Config, func()) error {
 	return errors.ErrUnsupported
 }
+
+// MountREST is Linux-only, as Mount is.
+func MountREST(context.Context, Remote, string, Config, func()) error {
+	return errors.ErrUnsupported
+}

@@ -1,8 +1,12 @@
 package gateway
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/cohesix/cohesix/internal/gatewayapi"
 )
 
 // The gateway refuses to start where it would be exposed or open: a
@@ -58,5 +62,23 @@ func TestTokenOK(t *testing.T) {
 	}
 	if !tokenOK("", "") {
 		t.Error("no token configured (dev) must admit")
+	}
+}
+
+// With --require-ticket a write needs X-Cohesix-Ticket besides the token:
+// 401 without it, before anything is read or sent.
+func TestRequireTicket(t *testing.T) {
+	s, err := New(Config{Hive9P: "127.0.0.1:1", Token: "tok", RequireTicket: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	req := httptest.NewRequest("POST", gatewayapi.PathEcho, strings.NewReader(`{"path":"/log/queen.log","line":"x"}`))
+	req.Header.Set("Authorization", "Bearer tok")
+	req.Header.Set("Content-Type", "application/json")
+	w := httptest.NewRecorder()
+	s.Handler().ServeHTTP(w, req)
+	if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), "X-Cohesix-Ticket") {
+		t.Fatalf("write without a ticket: %d %s", w.Code, w.Body)
 	}
 }

@@ -39,6 +39,10 @@ func parseEcho(b []byte) (gatewayapi.EchoRequest, error) {
 	if err := checkPath(req.Path); err != nil {
 		return req, err
 	}
+	if req.Line == "" {
+		// The console refuses an echo without a payload too.
+		return req, bad(gatewayapi.CodeBadRequest, "line is empty")
+	}
 	if len(req.Line) > generated.ConsoleEchoMax {
 		return req, bad(gatewayapi.CodeTooLarge, "line is %d bytes, the most is %d", len(req.Line), generated.ConsoleEchoMax)
 	}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -70,6 +71,31 @@ func FuzzParseEventID(f *testing.F) {
 		n, ok, err := parseEventID(s)
 		if err == nil && ok && n < 0 {
 			t.Fatalf("accepted %q as %d", s, n)
+		}
+	})
+}
+
+// FuzzPresentedToken: the token read from Authorization or
+// X-Cohesix-Auth is what followed "Bearer " or the header itself, never
+// a piece of another scheme, and only the exact token passes.
+func FuzzPresentedToken(f *testing.F) {
+	for _, s := range [][2]string{{"Bearer tok", ""}, {"bearer  tok ", ""}, {"Basic tok", ""}, {"", "tok"}, {"Bearer", "tok"}, {"Bearer tok", "other"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, authz, xauth string) {
+		r, _ := http.NewRequest("GET", "/", nil)
+		if authz != "" {
+			r.Header["Authorization"] = []string{authz}
+		}
+		if xauth != "" {
+			r.Header["X-Cohesix-Auth"] = []string{xauth}
+		}
+		got := presentedToken(r)
+		if authz != "" && got != "" && !strings.Contains(authz, got) {
+			t.Fatalf("token %q not from Authorization %q", got, authz)
+		}
+		if tokenOK("tok", got) && got != "tok" {
+			t.Fatalf("%q passed as tok", got)
 		}
 	})
 }

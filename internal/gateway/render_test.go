@@ -34,3 +34,17 @@ func TestRefusedWords(t *testing.T) {
 		}
 	}
 }
+
+// A follower of a rewritten ring resumes after the last line it sent.
+func TestAfterAnchor(t *testing.T) {
+	data := []byte("b\nc\nd\ne\n")
+	for _, c := range []struct {
+		anchor, want string
+		start        int64
+	}{{"c", "d\ne\n", 104}, {"e", "", 108}, {"zz", "b\nc\nd\ne\n", 100}, {"", "b\nc\nd\ne\n", 100}} {
+		got := afterAnchor(data, 100, c.anchor)
+		if string(got.data) != c.want || got.start != c.start {
+			t.Errorf("anchor %q: %q at %d; want %q at %d", c.anchor, got.data, got.start, c.want, c.start)
+		}
+	}
+}

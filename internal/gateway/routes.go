@@ -83,6 +83,9 @@ func (s *Server) validated(route string, mutating bool, h http.HandlerFunc) http
 			_ = rc.SetReadDeadline(time.Now().Add(ms(generated.GatewayReadHeaderTimeoutMs)))
 			body, err = readBody(r.Body)
 			_ = rc.SetReadDeadline(time.Time{})
+			if err == nil {
+				_, err = parseEcho(body)
+			}
 			if err != nil {
 				s.refuseBad(w, r, route, err)
 				return
@@ -90,12 +93,6 @@ func (s *Server) validated(route string, mutating bool, h http.HandlerFunc) http
 		} else if _, err := parseReadQuery(r.URL.Query()); err != nil && route != gatewayapi.PathBounds && route != gatewayapi.PathStatus {
 			s.refuseBad(w, r, route, err)
 			return
-		}
-		if mutating {
-			if _, err := parseEcho(body); err != nil {
-				s.refuseBad(w, r, route, err)
-				return
-			}
 		}
 		if err := s.contract.ValidateRequest(r.Context(), r, body); err != nil {
 			s.refuseBad(w, r, route, bad(gatewayapi.CodeBadRequest, "the request does not match the OpenAPI document: %s", firstLine(err.Error())))

@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cohesix/cohesix/generated"
@@ -126,8 +127,9 @@ type Server struct {
 	cache    *hotcache.Cache
 	ticket   string // the gateway's own ticket
 	// pushSlots bounds the telemetry pushes streaming at once.
-	pushSlots chan struct{}
-	handler   http.Handler
+	pushSlots   chan struct{}
+	pushWaiting atomic.Int32 // pushes waiting for a slot
+	handler     http.Handler
 
 	mu     sync.Mutex
 	srv    *http.Server

@@ -11,6 +11,7 @@ import (
 	"github.com/cohesix/cohesix/internal/console"
 	"github.com/cohesix/cohesix/internal/gateway/broker"
 	"github.com/cohesix/cohesix/internal/gatewayapi"
+	"github.com/cohesix/cohesix/internal/nineclient"
 )
 
 // sseWriteTimeout bounds one event write: a client that stops reading is
@@ -55,12 +56,12 @@ func (e *sseStream) send(event, id, data string) error {
 }
 
 // lines sends each complete line of data, which starts at off, with the
-// offset after it as its id; it returns the offset after the last
-// complete line.
-func (e *sseStream) lines(data []byte, off int64, keep int) (int64, error) {
+// offset after it as its id (the last keep lines when keep > 0); it
+// returns the cursor after the last complete line.
+func (e *sseStream) lines(data []byte, off int64, keep int, anchor string) (cursor, error) {
 	end := strings.LastIndexByte(string(data), '\n')
 	if end < 0 {
-		return off, nil
+		return cursor{off: off, anchor: anchor}, nil
 	}
 	all := strings.Split(string(data[:end]), "\n")
 	ids := make([]int64, len(all))
@@ -75,22 +76,20 @@ func (e *sseStream) lines(data []byte, off int64, keep int) (int64, error) {
 	}
 	for i := first; i < len(all); i++ {
 		if err := e.send("", strconv.FormatInt(ids[i], 10), all[i]); err != nil {
-			return off, err
+			return cursor{}, err
 		}
 	}
-	return off + int64(end) + 1, nil
+	return cursor{off: off + int64(end) + 1, anchor: all[len(all)-1]}, nil
 }
 
 // tailFollow streams a tail as server-sent events (tail -f): the last
 // lines first (or from Last-Event-ID), then each new line as the hive's
 // file grows, polled every client_policies.cohsh.tail poll interval. A
 // refusal ends the stream with an `event: error` carrying the ERR ack.
-// The file is followed by offset; a file that shrinks (a ring rewritten)
-// is followed again from its start.
 func (s *Server) tailFollow(w http.ResponseWriter, r *http.Request, q readQuery) {
 	off, resume, err := parseEventID(r.Header.Get("Last-Event-ID"))
 	if err != nil {
-		s.refuseBad(w, r, "/v1/fs/tail", err)
+		s.refuseBad(w, r, gatewayapi.PathTail, err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/event-stream")
@@ -102,38 +101,18 @@ func (s *Server) tailFollow(w http.ResponseWriter, r *http.Request, q readQuery)
 	if keep == 0 {
 		keep = generated.GatewayTailMaxLines
 	}
-	first := true
+	cur := cursor{off: off, window: !resume}
 	t := time.NewTicker(s.cfg.TailPoll)
 	defer t.Stop()
 	for {
-		var data []byte
-		var start int64
-		notTailable := false
+		var next chunk
 		err := s.upstream(r, broker.Telemetry, func(sess *session) error {
-			st, err := sess.c.Stat(q.path)
-			if err != nil {
-				return err
-			}
-			if !tailable(q.path) {
-				notTailable = true
-				return nil
-			}
-			size := int64(st.Size)
-			switch {
-			case first && !resume:
-				data, start, err = tailWindow(sess, q.path, generated.GatewayMaxReadBytes)
-				return err
-			case size < off:
-				off = 0
-			}
-			start = off
-			if size > off {
-				data, err = readN(sess.c, q.path, off, int(min(size-off, generated.GatewayMaxReadBytes)))
-			}
+			var err error
+			next, err = pollTail(sess.c, q.path, cur)
 			return err
 		})
 		switch {
-		case notTailable:
+		case err == nil && next.notTailable:
 			_ = e.send("error", "", console.Refusal(console.Tail.Label(), console.ReasonPolicy, console.DetailInvalidPath, "path", q.path).Render(lim))
 			return
 		case err != nil && isRefusal(err):
@@ -144,11 +123,10 @@ func (s *Server) tailFollow(w http.ResponseWriter, r *http.Request, q readQuery)
 			return
 		}
 		n := 0
-		if first {
+		if cur.window {
 			n = keep
 		}
-		first = false
-		if off, err = e.lines(data, start, n); err != nil {
+		if cur, err = e.lines(next.data, next.start, n, cur.anchor); err != nil {
 			return
 		}
 		select {
@@ -161,8 +139,76 @@ func (s *Server) tailFollow(w http.ResponseWriter, r *http.Request, q readQuery)
 	}
 }
 
+// cursor is where a follower is: the offset after the last line sent and
+// that line's text (the anchor), or window: start from the file's tail.
+type cursor struct {
+	off    int64
+	anchor string
+	window bool
+}
+
+// chunk is what one poll read: data starting at offset start.
+type chunk struct {
+	data        []byte
+	start       int64
+	notTailable bool
+}
+
+// pollTail reads what follows cur in path. A file that grew in place
+// (the bytes before cur.off still end with the anchor line) is read from
+// cur.off; a file rewritten meanwhile (the log is a ring: once full it
+// drops its oldest lines as it adds new ones, so offsets shift) is read
+// from its tail window after the last copy of the anchor line, or whole
+// when the anchor has scrolled out.
+func pollTail(c *nineclient.Client, path string, cur cursor) (chunk, error) {
+	st, err := c.Stat(path)
+	if err != nil {
+		return chunk{}, err
+	}
+	if !tailable(path) {
+		return chunk{notTailable: true}, nil
+	}
+	size := int64(st.Size)
+	if cur.window {
+		data, start, err := tailWindow(c, path, generated.GatewayMaxReadBytes)
+		return chunk{data: data, start: start}, err
+	}
+	if cur.anchor == "" && cur.off <= size {
+		data, err := readN(c, path, cur.off, int(min(size-cur.off, generated.GatewayMaxReadBytes)))
+		return chunk{data: data, start: cur.off}, err
+	}
+	if n := int64(len(cur.anchor)) + 1; cur.anchor != "" && cur.off >= n && cur.off <= size {
+		b, err := readN(c, path, cur.off-n, int(min(size-cur.off+n, generated.GatewayMaxReadBytes)))
+		if err != nil {
+			return chunk{}, err
+		}
+		if int64(len(b)) >= n && string(b[:n]) == cur.anchor+"\n" {
+			return chunk{data: b[n:], start: cur.off}, nil
+		}
+	}
+	data, start, err := tailWindow(c, path, generated.GatewayMaxReadBytes)
+	if err != nil {
+		return chunk{}, err
+	}
+	return afterAnchor(data, start, cur.anchor), nil
+}
+
+// afterAnchor cuts data (starting at start) after the last whole line
+// equal to anchor; without one it is all new.
+func afterAnchor(data []byte, start int64, anchor string) chunk {
+	if anchor == "" {
+		return chunk{data: data, start: start}
+	}
+	k := strings.LastIndex("\n"+string(data), "\n"+anchor+"\n")
+	if k < 0 {
+		return chunk{data: data, start: start}
+	}
+	cut := k + len(anchor) + 1
+	return chunk{data: data[cut:], start: start + int64(cut)}
+}
+
 // tailWindow reads the last max bytes of path, starting at a line.
-func tailWindow(sess *session, path string, max int) ([]byte, int64, error) {
-	data, end, err := tailRead(sess.c, path, max)
+func tailWindow(c *nineclient.Client, path string, max int) ([]byte, int64, error) {
+	data, end, err := tailRead(c, path, max)
 	return data, end - int64(len(data)), err
 }

@@ -2,8 +2,10 @@ package gateway
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/console"
@@ -20,8 +22,50 @@ const telemetryRoot = generated.ClientPoliciesCohTelemetryRoot
 func (s *Server) telemetryRoutes(mux *http.ServeMux) {
 	route := gatewayapi.PathTelemetry
 	mux.HandleFunc("GET "+route, s.logged(route, s.validatedNoBody(route, false, s.telemetryList)))
-	mux.HandleFunc("POST "+route+"/{device}", s.logged(route+"/{device}", s.validatedNoBody(route, true, s.telemetryPush)))
+	mux.HandleFunc("POST "+route+"/{device}", s.logged(route+"/{device}", s.pushAdmitted(route, s.validatedNoBody(route, false, s.telemetryPush))))
 	mux.HandleFunc("GET "+route+"/{device}/{seg}", s.logged(route+"/{device}/{seg}", s.validatedNoBody(route, false, s.telemetryPull)))
+}
+
+// pushAdmitted checks the token and takes a push slot before anything
+// else is spent on a push. When every slot streams, up to
+// gateway.broker.telemetry_queue pushes wait for one (as the broker's
+// telemetry queue would), for at most the broker's deadline; beyond that
+// the answer is 429 at once, so under a flood the refusals cost as
+// little as a request can and the waiting pushes cost nothing.
+func (s *Server) pushAdmitted(route string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.authorize(w, r, route) {
+			return
+		}
+		select {
+		case s.pushSlots <- struct{}{}:
+		default:
+			if !s.awaitPushSlot(r) {
+				s.upstreamError(w, broker.ErrOverflow)
+				return
+			}
+		}
+		defer func() { <-s.pushSlots }()
+		h(w, r)
+	}
+}
+
+// awaitPushSlot waits for a push slot in the bounded waiting room.
+func (s *Server) awaitPushSlot(r *http.Request) bool {
+	if s.pushWaiting.Add(1) > generated.GatewayBrokerTelemetryQueue {
+		s.pushWaiting.Add(-1)
+		return false
+	}
+	defer s.pushWaiting.Add(-1)
+	t := time.NewTimer(ms(generated.GatewayBrokerDeadlineMs))
+	defer t.Stop()
+	select {
+	case s.pushSlots <- struct{}{}:
+		return true
+	case <-r.Context().Done():
+	case <-t.C:
+	}
+	return false
 }
 
 // validatedNoBody is validated for routes whose body is streamed, never
@@ -146,13 +190,6 @@ func (s *Server) telemetryPush(w http.ResponseWriter, r *http.Request) {
 		s.teleError(w, r, console.Echo, telemetryRoot+"/"+device, err)
 		return
 	}
-	select {
-	case s.pushSlots <- struct{}{}:
-		defer func() { <-s.pushSlots }()
-	default:
-		s.upstreamError(w, broker.ErrOverflow)
-		return
-	}
 	var sess *session
 	err = s.upstream(r, broker.Telemetry, func(ss *session) error {
 		if _, err := ss.Pipeline(); err != nil {
@@ -176,8 +213,11 @@ func (s *Server) telemetryPush(w http.ResponseWriter, r *http.Request) {
 		s.upstreamError(w, s.pool.drop(sess, err))
 		return
 	}
-	_ = http.NewResponseController(w).SetReadDeadline(timeZero)
-	res, err := teleio.Push(pl, telemetryRoot, device, mime, r.Body)
+	rc := http.NewResponseController(w)
+	body := &idleReader{r: r.Body, rc: rc, idle: ms(generated.GatewayIdleTimeoutMs)}
+	res, err := teleio.Push(pl, telemetryRoot, device, mime, body)
+	_ = rc.SetReadDeadline(timeZero)
+	s.cache.InvalidateAll() // a push moves the /proc/ingest counters
 	if err != nil {
 		if !teleio.IsBadInput(err) && !isRefusal(err) {
 			sess.resetPipeline()
@@ -187,4 +227,19 @@ func (s *Server) telemetryPush(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
+}
+
+// idleReader cuts a body that stops arriving: each Read must make
+// progress within idle (gateway.idle_timeout_ms), so a client dripping a
+// push cannot hold a push slot for ever; a body of any size still
+// streams.
+type idleReader struct {
+	r    io.Reader
+	rc   *http.ResponseController
+	idle time.Duration
+}
+
+func (b *idleReader) Read(p []byte) (int, error) {
+	_ = b.rc.SetReadDeadline(time.Now().Add(b.idle))
+	return b.r.Read(p)
 }

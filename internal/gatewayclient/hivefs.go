@@ -3,6 +3,7 @@ package gatewayclient
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -145,4 +146,35 @@ func Errno(r gatewayapi.Response) linux.Errno {
 		}
 	}
 	return linux.EIO
+}
+
+// Stat is GET /v1/fs/stat; a hive refusal comes back as its errno.
+func (h *HiveFS) Stat(path string) (gatewayapi.Stat, error) {
+	ctx, cancel := h.ctx()
+	defer cancel()
+	// One body holds either a Stat or, on a refusal, a Response.
+	var body struct {
+		gatewayapi.Stat
+		Status string `json:"status"`
+		Ack    string `json:"ack"`
+	}
+	if err := h.c.getJSON(ctx, gatewayapi.PathStat, url.Values{"path": {path}}, &body); err != nil {
+		return gatewayapi.Stat{}, err
+	}
+	if body.Status != "" && body.Status != gatewayapi.StatusOK {
+		return gatewayapi.Stat{}, Errno(gatewayapi.Response{Status: body.Status, Ack: body.Ack})
+	}
+	return body.Stat, nil
+}
+
+// ReadAt returns at most n bytes of path from off (one request, n capped
+// at gateway.max_read_bytes); fewer at the end of the file.
+func (h *HiveFS) ReadAt(path string, off int64, n int) ([]byte, error) {
+	ctx, cancel := h.ctx()
+	defer cancel()
+	b, _, err := h.c.Read(ctx, path, off, min(n, generated.GatewayMaxReadBytes))
+	if re, ok := err.(*RefusalError); ok {
+		return nil, Errno(re.Response)
+	}
+	return b, err
 }

@@ -58,3 +58,22 @@ func TestHiveFSReadFrom(t *testing.T) {
 		t.Fatalf("over max: %v", err)
 	}
 }
+
+// FuzzErrno: any ack text maps to some errno without panicking, and an
+// OK ack is never mistaken for a known refusal's words.
+func FuzzErrno(f *testing.F) {
+	for _, s := range []string{
+		"ERR CAT reason=policy detail=invalid-path path=/x error=invalid path",
+		"ERR ECHO reason=quota detail=buffer-full path=/q error=buffer full",
+		"ERR TAIL reason=policy detail=invalid-path path=/proc/boot",
+		"OK CAT path=/x data=error=EPERM",
+		"ERR", "", " error=", "ERR X detail=",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, ack string) {
+		if e := Errno(gatewayapi.Response{Status: "ERR", Ack: ack}); e == 0 {
+			t.Fatalf("%q mapped to errno 0", ack)
+		}
+	})
+}

@@ -54,6 +54,8 @@ var (
 	ErrClosed = errors.New("broker: closed")
 	// ErrClass: Do was given a class that is neither Control nor Telemetry.
 	ErrClass = errors.New("broker: unknown class")
+	// errPanicked marks a call whose fn panicked (counted as failed).
+	errPanicked = errors.New("broker: call panicked")
 )
 
 // Config bounds a Broker. A zero or negative field takes its manifest
@@ -100,18 +102,19 @@ func (c Config) withDefaults() Config {
 const (
 	stateQueued = iota
 	stateRunning
-	stateAbandoned // Do returned while queued; workers skip it
+	stateAbandoned // left its queue unrun: its Do gave up, or Close refused it
 )
 
 // call is one Do waiting for or holding a worker.
 type call struct {
-	class Class
-	key   string
-	ctx   context.Context // carries the deadline; cancelled when Do returns
-	fn    func(context.Context) error
-	state int           // guarded by Broker.mu
-	err   error         // fn's result; written before done closes
-	done  chan struct{} // closed by the worker after fn returns
+	class    Class
+	key      string
+	ctx      context.Context // carries the deadline; cancelled when Do returns
+	fn       func(context.Context) error
+	state    int           // guarded by Broker.mu
+	err      error         // fn's result; written before done closes
+	panicked any           // fn's panic value, if it panicked; written before done closes
+	done     chan struct{} // closed by the worker after fn returns
 }
 
 // Broker schedules calls; see the package doc. Its methods are safe for
@@ -124,7 +127,6 @@ type Broker struct {
 	// Guarded by mu.
 	classes    [numClasses]classQueue
 	controlRun int // control calls served in a row while telemetry waited
-	inFlight   int
 	closed     bool
 	service    serviceTime
 
@@ -171,7 +173,14 @@ func (b *Broker) Do(ctx context.Context, class Class, key string, fn func(contex
 	}
 	select {
 	case <-c.done:
-		return b.finish(c, ctx, callCtx)
+		err := b.finish(c, ctx, callCtx)
+		if c.panicked != nil {
+			// fn's panic belongs to the caller's goroutine, where net/http
+			// recovers it for this request alone; on a worker it would end
+			// the gateway.
+			panic(c.panicked)
+		}
+		return err
 	case <-callCtx.Done():
 		return b.abandon(c, ctx)
 	}
@@ -242,15 +251,26 @@ func (b *Broker) work() {
 			return
 		}
 		start := time.Now()
-		err := c.fn(c.ctx)
+		panicked, err := run(c)
 		elapsed := time.Since(start)
 		b.mu.Lock()
-		c.err = err
-		b.inFlight--
+		c.err, c.panicked = err, panicked
+		b.classes[c.class].running--
 		b.service.observe(elapsed)
 		b.mu.Unlock()
 		close(c.done)
 	}
+}
+
+// run calls c's fn, recovering a panic so the worker lives on; Do
+// re-panics with it in the caller's goroutine.
+func run(c *call) (panicked any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			panicked, err = r, errPanicked
+		}
+	}()
+	return nil, c.fn(c.ctx)
 }
 
 // next blocks until a call is due and marks it running, or returns nil
@@ -264,7 +284,7 @@ func (b *Broker) next() *call {
 		}
 		if c := b.pick(); c != nil {
 			c.state = stateRunning
-			b.inFlight++
+			b.classes[c.class].running++
 			return c
 		}
 		b.ready.Wait()
@@ -273,23 +293,32 @@ func (b *Broker) next() *call {
 
 // pick applies the scheduling rule (DECISIONS P47): control first, but at
 // most ControlWeight control calls in a row while telemetry waits; within
-// a class, round robin over keys. Called with mu held.
+// a class, round robin over keys. Telemetry never holds every worker (see
+// telemetrySlots). Called with mu held.
 func (b *Broker) pick() *call {
 	ctl, tel := &b.classes[Control], &b.classes[Telemetry]
+	telReady := tel.depth > 0 && tel.running < b.telemetrySlots()
 	switch {
-	case ctl.depth > 0 && (tel.depth == 0 || b.controlRun < b.cfg.ControlWeight):
-		if tel.depth > 0 {
+	case ctl.depth > 0 && (!telReady || b.controlRun < b.cfg.ControlWeight):
+		if telReady {
 			b.controlRun++
 		} else {
-			b.controlRun = 0 // nobody waits behind control: nothing to weigh
+			b.controlRun = 0 // no telemetry call could go instead: nothing to weigh
 		}
 		return ctl.pop()
-	case tel.depth > 0:
+	case telReady:
 		b.controlRun = 0
 		return tel.pop()
 	}
 	return nil
 }
+
+// telemetrySlots is how many telemetry calls may run at once: all workers
+// but one, so a control call that arrives during a telemetry flood finds a
+// worker free or freed by the next control call, never only slow pushes
+// ahead of it (the control p99 under a flood). A single worker
+// cannot be split.
+func (b *Broker) telemetrySlots() int { return max(b.cfg.Workers-1, 1) }
 
 // Close refuses new calls and every queued call with ErrClosed, lets the
 // calls already running finish (their deadlines bound the wait), and
@@ -313,7 +342,10 @@ func (b *Broker) Close() {
 // one second and at most the deadline.
 func (b *Broker) RetryAfter() time.Duration {
 	b.mu.Lock()
-	backlog := b.classes[Control].depth + b.classes[Telemetry].depth + b.inFlight
+	backlog := 0
+	for _, q := range b.classes {
+		backlog += q.depth + q.running
+	}
 	mean := b.service.mean()
 	b.mu.Unlock()
 	wait := mean * time.Duration(backlog) / time.Duration(b.cfg.Workers)

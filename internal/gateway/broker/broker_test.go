@@ -214,6 +214,31 @@ func TestDepthNeverExceedsBound(t *testing.T) {
 	}
 }
 
+// Telemetry never holds every worker: during a flood of slow telemetry
+// calls a control call still finds a worker and completes while the
+// telemetry calls are held.
+func TestTelemetryLeavesAWorkerForControl(t *testing.T) {
+	b := New(Config{Workers: 3, TelemetryQueue: 8})
+	defer b.Close()
+	gate := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Go(func() {
+			_ = b.Do(context.Background(), Telemetry, "flood", func(context.Context) error { <-gate; return nil })
+		})
+	}
+	waitStats(t, b, func(s Stats) bool { return s.Telemetry.InFlight >= 2 && s.Telemetry.Depth+s.Telemetry.InFlight == 6 })
+	// This returns only if a worker is free while both telemetry calls hold theirs.
+	if err := b.Do(context.Background(), Control, "operator", func(context.Context) error { return nil }); err != nil {
+		t.Fatalf("control Do during the flood = %v; want nil", err)
+	}
+	if s := b.Stats().Telemetry; s.InFlight != 2 || s.Completed != 0 {
+		t.Fatalf("telemetry = %+v; want 2 in flight (of 3 workers) and none completed before control", s)
+	}
+	close(gate)
+	wg.Wait()
+}
+
 // A call whose deadline passes while fn runs returns ErrDeadline, and fn's
 // context is cancelled.
 func TestDeadlineWhileRunning(t *testing.T) {
@@ -320,6 +345,27 @@ func TestClose(t *testing.T) {
 	}
 }
 
+// A panicking fn panics in its caller's goroutine (where net/http
+// recovers it) and leaves its worker serving.
+func TestPanicReachesCaller(t *testing.T) {
+	b := New(Config{Workers: 1})
+	defer b.Close()
+	got := func() (r any) {
+		defer func() { r = recover() }()
+		_ = b.Do(context.Background(), Control, "k", func(context.Context) error { panic("upstream bug") })
+		return nil
+	}()
+	if got != "upstream bug" {
+		t.Fatalf("recovered %v; want the fn's panic value", got)
+	}
+	if err := b.Do(context.Background(), Control, "k", func(context.Context) error { return nil }); err != nil {
+		t.Fatalf("Do after a panic = %v; want nil (the worker lives on)", err)
+	}
+	if s := b.Stats().Control; s.Failed != 1 || s.Completed != 2 {
+		t.Fatalf("Stats = %+v; want failed 1, completed 2", s)
+	}
+}
+
 func TestRetryAfterBounds(t *testing.T) {
 	b := New(Config{Workers: 1, Deadline: 3 * time.Second})
 	defer b.Close()
@@ -328,13 +374,13 @@ func TestRetryAfterBounds(t *testing.T) {
 	}
 	b.mu.Lock()
 	b.service.observe(time.Hour) // one very slow call, with a backlog behind it
-	b.inFlight++
+	b.classes[Control].running++
 	b.mu.Unlock()
 	if got := b.RetryAfter(); got != 3*time.Second {
 		t.Fatalf("RetryAfter() after a slow call = %v; want the deadline, 3s", got)
 	}
 	b.mu.Lock()
-	b.inFlight--
+	b.classes[Control].running--
 	b.mu.Unlock()
 }
 

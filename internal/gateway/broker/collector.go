@@ -12,6 +12,7 @@ var (
 	descDeadline  = classDesc("deadline_total", "Calls whose deadline passed before the upstream call returned (HTTP 504).")
 	descCancelled = classDesc("cancelled_total", "Calls whose caller went away before the upstream call returned.")
 	descClosed    = classDesc("closed_total", "Calls refused because the broker was closing.")
+	descRunning   = classDesc("class_in_flight", "Upstream calls of the class running now.")
 	descDepth     = classDesc("queue_depth", "Calls waiting in the class queue now.")
 	descMaxDepth  = classDesc("queue_max_depth", "Most calls ever waiting in the class queue at once.")
 	descCapacity  = classDesc("queue_capacity", "The class queue's bound (manifest gateway.broker).")
@@ -33,7 +34,7 @@ var _ prometheus.Collector = collector{}
 
 func (collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descAdmitted, descCompleted, descFailed, descOverflow, descDeadline,
-		descCancelled, descClosed, descDepth, descMaxDepth, descCapacity, descInFlight, descWorkers} {
+		descCancelled, descClosed, descRunning, descDepth, descMaxDepth, descCapacity, descInFlight, descWorkers} {
 		ch <- d
 	}
 }
@@ -55,6 +56,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descDeadline, cs.Deadline)
 		counter(descCancelled, cs.Cancelled)
 		counter(descClosed, cs.Closed)
+		gauge(descRunning, cs.InFlight)
 		gauge(descDepth, cs.Depth)
 		gauge(descMaxDepth, cs.MaxDepth)
 		gauge(descCapacity, cs.Capacity)

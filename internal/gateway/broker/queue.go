@@ -12,6 +12,7 @@ import (
 type classQueue struct {
 	capacity int
 	depth    int                // calls waiting, all keys together
+	running  int                // calls of this class on a worker now
 	byKey    map[string][]*call // each key's waiting calls, oldest first
 	ring     []string           // keys with calls waiting, next to serve first
 	stats    ClassStats

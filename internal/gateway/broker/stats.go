@@ -11,6 +11,7 @@ type ClassStats struct {
 	Deadline  uint64 `json:"deadline"`  // calls whose deadline passed before fn returned (504)
 	Cancelled uint64 `json:"cancelled"` // calls whose caller went away first
 	Closed    uint64 `json:"closed"`    // calls refused by Close, queued or new
+	InFlight  int    `json:"in_flight"` // calls running now
 	Depth     int    `json:"depth"`     // calls waiting now
 	MaxDepth  int    `json:"max_depth"` // most calls ever waiting at once (≤ Capacity)
 	Capacity  int    `json:"capacity"`  // the queue's bound
@@ -30,12 +31,12 @@ func (b *Broker) Stats() Stats {
 	defer b.mu.Unlock()
 	s := Stats{
 		Workers:   b.cfg.Workers,
-		InFlight:  b.inFlight,
 		Control:   b.classes[Control].stats,
 		Telemetry: b.classes[Telemetry].stats,
 	}
-	s.Control.Depth = b.classes[Control].depth
-	s.Telemetry.Depth = b.classes[Telemetry].depth
+	s.Control.Depth, s.Control.InFlight = b.classes[Control].depth, b.classes[Control].running
+	s.Telemetry.Depth, s.Telemetry.InFlight = b.classes[Telemetry].depth, b.classes[Telemetry].running
+	s.InFlight = s.Control.InFlight + s.Telemetry.InFlight
 	return s
 }
 

@@ -86,21 +86,33 @@ const viaPrefix = "via="
 // says so, written once with the attach's outcome. The rest of the uname
 // checkUname sees is "" for a via uname.
 func (c *conn) delegate(uname string) (peer queen.Peer, rest, ignored string, err error) {
-	via, ok := strings.CutPrefix(uname, viaPrefix)
+	raw, ok := strings.CutPrefix(uname, viaPrefix)
 	if !ok {
 		return c.peer, uname, "", nil
 	}
 	if !c.srv.trusted(c.peer) {
-		return c.peer, "", fmt.Sprintf("%s via ignored reason=untrusted-forwarder via=%s%s", attachLabel, viaField(via), c.peer.Fields()), nil
+		return c.peer, "", fmt.Sprintf("%s via ignored reason=untrusted-forwarder via=%s%s", attachLabel, viaField(raw), c.peer.Fields()), nil
 	}
-	ap, perr := netip.ParseAddrPort(via)
-	if perr != nil || ap.Addr().Zone() != "" {
-		c.srv.ns.Queen().Audit(fmt.Sprintf("%s denied role=none reason=invalid-via via=%s%s", attachLabel, viaField(via), c.peer.Fields()))
+	via, ok := parseVia(raw)
+	if !ok {
+		c.srv.ns.Queen().Audit(fmt.Sprintf("%s denied role=none reason=invalid-via via=%s%s", attachLabel, viaField(raw), c.peer.Fields()))
 		return c.peer, "", "", errs.New(errs.ErrInvalid, "via is not an ip:port")
 	}
 	peer = c.peer
-	peer.Via = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).String()
+	peer.Via = via
 	return peer, "", "", nil
+}
+
+// parseVia reads the address of a via uname: an IP (IPv6 in brackets, an
+// IPv4-mapped one unmapped, no zone) and a port. It returns the canonical
+// form, which holds no byte the client chose beyond digits, hex, dots,
+// colons and brackets, and so goes into audit lines as it is.
+func parseVia(raw string) (string, bool) {
+	ap, err := netip.ParseAddrPort(raw)
+	if err != nil || ap.Addr().Zone() != "" {
+		return "", false
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).String(), true
 }
 
 // viaField renders a via value that did not parse as one audit field:

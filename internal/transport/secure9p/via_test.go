@@ -210,3 +210,26 @@ func TestTrustedForwarderBadVia(t *testing.T) {
 		t.Errorf("the IPv6 client is not named:\n%s", h.logText())
 	}
 }
+
+// FuzzParseVia: whatever a forwarder sends after via=, an accepted address
+// is canonical (it parses back to itself) and holds only address bytes,
+// and the escaped form of any value is one field of one line.
+func FuzzParseVia(f *testing.F) {
+	for _, s := range []string{"192.0.2.7:443", "[2001:db8::1]:80", "[::ffff:10.0.0.1]:1", "[fe80::1%eth0]:80",
+		"1.2.3.4:5\r\nnine-door: attach role=queen", "1.2.3.4", "", "\x1b[2J", "[::1]:99999", "01.2.3.4:5"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		if via, ok := parseVia(raw); ok {
+			if again, ok2 := parseVia(via); !ok2 || again != via {
+				t.Fatalf("parseVia(%q) = %q, which parses as %q, %v", raw, via, again, ok2)
+			}
+			if strings.Trim(via, "0123456789abcdef.:[]") != "" {
+				t.Fatalf("parseVia(%q) = %q holds a byte that is not an address byte", raw, via)
+			}
+		}
+		if f := viaField(raw); strings.ContainsAny(f, " \r\n\t\x00\x1b") {
+			t.Fatalf("viaField(%q) = %q could end the line or add a field", raw, f)
+		}
+	})
+}
