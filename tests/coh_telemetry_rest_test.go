@@ -36,14 +36,53 @@ func TestCohTelemetryOverGateway(t *testing.T) {
 		text.WriteString("line é\"\\ " + strings.Repeat("x", i%13) + "\n")
 	}
 	a, js := filepath.Join(dir, "a.txt"), filepath.Join(dir, "b.ndjson")
-	os.WriteFile(a, []byte(text.String()), 0o644)
-	os.WriteFile(js, []byte(`{"tokens":42}`+"\n"+`{"tokens":43}`+"\n"), 0o644)
+	writeFiles(t, map[string]string{a: text.String(), js: `{"tokens":42}` + "\n" + `{"tokens":43}` + "\n"})
 
-	nine, code := coh("telemetry", "push", "--device", "dev-9p", a, js)
+	comparePush(t, coh, rest, a, js)
+	outGW := comparePull(t, coh, rest, dir)
+
+	// A cut local copy resumes; the rest are skipped.
+	segs, _ := os.ReadDir(filepath.Join(outGW, "dev-gw", "seg"))
+	cut := filepath.Join(outGW, "dev-gw", "seg", segs[0].Name())
+	whole, _ := os.ReadFile(cut)
+	writeFiles(t, map[string]string{cut: string(whole[:len(whole)/2])})
+	again, code := coh(append([]string{"telemetry", "pull", "--out", outGW, "--json"}, rest...)...)
+	if code != 0 || strings.Count(again, `"action":"resume"`) != 1 || strings.Count(again, `"action":"skip"`) != 3 {
+		t.Fatalf("second pull through the gateway = %d: %s", code, again)
+	}
+	if got, _ := os.ReadFile(cut); string(got) != string(whole) {
+		t.Fatal("the resumed segment differs from the hive's")
+	}
+
+	// Refused locally: nothing is sent; a wrong token is the gateway's 401.
+	png := filepath.Join(dir, "x.png")
+	writeFiles(t, map[string]string{png: "x"})
+	if out, code := coh(append([]string{"telemetry", "push", "--device", "dev-gw"}, append(rest, a, png)...)...); code != 2 || !strings.Contains(out, "not allowed") {
+		t.Fatalf("push of a .png through the gateway = %d: %s", code, out)
+	}
+	if out, code := coh("telemetry", "push", "--device", "dev-gw", "--rest-auth-token", "wrong", "--rest-url", gw.url, a); code != 1 || !strings.Contains(out, "401") {
+		t.Fatalf("push with a wrong token = %d: %s", code, out)
+	}
+}
+
+func writeFiles(t *testing.T, files map[string]string) {
+	t.Helper()
+	for path, body := range files {
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// comparePush pushes files to dev-9p over Secure9P and to dev-gw through
+// the gateway and requires the same lines but for device and seg ids.
+func comparePush(t *testing.T, coh func(...string) (string, int), rest []string, files ...string) {
+	t.Helper()
+	nine, code := coh(append([]string{"telemetry", "push", "--device", "dev-9p"}, files...)...)
 	if code != 0 {
 		t.Fatalf("push over Secure9P = %d:\n%s", code, nine)
 	}
-	viaGW, code := coh(append([]string{"telemetry", "push", "--device", "dev-gw"}, append(rest, a, js)...)...)
+	viaGW, code := coh(append(append([]string{"telemetry", "push", "--device", "dev-gw"}, rest...), files...)...)
 	if code != 0 {
 		t.Fatalf("push over the gateway = %d:\n%s", code, viaGW)
 	}
@@ -51,13 +90,18 @@ func TestCohTelemetryOverGateway(t *testing.T) {
 	mask := func(s, dev string) string {
 		return segID.ReplaceAllString(strings.ReplaceAll(s, dev, "DEV"), "seg_id=S")
 	}
-	if mask(nine, "dev-9p") != mask(viaGW, "dev-gw") || strings.Count(viaGW, "OK TELEMETRY action=push") != 2 {
+	if mask(nine, "dev-9p") != mask(viaGW, "dev-gw") || strings.Count(viaGW, "OK TELEMETRY action=push") != len(files) {
 		t.Fatalf("push lines differ:\nSecure9P:\n%s\ngateway:\n%s", nine, viaGW)
 	}
+}
 
+// comparePull pulls every segment over Secure9P and through the gateway
+// (the global --rest-url form) into two directories and requires the
+// same JSON and the same files; it returns the gateway's directory.
+func comparePull(t *testing.T, coh func(...string) (string, int), rest []string, dir string) string {
+	t.Helper()
 	out9, outGW := filepath.Join(dir, "pull-9p"), filepath.Join(dir, "pull-gw")
 	pull9, code9 := coh("telemetry", "pull", "--out", out9, "--json")
-	// The global form: coh --rest-url URL telemetry pull.
 	pullGW, codeGW := coh(append(rest, "telemetry", "pull", "--out", outGW, "--json")...)
 	if code9 != 0 || codeGW != 0 || pull9 != pullGW || strings.Count(pullGW, `"action":"fetch"`) != 4 {
 		t.Fatalf("pull differs or failed:\nSecure9P %d: %s\ngateway %d: %s", code9, pull9, codeGW, pullGW)
@@ -72,27 +116,5 @@ func TestCohTelemetryOverGateway(t *testing.T) {
 			}
 		}
 	}
-
-	// A cut local copy resumes; the rest are skipped.
-	segs, _ := os.ReadDir(filepath.Join(outGW, "dev-gw", "seg"))
-	cut := filepath.Join(outGW, "dev-gw", "seg", segs[0].Name())
-	whole, _ := os.ReadFile(cut)
-	os.WriteFile(cut, whole[:len(whole)/2], 0o644)
-	again, code := coh(append([]string{"telemetry", "pull", "--out", outGW, "--json"}, rest...)...)
-	if code != 0 || strings.Count(again, `"action":"resume"`) != 1 || strings.Count(again, `"action":"skip"`) != 3 {
-		t.Fatalf("second pull through the gateway = %d: %s", code, again)
-	}
-	if got, _ := os.ReadFile(cut); string(got) != string(whole) {
-		t.Fatal("the resumed segment differs from the hive's")
-	}
-
-	// Refused locally over either transport: nothing is sent.
-	png := filepath.Join(dir, "x.png")
-	os.WriteFile(png, []byte("x"), 0o644)
-	if out, code := coh(append([]string{"telemetry", "push", "--device", "dev-gw"}, append(rest, a, png)...)...); code != 2 || !strings.Contains(out, "not allowed") {
-		t.Fatalf("push of a .png through the gateway = %d: %s", code, out)
-	}
-	if out, code := coh(append([]string{"telemetry", "push", "--device", "dev-gw", "--rest-auth-token", "wrong", "--rest-url", gw.url}, a)...); code != 1 || !strings.Contains(out, "401") {
-		t.Fatalf("push with a wrong token = %d: %s", code, out)
-	}
+	return outGW
 }

@@ -90,6 +90,12 @@ func (c *Contract) ValidateRequest(ctx context.Context, req *http.Request, body 
 	opts := &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: false}
 	if body == nil {
 		opts.ExcludeRequestBody = true
+		// kin-openapi reads the whole body for the security check
+		// (io.ReadAll in ValidateSecurityRequirements): a streamed body
+		// must never reach it.
+		shallow := *req
+		shallow.Body = http.NoBody
+		req = &shallow
 	} else {
 		req.Body = io.NopCloser(bytes.NewReader(body))
 	}
