@@ -114,4 +114,10 @@ def load() -> Limits:
         return Limits()
     if not isinstance(doc, dict):
         return Limits()
-    return from_json(doc, str(p))
+    lim = from_json(doc, str(p))
+    try:  # coh-rtc writes the manifest hash next to the JSON (spec manifest §4)
+        sha = p.with_name(p.name + ".sha256").read_text(encoding="utf-8").split()[0]
+        lim = replace(lim, manifest_sha256=sha)
+    except (OSError, IndexError):
+        pass
+    return lim
