@@ -37,6 +37,9 @@ class Limits:
     gateway_bind: str = "127.0.0.1:8080"  # gateway.bind
     gateway_max_read_bytes: int = 32768  # gateway.max_read_bytes
     gateway_tail_max_lines: int = 256  # gateway.tail_max_lines
+    telemetry_root: str = "/queen/telemetry"  # client_policies.coh.telemetry.root
+    telemetry_segment_max_bytes: int = 32768  # telemetry_ingest.max_bytes_per_segment
+    telemetry_record_max_bytes: int = 4096  # telemetry_ingest.max_record_bytes
     manifest_sha256: str = ""  # meta.sha256 when present
     source: str = "defaults"  # where these values came from
 
@@ -60,6 +63,9 @@ _MAP: dict[str, tuple[str, ...]] = {
     "console_listen": ("network", "console_listen"),
     "timeout_ms": ("client_policies", "cohsh", "retry", "timeout_ms"),
     "gateway_bind": ("gateway", "bind"),
+    "telemetry_root": ("client_policies", "coh", "telemetry", "root"),
+    "telemetry_segment_max_bytes": ("telemetry_ingest", "max_bytes_per_segment"),
+    "telemetry_record_max_bytes": ("telemetry_ingest", "max_record_bytes"),
     "gateway_max_read_bytes": ("gateway", "max_read_bytes"),
     "gateway_tail_max_lines": ("gateway", "tail_max_lines"),
 }

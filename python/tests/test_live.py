@@ -1,0 +1,56 @@
+"""The SDK against a real hosted roottask over the tcp backend."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+import cohesix
+from cohesix import telemetry
+from cohesix.aio import AsyncTcpBackend
+
+from hive import Hive, build, have_go
+
+pytestmark = pytest.mark.skipif(not have_go(), reason="needs the go toolchain (or COHESIX_E2E_BIN) to build roottask")
+
+
+@pytest.fixture(scope="module")
+def hive(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    h = Hive(build(tmp_path_factory.mktemp("bin"), "roottask"))
+    yield h
+    h.stop()
+
+
+def test_sdk_on_a_real_hive(hive: Hive, tmp_path: Path) -> None:
+    b = cohesix.TcpBackend(hive.console, role="queen")
+    c = cohesix.Client(b)
+    c.spawn_heartbeat(3)
+    w = c.workers()
+    assert w and c.schedule_summary().queue == len(w)
+    assert c.lifecycle_state().state == "ONLINE"
+    c.kill(w[-1])
+    assert w[-1] not in c.workers()
+    # A file the hive does not serve yet: the hive's own ERR, with its words.
+    with pytest.raises(cohesix.HiveError) as e:
+        c.schedule("sched-1", "worker-gpu", 2, 3, 120)
+    assert (e.value.reason, e.value.detail, e.value.path) == ("policy", "invalid-path", "/queen/schedule/ctl")
+    pr = telemetry.push(b, "dev-live", ['{"t":1}', '{"t":2}'])
+    cur = telemetry.Cursor.load(tmp_path / "cur.json")
+    got = telemetry.pull(b, cur, device="dev-live")
+    assert [(p.seg_id, p.data) for p in got] == [(pr.segments[0], b'{"t":1}\n{"t":2}\n')]
+    assert telemetry.pull(b, telemetry.Cursor.load(tmp_path / "cur.json"), device="dev-live") == []
+    b.close()
+
+
+def test_async_sessions_in_sequence(hive: Hive) -> None:
+    # The console serves one client at a time: sessions run one after another.
+    async def main() -> list[str]:
+        acks = []
+        for _ in range(3):
+            s = await AsyncTcpBackend.open(hive.console, role="queen")
+            acks.append((await s.cat("/proc/lifecycle/state")).lines[0])
+            await s.close()
+        return acks
+    assert asyncio.run(main()) == ["state=ONLINE"] * 3
