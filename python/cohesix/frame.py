@@ -2,9 +2,14 @@
 header included, then UTF-8 payload with no newline.
 
 The decoder is incremental and strict: a frame whose total length is under
-4 or over the manifest's frame_max_bytes, whose payload is over
-line_max_bytes, or whose payload is not UTF-8 raises ProtocolError. After
-an error the decoder is poisoned: the session that owns it must close."""
+4 or over the manifest's frame_max_bytes, or whose payload is over
+line_max_bytes raises ProtocolError. After an error the decoder is
+poisoned: the session that owns it must close.
+
+A payload that is not UTF-8 is kept byte-exact (surrogateescape), as
+cohsh passes such bytes through: the hosted hive streams some binary files
+(a LoRA export's telemetry.cbor) raw over cat. payload_bytes() restores
+the bytes."""
 
 from __future__ import annotations
 
@@ -21,7 +26,7 @@ def encode(line: str, lim: Limits | None = None) -> bytes:
     lim = lim or load()
     if "\n" in line or "\r" in line:
         raise ProtocolError("console line must not contain CR or LF")
-    body = line.encode("utf-8")
+    body = line.encode("utf-8", "surrogateescape")
     if len(body) > lim.line_max_bytes:
         raise ProtocolError(
             f"console line of {len(body)} bytes exceeds line_max_bytes {lim.line_max_bytes}"
@@ -50,10 +55,7 @@ class FrameDecoder:
                 break
             body = bytes(self._buf[HEADER:total])
             del self._buf[:total]
-            try:
-                out.append(body.decode("utf-8"))
-            except UnicodeDecodeError as e:
-                self._fail(f"frame payload is not UTF-8 (byte {e.start})")
+            out.append(body.decode("utf-8", "surrogateescape"))
         return out
 
     def _check(self, total: int) -> None:
@@ -76,3 +78,8 @@ class FrameDecoder:
     def pending(self) -> int:
         """Bytes buffered that do not yet make a frame."""
         return len(self._buf)
+
+
+def payload_bytes(line: str) -> bytes:
+    """The exact bytes a decoded line arrived as."""
+    return line.encode("utf-8", "surrogateescape")

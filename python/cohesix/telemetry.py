@@ -57,6 +57,7 @@ class Cursor:
     def save(self) -> None:
         if self.path is None:
             return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.offsets, sort_keys=True) + "\n", encoding="utf-8")
         os.replace(tmp, self.path)  # atomic: a crash never leaves half a cursor

@@ -19,9 +19,10 @@ def build(bindir: Path, *pkgs: str) -> Path:
     pre = os.environ.get("COHESIX_E2E_BIN", "")
     if pre:
         return Path(pre)
-    env = dict(os.environ, CGO_ENABLED=os.environ.get("CGO_ENABLED", "0"))
-    subprocess.run(["go", "build", "-o", str(bindir) + "/", *["./" + p for p in pkgs]],
-                   cwd=REPO, check=True, env=env, capture_output=True)
+    r = subprocess.run(["go", "build", "-o", str(bindir) + "/", *["./" + p for p in pkgs]],
+                       cwd=REPO, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"go build {' '.join(pkgs)}: {r.stderr[-2000:]}")
     return bindir
 
 

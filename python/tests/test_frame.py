@@ -41,9 +41,11 @@ def test_line_at_the_limit_is_accepted():
     assert FrameDecoder().feed(frame(len(body) + 4, body)) == ["x" * load().line_max_bytes]
 
 
-def test_non_utf8_payload():
-    with pytest.raises(ProtocolError, match="not UTF-8"):
-        FrameDecoder().feed(frame(6, b"\xff\xfe"))
+def test_non_utf8_payload_is_kept_byte_exact():
+    from cohesix.frame import payload_bytes
+    (line,) = FrameDecoder().feed(frame(6, b"\xff\xfe"))
+    assert payload_bytes(line) == b"\xff\xfe"
+    assert encode(line) == frame(6, b"\xff\xfe")
 
 
 def test_encode_refuses_newlines():
@@ -63,7 +65,8 @@ def test_fuzz_decoder_never_crashes(data, chunk):
             got += dec.feed(data[i:i + chunk])
     except ProtocolError:
         return
-    again = b"".join(struct.pack("<I", len(l.encode()) + 4) + l.encode() for l in got)
+    raw = [l.encode("utf-8", "surrogateescape") for l in got]
+    again = b"".join(struct.pack("<I", len(b) + 4) + b for b in raw)
     assert data.startswith(again)
     assert len(data) - len(again) == dec.pending
 

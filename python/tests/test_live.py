@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,21 @@ def test_async_sessions_in_sequence(hive: Hive) -> None:
             await s.close()
         return acks
     assert asyncio.run(main()) == ["state=ONLINE"] * 3
+
+
+def test_examples_on_a_real_hive(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
+    from test_examples import run_example
+    bindir = build(tmp_path_factory.mktemp("bin"), "roottask", "cmd/coh")
+    h = Hive(bindir)
+    try:
+        env = {"COHESIX_TCP_ADDR": h.console, "COHESIX_BACKEND": "tcp"}
+        coh = ["--coh", str(bindir / "coh"), "--ninep", h.ninep]
+        for name, extra in [("lease_run.py", []), ("telemetry_write_pull.py", coh), ("peft_roundtrip.py", coh)]:
+            r = run_example(name, tmp_path / name, *extra, env=env)
+            assert r.returncode == 0, (name, r.stdout, r.stderr)
+        rep = json.loads((tmp_path / "telemetry_write_pull.py" / "report.json").read_text())
+        assert rep["coh_pull"] == {"exit": 0, "identical": True}
+        rep = json.loads((tmp_path / "peft_roundtrip.py" / "report.json").read_text())
+        assert rep["policy_sha256_matches"] is True
+    finally:
+        h.stop()

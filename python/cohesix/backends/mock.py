@@ -39,6 +39,7 @@ class MockBackend(Backend):
             self.files[f] = []
         self.writes: list[tuple[str, str]] = []
         self.workers: list[str] = []
+        self.rings: dict[str, list[str]] = {}
         self._next_worker = 1
         self._sched_ids: set[str] = set()
         self._sched_dequeued = 0
@@ -50,12 +51,12 @@ class MockBackend(Backend):
         d: dict[str, list[str]] = {}
         paths = list(self.files) + [f"/worker/{w}/telemetry" for w in self.workers]
         paths += ["/proc/schedule/summary", "/proc/schedule/queue"]
-        for p in paths:
-            parts = p.strip("/").split("/")
+        for p in paths + ["/queen/export/lora_jobs/"]:
+            parts = [x for x in p.strip("/").split("/")] + ([""] if p.endswith("/") else [])
             for i in range(len(parts)):
                 parent = "/" + "/".join(parts[:i])
                 d.setdefault(parent, [])
-                if parts[i] not in d[parent]:
+                if parts[i] and parts[i] not in d[parent]:
                     d[parent].append(parts[i])
         return d
 
@@ -65,9 +66,17 @@ class MockBackend(Backend):
         if path == "/proc/schedule/queue":
             return [f"id={w} role=worker-heartbeat priority=0 ticks=0 budget_ms=0 seq={i + 1}"
                     for i, w in enumerate(self.workers)]
-        if path.startswith("/worker/") and path.endswith("/telemetry"):
-            return self.files.setdefault(path, [])
+        w = self._worker_ring(path)
+        if w:
+            return self.rings.setdefault(w, [])
         return self.files.get(path)
+
+    def _worker_ring(self, path: str) -> str:
+        """The live worker whose telemetry ring path names, or ""."""
+        parts = path.split("/")
+        if len(parts) == 4 and parts[1] == "worker" and parts[3] == "telemetry" and parts[2] in self.workers:
+            return parts[2]
+        return ""
 
     # the four operations
 
@@ -122,8 +131,14 @@ class MockBackend(Backend):
                 self._sched_ids.add(sid)
             self.files[path].append(line)
             return ""
-        if path == "/log/queen.log" or (path.startswith("/worker/") and path.endswith("/telemetry")):
-            self.files.setdefault(path, []).append(line)
+        if path.startswith("/queen/telemetry/"):
+            return self._telemetry_ctl(path, line)
+        if path == "/log/queen.log":
+            self.files[path].append(line)
+            return ""
+        w = self._worker_ring(path)
+        if w:
+            self.rings.setdefault(w, []).append(line)
             return ""
         return "denied"
 
@@ -146,6 +161,7 @@ class MockBackend(Backend):
             if obj["kill"] not in self.workers:
                 return "invalid-payload"
             self.workers.remove(obj["kill"])
+            self.rings.pop(obj["kill"], None)
             self._sched_dequeued += 1
             self.files["/log/queen.log"].append(f"killed {obj['kill']}")
             return ""
@@ -160,6 +176,50 @@ class MockBackend(Backend):
             return "denied"
         self.files["/proc/lifecycle/state"] = [f"state={nxt}"]
         self.files["/proc/lifecycle/reason"] = [f"reason={line}"]
+        return ""
+
+    def _telemetry_ctl(self, path: str, line: str) -> str:
+        parts = path.split("/")  # ["", "queen", "telemetry", dev, ...]
+        if len(parts) == 5 and parts[4] == "ctl":
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                return "invalid-payload"
+            dev = parts[3]
+            if isinstance(obj, dict) and obj.get("new") == "segment":
+                self.telemetry_push(dev, b"")
+                seg = self.segments[dev][-1][0]
+                self.files[f"/queen/telemetry/{dev}/latest"] = [seg]
+                self.files[f"/queen/telemetry/{dev}/seg/{seg}"] = []
+                return ""
+            if isinstance(obj, dict) and obj.get("export") == "lora-job":
+                return self._lora_export(dev, str(obj.get("job", "")), str(obj.get("base_model", "")))
+            return "invalid-payload"
+        if len(parts) == 6 and parts[4] == "seg" and path in self.files:
+            self.files[path].append(line)
+            segs = self.segments[parts[3]]
+            for i, (s, data) in enumerate(segs):
+                if s == parts[5]:
+                    segs[i] = (s, data + line.encode() + b"\n")
+            return ""
+        return "denied"
+
+    def _lora_export(self, dev: str, job: str, base: str) -> str:
+        import base64
+        import hashlib
+
+        if not job or not base or dev not in self.segments:
+            return "invalid-payload"
+        # A stand-in bundle (not CBOR): the mock only keeps the shape and
+        # the hash relation policy.toml states.
+        bundle = b"mock-lora-bundle/v1\n" + b"".join(d for _, d in self.segments[dev])
+        sha = hashlib.sha256(bundle).hexdigest()
+        root = f"/queen/export/lora_jobs/{job}"
+        self.files[root + "/telemetry.cbor"] = ["b64:" + base64.b64encode(bundle).decode()]
+        self.files[root + "/base_model.ref"] = [base]
+        self.files[root + "/policy.toml"] = [
+            'schema = "cohesix-lora-policy/v1"', f'job = "{job}"', f'device = "{dev}"',
+            f'telemetry_sha256 = "{sha}"', f'base_model = "{base}"']
         return ""
 
     # telemetry (the REST telemetry routes' shape)
