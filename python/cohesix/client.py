@@ -53,6 +53,15 @@ class Client:
     def lease_preempt(self, id: str, reason: str) -> Reply | None:
         return self.submit(control.LeasePreempt(id, reason))
 
+    def lease_quota(self, subject: str, resource: str, max_active: int, max_preemptions: int) -> Reply | None:
+        return self.submit(control.LeaseQuota(subject, resource, max_active, max_preemptions))
+
+    def policy_apply(self, id: str, sha256: str) -> Reply | None:
+        return self.submit(control.PolicyApply(id, sha256))
+
+    def policy_rollback(self, id: str) -> Reply | None:
+        return self.submit(control.PolicyRollback(id))
+
     def export_open(self, id: str, ttl_s: int) -> Reply | None:
         return self.submit(control.ExportOpen(id, ttl_s))
 
