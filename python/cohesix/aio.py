@@ -98,6 +98,10 @@ class AsyncTcpBackend:
         return self._pending.pop(0)
 
     async def request(self, line: str) -> Reply:
+        if "\n" in line or "\r" in line:
+            raise UsageError("console command must be one line")
+        if len(line.encode("utf-8")) > self.lim.line_max_bytes:
+            raise UsageError(f"console line exceeds line_max_bytes {self.lim.line_max_bytes}")
         async with self._lock:
             label = wire_label(line)
             await self._send(line)

@@ -117,6 +117,15 @@ class FakeGateway:
                 u = urllib.parse.urlsplit(self.path)
                 q = dict(urllib.parse.parse_qsl(u.query))
                 p = u.path
+                if q.get("path") == "/busy":
+                    self.send_response(429)
+                    body = b'{"code":"overloaded","error":"broker queue full"}'
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Retry-After", "1")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
                 if p in ("/v1/fs/ls", "/v1/fs/cat", "/v1/fs/tail"):
                     if int(q.get("max_bytes", "0")) > 32768:
                         self._json(400, {"code": "bad-request", "error": "max_bytes over max_read_bytes"})
