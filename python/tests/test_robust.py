@@ -63,10 +63,10 @@ def test_gateway_overload_carries_retry_after():
 
 json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
                            lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=5),
-                           max_leaves=20)
+                           max_leaves=10)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.one_of(json_values, st.fixed_dictionaries({
     "status": st.sampled_from(["OK", "ERR", "x"]), "verb": st.sampled_from(["LS", "CAT", ""]),
     "ack": st.text(max_size=30), "path": st.text(max_size=10),
