@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .errors import HiveError
+from .errors import HiveError, ProtocolError
 
 END = "END"
 
@@ -98,9 +98,12 @@ class Reply:
         return a.verb if a else ""
 
     def check(self) -> "Reply":
-        """Returns self when OK, else raises HiveError with the ERR line."""
+        """Returns self when OK, else raises HiveError with the ERR line
+        (ProtocolError when the reply carried no ACK line at all)."""
+        if not self.ack:
+            raise ProtocolError("reply has no ACK line: " + " | ".join(self.raw)[:200])
         if not self.ok:
-            raise HiveError(self.ack or "ERR NOACK reason=policy detail=no-ack")
+            raise HiveError(self.ack)
         return self
 
     def text(self) -> str:

@@ -132,6 +132,19 @@ class FakeGateway:
                         return
                     verb = p.rsplit("/", 1)[1]
                     self._resp(getattr(gw.mock, verb)(q["path"]), verb.upper())
+                elif p == "/v1/fs/read":
+                    r = gw.mock.cat(q["path"])
+                    if not r.ok:
+                        self._resp(r, "CAT")
+                        return
+                    data = r.text().encode()
+                    off = int(q.get("offset", "0"))
+                    self._send(200, data[off:], "application/octet-stream",
+                               {"X-Cohesix-Size": str(len(data)), "X-Cohesix-Offset": str(off)})
+                elif p == "/v1/fs/stat":
+                    r = gw.mock.cat(q["path"])
+                    kind = "file" if r.ok else "dir"
+                    self._json(200, {"path": q["path"], "kind": kind, "size": len(r.text()), "append_only": False})
                 elif p == "/v1/meta/bounds":
                     self._json(200, {"max_read_bytes": 32768, "line_max_bytes": 256})
                 elif p == "/v1/telemetry":

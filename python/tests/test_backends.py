@@ -187,3 +187,14 @@ def test_selection_precedence(monkeypatch, tmp_path):
     with pytest.raises(cohesix.UsageError):
         choose("carrier-pigeon")
     assert isinstance(cohesix.select("mock"), cohesix.MockBackend)
+
+
+def test_rest_read_and_stat(gateway):
+    b = RestBackend(gateway.url, token="s3cret")
+    c = b.read("/proc/lifecycle/state", offset=6)
+    assert (c.data, c.offset, c.size) == (b"ONLINE\n", 6, 13)
+    with pytest.raises(HiveError) as e:
+        b.read("/proc/nope")
+    assert e.value.detail == "invalid-path"
+    st = b.stat("/proc/boot")
+    assert (st.kind, st.append_only) == ("file", False)

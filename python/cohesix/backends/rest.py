@@ -219,7 +219,12 @@ class RestBackend(Backend):
     def _chunk(self, route: str, query: dict[str, str]) -> Chunk:
         raw, h = self._do("GET", route, query)
         if h.get("content-type", "").startswith("application/json"):
-            reply_from_json(json.loads(raw)).check()  # a hive refusal: raises HiveError
+            try:
+                doc = json.loads(raw)
+            except ValueError as e:
+                raise ProtocolError(f"gateway {route}: JSON body is not JSON: {e}") from e
+            reply_from_json(doc).check()  # a hive refusal: raises HiveError
+            raise ProtocolError(f"gateway {route}: a JSON Response where bytes were expected")
         try:
             return Chunk(raw, int(h.get(HEADER_OFFSET.lower(), "0")), int(h.get(HEADER_SIZE.lower(), "0")))
         except ValueError as e:
