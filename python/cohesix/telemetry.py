@@ -1,9 +1,12 @@
 """Telemetry push and pull with a resumable cursor.
 
 Push: over REST one POST /v1/telemetry/{device} (the gateway cuts
-segments); over the console or a mount, what `cohsh telemetry push` does:
-`{"new":"segment","mime":...}` to <root>/<device>/ctl, then one echo per
-record to <root>/<device>/seg/<seg_id>.
+segments and records); over the console or a mount exactly what `cohsh
+telemetry push` does: `{"new":"segment","mime":...}` to
+<root>/<device>/ctl, then the body cut into cohsh-telemetry-push/v1
+envelope records (internal/ingest Chunk, ported byte for byte), one echo
+per record to <root>/<device>/seg/<seg_id>. unwrap() turns pulled envelope
+records back into the pushed body.
 
 Pull: the cursor is (device, seg_id) -> byte offset already consumed, kept
 in a JSON file; a pull reads only what lies beyond it (REST: GET
@@ -25,6 +28,74 @@ from .errors import HiveError, ProtocolError, UsageError
 from .limits import load
 
 MIME_NDJSON = "application/x-ndjson"
+PUSH_SCHEMA = "cohsh-telemetry-push/v1"  # internal/ingest.PushSchema
+
+
+def _escaped_len(ch: str) -> int:
+    """Bytes ch takes inside a JSON string as Go's encoder (no HTML
+    escaping) writes it."""
+    if ch in '"\\\n\r\t\b\f':
+        return 2
+    if ord(ch) < 0x20 or ch in "\u2028\u2029":
+        return 6
+    return len(ch.encode("utf-8"))
+
+
+def envelope(seq: int, mime: str, chunk: str) -> str:
+    """One cohsh-telemetry-push/v1 record, as Go's json encoder renders it."""
+    body = json.dumps({"schema": PUSH_SCHEMA, "seq": seq, "mime": mime, "payload": chunk},
+                      ensure_ascii=False, separators=(",", ":"))
+    return body.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def chunk(data: bytes, mime: str, max_record: int, max_segment: int) -> list[str]:
+    """internal/ingest.Chunk: data cut into envelope records, each as large
+    as possible within max_record bytes, on UTF-8 boundaries."""
+    if not data:
+        raise UsageError("telemetry push refused locally: source is empty")
+    if len(data) > max_segment:
+        raise UsageError(f"telemetry push refused locally: source is {len(data)} bytes, over max_bytes_per_segment {max_segment}")
+    try:
+        s = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError("telemetry push refused locally: source is not UTF-8") from None
+    out: list[str] = []
+    total, seq = 0, 1
+    while s:
+        room = max_record - len(envelope(seq, mime, "").encode())
+        used = cut = 0
+        while cut < len(s):
+            e = _escaped_len(s[cut])
+            if used + e > room:
+                break
+            used += e
+            cut += 1
+        if cut == 0:
+            raise UsageError(f"telemetry push refused locally: max record {max_record} bytes leaves no room for payload")
+        rec = envelope(seq, mime, s[:cut])
+        out.append(rec)
+        total += len(rec.encode()) + 1
+        s = s[cut:]
+        seq += 1
+    if total > max_segment:
+        raise UsageError(f"telemetry push refused locally: {len(out)} records take {total} bytes, over max_bytes_per_segment {max_segment}")
+    return out
+
+
+def unwrap(data: bytes) -> bytes:
+    """The pushed body back from envelope records (other lines kept as they are)."""
+    out = bytearray()
+    for line in data.splitlines(keepends=True):
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            out += line
+            continue
+        if isinstance(obj, dict) and obj.get("schema") == PUSH_SCHEMA and isinstance(obj.get("payload"), str):
+            out += obj["payload"].encode("utf-8")
+        else:
+            out += line
+    return bytes(out)
 
 
 @dataclass
@@ -71,25 +142,28 @@ class Pulled:
     data: bytes
 
 
-def _check_records(records: list[str], max_record: int) -> None:
+def _check_records(records: list[str], max_total: int) -> None:
     for r in records:
         if "\n" in r or "\r" in r:
             raise UsageError("a telemetry record is one line")
-        if len(r.encode()) > max_record:
-            raise UsageError(f"telemetry record of {len(r.encode())} bytes exceeds {max_record}")
+    if not records:
+        raise UsageError("telemetry push refused locally: nothing to push")
 
 
 def push(b: Backend, device: str, records: list[str], mime: str = MIME_NDJSON) -> PushResult:
+    """Pushes records (lines) as one body; see the module doc per backend."""
     lim = load()
+    _check_records(records, lim.telemetry_segment_max_bytes)
     body = "".join(r + "\n" for r in records).encode()
     if isinstance(b, RestBackend):
-        _check_records(records, lim.telemetry_record_max_bytes)
         return b.telemetry_push(device, body, mime)
+    # cohsh: records fit the ingest record limit (the hive's newline
+    # included) and one console echo payload.
+    recs = chunk(body, mime, min(lim.telemetry_record_max_bytes - 1, lim.echo_max), lim.telemetry_segment_max_bytes)
     if isinstance(b, MockBackend):
-        _check_records(records, lim.telemetry_record_max_bytes)
-        seg, n = b.telemetry_push(device, body)
-        return PushResult(device, [seg], n, len(body))
-    _check_records(records, lim.echo_max)  # one console echo per record
+        data = "".join(r + "\n" for r in recs).encode()
+        seg, n = b.telemetry_push(device, data)
+        return PushResult(device, [seg], n, len(data))
     base = f"{lim.telemetry_root}/{device}"
     ack = b.echo(base + "/ctl", json.dumps({"new": "segment", "mime": mime}, separators=(",", ":"))).check().ack
     a = parse_ack(ack)
@@ -99,9 +173,9 @@ def push(b: Backend, device: str, records: list[str], mime: str = MIME_NDJSON) -
         seg = latest[0].strip() if latest else ""
     if not seg:
         raise HiveError(f"ERR TELEMETRY action=push device={device} reason=no-segment-id")
-    for r in records:
+    for r in recs:
         b.echo(f"{base}/seg/{seg}", r).check()
-    return PushResult(device, [seg], len(records), len(body))
+    return PushResult(device, [seg], len(recs), sum(len(r.encode()) + 1 for r in recs))
 
 
 def pull(b: Backend, cursor: Cursor, device: str = "") -> list[Pulled]:

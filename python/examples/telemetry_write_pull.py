@@ -47,6 +47,12 @@ def main() -> int:
             write_bytes(dst, old[: p.offset] + p.data)
             files[f"{p.device}/seg/{p.seg_id}"] = dst.stat().st_size
         report["pulled"] = files
+        # The hive stores cohsh-telemetry-push/v1 envelopes; unwrapped they are the records pushed.
+        got = b"".join(telemetry.unwrap((out / "py" / k).read_bytes()) for k in files)
+        report["records_round_trip"] = got.endswith("".join(r + "\n" for r in recs).encode())
+        if not report["records_round_trip"]:
+            print("telemetry_write_pull: pulled records differ from those pushed", file=sys.stderr)
+            return 1
         coh = args.coh or shutil.which("coh") or ""
         if coh and args.ninep and not args.mock:
             host, port = args.ninep.rsplit(":", 1)

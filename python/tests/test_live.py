@@ -40,7 +40,7 @@ def test_sdk_on_a_real_hive(hive: Hive, tmp_path: Path) -> None:
     pr = telemetry.push(b, "dev-live", ['{"t":1}', '{"t":2}'])
     cur = telemetry.Cursor.load(tmp_path / "cur.json")
     got = telemetry.pull(b, cur, device="dev-live")
-    assert [(p.seg_id, p.data) for p in got] == [(pr.segments[0], b'{"t":1}\n{"t":2}\n')]
+    assert [(p.seg_id, telemetry.unwrap(p.data)) for p in got] == [(pr.segments[0], b'{"t":1}\n{"t":2}\n')]
     assert telemetry.pull(b, telemetry.Cursor.load(tmp_path / "cur.json"), device="dev-live") == []
     b.close()
 
@@ -73,3 +73,34 @@ def test_examples_on_a_real_hive(tmp_path_factory: pytest.TempPathFactory, tmp_p
         assert rep["policy_sha256_matches"] is True
     finally:
         h.stop()
+
+
+def test_console_push_equals_cohsh_telemetry_push(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
+    """The same file pushed by `cohsh telemetry push` and by cohesix.telemetry
+    over the tcp backend, each on a fresh hive: identical segment bytes."""
+    import os
+    import subprocess
+    from cohesix.frame import payload_bytes
+    bindir = build(tmp_path_factory.mktemp("bin"), "roottask", "cmd/cohsh")
+    body = "".join(f'{{"seq":{i},"note":"caf\u00e9 \\ \\"q\\" \\t {"x" * (i * 7)}"}}\n' for i in range(12))
+    src = tmp_path / "in.ndjson"
+    src.write_text(body)
+    segs = []
+    for use_cohsh in (True, False):
+        h = Hive(bindir)
+        try:
+            if use_cohsh:
+                host, port = h.console.rsplit(":", 1)
+                r = subprocess.run([str(bindir / "cohsh"), "--tcp-host", host, "--tcp-port", port, "--role", "queen",
+                                    "telemetry", "push", str(src), "--device", "d1"], capture_output=True, text=True,
+                                   env=dict(os.environ, COHSH_CONSOLE_LOCK="0"))
+                assert r.returncode == 0, r.stderr
+            b = cohesix.TcpBackend(h.console, role="queen")
+            if not use_cohsh:
+                telemetry.push(b, "d1", body.splitlines())
+            segs.append([payload_bytes(l) for l in b.cat("/queen/telemetry/d1/seg/seg-000001").check().lines])
+            b.close()
+        finally:
+            h.stop()
+    assert segs[0] == segs[1] and len(segs[0]) > 1
+    assert telemetry.unwrap(b"".join(l + b"\n" for l in segs[1])) == body.encode()

@@ -83,10 +83,10 @@ def test_telemetry_cursor_resumes(tmp_path):
     telemetry.push(m, "dev-1", ['{"t":1}', '{"t":2}'])
     cur = telemetry.Cursor.load(tmp_path / "cursor.json")
     got = telemetry.pull(m, cur)
-    assert [(p.seg_id, p.offset, p.data) for p in got] == [("seg-000001", 0, b'{"t":1}\n{"t":2}\n')]
+    assert [(p.seg_id, p.offset, telemetry.unwrap(p.data)) for p in got] == [("seg-000001", 0, b'{"t":1}\n{"t":2}\n')]
     telemetry.push(m, "dev-1", ['{"t":3}'])
     again = telemetry.Cursor.load(tmp_path / "cursor.json")  # a fresh process resumes
-    assert [p.data for p in telemetry.pull(m, again)] == [b'{"t":3}\n']
+    assert [telemetry.unwrap(p.data) for p in telemetry.pull(m, again)] == [b'{"t":3}\n']
     assert telemetry.pull(m, again) == []
 
 
@@ -124,3 +124,16 @@ def test_async_backends_drive_many_sessions():
     finally:
         c.close()
         g.close()
+
+
+def test_chunk_matches_the_go_envelope_rules():
+    recs = telemetry.chunk(b'{"t":1}\n', "application/x-ndjson", 127, 32768)
+    assert recs == ['{"schema":"cohsh-telemetry-push/v1","seq":1,"mime":"application/x-ndjson","payload":"{\\"t\\":1}\\n"}']
+    body = ("x" * 300 + "\u2028\u00e9\n").encode()
+    recs = telemetry.chunk(body, "text/plain", 127, 32768)
+    assert all(len(r.encode()) <= 127 for r in recs) and [json.loads(r)["seq"] for r in recs] == list(range(1, len(recs) + 1))
+    assert "\\u2028" in "".join(recs)  # escaped as Go escapes it
+    assert telemetry.unwrap("".join(r + "\n" for r in recs).encode()) == body
+    for bad in [b"", b"\xff", b"x" * 40000]:
+        with pytest.raises(UsageError):
+            telemetry.chunk(bad, "text/plain", 127, 32768)
