@@ -104,3 +104,12 @@ def test_rest_parity_with_real_gateway(bindir: Path) -> None:
                     "against tests/fakes.py meanwhile")
     from rest_parity import run_rest_parity
     run_rest_parity(bindir)
+
+
+def test_fs_parity_on_a_real_coh_mount(bindir: Path, tmp_path: Path) -> None:
+    if os.geteuid() != 0 or not os.path.exists("/dev/fuse") or not shutil.which("fusermount3"):
+        pytest.skip("coh mount needs root, /dev/fuse and fusermount3 (apt-get install fuse3)")
+    from rest_parity import run_fs_parity
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    run_fs_parity(build(bindir, "cmd/coh"), mnt)
