@@ -33,7 +33,7 @@ class Limits:
     msize: int = 8192  # secure9p.msize
     auth_token: str = "changeme"  # console.auth_token (dev manifest)
     console_listen: str = "127.0.0.1:31337"  # network.console_listen
-    timeout_ms: int = 2000  # client_policies.cohsh.retry.timeout_ms
+    timeout_ms: int = 5000  # client_policies.retry.timeout_ms
     gateway_bind: str = "127.0.0.1:8080"  # gateway.bind
     gateway_max_read_bytes: int = 32768  # gateway.max_read_bytes
     gateway_tail_max_lines: int = 256  # gateway.tail_max_lines
@@ -61,7 +61,7 @@ _MAP: dict[str, tuple[str, ...]] = {
     "msize": ("secure9p", "msize"),
     "auth_token": ("console", "auth_token"),
     "console_listen": ("network", "console_listen"),
-    "timeout_ms": ("client_policies", "cohsh", "retry", "timeout_ms"),
+    "timeout_ms": ("client_policies", "retry", "timeout_ms"),
     "gateway_bind": ("gateway", "bind"),
     "telemetry_root": ("client_policies", "coh", "telemetry", "root"),
     "telemetry_segment_max_bytes": ("telemetry_ingest", "max_bytes_per_segment"),

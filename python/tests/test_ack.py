@@ -34,3 +34,14 @@ def test_cat_summary_matches_the_hive():
             "manifest.sha256=" + "f" * 64, "telemetry.ring_bytes_per_worker=1024",
             "telemetry.frame_schema=legacy-plaintext", "event_pump.tick_ms=5"]
     assert cat_summary("/proc/boot", boot) == "telemetry.ring_bytes_per_worker=1024|telemetry.frame_schema=legacy-plaintext|event_pump.tick_ms=5"
+
+
+def test_every_limit_comes_from_the_manifest_json():
+    import json
+    from cohesix import limits
+    p = limits.manifest_path()
+    assert p is not None
+    doc = json.loads(p.read_text())
+    for name, keys in limits._MAP.items():
+        assert limits._dig(doc, keys) is not None, f"{name}: {'.'.join(keys)} is not in {p}"
+    assert limits.load().source == str(p)
