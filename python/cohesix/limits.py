@@ -40,7 +40,12 @@ class Limits:
     telemetry_root: str = "/queen/telemetry"  # client_policies.coh.telemetry.root
     telemetry_segment_max_bytes: int = 32768  # telemetry_ingest.max_bytes_per_segment
     telemetry_record_max_bytes: int = 4096  # telemetry_ingest.max_record_bytes
-    manifest_sha256: str = ""  # meta.sha256 when present
+    script_max_statements: int = 256  # scripts.max_statements
+    script_wait_max_ms: int = 2000  # scripts.wait_max_ms
+    path_log: str = "/log/queen.log"  # client_paths.log
+    path_queen_ctl: str = "/queen/ctl"  # client_paths.queen_ctl
+    path_lifecycle_ctl: str = "/queen/lifecycle/ctl"  # client_paths.queen_lifecycle_ctl
+    manifest_sha256: str = ""  # the .sha256 file coh-rtc writes next to the JSON
     source: str = "defaults"  # where these values came from
 
 
@@ -64,6 +69,11 @@ _MAP: dict[str, tuple[str, ...]] = {
     "timeout_ms": ("client_policies", "retry", "timeout_ms"),
     "gateway_bind": ("gateway", "bind"),
     "telemetry_root": ("client_policies", "coh", "telemetry", "root"),
+    "script_max_statements": ("scripts", "max_statements"),
+    "script_wait_max_ms": ("scripts", "wait_max_ms"),
+    "path_log": ("client_paths", "log"),
+    "path_queen_ctl": ("client_paths", "queen_ctl"),
+    "path_lifecycle_ctl": ("client_paths", "queen_lifecycle_ctl"),
     "telemetry_segment_max_bytes": ("telemetry_ingest", "max_bytes_per_segment"),
     "telemetry_record_max_bytes": ("telemetry_ingest", "max_record_bytes"),
     "gateway_max_read_bytes": ("gateway", "max_read_bytes"),
@@ -102,9 +112,6 @@ def from_json(doc: dict[str, Any], source: str) -> Limits:
         want = int if types[name] in (int, "int") else str
         if v is not None and isinstance(v, want) and not isinstance(v, bool):
             updates[name] = v
-    sha = _dig(doc, ("meta", "sha256"))
-    if isinstance(sha, str):
-        updates["manifest_sha256"] = sha
     return replace(lim, **updates)
 
 

@@ -22,9 +22,6 @@ from .errors import CohesixError, TransportError, UsageError
 from .limits import Limits, load
 
 ROLES = ("queen", "worker-heartbeat", "worker-gpu", "worker-bus", "worker-lora")
-QUEEN_CTL = "/queen/ctl"  # client_paths.queen_ctl
-LIFECYCLE_CTL = "/queen/lifecycle/ctl"  # client_paths.queen_lifecycle_ctl
-LOG_PATH = "/log/queen.log"  # client_paths.log
 MSIZE_OVERFLOW = "{{msize_overflow}}"
 
 _LIFECYCLE_FROM: dict[str, Callable[[str], bool]] = {
@@ -257,7 +254,7 @@ class Shell:
     def _log(self, name: str, args: list[str], line: str) -> Result:
         if args:
             raise UsageError(f"{name} takes no arguments")
-        return self._wire_result("tail " + LOG_PATH)
+        return self._wire_result("tail " + self.lim.path_log)
 
     def _echo(self, name: str, args: list[str], line: str) -> Result:
         rest = line[len(name):].strip()
@@ -280,13 +277,13 @@ class Shell:
     def _spawn(self, name: str, args: list[str], line: str) -> Result:
         if not self.attached or self.role != "queen":
             raise UsageError("spawn requires an attached queen session")
-        return self._wire_result(f"echo {QUEEN_CTL} {spawn_json(args)}")
+        return self._wire_result(f"echo {self.lim.path_queen_ctl} {spawn_json(args)}")
 
     def _kill(self, name: str, args: list[str], line: str) -> Result:
         if len(args) != 1:
             raise UsageError("kill takes exactly one worker id")
         _json_str("worker id", args[0])
-        return self._wire_result(f'echo {QUEEN_CTL} {{"kill":"{args[0]}"}}')
+        return self._wire_result(f'echo {self.lim.path_queen_ctl} {{"kill":"{args[0]}"}}')
 
     def _bind(self, name: str, args: list[str], line: str) -> Result:
         if len(args) != 2:
@@ -294,7 +291,7 @@ class Shell:
         for p in args:
             check_path(p, self.lim)
             _json_str("bind path", p)
-        return self._wire_result(f'echo {QUEEN_CTL} {{"bind":{{"from":"{args[0]}","to":"{args[1]}"}}}}')
+        return self._wire_result(f'echo {self.lim.path_queen_ctl} {{"bind":{{"from":"{args[0]}","to":"{args[1]}"}}}}')
 
     def _mount(self, name: str, args: list[str], line: str) -> Result:
         if len(args) != 2:
@@ -302,7 +299,7 @@ class Shell:
         _json_str("service", args[0])
         check_path(args[1], self.lim)
         _json_str("mount path", args[1])
-        return self._wire_result(f'echo {QUEEN_CTL} {{"mount":{{"service":"{args[0]}","at":"{args[1]}"}}}}')
+        return self._wire_result(f'echo {self.lim.path_queen_ctl} {{"mount":{{"service":"{args[0]}","at":"{args[1]}"}}}}')
 
     def _lifecycle(self, name: str, args: list[str], line: str) -> Result:
         if len(args) != 1 or args[0] not in _LIFECYCLE_FROM:
@@ -324,7 +321,7 @@ class Shell:
         if not _LIFECYCLE_FROM[action](state):
             a = f"ERR LIFECYCLE action={action} state={state} reason=invalid-transition"
             return Result(lines=[a], ack=a, failed=True)
-        return self._wire_result(f"echo {LIFECYCLE_CTL} {action}")
+        return self._wire_result(f"echo {self.lim.path_lifecycle_ctl} {action}")
 
     def _unsupported(self, name: str, args: list[str], line: str) -> Result:
         raise UsageError(f"{name} is not supported by the Python shell")
@@ -372,9 +369,11 @@ class Stmt:
 _WS = re.compile(r"[ \t]+")
 
 
-def lex(src: str, max_statements: int = 256, wait_max_ms: int = 2000) -> list[Stmt]:
-    """`.coh` lexing (spec console.md §8). The defaults mirror the manifest's
+def lex(src: str, lim: Limits | None = None) -> list[Stmt]:
+    """`.coh` lexing (spec console.md §8), bounded by the manifest's
     scripts.max_statements and scripts.wait_max_ms."""
+    lim = lim or load()
+    max_statements, wait_max_ms = lim.script_max_statements, lim.script_wait_max_ms
     out: list[Stmt] = []
     for i, raw in enumerate(src.split("\n")):
         text = raw.rstrip(" \t\r").split("#", 1)[0].strip()
@@ -408,7 +407,7 @@ def _holds(s: Stmt, last: str) -> bool:
 def run_script(sh: Shell, src: str, out: TextIO, err: TextIO = sys.stderr) -> None:
     """Runs a .coh script, printing what cohsh --script prints on stdout.
     Raises ScriptFailure where cohsh would fail."""
-    stmts = lex(src)
+    stmts = lex(src, sh.lim)
     last, have = "", False
     for i, s in enumerate(stmts):
         if s.kind == "wait":
