@@ -19,7 +19,7 @@ from .backends.rest import HEADER_TICKET, TICKET_ENV, TOKEN_ENV, URL_ENV, reply_
 from .backends.tcp import split_addr
 from .errors import AuthError, GatewayError, ProtocolError, TransportError, UsageError
 from .frame import FrameDecoder, encode
-from .limits import Limits, load
+from .limits import Limits, load, rest_timeout
 
 
 class AsyncTcpBackend:
@@ -147,7 +147,7 @@ class AsyncTcpBackend:
 
 
 class AsyncRestBackend:
-    def __init__(self, url: str = "", token: str = "", ticket: str = "", timeout: float = 10.0,
+    def __init__(self, url: str = "", token: str = "", ticket: str = "", timeout: float | None = None,
                  limits: Limits | None = None) -> None:
         self.lim = limits or load()
         u, _ = resolve(url, URL_ENV)
@@ -158,7 +158,7 @@ class AsyncRestBackend:
         self.host, self.port = sp.hostname, sp.port or 80
         self.token, _ = resolve(token, TOKEN_ENV)
         self.ticket, _ = resolve(ticket, TICKET_ENV)
-        self.timeout = timeout
+        self.timeout = timeout if timeout is not None else rest_timeout(self.lim)
 
     async def _do(self, method: str, route: str, query: dict[str, str] | None = None,
                   body: bytes = b"", ctype: str = "") -> tuple[int, dict[str, str], bytes]:

@@ -37,6 +37,7 @@ class Limits:
     gateway_bind: str = "127.0.0.1:8080"  # gateway.bind
     gateway_max_read_bytes: int = 32768  # gateway.max_read_bytes
     gateway_tail_max_lines: int = 256  # gateway.tail_max_lines
+    gateway_deadline_ms: int = 10000  # gateway.broker.deadline_ms
     telemetry_root: str = "/queen/telemetry"  # client_policies.coh.telemetry.root
     telemetry_segment_max_bytes: int = 32768  # telemetry_ingest.max_bytes_per_segment
     telemetry_record_max_bytes: int = 4096  # telemetry_ingest.max_record_bytes
@@ -78,6 +79,7 @@ _MAP: dict[str, tuple[str, ...]] = {
     "telemetry_record_max_bytes": ("telemetry_ingest", "max_record_bytes"),
     "gateway_max_read_bytes": ("gateway", "max_read_bytes"),
     "gateway_tail_max_lines": ("gateway", "tail_max_lines"),
+    "gateway_deadline_ms": ("gateway", "broker", "deadline_ms"),
 }
 
 
@@ -134,3 +136,9 @@ def load() -> Limits:
     except (OSError, IndexError):
         pass
     return lim
+
+
+def rest_timeout(lim: Limits) -> float:
+    """A REST client's timeout: a second past the gateway's own broker
+    deadline, so the gateway's 504 (with its words) arrives first."""
+    return lim.gateway_deadline_ms / 1000 + 1

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..ack import Reply
 from ..errors import AuthError, GatewayError, ProtocolError, TransportError, UsageError
-from ..limits import Limits, load
+from ..limits import Limits, load, rest_timeout
 from .base import Backend
 
 # gatewayapi.TokenEnv, URLEnv, TicketEnv: consulted in this order after an
@@ -128,7 +128,7 @@ class RestBackend(Backend):
         self.url = u.rstrip("/")
         self.token, self.token_source = resolve(token, TOKEN_ENV)
         self.ticket, self.ticket_source = resolve(ticket, TICKET_ENV)
-        self.timeout = timeout if timeout is not None else 10.0
+        self.timeout = timeout if timeout is not None else rest_timeout(self.lim)
 
     def _headers(self) -> dict[str, str]:
         h = {"Accept": "application/json"}
