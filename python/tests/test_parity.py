@@ -23,7 +23,7 @@ import pytest
 from cohesix.backends.tcp import TcpBackend
 from cohesix.shell import Shell, run_script
 
-from hive import REPO, Hive, build, have_go
+from hive import REPO, Hive, build, have_go  # noqa: F401
 
 pytestmark = pytest.mark.skipif(not have_go(), reason="needs the go toolchain (or COHESIX_E2E_BIN) to build roottask and cohsh")
 
@@ -96,14 +96,33 @@ def test_forged_ticket_same_err_as_cohsh(bindir: Path) -> None:
     assert got.ack in want.stdout + want.stderr
 
 
-def test_rest_parity_with_real_gateway(bindir: Path) -> None:
+def _need_gateway() -> None:
     if not (os.environ.get("HIVE_GATEWAY_BIN") or (REPO / "cmd" / "hive-gateway").is_dir()
             or shutil.which("hive-gateway")):
         pytest.skip("hive-gateway is not built on this branch (cmd/hive-gateway absent, no HIVE_GATEWAY_BIN, "
                     "none on PATH): rest parity runs once the gateway lands; the rest backend is tested "
                     "against tests/fakes.py meanwhile")
+
+
+def test_rest_parity_with_real_gateway(bindir: Path) -> None:
+    _need_gateway()
     from rest_parity import run_rest_parity
     run_rest_parity(bindir)
+
+
+def test_scripts_through_rest_match_cohsh(bindir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every queen-only regression script through the rest backend and a
+    real gateway, command by command against the tcp transcript (which
+    equals cohsh's); only the named divergences may differ."""
+    _need_gateway()
+    from rest_parity import SCRIPT_KNOWN_DIVERGENCES, run_script_rest_parity
+    if not os.environ.get("HIVE_GATEWAY_BIN") and not shutil.which("hive-gateway"):
+        monkeypatch.setenv("HIVE_GATEWAY_BIN", str(build(bindir, "cmd/hive-gateway") / "hive-gateway"))
+    res = run_script_rest_parity(bindir, SCRIPTS)
+    assert len(res) >= 9  # the queen-only scripts ran
+    got = {(name, int(d.split(":", 1)[0].split()[1])) for name, diffs in res.items() for d in diffs}
+    report = "\n".join(f"{name} {d}" for name, diffs in res.items() for d in diffs)
+    assert got == set(SCRIPT_KNOWN_DIVERGENCES), report
 
 
 def test_fs_parity_on_a_real_coh_mount(bindir: Path, tmp_path: Path) -> None:
