@@ -1,11 +1,12 @@
 """Parity is proven, not claimed: every dev-profile regression script
 (scripts/cohsh/*.coh) runs through cohsh and through the Python tcp
 backend (cohesix.shell), each against its own fresh roottask, and the
-transcripts must be byte-identical. Three things differ by construction and
+transcripts must be byte-identical. Four things differ by construction and
 are the only thing normalised: the client's ephemeral port in
 `remote=127.0.0.1:<port>` (every connection gets a new one), the
 throttle's `delay_ms=<n>` (the time left, which depends on when the retry
-lands), and heartbeat records `{"tick":N,"ts_ms":M}` in a worker's ring
+lands), the run queue's `dequeued=<n>` (one round-robin pass per tick of
+the hive's wall-clock heartbeat), and heartbeat records `{"tick":N,"ts_ms":M}` in a worker's ring
 (the hive's wall-clock ticker appends them whenever it fires, so a tail
 may or may not see one); those lines are dropped from both transcripts."""
 
@@ -31,7 +32,8 @@ SCRIPTS = sorted(p for p in (REPO / "scripts" / "cohsh").glob("*.coh")
                  if "# profile: governed" not in p.read_text())
 
 _NORMALISE = [(re.compile(r"remote=127\.0\.0\.1:\d+"), "remote=127.0.0.1:PORT"),
-              (re.compile(r"delay_ms=\d+"), "delay_ms=N")]
+              (re.compile(r"delay_ms=\d+"), "delay_ms=N"),
+              (re.compile(r"dequeued=\d+"), "dequeued=N")]
 
 FORGED = ("cohesix-ticket-0101080800776f726b65722d31000000000000000000000000."
           "c9ffa6b5610e29ba7ed8ff595292a9946e294c0654e5cb85bf28299f2a52d79b")
