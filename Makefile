@@ -1,10 +1,12 @@
 # Cohesix build and test entry points. `make run` starts a hosted hive;
 # `make test` is what CI runs.
-.PHONY: run gateway build test vet fmt-check unit fuzz generate check-generated check-limit-literals check-readme-layout fuzz-manifest sel4-ci image qemu qemu-net sel4-system sel4-boottime
+.PHONY: run gateway build test python-test vet fmt-check unit fuzz generate check-generated check-limit-literals check-readme-layout fuzz-manifest sel4-ci image qemu qemu-net sel4-system sel4-boottime
 
 GO ?= go
 FUZZTIME ?= 30s
 BIN := bin
+# Python tooling comes from Debian (python3-pytest, mypy, python3-hypothesis), not pyenv.
+PYTHON ?= /usr/bin/python3
 # STATE_DIR keeps the hive's acknowledged state across `make run`s; STATE_DIR= runs it in memory.
 STATE_DIR ?= .cohesix/state
 
@@ -18,7 +20,7 @@ gateway: ## start hive-gateway on 127.0.0.1:8080 in front of the hive of `make r
 build: ## build every program (roottask, cohsh, coh, hive-gateway, ...) into bin/
 	$(GO) build -o $(BIN)/ ./cmd/... ./roottask
 
-test: vet fmt-check check-generated check-limit-literals check-readme-layout unit sel4-ci fuzz ## everything CI checks
+test: vet fmt-check check-generated check-limit-literals check-readme-layout unit python-test sel4-ci fuzz ## everything CI checks
 
 vet:
 	$(GO) vet ./...
@@ -28,6 +30,10 @@ fmt-check:
 
 unit: ## all tests under the race detector, twice: GOMAXPROCS 1 and 4
 	$(GO) test -race -count=1 -cpu=1,4 ./...
+
+python-test: ## the Python client (python/): mypy --strict on the package, then pytest (parity with cohsh on real roottasks)
+	cd python && $(PYTHON) -m mypy --strict cohesix
+	PYTHONPATH=python $(PYTHON) -m pytest -q -p no:cacheprovider python/tests
 
 fuzz: ## run every fuzz target (any func FuzzXxx in a _test.go) for $(FUZZTIME) on its seed corpus
 	FUZZTIME=$(FUZZTIME) scripts/fuzz-all.sh
