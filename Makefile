@@ -3,7 +3,7 @@
 .PHONY: run gateway build test python-test vet fmt-check unit fuzz generate check-generated check-limit-literals check-readme-layout fuzz-manifest sel4-ci image qemu qemu-net sel4-system sel4-boottime
 
 GO ?= go
-FUZZTIME ?= 30s
+FUZZTIME ?= 20s
 BIN := bin
 # Python tooling comes from Debian (python3-pytest, mypy, python3-hypothesis), not pyenv.
 PYTHON ?= /usr/bin/python3
