@@ -49,11 +49,11 @@ var parityExcluded = map[string]string{
 	// refused); Secure9P refusals are not counted there, so policy=3
 	// reads policy=0 over REST.
 	"pressure_root.coh": "/proc/pressure counts console refusals only",
-	// A worker ticket's cursor quota counts reads of the telemetry file:
-	// the console's tail is one read, the gateway's tail over Secure9P is
-	// more than one, so the second tail is already ELIMIT (and Secure9P's
-	// EDQUOT renders as buffer-full, not the console's quota/ELIMIT).
-	"telemetry_cursor.coh": "cursor quota counts Secure9P reads, not console tails",
+	// The cursor quota runs out at the same tail on both (the gateway's
+	// tail is one 9P read), but Secure9P carries a ticket's ELIMIT and a
+	// full buffer alike as EDQUOT (DECISIONS D2), which the gateway words
+	// buffer-full, and /proc/pressure/quota counts console refusals only.
+	"telemetry_cursor.coh": "EDQUOT words a ticket's ELIMIT as buffer-full; pressure counts console refusals only",
 	// Governed-profile scripts need PolicyFS/AuditFS/ReplayFS; the hosted
 	// root task runs the dev manifest (DECISIONS P26), as in the seL4 test.
 	"audit_replay.coh": "governed profile",

@@ -202,17 +202,14 @@ func readN(c *nineclient.Client, path string, off int64, n int) ([]byte, error) 
 	if _, _, err := f.Open(p9.ReadOnly); err != nil {
 		return nil, err
 	}
+	// One ReadAt: the client reads msize chunks and stops at the first
+	// short one, which is the end of a hive file. A second call would be a
+	// second read of the ticket's cursor quota for what the console's
+	// tail spends one on.
 	buf := make([]byte, n)
-	got := 0
-	for got < n {
-		k, err := f.ReadAt(buf[got:], off+int64(got))
-		got += k
-		if errors.Is(err, io.EOF) || (err == nil && k == 0) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
+	got, err := f.ReadAt(buf, off)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
 	}
 	return buf[:got], nil
 }
