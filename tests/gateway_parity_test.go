@@ -48,12 +48,12 @@ var parityExcluded = map[string]string{
 	// /proc/pressure/policy counts the console's refusals (consoleserver
 	// refused); Secure9P refusals are not counted there, so policy=3
 	// reads policy=0 over REST.
-	"pressure_root.coh": "/proc/pressure counts console refusals only",
-	// The cursor quota runs out at the same tail on both (the gateway's
-	// tail is one 9P read), but Secure9P carries a ticket's ELIMIT and a
-	// full buffer alike as EDQUOT (DECISIONS D2), which the gateway words
-	// buffer-full, and /proc/pressure/quota counts console refusals only.
-	"telemetry_cursor.coh": "EDQUOT words a ticket's ELIMIT as buffer-full; pressure counts console refusals only",
+	"pressure_root.coh": "/proc/pressure counts console refusals only (spec namespace §2)",
+	// The cursor quota runs out at the same tail with the same words (the
+	// gateway's tail is one 9P read; a read's EDQUOT is the ticket's
+	// ELIMIT), but the script ends reading /proc/pressure/quota, which
+	// counts console refusals only (spec namespace §2: 9P counts Busy).
+	"telemetry_cursor.coh": "/proc/pressure counts console refusals only (spec namespace §2)",
 	// Governed-profile scripts need PolicyFS/AuditFS/ReplayFS; the hosted
 	// root task runs the dev manifest (DECISIONS P26), as in the seL4 test.
 	"audit_replay.coh": "governed profile",

@@ -48,6 +48,13 @@ func isRefusal(err error) bool {
 
 // refused builds the ERR response for a hive refusal of verb on path.
 func refused(verb console.Verb, path string, err error) gatewayapi.Response {
+	if readVerb(verb) && errors.Is(err, linux.EDQUOT) {
+		// Secure9P carries a ticket's ELIMIT and a full buffer alike as
+		// EDQUOT (DECISIONS D2), but a read fills no buffer: on cat and
+		// tail it can only be the ticket's rate, bandwidth or cursor
+		// quota, which the console words reason=quota error=ELIMIT.
+		return errResponse(verb, path, console.Refusal(verb.Label(), console.ReasonQuota, "", "path", path, "error", console.ErrorTextELIMIT))
+	}
 	reason, detail, text := refusalWords(err)
 	return errResponse(verb, path, console.Refusal(verb.Label(), reason, detail, "path", path, "error", text))
 }
@@ -78,4 +85,9 @@ func lsResponse(path string, names []string) gatewayapi.Response {
 		n += len(s) + 1
 	}
 	return okResponse(console.Ls, path, names, n, "path", path, "entries", strconv.Itoa(len(names)))
+}
+
+// readVerb reports whether verb only reads.
+func readVerb(verb console.Verb) bool {
+	return verb == console.Cat || verb == console.Tail || verb == console.Ls
 }

@@ -21,6 +21,9 @@ func TestRefusedWords(t *testing.T) {
 		{console.Echo, linux.EPERM, "ERR ECHO reason=policy detail=denied path=/p error=EPERM"},
 		{console.Echo, linux.EINVAL, "ERR ECHO reason=policy detail=invalid-payload path=/p error=invalid payload"},
 		{console.Echo, linux.EDQUOT, "ERR ECHO reason=quota detail=buffer-full path=/p error=buffer full"},
+		// A read fills no buffer: its EDQUOT is the ticket's quota.
+		{console.Tail, linux.EDQUOT, "ERR TAIL reason=quota path=/p error=ELIMIT"},
+		{console.Cat, linux.EDQUOT, "ERR CAT reason=quota path=/p error=ELIMIT"},
 		{console.Echo, linux.EMSGSIZE, "ERR ECHO reason=quota detail=buffer-full path=/p error=buffer full"},
 		{console.Ls, linux.EBUSY, "ERR LS reason=busy detail=busy path=/p error=EBUSY"},
 		{console.Echo, linux.EHOSTUNREACH, "ERR ECHO reason=cut detail=root-unreachable path=/p error=EHOSTUNREACH"},
