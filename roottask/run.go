@@ -17,6 +17,7 @@ type bootFlags struct {
 	consoleAddr, ninepAddr string
 	serial                 bool   // serve the console on the platform's serial line
 	stateDir               string // --state-dir, for the platform's Storage
+	profile                string // --profile: hive.ProfileDev or hive.ProfileGoverned (DECISIONS P26)
 }
 
 // run boots the hive on p (newPlatform: platform_hosted.go, or
@@ -29,14 +30,15 @@ func run(ctx context.Context, p platform.Platform, args []string) int {
 	ninepAddr := fs.String("secure9p-listen", generated.NetworkSecure9pListen, "Secure9P listen address")
 	serial := fs.String("serial", "stdio", "serial console: stdio or none")
 	stateDir := fs.String("state-dir", "", "directory for the durable spools: /log/queen.log, audit journal, approvals, lifecycle, worker ids and telemetry segments survive kill -9 and restart; '' (the default here; make run passes .cohesix/state) keeps everything in memory")
+	profile := fs.String("profile", hive.ProfileDev, "dev: the compiled manifest as it is; governed: the same with PolicyFS, AuditFS and ReplayFS on (DECISIONS P26), for tests, demos and operators who want policy gating on a hosted hive")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if fs.NArg() > 0 || (*serial != "stdio" && *serial != "none") {
-		fmt.Fprintln(stderr, "Usage: roottask [--console-listen ADDR] [--secure9p-listen ADDR] [--serial stdio|none] [--state-dir DIR]")
+	if fs.NArg() > 0 || (*serial != "stdio" && *serial != "none") || (*profile != hive.ProfileDev && *profile != hive.ProfileGoverned) {
+		fmt.Fprintln(stderr, "Usage: roottask [--console-listen ADDR] [--secure9p-listen ADDR] [--serial stdio|none] [--state-dir DIR] [--profile dev|governed]")
 		return 2
 	}
-	return boot(ctx, p, bootFlags{consoleAddr: *consoleAddr, ninepAddr: *ninepAddr, serial: *serial == "stdio", stateDir: *stateDir})
+	return boot(ctx, p, bootFlags{consoleAddr: *consoleAddr, ninepAddr: *ninepAddr, serial: *serial == "stdio", stateDir: *stateDir, profile: *profile})
 }
 
 // boot is the platform-independent boot sequence: banner, hive, listeners,
@@ -44,7 +46,7 @@ func run(ctx context.Context, p platform.Platform, args []string) int {
 func boot(ctx context.Context, p platform.Platform, f bootFlags) int {
 	tty := p.Serial()
 	stdout, stderr := tty.Out, tty.Err
-	fmt.Fprintf(stdout, "Cohesix root task (%s) manifest.sha256=%s profile=%s\n", p.Name(), generated.ManifestSHA256, generated.ProfileName)
+	fmt.Fprintf(stdout, "Cohesix root task (%s) manifest.sha256=%s profile=%s\n", p.Name(), generated.ManifestSHA256, profileName(f.profile))
 	store, err := p.Storage(f.stateDir)
 	if err != nil {
 		fmt.Fprintf(stderr, "roottask: state dir %s: %v\n", f.stateDir, err)
@@ -53,7 +55,7 @@ func boot(ctx context.Context, p platform.Platform, f bootFlags) int {
 	fmt.Fprintln(stdout, stateBanner(store))
 	ticks, stopTicks := heartbeats(p)
 	defer stopTicks() // after h.Close: the queen stops reading ticks first
-	h, err := hive.New(hive.Options{Clock: p, Ticks: ticks, StateDir: store.Dir})
+	h, err := hive.New(hive.Options{Clock: p, Ticks: ticks, StateDir: store.Dir}.WithProfile(f.profile))
 	if err != nil {
 		fmt.Fprintf(stderr, "roottask: %v\n", err)
 		return 1
@@ -92,6 +94,16 @@ func boot(ctx context.Context, p platform.Platform, f bootFlags) int {
 	}
 	fmt.Fprintln(stdout, "[event] shutdown")
 	return 0
+}
+
+// profileName is the profile the banner names: the compiled manifest's
+// own (generated.ProfileName) for the dev profile, which runs it as it is,
+// and "governed" for the governed one, which switches governance on.
+func profileName(profile string) string {
+	if profile == hive.ProfileGoverned {
+		return hive.ProfileGoverned
+	}
+	return generated.ProfileName
 }
 
 // heartbeats is the queen's heartbeat ticker at the manifest interval,

@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/client"
+	"github.com/cohesix/cohesix/internal/hive"
 	"github.com/cohesix/cohesix/internal/testutil"
 	"github.com/cohesix/cohesix/roottask/platform"
 )
@@ -187,5 +190,88 @@ func TestRunUsageOnPlatformDiagnostics(t *testing.T) {
 	}
 	if !strings.HasPrefix(stderr.String(), "Usage: roottask ") || stdout.String() != "" {
 		t.Errorf("stdout %q, stderr %q; want the usage on stderr only", stdout.String(), stderr.String())
+	}
+}
+
+// bootProfile runs the root task with --profile profile on loopback
+// listeners, attaches the console as the queen and returns the console and
+// the root task's stdout; cleanup stops it and wants exit 0.
+func bootProfile(t *testing.T, profile string) (*client.Conn, *testutil.SyncBuffer) {
+	t.Helper()
+	listeners := map[string]net.Listener{}
+	for _, name := range []string{"console", "secure9p"} {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		listeners[name] = l
+	}
+	var stdout, stderr testutil.SyncBuffer
+	p := fakePlatform{listeners: listeners, stdout: &stdout, stderr: &stderr}
+	ctx, cancel := context.WithCancel(context.Background())
+	code := make(chan int, 1)
+	go func() {
+		code <- run(ctx, p, []string{"--console-listen", "console", "--secure9p-listen", "secure9p", "--serial", "none", "--profile", profile})
+	}()
+	dctx, dcancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer dcancel()
+	c, err := client.Dial(dctx, listeners["console"].Addr().String(), generated.ConsoleAuthToken)
+	if err != nil {
+		cancel()
+		t.Fatalf("dial console: %v (stderr %q)", err, stderr.String())
+	}
+	t.Cleanup(func() {
+		c.Close()
+		cancel()
+		if got := <-code; got != 0 {
+			t.Errorf("run --profile %s after shutdown = %d; want 0 (stderr %q)", profile, got, stderr.String())
+		}
+	})
+	if r, err := c.Do("attach queen"); err != nil || !r.Ack.OK {
+		t.Fatalf("attach queen = %q, %v", r.AckLine(), err)
+	}
+	return c, &stdout
+}
+
+// TestRunProfile: --profile governed boots the compiled manifest with
+// PolicyFS, AuditFS and ReplayFS on (DECISIONS P26) and says so in the
+// banner; the default dev profile serves none of them and its banner names
+// the compiled manifest's profile.
+func TestRunProfile(t *testing.T) {
+	for _, tc := range []struct {
+		profile, banner string
+		governed        bool
+	}{
+		{hive.ProfileGoverned, "profile=governed", true},
+		{hive.ProfileDev, "profile=" + generated.ProfileName, false},
+	} {
+		t.Run(tc.profile, func(t *testing.T) {
+			c, stdout := bootProfile(t, tc.profile)
+			if want := "manifest.sha256=" + generated.ManifestSHA256 + " " + tc.banner + "\n"; !strings.Contains(stdout.String(), want) {
+				t.Errorf("banner %q; want it to end %q", stdout.String(), want)
+			}
+			for _, path := range []string{"/policy", "/audit", "/replay"} {
+				r, err := c.Do("ls " + path)
+				if err != nil {
+					t.Fatalf("ls %s: %v", path, err)
+				}
+				if r.Ack.OK != tc.governed {
+					t.Errorf("--profile %s: ls %s = %q; want OK %t", tc.profile, path, r.AckLine(), tc.governed)
+				}
+			}
+		})
+	}
+}
+
+// TestRunUnknownProfile: a profile other than dev and governed is a usage
+// error (exit 2, the usage line on the platform's diagnostics stream).
+func TestRunUnknownProfile(t *testing.T) {
+	var stdout, stderr testutil.SyncBuffer
+	p := fakePlatform{stdout: &stdout, stderr: &stderr}
+	if c := run(context.Background(), p, []string{"--profile", "production"}); c != 2 {
+		t.Fatalf("run --profile production = %d; want 2", c)
+	}
+	if !strings.HasPrefix(stderr.String(), "Usage: roottask ") || !strings.Contains(stderr.String(), "[--profile dev|governed]") || stdout.String() != "" {
+		t.Errorf("stdout %q, stderr %q; want the usage with --profile on stderr only", stdout.String(), stderr.String())
 	}
 }
