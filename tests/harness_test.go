@@ -88,7 +88,16 @@ func startRootTask(t testing.TB, bin string, serial bool, env ...string) *rootTa
 	return startRootTaskArgs(t, bin, serial, nil, env...)
 }
 
-// startRootTaskArgs is startRootTask with extra roottask flags (--state-dir).
+// startRootTaskProfile starts bin/roottask with --profile profile
+// (hive.ProfileDev or hive.ProfileGoverned, DECISIONS P26): the hive a
+// script's "# profile:" header asks for.
+func startRootTaskProfile(t testing.TB, bin, profile string) *rootTask {
+	t.Helper()
+	return startRootTaskArgs(t, bin, false, []string{"--profile", profile})
+}
+
+// startRootTaskArgs is startRootTask with extra roottask flags (--state-dir,
+// --profile).
 func startRootTaskArgs(t testing.TB, bin string, serial bool, args []string, env ...string) *rootTask {
 	t.Helper()
 	mode := "none"

@@ -364,7 +364,9 @@ func (s *Server) echo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := s.upstream(r, broker.Control, func(sess *session) error {
-		_, err := sess.c.Append(req.Path, 0, []byte(req.Line))
+		// No offset, as the console's echo: an append at 0 would be
+		// refused by an offset-checked file that is not empty.
+		_, err := sess.c.AppendAtEnd(req.Path, []byte(req.Line))
 		return err
 	})
 	if err == nil {

@@ -287,6 +287,33 @@ func Append(root p9.File, path string, off int64, records ...[]byte) (int, error
 	return total, nil
 }
 
+// AppendAtEnd writes line to path, walked from root, as one Twrite at
+// offset u64::MAX, which Secure9P takes as a write with no offset
+// (ns.Node.Append's -1): the hive appends it at the end as it applies it
+// and checks no offset, as it does for the console's echo. Offset-checked
+// files (KindAppendOffset: /audit/journal, /replay/ctl) take it too, where
+// a write at a stale offset would be refused. line must fit one Twrite.
+func AppendAtEnd(root p9.File, path string, line []byte) (int, error) {
+	if len(line) > int(generated.Secure9pMsize)-64 {
+		return 0, fmt.Errorf("append of %d bytes does not fit one Twrite", len(line))
+	}
+	f, err := openPath(root, path, p9.WriteOnly)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	n, err := f.WriteAt(line, -1)
+	if err == nil && n < len(line) {
+		err = fmt.Errorf("short write %d of %d", n, len(line))
+	}
+	return n, err
+}
+
+// AppendAtEnd is the package function on the session's root.
+func (c *Client) AppendAtEnd(path string, line []byte) (int, error) {
+	return AppendAtEnd(c.root, path, line)
+}
+
 // Append is the package function on the session's root.
 func (c *Client) Append(path string, off int64, records ...[]byte) (int, error) {
 	return Append(c.root, path, off, records...)
