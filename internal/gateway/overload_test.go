@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,23 +21,29 @@ import (
 // admitted still finish (here with 503: the stub hive never answers).
 func TestOverflowIs429WithRetryAfter(t *testing.T) {
 	release := make(chan struct{})
-	var dials sync.WaitGroup
+	// Dials are counted, not waited on with a WaitGroup: calls queued
+	// behind the workers may dial too once released.
+	var dials atomic.Int64
 	stuck := func(string, string, string, time.Duration) (*nineclient.Client, error) {
-		dials.Done()
+		dials.Add(1)
 		<-release
 		return nil, errors.New("stub hive: refused")
 	}
-	s, err := New(Config{Hive9P: "127.0.0.1:1", Dial: stuck})
+	// The deadline must not expire queued calls while a loaded machine
+	// is still sending the rest.
+	s, err := New(Config{Hive9P: "127.0.0.1:1", Dial: stuck, Broker: broker.Config{Deadline: time.Hour}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
 	ts := httptest.NewServer(s.Handler())
-	defer ts.Close()
+	// Close waits for the calls still running: a failing test must let
+	// the stub answer first, or it hangs instead of failing.
+	var once sync.Once
+	unstick := func() { once.Do(func() { close(release) }) }
+	defer func() { unstick(); ts.Close(); s.Close() }()
 
 	// Fill every worker (each blocks in the stub's dial), then the queue.
 	workers := s.broker.Config().Workers
-	dials.Add(workers)
 	admitted := workers + generated.GatewayBrokerControlQueue
 	codes := make(chan int, admitted+1)
 	var wg sync.WaitGroup
@@ -55,8 +62,13 @@ func TestOverflowIs429WithRetryAfter(t *testing.T) {
 		wg.Add(1)
 		go get()
 	}
-	dials.Wait() // every worker is busy; the queue fills behind them
 	deadline := time.Now().Add(30 * time.Second)
+	for dials.Load() < int64(workers) { // every worker busy; the queue fills behind them
+		if time.Now().After(deadline) {
+			t.Fatalf("%d workers dialling, want %d", dials.Load(), workers)
+		}
+		time.Sleep(time.Millisecond)
+	}
 	for s.broker.Stats().Control.Depth < generated.GatewayBrokerControlQueue {
 		if time.Now().After(deadline) {
 			t.Fatalf("queue depth %d, want %d", s.broker.Stats().Control.Depth, generated.GatewayBrokerControlQueue)
@@ -73,7 +85,7 @@ func TestOverflowIs429WithRetryAfter(t *testing.T) {
 	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || p.Code != gatewayapi.CodeOverloaded {
 		t.Errorf("one past the queue: HTTP %d Retry-After %q %+v; want 429 overloaded with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"), p)
 	}
-	close(release)
+	unstick()
 	wg.Wait()
 	close(codes)
 	for c := range codes {
