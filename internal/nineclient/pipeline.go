@@ -369,11 +369,18 @@ func (p *Pipeline) readMax() int { return int(p.msize) - rreadHeader }
 // reading. A segment (at most max_bytes_per_segment) is one round trip:
 // walk, open, getattr, the reads, clunk.
 func (p *Pipeline) ReadFile(path string, off int64, n int) ([]byte, uint64, error) {
+	return p.ReadFileInto(path, off, make([]byte, n))
+}
+
+// ReadFileInto is ReadFile reading at most len(out) bytes into out, so a
+// caller serving many reads can reuse one buffer. The bytes returned are
+// out's prefix.
+func (p *Pipeline) ReadFileInto(path string, off int64, out []byte) ([]byte, uint64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	fid := p.fid()
 	defer p.release(fid)
-	out := make([]byte, n)
+	n := len(out)
 	b := p.batch()
 	walk, open, attr := b.walk(rootFid, fid, Split(path)), b.open(fid, p9.ReadOnly), b.getattr(fid)
 	got, lo := 0, 0

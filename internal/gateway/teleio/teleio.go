@@ -181,6 +181,13 @@ func Read(pl *nineclient.Pipeline, root, device, seg string, off int64, w io.Wri
 // ReadSegment is Read returning the bytes (at most one segment) instead of
 // writing them.
 func ReadSegment(pl *nineclient.Pipeline, root, device, seg string, off int64) ([]byte, int64, error) {
+	return ReadSegmentInto(pl, root, device, seg, off, nil)
+}
+
+// ReadSegmentInto is ReadSegment reading into buf when buf holds a whole
+// segment (max_bytes_per_segment), so a server can reuse its buffers;
+// else into a new one. The bytes returned are buf's prefix then.
+func ReadSegmentInto(pl *nineclient.Pipeline, root, device, seg string, off int64, buf []byte) ([]byte, int64, error) {
 	if err := validName("device", device); err != nil {
 		return nil, 0, err
 	}
@@ -192,7 +199,11 @@ func ReadSegment(pl *nineclient.Pipeline, root, device, seg string, off int64) (
 	}
 	limit := int64(generated.TelemetryIngestMaxBytesPerSegment)
 	path := root + "/" + device + "/seg/" + seg
-	b, sz, err := pl.ReadFile(path, off, int(limit-min(off, limit)))
+	n := int(limit - min(off, limit))
+	if cap(buf) < n {
+		buf = make([]byte, n)
+	}
+	b, sz, err := pl.ReadFileInto(path, off, buf[:n])
 	if errors.Is(err, linux.ENOENT) {
 		return nil, 0, fmt.Errorf("%w: %s", ErrNotFound, path)
 	}
