@@ -109,3 +109,35 @@ class Reply:
     def text(self) -> str:
         """Payload lines joined with newlines, newline-terminated."""
         return "".join(l + "\n" for l in self.lines)
+
+
+
+class ReplyReader:
+    """Collects one command's reply line by line, as cohsh reads it: payload
+    lines until the ACK; after an OK of the streaming verb the command
+    sent (LOG, TAIL, CAT, LS), payload lines until END. One reader serves
+    the sync and the async console backends."""
+
+    def __init__(self, label: str) -> None:
+        self.reply = Reply()
+        self._label = label
+        self._streaming = False
+
+    def feed(self, line: str) -> bool:
+        """Adds one received line; True when the reply is complete."""
+        r = self.reply
+        r.raw.append(line)
+        if self._streaming:
+            if line == END:
+                return True
+            r.lines.append(line)
+            return False
+        a = parse_ack(line)
+        if a is None:
+            r.lines.append(line)
+            return False
+        r.ack = line
+        if not (a.ok and a.verb in STREAMING and a.verb == self._label):
+            return True
+        self._streaming = True
+        return False

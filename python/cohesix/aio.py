@@ -14,7 +14,7 @@ import json
 import urllib.parse
 from typing import Any
 
-from .ack import END, STREAMING, Reply, parse_ack, wire_label
+from .ack import Reply, ReplyReader, parse_ack, wire_label
 from .backends.rest import HEADER_TICKET, TICKET_ENV, TOKEN_ENV, URL_ENV, reply_from_json, resolve
 from .backends.tcp import split_addr
 from .errors import AuthError, GatewayError, ProtocolError, TransportError, UsageError
@@ -105,23 +105,10 @@ class AsyncTcpBackend:
         async with self._lock:
             label = wire_label(line)
             await self._send(line)
-            r, streaming = Reply(), False
-            while True:
-                l = await self._recv()
-                r.raw.append(l)
-                if streaming:
-                    if l == END:
-                        break
-                    r.lines.append(l)
-                    continue
-                a = parse_ack(l)
-                if a is None:
-                    r.lines.append(l)
-                    continue
-                r.ack = l
-                if not (a.ok and a.verb in STREAMING and a.verb == label):
-                    break
-                streaming = True
+            rd = ReplyReader(label)
+            while not rd.feed(await self._recv()):
+                pass
+            r = rd.reply
             a = r.parsed
             if a is not None and a.ok and a.verb == "ATTACH":
                 self.role = a.fields().get("role", "")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import socket
 
-from ..ack import END, STREAMING, Reply, parse_ack, wire_label
+from ..ack import Reply, ReplyReader, parse_ack, wire_label
 from ..errors import AuthError, ProtocolError, TransportError, UsageError
 from ..frame import FrameDecoder, encode
 from ..limits import Limits, load
@@ -121,24 +121,10 @@ class TcpBackend(Backend):
             raise UsageError(f"console line exceeds line_max_bytes {self.lim.line_max_bytes}")
         label = wire_label(line)
         self._send(line, strict=False)
-        r = Reply()
-        streaming = False
-        while True:
-            l = self._recv()
-            r.raw.append(l)
-            if streaming:
-                if l == END:
-                    break
-                r.lines.append(l)
-                continue
-            a = parse_ack(l)
-            if a is None:
-                r.lines.append(l)
-                continue
-            r.ack = l
-            if not (a.ok and a.verb in STREAMING and a.verb == label):
-                break
-            streaming = True
+        rd = ReplyReader(label)
+        while not rd.feed(self._recv()):
+            pass
+        r = rd.reply
         a = r.parsed
         if a is not None and a.ok:
             if a.verb == "ATTACH":
