@@ -178,20 +178,19 @@ func VerifyBundle(dir string, opts VerifyOptions) (*Report, error) {
 	}
 
 	sum, complete := hashChunks(m, src, first, r, opts.Progress)
-	if complete {
-		if sum == m.PayloadSHA256 {
-			r.PayloadOK = true
-		} else {
-			r.problem("payload sha256 is %s; the manifest says %s", sum, m.PayloadSHA256)
-		}
-	} else if r.Missing == 0 {
-		r.problem("payload sha256 not checked: chunks could not be read")
-	}
 	if r.Extra > 0 {
 		checkExtra(chunksDir, inBundle, seen, m.ChunkBytes, r)
 	}
 	if r.BadCount > r.Missing {
 		r.problem("%d chunks failed their hash or size check (first: %s %s)", r.BadCount-r.Missing, firstBad(r).Digest, firstBad(r).Reason)
+	}
+	switch {
+	case complete && sum == m.PayloadSHA256:
+		r.PayloadOK = true
+	case complete:
+		r.problem("payload sha256 is %s; the manifest says %s", sum, m.PayloadSHA256)
+	case r.BadCount == 0:
+		r.problem("payload sha256 not checked: chunks could not be read")
 	}
 	r.OK = len(r.Problems) == 0
 	if !r.OK {
@@ -360,7 +359,6 @@ func hashChunks(m *Manifest, src []string, first []bool, r *Report, progress fun
 						}
 					case first[i]:
 						if h := Digest(sha256.Sum256(region[:cb])); h != m.Chunks[i] {
-							s.ok = false
 							s.bad = append(s.bad, BadChunk{i, m.Chunks[i].String(), "content hashes to " + h.String()})
 						}
 					}
