@@ -5,7 +5,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "481c0c40717c34a3d5280c703cd488e95de699dbf5d31c591937b48ceb44af5c"
+const ManifestSHA256 = "4ab97ef7c56a7eb0d8f655cc38ff9078733da477ce5debba974e763a40a39da4"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -17,7 +17,15 @@ const (
 	CasEnable                                        = false                                         // cas.enable
 	CasSigningKeyPath                                = ""                                            // cas.signing.key_path
 	CasSigningRequired                               = false                                         // cas.signing.required
-	CasStoreChunkBytes                               = 128                                           // cas.store.chunk_bytes
+	CasStoreBacking                                  = "disk"                                        // cas.store.backing
+	CasStoreBudgetBytes                              = 1073741824                                    // cas.store.budget_bytes
+	CasStoreChunkBytes                               = 8192                                          // cas.store.chunk_bytes
+	CasStoreMaxChunks                                = 65536                                         // cas.store.max_chunks
+	CasStoreMaxModels                                = 8                                             // cas.store.max_models
+	CasStoreMaxUpdates                               = 8                                             // cas.store.max_updates
+	CasStoreModelMaxBytes                            = 67108864                                      // cas.store.model_max_bytes
+	CasStorePendingMax                               = 64                                            // cas.store.pending_max
+	CasStoreQuarantineMax                            = 8                                             // cas.store.quarantine_max
 	ClientPathsLog                                   = "/log/queen.log"                              // client_paths.log
 	ClientPathsQueenCtl                              = "/queen/ctl"                                  // client_paths.queen_ctl
 	ClientPathsQueenLifecycleCtl                     = "/queen/lifecycle/ctl"                        // client_paths.queen_lifecycle_ctl

@@ -78,7 +78,7 @@ func Defaults() *Manifest {
 			ShortWrite:            ShortWrite{Policy: "reject", RetryAttempts: 3, RetryBaseMs: 5},
 		},
 		CAS: CAS{
-			Store: CASStore{ChunkBytes: 128},
+			Store: CASStore{ChunkBytes: 128, MaxChunks: 8, BudgetBytes: 1024, Backing: "memory", MaxUpdates: 8, MaxModels: 8, ModelMaxBytes: 128, PendingMax: 8, QuarantineMax: 8},
 		},
 		Namespaces: Namespaces{RoleIsolation: true},
 		Telemetry:  Telemetry{RingBytesPerWorker: 1024, FrameSchema: "legacy-plaintext"},

@@ -26,7 +26,7 @@ const (
 	maxPort                 = 65535
 
 	eventPumpBudgetBytes = 32 << 10 // telemetry rings and CAS chunks
-	casMaxChunks         = 8
+	casDiskBudgetBytes   = 1 << 40  // what a disk-backed CAS store may be given
 	sidecarBudgetBytes   = 16 << 10
 	tamperEntryCostBytes = 128
 
@@ -85,6 +85,7 @@ var redLineNames = map[string]int64{
 // them.
 var enums = map[string][]string{
 	"short_write_policy": {"reject", "retry"},
+	"cas_backing":        {"memory", "disk"},
 	"frame_schema":       {"legacy-plaintext", "cbor-v1"},
 	"eviction_policy":    {"evict-oldest", "refuse"},
 	"ticket_role":        {"queen", "worker-heartbeat", "worker-gpu", "worker-bus", "worker-lora"},

@@ -157,7 +157,15 @@ type CAS struct {
 }
 
 type CASStore struct {
-	ChunkBytes int64 `toml:"chunk_bytes" min:"1" le:"secure9p.msize"`
+	ChunkBytes    int64  `toml:"chunk_bytes" min:"1" le:"secure9p.msize" doc:"largest chunk a bundle may use"`
+	MaxChunks     int64  `toml:"max_chunks" min:"1" doc:"chunks one update manifest may list"`
+	BudgetBytes   int64  `toml:"budget_bytes" min:"1" doc:"bytes of chunks and models the store keeps"`
+	Backing       string `toml:"backing" oneof:"cas_backing" doc:"memory: the event-pump budget; disk: the state dir"`
+	MaxUpdates    int64  `toml:"max_updates" min:"1" doc:"accepted epochs kept"`
+	MaxModels     int64  `toml:"max_models" min:"1" doc:"committed models kept"`
+	ModelMaxBytes int64  `toml:"model_max_bytes" min:"1" le:"cas.store.budget_bytes" doc:"weights of one model"`
+	PendingMax    int64  `toml:"pending_max" min:"1" doc:"partial chunks held at once"`
+	QuarantineMax int64  `toml:"quarantine_max" min:"1" doc:"quarantine entries kept"`
 }
 
 type CASDelta struct {

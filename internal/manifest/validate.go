@@ -374,8 +374,15 @@ func checkSwarmUI(c *checker, m *Manifest) {
 
 func checkCAS(c *checker, m *Manifest, raw map[string]any, opts Options) {
 	k := m.CAS
-	if k.Store.ChunkBytes > eventPumpBudgetBytes/casMaxChunks {
-		c.add("cas.store.chunk_bytes", k.Store.ChunkBytes, "times %d chunks exceeds the %d-byte event-pump budget", casMaxChunks, eventPumpBudgetBytes)
+	st := k.Store
+	if st.ChunkBytes > 0 && st.MaxChunks > st.BudgetBytes/st.ChunkBytes {
+		c.add("cas.store.max_chunks", st.MaxChunks, "times chunk_bytes %d exceeds cas.store.budget_bytes %d: one bundle must fit the store", st.ChunkBytes, st.BudgetBytes)
+	}
+	if st.Backing == "memory" && st.BudgetBytes > eventPumpBudgetBytes {
+		c.add("cas.store.budget_bytes", st.BudgetBytes, "exceeds the %d-byte event-pump budget of a memory-backed store (set cas.store.backing = \"disk\" for a state-dir store)", eventPumpBudgetBytes)
+	}
+	if st.Backing == "disk" && st.BudgetBytes > casDiskBudgetBytes {
+		c.add("cas.store.budget_bytes", st.BudgetBytes, "exceeds the %d-byte red line of a disk-backed store", int64(casDiskBudgetBytes))
 	}
 	if !k.Enable {
 		return
