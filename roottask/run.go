@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/cas"
 	"github.com/cohesix/cohesix/internal/hive"
 	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/roottask/platform"
@@ -18,6 +19,7 @@ type bootFlags struct {
 	serial                 bool   // serve the console on the platform's serial line
 	stateDir               string // --state-dir, for the platform's Storage
 	profile                string // --profile: hive.ProfileDev or hive.ProfileGoverned (DECISIONS P26)
+	casRootKey             []byte // --cas-root-key: the Ed25519 key trusted for /updates (DECISIONS P49)
 }
 
 // run boots the hive on p (newPlatform: platform_hosted.go, or
@@ -31,14 +33,24 @@ func run(ctx context.Context, p platform.Platform, args []string) int {
 	serial := fs.String("serial", "stdio", "serial console: stdio or none")
 	stateDir := fs.String("state-dir", "", "directory for the durable spools: /log/queen.log, audit journal, approvals, lifecycle, worker ids and telemetry segments survive kill -9 and restart; '' (the default here; make run passes .cohesix/state) keeps everything in memory")
 	profile := fs.String("profile", hive.ProfileDev, "dev: the compiled manifest as it is; governed: the same with PolicyFS, AuditFS and ReplayFS on (DECISIONS P26), for tests, demos and operators who want policy gating on a hosted hive")
+	casRootKey := fs.String("cas-root-key", generated.CasSigningKeyPath, "file holding the hex Ed25519 public key trusted to sign /updates manifests and keysets (cas-tool keygen writes KEY.pub); '' trusts none, and signed uploads are refused reason=signing-key-missing")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() > 0 || (*serial != "stdio" && *serial != "none") || (*profile != hive.ProfileDev && *profile != hive.ProfileGoverned) {
-		fmt.Fprintln(stderr, "Usage: roottask [--console-listen ADDR] [--secure9p-listen ADDR] [--serial stdio|none] [--state-dir DIR] [--profile dev|governed]")
+		fmt.Fprintln(stderr, "Usage: roottask [--console-listen ADDR] [--secure9p-listen ADDR] [--serial stdio|none] [--state-dir DIR] [--profile dev|governed] [--cas-root-key KEY.pub]")
 		return 2
 	}
-	return boot(ctx, p, bootFlags{consoleAddr: *consoleAddr, ninepAddr: *ninepAddr, serial: *serial == "stdio", stateDir: *stateDir, profile: *profile})
+	var rootKey []byte
+	if *casRootKey != "" {
+		pub, err := cas.ReadPublicKey(*casRootKey)
+		if err != nil {
+			fmt.Fprintf(stderr, "roottask: --cas-root-key %s: %v (name the KEY.pub that cas-tool keygen wrote)\n", *casRootKey, err)
+			return 2
+		}
+		rootKey = pub
+	}
+	return boot(ctx, p, bootFlags{consoleAddr: *consoleAddr, ninepAddr: *ninepAddr, serial: *serial == "stdio", stateDir: *stateDir, profile: *profile, casRootKey: rootKey})
 }
 
 // boot is the platform-independent boot sequence: banner, hive, listeners,
@@ -55,7 +67,7 @@ func boot(ctx context.Context, p platform.Platform, f bootFlags) int {
 	fmt.Fprintln(stdout, stateBanner(store))
 	ticks, stopTicks := heartbeats(p)
 	defer stopTicks() // after h.Close: the queen stops reading ticks first
-	h, err := hive.New(hive.Options{Clock: p, Ticks: ticks, StateDir: store.Dir}.WithProfile(f.profile))
+	h, err := hive.New(hive.Options{Clock: p, Ticks: ticks, StateDir: store.Dir, CASRootKey: f.casRootKey}.WithProfile(f.profile))
 	if err != nil {
 		fmt.Fprintf(stderr, "roottask: %v\n", err)
 		return 1

@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/cohesix/cohesix/generated"
@@ -49,6 +51,10 @@ type Options struct {
 	// requests one TCP console connection may have waiting to run; 0
 	// means the manifest's.
 	InboundQueueDepth int
+	// CASRootKey is the Ed25519 public key trusted to sign update
+	// manifests and keysets (roottask --cas-root-key); nil: none, and
+	// signed manifests are refused reason=signing-key-missing.
+	CASRootKey []byte
 }
 
 // Hive is one running root task.
@@ -87,8 +93,9 @@ func New(o Options) (*Hive, error) {
 	if o.Queen != nil {
 		cfg = *o.Queen
 	}
-	q := queen.New(cfg, o.Clock, generated.QueenInboxDepth)
 	closeStore := func() error { return nil }
+	cfg.CAS.RootKey = o.CASRootKey
+	q := queen.New(cfg, o.Clock, generated.QueenInboxDepth)
 	if o.StateDir != "" {
 		sp, err := store.OpenGovernance(q, o.StateDir)
 		if err != nil {
@@ -96,6 +103,15 @@ func New(o Options) (*Hive, error) {
 		}
 		closeStore = sp.Close
 	}
+	casStore, closeCAS, err := openCAS(cfg.CAS, o.StateDir)
+	if err != nil {
+		closeStore()
+		return nil, err
+	}
+	closeGov := closeStore
+	closeStore = func() error { closeCAS(); return closeGov() }
+	nsCfg := gate.DefaultConfig()
+	nsCfg.CAS = casStore
 	var boot []byte
 	for _, l := range BootLines() {
 		boot = append(boot, l+"\n"...)
@@ -110,7 +126,7 @@ func New(o Options) (*Hive, error) {
 	}
 	h := &Hive{
 		q:            q,
-		ns:           gate.New(q, gate.DefaultConfig(), boot, tests),
+		ns:           gate.New(q, nsCfg, boot, tests),
 		clock:        o.Clock,
 		ticketLimits: ticket.DefaultLimits(),
 		done:         make(chan struct{}),
@@ -210,4 +226,32 @@ func (h *Hive) restoreIngest(dir string, cfg queen.IngestConfig) error {
 	prev := h.closeStore
 	h.closeStore = func() error { return errors.Join(prev(), st.Close()) }
 	return nil
+}
+
+// openCAS opens the store behind /updates and /models when CAS is on:
+// in the state dir's cas folder when disk-backed, in a private temporary
+// folder removed at close when disk-backed with no state dir, in memory
+// otherwise (DECISIONS P49).
+func openCAS(cfg queen.CASConfig, stateDir string) (*store.CAS, func(), error) {
+	if !cfg.Enable {
+		return nil, func() {}, nil
+	}
+	dir, cleanup := "", func() {}
+	if cfg.DiskBacked {
+		if stateDir != "" {
+			dir = filepath.Join(stateDir, "cas")
+		} else {
+			tmp, err := os.MkdirTemp("", "cohesix-cas-")
+			if err != nil {
+				return nil, nil, fmt.Errorf("cas store: %w", err)
+			}
+			dir, cleanup = tmp, func() { os.RemoveAll(tmp) }
+		}
+	}
+	st, err := store.OpenCAS(store.CASOptions{Dir: dir, BudgetBytes: cfg.BudgetBytes, PendingMax: cfg.PendingMax, QuarantineMax: cfg.QuarantineMax})
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return st, cleanup, nil
 }

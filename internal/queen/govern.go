@@ -117,5 +117,8 @@ func (q *Queen) Gov() GovConfig { return q.cfg.Gov }
 func Governed() Config {
 	cfg := Default()
 	cfg.Gov.PolicyEnable, cfg.Gov.AuditEnable, cfg.Gov.ReplayEnable = true, true, true
+	// Updates are governed too: /updates and /models on, deltas allowed,
+	// every manifest signed by the root key or its keyset (DECISIONS P49).
+	cfg.CAS.Enable, cfg.CAS.ModelsEnable, cfg.CAS.DeltaEnable, cfg.CAS.SigningRequired = true, true, true, true
 	return cfg
 }

@@ -27,19 +27,20 @@ func (c Restore) apply(s *State, nowMs uint64) Result { return s.restore(c, nowM
 
 // record is one durable governance fact.
 type record struct {
-	K        string  `json:"k"`           // journal, decisions, action, consume, lifecycle, log, worker, spawn, exit, kill, budget
-	N        uint64  `json:"n,omitempty"` // log: the line's number (LogTotal); worker: the next worker number
-	Line     string  `json:"l,omitempty"`
-	ID       string  `json:"id,omitempty"`
-	Target   string  `json:"target,omitempty"`
-	Decision string  `json:"decision,omitempty"`
-	State    string  `json:"state,omitempty"`
-	Reason   string  `json:"reason,omitempty"`
-	Since    uint64  `json:"since,omitempty"` // lifecycle: since; spawn: the spawn time
-	Role     string  `json:"role,omitempty"`  // spawn: the worker's role
-	Budget   *Budget `json:"budget,omitempty"`
-	Ticks    uint64  `json:"ticks,omitempty"` // exit: the counters when the budget ended
-	Ops      uint64  `json:"ops,omitempty"`
+	K        string     `json:"k"`           // journal, decisions, action, consume, lifecycle, log, worker, spawn, exit, kill, budget
+	N        uint64     `json:"n,omitempty"` // log: the line's number (LogTotal); worker: the next worker number
+	Line     string     `json:"l,omitempty"`
+	ID       string     `json:"id,omitempty"`
+	Target   string     `json:"target,omitempty"`
+	Decision string     `json:"decision,omitempty"`
+	State    string     `json:"state,omitempty"`
+	Reason   string     `json:"reason,omitempty"`
+	Since    uint64     `json:"since,omitempty"` // lifecycle: since; spawn: the spawn time
+	Role     string     `json:"role,omitempty"`  // spawn: the worker's role
+	Budget   *Budget    `json:"budget,omitempty"`
+	Ticks    uint64     `json:"ticks,omitempty"` // exit: the counters when the budget ended
+	Ops      uint64     `json:"ops,omitempty"`
+	Cas      *casRecord `json:"cas,omitempty"` // cas-accept: the update (cas.go)
 }
 
 // persist queues a record for the store; the queen loop writes the
@@ -121,6 +122,8 @@ func (s *State) restoreRecord(r record) bool {
 			return false
 		}
 		s.defBudget = *r.Budget
+	case "cas-accept", "cas-ready", "cas-keyset", "cas-model":
+		return s.restoreCAS(r)
 	default:
 		return false
 	}

@@ -44,6 +44,7 @@ func Default() Config {
 		GPUDefaultTTLs:      generated.QueenGpuDefaultTtlS,
 		Ingest:              DefaultIngest(),
 		Gov:                 DefaultGov(),
+		CAS:                 DefaultCAS(),
 	}
 	for _, t := range generated.LifecycleAutoTransitions {
 		if t.From == "BOOTING" {

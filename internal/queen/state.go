@@ -37,6 +37,7 @@ type Config struct {
 	GPUDefaultTTLs      uint64       //
 	Ingest              IngestConfig // telemetry ingest quotas (ingest.go)
 	Gov                 GovConfig    // sessions, policy, audit (govern.go)
+	CAS                 CASConfig    // /updates and /models (cas.go)
 }
 
 // Budget bounds a worker; nil fields are unbounded.
@@ -98,6 +99,7 @@ type State struct {
 	gpu    gpuState    // gpu.go
 	gov    govState    // sessions, root, policy, audit (govern.go)
 	tr     traceState  // /trace (trace.go)
+	cas    casState    // /updates and /models (cas.go)
 
 	revoked []Revocation // since the last takeRevoked
 }
@@ -198,6 +200,7 @@ type Result struct {
 	Written int
 	Ingest  *IngestOutcome // what an ingest command changed (ingest.go)
 	Ctl     *CtlCommand    // the /queen/ctl line as the queen parsed it (ctl.go)
+	CAS     *CASResult     // what a CAS command evicted (cas.go)
 }
 
 // Bind is a per-session namespace binding decided by the queen.
@@ -523,6 +526,7 @@ type Snapshot struct {
 	Gov       Gov         // sessions, root, policy, audit (govern.go)
 	Trace     TraceView   // /trace and /kmesg (trace.go)
 	Peers     []PeerView  // keys blocked at the last change, by key (/proc/peers)
+	CAS       *CASView    // /updates and /models (cas.go); nil until the first CAS change
 }
 
 // byID returns the first element of xs whose id (idOf) is id.
@@ -551,6 +555,7 @@ func countFunc[T any](seq iter.Seq[T], f func(T) bool) int {
 func (s *State) snapshot(seq, nowMs uint64) *Snapshot {
 	sn := &Snapshot{Seq: seq, NowMs: nowMs, BootMs: s.bootMs, Log: slices.Clip(s.log), LogTotal: s.logTotal, Lifecycle: s.lifecycle, Ingest: s.ingest.view, GPU: s.gpu.view}
 	sn.Gov = s.govSnapshot()
+	sn.CAS = s.cas.view
 	sn.Trace = s.traceView()
 	sn.Peers = s.peerView(nowMs)
 	sn.workers = s.publishWorkers()

@@ -1,0 +1,149 @@
+package casfs
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/cohesix/cohesix/internal/errs"
+	"github.com/cohesix/cohesix/internal/ns"
+	"github.com/cohesix/cohesix/internal/queen"
+)
+
+// chunkFile is /updates/<epoch>/chunks/<sha256>: after the epoch's manifest
+// is accepted, appends accumulate until the chunk's size; the bytes must
+// then hash to the name, or the partial is quarantined.
+type chunkFile struct {
+	ns.NotDir
+	e    epoch
+	name string
+}
+
+func (c chunkFile) key() string { return "chunk/" + c.e.name + "/" + c.name }
+
+func (c chunkFile) Stat() (ns.Stat, error) {
+	if n, ok := c.e.f.cfg.Store.Has(c.name); ok {
+		return ns.Stat{Kind: ns.KindReadOnly, Size: uint64(n)}, nil
+	}
+	return ns.Stat{Kind: ns.KindAppendOffset, Size: uint64(c.e.f.cfg.Store.Pending(c.key()))}, nil
+}
+
+func (c chunkFile) ReadAt(p []byte, off int64) (int, error) {
+	if _, ok := c.e.f.cfg.Store.Has(c.name); !ok {
+		return 0, errs.New(errs.ErrInvalid, "chunk %s of epoch %s is not committed", c.name, c.e.name)
+	}
+	return c.e.f.cfg.Store.ReadAt(c.name, p, off)
+}
+
+func (c chunkFile) Append(who ns.Caller, p []byte, off int64) (int, error) {
+	m, _, ok := c.e.accepted()
+	if !ok {
+		return 0, errs.New(errs.ErrPermission, "epoch %s has no accepted manifest: write manifest.cbor first", c.e.name)
+	}
+	if !listed(m.Chunks, c.name) {
+		return 0, errs.New(errs.ErrInvalid, "chunk %s is not in the manifest of epoch %s", c.name, c.e.name)
+	}
+	data, err := payload(p)
+	if err != nil {
+		return 0, err
+	}
+	size := int(m.ChunkBytes)
+	if _, ok := c.e.f.cfg.Store.Has(c.name); ok {
+		return c.rewrite(data, writeOffset(p, off), len(p))
+	}
+	b, err := c.e.f.cfg.Store.Append(c.key(), data, writeOffset(p, off), size)
+	if err != nil {
+		if errors.Is(err, errs.ErrTooBig) {
+			return 0, c.e.f.refuse(who, err, fmt.Sprintf("cas-chunk rejected epoch=%s sha256=%s reason=too-big", c.e.name, c.name), "")
+		}
+		return 0, err
+	}
+	if len(b) < size {
+		return len(p), nil
+	}
+	sum := sha256.Sum256(b)
+	if actual := hex.EncodeToString(sum[:]); actual != c.name {
+		c.e.f.cfg.Store.Drop(c.key())
+		c.e.f.cfg.Store.Quarantine("chunk-"+c.e.name+"-"+c.name, b)
+		line := fmt.Sprintf("cas-chunk quarantined epoch=%s expected=%s actual=%s bytes=%d", c.e.name, c.name, actual, len(b))
+		return 0, c.e.f.refuse(who, errs.New(errs.ErrInvalid, "chunk bytes hash to %s, not %s: quarantined", actual, c.name), line, line)
+	}
+	if err := c.e.f.cfg.Store.Put(c.name, c.key(), b); err != nil {
+		return 0, err
+	}
+	return len(p), c.e.f.committed(who, c.name)
+}
+
+// rewrite answers a write to a committed chunk: the same bytes from the
+// start (or with no offset) are an idempotent success, anything else is
+// refused.
+func (c chunkFile) rewrite(data []byte, off int64, n int) (int, error) {
+	if off > 0 {
+		return 0, errs.New(errs.ErrPermission, "chunk %s is committed and read-only", c.name)
+	}
+	have := make([]byte, len(data)+1)
+	k, err := c.e.f.cfg.Store.ReadAt(c.name, have, 0)
+	if err != nil {
+		return 0, err
+	}
+	if !bytes.Equal(have[:k], data) {
+		return 0, errs.New(errs.ErrPermission, "chunk %s is committed with other bytes", c.name)
+	}
+	return n, nil
+}
+
+func listed[T fmt.Stringer](xs []T, name string) bool {
+	for _, x := range xs {
+		if x.String() == name {
+			return true
+		}
+	}
+	return false
+}
+
+// committed crosses a newly committed object off every epoch that lacks
+// it and tells the queen of each epoch that became complete.
+func (f *fs) committed(who ns.Caller, name string) error {
+	var done []string
+	f.mu.Lock()
+	for ep, miss := range f.missing {
+		if miss[name] {
+			delete(miss, name)
+			if len(miss) == 0 {
+				done = append(done, ep)
+			}
+		}
+	}
+	f.mu.Unlock()
+	for _, ep := range done {
+		if err := (epoch{f: f, name: ep}).ready(who); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ready checks a complete epoch's payload hash and tells the queen.
+func (e epoch) ready(who ns.Caller) error {
+	m, u, ok := e.accepted()
+	if !ok || u.Ready {
+		return nil
+	}
+	h := sha256.New()
+	buf := make([]byte, m.ChunkBytes)
+	for _, d := range m.Chunks {
+		n, err := e.f.cfg.Store.ReadAt(d.String(), buf, 0)
+		if err != nil {
+			return err
+		}
+		h.Write(buf[:n])
+	}
+	if actual := hex.EncodeToString(h.Sum(nil)); actual != u.PayloadSHA256 {
+		line := fmt.Sprintf("cas-update rejected epoch=%s reason=payload-mismatch expected=%s actual=%s", e.name, u.PayloadSHA256, actual)
+		return e.f.refuse(who, errs.New(errs.ErrInvalid, "payload hashes to %s, not the manifest's %s", actual, u.PayloadSHA256), line, "")
+	}
+	_, err := e.f.do(queen.CASReady{Who: queen.WhoOf(who), Epoch: e.name})
+	return err
+}

@@ -1,0 +1,361 @@
+package store
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+
+	"github.com/cohesix/cohesix/internal/errs"
+	"github.com/cohesix/cohesix/internal/syncfile"
+)
+
+// CAS keeps the bytes of /updates and /models (DECISIONS P49): committed
+// objects named by their SHA-256, accepted manifests, model side files,
+// the partial chunks being appended, and the quarantine. It decides
+// nothing the queen must order: an object's name is its proof, so a
+// commit needs no authority, only a hash check. Objects count against a
+// byte budget; on disk (a state dir) each commit is durable before it is
+// answered, in memory it lasts as long as the process.
+type CAS struct {
+	dir    string // "" keeps everything in memory
+	budget int64
+
+	mu        sync.Mutex
+	used      int64
+	objects   map[string][]byte // memory only: digest hex → bytes
+	sizes     map[string]int64  // digest hex → size, both backings
+	pending   map[string][]byte // partial uploads by key
+	pendMax   int
+	files     map[string][]byte // memory only: manifests and model side files by name
+	quarantMu sync.Mutex
+	quarant   [][]byte // memory only: the newest quarantined partials
+	quarMax   int
+
+	syncMu sync.Mutex // one fsync of the objects dir at a time (group commit)
+}
+
+// CASOptions bound a CAS store.
+type CASOptions struct {
+	Dir           string // state dir subfolder; "" for memory
+	BudgetBytes   int64
+	PendingMax    int
+	QuarantineMax int
+}
+
+// OpenCAS opens (creating) a CAS store; on disk it finds the objects
+// already committed and checks none is torn (a name that does not hash to
+// itself is moved to the quarantine).
+func OpenCAS(o CASOptions) (*CAS, error) {
+	c := &CAS{dir: o.Dir, budget: o.BudgetBytes, objects: map[string][]byte{}, sizes: map[string]int64{}, pending: map[string][]byte{}, pendMax: o.PendingMax, files: map[string][]byte{}, quarMax: o.QuarantineMax}
+	if c.dir == "" {
+		return c, nil
+	}
+	for _, sub := range []string{"objects", "files", "quarantine"} {
+		if err := os.MkdirAll(filepath.Join(c.dir, sub), 0o700); err != nil {
+			return nil, fmt.Errorf("cas store %s: %w", c.dir, err)
+		}
+	}
+	ents, err := os.ReadDir(filepath.Join(c.dir, "objects"))
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range ents {
+		path := filepath.Join(c.dir, "objects", e.Name())
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		sum := sha256.Sum256(b)
+		if hex.EncodeToString(sum[:]) != e.Name() {
+			// A temporary file of a write cut short, or damage: never served.
+			_ = os.Rename(path, filepath.Join(c.dir, "quarantine", "torn-"+e.Name()))
+			continue
+		}
+		c.sizes[e.Name()] = int64(len(b))
+		c.used += int64(len(b))
+	}
+	return c, nil
+}
+
+// Dir is where the store keeps its files, "" in memory.
+func (c *CAS) Dir() string { return c.dir }
+
+// Append adds p to the partial upload key at off (-1: at its end) and
+// returns the partial's bytes so far; more than limit bytes drops the
+// partial and fails. A new partial past the pending bound is busy.
+func (c *CAS) Append(key string, p []byte, off int64, limit int) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cur, ok := c.pending[key]
+	if !ok && len(c.pending) >= c.pendMax {
+		return nil, errs.New(errs.ErrBusy, "%d partial uploads are open (cas.store.pending_max): finish one first", c.pendMax)
+	}
+	if off >= 0 && off != int64(len(cur)) {
+		return nil, errs.New(errs.ErrInvalid, "offset %d is not the end of the partial upload (%d bytes): resume at its end", off, len(cur))
+	}
+	if len(cur)+len(p) > limit {
+		delete(c.pending, key)
+		return nil, errs.New(errs.ErrTooBig, "%d bytes exceed the %d-byte object", len(cur)+len(p), limit)
+	}
+	cur = append(cur, p...)
+	c.pending[key] = cur
+	// Capped: a later append reallocates rather than writing under the
+	// caller's view.
+	return cur[:len(cur):len(cur)], nil
+}
+
+// Pending returns how many bytes the partial upload key holds.
+func (c *CAS) Pending(key string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.pending[key])
+}
+
+// PendingKeys returns the keys of the partial uploads with prefix.
+func (c *CAS) PendingKeys(prefix string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for k := range c.pending {
+		if len(k) >= len(prefix) && k[:len(prefix)] == prefix {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Drop forgets the partial upload key.
+func (c *CAS) Drop(key string) {
+	c.mu.Lock()
+	delete(c.pending, key)
+	c.mu.Unlock()
+}
+
+// Put commits b under its digest hex name (which the caller checked) and
+// drops the partial key; it returns once b is durable. Committing an
+// object already there is a no-op.
+func (c *CAS) Put(name, key string, b []byte) error {
+	c.mu.Lock()
+	if _, ok := c.sizes[name]; ok {
+		delete(c.pending, key)
+		c.mu.Unlock()
+		return nil
+	}
+	if c.used+int64(len(b)) > c.budget {
+		c.mu.Unlock()
+		return errs.New(errs.ErrQuota, "the store holds %d of %d bytes (cas.store.budget_bytes): %d more do not fit", c.used, c.budget, len(b))
+	}
+	c.used += int64(len(b))
+	c.sizes[name] = int64(len(b))
+	delete(c.pending, key)
+	if c.dir == "" {
+		c.objects[name] = slices.Clone(b)
+		c.mu.Unlock()
+		return nil
+	}
+	c.mu.Unlock()
+	if err := c.writeObject(name, b); err != nil {
+		c.mu.Lock()
+		c.used -= int64(len(b))
+		delete(c.sizes, name)
+		c.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// writeObject writes an object through a temporary file, syncs it and
+// renames it into place, then syncs the directory so the name survives.
+func (c *CAS) writeObject(name string, b []byte) error {
+	dir := filepath.Join(c.dir, "objects")
+	tmp, err := os.CreateTemp(dir, "."+name+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := syncfile.WriteClose(tmp, b); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
+		return err
+	}
+	return c.syncDir(dir)
+}
+
+// syncDir fsyncs dir; concurrent commits queue on one lock, so a burst
+// of renames is made durable by fewer directory syncs than commits.
+func (c *CAS) syncDir(dir string) error {
+	c.syncMu.Lock()
+	defer c.syncMu.Unlock()
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// Has reports whether the object name is committed, and its size.
+func (c *CAS) Has(name string) (int64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n, ok := c.sizes[name]
+	return n, ok
+}
+
+// Used returns the committed bytes.
+func (c *CAS) Used() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.used
+}
+
+// ReadAt reads the committed object name at off.
+func (c *CAS) ReadAt(name string, p []byte, off int64) (int, error) {
+	c.mu.Lock()
+	b, mem := c.objects[name]
+	_, ok := c.sizes[name]
+	c.mu.Unlock()
+	if !ok {
+		return 0, errs.New(errs.ErrNotFound, "object %s is not committed", name)
+	}
+	if c.dir == "" || mem {
+		return readBytes(b, p, off), nil
+	}
+	f, err := os.Open(filepath.Join(c.dir, "objects", name))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	n, err := f.ReadAt(p, off)
+	if n > 0 || off >= 0 {
+		err = nil // a short read at the end is not an error (ns.Node.ReadAt)
+	}
+	return n, err
+}
+
+func readBytes(b, p []byte, off int64) int {
+	if off >= int64(len(b)) {
+		return 0
+	}
+	return copy(p, b[off:])
+}
+
+// Remove deletes committed objects no longer referenced.
+func (c *CAS) Remove(names ...string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, n := range names {
+		size, ok := c.sizes[n]
+		if !ok {
+			continue
+		}
+		c.used -= size
+		delete(c.sizes, n)
+		delete(c.objects, n)
+		if c.dir != "" {
+			_ = os.Remove(filepath.Join(c.dir, "objects", n))
+		}
+	}
+}
+
+// Objects returns the committed object names.
+func (c *CAS) Objects() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]string, 0, len(c.sizes))
+	for n := range c.sizes {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// PutFile keeps a small named file (an accepted manifest, a model's
+// schema or signature) durably. once refuses to replace an existing one.
+func (c *CAS) PutFile(name string, b []byte, once bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.fileLocked(name); ok && once {
+		return errs.New(errs.ErrPermission, "%s is written once and already holds its bytes", name)
+	}
+	if c.dir == "" {
+		c.files[name] = slices.Clone(b)
+		return nil
+	}
+	return syncfile.Replace(filepath.Join(c.dir, "files", fileName(name)), b)
+}
+
+// File returns a file PutFile kept.
+func (c *CAS) File(name string) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.fileLocked(name)
+}
+
+func (c *CAS) fileLocked(name string) ([]byte, bool) {
+	if c.dir == "" {
+		b, ok := c.files[name]
+		return b, ok
+	}
+	b, err := os.ReadFile(filepath.Join(c.dir, "files", fileName(name)))
+	return b, err == nil
+}
+
+// RemoveFile deletes a file PutFile kept.
+func (c *CAS) RemoveFile(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.files, name)
+	if c.dir != "" {
+		_ = os.Remove(filepath.Join(c.dir, "files", fileName(name)))
+	}
+}
+
+// fileName flattens a store file name (e.g. "update/42/manifest.cbor")
+// into one directory entry.
+func fileName(name string) string {
+	out := []byte(name)
+	for i, b := range out {
+		if b == '/' {
+			out[i] = '_'
+		}
+	}
+	return string(out)
+}
+
+// Quarantine sets aside the bytes of a refused upload under name (the
+// audit line says why); the newest quarantine_max are kept.
+func (c *CAS) Quarantine(name string, b []byte) {
+	c.quarantMu.Lock()
+	defer c.quarantMu.Unlock()
+	if c.dir == "" {
+		c.quarant = append(c.quarant, slices.Clone(b))
+		if over := len(c.quarant) - c.quarMax; over > 0 {
+			c.quarant = c.quarant[over:]
+		}
+		return
+	}
+	dir := filepath.Join(c.dir, "quarantine")
+	_ = syncfile.Replace(filepath.Join(dir, fileName(name)), b)
+	ents, err := os.ReadDir(dir)
+	if err != nil || len(ents) <= c.quarMax {
+		return
+	}
+	slices.SortFunc(ents, func(a, b os.DirEntry) int {
+		ia, _ := a.Info()
+		ib, _ := b.Info()
+		if ia == nil || ib == nil {
+			return 0
+		}
+		return ia.ModTime().Compare(ib.ModTime())
+	})
+	for _, e := range ents[:len(ents)-c.quarMax] {
+		_ = os.Remove(filepath.Join(dir, e.Name()))
+	}
+}
