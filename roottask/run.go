@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/cohesix/cohesix/generated"
@@ -12,6 +14,11 @@ import (
 	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/roottask/platform"
 )
+
+// productionProfile is manifest.ProductionProfile, named here so the root
+// task does not link the manifest compiler (and its TOML parser) into the
+// seL4 image.
+const productionProfile = "production"
 
 // bootFlags are the command line's choices for boot.
 type bootFlags struct {
@@ -42,6 +49,10 @@ func run(ctx context.Context, p platform.Platform, args []string) int {
 		return 2
 	}
 	var rootKey []byte
+	if generated.ProfileName == productionProfile && strings.Contains(filepath.ToSlash(*casRootKey), "fixtures/") {
+		fmt.Fprintf(stderr, "roottask: --cas-root-key %s is a fixture key, refused by the production profile (DECISIONS D10): name the fleet's root key\n", *casRootKey)
+		return 2
+	}
 	if *casRootKey != "" {
 		pub, err := cas.ReadPublicKey(*casRootKey)
 		if err != nil {

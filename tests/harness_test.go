@@ -93,7 +93,12 @@ func startRootTask(t testing.TB, bin string, serial bool, env ...string) *rootTa
 // script's "# profile:" header asks for.
 func startRootTaskProfile(t testing.TB, bin, profile string) *rootTask {
 	t.Helper()
-	return startRootTaskArgs(t, bin, false, []string{"--profile", profile})
+	args := []string{"--profile", profile}
+	if profile == hive.ProfileGoverned {
+		// The key the regression pack's CAS manifests are signed with.
+		args = append(args, "--cas-root-key", filepath.Join(repoRoot(), "scripts/cohsh/fixtures/cas_root.key.pub"))
+	}
+	return startRootTaskArgs(t, bin, false, args)
 }
 
 // startRootTaskArgs is startRootTask with extra roottask flags (--state-dir,

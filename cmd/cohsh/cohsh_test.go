@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cohesix/cohesix/internal/cas"
 	"net"
 	"os"
 	"path/filepath"
@@ -442,6 +443,9 @@ func TestRegressionPack(t *testing.T) {
 			}
 			e := testEnv()
 			e.hive = e.hive.WithProfile(profile)
+			if profile == hive.ProfileGoverned {
+				e.hive.CASRootKey = fixtureRootKey(t)
+			}
 			mock, errOut, code := runCohshEnv(t, e, "", "--transport", "mock", "--script", s)
 			if code != 0 {
 				t.Fatalf("mock: exit %d\nstdout:\n%s\nstderr:\n%s", code, mock, errOut)
@@ -547,4 +551,16 @@ func TestAuditReplayScript(t *testing.T) {
 			t.Errorf("transcript lacks replay status %s:\n%s", want, out)
 		}
 	}
+}
+
+// fixtureRootKey is the key the governed regression hives trust for
+// /updates: the fixture the CAS scripts' manifests are signed with
+// (scripts/cohsh/fixtures/gen_cas_scripts.go).
+func fixtureRootKey(t *testing.T) []byte {
+	t.Helper()
+	pub, err := cas.ReadPublicKey("../../scripts/cohsh/fixtures/cas_root.key.pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pub
 }

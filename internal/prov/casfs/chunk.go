@@ -25,7 +25,9 @@ func (c chunkFile) key() string { return "chunk/" + c.e.name + "/" + c.name }
 
 func (c chunkFile) Stat() (ns.Stat, error) {
 	if n, ok := c.e.f.cfg.Store.Has(c.name); ok {
-		return ns.Stat{Kind: ns.KindReadOnly, Size: uint64(n)}, nil
+		// Still writable: re-sending the same bytes is an idempotent
+		// success (spec gpu-telemetry §8); rewrite refuses other bytes.
+		return ns.Stat{Kind: ns.KindAppendOffset, Size: uint64(n)}, nil
 	}
 	return ns.Stat{Kind: ns.KindAppendOffset, Size: uint64(c.e.f.cfg.Store.Pending(c.key()))}, nil
 }
@@ -51,7 +53,7 @@ func (c chunkFile) Append(who ns.Caller, p []byte, off int64) (int, error) {
 	}
 	size := int(m.ChunkBytes)
 	if _, ok := c.e.f.cfg.Store.Has(c.name); ok {
-		return c.rewrite(data, writeOffset(p, off), len(p))
+		return c.rewrite(data, writeOffset(p, off), len(p), size)
 	}
 	b, err := c.e.f.cfg.Store.Append(c.key(), data, writeOffset(p, off), size)
 	if err != nil {
@@ -76,20 +78,29 @@ func (c chunkFile) Append(who ns.Caller, p []byte, off int64) (int, error) {
 	return len(p), c.e.f.committed(who, c.name)
 }
 
-// rewrite answers a write to a committed chunk: the same bytes from the
-// start (or with no offset) are an idempotent success, anything else is
-// refused.
-func (c chunkFile) rewrite(data []byte, off int64, n int) (int, error) {
-	if off > 0 {
-		return 0, errs.New(errs.ErrPermission, "chunk %s is committed and read-only", c.name)
+// rewrite answers a write to a committed chunk: re-sending its bytes (in
+// one write or in pieces, as a resumed or repeated upload does) is an
+// idempotent success, compared as it accumulates; other bytes are refused.
+func (c chunkFile) rewrite(data []byte, off int64, n, size int) (int, error) {
+	key := "again/" + c.key()
+	if off == 0 {
+		c.e.f.cfg.Store.Drop(key)
 	}
-	have := make([]byte, len(data)+1)
+	b, err := c.e.f.cfg.Store.Append(key, data, off, size)
+	if err != nil {
+		return 0, errs.New(errs.ErrPermission, "chunk %s is committed and read-only: %v", c.name, err)
+	}
+	have := make([]byte, len(b))
 	k, err := c.e.f.cfg.Store.ReadAt(c.name, have, 0)
 	if err != nil {
 		return 0, err
 	}
-	if !bytes.Equal(have[:k], data) {
+	if k != len(b) || !bytes.Equal(have, b) {
+		c.e.f.cfg.Store.Drop(key)
 		return 0, errs.New(errs.ErrPermission, "chunk %s is committed with other bytes", c.name)
+	}
+	if len(b) == size {
+		c.e.f.cfg.Store.Drop(key)
 	}
 	return n, nil
 }
