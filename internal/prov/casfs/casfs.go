@@ -39,7 +39,7 @@ func Mounts(cfg Config) []ns.Mounted {
 	if !cfg.CAS.Enable || cfg.Store == nil {
 		return nil
 	}
-	f := &fs{cfg: cfg, missing: map[string]map[string]bool{}, weights: map[string]*weightsHash{}}
+	f := &fs{cfg: cfg, missing: map[string]map[string]bool{}, decoded: map[string]*decodedManifest{}, weights: map[string]*weightsHash{}}
 	out := []ns.Mounted{{Name: "updates", Provider: ns.Plain(f.updatesRoot())}}
 	if cfg.CAS.ModelsEnable {
 		out = append(out, ns.Mounted{Name: "models", Provider: ns.Plain(f.modelsRoot())})
@@ -54,8 +54,9 @@ type fs struct {
 	cfg Config
 
 	mu      sync.Mutex
-	missing map[string]map[string]bool // epoch → chunk digests not yet committed
-	weights map[string]*weightsHash    // model digest → hash of its partial weights
+	missing map[string]map[string]bool  // epoch → chunk digests not yet committed
+	decoded map[string]*decodedManifest // epoch → its accepted manifest
+	weights map[string]*weightsHash     // model digest → hash of its partial weights
 }
 
 func (f *fs) view() *queen.CASView { return f.cfg.Queen.Snapshot().CAS }
@@ -144,10 +145,19 @@ func (e epoch) manifestKey() string  { return "manifest/" + e.name }
 func (e epoch) manifestFile() string { return "update/" + e.name + "/manifest.cbor" }
 
 // accepted returns the epoch's accepted manifest, decoded.
+// An accepted manifest never changes, so it is decoded once and kept with
+// an index of its chunks (a chunk write must not cost a decode and a scan
+// of a 65,536-chunk list).
 func (e epoch) accepted() (*cas.Manifest, queen.CASUpdate, bool) {
 	u, ok := e.f.view().Update(e.name)
 	if !ok {
 		return nil, u, false
+	}
+	e.f.mu.Lock()
+	a := e.f.decoded[e.name]
+	e.f.mu.Unlock()
+	if a != nil {
+		return a.m, u, true
 	}
 	b, ok := e.f.cfg.Store.File(e.manifestFile())
 	if !ok {
@@ -157,7 +167,31 @@ func (e epoch) accepted() (*cas.Manifest, queen.CASUpdate, bool) {
 	if err != nil {
 		return nil, u, false
 	}
+	a = &decodedManifest{m: m, chunks: make(map[string]bool, len(m.Chunks))}
+	for _, d := range m.Chunks {
+		a.chunks[d.String()] = true
+	}
+	e.f.mu.Lock()
+	e.f.decoded[e.name] = a
+	e.f.mu.Unlock()
 	return m, u, true
+}
+
+// lists reports whether the epoch's accepted manifest lists chunk name.
+func (e epoch) lists(name string) bool {
+	if _, _, ok := e.accepted(); !ok {
+		return false
+	}
+	e.f.mu.Lock()
+	defer e.f.mu.Unlock()
+	a := e.f.decoded[e.name]
+	return a != nil && a.chunks[name]
+}
+
+// decodedManifest is an accepted manifest and the set of its chunks.
+type decodedManifest struct {
+	m      *cas.Manifest
+	chunks map[string]bool
 }
 
 // manifestFile is /updates/<epoch>/manifest.cbor: appends accumulate until
@@ -379,6 +413,7 @@ func (f *fs) evict(res queen.Result) {
 		f.cfg.Store.RemoveFile("update/" + ep + "/manifest.cbor")
 		f.mu.Lock()
 		delete(f.missing, ep)
+		delete(f.decoded, ep)
 		f.mu.Unlock()
 	}
 	for _, d := range res.CAS.EvictedModels {

@@ -328,3 +328,32 @@ func TestUnsignedOnlyWhenNotRequired(t *testing.T) {
 		t.Fatal("unsigned bundle not ready")
 	}
 }
+
+// TestReadyAfterProviderRestart: a provider built afresh over the same
+// queen and store (a restarted root task) still notices the last chunk of
+// an epoch accepted before it started.
+func TestReadyAfterProviderRestart(t *testing.T) {
+	h := newHive(t, nil)
+	dir := h.pack("4", map[string]string{"a": strings.Repeat("q", 400)}, cas.PackOptions{Sign: h.root, Expires: time.Now().Add(time.Hour)})
+	man, _ := os.ReadFile(filepath.Join(dir, "manifest.cbor"))
+	if err := h.write("4/manifest.cbor", man); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(filepath.Join(dir, "chunks"))
+	for _, e := range ents[1:] {
+		b, _ := os.ReadFile(filepath.Join(dir, "chunks", e.Name()))
+		if err := h.write("4/chunks/"+e.Name(), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := h.q.Config().CAS
+	h.updates = casfs.Mounts(casfs.Config{Queen: h.q, Store: h.store, CAS: cfg, Now: h.q.Clock.Now})[0].Provider
+	// No read first: the write alone must find the epoch's missing set.
+	b, _ := os.ReadFile(filepath.Join(dir, "chunks", ents[0].Name()))
+	if err := h.write("4/chunks/"+ents[0].Name(), b); err != nil {
+		t.Fatal(err)
+	}
+	if st := h.status("4"); !strings.Contains(st, "state=ready") {
+		t.Fatalf("status = %q; want ready", st)
+	}
+}

@@ -44,7 +44,7 @@ func (c chunkFile) Append(who ns.Caller, p []byte, off int64) (int, error) {
 	if !ok {
 		return 0, errs.New(errs.ErrPermission, "epoch %s has no accepted manifest: write manifest.cbor first", c.e.name)
 	}
-	if !listed(m.Chunks, c.name) {
+	if !c.e.lists(c.name) {
 		return 0, errs.New(errs.ErrInvalid, "chunk %s is not in the manifest of epoch %s", c.name, c.e.name)
 	}
 	data, err := payload(p)
@@ -105,26 +105,16 @@ func (c chunkFile) rewrite(data []byte, off int64, n, size int) (int, error) {
 	return n, nil
 }
 
-func listed[T fmt.Stringer](xs []T, name string) bool {
-	for _, x := range xs {
-		if x.String() == name {
-			return true
-		}
-	}
-	return false
-}
-
 // committed crosses a newly committed object off every epoch that lacks
-// it and tells the queen of each epoch that became complete.
+// it and tells the queen of each epoch that is complete.
 func (f *fs) committed(who ns.Caller, name string) error {
+	f.trackAll()
 	var done []string
 	f.mu.Lock()
 	for ep, miss := range f.missing {
-		if miss[name] {
-			delete(miss, name)
-			if len(miss) == 0 {
-				done = append(done, ep)
-			}
+		delete(miss, name)
+		if len(miss) == 0 {
+			done = append(done, ep)
 		}
 	}
 	f.mu.Unlock()
@@ -136,10 +126,38 @@ func (f *fs) committed(who ns.Caller, name string) error {
 	return nil
 }
 
-// ready checks a complete epoch's payload hash and tells the queen.
+// trackAll tracks every accepted epoch still lacking chunks that is not
+// tracked yet (after a restart they are tracked on first use).
+func (f *fs) trackAll() {
+	for _, u := range f.view().Updates {
+		if u.Ready {
+			continue
+		}
+		f.mu.Lock()
+		_, ok := f.missing[u.Epoch]
+		f.mu.Unlock()
+		if e := (epoch{f: f, name: u.Epoch}); !ok {
+			if m, _, ok := e.accepted(); ok {
+				e.missingOf(m)
+			}
+		}
+	}
+}
+
+// ready checks a complete epoch's payload hash and tells the queen; the
+// epoch is then untracked, whatever the outcome (a payload that does not
+// hash to its manifest's value never will).
 func (e epoch) ready(who ns.Caller) error {
+	defer func() {
+		e.f.mu.Lock()
+		delete(e.f.missing, e.name)
+		e.f.mu.Unlock()
+	}()
+	if u, ok := e.f.view().Update(e.name); !ok || u.Ready {
+		return nil
+	}
 	m, u, ok := e.accepted()
-	if !ok || u.Ready {
+	if !ok {
 		return nil
 	}
 	h := sha256.New()
