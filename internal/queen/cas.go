@@ -334,3 +334,15 @@ func orNone(s string) string {
 	}
 	return s
 }
+
+// casModelAvailable reports whether id is the digest of a committed CAS
+// model while models are enabled: a model is named by its bare SHA-256
+// (as under /models) in /gpu/models/available, /gpu/models/active and
+// coh peft activate (DECISIONS P49).
+func (s *State) casModelAvailable(id string) bool {
+	if !s.cfg.CAS.ModelsEnable {
+		return false
+	}
+	_, ok := s.cas.view.Model(id)
+	return ok
+}

@@ -435,7 +435,7 @@ func (s *State) activate(c GPUWrite) Result {
 		s.audit("peft activate outcome=deny reason=invalid-payload")
 		return Result{Err: errs.New(errs.ErrInvalid, "invalid payload")}
 	}
-	if !slices.ContainsFunc(g.models, func(m gpu.Model) bool { return m.ID == id }) {
+	if !slices.ContainsFunc(g.models, func(m gpu.Model) bool { return m.ID == id }) && !s.casModelAvailable(id) {
 		s.audit(fmt.Sprintf("peft activate outcome=deny model=%s reason=not-available", id))
 		return Result{Err: errs.New(errs.ErrNotFound, "model %s not available", id)}
 	}

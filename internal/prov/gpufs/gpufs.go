@@ -7,6 +7,7 @@ package gpufs
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/cohesix/cohesix/internal/errs"
 	"github.com/cohesix/cohesix/internal/ns"
@@ -161,9 +162,15 @@ func (p *provider) modelsDir() ns.Node {
 			for _, m := range p.view().Models {
 				ids = append(ids, m.ID)
 			}
+			for _, m := range p.casModels() {
+				ids = append(ids, m.Digest)
+			}
 			return ids
 		},
 		Child: func(name string) (ns.Node, bool) {
+			if m, ok := p.casModel(name); ok {
+				return p.casModelDir(name, m), true
+			}
 			if _, ok := p.view().Model(name); !ok {
 				return nil, false
 			}
@@ -176,5 +183,29 @@ func (p *provider) modelsDir() ns.Node {
 	return ns.Static{DirOps: ns.DirOps{Path: "/gpu/models"}, Entries: []ns.Entry{
 		{Name: "available", Node: available},
 		{Name: "active", Node: p.file(queen.GPUActive, "", func(v *queen.GPUView) ([]byte, bool) { return v.Active, v != nil && v.Published })},
+	}}
+}
+
+// casModels are the committed CAS models (/models), listed under
+// /gpu/models/available by their digest when models are enabled
+// (DECISIONS P49).
+func (p *provider) casModels() []queen.CASModel {
+	if v := p.q.Snapshot().CAS; v != nil {
+		return v.Models
+	}
+	return nil
+}
+
+func (p *provider) casModel(name string) (queen.CASModel, bool) {
+	return p.q.Snapshot().CAS.Model(name)
+}
+
+// casModelDir renders a CAS model's manifest.toml from what the hive
+// knows of it: its digest, size and where its files are.
+func (p *provider) casModelDir(name string, m queen.CASModel) ns.Node {
+	path := "/gpu/models/available/" + name
+	body := fmt.Appendf(nil, "model_id = %q\nweights_sha256 = %q\nweights_bytes = %d\nsource = %q\n", name, m.Digest, m.Bytes, "/models/"+m.Digest)
+	return ns.Static{DirOps: ns.DirOps{Path: path}, Entries: []ns.Entry{
+		{Name: "manifest.toml", Node: ns.Content{ReadOnly: ns.ReadOnly{Path: path + "/manifest.toml"}, Render: func() []byte { return body }}},
 	}}
 }

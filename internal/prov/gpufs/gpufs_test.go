@@ -9,6 +9,7 @@ import (
 	"github.com/cohesix/cohesix/internal/ns/nstest"
 	"github.com/cohesix/cohesix/internal/prov/gpufs"
 	"github.com/cohesix/cohesix/internal/prov/provtest"
+	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
 
@@ -95,5 +96,29 @@ func TestAllow(t *testing.T) {
 		if v := p.Allow(gw, tt.rel, tt.op); v != tt.want {
 			t.Errorf("Allow(worker-gpu, %s, %s) = %s; want %s", tt.rel, tt.op, v, tt.want)
 		}
+	}
+}
+
+// TestCASModelActivation: a committed CAS model is listed under
+// /gpu/models/available by its digest and can be made active by that
+// name; an uncommitted digest cannot (DECISIONS P49).
+func TestCASModelActivation(t *testing.T) {
+	q := provtest.NewQueen(t, func(c *queen.Config) { c.CAS.Enable, c.CAS.ModelsEnable, c.CAS.MaxModels = true, true, 4 })
+	p := gpufs.New(gpufs.Config{Queen: q})
+	publish(t, p)
+	digest := strings.Repeat("ab", 32)
+	q.Must(queen.CASModelCommit{Model: queen.CASModel{Digest: digest, Bytes: 128}})
+	name := digest
+	nstest.TestProvider(t, p,
+		nstest.Lists("models/available", "base", name),
+		nstest.Content("models/available/"+name+"/manifest.toml", `model_id = "`+name+`"`+"\n"+`weights_sha256 = "`+digest+`"`+"\nweights_bytes = 128\n"+`source = "/models/`+digest+`"`+"\n"),
+	)
+	provtest.Append(t, p, provtest.QueenCaller, "models/active", name+"\n")
+	if got := q.Snapshot().GPU.ActiveModel(); got != name {
+		t.Fatalf("active = %q; want %q", got, name)
+	}
+	other := strings.Repeat("cd", 32)
+	if _, err := provtest.Walk(t, p, "models/active").Append(provtest.QueenCaller, []byte(other+"\n"), -1); err == nil {
+		t.Fatal("an uncommitted CAS model was activated")
 	}
 }
