@@ -169,13 +169,24 @@ func (c CASModelCommit) apply(s *State, _ uint64) Result { return s.as(c.Who).ca
 func (c CASRefuse) apply(s *State, _ uint64) Result {
 	s.as(c.Who).audit(c.Line)
 	if c.Quarantine != "" {
-		v := s.casEdit()
-		v.Quarantined = append(v.Quarantined, c.Quarantine)
-		if over := len(v.Quarantined) - s.cfg.CAS.QuarantineMax; over > 0 {
-			v.Quarantined = v.Quarantined[over:]
-		}
+		s.casQuarantine(c.Quarantine)
 	}
 	return Result{}
+}
+
+// casRefused audits a refusal the queen decided and lists it as
+// quarantined: the provider sets the refused bytes aside.
+func (s *State) casRefused(line string) {
+	s.audit(line)
+	s.casQuarantine(line)
+}
+
+func (s *State) casQuarantine(line string) {
+	v := s.casEdit()
+	v.Quarantined = append(v.Quarantined, line)
+	if over := len(v.Quarantined) - s.cfg.CAS.QuarantineMax; over > 0 {
+		v.Quarantined = v.Quarantined[over:]
+	}
 }
 
 // casEdit returns a copy of the view to change; the snapshot taken after
@@ -202,13 +213,13 @@ func (s *State) casAccept(c CASAccept) Result {
 		return Result{Err: errs.New(errs.ErrPermission, "epoch %s is already accepted: its manifest is read-only", u.Epoch)}
 	}
 	if v != nil && v.HighWater != "" && CompareEpochs(u.Epoch, v.HighWater) <= 0 {
-		s.audit(fmt.Sprintf("cas-manifest rejected epoch=%s reason=rollback highest=%s", u.Epoch, v.HighWater))
+		s.casRefused(fmt.Sprintf("cas-manifest rejected epoch=%s reason=rollback highest=%s", u.Epoch, v.HighWater))
 		return Result{Err: errs.New(errs.ErrPermission, "epoch %s is not above the highest accepted epoch %s (rollback refused)", u.Epoch, v.HighWater)}
 	}
 	if u.Kind == "delta" {
 		base, ok := v.Update(u.DeltaEpoch)
 		if !ok || base.Kind != "base" || base.PayloadSHA256 != u.DeltaSHA256 {
-			s.audit(fmt.Sprintf("cas-manifest rejected epoch=%s reason=delta-base base_epoch=%s", u.Epoch, u.DeltaEpoch))
+			s.casRefused(fmt.Sprintf("cas-manifest rejected epoch=%s reason=delta-base base_epoch=%s", u.Epoch, u.DeltaEpoch))
 			return Result{Err: errs.New(errs.ErrInvalid, "delta base epoch %s is not an accepted base update with payload_sha256 %s", u.DeltaEpoch, u.DeltaSHA256)}
 		}
 	}

@@ -114,14 +114,20 @@ func (f *fs) epochNames() []string {
 			names = append(names, e)
 		}
 	}
-	return append(names, keysName)
+	return append(names, keysName, quarantineName)
 }
 
-const keysName = "keys.cbor"
+const (
+	keysName       = "keys.cbor"
+	quarantineName = "quarantine"
+)
 
 func (f *fs) updatesChild(name string) (ns.Node, bool) {
-	if name == keysName {
+	switch name {
+	case keysName:
 		return keysFile{f: f}, true
+	case quarantineName:
+		return ns.Content{ReadOnly: ns.ReadOnly{Path: "/updates/quarantine"}, Render: f.quarantined}, true
 	}
 	if !cas.ValidEpoch(name) {
 		return nil, false
@@ -133,6 +139,16 @@ func (f *fs) updatesChild(name string) (ns.Node, bool) {
 		{Name: "status", Node: ns.Content{ReadOnly: ns.ReadOnly{Path: "/updates/" + name + "/status"}, Render: e.statusText}},
 		{Name: "status.cbor", Node: ns.Content{ReadOnly: ns.ReadOnly{Path: "/updates/" + name + "/status.cbor"}, Render: e.statusCBOR}},
 	}}, true
+}
+
+// quarantined is /updates/quarantine: the audit line of each refused
+// upload whose bytes were set aside, newest last (cas.store.quarantine_max).
+func (f *fs) quarantined() []byte {
+	v := f.view()
+	if v == nil || len(v.Quarantined) == 0 {
+		return nil
+	}
+	return []byte(strings.Join(v.Quarantined, "\n") + "\n")
 }
 
 // epoch is /updates/<epoch>.
@@ -253,7 +269,10 @@ func (m manifestFile) Append(c ns.Caller, p []byte, off int64) (int, error) {
 	e.f.cfg.Store.Drop(e.manifestKey())
 	res, err := e.f.do(queen.CASAccept{Who: queen.WhoOf(c), Update: updateOf(man)})
 	if err != nil {
+		// Refused by the queen (rollback, delta base): set aside like
+		// every refused upload; the queen wrote the audit line.
 		e.f.cfg.Store.RemoveFile(e.manifestFile())
+		e.f.cfg.Store.Quarantine("manifest-"+e.name, b)
 		return 0, err
 	}
 	e.f.evict(res)

@@ -189,8 +189,8 @@ func TestChunkMismatchIsQuarantined(t *testing.T) {
 	if !strings.Contains(h.log(), want) {
 		t.Fatalf("log lacks %q:\n%s", want, h.log())
 	}
-	if v := h.q.Snapshot().CAS; v == nil || len(v.Quarantined) != 1 {
-		t.Fatalf("quarantine list = %+v", v)
+	if got := provtest.Read(t, h.updates, "quarantine"); got != want+"\n" {
+		t.Fatalf("/updates/quarantine = %q; want the audit line", got)
 	}
 	if _, ok := h.store.Has(name); ok {
 		t.Fatal("a mismatching chunk was committed")
