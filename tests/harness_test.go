@@ -17,6 +17,7 @@ import (
 
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/client"
+	"github.com/cohesix/cohesix/internal/hive"
 )
 
 var (
