@@ -105,3 +105,33 @@ func B64Lines(data []byte, max int) []string {
 	}
 	return out
 }
+
+// SplitLines splits content into its lines, without the final newline;
+// empty content has no lines.
+func SplitLines(b []byte) []string {
+	s := strings.TrimSuffix(string(b), "\n")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+// ContentLines is how cat shows content (spec console §5): text as its
+// lines; binary content (invalid UTF-8, or a control byte other than tab,
+// newline or carriage return) as B64Lines of at most lim.B64Line
+// characters, so a reply line never carries raw bytes.
+func ContentLines(b []byte, lim Limits) []string {
+	if !isText(b) {
+		return B64Lines(b, lim.B64Line)
+	}
+	return SplitLines(b)
+}
+
+func isText(b []byte) bool {
+	for _, c := range b {
+		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f {
+			return false
+		}
+	}
+	return utf8.Valid(b)
+}

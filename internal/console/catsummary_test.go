@@ -82,3 +82,21 @@ func TestB64Lines(t *testing.T) {
 		})
 	}
 }
+
+// TestContentLines: cat shows text as its lines and anything else as b64
+// lines, so no reply line carries raw bytes (spec console §5).
+func TestContentLines(t *testing.T) {
+	lim := ManifestLimits()
+	if got := ContentLines([]byte("a\tb\nc\r\n"), lim); len(got) != 2 || got[0] != "a\tb" {
+		t.Errorf("text = %q", got)
+	}
+	if got := ContentLines(nil, lim); got != nil {
+		t.Errorf("empty = %q; want no lines", got)
+	}
+	for _, bin := range [][]byte{{0x8a, 'x'}, {'a', 0, 'b'}, {0x1b, '['}, {0x7f}} {
+		got := ContentLines(bin, lim)
+		if len(got) != 1 || got[0] != B64Lines(bin, lim.B64Line)[0] {
+			t.Errorf("ContentLines(%q) = %q; want b64 lines", bin, got)
+		}
+	}
+}

@@ -214,12 +214,13 @@ func readN(c *nineclient.Client, path string, off int64, n int) ([]byte, error) 
 	return buf[:got], nil
 }
 
+// splitLines is console.SplitLines with an empty list for no lines (the
+// response object's lines is never null).
 func splitLines(b []byte) []string {
-	s := strings.TrimSuffix(string(b), "\n")
-	if s == "" {
-		return []string{}
+	if l := console.SplitLines(b); l != nil {
+		return l
 	}
-	return strings.Split(s, "\n")
+	return []string{}
 }
 
 func (s *Server) cat(w http.ResponseWriter, r *http.Request) {
@@ -249,7 +250,10 @@ func (s *Server) cat(w http.ResponseWriter, r *http.Request) {
 		data = v.([]byte)
 	}
 	s.answer(w, console.Cat, q.path, err, func() gatewayapi.Response {
-		lines := splitLines(data)
+		lines := console.ContentLines(data, lim)
+		if lines == nil {
+			lines = []string{} // never null in the response object
+		}
 		summary := console.CatSummary(q.path, lines, lim)
 		if q.path == generated.ClientPathsLog {
 			lines = nil // the console's cat of the log shows only the summary

@@ -155,14 +155,6 @@ func (c *Session) write(path, payload string) error {
 	return err
 }
 
-func splitLines(b []byte) []string {
-	s := strings.TrimSuffix(string(b), "\n")
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, "\n")
-}
-
 func (c *Session) tail(path string) []string {
 	label := console.Tail.Label()
 	h, err := c.srv.door.Open(c.sess, path, gate.OpRead)
@@ -183,7 +175,7 @@ func (c *Session) tail(path string) []string {
 		return []string{c.nsError(label, path, err)}
 	}
 	out := []string{console.Success(label, "path", path).Render(c.srv.lim)}
-	out = append(out, splitLines(data)...)
+	out = append(out, console.SplitLines(data)...)
 	return append(out, console.End)
 }
 
@@ -197,7 +189,7 @@ func (c *Session) cat(path string) []string {
 	if err != nil {
 		return []string{c.nsError(label, path, err)}
 	}
-	lines := splitLines(data)
+	lines := console.ContentLines(data, c.srv.lim)
 	summary := console.CatSummary(path, lines, c.srv.lim)
 	out := []string{console.Success(label, "path", path, "data", summary).Render(c.srv.lim)}
 	if h.Path() != generated.ClientPathsLog {
