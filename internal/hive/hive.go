@@ -248,7 +248,7 @@ func openCAS(cfg queen.CASConfig, stateDir string) (*store.CAS, func(), error) {
 			dir, cleanup = tmp, func() { os.RemoveAll(tmp) }
 		}
 	}
-	st, err := store.OpenCAS(store.CASOptions{Dir: dir, BudgetBytes: cfg.BudgetBytes, PendingMax: cfg.PendingMax, QuarantineMax: cfg.QuarantineMax})
+	st, err := store.OpenCAS(store.CASOptions{Dir: dir, BudgetBytes: cfg.BudgetBytes, PendingMax: cfg.PendingMax, PendingBytes: cfg.PendingBytes(), QuarantineMax: cfg.QuarantineMax})
 	if err != nil {
 		cleanup()
 		return nil, nil, err

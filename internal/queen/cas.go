@@ -53,6 +53,17 @@ func DefaultCAS() CASConfig {
 	}
 }
 
+// ManifestMaxBytes bounds a manifest upload: the fixed fields, a
+// signature and a key id, and 34 bytes (a CBOR head and 32 bytes) per
+// chunk.
+func (c CASConfig) ManifestMaxBytes() int { return 512 + 34*c.MaxChunks }
+
+// PendingBytes bounds what partial uploads hold together: one model's
+// weights, pending_max chunks, and a manifest of max_chunks.
+func (c CASConfig) PendingBytes() int {
+	return int(c.ModelMaxBytes) + c.PendingMax*c.ChunkBytes + c.ManifestMaxBytes()
+}
+
 // CASUpdate is one accepted update manifest as /updates shows it.
 type CASUpdate struct {
 	Epoch         string

@@ -30,6 +30,8 @@ type CAS struct {
 	sizes     map[string]int64  // digest hex → size, both backings
 	pending   map[string][]byte // partial uploads by key
 	pendMax   int
+	pendBytes int               // bytes held by pending
+	pendLimit int               // most bytes pending may hold
 	files     map[string][]byte // memory only: manifests and model side files by name
 	quarantMu sync.Mutex
 	quarant   [][]byte // memory only: the newest quarantined partials
@@ -40,9 +42,12 @@ type CAS struct {
 
 // CASOptions bound a CAS store.
 type CASOptions struct {
-	Dir           string // state dir subfolder; "" for memory
-	BudgetBytes   int64
-	PendingMax    int
+	Dir         string // state dir subfolder; "" for memory
+	BudgetBytes int64
+	PendingMax  int
+	// PendingBytes bounds the bytes all partial uploads hold together
+	// (a model's weights are held whole until they hash to their name).
+	PendingBytes  int
 	QuarantineMax int
 }
 
@@ -50,7 +55,7 @@ type CASOptions struct {
 // already committed and checks none is torn (a name that does not hash to
 // itself is moved to the quarantine).
 func OpenCAS(o CASOptions) (*CAS, error) {
-	c := &CAS{dir: o.Dir, budget: o.BudgetBytes, objects: map[string][]byte{}, sizes: map[string]int64{}, pending: map[string][]byte{}, pendMax: o.PendingMax, files: map[string][]byte{}, quarMax: o.QuarantineMax}
+	c := &CAS{dir: o.Dir, budget: o.BudgetBytes, objects: map[string][]byte{}, sizes: map[string]int64{}, pending: map[string][]byte{}, pendMax: o.PendingMax, pendLimit: o.PendingBytes, files: map[string][]byte{}, quarMax: o.QuarantineMax}
 	if c.dir == "" {
 		return c, nil
 	}
@@ -98,11 +103,15 @@ func (c *CAS) Append(key string, p []byte, off int64, limit int) ([]byte, error)
 		return nil, errs.New(errs.ErrInvalid, "offset %d is not the end of the partial upload (%d bytes): resume at its end", off, len(cur))
 	}
 	if len(cur)+len(p) > limit {
-		delete(c.pending, key)
+		c.dropLocked(key)
 		return nil, errs.New(errs.ErrTooBig, "%d bytes exceed the %d-byte object", len(cur)+len(p), limit)
+	}
+	if c.pendBytes+len(p) > c.pendLimit {
+		return nil, errs.New(errs.ErrBusy, "partial uploads hold %d of %d bytes: finish or drop one first", c.pendBytes, c.pendLimit)
 	}
 	cur = append(cur, p...)
 	c.pending[key] = cur
+	c.pendBytes += len(p)
 	// Capped: a later append reallocates rather than writing under the
 	// caller's view.
 	return cur[:len(cur):len(cur)], nil
@@ -132,8 +141,13 @@ func (c *CAS) PendingKeys(prefix string) []string {
 // Drop forgets the partial upload key.
 func (c *CAS) Drop(key string) {
 	c.mu.Lock()
-	delete(c.pending, key)
+	c.dropLocked(key)
 	c.mu.Unlock()
+}
+
+func (c *CAS) dropLocked(key string) {
+	c.pendBytes -= len(c.pending[key])
+	delete(c.pending, key)
 }
 
 // Put commits b under its digest hex name (which the caller checked) and
@@ -142,7 +156,7 @@ func (c *CAS) Drop(key string) {
 func (c *CAS) Put(name, key string, b []byte) error {
 	c.mu.Lock()
 	if _, ok := c.sizes[name]; ok {
-		delete(c.pending, key)
+		c.dropLocked(key)
 		c.mu.Unlock()
 		return nil
 	}
@@ -152,7 +166,7 @@ func (c *CAS) Put(name, key string, b []byte) error {
 	}
 	c.used += int64(len(b))
 	c.sizes[name] = int64(len(b))
-	delete(c.pending, key)
+	c.dropLocked(key)
 	if c.dir == "" {
 		c.objects[name] = slices.Clone(b)
 		c.mu.Unlock()

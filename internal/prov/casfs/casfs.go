@@ -244,7 +244,7 @@ func (m manifestFile) Append(c ns.Caller, p []byte, off int64) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	b, err := e.f.cfg.Store.Append(e.manifestKey(), data, writeOffset(p, off), manifestMax(e.f.cfg.CAS.MaxChunks))
+	b, err := e.f.cfg.Store.Append(e.manifestKey(), data, writeOffset(p, off), e.f.cfg.CAS.ManifestMaxBytes())
 	if err != nil {
 		if errors.Is(err, errs.ErrTooBig) {
 			return 0, e.f.refuse(c, err, fmt.Sprintf("cas-manifest rejected epoch=%s reason=too-big", e.name), "manifest-"+e.name)
@@ -488,7 +488,3 @@ func (e epoch) chunk(name string) (ns.Node, bool) {
 	}
 	return chunkFile{e: e, name: d.String()}, true
 }
-
-// manifestMax bounds a manifest upload: the fixed fields, a signature and
-// a key id, and 34 bytes (a CBOR head and 32 bytes) per chunk.
-func manifestMax(maxChunks int) int { return 512 + 34*maxChunks }

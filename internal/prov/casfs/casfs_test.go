@@ -44,7 +44,7 @@ func newHive(t *testing.T, edit func(*queen.CASConfig)) *hive {
 		}
 		cfg = c.CAS
 	})
-	st, err := store.OpenCAS(store.CASOptions{Dir: t.TempDir(), BudgetBytes: cfg.BudgetBytes, PendingMax: cfg.PendingMax, QuarantineMax: cfg.QuarantineMax})
+	st, err := store.OpenCAS(store.CASOptions{Dir: t.TempDir(), BudgetBytes: cfg.BudgetBytes, PendingMax: cfg.PendingMax, PendingBytes: cfg.PendingBytes(), QuarantineMax: cfg.QuarantineMax})
 	if err != nil {
 		t.Fatal(err)
 	}
