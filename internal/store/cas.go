@@ -32,6 +32,8 @@ type CAS struct {
 	pendMax   int
 	pendBytes int               // bytes held by pending
 	pendLimit int               // most bytes pending may hold
+	pendUsed  map[string]uint64 // key → when it was last appended to (pendClock)
+	pendClock uint64
 	files     map[string][]byte // memory only: manifests and model side files by name
 	quarantMu sync.Mutex
 	quarant   [][]byte // memory only: the newest quarantined partials
@@ -55,7 +57,7 @@ type CASOptions struct {
 // already committed and checks none is torn (a name that does not hash to
 // itself is moved to the quarantine).
 func OpenCAS(o CASOptions) (*CAS, error) {
-	c := &CAS{dir: o.Dir, budget: o.BudgetBytes, objects: map[string][]byte{}, sizes: map[string]int64{}, pending: map[string][]byte{}, pendMax: o.PendingMax, pendLimit: o.PendingBytes, files: map[string][]byte{}, quarMax: o.QuarantineMax}
+	c := &CAS{dir: o.Dir, budget: o.BudgetBytes, objects: map[string][]byte{}, sizes: map[string]int64{}, pending: map[string][]byte{}, pendMax: o.PendingMax, pendLimit: o.PendingBytes, pendUsed: map[string]uint64{}, files: map[string][]byte{}, quarMax: o.QuarantineMax}
 	if c.dir == "" {
 		return c, nil
 	}
@@ -91,14 +93,14 @@ func (c *CAS) Dir() string { return c.dir }
 
 // Append adds p to the partial upload key at off (-1: at its end) and
 // returns the partial's bytes so far; more than limit bytes drops the
-// partial and fails. A new partial past the pending bound is busy.
+// partial and fails. Past the pending bounds (count or bytes) the least
+// recently appended other partials are dropped: an abandoned upload must
+// not lock the store, and the dropped one's next append at its offset is
+// refused, so its client resumes from the partial's size (0) again.
 func (c *CAS) Append(key string, p []byte, off int64, limit int) ([]byte, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	cur, ok := c.pending[key]
-	if !ok && len(c.pending) >= c.pendMax {
-		return nil, errs.New(errs.ErrBusy, "%d partial uploads are open (cas.store.pending_max): finish one first", c.pendMax)
-	}
+	cur := c.pending[key]
 	if off >= 0 && off != int64(len(cur)) {
 		return nil, errs.New(errs.ErrInvalid, "offset %d is not the end of the partial upload (%d bytes): resume at its end", off, len(cur))
 	}
@@ -106,12 +108,15 @@ func (c *CAS) Append(key string, p []byte, off int64, limit int) ([]byte, error)
 		c.dropLocked(key)
 		return nil, errs.New(errs.ErrTooBig, "%d bytes exceed the %d-byte object", len(cur)+len(p), limit)
 	}
-	if c.pendBytes+len(p) > c.pendLimit {
-		return nil, errs.New(errs.ErrBusy, "partial uploads hold %d of %d bytes: finish or drop one first", c.pendBytes, c.pendLimit)
+	if len(cur)+len(p) > c.pendLimit {
+		return nil, errs.New(errs.ErrBusy, "a partial upload of %d bytes exceeds the %d bytes partial uploads may hold", len(cur)+len(p), c.pendLimit)
 	}
+	c.makeRoom(key, len(p))
 	cur = append(cur, p...)
 	c.pending[key] = cur
 	c.pendBytes += len(p)
+	c.pendClock++
+	c.pendUsed[key] = c.pendClock
 	// Capped: a later append reallocates rather than writing under the
 	// caller's view.
 	return cur[:len(cur):len(cur)], nil
@@ -148,6 +153,32 @@ func (c *CAS) Drop(key string) {
 func (c *CAS) dropLocked(key string) {
 	c.pendBytes -= len(c.pending[key])
 	delete(c.pending, key)
+	delete(c.pendUsed, key)
+}
+
+// makeRoom drops the least recently appended partials other than key
+// until key may hold n more bytes within both pending bounds.
+func (c *CAS) makeRoom(key string, n int) {
+	_, has := c.pending[key]
+	for {
+		count := len(c.pending)
+		if !has {
+			count++
+		}
+		if count <= c.pendMax && c.pendBytes+n <= c.pendLimit {
+			return
+		}
+		oldest, at := "", uint64(0)
+		for k, t := range c.pendUsed {
+			if k != key && (oldest == "" || t < at) {
+				oldest, at = k, t
+			}
+		}
+		if oldest == "" {
+			return
+		}
+		c.dropLocked(oldest)
+	}
 }
 
 // Put commits b under its digest hex name (which the caller checked) and

@@ -16,8 +16,9 @@ func name(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-// TestCASBounds: partial uploads are bounded in count and bytes, resume
-// only at their end, and commits stop at the byte budget.
+// TestCASBounds: partial uploads are bounded in count and bytes (the
+// least recently appended makes room), resume only at their end, and
+// commits stop at the byte budget.
 func TestCASBounds(t *testing.T) {
 	c, err := OpenCAS(CASOptions{Dir: t.TempDir(), BudgetBytes: 10, PendingMax: 2, PendingBytes: 12, QuarantineMax: 2})
 	if err != nil {
@@ -29,20 +30,36 @@ func TestCASBounds(t *testing.T) {
 	if _, err := c.Append("a", []byte("x"), 3, 8); !errors.Is(err, errs.ErrInvalid) {
 		t.Fatalf("append at offset 3 of a 5-byte partial = %v; want EINVAL", err)
 	}
-	if _, err := c.Append("b", []byte("12345678"), -1, 8); !errors.Is(err, errs.ErrBusy) {
-		t.Fatalf("past the pending bytes = %v; want EBUSY", err)
+	if _, err := c.Append("big", make([]byte, 13), -1, 20); !errors.Is(err, errs.ErrBusy) {
+		t.Fatalf("one partial past the pending bytes = %v; want EBUSY", err)
+	}
+	// 5 + 8 bytes pass 12: a, the least recently appended, makes room.
+	if _, err := c.Append("b", []byte("12345678"), -1, 8); err != nil {
+		t.Fatal(err)
+	}
+	if c.Pending("a") != 0 || c.Pending("b") != 8 {
+		t.Fatalf("pending a=%d b=%d; want a dropped for b", c.Pending("a"), c.Pending("b"))
+	}
+	if _, err := c.Append("a", []byte("x"), 5, 8); !errors.Is(err, errs.ErrInvalid) {
+		t.Fatalf("the dropped partial's next append = %v; want EINVAL (resume from 0)", err)
+	}
+	if _, err := c.Append("c", []byte("1"), -1, 8); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Append("d", []byte("1"), -1, 8); err != nil { // a third: b goes
+		t.Fatal(err)
+	}
+	if c.Pending("b") != 0 || c.Pending("c") != 1 {
+		t.Fatalf("pending b=%d c=%d; want b dropped for d", c.Pending("b"), c.Pending("c"))
+	}
+	if _, err := c.Append("c", []byte("23456789"), -1, 8); !errors.Is(err, errs.ErrTooBig) {
+		t.Fatalf("past the object size = %v; want ETOOBIG", err)
+	}
+	if c.Pending("c") != 0 {
+		t.Fatal("an over-long partial was kept")
 	}
 	if _, err := c.Append("b", []byte("12"), -1, 8); err != nil {
 		t.Fatal(err)
-	}
-	if _, err := c.Append("c", []byte("1"), -1, 8); !errors.Is(err, errs.ErrBusy) {
-		t.Fatalf("a third partial = %v; want EBUSY", err)
-	}
-	if _, err := c.Append("a", []byte("6789"), -1, 8); !errors.Is(err, errs.ErrTooBig) {
-		t.Fatalf("past the object size = %v; want ETOOBIG", err)
-	}
-	if c.Pending("a") != 0 {
-		t.Fatal("an over-long partial was kept")
 	}
 	obj := []byte("0123456789")
 	if err := c.Put(name(obj), "b", obj); err != nil {
@@ -52,8 +69,12 @@ func TestCASBounds(t *testing.T) {
 	if err := c.Put(name(more), "", more); !errors.Is(err, errs.ErrQuota) {
 		t.Fatalf("past the budget = %v; want EQUOTA", err)
 	}
-	if _, err := c.Append("d", []byte("123456789012"), -1, 20); err != nil {
-		t.Fatalf("the committed partial's bytes were not released: %v", err)
+	// b's bytes went with its commit: d (1 byte) and 11 new bytes fit.
+	if _, err := c.Append("e", []byte("12345678901"), -1, 20); err != nil {
+		t.Fatal(err)
+	}
+	if c.Pending("d") != 1 {
+		t.Fatal("the committed partial's bytes were not released: d was dropped to make room")
 	}
 }
 

@@ -177,7 +177,7 @@ func (w weightsFile) Append(c ns.Caller, p []byte, off int64) (int, error) {
 		}
 		return 0, err
 	}
-	sum := f.extend(w.m.digest, b)
+	sum := f.extend(w.m.digest, b, len(data))
 	if !bytes.Equal(sum, w.m.raw()) {
 		if len(b) < limit {
 			return len(p), nil
@@ -205,13 +205,14 @@ func (m modelDir) raw() []byte {
 	return d[:]
 }
 
-// extend hashes the bytes of b the running hash has not seen and returns
-// the hash of all of b.
-func (f *fs) extend(digest string, b []byte) []byte {
+// extend hashes the last appended bytes of the partial b and returns the
+// hash of all of b. When the running hash has not seen exactly the bytes
+// before them (the partial was dropped and restarted), it starts over.
+func (f *fs) extend(digest string, b []byte, appended int) []byte {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	wh := f.weights[digest]
-	if wh == nil || wh.n > len(b) {
+	if wh == nil || wh.n != len(b)-appended {
 		wh = &weightsHash{h: sha256.New()}
 		f.weights[digest] = wh
 	}
