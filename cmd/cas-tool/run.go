@@ -45,7 +45,7 @@ func emitJSON(w io.Writer, v any) {
 }
 
 func commands(e *env) []*cli.Command {
-	return []*cli.Command{keygenCmd(e), packCmd(e), verifyCmd(e), keysetCmd(e)}
+	return []*cli.Command{keygenCmd(e), packCmd(e), verifyCmd(e), keysetCmd(e), uploadCmd(e)}
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {

@@ -103,10 +103,10 @@ func TestUsageErrors(t *testing.T) {
 
 // TestUsageWalk (STYLE §7): every command's help starts "Usage: cas-tool
 // <sub>", help lines start with a capital and have no final period, and
-// the top usage names no upload command.
+// the top usage names the upload command.
 func TestUsageWalk(t *testing.T) {
 	code, out, _ := runT("--help")
-	if code != exitOK || !strings.HasPrefix(out, "Usage: cas-tool ") || strings.Contains(out, "upload") {
+	if code != exitOK || !strings.HasPrefix(out, "Usage: cas-tool ") || !strings.Contains(out, "upload") {
 		t.Errorf("cas-tool --help = %d %q", code, out)
 	}
 	for _, c := range commands(&env{}) {
