@@ -3,7 +3,9 @@ package store
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -39,7 +41,7 @@ type CAS struct {
 	quarant   [][]byte // memory only: the newest quarantined partials
 	quarMax   int
 
-	syncMu sync.Mutex // one fsync of the objects dir at a time (group commit)
+	dirs dirSyncer // group commit of directory entries
 }
 
 // CASOptions bound a CAS store.
@@ -66,24 +68,25 @@ func OpenCAS(o CASOptions) (*CAS, error) {
 			return nil, fmt.Errorf("cas store %s: %w", c.dir, err)
 		}
 	}
-	ents, err := os.ReadDir(filepath.Join(c.dir, "objects"))
-	if err != nil {
-		return nil, err
-	}
-	for _, e := range ents {
-		path := filepath.Join(c.dir, "objects", e.Name())
+	err := filepath.WalkDir(filepath.Join(c.dir, "objects"), func(path string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		sum := sha256.Sum256(b)
-		if hex.EncodeToString(sum[:]) != e.Name() {
-			// A temporary file of a write cut short, or damage: never served.
-			_ = os.Rename(path, filepath.Join(c.dir, "quarantine", "torn-"+e.Name()))
-			continue
+		if hex.EncodeToString(sum[:]) != e.Name() || path != c.objectPath(e.Name()) {
+			// A write cut short, damage, or a stray file: never served.
+			return os.Rename(path, filepath.Join(c.dir, "quarantine", "torn-"+e.Name()))
 		}
 		c.sizes[e.Name()] = int64(len(b))
 		c.used += int64(len(b))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cas store %s: %w", c.dir, err)
 	}
 	return c, nil
 }
@@ -182,8 +185,8 @@ func (c *CAS) makeRoom(key string, n int) {
 }
 
 // Put commits b under its digest hex name (which the caller checked) and
-// drops the partial key; it returns once b is durable. Committing an
-// object already there is a no-op.
+// drops the partial key; it returns once b is durable, and only then can
+// it be read. Committing an object already there is a no-op.
 func (c *CAS) Put(name, key string, b []byte) error {
 	c.mu.Lock()
 	if _, ok := c.sizes[name]; ok {
@@ -195,54 +198,55 @@ func (c *CAS) Put(name, key string, b []byte) error {
 		c.mu.Unlock()
 		return errs.New(errs.ErrQuota, "the store holds %d of %d bytes (cas.store.budget_bytes): %d more do not fit", c.used, c.budget, len(b))
 	}
-	c.used += int64(len(b))
-	c.sizes[name] = int64(len(b))
+	c.used += int64(len(b)) // reserved while the bytes are written
 	c.dropLocked(key)
 	if c.dir == "" {
 		c.objects[name] = slices.Clone(b)
+		c.sizes[name] = int64(len(b))
 		c.mu.Unlock()
 		return nil
 	}
 	c.mu.Unlock()
-	if err := c.writeObject(name, b); err != nil {
-		c.mu.Lock()
+	err := c.writeObject(name, b)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil {
 		c.used -= int64(len(b))
-		delete(c.sizes, name)
-		c.mu.Unlock()
 		return err
 	}
+	if _, dup := c.sizes[name]; dup { // a concurrent Put of the same bytes won
+		c.used -= int64(len(b))
+		return nil
+	}
+	c.sizes[name] = int64(len(b))
 	return nil
 }
 
-// writeObject writes an object through a temporary file, syncs it and
-// renames it into place, then syncs the directory so the name survives.
-func (c *CAS) writeObject(name string, b []byte) error {
-	dir := filepath.Join(c.dir, "objects")
-	tmp, err := os.CreateTemp(dir, "."+name+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := syncfile.WriteClose(tmp, b); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
-		return err
-	}
-	return c.syncDir(dir)
+// objectPath is where object name lives: objects/<first two hex>/<name>,
+// so no directory grows past a few hundred entries per 65,536 objects.
+func (c *CAS) objectPath(name string) string {
+	return filepath.Join(c.dir, "objects", name[:2], name)
 }
 
-// syncDir fsyncs dir; concurrent commits queue on one lock, so a burst
-// of renames is made durable by fewer directory syncs than commits.
-func (c *CAS) syncDir(dir string) error {
-	c.syncMu.Lock()
-	defer c.syncMu.Unlock()
-	d, err := os.Open(dir)
+// writeObject writes an object straight under its name (a torn write is
+// harmless: OpenCAS quarantines a file that does not hash to its name,
+// and nothing reads an object before Put publishes it), syncs it, and
+// makes its directory entry durable through the group commit.
+func (c *CAS) writeObject(name string, b []byte) error {
+	path := c.objectPath(name)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err = os.MkdirAll(filepath.Dir(path), 0o700); err == nil {
+			f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		}
+	}
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	return d.Sync()
+	if err := syncfile.WriteClose(f, b); err != nil {
+		return err
+	}
+	return c.dirs.sync(filepath.Dir(path))
 }
 
 // Has reports whether the object name is committed, and its size.
@@ -272,7 +276,7 @@ func (c *CAS) ReadAt(name string, p []byte, off int64) (int, error) {
 	if c.dir == "" || mem {
 		return readBytes(b, p, off), nil
 	}
-	f, err := os.Open(filepath.Join(c.dir, "objects", name))
+	f, err := os.Open(c.objectPath(name))
 	if err != nil {
 		return 0, err
 	}
@@ -304,7 +308,7 @@ func (c *CAS) Remove(names ...string) {
 		delete(c.sizes, n)
 		delete(c.objects, n)
 		if c.dir != "" {
-			_ = os.Remove(filepath.Join(c.dir, "objects", n))
+			_ = os.Remove(c.objectPath(n))
 		}
 	}
 }
@@ -403,4 +407,56 @@ func (c *CAS) Quarantine(name string, b []byte) {
 	for _, e := range ents[:len(ents)-c.quarMax] {
 		_ = os.Remove(filepath.Join(dir, e.Name()))
 	}
+}
+
+// dirSyncer makes directory entries durable with as few fsyncs as the
+// concurrency allows: a caller whose entry exists before a sync of its
+// directory begins is covered by that sync (group commit).
+type dirSyncer struct {
+	mu   sync.Mutex
+	cond *sync.Cond
+	dirs map[string]*dirState
+}
+
+type dirState struct {
+	started, done uint64 // syncs begun and finished
+	syncing       bool
+	err           error
+}
+
+// sync returns once an fsync of dir that began after the call has ended.
+func (d *dirSyncer) sync(dir string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cond == nil {
+		d.cond, d.dirs = sync.NewCond(&d.mu), map[string]*dirState{}
+	}
+	st := d.dirs[dir]
+	if st == nil {
+		st = &dirState{}
+		d.dirs[dir] = st
+	}
+	need := st.started + 1 // the first sync to begin after this entry exists
+	for st.done < need {
+		if st.syncing {
+			d.cond.Wait()
+			continue
+		}
+		st.syncing, st.started = true, st.started+1
+		d.mu.Unlock()
+		err := fsyncDir(dir)
+		d.mu.Lock()
+		st.syncing, st.done, st.err = false, st.started, err
+		d.cond.Broadcast()
+	}
+	return st.err
+}
+
+func fsyncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
 }

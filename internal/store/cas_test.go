@@ -93,7 +93,7 @@ func TestCASReopen(t *testing.T) {
 	if err := c.Put(name(bad), "", bad); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "objects", name(bad)), []byte("bad byt"), 0o600); err != nil {
+	if err := os.WriteFile(c.objectPath(name(bad)), []byte("bad byt"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	c, err = OpenCAS(CASOptions{Dir: dir, BudgetBytes: 100, PendingMax: 1, PendingBytes: 100, QuarantineMax: 2})
