@@ -253,5 +253,5 @@ func openCAS(cfg queen.CASConfig, stateDir string) (*store.CAS, func(), error) {
 		cleanup()
 		return nil, nil, err
 	}
-	return st, cleanup, nil
+	return st, func() { st.Close(); cleanup() }, nil
 }

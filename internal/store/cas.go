@@ -1,11 +1,7 @@
 package store
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -41,7 +37,11 @@ type CAS struct {
 	quarant   [][]byte // memory only: the newest quarantined partials
 	quarMax   int
 
-	dirs dirSyncer // group commit of directory entries
+	pack *casPack // disk: the objects (caspack.go)
+
+	// TornBytes is what OpenCAS cut off the end of the pack: an append
+	// a crash interrupted, never acknowledged.
+	TornBytes int64
 }
 
 // CASOptions bound a CAS store.
@@ -55,38 +55,30 @@ type CASOptions struct {
 	QuarantineMax int
 }
 
-// OpenCAS opens (creating) a CAS store; on disk it finds the objects
-// already committed and checks none is torn (a name that does not hash to
-// itself is moved to the quarantine).
+// packName is the disk-backed store's object pack (caspack.go).
+const packName = "objects.pack"
+
+// OpenCAS opens (creating) a CAS store; on disk it indexes the objects
+// already committed, cutting a torn tail off the pack into the
+// quarantine (TornBytes says how much).
 func OpenCAS(o CASOptions) (*CAS, error) {
 	c := &CAS{dir: o.Dir, budget: o.BudgetBytes, objects: map[string][]byte{}, sizes: map[string]int64{}, pending: map[string][]byte{}, pendMax: o.PendingMax, pendLimit: o.PendingBytes, pendUsed: map[string]uint64{}, files: map[string][]byte{}, quarMax: o.QuarantineMax}
 	if c.dir == "" {
 		return c, nil
 	}
-	for _, sub := range []string{"objects", "files", "quarantine"} {
+	for _, sub := range []string{"files", "quarantine"} {
 		if err := os.MkdirAll(filepath.Join(c.dir, sub), 0o700); err != nil {
 			return nil, fmt.Errorf("cas store %s: %w", c.dir, err)
 		}
 	}
-	err := filepath.WalkDir(filepath.Join(c.dir, "objects"), func(path string, e fs.DirEntry, err error) error {
-		if err != nil || e.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256(b)
-		if hex.EncodeToString(sum[:]) != e.Name() || path != c.objectPath(e.Name()) {
-			// A write cut short, damage, or a stray file: never served.
-			return os.Rename(path, filepath.Join(c.dir, "quarantine", "torn-"+e.Name()))
-		}
-		c.sizes[e.Name()] = int64(len(b))
-		c.used += int64(len(b))
-		return nil
-	})
+	pack, cut, err := openPack(filepath.Join(c.dir, packName), filepath.Join(c.dir, "quarantine"))
 	if err != nil {
 		return nil, fmt.Errorf("cas store %s: %w", c.dir, err)
+	}
+	c.pack, c.TornBytes = pack, cut
+	for name, n := range pack.names() {
+		c.sizes[name] = n
+		c.used += n
 	}
 	return c, nil
 }
@@ -207,7 +199,7 @@ func (c *CAS) Put(name, key string, b []byte) error {
 		return nil
 	}
 	c.mu.Unlock()
-	err := c.writeObject(name, b)
+	err := c.pack.append(name, b)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err != nil {
@@ -220,33 +212,6 @@ func (c *CAS) Put(name, key string, b []byte) error {
 	}
 	c.sizes[name] = int64(len(b))
 	return nil
-}
-
-// objectPath is where object name lives: objects/<first two hex>/<name>,
-// so no directory grows past a few hundred entries per 65,536 objects.
-func (c *CAS) objectPath(name string) string {
-	return filepath.Join(c.dir, "objects", name[:2], name)
-}
-
-// writeObject writes an object straight under its name (a torn write is
-// harmless: OpenCAS quarantines a file that does not hash to its name,
-// and nothing reads an object before Put publishes it), syncs it, and
-// makes its directory entry durable through the group commit.
-func (c *CAS) writeObject(name string, b []byte) error {
-	path := c.objectPath(name)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if errors.Is(err, fs.ErrNotExist) {
-		if err = os.MkdirAll(filepath.Dir(path), 0o700); err == nil {
-			f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-		}
-	}
-	if err != nil {
-		return err
-	}
-	if err := syncfile.WriteClose(f, b); err != nil {
-		return err
-	}
-	return c.dirs.sync(filepath.Dir(path))
 }
 
 // Has reports whether the object name is committed, and its size.
@@ -276,16 +241,7 @@ func (c *CAS) ReadAt(name string, p []byte, off int64) (int, error) {
 	if c.dir == "" || mem {
 		return readBytes(b, p, off), nil
 	}
-	f, err := os.Open(c.objectPath(name))
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	n, err := f.ReadAt(p, off)
-	if n > 0 || off >= 0 {
-		err = nil // a short read at the end is not an error (ns.Node.ReadAt)
-	}
-	return n, err
+	return c.pack.readAt(name, p, off)
 }
 
 func readBytes(b, p []byte, off int64) int {
@@ -295,10 +251,10 @@ func readBytes(b, p []byte, off int64) int {
 	return copy(p, b[off:])
 }
 
-// Remove deletes committed objects no longer referenced.
-func (c *CAS) Remove(names ...string) {
+// Remove deletes committed objects no longer referenced; on disk the
+// pack is compacted once its dead bytes pass its live ones.
+func (c *CAS) Remove(names ...string) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	for _, n := range names {
 		size, ok := c.sizes[n]
 		if !ok {
@@ -307,10 +263,20 @@ func (c *CAS) Remove(names ...string) {
 		c.used -= size
 		delete(c.sizes, n)
 		delete(c.objects, n)
-		if c.dir != "" {
-			_ = os.Remove(c.objectPath(n))
-		}
 	}
+	c.mu.Unlock()
+	if c.pack != nil {
+		return c.pack.remove(names...)
+	}
+	return nil
+}
+
+// Close releases the pack.
+func (c *CAS) Close() error {
+	if c.pack != nil {
+		return c.pack.close()
+	}
+	return nil
 }
 
 // Objects returns the committed object names.
@@ -407,56 +373,4 @@ func (c *CAS) Quarantine(name string, b []byte) {
 	for _, e := range ents[:len(ents)-c.quarMax] {
 		_ = os.Remove(filepath.Join(dir, e.Name()))
 	}
-}
-
-// dirSyncer makes directory entries durable with as few fsyncs as the
-// concurrency allows: a caller whose entry exists before a sync of its
-// directory begins is covered by that sync (group commit).
-type dirSyncer struct {
-	mu   sync.Mutex
-	cond *sync.Cond
-	dirs map[string]*dirState
-}
-
-type dirState struct {
-	started, done uint64 // syncs begun and finished
-	syncing       bool
-	err           error
-}
-
-// sync returns once an fsync of dir that began after the call has ended.
-func (d *dirSyncer) sync(dir string) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.cond == nil {
-		d.cond, d.dirs = sync.NewCond(&d.mu), map[string]*dirState{}
-	}
-	st := d.dirs[dir]
-	if st == nil {
-		st = &dirState{}
-		d.dirs[dir] = st
-	}
-	need := st.started + 1 // the first sync to begin after this entry exists
-	for st.done < need {
-		if st.syncing {
-			d.cond.Wait()
-			continue
-		}
-		st.syncing, st.started = true, st.started+1
-		d.mu.Unlock()
-		err := fsyncDir(dir)
-		d.mu.Lock()
-		st.syncing, st.done, st.err = false, st.started, err
-		d.cond.Broadcast()
-	}
-	return st.err
-}
-
-func fsyncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -78,38 +79,101 @@ func TestCASBounds(t *testing.T) {
 	}
 }
 
-// TestCASReopen: committed objects survive a reopen; one whose bytes do
-// not hash to its name (a torn or damaged file) is quarantined, not served.
+// TestCASReopen: committed objects survive a reopen; a torn append at
+// the end of the pack is cut off into the quarantine, not served.
 func TestCASReopen(t *testing.T) {
 	dir := t.TempDir()
-	c, err := OpenCAS(CASOptions{Dir: dir, BudgetBytes: 100, PendingMax: 1, PendingBytes: 100, QuarantineMax: 2})
+	opts := CASOptions{Dir: dir, BudgetBytes: 100, PendingMax: 1, PendingBytes: 100, QuarantineMax: 2}
+	c, err := OpenCAS(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	good, bad := []byte("good bytes"), []byte("bad bytes")
+	good := []byte("good bytes")
 	if err := c.Put(name(good), "", good); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Put(name(bad), "", bad); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(c.objectPath(name(bad)), []byte("bad byt"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c, err = OpenCAS(CASOptions{Dir: dir, BudgetBytes: 100, PendingMax: 1, PendingBytes: 100, QuarantineMax: 2})
+	c.Close()
+	// A crash in the middle of the next append: its header and half its bytes.
+	torn := []byte("torn bytes")
+	f, err := os.OpenFile(filepath.Join(dir, packName), os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.Write(append(packHeader(torn), torn[:5]...))
+	f.Close()
+	if c, err = OpenCAS(opts); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
 	if _, ok := c.Has(name(good)); !ok {
 		t.Fatal("a committed object was lost")
 	}
-	if _, ok := c.Has(name(bad)); ok {
+	if _, ok := c.Has(name(torn)); ok {
 		t.Fatal("a torn object is served")
 	}
-	if _, err := os.Stat(filepath.Join(dir, "quarantine", "torn-"+name(bad))); err != nil {
-		t.Fatalf("the torn object was not quarantined: %v", err)
+	if c.TornBytes != packHeaderSize+5 {
+		t.Fatalf("cut %d bytes; want %d", c.TornBytes, packHeaderSize+5)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(dir, "quarantine")); len(ents) != 1 {
+		t.Fatalf("quarantine holds %d files; want the torn tail", len(ents))
 	}
 	if c.Used() != int64(len(good)) {
 		t.Fatalf("used = %d; want %d", c.Used(), len(good))
 	}
+	// The next commit lands after the cut and survives a reopen.
+	if err := c.Put(name(torn), "", torn); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if c, err = OpenCAS(opts); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 20)
+	if n, err := c.ReadAt(name(torn), got, 0); err != nil || string(got[:n]) != string(torn) {
+		t.Fatalf("ReadAt = %q, %v", got[:n], err)
+	}
+}
+
+// TestCASCompaction: removing most objects compacts the pack; what is
+// left reads back, before and after a reopen.
+func TestCASCompaction(t *testing.T) {
+	dir := t.TempDir()
+	opts := CASOptions{Dir: dir, BudgetBytes: 1 << 20, PendingMax: 1, PendingBytes: 100, QuarantineMax: 2}
+	c, err := OpenCAS(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for i := range 4 {
+		b := bytes.Repeat([]byte{byte('a' + i)}, 1000)
+		names = append(names, name(b))
+		if err := c.Put(name(b), "", b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, _ := os.Stat(filepath.Join(dir, packName))
+	if err := c.Remove(names[:3]...); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.Stat(filepath.Join(dir, packName))
+	if after.Size() >= before.Size()/2 {
+		t.Fatalf("pack %d → %d bytes; want it compacted", before.Size(), after.Size())
+	}
+	check := func(c *CAS) {
+		t.Helper()
+		got := make([]byte, 1000)
+		if n, err := c.ReadAt(names[3], got, 0); err != nil || n != 1000 || got[0] != 'd' {
+			t.Fatalf("ReadAt after compaction = %d, %v", n, err)
+		}
+		if _, ok := c.Has(names[0]); ok {
+			t.Fatal("a removed object is still there")
+		}
+	}
+	check(c)
+	c.Close()
+	if c, err = OpenCAS(opts); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	check(c)
 }
