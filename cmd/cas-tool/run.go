@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"github.com/cohesix/cohesix/internal/cliexit"
 	"io"
 	"os"
 	"strings"
@@ -13,22 +13,15 @@ import (
 )
 
 const (
-	exitOK     = 0
-	exitFailed = 1
-	exitUsage  = 2
+	exitOK     = cliexit.OK
+	exitFailed = cliexit.Failed
+	exitUsage  = cliexit.Usage
 )
 
-// exitErr carries an exit code out of an action.
-type exitErr struct {
-	code int
-	msg  string
-}
+// exitErr carries an exit code out of an action (cliexit).
+type exitErr = cliexit.Error
 
-func (e *exitErr) Error() string { return e.msg }
-
-func fail(code int, format string, args ...any) error {
-	return &exitErr{code: code, msg: fmt.Sprintf(format, args...)}
-}
+func fail(code int, format string, args ...any) error { return cliexit.Fail(code, format, args...) }
 
 // env is what every action shares.
 type env struct {
@@ -69,20 +62,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return fail(exitUsage, "cas-tool %s: %v (see cas-tool %s --help)", c.Command.Name, err, c.Command.Name)
 		}
 	}
-	err := app.RunContext(ctx, append([]string{"cas-tool"}, permute(app.Commands, args)...))
-	var ee *exitErr
-	switch {
-	case err == nil:
-		return exitOK
-	case errors.As(err, &ee):
-		if ee.msg != "" {
-			fmt.Fprintln(stderr, ee.msg)
-		}
-		return ee.code
-	default:
-		fmt.Fprintln(stderr, "cas-tool:", err)
-		return exitUsage
-	}
+	return cliexit.Run(ctx, app, permute(app.Commands, args), stderr)
 }
 
 // permute moves a subcommand's positional arguments after its flags:

@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"github.com/cohesix/cohesix/internal/cliexit"
 	"io"
 	"net"
 	"strconv"
@@ -18,23 +18,16 @@ import (
 )
 
 const (
-	exitOK          = 0
-	exitFailed      = 1
-	exitUsage       = 2
+	exitOK          = cliexit.OK
+	exitFailed      = cliexit.Failed
+	exitUsage       = cliexit.Usage
 	exitUnreachable = 3
 )
 
-// exitErr carries an exit code out of an action.
-type exitErr struct {
-	code int
-	msg  string
-}
+// exitErr carries an exit code out of an action (cliexit).
+type exitErr = cliexit.Error
 
-func (e *exitErr) Error() string { return e.msg }
-
-func fail(code int, format string, args ...any) error {
-	return &exitErr{code: code, msg: fmt.Sprintf(format, args...)}
-}
+func fail(code int, format string, args ...any) error { return cliexit.Fail(code, format, args...) }
 
 // env is what every action shares.
 type env struct {
@@ -122,18 +115,5 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		},
 	}
 	hideHelpCommands(app.Commands)
-	err := app.RunContext(ctx, append([]string{"coh"}, args...))
-	var ee *exitErr
-	switch {
-	case err == nil:
-		return exitOK
-	case errors.As(err, &ee):
-		if ee.msg != "" {
-			fmt.Fprintln(stderr, ee.msg)
-		}
-		return ee.code
-	default:
-		fmt.Fprintln(stderr, "coh:", err)
-		return exitUsage
-	}
+	return cliexit.Run(ctx, app, args, stderr)
 }

@@ -16,7 +16,7 @@ package main
 
 import (
 	"context"
-	"fmt"
+	"github.com/cohesix/cohesix/internal/cliexit"
 	"io"
 	"os"
 	"os/signal"
@@ -49,14 +49,6 @@ func init() {
 	cli.HelpFlag = &cli.BoolFlag{Name: "help", Aliases: []string{"h"}, Usage: "Show help"}
 }
 
-// exitError carries an exit code through urfave/cli.
-type exitError struct {
-	code int
-	msg  string
-}
-
-func (e *exitError) Error() string { return e.msg }
-
 func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	app := &cli.App{
 		Name:                  "hive-gateway",
@@ -83,26 +75,18 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 				TLSCert: c.String("tls-cert"), TLSKey: c.String("tls-key"), Log: stderr,
 			}
 			if err := cfg.Check(); err != nil {
-				return &exitError{2, "hive-gateway: " + err.Error()}
+				return cliexit.Fail(cliexit.Usage, "hive-gateway: %v", err)
 			}
 			s, err := gateway.New(cfg)
 			if err != nil {
-				return &exitError{2, "hive-gateway: " + err.Error()}
+				return cliexit.Fail(cliexit.Usage, "hive-gateway: %v", err)
 			}
 			defer s.Close()
 			if err := s.Run(ctx); err != nil {
-				return &exitError{1, "hive-gateway: " + err.Error()}
+				return cliexit.Fail(cliexit.Failed, "hive-gateway: %v", err)
 			}
 			return nil
 		},
 	}
-	if err := app.RunContext(ctx, append([]string{"hive-gateway"}, args...)); err != nil {
-		if e, ok := err.(*exitError); ok {
-			fmt.Fprintln(stderr, e.msg)
-			return e.code
-		}
-		fmt.Fprintln(stderr, "hive-gateway:", err)
-		return 2
-	}
-	return 0
+	return cliexit.Run(ctx, app, args, stderr)
 }
