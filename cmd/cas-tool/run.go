@@ -38,7 +38,7 @@ func emitJSON(w io.Writer, v any) {
 }
 
 func commands(e *env) []*cli.Command {
-	return []*cli.Command{keygenCmd(e), packCmd(e), verifyCmd(e), keysetCmd(e), uploadCmd(e)}
+	return []*cli.Command{keygenCmd(e), packCmd(e), verifyCmd(e), keysetCmd(e), uploadCmd(e), downloadCmd(e)}
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {

@@ -179,26 +179,34 @@ func (u *uploader) readBundle() error {
 // preflight dials and attaches the control session and checks that the
 // hive serves /updates.
 func (u *uploader) preflight() error {
-	tok := u.tok
+	var err error
+	u.ctl, u.tok, err = dialUpdates("upload", u.addr, u.tok)
+	return err
+}
+
+// dialUpdates attaches to the hive at addr as the queen (tok, or a ticket
+// minted from the manifest's dev secret) and checks that it serves
+// /updates; it returns the session and the ticket used. verb names the
+// command in errors.
+func dialUpdates(verb, addr, tok string) (*nineclient.Client, string, error) {
 	if tok == "" {
 		var err error
 		if tok, err = nineclient.MintQueen(time.Now()); err != nil {
-			return fail(exitFailed, "cas-tool upload: %v: pass --ticket (or COH_TICKET) with a queen ticket", err)
+			return nil, "", fail(exitFailed, "cas-tool %s: %v: pass --ticket (or COH_TICKET) with a queen ticket", verb, err)
 		}
 	}
-	u.tok = tok
-	var err error
-	u.ctl, err = nineclient.Dial(u.addr, tok, time.Duration(generated.ClientPoliciesRetryTimeoutMs)*time.Millisecond)
+	c, err := nineclient.Dial(addr, tok, time.Duration(generated.ClientPoliciesRetryTimeoutMs)*time.Millisecond)
 	if err != nil {
-		return fail(exitFailed, "cas-tool upload: %s: %v (is roottask running there? --addr names its Secure9P listener)", u.addr, err)
+		return nil, "", fail(exitFailed, "cas-tool %s: %s: %v (is roottask running there? --addr names its Secure9P listener)", verb, addr, err)
 	}
-	if _, err := u.ctl.Stat("/updates"); err != nil {
+	if _, err := c.Stat("/updates"); err != nil {
+		c.Close()
 		if errors.Is(err, linux.ENOENT) {
-			return fail(exitFailed, "cas-tool upload: the hive at %s has no /updates: CAS is off; start it with roottask --profile governed --cas-root-key ROOT.pub", u.addr)
+			return nil, "", fail(exitFailed, "cas-tool %s: the hive at %s has no /updates: CAS is off; start it with roottask --profile governed --cas-root-key ROOT.pub", verb, addr)
 		}
-		return fail(exitFailed, "cas-tool upload: stat /updates on %s: %v (a queen ticket is needed)", u.addr, err)
+		return nil, "", fail(exitFailed, "cas-tool %s: stat /updates on %s: %v (a queen ticket is needed)", verb, addr, err)
 	}
-	return nil
+	return c, tok, nil
 }
 
 // epochState is what upload reads from /updates/<epoch>/status.
