@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/cas"
 )
 
@@ -37,7 +38,7 @@ func packCmd(e *env) *cli.Command {
 			&cli.StringFlag{Name: "input", Usage: "Directory or file to pack (instead of the argument)"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"out-dir"}, Usage: "Bundle directory to create (must not exist or be empty)", Required: true},
 			&cli.StringFlag{Name: "epoch", Usage: "Epoch: 1 to 20 ASCII digits", Required: true},
-			&cli.Uint64Flag{Name: "chunk-bytes", Value: 128, Usage: "Bytes per chunk (the hive's cas.store.chunk_bytes)"},
+			&cli.Uint64Flag{Name: "chunk-bytes", Value: generated.CasStoreChunkBytes, Usage: "Bytes per chunk, at most the hive's cas.store.chunk_bytes (the default)"},
 			&cli.StringFlag{Name: "sign", Aliases: []string{"signing-key"}, Usage: "Private key file to sign with (makes a v2 manifest)"},
 			&cli.DurationFlag{Name: "expires", Usage: "Time until the bundle is stale; default 720h when signing, 0 = never"},
 			&cli.StringFlag{Name: "delta-from", Aliases: []string{"delta-base"}, Usage: "Base bundle: write only the chunks it lacks"},

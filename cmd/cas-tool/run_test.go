@@ -28,7 +28,7 @@ func TestPackVerifyCLI(t *testing.T) {
 		t.Fatalf("keygen = %d %q %q", code, out, errs)
 	}
 	b1 := filepath.Join(dir, "b1")
-	code, out, errs := runT("pack", in, "--out", b1, "--epoch", "5", "--sign", key, "--json")
+	code, out, errs := runT("pack", in, "--out", b1, "--epoch", "5", "--sign", key, "--json", "--chunk-bytes", "128")
 	var pr packResult
 	if code != exitOK || json.Unmarshal([]byte(out), &pr) != nil || pr.Schema != "cohesix-cas/manifest-v2" || pr.Expires == 0 || pr.Chunks == 0 {
 		t.Fatalf("pack --json = %d %q %q; want one v2 object with a default expiry", code, out, errs)
@@ -48,12 +48,12 @@ func TestPackVerifyCLI(t *testing.T) {
 	// Delta: needs --base.
 	os.WriteFile(filepath.Join(in, "a"), []byte("alpha2"), 0o644)
 	b0 := filepath.Join(dir, "b0")
-	if code, _, errs := runT("pack", "--input", in, "--out-dir", b0, "--epoch", "6"); code != exitOK {
+	if code, _, errs := runT("pack", "--input", in, "--out-dir", b0, "--epoch", "6", "--chunk-bytes", "128"); code != exitOK {
 		t.Fatalf("pack (spec flag spellings) = %d %q", code, errs)
 	}
 	os.WriteFile(filepath.Join(in, "c"), []byte("new"), 0o644)
 	b2 := filepath.Join(dir, "b2")
-	if code, _, errs := runT("pack", in, "--out", b2, "--epoch", "7", "--delta-from", b0); code != exitOK {
+	if code, _, errs := runT("pack", in, "--out", b2, "--epoch", "7", "--delta-from", b0, "--chunk-bytes", "128"); code != exitOK {
 		t.Fatalf("pack --delta-from = %d %q", code, errs)
 	}
 	if code, _, errs := runT("verify", b2, "--unsigned"); code != exitFailed || !strings.Contains(errs, "pass --base") {

@@ -59,7 +59,7 @@ func (m *Manifest) encode(withSig bool) []byte {
 	if v2 {
 		n = 10
 	}
-	b := make([]byte, 0, 128+35*len(m.Chunks))
+	b := make([]byte, 0, 100+35*len(m.Chunks)) // fixed fields, then a head and 32 bytes per chunk
 	b = appendHead(b, majArray, uint64(n))
 	b = appendText(b, m.Schema)
 	b = appendText(b, m.Epoch)
