@@ -5,7 +5,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "4ab97ef7c56a7eb0d8f655cc38ff9078733da477ce5debba974e763a40a39da4"
+const ManifestSHA256 = "f3891772096ec8dfee4e533d8eb06fd0b5d49e326cef5b3a0ebdb582e1514b73"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -105,6 +105,7 @@ const (
 	EcosystemPolicyQueueMaxBytes                     = 4096                                          // ecosystem.policy.queue_max_bytes
 	EcosystemPolicyQueueMaxEntries                   = 32                                            // ecosystem.policy.queue_max_entries
 	EcosystemPolicyStatusMaxBytes                    = 512                                           // ecosystem.policy.status_max_bytes
+	EventPumpMemoryBudgetBytes                       = 32768                                         // event_pump.memory_budget_bytes
 	EventPumpTickMs                                  = 5                                             // event_pump.tick_ms
 	FeaturesNetConsole                               = true                                          // features.net_console
 	FeaturesSerialConsole                            = true                                          // features.serial_console
