@@ -7,7 +7,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "cbc486cd414ffa1198abec85a1162ded3a4c838e016e9184f3bfd7d179995853"
+const ManifestSHA256 = "bac61686e442534754b9def53d25ec5829161f99d15fd9d233c6212b461d2ff8"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -107,7 +107,7 @@ const (
 	EcosystemPolicyQueueMaxBytes                     = 4096                                              // ecosystem.policy.queue_max_bytes
 	EcosystemPolicyQueueMaxEntries                   = 32                                                // ecosystem.policy.queue_max_entries
 	EcosystemPolicyStatusMaxBytes                    = 512                                               // ecosystem.policy.status_max_bytes
-	EventPumpMemoryBudgetBytes                       = 8388608                                           // event_pump.memory_budget_bytes
+	EventPumpMemoryBudgetBytes                       = 4194304                                           // event_pump.memory_budget_bytes
 	EventPumpTickMs                                  = 5                                                 // event_pump.tick_ms
 	FeaturesNetConsole                               = true                                              // features.net_console
 	FeaturesSerialConsole                            = true                                              // features.serial_console
@@ -268,7 +268,7 @@ const (
 	SwarmuiTicketScope                               = "per-ticket"                                      // swarmui.ticket_scope
 	TelemetryCursorRetainOnBoot                      = false                                             // telemetry.cursor.retain_on_boot
 	TelemetryFrameSchema                             = "legacy-plaintext"                                // telemetry.frame_schema
-	TelemetryRingBytesPerWorker                      = 4096                                              // telemetry.ring_bytes_per_worker
+	TelemetryRingBytesPerWorker                      = 1024                                              // telemetry.ring_bytes_per_worker
 	TelemetryIngestEvictionPolicy                    = "evict-oldest"                                    // telemetry_ingest.eviction_policy
 	TelemetryIngestMaxBytesPerSegment                = 32768                                             // telemetry_ingest.max_bytes_per_segment
 	TelemetryIngestMaxRecordBytes                    = 4096                                              // telemetry_ingest.max_record_bytes

@@ -119,6 +119,7 @@ func TestFleetProfile(t *testing.T) {
 			t.Fatalf("spawn %d of %d: %q; want OK", i, fm.workers, r.AckLine())
 		}
 	}
+	spawned := anonRSS(t, rt.cmd.Process.Pid)
 	ls := do(t, c, "ls /worker")
 	if !ls.Ack.OK || len(ls.Lines) != fm.workers {
 		t.Errorf("ls /worker: %q with %d lines; want %d workers", ls.AckLine(), len(ls.Lines), fm.workers)
@@ -158,7 +159,8 @@ func TestFleetProfile(t *testing.T) {
 		t.Errorf("/proc/9p/sessions = %q; want it to begin %q", sessions.Lines, want)
 	}
 	rss := anonRSS(t, rt.cmd.Process.Pid)
-	t.Logf("fleet hive: %d workers spawned and attached, one heartbeat each; RssAnon %d KiB (queen.memory_budget_bytes %d KiB)", fm.workers, rss>>10, fm.budget>>10)
+	t.Logf("fleet hive: RssAnon %d KiB with %d workers spawned, %d KiB with each attached over Secure9P and one heartbeat appended (%d B per attached worker; VmRSS %s; queen.memory_budget_bytes %d KiB)",
+		spawned>>10, fm.workers, rss>>10, (rss-spawned)/int64(fm.workers), vmRSS(rt.cmd.Process.Pid), fm.budget>>10)
 	if rss > fm.budget {
 		t.Errorf("RssAnon %d bytes over the fleet's queen.memory_budget_bytes %d", rss, fm.budget)
 	}
@@ -166,4 +168,19 @@ func TestFleetProfile(t *testing.T) {
 	if r := do(t, c, spawn); r.AckLine() != "ERR SPAWN reason=quota detail=buffer-full path=/queen/ctl error=buffer full" {
 		t.Errorf("spawn past queen.max_workers = %d: %q; want the buffer-full refusal", fm.workers, r.AckLine())
 	}
+}
+
+// vmRSS is the VmRSS line of /proc/<pid>/status, for the log ("?" without
+// /proc).
+func vmRSS(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "?"
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "?"
 }

@@ -272,8 +272,8 @@ func TestFleetManifest(t *testing.T) {
 		t.Fatal(err)
 	}
 	const heartbeat = 100
-	if fleet.Profile.Name != "fleet" || fleet.Queen.MaxWorkers < 1024 || fleet.Telemetry.RingBytesPerWorker < 4*heartbeat {
-		t.Errorf("fleet: profile %q, max_workers %d, ring %d bytes; want fleet, >= 1024, >= %d", fleet.Profile.Name, fleet.Queen.MaxWorkers, fleet.Telemetry.RingBytesPerWorker, 4*heartbeat)
+	if fleet.Profile.Name != "fleet" || fleet.Queen.MaxWorkers < 1024 || fleet.Telemetry.RingBytesPerWorker < 8*heartbeat {
+		t.Errorf("fleet: profile %q, max_workers %d, ring %d bytes; want fleet, >= 1024, >= %d", fleet.Profile.Name, fleet.Queen.MaxWorkers, fleet.Telemetry.RingBytesPerWorker, 8*heartbeat)
 	}
 	if dev.EventPump.MemoryBudgetBytes != 32<<10 {
 		t.Errorf("dev event_pump.memory_budget_bytes = %d; want 32768, the fixed budget it replaces", dev.EventPump.MemoryBudgetBytes)
@@ -282,7 +282,7 @@ func TestFleetManifest(t *testing.T) {
 	sized := map[string]bool{
 		"meta.purpose": true, "profile.name": true, "event_pump.memory_budget_bytes": true,
 		"network.max_conns_per_peer": true, "queen.inbox_depth": true, "queen.max_workers": true,
-		"queen.max_sessions": true, "telemetry.ring_bytes_per_worker": true,
+		"queen.max_sessions": true,
 		"observability.proc_schedule.queue_max_entries": true,
 	}
 	fr, dr := map[string]string{}, map[string]string{}
