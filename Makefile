@@ -1,26 +1,38 @@
 # Cohesix build and test entry points. `make run` starts a hosted hive;
 # `make test` is what CI runs.
-.PHONY: run gateway build test python-test vet fmt-check unit fuzz generate check-generated check-limit-literals check-readme-layout fuzz-manifest sel4-ci image qemu qemu-net sel4-system sel4-boottime
+.PHONY: run gateway build test python-test vet fmt-check unit fleet-check fuzz generate check-generated check-limit-literals check-readme-layout fuzz-manifest sel4-ci image qemu qemu-net sel4-system sel4-boottime
 
 GO ?= go
 FUZZTIME ?= 20s
-BIN := bin
+# PROFILE picks the manifest compiled into what run and build make: dev (configs/root_task.toml)
+# or fleet (configs/root_task.fleet.toml: 1,024 workers; its tables are generated/manifest_fleet.go,
+# selected by the build tag cohesix_fleet; DECISIONS P50). `make run PROFILE=fleet`.
+PROFILE ?= dev
+ifeq ($(PROFILE),dev)
+TAGS :=
+else ifeq ($(PROFILE),fleet)
+TAGS := -tags cohesix_fleet
+else
+$(error PROFILE=$(PROFILE): want dev or fleet)
+endif
+BIN := bin$(if $(TAGS),/$(PROFILE))
 # Python tooling comes from Debian (python3-pytest, mypy, python3-hypothesis), not pyenv.
 PYTHON ?= /usr/bin/python3
-# STATE_DIR keeps the hive's acknowledged state across `make run`s; STATE_DIR= runs it in memory.
-STATE_DIR ?= .cohesix/state
+# STATE_DIR keeps the hive's acknowledged state across `make run`s (one per profile); STATE_DIR=
+# runs it in memory.
+STATE_DIR ?= .cohesix/state$(if $(TAGS),-$(PROFILE))
 
-run: ## start a hosted hive: console 127.0.0.1:31337, Secure9P 127.0.0.1:5640, serial on this terminal, state in $(STATE_DIR)
-	@echo "Attach from another terminal with: go run ./cmd/cohsh --transport tcp --role queen"
-	$(GO) run ./roottask --state-dir '$(STATE_DIR)'
+run: ## start a hosted hive: console 127.0.0.1:31337, Secure9P 127.0.0.1:5640, serial on this terminal, state in $(STATE_DIR); PROFILE=fleet for 1,024 workers
+	@echo "Attach from another terminal with: go run $(if $(TAGS),$(TAGS) )./cmd/cohsh --transport tcp --role queen"
+	$(GO) run $(TAGS) ./roottask --state-dir '$(STATE_DIR)'
 
 gateway: ## start hive-gateway on 127.0.0.1:8080 in front of the hive of `make run` (docs/GATEWAY.md)
 	$(GO) run ./cmd/hive-gateway
 
-build: ## build every program (roottask, cohsh, coh, hive-gateway, ...) into bin/
-	$(GO) build -o $(BIN)/ ./cmd/... ./roottask
+build: ## build every program (roottask, cohsh, coh, hive-gateway, ...) into bin/ (PROFILE=fleet: bin/fleet/)
+	$(GO) build $(TAGS) -o $(BIN)/ ./cmd/... ./roottask
 
-test: vet fmt-check check-generated check-limit-literals check-readme-layout unit python-test sel4-ci fuzz ## everything CI checks
+test: vet fmt-check check-generated check-limit-literals check-readme-layout unit fleet-check python-test sel4-ci fuzz ## everything CI checks
 
 vet:
 	$(GO) vet ./...
@@ -31,6 +43,15 @@ fmt-check:
 unit: ## all tests under the race detector, twice: GOMAXPROCS 1 and 4
 	$(GO) test -race -count=1 -cpu=1,4 ./...
 
+# The packages whose tests read the generated limits run again on the fleet tables; the e2e test
+# TestFleetProfile (tests/, in unit) boots the fleet root task.
+FLEET_PKGS := ./internal/manifest ./internal/queen ./internal/gate ./internal/hive ./roottask ./cmd/coh-rtc
+
+fleet-check: ## the fleet profile (PROFILE=fleet): everything builds and vets with -tags cohesix_fleet, and the limit-reading packages' tests pass on its tables
+	$(GO) build -tags cohesix_fleet ./...
+	$(GO) vet -tags cohesix_fleet ./...
+	$(GO) test -race -count=1 -tags cohesix_fleet $(FLEET_PKGS)
+
 python-test: ## the Python client (python/): mypy --strict on the package, then pytest (parity with cohsh on real roottasks)
 	cd python && $(PYTHON) -m mypy --strict cohesix
 	PYTHONPATH=python $(PYTHON) -m pytest -q -p no:cacheprovider python/tests
@@ -38,7 +59,7 @@ python-test: ## the Python client (python/): mypy --strict on the package, then 
 fuzz: ## run every fuzz target (any func FuzzXxx in a _test.go) for $(FUZZTIME) on its seed corpus
 	FUZZTIME=$(FUZZTIME) scripts/fuzz-all.sh
 
-generate: ## regenerate generated/, docs/snippets/, scripts/cohsh/boot_v0.coh from configs/root_task.toml
+generate: ## regenerate generated/ (dev and fleet profiles), docs/snippets/, scripts/cohsh/boot_v0.coh from configs/root_task*.toml
 	$(GO) run ./cmd/coh-rtc
 
 check-generated: ## fail when committed coh-rtc outputs drift from the manifest

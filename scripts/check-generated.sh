@@ -1,27 +1,21 @@
 #!/usr/bin/env bash
 # check-generated.sh: drift gate for coh-rtc outputs.
 #
-# Recompiles configs/root_task.toml into a temporary tree and byte-compares
-# every committed artefact (generated/, docs/snippets/, scripts/cohsh/boot_v0.coh)
-# with the fresh copy. Any difference prints a unified diff, lists the file
-# and exits 1 ("drift detected"). Fix: make generate (go generate ./cmd/coh-rtc), commit.
+# Recompiles every profile (configs/root_task.toml and configs/root_task.fleet.toml,
+# DECISIONS P50) into a temporary tree and byte-compares every committed artefact
+# (generated/ with both profiles' tables and resolved manifests, docs/snippets/, the
+# spliced regions of docs/*.md, scripts/cohsh/boot_v0.coh) with the fresh copy. Any
+# difference prints a unified diff, lists the file and exits 1 ("drift detected").
+# Fix: make generate (go generate ./cmd/coh-rtc), commit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# The prose docs go along so coh-rtc re-splices their generated regions.
-mkdir -p "$tmp/docs"
-cp docs/*.md "$tmp/docs/"
-
-go run ./cmd/coh-rtc \
-	--out-go "$tmp/generated" \
-	--out "$tmp/out" \
-	--docs "$tmp/docs/snippets" \
-	--script "$tmp/scripts/cohsh/boot_v0.coh" \
-	--source configs/root_task.toml \
-	configs/root_task.toml >/dev/null
+# The manifests and prose docs are read from here; every output lands under $tmp.
+go run ./cmd/coh-rtc --into "$tmp" >/dev/null
+mkdir -p "$tmp/generated" "$tmp/docs" "$tmp/scripts"
 
 drift=()
 while IFS= read -r -d '' fresh; do

@@ -63,13 +63,49 @@ func TestTwoRunsByteIdentical(t *testing.T) {
 	}
 }
 
-// TestCommittedGeneratedIsFresh is the drift gate: generated/, docs/snippets
-// and the boot script in the repository must match a fresh compile.
+// TestCommittedGeneratedIsFresh is the drift gate: generated/ (every
+// profile), docs/snippets and the boot script in the repository must match a
+// fresh compile.
 func TestCommittedGeneratedIsFresh(t *testing.T) {
 	var out, errb bytes.Buffer
-	args := []string{"--check", "../..", "--source", "configs/root_task.toml", "../../configs/root_task.toml"}
+	args := []string{"--check", "../.."}
 	if code := run(context.Background(), args, nil, &out, &errb); code != 0 {
 		t.Errorf("coh-rtc --check = %d; want 0 (run make generate and commit):\n%s", code, errb.String())
+	}
+	if want := "coh-rtc: no drift in "; !strings.HasPrefix(out.String(), want) {
+		t.Errorf("stdout %q; want %q", out.String(), want)
+	}
+}
+
+// TestProfiles: without MANIFEST coh-rtc compiles every profile of the
+// repository, each Go file under the build constraint that selects it (dev
+// unless -tags cohesix_fleet), and only dev writes docs and the boot script.
+func TestProfiles(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"--root", "../..", "--into", dir}, nil, &out, &errb); code != 0 {
+		t.Fatalf("coh-rtc --root ../.. --into %s = %d; stderr:\n%s", dir, code, errb.String())
+	}
+	tree := readTree(t, dir)
+	for file, tag := range map[string]string{"generated/manifest.go": "//go:build !cohesix_fleet\n", "generated/manifest_fleet.go": "//go:build cohesix_fleet\n"} {
+		if !bytes.Contains(tree[file], []byte("\n\n"+tag+"\n// Package generated")) {
+			t.Errorf("%s lacks %q after its header:\n%.200s", file, tag, tree[file])
+		}
+	}
+	for _, f := range []string{
+		"generated/manifest/root_task_resolved.json", "generated/manifest/fleet/root_task_resolved.json",
+		"generated/manifest/fleet/root_task_resolved.cbor.sha256", "out/manifests/fleet/root_task_resolved.json",
+		"docs/snippets/root_task_manifest.md", "docs/MANIFEST.md", "scripts/cohsh/boot_v0.coh",
+	} {
+		if tree[f] == nil {
+			t.Errorf("%s not written", f)
+		}
+	}
+	if !bytes.Contains(tree["generated/manifest/fleet/root_task_resolved.json"], []byte(`"name": "fleet"`)) {
+		t.Errorf("fleet resolved JSON does not name the fleet profile")
+	}
+	if !bytes.Contains(tree["docs/snippets/root_task_manifest.md"], []byte("| `profile.name` | `\"dev\"` |")) {
+		t.Errorf("doc snippets do not come from the dev profile")
 	}
 }
 
@@ -106,6 +142,8 @@ func TestUsageAndErrors(t *testing.T) {
 		inStderr string
 	}{
 		{"stray argument", []string{"a.toml", "b.toml"}, 2, "unexpected arguments"},
+		{"output flag without manifest", []string{"--out-go", "x"}, 2, "--out-go needs the MANIFEST it is for"},
+		{"root with manifest", []string{"--root", ".", "a.toml"}, 2, "--root and --into compile the repository's profiles"},
 		{"unknown flag", []string{"--nope"}, 2, "Usage: coh-rtc"},
 		{"missing manifest", []string{filepath.Join(t.TempDir(), "none.toml")}, 1, "read manifest"},
 		{"invalid manifest", []string{"--check", t.TempDir(), bad}, 1, "secure9p.msize = 8193 exceeds the maximum 8192"},

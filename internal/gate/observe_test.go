@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -110,7 +111,7 @@ func TestProcScheduleAndLease(t *testing.T) {
 	q := f.queen()
 	f.spawn(2, "3")
 	f.tick(1)
-	if got, want := f.mustRead(q, "/proc/schedule/summary"), "queue=2 dequeued=2 dropped=0 max_entries=8\n"; got != want {
+	if got, want := f.mustRead(q, "/proc/schedule/summary"), "queue=2 dequeued=2 dropped=0 max_entries="+fmt.Sprint(generated.ObservabilityProcScheduleQueueMaxEntries)+"\n"; got != want {
 		t.Errorf("summary = %q, want %q", got, want)
 	}
 	want := "id=worker-1 role=worker-heartbeat priority=0 ticks=2 budget_ms=300000 seq=1\n" +
@@ -119,7 +120,7 @@ func TestProcScheduleAndLease(t *testing.T) {
 		t.Errorf("queue = %q, want %q", got, want)
 	}
 	f.tick(2) // budgets end
-	if got, want := f.mustRead(q, "/proc/schedule/summary"), "queue=0 dequeued=6 dropped=2 max_entries=8\n"; got != want {
+	if got, want := f.mustRead(q, "/proc/schedule/summary"), "queue=0 dequeued=6 dropped=2 max_entries="+fmt.Sprint(generated.ObservabilityProcScheduleQueueMaxEntries)+"\n"; got != want {
 		t.Errorf("summary after budgets = %q, want %q", got, want)
 	}
 	if got := f.mustRead(q, "/proc/lease/summary"); !strings.HasPrefix(got, "active=0 preemptions=0 quotas=0 max_active=") {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/console"
 	"github.com/google/go-cmp/cmp"
 )
@@ -80,7 +81,7 @@ func TestDispatch(t *testing.T) {
 		{name: "spawn gpu", before: []string{"attach queen"}, line: `spawn {"spawn":"gpu","lease":{"gpu_id":"GPU-0","mem_mb":1,"streams":1,"ttl_s":1}}`, want: []string{"ERR SPAWN reason=busy detail=busy path=/queen/ctl error=EBUSY"}},
 		{name: "spawn bad json", before: []string{"attach queen"}, line: `spawn {"spawn":"heartbeat"`, want: []string{"ERR SPAWN reason=policy detail=invalid-payload path=/queen/ctl error=invalid payload"}},
 		{name: "spawn zero ticks", before: []string{"attach queen"}, line: `spawn {"spawn":"heartbeat","ticks":0}`, want: []string{"ERR SPAWN reason=policy detail=invalid-payload path=/queen/ctl error=invalid payload"}},
-		{name: "spawn over max workers", before: append([]string{"attach queen"}, slices.Repeat([]string{spawn}, 8)...), line: spawn, want: []string{"ERR SPAWN reason=quota detail=buffer-full path=/queen/ctl error=buffer full"}},
+		{name: "spawn over max workers", before: append([]string{"attach queen"}, slices.Repeat([]string{spawn}, generated.QueenMaxWorkers)...), line: spawn, want: []string{"ERR SPAWN reason=quota detail=buffer-full path=/queen/ctl error=buffer full"}},
 		{name: "kill", before: []string{"attach queen", spawn}, line: "kill worker-1", want: []string{"OK KILL id=worker-1"}},
 		{name: "kill id with quotes adds no keys", before: []string{"attach queen", spawn}, line: `kill w","kill":"worker-1`, want: []string{"ERR KILL reason=policy detail=invalid-path path=/queen/ctl error=invalid path"}},
 		{name: "kill unknown", before: []string{"attach queen"}, line: "kill worker-9", want: []string{"ERR KILL reason=policy detail=invalid-path path=/queen/ctl error=invalid path"}},

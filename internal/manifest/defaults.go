@@ -7,7 +7,7 @@ package manifest
 func Defaults() *Manifest {
 	return &Manifest{
 		Profile:   Profile{Name: "dev"},
-		EventPump: EventPump{TickMs: 5},
+		EventPump: EventPump{TickMs: 5, MemoryBudgetBytes: 32768},
 		Console: Console{
 			LineMaxBytes:             256,
 			RoleMax:                  16,

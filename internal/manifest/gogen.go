@@ -58,6 +58,19 @@ func GenerateGo(m *Manifest, source, sha string) ([]byte, error) {
 	return src, nil
 }
 
+// Constrain adds the build constraint //go:build expr to generated source,
+// after its "Code generated" line, so that several profiles' tables can live
+// in package generated and a build tag picks one (DECISIONS P50).
+func Constrain(src []byte, expr string) ([]byte, error) {
+	head, rest, ok := bytes.Cut(src, []byte("\n\n"))
+	if !ok || !bytes.HasPrefix(head, []byte("// Code generated ")) {
+		return nil, fmt.Errorf("constrain generated source: no leading \"Code generated\" line")
+	}
+	var out bytes.Buffer
+	fmt.Fprintf(&out, "%s\n\n//go:build %s\n\n%s", head, expr, rest)
+	return format.Source(out.Bytes())
+}
+
 func (g *goGen) claim(name string, path []string) error {
 	key := strings.Join(path, ".")
 	if prev, ok := g.names[name]; ok {

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -150,7 +151,7 @@ func TestInvalidManifests(t *testing.T) {
 		{"scope path len big", "[ticket_limits]\nmax_scope_path_len = 256\n",
 			`m.toml: ticket_limits.max_scope_path_len = 256 exceeds the maximum 255`},
 		{"telemetry ring budget", "[telemetry]\nring_bytes_per_worker = 8192\n",
-			`m.toml: telemetry.ring_bytes_per_worker = 8192 times queen.max_workers = 8 is 65536 bytes, more than the 32768-byte event-pump budget`},
+			`m.toml: telemetry.ring_bytes_per_worker = 8192 times queen.max_workers = 8 is 65536 bytes, more than event_pump.memory_budget_bytes = 32768`},
 		{"ingest mixed zero", "[telemetry_ingest]\nmax_segments_per_device = 0\n",
 			`m.toml: telemetry_ingest = "0/32768/131072" mixes zero and non-zero quotas: max_segments_per_device, max_bytes_per_segment and max_total_bytes_per_device must be all zero (disabled) or all non-zero`},
 		{"ingest total below segment", "[telemetry_ingest]\nmax_total_bytes_per_device = 1024\n",
@@ -176,8 +177,8 @@ func TestInvalidManifests(t *testing.T) {
 			`m.toml: observability.proc_schedule.queue_line_bytes = 100 is below required minimum 152 (the longest line it renders)`},
 		{"schedule queue below workers", "[observability.proc_schedule]\nqueue_max_entries = 4\n",
 			`m.toml: observability.proc_schedule.queue_max_entries = 4 is below queen.max_workers = 8: the queue would hide live workers`},
-		{"schedule queue entries max", "[observability.proc_schedule]\nqueue_max_entries = 257\n",
-			`m.toml: observability.proc_schedule.queue_max_entries = 257 exceeds the maximum 256`},
+		{"schedule queue entries past the budget", "[observability.proc_schedule]\nqueue_max_entries = 129\n",
+			`m.toml: observability.proc_schedule.queue_max_entries = 129 times queue_line_bytes = 256 is 33024 bytes, more than event_pump.memory_budget_bytes = 32768`},
 		{"lease summary bytes", "[observability.proc_lease]\nsummary_bytes = 80\n",
 			`m.toml: observability.proc_lease.summary_bytes = 80 is below required minimum 83 (the longest line it renders)`},
 		{"lease active line bytes", "[observability.proc_lease]\nactive_line_bytes = 190\n",
@@ -201,7 +202,7 @@ func TestInvalidManifests(t *testing.T) {
 		{"cas bundle above budget", "[cas.store]\nmax_chunks = 9\n",
 			`m.toml: cas.store.max_chunks = 9 times chunk_bytes 128 exceeds cas.store.budget_bytes 1024: one bundle must fit the store`},
 		{"cas memory store above the event pump", "[cas.store]\nchunk_bytes = 8192\nbudget_bytes = 65536\n",
-			`m.toml: cas.store.budget_bytes = 65536 exceeds the 32768-byte event-pump budget of a memory-backed store (set cas.store.backing = "disk" for a state-dir store)`},
+			`m.toml: cas.store.budget_bytes = 65536 plus the telemetry rings (8192 bytes) exceeds event_pump.memory_budget_bytes = 32768, which a memory-backed store shares (set cas.store.backing = "disk" for a state-dir store)`},
 		{"cas disk store above its red line", "[cas.store]\nbacking = \"disk\"\nbudget_bytes = 2199023255552\n",
 			`m.toml: cas.store.budget_bytes = 2199023255552 exceeds the 1099511627776-byte red line of a disk-backed store`},
 		{"cas backing unknown", "[cas.store]\nbacking = \"tape\"\n",
@@ -247,6 +248,106 @@ func TestInvalidManifests(t *testing.T) {
 			}
 			if got := err.Error(); got != tt.want {
 				t.Errorf("Load(%q) =\n%s\nwant\n%s", text, got, tt.want)
+			}
+		})
+	}
+}
+
+const fleetPath = "../../configs/root_task.fleet.toml"
+
+// TestFleetManifest: the committed fleet profile compiles, describes at
+// least 1,024 workers with rings that hold several ~100-byte heartbeats, and
+// differs from the dev profile only in the keys it sizes for the fleet.
+func TestFleetManifest(t *testing.T) {
+	data, err := os.ReadFile(fleetPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fleet, err := Load("configs/root_task.fleet.toml", data, Options{ReadFile: noFiles})
+	if err != nil {
+		t.Fatalf("Load(fleet) = %v; want nil", err)
+	}
+	dev, err := Load("configs/root_task.toml", devManifest(t), Options{ReadFile: noFiles})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const heartbeat = 100
+	if fleet.Profile.Name != "fleet" || fleet.Queen.MaxWorkers < 1024 || fleet.Telemetry.RingBytesPerWorker < 8*heartbeat {
+		t.Errorf("fleet: profile %q, max_workers %d, ring %d bytes; want fleet, >= 1024, >= %d", fleet.Profile.Name, fleet.Queen.MaxWorkers, fleet.Telemetry.RingBytesPerWorker, 8*heartbeat)
+	}
+	if dev.EventPump.MemoryBudgetBytes != 32<<10 {
+		t.Errorf("dev event_pump.memory_budget_bytes = %d; want 32768, the fixed budget it replaces", dev.EventPump.MemoryBudgetBytes)
+	}
+	// Every key the fleet changes, and nothing else.
+	sized := map[string]bool{
+		"meta.purpose": true, "profile.name": true, "event_pump.memory_budget_bytes": true,
+		"network.max_conns_per_peer": true, "queen.inbox_depth": true, "queen.max_workers": true,
+		"queen.max_sessions": true,
+		"observability.proc_schedule.queue_max_entries": true,
+	}
+	fr, dr := map[string]string{}, map[string]string{}
+	for _, r := range flatten(Tree(fleet), "") {
+		fr[r.key] = r.val
+	}
+	for _, r := range flatten(Tree(dev), "") {
+		dr[r.key] = r.val
+	}
+	for k, v := range fr {
+		if changed := v != dr[k]; changed != sized[k] {
+			t.Errorf("fleet %s = %s, dev %s; want it changed = %t", k, v, dr[k], sized[k])
+		}
+	}
+	if len(fr) != len(dr) {
+		t.Errorf("fleet has %d keys, dev %d", len(fr), len(dr))
+	}
+}
+
+// TestFleetBounds: the red lines that grow with the worker count derive from
+// event_pump.memory_budget_bytes and queen.memory_budget_bytes (DECISIONS
+// P50): a fleet within its budgets is accepted, and one key past a budget is
+// refused with the budget named.
+func TestFleetBounds(t *testing.T) {
+	// fleet is a manifest of n workers with 4 KiB rings, n sessions and a
+	// run queue of n lines, within an event-pump budget of b bytes and a
+	// hive of hive bytes; extra is appended.
+	fleet := func(n, b, hive int, extra string) string {
+		return base + fmt.Sprintf("[event_pump]\nmemory_budget_bytes = %d\n[queen]\nmax_workers = %d\nmax_sessions = %d\nmemory_budget_bytes = %d\n"+
+			"[telemetry]\nring_bytes_per_worker = 4096\n[observability.proc_schedule]\nqueue_max_entries = %d\n", b, n, n, hive, n) + extra
+	}
+	const mib = 1 << 20
+	tests := []struct {
+		name, toml, want string
+	}{
+		{"1,024 workers in 8 MiB", fleet(1024, 8*mib, 256*mib, ""), ""},
+		{"4,096 workers in a 512 MiB hive", fleet(4096, 32*mib, 512*mib, ""), ""},
+		{"10,000 workers in a 1 GiB hive", fleet(10000, 64*mib, 1024*mib, ""), ""},
+		{"10,000 workers in a 256 MiB hive", fleet(10000, 64*mib, 256*mib, ""),
+			`m.toml: queen.max_workers = 10000 at 81920 bytes per attached worker plus event_pump.memory_budget_bytes = 67108864 is 886308864 bytes, more than queen.memory_budget_bytes = 268435456`},
+		{"1,024 rings past the budget", fleet(1024, 4*mib-1, 256*mib, ""),
+			`m.toml: telemetry.ring_bytes_per_worker = 4096 times queen.max_workers = 1024 is 4194304 bytes, more than event_pump.memory_budget_bytes = 4194303`},
+		{"lease list past the budget", fleet(1024, 8*mib, 256*mib, "[observability.proc_lease]\nactive_max_entries = 32769\n"),
+			`m.toml: observability.proc_lease.active_max_entries = 32769 times active_line_bytes = 256 is 8388864 bytes, more than event_pump.memory_budget_bytes = 8388608`},
+		{"memory CAS beside the rings", fleet(1024, 8*mib, 256*mib, "[cas.store]\nchunk_bytes = 8192\nbudget_bytes = 4194305\nmax_chunks = 8\n"),
+			`m.toml: cas.store.budget_bytes = 4194305 plus the telemetry rings (4194304 bytes) exceeds event_pump.memory_budget_bytes = 8388608, which a memory-backed store shares (set cas.store.backing = "disk" for a state-dir store)`},
+		{"memory CAS that fits beside the rings", fleet(1024, 8*mib, 256*mib, "[cas.store]\nchunk_bytes = 8192\nbudget_bytes = 4194304\nmax_chunks = 8\n"), ""},
+		{"sessions below workers", strings.Replace(fleet(1024, 8*mib, 256*mib, ""), "max_sessions = 1024", "max_sessions = 1023", 1),
+			`m.toml: queen.max_sessions = 1023 is below queen.max_workers = 1024: attached workers' ticket enforcers would be evicted and their quotas reset`},
+		{"budget past the hive", base + "[event_pump]\nmemory_budget_bytes = 268435457\n",
+			`m.toml: event_pump.memory_budget_bytes = 268435457 exceeds queen.memory_budget_bytes = 268435456`},
+		{"budget past its ceiling", base + "[event_pump]\nmemory_budget_bytes = 1073741825\n[queen]\nmemory_budget_bytes = 4294967296\n",
+			`m.toml: event_pump.memory_budget_bytes = 1073741825 exceeds the maximum 1073741824`},
+		{"workers past the ceiling", strings.Replace(fleet(65537, 64*mib, 16384*mib, ""), "ring_bytes_per_worker = 4096", "ring_bytes_per_worker = 1", 1),
+			"m.toml: observability.proc_schedule.queue_max_entries = 65537 exceeds the maximum 65536\nm.toml: queen.max_workers = 65537 exceeds the maximum 65536"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load("m.toml", []byte(tt.toml), Options{ReadFile: noFiles})
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tt.want {
+				t.Errorf("Load(%q) =\n%s\nwant\n%s", tt.toml, got, tt.want)
 			}
 		})
 	}

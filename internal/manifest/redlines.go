@@ -25,8 +25,23 @@ const (
 	frameHeaderBytes        = 4
 	maxPort                 = 65535
 
-	eventPumpBudgetBytes = 32 << 10 // telemetry rings and CAS chunks
-	casDiskBudgetBytes   = 1 << 40  // what a disk-backed CAS store may be given
+	casDiskBudgetBytes = 1 << 40 // what a disk-backed CAS store may be given
+
+	// Fleet bounds (DECISIONS P50). What grows with the worker count is
+	// bounded by the manifest's own budgets (event_pump.memory_budget_bytes,
+	// queen.memory_budget_bytes; see checkMemoryBudget); these are only the
+	// absolute sanity ceilings above any budget.
+	maxEventPumpBudgetBytes = 1 << 30 // what event_pump.memory_budget_bytes may set aside
+	maxWorkers              = 1 << 16 // queen.max_workers
+	maxProcListEntries      = maxWorkers
+	// workerCostBytes is what one attached worker costs the root task besides
+	// its telemetry ring: its Secure9P session (buffers, goroutines), its
+	// worker and session records and its ticket enforcer. Issue 15 measured
+	// about 80 KB of RSS per attached worker on 511ba8b; queen.max_workers
+	// times this, plus event_pump.memory_budget_bytes, must fit
+	// queen.memory_budget_bytes.
+	workerCostBytes = 80 << 10
+
 	sidecarBudgetBytes   = 16 << 10
 	tamperEntryCostBytes = 128
 
@@ -45,7 +60,6 @@ const (
 	maxSpoolEntries       = 256
 	maxDutyCyclePercent   = 100
 	maxReplayEntries      = 256
-	maxProcListEntries    = 256
 	journalEntryOverhead  = 256 // a journal entry's fields besides its payload
 	maxPolicyQueueEntries = 64
 	maxPolicyRuleIDBytes  = 64
@@ -56,29 +70,31 @@ const (
 // redLineNames lets a schema tag name a red line (min:"maxMsize"): a tag
 // cannot refer to a Go constant, and limits may not be literals elsewhere.
 var redLineNames = map[string]int64{
-	"maxMsize":              maxMsize,
-	"maxWalkDepth":          maxWalkDepth,
-	"maxWalkComponentBytes": maxWalkComponentBytes,
-	"maxTagsPerSession":     maxTagsPerSession,
-	"maxShardBits":          maxShardBits,
-	"maxTicketScopes":       maxTicketScopes,
-	"maxScopePathLen":       maxScopePathLen,
-	"maxPort":               maxPort,
-	"maxWatchEntries":       maxWatchEntries,
-	"maxLatencySamples":     maxLatencySamples,
-	"maxTelemetryDevices":   maxTelemetryDevices,
-	"maxLeaseSchemaBytes":   maxLeaseSchemaBytes,
-	"maxLeaseStateBytes":    maxLeaseStateBytes,
-	"minHiveFps":            minHiveFps,
-	"maxHiveFps":            maxHiveFps,
-	"maxSpoolEntries":       maxSpoolEntries,
-	"maxDutyCyclePercent":   maxDutyCyclePercent,
-	"maxReplayEntries":      maxReplayEntries,
-	"maxProcListEntries":    maxProcListEntries,
-	"maxPolicyQueueEntries": maxPolicyQueueEntries,
-	"maxPolicyRuleIDBytes":  maxPolicyRuleIDBytes,
-	"maxBackoffExponent":    maxBackoffExponent,
-	"maxModelIDBytes":       maxModelIDBytes,
+	"maxMsize":                maxMsize,
+	"maxWalkDepth":            maxWalkDepth,
+	"maxWalkComponentBytes":   maxWalkComponentBytes,
+	"maxTagsPerSession":       maxTagsPerSession,
+	"maxShardBits":            maxShardBits,
+	"maxTicketScopes":         maxTicketScopes,
+	"maxScopePathLen":         maxScopePathLen,
+	"maxPort":                 maxPort,
+	"maxWatchEntries":         maxWatchEntries,
+	"maxLatencySamples":       maxLatencySamples,
+	"maxTelemetryDevices":     maxTelemetryDevices,
+	"maxEventPumpBudgetBytes": maxEventPumpBudgetBytes,
+	"maxWorkers":              maxWorkers,
+	"maxLeaseSchemaBytes":     maxLeaseSchemaBytes,
+	"maxLeaseStateBytes":      maxLeaseStateBytes,
+	"minHiveFps":              minHiveFps,
+	"maxHiveFps":              maxHiveFps,
+	"maxSpoolEntries":         maxSpoolEntries,
+	"maxDutyCyclePercent":     maxDutyCyclePercent,
+	"maxReplayEntries":        maxReplayEntries,
+	"maxProcListEntries":      maxProcListEntries,
+	"maxPolicyQueueEntries":   maxPolicyQueueEntries,
+	"maxPolicyRuleIDBytes":    maxPolicyRuleIDBytes,
+	"maxBackoffExponent":      maxBackoffExponent,
+	"maxModelIDBytes":         maxModelIDBytes,
 }
 
 // enums are the value sets a oneof tag names, in the order diagnostics list

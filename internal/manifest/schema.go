@@ -55,8 +55,15 @@ type Profile struct {
 	Kernel bool   `toml:"kernel"`
 }
 
+// EventPump is the root task's event loop. MemoryBudgetBytes (a Go-port
+// key, DECISIONS P50) is the memory set aside for what grows with the
+// worker count: the telemetry rings, a memory-backed CAS store and one
+// rendering of each per-worker /proc list. The red lines that bound those
+// keys derive from it (validate.go, checkMemoryBudget) instead of fixed
+// constants, so a fleet profile is a manifest, not a compiler change.
 type EventPump struct {
-	TickMs int64 `toml:"tick_ms" min:"1"`
+	TickMs            int64 `toml:"tick_ms" min:"1"`
+	MemoryBudgetBytes int64 `toml:"memory_budget_bytes" min:"1" max:"maxEventPumpBudgetBytes" le:"queen.memory_budget_bytes"`
 }
 
 // Console is a Go-port section: console grammar and transport limits
@@ -108,7 +115,7 @@ type Network struct {
 // Queen is a Go-port section: the authority loop and worker defaults.
 type Queen struct {
 	InboxDepth            int64 `toml:"inbox_depth" min:"1"`
-	MaxWorkers            int64 `toml:"max_workers" min:"1"`
+	MaxWorkers            int64 `toml:"max_workers" min:"1" max:"maxWorkers"`
 	MaxBindsPerSession    int64 `toml:"max_binds_per_session" min:"1"`
 	LogRingLines          int64 `toml:"log_ring_lines" min:"1"`
 	LogLineMaxBytes       int64 `toml:"log_line_max_bytes" min:"1"`
@@ -311,14 +318,14 @@ type ProcPressure struct {
 type ProcSchedule struct {
 	SummaryBytes    int64 `toml:"summary_bytes" longest:"queue={u64} dequeued={u64} dropped={u64} max_entries={u64}\n"`
 	QueueLineBytes  int64 `toml:"queue_line_bytes" longest:"id={worker_id} role=worker-heartbeat priority=0 ticks={u64} budget_ms={u64} seq={u64}\n"`
-	QueueMaxEntries int64 `toml:"queue_max_entries" min:"1" max:"maxProcListEntries"`
+	QueueMaxEntries int64 `toml:"queue_max_entries" min:"1" max:"maxProcListEntries"` // times queue_line_bytes within event_pump.memory_budget_bytes
 }
 
 // ProcLease bounds /proc/lease (Go port, roadmap 24c).
 type ProcLease struct {
 	SummaryBytes     int64 `toml:"summary_bytes" longest:"active={u64} preemptions=0 quotas=0 max_active={u64}\n"`
 	ActiveLineBytes  int64 `toml:"active_line_bytes" longest:"id={worker_id} subject={worker_id} resource=gpu/{gpu_id} ttl_s={u32} priority=255 state=ACTIVE seq={u64}\n"`
-	ActiveMaxEntries int64 `toml:"active_max_entries" min:"1" max:"maxProcListEntries"`
+	ActiveMaxEntries int64 `toml:"active_max_entries" min:"1" max:"maxProcListEntries"` // times active_line_bytes within event_pump.memory_budget_bytes
 }
 
 // UIProviders are UI projections of other nodes: each needs its source on.

@@ -128,7 +128,7 @@ func validate(m *Manifest, raw map[string]any, opts Options) []string {
 // crossChecks are the rules that tie several keys or list entries together,
 // beyond what the schema tags say.
 var crossChecks = []func(*checker, *Manifest){
-	checkCore, checkConsole, checkNamespaces, checkTickets, checkTelemetry,
+	checkCore, checkConsole, checkNamespaces, checkTickets, checkMemoryBudget, checkTelemetry,
 	checkLifecycle, checkObservability, checkClientPolicies, checkSwarmUI,
 	checkEcosystem, checkSidecars, checkProduction, checkPlaceholders,
 }
@@ -280,12 +280,51 @@ func checkTickets(c *checker, m *Manifest) {
 	}
 }
 
-func checkTelemetry(c *checker, m *Manifest) {
-	t := m.Telemetry
-	if w := m.Queen.MaxWorkers; w > 0 && t.RingBytesPerWorker > eventPumpBudgetBytes/w {
-		c.add("telemetry.ring_bytes_per_worker", t.RingBytesPerWorker, "times queen.max_workers = %d is %s bytes, more than the %d-byte event-pump budget", w, mulString(t.RingBytesPerWorker, w), eventPumpBudgetBytes)
+// checkMemoryBudget applies the red lines that grow with the worker count
+// (DECISIONS P50). They derive from two budgets of the manifest itself:
+// event_pump.memory_budget_bytes (B) holds the telemetry rings, a
+// memory-backed CAS store and one rendering of each per-worker /proc list;
+// queen.memory_budget_bytes holds B plus every worker's session and records
+// at workerCostBytes each. The dev profile's B is 32 KiB, the fixed budget
+// these lines had before; a fleet profile raises B and the worker cap
+// together, within the absolute ceilings of redlines.go.
+func checkMemoryBudget(c *checker, m *Manifest) {
+	const key = "event_pump.memory_budget_bytes"
+	b := m.EventPump.MemoryBudgetBytes
+	w := m.Queen.MaxWorkers
+	if b < 1 || w < 1 {
+		return // the tags refuse these
 	}
+	rings := new(big.Int).Mul(big.NewInt(m.Telemetry.RingBytesPerWorker), big.NewInt(w))
+	if rings.Cmp(big.NewInt(b)) > 0 {
+		c.add("telemetry.ring_bytes_per_worker", m.Telemetry.RingBytesPerWorker, "times queen.max_workers = %d is %s bytes, more than %s = %d", w, rings, key, b)
+	} else if st := m.CAS.Store; st.Backing == "memory" && rings.Int64()+st.BudgetBytes > b {
+		c.add("cas.store.budget_bytes", st.BudgetBytes, "plus the telemetry rings (%s bytes) exceeds %s = %d, which a memory-backed store shares (set cas.store.backing = \"disk\" for a state-dir store)", rings, key, b)
+	}
+	for _, l := range []struct {
+		key, lineKey     string
+		entries, lineLen int64
+	}{
+		{"observability.proc_schedule.queue_max_entries", "queue_line_bytes", m.Observability.ProcSchedule.QueueMaxEntries, m.Observability.ProcSchedule.QueueLineBytes},
+		{"observability.proc_lease.active_max_entries", "active_line_bytes", m.Observability.ProcLease.ActiveMaxEntries, m.Observability.ProcLease.ActiveLineBytes},
+	} {
+		if n := new(big.Int).Mul(big.NewInt(l.entries), big.NewInt(l.lineLen)); n.Cmp(big.NewInt(b)) > 0 {
+			c.add(l.key, l.entries, "times %s = %d is %s bytes, more than %s = %d", l.lineKey, l.lineLen, n, key, b)
+		}
+	}
+	if s := m.Queen.MaxSessions; s >= 1 && s < w {
+		c.add("queen.max_sessions", s, "is below queen.max_workers = %d: attached workers' ticket enforcers would be evicted and their quotas reset", w)
+	}
+	hive := m.Queen.MemoryBudgetBytes
+	if b > hive {
+		return // the le tag on the key says so
+	}
+	if need := new(big.Int).Add(big.NewInt(b), new(big.Int).Mul(big.NewInt(w), big.NewInt(workerCostBytes))); need.Cmp(big.NewInt(hive)) > 0 {
+		c.add("queen.max_workers", w, "at %d bytes per attached worker plus %s = %d is %s bytes, more than queen.memory_budget_bytes = %d", workerCostBytes, key, b, need, hive)
+	}
+}
 
+func checkTelemetry(c *checker, m *Manifest) {
 	in := m.TelemetryIngest
 	zeros := 0
 	for _, v := range []int64{in.MaxSegmentsPerDevice, in.MaxBytesPerSegment, in.MaxTotalBytesPerDevice} {
@@ -377,9 +416,6 @@ func checkCAS(c *checker, m *Manifest, raw map[string]any, opts Options) {
 	st := k.Store
 	if st.ChunkBytes > 0 && st.MaxChunks > st.BudgetBytes/st.ChunkBytes {
 		c.add("cas.store.max_chunks", st.MaxChunks, "times chunk_bytes %d exceeds cas.store.budget_bytes %d: one bundle must fit the store", st.ChunkBytes, st.BudgetBytes)
-	}
-	if st.Backing == "memory" && st.BudgetBytes > eventPumpBudgetBytes {
-		c.add("cas.store.budget_bytes", st.BudgetBytes, "exceeds the %d-byte event-pump budget of a memory-backed store (set cas.store.backing = \"disk\" for a state-dir store)", eventPumpBudgetBytes)
 	}
 	if st.Backing == "disk" && st.BudgetBytes > casDiskBudgetBytes {
 		c.add("cas.store.budget_bytes", st.BudgetBytes, "exceeds the %d-byte red line of a disk-backed store", int64(casDiskBudgetBytes))
@@ -562,9 +598,4 @@ func checkPlaceholders(c *checker, m *Manifest) {
 	if strings.Contains(m.CAS.Signing.KeyPath, placeholder) {
 		c.add("cas.signing.key_path", m.CAS.Signing.KeyPath, "is a placeholder: name the production signing key")
 	}
-}
-
-// mulString multiplies without overflow for display.
-func mulString(a, b int64) string {
-	return new(big.Int).Mul(big.NewInt(a), big.NewInt(b)).String()
 }
