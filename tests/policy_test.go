@@ -105,7 +105,7 @@ func TestPolicyGateAuditReplay(t *testing.T) {
 		want := step[1]
 		switch {
 		case strings.HasPrefix(want, "OK LS"):
-			want = fmt.Sprintf(want, 12) // gpu kmesg log proc queen trace shard worker policy actions audit replay
+			want = fmt.Sprintf(want, 14) // gpu kmesg log proc queen trace shard worker policy actions audit replay updates models
 		case strings.HasPrefix(want, "OK ECHO"):
 			_, payload, _ := strings.Cut(strings.TrimPrefix(step[0], "echo "), " ")
 			want = fmt.Sprintf(want, len(payload))
@@ -129,8 +129,8 @@ func TestPolicyGateAuditReplay(t *testing.T) {
 		}
 	}
 	names := rootNames(t, c)
-	if !slices.Equal(names[len(names)-4:], []string{"policy", "actions", "audit", "replay"}) {
-		t.Errorf("ls / = %q; want it to end with policy actions audit replay", names)
+	if !slices.Equal(names[len(names)-6:], []string{"policy", "actions", "audit", "replay", "updates", "models"}) {
+		t.Errorf("ls / = %q; want it to end with policy actions audit replay updates models", names)
 	}
 	var log []string
 	for _, l := range logLines(t, c) {
