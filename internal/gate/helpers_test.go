@@ -30,6 +30,7 @@ type fixture struct {
 type options struct {
 	queen func(*queen.Config)
 	ns    func(*Config)
+	inbox int // the queen's inbox depth per class; 0 for 64
 }
 
 func newFixture(t *testing.T, o options) *fixture {
@@ -45,7 +46,11 @@ func newFixture(t *testing.T, o options) *fixture {
 	}
 	clock := &fakeClock{}
 	clock.ms.Store(1_000_000)
-	q := queen.New(qcfg, clock, 64)
+	inbox := o.inbox
+	if inbox == 0 {
+		inbox = 64
+	}
+	q := queen.New(qcfg, clock, inbox)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); q.Run(ctx, nil) }()

@@ -33,4 +33,6 @@ func (ns *Namespace) CloseSession(s *Session, reason string) {
 }
 
 // QueenSeen records authenticated queen activity (/proc/root/last_seen_ms).
-func (ns *Namespace) QueenSeen() { _, _ = ns.q.Submit(bg, queen.QueenSeen{}) }
+// It waits for room rather than being dropped (DECISIONS P46, P52): a
+// control command, so a telemetry backlog does not hold it up.
+func (ns *Namespace) QueenSeen() { _, _ = ns.q.SubmitWait(bg, queen.QueenSeen{}) }

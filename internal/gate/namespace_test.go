@@ -546,7 +546,10 @@ func TestBindGatedByLifecycle(t *testing.T) {
 func TestTelemetryWindow(t *testing.T) {
 	f := newFixture(t, options{queen: func(c *queen.Config) { c.RingBytesPerWorker = 64; c.HeartbeatIntervalMs = 100 }})
 	f.spawn(1, "100")
-	f.tick(8) // 8 records of 23 bytes: the 64-byte ring holds the last two
+	for range 8 { // 8 records of 23 bytes: the 64-byte ring holds the last two
+		f.clock.ms.Add(100) // a heartbeat apart: each wrap opens its own audit window
+		f.tick(1)
+	}
 	q := f.queen()
 	n, _, err := f.ns.Resolve(q, "/worker/worker-1/telemetry", OpRead)
 	if err != nil {

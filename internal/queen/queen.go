@@ -3,6 +3,7 @@ package queen
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -59,14 +60,50 @@ type request struct {
 	reply chan Result
 }
 
-// Queen runs State in one goroutine fed by a bounded inbox.
+// Class is an inbox class (DECISIONS P52): the authority applies waiting
+// Control commands ahead of waiting Telemetry ones, so operator control
+// never waits behind a telemetry backlog.
+type Class uint8
+
+const (
+	Control   Class = iota // everything that is not bulk telemetry
+	Telemetry              // worker telemetry appends and telemetry ingest
+)
+
+func (c Class) String() string {
+	if c == Telemetry {
+		return "telemetry"
+	}
+	return "control"
+}
+
+// bulk marks the commands of the Telemetry class. A command's class is a
+// function of its type alone, so the writes DECISIONS P29 orders (writes
+// to one file, one command type) always share a class and keep their
+// order.
+type bulk interface{ bulk() }
+
+func (TelemetryAppend) bulk() {}
+func (IngestCtl) bulk()       {}
+func (IngestAppend) bulk()    {}
+
+// ClassOf returns the inbox class of c.
+func ClassOf(c Cmd) Class {
+	if _, ok := c.(bulk); ok {
+		return Telemetry
+	}
+	return Control
+}
+
+// Queen runs State in one goroutine fed by two bounded inboxes, one per
+// class (DECISIONS P52).
 type Queen struct {
 	Pressure Pressure
 	Tickets  Tickets // per-ticket scopes and quotas (tickets.go)
 
 	cfg   Config
 	clock Clock
-	inbox chan request
+	inbox [2]chan request // by Class, each inboxDepth deep
 	snap  atomic.Pointer[Snapshot]
 	done  chan struct{}
 	state *State // owned by the Run goroutine
@@ -78,12 +115,16 @@ type Queen struct {
 	restoring *Restore      // boot records for Run to apply first
 	seq       uint64
 	batch     []request // the group commit being applied (applyBatch)
+	owed      bool      // that batch left waiting telemetry out (fsync_batch_max 1)
 	results   []Result  // its results, by position
 }
 
 // New returns a queen at boot; call Run to start it.
 func New(cfg Config, clock Clock, inboxDepth int) *Queen {
-	q := &Queen{cfg: cfg, clock: clock, inbox: make(chan request, inboxDepth), done: make(chan struct{})}
+	q := &Queen{cfg: cfg, clock: clock, done: make(chan struct{})}
+	for i := range q.inbox {
+		q.inbox[i] = make(chan request, inboxDepth)
+	}
 	now := q.nowMs()
 	q.state = NewState(cfg, now)
 	q.snap.Store(q.state.snapshot(0, now))
@@ -96,13 +137,15 @@ func (q *Queen) nowMs() uint64 { return uint64(q.clock.Now().UnixMilli()) }
 func (q *Queen) Snapshot() *Snapshot { return q.snap.Load() }
 
 // Submit hands c to the authority and waits for its result. It never waits
-// for room in the inbox: a full inbox is refused with errs.ErrBusy.
+// for room in the inbox: a full inbox (of c's class) is refused with
+// errs.ErrBusy.
 func (q *Queen) Submit(ctx context.Context, c Cmd) (Result, error) {
 	return q.SubmitQueued(ctx, c, nil)
 }
 
 // SubmitQueued is Submit that calls queued (if not nil) once c is in the
-// inbox: commands submitted after that are applied after c.
+// inbox: commands of c's class submitted after that are applied after c
+// (a command of the other class may pass it; DECISIONS P52).
 func (q *Queen) SubmitQueued(ctx context.Context, c Cmd, queued func()) (Result, error) {
 	req := request{cmd: c, reply: make(chan Result, 1)}
 	select {
@@ -111,7 +154,7 @@ func (q *Queen) SubmitQueued(ctx context.Context, c Cmd, queued func()) (Result,
 	default:
 	}
 	select {
-	case q.inbox <- req:
+	case q.inbox[ClassOf(c)] <- req:
 		if queued != nil {
 			queued()
 		}
@@ -129,7 +172,7 @@ func (q *Queen) SubmitQueued(ctx context.Context, c Cmd, queued func()) (Result,
 func (q *Queen) SubmitWait(ctx context.Context, c Cmd) (Result, error) {
 	req := request{cmd: c, reply: make(chan Result, 1)}
 	select {
-	case q.inbox <- req:
+	case q.inbox[ClassOf(c)] <- req:
 	case <-ctx.Done():
 		return Result{}, ctx.Err()
 	case <-q.done:
@@ -169,17 +212,38 @@ func (q *Queen) Audit(lines ...string) {
 	_, _ = q.SubmitWait(context.Background(), LogAppend{Lines: lines})
 }
 
-// Run applies commands in inbox order until ctx ends. ticks drives
+// Run applies commands until ctx ends: each class in its inbox order,
+// waiting Control ahead of waiting Telemetry (applyBatch). ticks drives
 // heartbeats; a nil channel means only explicit Tick commands advance them.
 func (q *Queen) Run(ctx context.Context, ticks <-chan time.Time) {
 	defer close(q.done)
 	q.restoreStore() // persist.go
 	q.apply(BootComplete{})
 	for {
+		select { // a flood of commands must not hold back ticks or the end
+		case <-ctx.Done():
+			return
+		case <-ticks:
+			q.apply(Tick{})
+			continue
+		default:
+		}
+		first := Control // a waiting control command goes first,
+		if q.owed {
+			first = Telemetry // unless the last batch had no room for waiting telemetry
+		}
+		select {
+		case req := <-q.inbox[first]:
+			q.applyBatch(req)
+			continue
+		default:
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case req := <-q.inbox:
+		case req := <-q.inbox[Control]:
+			q.applyBatch(req)
+		case req := <-q.inbox[Telemetry]:
 			q.applyBatch(req)
 		case <-ticks:
 			q.apply(Tick{})
@@ -199,23 +263,25 @@ func (q *Queen) apply(c Cmd) Result {
 	return r
 }
 
-// applyBatch is group commit: it applies first and the requests already
-// waiting behind it (Config.FsyncBatchMax in all, without waiting for
-// more), in inbox order, writes all their durable records with one store
-// write (one fsync), then publishes one snapshot and replies to each.
-// Nothing is acknowledged before it is durable; a failed write refuses
-// the whole batch.
+// applyBatch is group commit: it applies first and requests already
+// waiting (Config.FsyncBatchMax in all, without waiting for more), writes
+// all their durable records with one store write (one fsync), then
+// publishes one snapshot and replies to each. Nothing is acknowledged
+// before it is durable; a failed write refuses the whole batch.
+//
+// The batch is filled by the class rule (DECISIONS P52): waiting control
+// commands first, then telemetry; while both classes wait, each may take
+// at least half the batch (what one leaves unused goes to the other), so
+// a control command waits for at most the batch being applied when it
+// arrives, and a control flood cannot starve telemetry. Within a class
+// the batch keeps inbox order.
 func (q *Queen) applyBatch(first request) {
 	q.batch = append(q.batch[:0], first)
-	for len(q.batch) < q.cfg.FsyncBatchMax {
-		select {
-		case r := <-q.inbox:
-			q.batch = append(q.batch, r)
-			continue
-		default:
-		}
-		break
-	}
+	limit := q.cfg.FsyncBatchMax
+	q.fill(Control, limit-max(limit/2, 1)) // leave half for waiting telemetry
+	q.fill(Telemetry, limit)
+	q.fill(Control, limit) // what telemetry left unused
+	q.owed = !slices.ContainsFunc(q.batch, func(r request) bool { return ClassOf(r.cmd) == Telemetry }) && len(q.inbox[Telemetry]) > 0
 	q.results = q.results[:0]
 	for _, r := range q.batch {
 		q.results = append(q.results, q.state.Apply(r.cmd, q.nowMs()))
@@ -232,6 +298,20 @@ func (q *Queen) applyBatch(first request) {
 		q.batch[i] = request{} // drop the references until the next batch
 	}
 	clear(q.results)
+}
+
+// fill adds waiting requests of class c to the batch until it holds
+// limit, without waiting for more.
+func (q *Queen) fill(c Class, limit int) {
+	for len(q.batch) < limit {
+		select {
+		case r := <-q.inbox[c]:
+			q.batch = append(q.batch, r)
+			continue
+		default:
+		}
+		return
+	}
 }
 
 // publish stores the snapshot after n applied commands.

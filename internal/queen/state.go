@@ -94,6 +94,7 @@ type State struct {
 
 	throttleCfg ThrottleConfig
 	peers       peerTables // per-peer throttle and audit summaries (peers.go)
+	wraps       wrapWindow // telemetry ring wrap summary (wraps.go)
 
 	ingest ingestState // ingest.go
 	gpu    gpuState    // gpu.go
@@ -163,8 +164,10 @@ type Tick struct{}
 // BootComplete performs the manifest's auto transition out of BOOTING.
 type BootComplete struct{}
 
-func (TelemetryAppend) isCmd()                            {}
-func (c TelemetryAppend) apply(s *State, _ uint64) Result { return s.as(c.Who).telemetry(c) }
+func (TelemetryAppend) isCmd() {}
+func (c TelemetryAppend) apply(s *State, nowMs uint64) Result {
+	return s.as(c.Who).telemetry(c, nowMs)
+}
 
 func (LogAppend) isCmd() {}
 func (c LogAppend) apply(s *State, _ uint64) Result {
@@ -179,6 +182,7 @@ func (Tick) apply(s *State, nowMs uint64) Result {
 	s.tick(nowMs)
 	s.gpuTick(nowMs)
 	s.peerTick(nowMs)
+	s.wrapTick(nowMs)
 	return Result{}
 }
 
@@ -387,7 +391,7 @@ func (s *State) kill(id string) Result {
 	return Result{Worker: id}
 }
 
-func (s *State) telemetry(c TelemetryAppend) Result {
+func (s *State) telemetry(c TelemetryAppend, nowMs uint64) Result {
 	if err := s.rootCut(c.Who); err != nil {
 		return Result{Err: err}
 	}
@@ -428,13 +432,13 @@ func (s *State) telemetry(c TelemetryAppend) Result {
 	} else if len(data) == 0 || data[len(data)-1] != '\n' {
 		data = append(slices.Clone(data), '\n')
 	}
-	if err := s.appendRing(w, data); err != nil {
+	if err := s.appendRing(w, data, nowMs); err != nil {
 		return Result{Err: err}
 	}
 	return Result{Offset: w.Ring.End(), Written: len(c.Data)}
 }
 
-func (s *State) appendRing(w *Worker, rec []byte) error {
+func (s *State) appendRing(w *Worker, rec []byte, nowMs uint64) error {
 	limit := s.cfg.RingBytesPerWorker
 	if len(rec) > limit {
 		s.audit(fmt.Sprintf("telemetry quota reject bytes=%d quota=%d", len(rec), limit))
@@ -451,7 +455,7 @@ func (s *State) appendRing(w *Worker, rec []byte) error {
 		}
 		data = data[cut:]
 		w.Ring.Base += uint64(cut)
-		s.audit(fmt.Sprintf("telemetry ring wrap dropped_bytes=%d new_base=%d", cut, w.Ring.Base))
+		s.ringWrapped(w, cut, nowMs) // summarised per interval (wraps.go)
 	}
 	w.Ring.Data = data
 	s.touch(w)
@@ -505,7 +509,7 @@ func (s *State) tick(nowMs uint64) {
 			ts := w.Ticks * s.cfg.HeartbeatIntervalMs // logical time (DECISIONS P4)
 			rec = tframe.Encode(tframe.Frame{WorkerID: w.ID, Role: w.Role, Seq: w.Ticks, EmittedMs: ts, Payload: map[string]any{"tick": w.Ticks, "ts_ms": ts}})
 		}
-		_ = s.appendRing(w, rec) // a heartbeat always fits a manifest-valid ring
+		_ = s.appendRing(w, rec, nowMs) // a heartbeat always fits a manifest-valid ring
 		if w.Budget.Ticks != nil && w.Ticks >= *w.Budget.Ticks {
 			s.exit(w, "ticks")
 		}

@@ -301,9 +301,11 @@ func TestTelemetryRingWrapDropsWholeRecords(t *testing.T) {
 		t.Errorf("log = %q; want %q", logSince(s, total), want)
 	}
 	// A record that needs two old records gone drops both, and the end
-	// offset keeps counting every byte ever written.
+	// offset keeps counting every byte ever written. (A heartbeat interval
+	// later, so the wrap is written in full rather than summarised.)
 	total = s.logTotal
-	appendRec(strings.Repeat("e", 19))
+	now := uint64(bootMs) + cfg.HeartbeatIntervalMs
+	s.Apply(TelemetryAppend{Who: queenWho, Worker: id, Data: []byte(strings.Repeat("e", 19))}, now)
 	if got, want := string(w.Ring.Data), "dddddd\n"+strings.Repeat("e", 19)+"\n"; got != want {
 		t.Errorf("ring data = %q; want %q", got, want)
 	}

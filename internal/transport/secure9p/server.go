@@ -177,9 +177,11 @@ type conn struct {
 // invalidName audits a walk name refused for a control character under
 // the peer's summary window (queen.PeerNote), so a flood of them, on one
 // connection or on many, cannot push real entries out of the log ring.
+// Like every audit line it waits for room rather than being dropped
+// (DECISIONS P46).
 func (c *conn) invalidName(name string) {
 	line := "nine-door: walk refused reason=invalid-name name=" + auditline.Field(name) + c.peer.Fields()
-	_, _ = c.srv.ns.Queen().Submit(context.Background(), queen.PeerNote{Peer: c.peer, Lines: []string{line}})
+	_, _ = c.srv.ns.Queen().SubmitWait(context.Background(), queen.PeerNote{Peer: c.peer, Lines: []string{line}})
 }
 
 // Read gives the 9P server the next frame the policy forwards. Refused
