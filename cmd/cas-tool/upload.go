@@ -53,8 +53,9 @@ func uploadCmd(e *env) *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "addr", Value: generated.NetworkSecure9pListen, Usage: "Hive Secure9P address HOST:PORT"},
 			&cli.StringFlag{Name: "ticket", EnvVars: []string{"COH_TICKET"}, Usage: "Queen capability ticket (default: minted from the manifest's dev secret)"},
-			&cli.IntFlag{Name: "sessions", Value: 4, Usage: "Parallel Secure9P sessions for chunks"},
+			&cli.IntFlag{Name: "sessions", Value: 16, Usage: "Parallel Secure9P sessions for chunks (each commit waits for its fdatasync, so sessions are what overlaps them)"},
 			&cli.IntFlag{Name: "stop-after-chunks", Value: -1, Hidden: true, Usage: "Testing: stop after K chunks and half of the next, as an interrupted upload"},
+			&cli.BoolFlag{Name: "per-chunk", Usage: "Write each chunk to chunks/<sha256> (a walk, open and clunk each) instead of streaming the payload file"},
 			jsonFlag,
 		},
 		Action: func(c *cli.Context) error {
@@ -66,7 +67,7 @@ func uploadCmd(e *env) *cli.Command {
 			if n < 1 || n > generated.NetworkMaxConnsPerPeer-1 {
 				return fail(exitUsage, "cas-tool upload: --sessions %d: want 1 to %d (network.max_conns_per_peer less the control session)", n, generated.NetworkMaxConnsPerPeer-1)
 			}
-			u := &uploader{e: e, dir: dir, addr: c.String("addr"), tok: c.String("ticket"), sessions: n, stopAfter: c.Int("stop-after-chunks")}
+			u := &uploader{e: e, dir: dir, addr: c.String("addr"), tok: c.String("ticket"), sessions: n, stopAfter: c.Int("stop-after-chunks"), perChunk: c.Bool("per-chunk")}
 			res, err := u.run(c.Context)
 			if c.Bool("json") {
 				if err != nil {
@@ -87,7 +88,8 @@ type uploader struct {
 	dir       string
 	addr, tok string
 	sessions  int
-	stopAfter int // -1: never (hidden --stop-after-chunks)
+	stopAfter int  // -1: never (hidden --stop-after-chunks)
+	perChunk  bool // --per-chunk: each chunk to chunks/<sha256>, not the payload stream
 
 	res   uploadResult
 	start time.Time
@@ -411,6 +413,9 @@ func (u *uploader) sendChunks(ctx context.Context) error {
 	jobs, err := u.plan()
 	if err != nil {
 		return err
+	}
+	if !u.perChunk {
+		return u.streamChunks(ctx, jobs)
 	}
 	total := int64(0)
 	for _, j := range jobs {

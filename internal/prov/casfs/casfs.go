@@ -138,6 +138,7 @@ func (f *fs) updatesChild(name string) (ns.Node, bool) {
 		{Name: "chunks", Node: ns.Dynamic{DirOps: ns.DirOps{Path: "/updates/" + name + "/chunks"}, Names: e.committedNames, Child: e.chunk}},
 		{Name: "status", Node: ns.Content{ReadOnly: ns.ReadOnly{Path: "/updates/" + name + "/status"}, Render: e.statusText}},
 		{Name: "status.cbor", Node: ns.Content{ReadOnly: ns.ReadOnly{Path: "/updates/" + name + "/status.cbor"}, Render: e.statusCBOR}},
+		{Name: "payload", Node: payloadFile{e: e}},
 	}}, true
 }
 

@@ -1,6 +1,7 @@
 package casfs_test
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
@@ -355,5 +356,61 @@ func TestReadyAfterProviderRestart(t *testing.T) {
 	}
 	if st := h.status("4"); !strings.Contains(st, "state=ready") {
 		t.Fatalf("status = %q; want ready", st)
+	}
+}
+
+// TestPayloadStream: the payload file takes writes at any offsets across
+// chunk boundaries, skips nothing it must check (a tampered piece is
+// quarantined), and reads back the payload once ready.
+func TestPayloadStream(t *testing.T) {
+	h := newHive(t, nil)
+	dir := h.pack("30", map[string]string{"a": strings.Repeat("payload ", 90)}, cas.PackOptions{Sign: h.root, Expires: time.Now().Add(time.Hour)})
+	man, _ := os.ReadFile(filepath.Join(dir, "manifest.cbor"))
+	if err := h.write("30/manifest.cbor", man); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := cas.DecodeManifest(man, 1<<16)
+	var payload []byte
+	for _, d := range m.Chunks {
+		b, _ := os.ReadFile(filepath.Join(dir, "chunks", d.String()))
+		payload = append(payload, b...)
+	}
+	pf := provtest.Walk(t, h.updates, "30/payload")
+	if _, err := pf.Append(provtest.QueenCaller, payload[:10], -1); !errors.Is(err, errs.ErrInvalid) {
+		t.Fatalf("a write with no offset = %v; want EINVAL", err)
+	}
+	// A tampered byte in the second chunk: the first is committed, the
+	// second quarantined, the write answers the bytes taken and the error.
+	bad := bytes.Clone(payload[:300])
+	bad[200] ^= 1
+	cb := int(m.ChunkBytes)
+	if n, err := pf.Append(provtest.QueenCaller, bad, 0); !errors.Is(err, errs.ErrInvalid) || n != cb {
+		t.Fatalf("tampered stream = %d, %v; want the first chunk taken, then EINVAL", n, err)
+	}
+	if !strings.Contains(h.log(), "cas-chunk quarantined epoch=30 expected="+m.Chunks[1].String()) {
+		t.Fatalf("no quarantine line:\n%s", h.log())
+	}
+	// The stream again from the start of the refused chunk, in 100-byte
+	// writes that cross chunk boundaries; the committed ones compare.
+	for off := 0; off < len(payload); off += 100 {
+		end := min(off+100, len(payload))
+		if off < cb && end > cb {
+			off = cb // chunk 1 restarts at its start; chunk 0 is done
+			end = min(off+100, len(payload))
+		}
+		if _, err := pf.Append(provtest.QueenCaller, payload[off:end], int64(off)); err != nil {
+			t.Fatalf("write at %d: %v", off, err)
+		}
+	}
+	if st := h.status("30"); !strings.Contains(st, "state=ready") {
+		t.Fatalf("status = %q", st)
+	}
+	if got := provtest.Read(t, h.updates, "30/payload"); got != string(payload) {
+		t.Fatal("payload does not read back")
+	}
+	other := bytes.Clone(payload[:10])
+	other[0] ^= 1
+	if _, err := pf.Append(provtest.QueenCaller, other, 0); !errors.Is(err, errs.ErrPermission) {
+		t.Fatalf("other bytes over a committed chunk = %v; want EPERM", err)
 	}
 }

@@ -51,58 +51,155 @@ func (c chunkFile) Append(who ns.Caller, p []byte, off int64) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	size := int(m.ChunkBytes)
-	if _, ok := c.e.f.cfg.Store.Has(c.name); ok {
-		return c.rewrite(data, writeOffset(p, off), len(p), size)
-	}
-	b, err := c.e.f.cfg.Store.Append(c.key(), data, writeOffset(p, off), size)
-	if err != nil {
-		if errors.Is(err, errs.ErrTooBig) {
-			return 0, c.e.f.refuse(who, err, fmt.Sprintf("cas-chunk rejected epoch=%s sha256=%s reason=too-big", c.e.name, c.name), "")
-		}
+	if err := c.take(who, data, writeOffset(p, off), int(m.ChunkBytes)); err != nil {
 		return 0, err
 	}
+	return len(p), nil
+}
+
+// take applies the chunk rules to data written at off (-1: at the end of
+// the partial) of a chunk of size bytes: a committed chunk compares it,
+// otherwise it accumulates and the whole chunk is hash-checked, then
+// committed or quarantined.
+func (c chunkFile) take(who ns.Caller, data []byte, off int64, size int) error {
+	if _, ok := c.e.f.cfg.Store.Has(c.name); ok {
+		return c.rewrite(data, off, size)
+	}
+	b, err := c.e.f.cfg.Store.Append(c.key(), data, off, size)
+	if err != nil {
+		if errors.Is(err, errs.ErrTooBig) {
+			return c.e.f.refuse(who, err, fmt.Sprintf("cas-chunk rejected epoch=%s sha256=%s reason=too-big", c.e.name, c.name), "")
+		}
+		return err
+	}
 	if len(b) < size {
-		return len(p), nil
+		return nil
 	}
 	sum := sha256.Sum256(b)
 	if actual := hex.EncodeToString(sum[:]); actual != c.name {
 		c.e.f.cfg.Store.Drop(c.key())
 		c.e.f.cfg.Store.Quarantine("chunk-"+c.e.name+"-"+c.name, b)
 		line := fmt.Sprintf("cas-chunk quarantined epoch=%s expected=%s actual=%s bytes=%d", c.e.name, c.name, actual, len(b))
-		return 0, c.e.f.refuse(who, errs.New(errs.ErrInvalid, "chunk bytes hash to %s, not %s: quarantined", actual, c.name), line, line)
+		return c.e.f.refuse(who, errs.New(errs.ErrInvalid, "chunk bytes hash to %s, not %s: quarantined", actual, c.name), line, line)
 	}
 	if err := c.e.f.cfg.Store.Put(c.name, c.key(), b); err != nil {
-		return 0, err
+		return err
 	}
-	return len(p), c.e.f.committed(who, c.name)
+	return c.e.f.committed(who, c.name)
 }
 
-// rewrite answers a write to a committed chunk: re-sending its bytes (in
-// one write or in pieces, as a resumed or repeated upload does) is an
-// idempotent success, compared as it accumulates; other bytes are refused.
-func (c chunkFile) rewrite(data []byte, off int64, n, size int) (int, error) {
-	key := "again/" + c.key()
-	if off == 0 {
-		c.e.f.cfg.Store.Drop(key)
+// rewrite answers a write to a committed chunk: its own bytes again are
+// an idempotent success, other bytes are refused. A write at an offset is
+// compared there; one with no offset (a console echo, whole or in pieces)
+// is compared as it accumulates.
+func (c chunkFile) rewrite(data []byte, off int64, size int) error {
+	if off >= 0 {
+		have := make([]byte, len(data))
+		k, err := c.e.f.cfg.Store.ReadAt(c.name, have, off)
+		if err != nil {
+			return err
+		}
+		if k != len(data) || !bytes.Equal(have, data) {
+			return errs.New(errs.ErrPermission, "chunk %s is committed with other bytes", c.name)
+		}
+		return nil
 	}
-	b, err := c.e.f.cfg.Store.Append(key, data, off, size)
+	key := "again/" + c.key()
+	b, err := c.e.f.cfg.Store.Append(key, data, -1, size)
 	if err != nil {
-		return 0, errs.New(errs.ErrPermission, "chunk %s is committed and read-only: %v", c.name, err)
+		return errs.New(errs.ErrPermission, "chunk %s is committed and read-only: %v", c.name, err)
 	}
 	have := make([]byte, len(b))
 	k, err := c.e.f.cfg.Store.ReadAt(c.name, have, 0)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	if k != len(b) || !bytes.Equal(have, b) {
 		c.e.f.cfg.Store.Drop(key)
-		return 0, errs.New(errs.ErrPermission, "chunk %s is committed with other bytes", c.name)
+		return errs.New(errs.ErrPermission, "chunk %s is committed with other bytes", c.name)
 	}
 	if len(b) == size {
 		c.e.f.cfg.Store.Drop(key)
 	}
-	return n, nil
+	return nil
+}
+
+// payloadFile is /updates/<epoch>/payload: the payload as one file of
+// payload_bytes, read and written at offsets (DECISIONS P49). A write's
+// bytes go to the chunks its range covers, each under the chunk rules,
+// so an upload streams through one open fid instead of a walk, an open
+// and a clunk per chunk. A chunk the manifest repeats is one object: once
+// committed, its other places compare.
+type payloadFile struct {
+	ns.NotDir
+	e epoch
+}
+
+func (f payloadFile) Stat() (ns.Stat, error) {
+	_, u, ok := f.e.accepted()
+	if !ok {
+		return ns.Stat{Kind: ns.KindAppendOffset}, nil
+	}
+	return ns.Stat{Kind: ns.KindAppendOffset, Size: u.PayloadBytes}, nil
+}
+
+// pieces calls fn for each chunk the range [off, off+n) covers: its index,
+// the offset inside it and the length inside it.
+func pieces(off int64, n int, size int64, fn func(i int, at int64, k int) error) error {
+	for n > 0 {
+		i, at := int(off/size), off%size
+		k := int(min(size-at, int64(n)))
+		if err := fn(i, at, k); err != nil {
+			return err
+		}
+		off, n = off+int64(k), n-k
+	}
+	return nil
+}
+
+func (f payloadFile) ReadAt(p []byte, off int64) (int, error) {
+	m, u, ok := f.e.accepted()
+	if !ok {
+		return 0, errs.New(errs.ErrInvalid, "epoch %s has no accepted manifest", f.e.name)
+	}
+	if off < 0 || off >= int64(u.PayloadBytes) {
+		return 0, nil
+	}
+	n := int(min(int64(len(p)), int64(u.PayloadBytes)-off))
+	done := 0
+	err := pieces(off, n, int64(m.ChunkBytes), func(i int, at int64, k int) error {
+		got, err := f.e.f.cfg.Store.ReadAt(m.Chunks[i].String(), p[done:done+k], at)
+		if err != nil {
+			return errs.New(errs.ErrInvalid, "chunk %d of epoch %s is not committed", i, f.e.name)
+		}
+		done += got
+		return nil
+	})
+	return done, err
+}
+
+func (f payloadFile) Append(who ns.Caller, p []byte, off int64) (int, error) {
+	m, u, ok := f.e.accepted()
+	switch {
+	case !ok:
+		return 0, errs.New(errs.ErrPermission, "epoch %s has no accepted manifest: write manifest.cbor first", f.e.name)
+	case off < 0:
+		return 0, errs.New(errs.ErrInvalid, "payload takes writes at offsets (9P); from the console write chunks/<sha256>")
+	case off+int64(len(p)) > int64(u.PayloadBytes):
+		return 0, errs.New(errs.ErrTooBig, "%d bytes at %d pass the payload's %d bytes", len(p), off, u.PayloadBytes)
+	}
+	done := 0
+	err := pieces(off, len(p), int64(m.ChunkBytes), func(i int, at int64, k int) error {
+		if err := (chunkFile{e: f.e, name: m.Chunks[i].String()}).take(who, p[done:done+k], at, int(m.ChunkBytes)); err != nil {
+			return err
+		}
+		done += k
+		return nil
+	})
+	if err != nil && done == 0 {
+		return 0, err
+	}
+	return done, err
 }
 
 // committed crosses a newly committed object off every epoch that lacks
