@@ -1,7 +1,10 @@
 package cas
 
 import (
+	"bytes"
+	"crypto/ed25519"
 	"encoding/binary"
+	"errors"
 	"fmt"
 )
 
@@ -183,4 +186,31 @@ func (d *decoder) digest(what string) (Digest, error) {
 		copy(g[:], p)
 	}
 	return g, err
+}
+
+// signature reads the item both the manifest and the keyset end with: null
+// (a nil signature) or bytes(64), an Ed25519 signature, returned as a copy.
+func (d *decoder) signature() ([]byte, error) {
+	null, err := d.nullOr()
+	if err != nil || null {
+		return nil, err
+	}
+	sig, err := d.str("signature", majBytes, ed25519.SignatureSize, ed25519.SignatureSize)
+	if err != nil {
+		return nil, fmt.Errorf("%w (want null or bytes(64))", err)
+	}
+	return bytes.Clone(sig), nil
+}
+
+// finish checks that d has read all of its input (what names the document
+// in the error) and that encode, the re-encoding of what was decoded,
+// reproduces that input byte for byte.
+func (d *decoder) finish(what string, encode func() []byte) error {
+	if d.off != len(d.b) {
+		return fmt.Errorf("%d trailing bytes after the %s", len(d.b)-d.off, what)
+	}
+	if !bytes.Equal(encode(), d.b) {
+		return errors.New("not in deterministic encoding")
+	}
+	return nil
 }

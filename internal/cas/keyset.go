@@ -128,47 +128,50 @@ func decodeKeyset(b []byte) (*Keyset, error) {
 		return nil, err
 	}
 	for i := 0; i < n; i++ {
-		what := fmt.Sprintf("key %d", i)
-		if _, err := d.arrayLen(what, 2, 2); err != nil {
-			return nil, fmt.Errorf("%w (want [id, public key])", err)
+		prev := ""
+		if i > 0 {
+			prev = k.Keys[i-1].ID
 		}
-		id, err := d.str(what+" id", majText, 16, 16)
+		e, err := decodeKeyEntry(d, i, prev)
 		if err != nil {
 			return nil, err
 		}
-		if !validKeyID(string(id)) {
-			return nil, fmt.Errorf("%s id %q: want 16 lower-case hex chars", what, id)
-		}
-		if i > 0 && string(id) <= k.Keys[i-1].ID {
-			return nil, fmt.Errorf("%s id %s: ids must be sorted and unique", what, id)
-		}
-		pub, err := d.str(what+" public key", majBytes, 32, 32)
-		if err != nil {
-			return nil, err
-		}
-		if KeyID(pub) != string(id) {
-			return nil, fmt.Errorf("%s id %s is not the id of its public key (%s)", what, id, KeyID(pub))
-		}
-		k.Keys = append(k.Keys, KeyEntry{ID: string(id), Public: bytes.Clone(pub)})
+		k.Keys = append(k.Keys, e)
 	}
-	null, err := d.nullOr()
-	if err != nil {
+	if k.Signature, err = d.signature(); err != nil {
 		return nil, err
 	}
-	if !null {
-		sig, err := d.str("signature", majBytes, 64, 64)
-		if err != nil {
-			return nil, fmt.Errorf("%w (want null or bytes(64))", err)
-		}
-		k.Signature = bytes.Clone(sig)
-	}
-	if d.off != len(b) {
-		return nil, fmt.Errorf("%d trailing bytes after the keyset", len(b)-d.off)
-	}
-	if !bytes.Equal(k.Encode(), b) {
-		return nil, errors.New("not in deterministic encoding")
+	if err := d.finish("keyset", k.Encode); err != nil {
+		return nil, err
 	}
 	return k, nil
+}
+
+// decodeKeyEntry reads key i, [id, public key]; its id must be above prev
+// (the id before it, "" for the first) and be KeyID of the key.
+func decodeKeyEntry(d *decoder, i int, prev string) (KeyEntry, error) {
+	what := fmt.Sprintf("key %d", i)
+	if _, err := d.arrayLen(what, 2, 2); err != nil {
+		return KeyEntry{}, fmt.Errorf("%w (want [id, public key])", err)
+	}
+	id, err := d.str(what+" id", majText, 16, 16)
+	if err != nil {
+		return KeyEntry{}, err
+	}
+	if !validKeyID(string(id)) {
+		return KeyEntry{}, fmt.Errorf("%s id %q: want 16 lower-case hex chars", what, id)
+	}
+	if i > 0 && string(id) <= prev {
+		return KeyEntry{}, fmt.Errorf("%s id %s: ids must be sorted and unique", what, id)
+	}
+	pub, err := d.str(what+" public key", majBytes, 32, 32)
+	if err != nil {
+		return KeyEntry{}, err
+	}
+	if KeyID(pub) != string(id) {
+		return KeyEntry{}, fmt.Errorf("%s id %s is not the id of its public key (%s)", what, id, KeyID(pub))
+	}
+	return KeyEntry{ID: string(id), Public: bytes.Clone(pub)}, nil
 }
 
 // Sign signs k with the root key.

@@ -1,7 +1,6 @@
 package cas
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -107,121 +106,154 @@ func DecodeManifest(b []byte, maxChunks int) (*Manifest, error) {
 
 func decodeManifest(b []byte, maxChunks int) (*Manifest, error) {
 	d := &decoder{b: b}
+	m := &Manifest{}
+	if err := m.decodeHeader(d); err != nil {
+		return nil, err
+	}
+	if err := m.decodeChunks(d, maxChunks); err != nil {
+		return nil, err
+	}
+	var err error
+	if m.Delta, err = decodeDelta(d); err != nil {
+		return nil, err
+	}
+	if err := m.decodeV2Fields(d); err != nil {
+		return nil, err
+	}
+	if m.Signature, err = d.signature(); err != nil {
+		return nil, err
+	}
+	if err := m.checkKeyIDSigned(); err != nil {
+		return nil, err
+	}
+	if err := d.finish("manifest", m.Encode); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// decodeHeader reads the array head and the fields before the chunk list:
+// schema (which fixes the item count), epoch, chunk_bytes, payload_bytes
+// and payload_sha256.
+func (m *Manifest) decodeHeader(d *decoder) error {
 	n, err := d.arrayLen("manifest", 8, 10)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if n == 9 {
-		return nil, fmt.Errorf("manifest: want 8 (v1) or 10 (v2) items, have 9")
+		return fmt.Errorf("manifest: want 8 (v1) or 10 (v2) items, have 9")
 	}
-	m := &Manifest{}
 	s, err := d.str("schema", majText, uint64(len(SchemaV1)), uint64(len(SchemaV1)))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	m.Schema = string(s)
 	if want := itemsFor(m.Schema); want == 0 {
-		return nil, fmt.Errorf("schema %q unknown; want %s or %s", m.Schema, SchemaV1, SchemaV2)
+		return fmt.Errorf("schema %q unknown; want %s or %s", m.Schema, SchemaV1, SchemaV2)
 	} else if want != n {
-		return nil, fmt.Errorf("schema %s has %d items; want %d", m.Schema, n, want)
+		return fmt.Errorf("schema %s has %d items; want %d", m.Schema, n, want)
 	}
 	e, err := d.str("epoch", majText, 1, 20)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if m.Epoch = string(e); !ValidEpoch(m.Epoch) {
-		return nil, fmt.Errorf("epoch %q: want 1 to 20 ASCII digits", m.Epoch)
+		return fmt.Errorf("epoch %q: want 1 to 20 ASCII digits", m.Epoch)
 	}
 	if m.ChunkBytes, err = d.uint("chunk_bytes"); err != nil {
-		return nil, err
+		return err
 	}
 	if m.ChunkBytes == 0 {
-		return nil, errors.New("chunk_bytes is 0")
+		return errors.New("chunk_bytes is 0")
 	}
 	if m.PayloadBytes, err = d.uint("payload_bytes"); err != nil {
-		return nil, err
+		return err
 	}
-	if m.PayloadSHA256, err = d.digest("payload_sha256"); err != nil {
-		return nil, err
-	}
+	m.PayloadSHA256, err = d.digest("payload_sha256")
+	return err
+}
+
+// decodeChunks reads the chunk list. The count is checked against
+// maxChunks and payload_bytes at the array head, before any chunk arrives.
+func (m *Manifest) decodeChunks(d *decoder, maxChunks int) error {
 	if maxChunks < 0 {
 		maxChunks = 0
 	}
 	nc, err := d.want("chunks", majArray)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if nc > uint64(maxChunks) {
-		return nil, fmt.Errorf("chunks: %d chunks; at most %d allowed", nc, maxChunks)
+		return fmt.Errorf("chunks: %d chunks; at most %d allowed", nc, maxChunks)
 	}
 	if hi, lo := bits.Mul64(nc, m.ChunkBytes); hi != 0 || lo != m.PayloadBytes {
-		return nil, fmt.Errorf("payload_bytes %d != %d chunks × chunk_bytes %d", m.PayloadBytes, nc, m.ChunkBytes)
+		return fmt.Errorf("payload_bytes %d != %d chunks × chunk_bytes %d", m.PayloadBytes, nc, m.ChunkBytes)
 	}
 	if nc > 0 {
-		m.Chunks = make([]Digest, 0, min(nc, uint64(len(b)/34+1)))
+		m.Chunks = make([]Digest, 0, min(nc, uint64(len(d.b)/34+1)))
 	}
 	for i := uint64(0); i < nc; i++ {
 		g, err := d.digest(fmt.Sprintf("chunk %d", i))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		m.Chunks = append(m.Chunks, g)
 	}
+	return nil
+}
+
+// decodeDelta reads the delta item: null (nil) or [base_epoch, base_sha256].
+func decodeDelta(d *decoder) (*Delta, error) {
 	null, err := d.nullOr()
+	if err != nil || null {
+		return nil, err
+	}
+	if _, err := d.arrayLen("delta", 2, 2); err != nil {
+		return nil, fmt.Errorf("%w (want null or [base_epoch, base_sha256])", err)
+	}
+	be, err := d.str("delta base_epoch", majText, 1, 20)
 	if err != nil {
 		return nil, err
 	}
-	if !null {
-		if _, err := d.arrayLen("delta", 2, 2); err != nil {
-			return nil, fmt.Errorf("%w (want null or [base_epoch, base_sha256])", err)
-		}
-		be, err := d.str("delta base_epoch", majText, 1, 20)
-		if err != nil {
-			return nil, err
-		}
-		if !ValidEpoch(string(be)) {
-			return nil, fmt.Errorf("delta base_epoch %q: want 1 to 20 ASCII digits", be)
-		}
-		m.Delta = &Delta{BaseEpoch: string(be)}
-		if m.Delta.BaseSHA256, err = d.digest("delta base_sha256"); err != nil {
-			return nil, err
-		}
+	if !ValidEpoch(string(be)) {
+		return nil, fmt.Errorf("delta base_epoch %q: want 1 to 20 ASCII digits", be)
 	}
-	if m.Schema == SchemaV2 {
-		if m.Expires, err = d.uint("expires"); err != nil {
-			return nil, err
-		}
-		id, err := d.str("key_id", majText, 0, 16)
-		if err != nil {
-			return nil, err
-		}
-		if m.KeyID = string(id); len(id) != 0 && !validKeyID(m.KeyID) {
-			return nil, fmt.Errorf("key_id %q: want 16 lower-case hex chars", m.KeyID)
-		}
-	}
-	if null, err = d.nullOr(); err != nil {
+	delta := &Delta{BaseEpoch: string(be)}
+	if delta.BaseSHA256, err = d.digest("delta base_sha256"); err != nil {
 		return nil, err
 	}
-	if !null {
-		sig, err := d.str("signature", majBytes, ed25519.SignatureSize, ed25519.SignatureSize)
-		if err != nil {
-			return nil, fmt.Errorf("%w (want null or bytes(64))", err)
-		}
-		m.Signature = bytes.Clone(sig)
+	return delta, nil
+}
+
+// decodeV2Fields reads expires and key_id, which only v2 carries.
+func (m *Manifest) decodeV2Fields(d *decoder) error {
+	if m.Schema != SchemaV2 {
+		return nil
 	}
-	if m.Schema == SchemaV2 && (m.KeyID == "") != (m.Signature == nil) {
-		if m.Signature == nil {
-			return nil, fmt.Errorf("key_id %s set but signature is null", m.KeyID)
-		}
-		return nil, errors.New("signature set but key_id is empty")
+	var err error
+	if m.Expires, err = d.uint("expires"); err != nil {
+		return err
 	}
-	if d.off != len(b) {
-		return nil, fmt.Errorf("%d trailing bytes after the manifest", len(b)-d.off)
+	id, err := d.str("key_id", majText, 0, 16)
+	if err != nil {
+		return err
 	}
-	if !bytes.Equal(m.Encode(), b) {
-		return nil, errors.New("not in deterministic encoding")
+	if m.KeyID = string(id); len(id) != 0 && !validKeyID(m.KeyID) {
+		return fmt.Errorf("key_id %q: want 16 lower-case hex chars", m.KeyID)
 	}
-	return m, nil
+	return nil
+}
+
+// checkKeyIDSigned enforces that a v2 key_id is set exactly when the
+// signature is.
+func (m *Manifest) checkKeyIDSigned() error {
+	if m.Schema != SchemaV2 || (m.KeyID == "") == (m.Signature == nil) {
+		return nil
+	}
+	if m.Signature == nil {
+		return fmt.Errorf("key_id %s set but signature is null", m.KeyID)
+	}
+	return errors.New("signature set but key_id is empty")
 }
 
 // Sign signs m with priv. For v2 it first sets KeyID to KeyID of priv's

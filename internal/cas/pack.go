@@ -51,41 +51,15 @@ type packEntry struct {
 // opts.OutDir and returns its manifest. It streams: memory is bounded by
 // chunk_bytes and the chunk list, never by the payload size.
 func Pack(input string, opts PackOptions) (*Manifest, error) {
-	if !ValidEpoch(opts.Epoch) {
-		return nil, fmt.Errorf("pack: epoch %q: want 1 to 20 ASCII digits", opts.Epoch)
-	}
-	if opts.ChunkBytes == 0 || opts.ChunkBytes > MaxChunkBytes {
-		return nil, fmt.Errorf("pack: chunk bytes %d: want 1 to %d", opts.ChunkBytes, MaxChunkBytes)
-	}
-	m := &Manifest{Schema: SchemaV1, Epoch: opts.Epoch, ChunkBytes: opts.ChunkBytes}
-	if opts.Sign != nil || !opts.Expires.IsZero() {
-		m.Schema = SchemaV2
-		if !opts.Expires.IsZero() {
-			if opts.Expires.Unix() <= 0 {
-				return nil, fmt.Errorf("pack: expiry %v is before 1970", opts.Expires)
-			}
-			m.Expires = uint64(opts.Expires.Unix())
-		}
+	m, err := newPackManifest(opts)
+	if err != nil {
+		return nil, err
 	}
 	var base map[Digest]bool
 	if opts.DeltaFrom != "" {
-		bm, err := readBundleManifest(opts.DeltaFrom)
-		if err != nil {
-			return nil, fmt.Errorf("pack: delta base: %w", err)
+		if base, m.Delta, err = packDeltaBase(opts); err != nil {
+			return nil, err
 		}
-		switch {
-		case bm.Delta != nil:
-			return nil, fmt.Errorf("pack: delta base %s is itself a delta on epoch %s; pack deltas against a full bundle", opts.DeltaFrom, bm.Delta.BaseEpoch)
-		case bm.ChunkBytes != opts.ChunkBytes:
-			return nil, fmt.Errorf("pack: delta base %s has chunk_bytes %d; pack with --chunk-bytes %d", opts.DeltaFrom, bm.ChunkBytes, bm.ChunkBytes)
-		case CompareEpochs(opts.Epoch, bm.Epoch) <= 0:
-			return nil, fmt.Errorf("pack: epoch %s is not above the base's epoch %s; epochs only rise", opts.Epoch, bm.Epoch)
-		}
-		base = make(map[Digest]bool, len(bm.Chunks))
-		for _, c := range bm.Chunks {
-			base[c] = true
-		}
-		m.Delta = &Delta{BaseEpoch: bm.Epoch, BaseSHA256: bm.PayloadSHA256}
 	}
 	entries, total, err := walkInput(input)
 	if err != nil {
@@ -104,12 +78,8 @@ func Pack(input string, opts PackOptions) (*Manifest, error) {
 	if err := writeTar(cw, entries, total, opts.Progress); err != nil {
 		return nil, fmt.Errorf("pack: %w", err)
 	}
-	if cw.n > 0 { // zero-pad to a whole chunk; tar readers ignore trailing zeros
-		clear(cw.buf[cw.n:])
-		cw.n = len(cw.buf)
-		if err := cw.flush(); err != nil {
-			return nil, fmt.Errorf("pack: %w", err)
-		}
+	if err := cw.pad(); err != nil {
+		return nil, fmt.Errorf("pack: %w", err)
 	}
 	if len(cw.chunks) > MaxBundleChunks {
 		return nil, fmt.Errorf("pack: %d chunks; at most %d: use a larger --chunk-bytes", len(cw.chunks), MaxBundleChunks)
@@ -124,6 +94,51 @@ func Pack(input string, opts PackOptions) (*Manifest, error) {
 		return nil, fmt.Errorf("pack: %w", err)
 	}
 	return m, nil
+}
+
+// newPackManifest checks opts' epoch, chunk size and expiry and starts the
+// manifest: v2 when signed or expiring, else v1.
+func newPackManifest(opts PackOptions) (*Manifest, error) {
+	if !ValidEpoch(opts.Epoch) {
+		return nil, fmt.Errorf("pack: epoch %q: want 1 to 20 ASCII digits", opts.Epoch)
+	}
+	if opts.ChunkBytes == 0 || opts.ChunkBytes > MaxChunkBytes {
+		return nil, fmt.Errorf("pack: chunk bytes %d: want 1 to %d", opts.ChunkBytes, MaxChunkBytes)
+	}
+	m := &Manifest{Schema: SchemaV1, Epoch: opts.Epoch, ChunkBytes: opts.ChunkBytes}
+	if opts.Sign != nil || !opts.Expires.IsZero() {
+		m.Schema = SchemaV2
+		if !opts.Expires.IsZero() {
+			if opts.Expires.Unix() <= 0 {
+				return nil, fmt.Errorf("pack: expiry %v is before 1970", opts.Expires)
+			}
+			m.Expires = uint64(opts.Expires.Unix())
+		}
+	}
+	return m, nil
+}
+
+// packDeltaBase reads the base bundle opts.DeltaFrom, checks that a delta
+// of opts can build on it, and returns the chunks it holds and the delta
+// item naming it.
+func packDeltaBase(opts PackOptions) (map[Digest]bool, *Delta, error) {
+	bm, err := readBundleManifest(opts.DeltaFrom)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pack: delta base: %w", err)
+	}
+	switch {
+	case bm.Delta != nil:
+		return nil, nil, fmt.Errorf("pack: delta base %s is itself a delta on epoch %s; pack deltas against a full bundle", opts.DeltaFrom, bm.Delta.BaseEpoch)
+	case bm.ChunkBytes != opts.ChunkBytes:
+		return nil, nil, fmt.Errorf("pack: delta base %s has chunk_bytes %d; pack with --chunk-bytes %d", opts.DeltaFrom, bm.ChunkBytes, bm.ChunkBytes)
+	case CompareEpochs(opts.Epoch, bm.Epoch) <= 0:
+		return nil, nil, fmt.Errorf("pack: epoch %s is not above the base's epoch %s; epochs only rise", opts.Epoch, bm.Epoch)
+	}
+	base := make(map[Digest]bool, len(bm.Chunks))
+	for _, c := range bm.Chunks {
+		base[c] = true
+	}
+	return base, &Delta{BaseEpoch: bm.Epoch, BaseSHA256: bm.PayloadSHA256}, nil
 }
 
 func readBundleManifest(dir string) (*Manifest, error) {
@@ -290,6 +305,17 @@ func (c *chunkWriter) Write(p []byte) (int, error) {
 		}
 	}
 	return total, nil
+}
+
+// pad zero-pads a partly filled last chunk to a whole one and writes it;
+// tar readers ignore trailing zeros.
+func (c *chunkWriter) pad() error {
+	if c.n == 0 {
+		return nil
+	}
+	clear(c.buf[c.n:])
+	c.n = len(c.buf)
+	return c.flush()
 }
 
 func (c *chunkWriter) flush() error {

@@ -97,60 +97,115 @@ func VerifyBundle(dir string, opts VerifyOptions) (*Report, error) {
 	if opts.Keyset != nil && opts.Root == nil {
 		return nil, errors.New("verify: keyset given without its root key")
 	}
-	r := &Report{Bundle: dir, Schema: m.Schema, Epoch: m.Epoch, ChunkBytes: m.ChunkBytes,
-		PayloadBytes: m.PayloadBytes, PayloadSHA256: m.PayloadSHA256.String(), Chunks: len(m.Chunks),
-		KeyID: m.KeyID, Expires: m.Expires, Bad: []BadChunk{}, Problems: []string{}}
+	r := newReport(dir, m)
 	checkSignature(m, opts, r)
-	if !opts.Now.IsZero() && m.Expires != 0 && opts.Now.Unix() > int64(min(m.Expires, 1<<63-1)) {
-		r.problem("manifest expired at %s", time.Unix(int64(m.Expires), 0).UTC().Format(time.RFC3339))
-	}
+	checkExpiry(m, opts.Now, r)
 
 	// Where each chunk comes from.
-	inBundle, err := listChunks(filepath.Join(dir, ChunksDir), r)
+	chunksDir := filepath.Join(dir, ChunksDir)
+	inBundle, err := listChunks(chunksDir, r)
 	if err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
-	var baseSet map[Digest]bool
+	baseSet, err := baseChunks(m, opts.Base, r)
+	if err != nil {
+		return nil, fmt.Errorf("verify: base: %w", err)
+	}
+	p := locateChunks(m, chunksDir, filepath.Join(opts.Base, ChunksDir), inBundle, baseSet, r)
+	reportMissing(m, opts.Base, r)
+	for c := range inBundle {
+		if !p.seen[c] {
+			r.Extra++
+		}
+	}
+
+	sum, complete := hashChunks(m, p.src, p.first, r, opts.Progress)
+	if r.Extra > 0 {
+		checkExtra(chunksDir, inBundle, p.seen, m.ChunkBytes, r)
+	}
+	reportHashes(m, sum, complete, r)
+	r.OK = len(r.Problems) == 0
+	if !r.OK {
+		return r, fmt.Errorf("%w: %s: %s", ErrVerify, dir, r.Problems[0])
+	}
+	return r, nil
+}
+
+// newReport starts the report of the bundle in dir from its manifest.
+func newReport(dir string, m *Manifest) *Report {
+	r := &Report{Bundle: dir, Schema: m.Schema, Epoch: m.Epoch, ChunkBytes: m.ChunkBytes,
+		PayloadBytes: m.PayloadBytes, PayloadSHA256: m.PayloadSHA256.String(), Chunks: len(m.Chunks),
+		KeyID: m.KeyID, Expires: m.Expires, Bad: []BadChunk{}, Problems: []string{}}
 	if m.Delta != nil {
 		r.DeltaBase = m.Delta.BaseEpoch
 	}
-	if opts.Base != "" {
-		bm, err := readBundleManifest(opts.Base)
-		if err != nil {
-			return nil, fmt.Errorf("verify: base: %w", err)
-		}
-		switch {
-		case m.Delta == nil:
-			r.problem("--base given but the manifest is not a delta")
-		case bm.Epoch != m.Delta.BaseEpoch || bm.PayloadSHA256 != m.Delta.BaseSHA256:
-			r.problem("base bundle %s is epoch %s payload %s; the delta needs epoch %s payload %s",
-				opts.Base, bm.Epoch, bm.PayloadSHA256, m.Delta.BaseEpoch, m.Delta.BaseSHA256)
-		case bm.ChunkBytes != m.ChunkBytes:
-			r.problem("base bundle has chunk_bytes %d; the delta has %d", bm.ChunkBytes, m.ChunkBytes)
-		default:
-			baseSet = make(map[Digest]bool, len(bm.Chunks))
-			for _, c := range bm.Chunks {
-				baseSet[c] = true
-			}
-		}
+	return r
+}
+
+// checkExpiry reports a manifest whose expiry is before now; a zero now
+// skips the check.
+func checkExpiry(m *Manifest, now time.Time, r *Report) {
+	if !now.IsZero() && m.Expires != 0 && now.Unix() > int64(min(m.Expires, 1<<63-1)) {
+		r.problem("manifest expired at %s", time.Unix(int64(m.Expires), 0).UTC().Format(time.RFC3339))
 	}
-	src := make([]string, len(m.Chunks)) // file to read; "" = missing
-	first := make([]bool, len(m.Chunks)) // first occurrence: hash it
-	seen := make(map[Digest]bool, len(m.Chunks))
-	chunksDir, baseDir := filepath.Join(dir, ChunksDir), filepath.Join(opts.Base, ChunksDir)
-	missingNoBase := 0
+}
+
+// baseChunks reads the base bundle in base ("" = none) and returns the
+// chunks it holds, or nil, with a problem, when it is not the base the
+// delta m builds on. An unreadable base manifest is an error.
+func baseChunks(m *Manifest, base string, r *Report) (map[Digest]bool, error) {
+	if base == "" {
+		return nil, nil
+	}
+	bm, err := readBundleManifest(base)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case m.Delta == nil:
+		r.problem("--base given but the manifest is not a delta")
+	case bm.Epoch != m.Delta.BaseEpoch || bm.PayloadSHA256 != m.Delta.BaseSHA256:
+		r.problem("base bundle %s is epoch %s payload %s; the delta needs epoch %s payload %s",
+			base, bm.Epoch, bm.PayloadSHA256, m.Delta.BaseEpoch, m.Delta.BaseSHA256)
+	case bm.ChunkBytes != m.ChunkBytes:
+		r.problem("base bundle has chunk_bytes %d; the delta has %d", bm.ChunkBytes, m.ChunkBytes)
+	default:
+		set := make(map[Digest]bool, len(bm.Chunks))
+		for _, c := range bm.Chunks {
+			set[c] = true
+		}
+		return set, nil
+	}
+	return nil, nil
+}
+
+// chunkPlan says where each chunk of the manifest is read from.
+type chunkPlan struct {
+	src   []string        // file to read; "" = missing
+	first []bool          // first occurrence of its digest: hash it
+	seen  map[Digest]bool // the distinct digests the manifest names
+}
+
+// locateChunks finds each chunk in the bundle or else in the base, and
+// counts the distinct chunks found in each place and found nowhere.
+func locateChunks(m *Manifest, chunksDir, baseDir string, inBundle, baseSet map[Digest]bool, r *Report) chunkPlan {
+	p := chunkPlan{
+		src:   make([]string, len(m.Chunks)),
+		first: make([]bool, len(m.Chunks)),
+		seen:  make(map[Digest]bool, len(m.Chunks)),
+	}
 	for i, c := range m.Chunks {
 		name := c.String()
 		switch {
 		case inBundle[c]:
-			src[i] = filepath.Join(chunksDir, name)
+			p.src[i] = filepath.Join(chunksDir, name)
 		case baseSet[c]:
-			src[i] = filepath.Join(baseDir, name)
+			p.src[i] = filepath.Join(baseDir, name)
 		}
-		if seen[c] {
+		if p.seen[c] {
 			continue
 		}
-		seen[c], first[i] = true, true
+		p.seen[c], p.first[i] = true, true
 		switch {
 		case inBundle[c]:
 			r.InBundle++
@@ -158,29 +213,28 @@ func VerifyBundle(dir string, opts VerifyOptions) (*Report, error) {
 			r.FromBase++
 		default:
 			r.Missing++
-			if m.Delta != nil && opts.Base == "" {
-				missingNoBase++
-			}
 			r.bad(i, name, "missing")
 		}
 	}
-	r.UniqueChunks = len(seen)
-	if missingNoBase > 0 {
+	r.UniqueChunks = len(p.seen)
+	return p
+}
+
+// reportMissing adds the problem for missing chunks, pointing at --base
+// when m is a delta verified without its base.
+func reportMissing(m *Manifest, base string, r *Report) {
+	switch {
+	case r.Missing > 0 && m.Delta != nil && base == "":
 		r.problem("%d chunks are not in the bundle; it is a delta on epoch %s (payload %s): pass --base with that bundle",
-			missingNoBase, m.Delta.BaseEpoch, m.Delta.BaseSHA256)
-	} else if r.Missing > 0 {
+			r.Missing, m.Delta.BaseEpoch, m.Delta.BaseSHA256)
+	case r.Missing > 0:
 		r.problem("%d chunks are missing", r.Missing)
 	}
-	for c := range inBundle {
-		if !seen[c] {
-			r.Extra++
-		}
-	}
+}
 
-	sum, complete := hashChunks(m, src, first, r, opts.Progress)
-	if r.Extra > 0 {
-		checkExtra(chunksDir, inBundle, seen, m.ChunkBytes, r)
-	}
+// reportHashes adds the problems the hashing found: chunks that failed
+// their hash or size check, and the payload hash.
+func reportHashes(m *Manifest, sum Digest, complete bool, r *Report) {
 	if r.BadCount > r.Missing {
 		r.problem("%d chunks failed their hash or size check (first: %s %s)", r.BadCount-r.Missing, firstBad(r).Digest, firstBad(r).Reason)
 	}
@@ -192,11 +246,6 @@ func VerifyBundle(dir string, opts VerifyOptions) (*Report, error) {
 	case r.BadCount == 0:
 		r.problem("payload sha256 not checked: chunks could not be read")
 	}
-	r.OK = len(r.Problems) == 0
-	if !r.OK {
-		return r, fmt.Errorf("%w: %s: %s", ErrVerify, dir, r.Problems[0])
-	}
-	return r, nil
 }
 
 func firstBad(r *Report) BadChunk {
@@ -337,32 +386,7 @@ func hashChunks(m *Manifest, src []string, first []bool, r *Report, progress fun
 		go func() {
 			defer wg.Done()
 			for s := range work {
-				s.ok = true
-				for j := 0; j < s.k; j++ {
-					i := s.start + j
-					if src[i] == "" {
-						s.ok = false // reported as missing already
-						continue
-					}
-					region := s.buf[j*cb : (j+1)*cb+1]
-					got, err := readChunk(src[i], region)
-					switch {
-					case err != nil:
-						s.ok = false
-						if first[i] {
-							s.bad = append(s.bad, BadChunk{i, m.Chunks[i].String(), err.Error()})
-						}
-					case got != cb:
-						s.ok = false
-						if first[i] {
-							s.bad = append(s.bad, BadChunk{i, m.Chunks[i].String(), sizeReason(got, m.ChunkBytes)})
-						}
-					case first[i]:
-						if h := Digest(sha256.Sum256(region[:cb])); h != m.Chunks[i] {
-							s.bad = append(s.bad, BadChunk{i, m.Chunks[i].String(), "content hashes to " + h.String()})
-						}
-					}
-				}
+				readSlab(s, m, src, first)
 				close(s.done)
 			}
 		}()
@@ -402,4 +426,38 @@ func hashChunks(m *Manifest, src []string, first []bool, r *Report, progress fun
 	var d Digest
 	copy(d[:], payload.Sum(nil))
 	return d, complete
+}
+
+// readSlab reads the chunks of s into s.buf and hashes each first
+// occurrence against its digest. s.ok is false when any chunk is missing or
+// could not be read with the right size; s.bad lists the first occurrences
+// that failed.
+func readSlab(s *slab, m *Manifest, src []string, first []bool) {
+	cb := int(m.ChunkBytes)
+	s.ok = true
+	for j := 0; j < s.k; j++ {
+		i := s.start + j
+		if src[i] == "" {
+			s.ok = false // reported as missing already
+			continue
+		}
+		region := s.buf[j*cb : (j+1)*cb+1]
+		got, err := readChunk(src[i], region)
+		switch {
+		case err != nil:
+			s.ok = false
+			if first[i] {
+				s.bad = append(s.bad, BadChunk{i, m.Chunks[i].String(), err.Error()})
+			}
+		case got != cb:
+			s.ok = false
+			if first[i] {
+				s.bad = append(s.bad, BadChunk{i, m.Chunks[i].String(), sizeReason(got, m.ChunkBytes)})
+			}
+		case first[i]:
+			if h := Digest(sha256.Sum256(region[:cb])); h != m.Chunks[i] {
+				s.bad = append(s.bad, BadChunk{i, m.Chunks[i].String(), "content hashes to " + h.String()})
+			}
+		}
+	}
 }
