@@ -200,6 +200,18 @@ func TestCASUpload(t *testing.T) {
 		t.Fatalf("the resumed upload re-sent %d acknowledged bytes (first %d, second %d, payload %d)", resent, first.ChunkBytesSent, second.ChunkBytesSent, total)
 	}
 	t.Logf("resume at 50%%: first run %d bytes, second %d bytes, payload %d, re-sent 0", first.ChunkBytesSent, second.ChunkBytesSent, total)
+
+	// The same resume with --per-chunk: each chunk to its own file.
+	in5, _ := randomFile(t, 20*8192-100)
+	b5 := pack(t, bin, key, in5, "5", 8192)
+	first, _, code = h.upload(t, b5, "--per-chunk", "--sessions", "1", "--stop-after-chunks", "10")
+	if st := h.status(t, "5"); code != 1 || first.ChunksSent != 10 || st["chunks_pending"] != "1" {
+		t.Fatalf("interrupted --per-chunk upload = %d %+v; status %v", code, first, st)
+	}
+	second, errs, code = h.upload(t, b5, "--per-chunk")
+	if code != 0 || second.State != "ready" || second.ChunksResumed != 1 || first.ChunkBytesSent+second.ChunkBytesSent != int64(first.ChunksExpected)*8192 {
+		t.Fatalf("resumed --per-chunk upload = %d %+v %s", code, second, errs)
+	}
 }
 
 // TestCASUploadHiveKilled: kill -9 of a hive with --state-dir in the

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -9,11 +8,13 @@ import (
 	"sync/atomic"
 
 	"github.com/hugelgupf/p9/linux"
+
+	"github.com/cohesix/cohesix/internal/nineclient"
 )
 
 // runChunks bounds one run: the chunks a single walk, open and stream of
 // Twrites to /updates/<epoch>/payload carries (2 MiB at 8 KiB chunks).
-const runChunks = 256
+const runChunks = 256 // limit-literal-ok: chunks per streamed run (2 MiB at 8 KiB), not a manifest limit
 
 // chunkRun is a stretch of chunks next to each other in the payload, sent as
 // one stream from start.
@@ -58,12 +59,15 @@ func (u *uploader) runs(jobs []job) []chunkRun {
 func (u *uploader) streamChunks(ctx context.Context, jobs []job) error {
 	runs := u.runs(jobs)
 	cb := int64(u.man.ChunkBytes)
-	total, budget := int64(0), int64(-1)
-	for i, j := range jobs {
-		if u.stopAfter >= 0 && i == u.stopAfter {
-			budget = total + (cb-j.off)/2 // half of the next chunk: a partial to resume
+	total, budget, k := int64(0), int64(-1), 0
+	for _, r := range runs {
+		for _, j := range r.jobs {
+			if k == u.stopAfter {
+				budget = total + (cb-j.off)/2 // half of the next chunk: a partial to resume
+			}
+			total += cb - j.off
+			k++
 		}
-		total += cb - j.off
 	}
 	sessions := u.sessions
 	if budget >= 0 {
@@ -71,74 +75,34 @@ func (u *uploader) streamChunks(ctx context.Context, jobs []job) error {
 	}
 	bar := newBar(u.e, "upload")
 	defer bar.finish()
-	var (
-		mu    sync.Mutex
-		first error
-		next  atomic.Int64
-		done  atomic.Int64
-	)
-	stopped := func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return first != nil || ctx.Err() != nil
-	}
-	var wg sync.WaitGroup
-	for w := 0; w < min(sessions, max(len(runs), 1)); w++ {
-		p, err := u.pipeline()
+	var done atomic.Int64
+	var mu sync.Mutex
+	return u.fanOut(ctx, sessions, len(runs), func(p *nineclient.Pipeline, buf []byte, i int) (bool, error) {
+		r := runs[i]
+		b, err := u.runBytes(r, buf)
 		if err != nil {
-			mu.Lock()
-			first = cmp.Or(first, err)
-			mu.Unlock()
-			break
+			return true, err
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer p.Close()
-			buf := make([]byte, 0, runChunks*cb)
-			for !stopped() {
-				i := int(next.Add(1) - 1)
-				if i >= len(runs) {
-					return
-				}
-				r := runs[i]
-				b, err := u.runBytes(r, buf)
-				if err != nil {
-					mu.Lock()
-					first = cmp.Or(first, err)
-					mu.Unlock()
-					return
-				}
-				if budget >= 0 {
-					left := budget - done.Load()
-					if left <= 0 {
-						return
-					}
-					b = b[:min(int64(len(b)), left)]
-				}
-				n, err := p.Append(u.base+"/payload", r.start, records(b)...)
-				done.Add(int64(n))
-				bar.update(done.Load(), total)
-				mu.Lock()
-				u.count(r, int64(n))
-				if err != nil {
-					if errors.Is(err, linux.ENOENT) {
-						err = fail(exitFailed, "cas-tool upload: the hive has no %s/payload: it predates streamed uploads", u.base)
-					}
-					first = cmp.Or(first, u.refused("payload", err))
-				}
-				mu.Unlock()
-				if err != nil {
-					return
-				}
+		if budget >= 0 {
+			left := budget - done.Load()
+			if left <= 0 {
+				return true, nil
 			}
-		}()
-	}
-	wg.Wait()
-	if first == nil && ctx.Err() != nil {
-		first = fail(exitFailed, "cas-tool upload: interrupted; run upload again to resume")
-	}
-	return first
+			b = b[:min(int64(len(b)), left)]
+		}
+		n, err := p.Append(u.base+"/payload", r.start, records(b)...)
+		bar.update(done.Add(int64(n)), total)
+		mu.Lock()
+		u.count(r, int64(n))
+		mu.Unlock()
+		if errors.Is(err, linux.ENOENT) {
+			return true, fail(exitFailed, "cas-tool upload: the hive has no %s/payload: it predates streamed uploads; pass --per-chunk", u.base)
+		}
+		if err != nil {
+			return true, u.refused("payload", err)
+		}
+		return false, nil
+	})
 }
 
 // runBytes reads a run's chunks from the bundle into buf, from the first

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -417,83 +418,87 @@ func (u *uploader) sendChunks(ctx context.Context) error {
 	if !u.perChunk {
 		return u.streamChunks(ctx, jobs)
 	}
+	return u.sendEach(ctx, jobs)
+}
+
+// sendEach uploads each job to its chunks/<sha256> file (--per-chunk).
+func (u *uploader) sendEach(ctx context.Context, jobs []job) error {
 	total := int64(0)
 	for _, j := range jobs {
 		total += int64(u.man.ChunkBytes) - j.off
 	}
 	bar := newBar(u.e, "upload")
 	defer bar.finish()
-	var (
-		mu      sync.Mutex
-		first   error
-		done    atomic.Int64
-		next    atomic.Int64
-		started atomic.Int64
-	)
-	setErr := func(err error) {
-		mu.Lock()
-		if first == nil {
-			first = err
+	var done, started atomic.Int64
+	var mu sync.Mutex
+	return u.fanOut(ctx, u.sessions, len(jobs), func(p *nineclient.Pipeline, buf []byte, i int) (bool, error) {
+		j := jobs[i]
+		recs, err := u.chunkRecords(j, buf[:u.man.ChunkBytes+1])
+		if err != nil {
+			return true, err
 		}
+		if u.stopAfter >= 0 {
+			k := int(started.Add(1) - 1)
+			if k == u.stopAfter {
+				recs = recs[:max(len(recs)-1, 0)] // half a chunk: a partial the next run resumes
+			}
+			if k > u.stopAfter || len(recs) == 0 {
+				return true, nil
+			}
+		}
+		n, err := p.Append(u.base+"/chunks/"+j.name, j.off, recs...)
+		mu.Lock()
+		u.count(chunkRun{jobs: []job{j}}, int64(n))
 		mu.Unlock()
-	}
+		bar.update(done.Add(int64(n)), total)
+		if err != nil {
+			if errors.Is(err, linux.EPERM) && u.committedNow(j.name) {
+				return false, nil // another upload committed it meanwhile
+			}
+			return true, u.refused("chunks/"+j.name, err)
+		}
+		return false, nil
+	})
+}
+
+// fanOut runs each(p, buf, i) for every i below n over up to sessions
+// pipelined sessions, each with its own buffer of a run's bytes; an
+// error, or stop, ends that worker, and the first error ends them all.
+func (u *uploader) fanOut(ctx context.Context, sessions, n int, each func(p *nineclient.Pipeline, buf []byte, i int) (stop bool, err error)) error {
+	var (
+		mu    sync.Mutex
+		first error
+		next  atomic.Int64
+		wg    sync.WaitGroup
+	)
 	stopped := func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return first != nil || ctx.Err() != nil
 	}
-	var wg sync.WaitGroup
-	for w := 0; w < min(u.sessions, max(len(jobs), 1)); w++ {
+	for w := 0; w < min(sessions, max(n, 1)); w++ {
 		p, err := u.pipeline()
 		if err != nil {
-			setErr(err)
+			first = err
 			break
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer p.Close()
-			buf := make([]byte, u.man.ChunkBytes+1)
+			buf := make([]byte, 0, runChunks*(u.man.ChunkBytes+1))
 			for !stopped() {
 				i := int(next.Add(1) - 1)
-				if i >= len(jobs) {
+				if i >= n {
 					return
 				}
-				j := jobs[i]
-				recs, err := u.chunkRecords(j, buf)
+				stop, err := each(p, buf, i)
 				if err != nil {
-					setErr(err)
-					return
+					mu.Lock()
+					first = cmp.Or(first, err)
+					mu.Unlock()
 				}
-				if u.stopAfter >= 0 {
-					k := int(started.Add(1) - 1)
-					switch {
-					case k > u.stopAfter:
-						return
-					case k == u.stopAfter:
-						recs = recs[:max(len(recs)-1, 0)] // half a chunk: a partial the next run resumes
-						if len(recs) == 0 {
-							return
-						}
-					}
-				}
-				n, err := p.Append(u.base+"/chunks/"+j.name, j.off, recs...)
-				mu.Lock()
-				u.res.BytesSent += int64(n)
-				u.res.ChunkBytesSent += int64(n)
-				if err == nil && j.off+int64(n) == int64(u.man.ChunkBytes) {
-					u.res.ChunksSent++
-					if j.off > 0 {
-						u.res.ChunksResumed++
-					}
-				}
-				mu.Unlock()
-				bar.update(done.Add(int64(n)), total)
-				if err != nil {
-					if errors.Is(err, linux.EPERM) && u.committedNow(j.name) {
-						continue // another upload committed it meanwhile
-					}
-					setErr(u.refused("chunks/"+j.name, err))
+				if stop || err != nil {
 					return
 				}
 			}
