@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"sync"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/cohesix/cohesix/internal/syncfile"
 )
 
@@ -143,15 +145,14 @@ func (p *casPack) append(name string, b []byte) error {
 	defer p.cmu.RUnlock()
 	p.wmu.Lock()
 	off := p.end
-	rec := append(packHeader(b), b...)
-	if _, err := p.f.WriteAt(rec, off); err != nil {
+	if err := p.writeRecord(packHeader(b), b, off); err != nil {
 		// Nothing after it was written (one append at a time): cut it
 		// so the pack stays a sequence of sound records.
 		_ = p.f.Truncate(off)
 		p.wmu.Unlock()
 		return err
 	}
-	p.end = off + int64(len(rec))
+	p.end = off + packHeaderSize + int64(len(b))
 	p.wmu.Unlock()
 	if err := p.group.sync(p.f.Sync); err != nil {
 		return err
@@ -160,12 +161,23 @@ func (p *casPack) append(name string, b []byte) error {
 	// cannot rewrite the pack without it.
 	p.mu.Lock()
 	if _, dup := p.index[name]; dup {
-		p.dead += int64(len(rec))
+		p.dead += packHeaderSize + int64(len(b))
 	} else {
 		p.index[name] = packLoc{off: off + packHeaderSize, n: int64(len(b))}
 	}
 	p.mu.Unlock()
 	return nil
+}
+
+// writeRecord writes a record's header and bytes at off with one
+// pwritev, without copying the bytes behind the header.
+func (p *casPack) writeRecord(h, b []byte, off int64) error {
+	want := len(h) + len(b)
+	n, err := unix.Pwritev(int(p.f.Fd()), [][]byte{h, b}, off)
+	if err == nil && n != want {
+		err = fmt.Errorf("short write of a pack record: %d of %d bytes", n, want)
+	}
+	return err
 }
 
 // readAt reads object name at off; a short read at its end is not an
