@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/cohesix/cohesix/generated"
-	"github.com/cohesix/cohesix/internal/cas"
 	"github.com/cohesix/cohesix/internal/hive"
 	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/roottask/platform"
@@ -54,7 +53,7 @@ func run(ctx context.Context, p platform.Platform, args []string) int {
 		return 2
 	}
 	if *casRootKey != "" {
-		pub, err := cas.ReadPublicKey(*casRootKey)
+		pub, err := hive.ReadCASRootKey(*casRootKey)
 		if err != nil {
 			fmt.Fprintf(stderr, "roottask: --cas-root-key %s: %v (name the KEY.pub that cas-tool keygen wrote)\n", *casRootKey, err)
 			return 2

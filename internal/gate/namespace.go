@@ -7,13 +7,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/auditline"
 	"github.com/cohesix/cohesix/internal/errs"
 	nscore "github.com/cohesix/cohesix/internal/ns"
-	"github.com/cohesix/cohesix/internal/prov/casfs"
 	"github.com/cohesix/cohesix/internal/prov/govfs"
 	"github.com/cohesix/cohesix/internal/prov/gpufs"
 	"github.com/cohesix/cohesix/internal/prov/logfs"
@@ -21,7 +19,6 @@ import (
 	"github.com/cohesix/cohesix/internal/prov/tracefs"
 	"github.com/cohesix/cohesix/internal/prov/workerfs"
 	"github.com/cohesix/cohesix/internal/queen"
-	"github.com/cohesix/cohesix/internal/store"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
 
@@ -59,7 +56,7 @@ type Config struct {
 	LegacyAlias  bool
 	MaxBinds     int
 	Mounts       map[string][]string // service → canonical components
-	CAS          *store.CAS          // the bytes of /updates and /models; nil: no CAS trees
+	Extra        []nscore.Mounted    // providers the wiring adds after the governance trees (/updates, /models)
 }
 
 // DefaultConfig reads the namespace limits from the generated tables.
@@ -135,8 +132,7 @@ func (ns *Namespace) providers(boot []byte, tests []Entry) []nscore.Mounted {
 		top = append(top, nscore.Mounted{Name: "worker", Provider: workerfs.Workers(ns.workerConfig())})
 	}
 	top = append(top, govfs.Mounts(govfs.Config{Queen: ns.q, Gov: ns.q.Gov()})...) // policy, actions, audit, replay
-	now := func() time.Time { return time.UnixMilli(int64(ns.nowMs())) }
-	top = append(top, casfs.Mounts(casfs.Config{Queen: ns.q, Store: ns.cfg.CAS, CAS: ns.q.Config().CAS, Now: now})...) // updates, models
+	top = append(top, ns.cfg.Extra...)
 	return top
 }
 

@@ -14,8 +14,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/cohesix/cohesix/generated"
@@ -103,7 +101,7 @@ func New(o Options) (*Hive, error) {
 		}
 		closeStore = sp.Close
 	}
-	casStore, closeCAS, err := openCAS(cfg.CAS, o.StateDir)
+	casTrees, closeCAS, err := casProviders(q, cfg.CAS, o.StateDir, o.Clock.Now)
 	if err != nil {
 		closeStore()
 		return nil, err
@@ -111,7 +109,7 @@ func New(o Options) (*Hive, error) {
 	closeGov := closeStore
 	closeStore = func() error { closeCAS(); return closeGov() }
 	nsCfg := gate.DefaultConfig()
-	nsCfg.CAS = casStore
+	nsCfg.Extra = casTrees
 	var boot []byte
 	for _, l := range BootLines() {
 		boot = append(boot, l+"\n"...)
@@ -226,32 +224,4 @@ func (h *Hive) restoreIngest(dir string, cfg queen.IngestConfig) error {
 	prev := h.closeStore
 	h.closeStore = func() error { return errors.Join(prev(), st.Close()) }
 	return nil
-}
-
-// openCAS opens the store behind /updates and /models when CAS is on:
-// in the state dir's cas folder when disk-backed, in a private temporary
-// folder removed at close when disk-backed with no state dir, in memory
-// otherwise (DECISIONS P49).
-func openCAS(cfg queen.CASConfig, stateDir string) (*store.CAS, func(), error) {
-	if !cfg.Enable {
-		return nil, func() {}, nil
-	}
-	dir, cleanup := "", func() {}
-	if cfg.DiskBacked {
-		if stateDir != "" {
-			dir = filepath.Join(stateDir, "cas")
-		} else {
-			tmp, err := os.MkdirTemp("", "cohesix-cas-")
-			if err != nil {
-				return nil, nil, fmt.Errorf("cas store: %w", err)
-			}
-			dir, cleanup = tmp, func() { os.RemoveAll(tmp) }
-		}
-	}
-	st, err := store.OpenCAS(store.CASOptions{Dir: dir, BudgetBytes: cfg.BudgetBytes, PendingMax: cfg.PendingMax, PendingBytes: cfg.PendingBytes(), QuarantineMax: cfg.QuarantineMax})
-	if err != nil {
-		cleanup()
-		return nil, nil, err
-	}
-	return st, func() { st.Close(); cleanup() }, nil
 }
