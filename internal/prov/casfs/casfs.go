@@ -277,7 +277,7 @@ func (m manifestFile) Append(c ns.Caller, p []byte, off int64) (int, error) {
 		return 0, err
 	}
 	e.f.evict(res)
-	e.f.track(e.name, man)
+	e.withMissing(man, nil)
 	return len(p), e.maybeReady(c)
 }
 
@@ -385,39 +385,38 @@ func updateOf(m *cas.Manifest) queen.CASUpdate {
 	return u
 }
 
-// track notes which chunks of a newly accepted epoch are still missing.
-func (f *fs) track(epoch string, m *cas.Manifest) {
-	miss := map[string]bool{}
-	for _, d := range m.Chunks {
-		if _, ok := f.cfg.Store.Has(d.String()); !ok {
-			miss[d.String()] = true
-		}
-	}
-	f.mu.Lock()
-	f.missing[epoch] = miss
-	f.mu.Unlock()
-}
-
-// missingOf returns the chunks an accepted epoch still lacks, computing
-// the set on first use (after a restart).
-func (e epoch) missingOf(m *cas.Manifest) map[string]bool {
+// withMissing runs fn (if not nil) on the set of chunks epoch e still
+// lacks, with the lock held. The set is computed on first use (at accept,
+// after a restart) under that same lock, so a commit racing the
+// computation is either seen by it or crossed off right after it.
+func (e epoch) withMissing(m *cas.Manifest, fn func(miss map[string]bool)) {
 	e.f.mu.Lock()
+	defer e.f.mu.Unlock()
 	miss, ok := e.f.missing[e.name]
-	e.f.mu.Unlock()
 	if !ok {
-		e.f.track(e.name, m)
-		e.f.mu.Lock()
-		miss = e.f.missing[e.name]
-		e.f.mu.Unlock()
+		miss = map[string]bool{}
+		for _, d := range m.Chunks {
+			if _, ok := e.f.cfg.Store.Has(d.String()); !ok {
+				miss[d.String()] = true
+			}
+		}
+		e.f.missing[e.name] = miss
 	}
-	return miss
+	if fn != nil {
+		fn(miss)
+	}
 }
 
 // maybeReady tells the queen when an accepted epoch lacks no chunk (a
 // delta whose chunks all came with its base, a re-upload).
 func (e epoch) maybeReady(c ns.Caller) error {
 	m, u, ok := e.accepted()
-	if !ok || u.Ready || len(e.missingOf(m)) > 0 {
+	if !ok || u.Ready {
+		return nil
+	}
+	left := 0
+	e.withMissing(m, func(miss map[string]bool) { left = len(miss) })
+	if left > 0 {
 		return nil
 	}
 	return e.ready(c)
@@ -467,18 +466,17 @@ func (e epoch) committedNames() []string {
 	if !ok {
 		return nil
 	}
-	miss := e.missingOf(m)
-	e.f.mu.Lock()
-	defer e.f.mu.Unlock()
 	var names []string
-	seen := map[string]bool{}
-	for _, d := range m.Chunks {
-		s := d.String()
-		if !miss[s] && !seen[s] {
-			seen[s] = true
-			names = append(names, s)
+	e.withMissing(m, func(miss map[string]bool) {
+		seen := map[string]bool{}
+		for _, d := range m.Chunks {
+			s := d.String()
+			if !miss[s] && !seen[s] {
+				seen[s] = true
+				names = append(names, s)
+			}
 		}
-	}
+	})
 	return names
 }
 

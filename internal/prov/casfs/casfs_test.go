@@ -414,3 +414,38 @@ func TestPayloadStream(t *testing.T) {
 		t.Fatalf("other bytes over a committed chunk = %v; want EPERM", err)
 	}
 }
+
+// TestConcurrentChunks: chunks written by several sessions at once all
+// commit and the epoch becomes ready exactly once (run with -race).
+func TestConcurrentChunks(t *testing.T) {
+	h := newHive(t, func(c *queen.CASConfig) { c.PendingMax = 64 }) // a partial per writer
+	dir := h.pack("40", map[string]string{"a": strings.Repeat("0123456789abcdef", 300)}, cas.PackOptions{Sign: h.root, Expires: time.Now().Add(time.Hour)})
+	man, _ := os.ReadFile(filepath.Join(dir, "manifest.cbor"))
+	if err := h.write("40/manifest.cbor", man); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(filepath.Join(dir, "chunks"))
+	errc := make(chan error, len(ents))
+	for _, e := range ents {
+		go func() {
+			b, _ := os.ReadFile(filepath.Join(dir, "chunks", e.Name()))
+			n := provtest.Walk(t, h.updates, "40/chunks/"+e.Name())
+			_, err := n.Append(provtest.QueenCaller, b[:40], 0)
+			if err == nil {
+				_, err = n.Append(provtest.QueenCaller, b[40:], 40)
+			}
+			errc <- err
+		}()
+	}
+	for range ents {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := h.status("40"); !strings.Contains(st, "state=ready") {
+		t.Fatalf("status = %q", st)
+	}
+	if got := strings.Count(h.log(), "cas-update ready epoch=40"); got != 1 {
+		t.Fatalf("ready logged %d times", got)
+	}
+}

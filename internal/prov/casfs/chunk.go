@@ -235,7 +235,7 @@ func (f *fs) trackAll() {
 		f.mu.Unlock()
 		if e := (epoch{f: f, name: u.Epoch}); !ok {
 			if m, _, ok := e.accepted(); ok {
-				e.missingOf(m)
+				e.withMissing(m, nil)
 			}
 		}
 	}
