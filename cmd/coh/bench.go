@@ -294,7 +294,7 @@ func printReport(w io.Writer, r *fleetbench.Report) {
 	if r.Knee != nil {
 		fmt.Fprintf(w, "knee: %d workers (append p99 above %gms)\n", *r.Knee, r.KneeMs)
 	} else {
-		fmt.Fprintf(w, "knee: none (append p99 stayed at or below %gms)\n", r.KneeMs)
+		fmt.Fprintf(w, "knee: none (append p99 stayed at or below %gms in every step of %d or more appends)\n", r.KneeMs, fleetbench.MinP99Samples)
 	}
 	fmt.Fprintf(w, "errors: ebusy=%d timeout=%d other=%d (setup phases: %d)\n", r.Errors.EBUSY, r.Errors.Timeout, r.Errors.Other, r.SetupErrors.Total())
 	if s := r.Server; s != nil {

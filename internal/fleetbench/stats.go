@@ -94,12 +94,16 @@ func Summarize(samples []time.Duration) Dist {
 	return d
 }
 
+// MinP99Samples is the fewest samples whose nearest-rank p99 is not
+// simply their maximum.
+const MinP99Samples = 100
+
 // Knee returns the index of the first step whose append p99 is above
-// threshold, or -1 when none is. Steps with no successful appends have no
-// p99 and are skipped.
+// threshold, or -1 when none is. Steps with fewer than MinP99Samples
+// successful appends are not judged: their p99 is their slowest append.
 func Knee(p99s []time.Duration, counts []int, threshold time.Duration) int {
 	for i, p := range p99s {
-		if counts[i] > 0 && p > threshold {
+		if counts[i] >= MinP99Samples && p > threshold {
 			return i
 		}
 	}

@@ -61,12 +61,13 @@ func TestKnee(t *testing.T) {
 		counts []int
 		want   int
 	}{
-		{"none", msD(1, 2, 5), []int{1, 1, 1}, -1},
-		{"at the threshold is not past it", msD(5, 5), []int{1, 1}, -1},
-		{"second", msD(1, 6, 9), []int{1, 1, 1}, 1},
-		{"first of several", msD(1, 6, 2, 9), []int{1, 1, 1, 1}, 1},
-		{"first step", msD(8), []int{3}, 0},
-		{"a step with no appends has no p99", msD(9, 7), []int{0, 4}, 1},
+		{"none", msD(1, 2, 5), []int{100, 200, 400}, -1},
+		{"at the threshold is not past it", msD(5, 5), []int{100, 200}, -1},
+		{"second", msD(1, 6, 9), []int{100, 200, 400}, 1},
+		{"first of several", msD(1, 6, 2, 9), []int{100, 200, 400, 800}, 1},
+		{"first step", msD(8), []int{100}, 0},
+		{"a step with no appends has no p99", msD(9, 7), []int{0, 400}, 1},
+		{"a p99 of 99 samples is their max, not judged", msD(9, 7), []int{99, 198}, 1},
 		{"no steps", nil, nil, -1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
