@@ -10,9 +10,23 @@
 //	coh peft activate --model ID [--registry DIR] | peft rollback [--registry DIR]
 //	coh mount --at DIR
 //	coh doctor [--mock]
+//	coh [--host H] [--port P] [--9p-port P] bench workers [--workers N | --workers-min N --workers-max N [--step x2|+N]]
+//	    [--duration D] [--seed S] [--mode reopen|keep-open] [--p99-knee D] [--hive-pid PID] [--keep] [--json] [--csv FILE]
 //
 // Without --ticket coh mints one from the compiled manifest's secret for
 // --role (dev profiles only). Every read command takes --json.
+//
+// bench workers is the worker load harness (docs/BENCHMARKS.md, Worker
+// load harness): after a preflight (both listeners reachable, the queen
+// ticket and the console token accepted, ls / shows /queen and /worker)
+// it spawns workers through /queen/ctl, attaches each over Secure9P with
+// its own minted ticket, appends one heartbeat per worker per --interval
+// while it probes the console (--port, token from --auth-token, else
+// $COHSH_AUTH_TOKEN, else the manifest's), and prints errors by class,
+// append and console p50/p99, the hive's CPU and RSS when it is local,
+// the knee of a ramp and the heartbeats the rings received. It kills
+// the workers it spawned unless --keep; on SIGINT it stops the load and
+// prints what it measured (exit 1).
 //
 // --rest-url URL (else $COHSH_REST_URL, $COH_REST_URL, $HIVE_GATEWAY_URL)
 // runs the verbs over hive-gateway instead of Secure9P, with the token of

@@ -44,19 +44,41 @@ func ninePort() int {
 	return n
 }
 
+func consolePort() int {
+	_, p, _ := net.SplitHostPort(generated.NetworkConsoleListen)
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
+// hiveTicket is the ticket the global flags name: --ticket (or
+// COH_TICKET), else one minted for --role and --subject.
+func hiveTicket(c *cli.Context) (string, error) {
+	if tok := c.String("ticket"); tok != "" {
+		return tok, nil
+	}
+	role, err := ticket.ParseRole(c.String("role"))
+	if err != nil {
+		return "", fail(exitUsage, "coh: unknown role %q", c.String("role"))
+	}
+	tok, err := nineclient.Mint(role, c.String("subject"), time.Now())
+	if err != nil {
+		return "", fail(exitUnreachable, "coh: %v", err)
+	}
+	return tok, nil
+}
+
+// nineAddr is the hive's Secure9P address from --host and --9p-port.
+func nineAddr(c *cli.Context) string {
+	return net.JoinHostPort(c.String("host"), strconv.Itoa(c.Int("9p-port")))
+}
+
 // dial attaches to the hive's Secure9P listener with the global flags.
 func dial(c *cli.Context) (*nineclient.Client, error) {
-	tok := c.String("ticket")
-	if tok == "" {
-		role, err := ticket.ParseRole(c.String("role"))
-		if err != nil {
-			return nil, fail(exitUsage, "coh: unknown role %q", c.String("role"))
-		}
-		if tok, err = nineclient.Mint(role, c.String("subject"), time.Now()); err != nil {
-			return nil, fail(exitUnreachable, "coh: %v", err)
-		}
+	tok, err := hiveTicket(c)
+	if err != nil {
+		return nil, err
 	}
-	addr := net.JoinHostPort(c.String("host"), strconv.Itoa(c.Int("9p-port")))
+	addr := nineAddr(c)
 	cl, err := nineclient.Dial(addr, tok, time.Duration(generated.ClientPoliciesRetryTimeoutMs)*time.Millisecond)
 	if err != nil {
 		return nil, fail(exitUnreachable, "coh: %s: %v", addr, err)
@@ -101,13 +123,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "host", Value: "127.0.0.1", Usage: "Hive host"},
 			&cli.IntFlag{Name: "9p-port", Value: ninePort(), Usage: "Secure9P port"},
-			&cli.IntFlag{Name: "port", Value: 0, Usage: "Console port (unused by coh; kept for host-tools parity)"},
+			&cli.IntFlag{Name: "port", Value: consolePort(), Usage: "Console port (coh bench probes the operator console there)"},
 			&cli.StringFlag{Name: "ticket", Usage: "Capability ticket", EnvVars: []string{"COH_TICKET"}},
 			&cli.StringFlag{Name: "role", Value: "queen", Usage: "Role to mint a ticket for when --ticket is absent"},
 			&cli.StringFlag{Name: "subject", Usage: "Ticket subject for worker roles"},
 			&cli.BoolFlag{Name: "mock", Usage: "Deterministic checks without FUSE, NVML or QEMU"},
 		}, restFlags()...),
-		Commands:        []*cli.Command{gpuCmd(e), runCmd(e), telemetryCmd(e), peftCmd(e), mountCmd(e), doctorCmd(e), logCmd(e)},
+		Commands:        []*cli.Command{gpuCmd(e), runCmd(e), telemetryCmd(e), peftCmd(e), mountCmd(e), doctorCmd(e), logCmd(e), benchCmd(e)},
 		HideHelpCommand: true,
 		ExitErrHandler:  func(*cli.Context, error) {},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {

@@ -29,7 +29,7 @@ func helpLine(s string) bool {
 // capital and has no final period; an unknown flag is a usage error (2).
 func TestUsageWalk(t *testing.T) {
 	e := &env{}
-	app := []*cli.Command{gpuCmd(e), runCmd(e), telemetryCmd(e), peftCmd(e), mountCmd(e), doctorCmd(e), logCmd(e)}
+	app := []*cli.Command{gpuCmd(e), runCmd(e), telemetryCmd(e), peftCmd(e), mountCmd(e), doctorCmd(e), logCmd(e), benchCmd(e)}
 	var out bytes.Buffer
 	if code := run(context.Background(), []string{"--help"}, nil, &out, &out); code != exitOK || !strings.HasPrefix(out.String(), "Usage: coh ") {
 		t.Errorf("coh --help = %d, %q; want 0 and Usage: coh", code, out.String())
