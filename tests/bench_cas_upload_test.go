@@ -126,6 +126,21 @@ func inProcessCASHive(b *testing.B, key, state string) string {
 // rawStreamMBps sends the chunk files, in one loopback TCP stream, to a
 // receiver that discards them, and returns MB/s.
 func rawStreamMBps(b *testing.B, dir string) float64 {
+	ents, _ := os.ReadDir(dir)
+	return streamMBps(b, func(c net.Conn) error {
+		for _, e := range ents {
+			p, _ := os.ReadFile(filepath.Join(dir, e.Name()))
+			if _, err := c.Write(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// streamMBps times send over one loopback TCP stream to a receiver that
+// discards what it gets, and returns MB/s of what arrived.
+func streamMBps(b *testing.B, send func(net.Conn) error) float64 {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -142,21 +157,16 @@ func rawStreamMBps(b *testing.B, dir string) float64 {
 		c.Close()
 		got <- n
 	}()
-	ents, _ := os.ReadDir(dir)
 	start := time.Now()
 	c, err := net.Dial("tcp", l.Addr().String())
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, e := range ents {
-		p, _ := os.ReadFile(filepath.Join(dir, e.Name()))
-		if _, err := c.Write(p); err != nil {
-			b.Fatal(err)
-		}
+	if err := send(c); err != nil {
+		b.Fatal(err)
 	}
 	c.Close()
-	n := <-got
-	return float64(n) / 1e6 / time.Since(start).Seconds()
+	return float64(<-got) / 1e6 / time.Since(start).Seconds()
 }
 
 // bundleBytes is the size of the chunk files in dir.
@@ -177,35 +187,15 @@ func bundleBytes(b *testing.B, dir string) int64 {
 // ceilingMBps is the physical ceiling: n bytes from memory in 1 MiB
 // writes over one loopback TCP stream to a receiver that discards them.
 func ceilingMBps(b *testing.B, n int64) float64 {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	got := make(chan int64, 1)
-	go func() {
-		c, err := l.Accept()
-		if err != nil {
-			got <- 0
-			return
-		}
-		k, _ := io.Copy(io.Discard, c)
-		c.Close()
-		got <- k
-	}()
 	buf := make([]byte, 1<<20)
-	start := time.Now()
-	c, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		b.Fatal(err)
-	}
-	for left := n; left > 0; left -= int64(len(buf)) {
-		if _, err := c.Write(buf[:min(int64(len(buf)), left)]); err != nil {
-			b.Fatal(err)
+	return streamMBps(b, func(c net.Conn) error {
+		for left := n; left > 0; left -= int64(len(buf)) {
+			if _, err := c.Write(buf[:min(int64(len(buf)), left)]); err != nil {
+				return err
+			}
 		}
-	}
-	c.Close()
-	return float64(<-got) / 1e6 / time.Since(start).Seconds()
+		return nil
+	})
 }
 
 func writeRandom(b *testing.B, path string, n int) {

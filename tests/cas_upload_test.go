@@ -62,17 +62,7 @@ func newCASKey(t *testing.T) string {
 // casTool runs bin/cas-tool and returns stdout, stderr and the exit code.
 func casTool(t *testing.T, bin string, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(bin, "cas-tool"), args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("cas-tool: %v", err)
-	}
-	return out.String(), errb.String(), code
+	return runCmd(t, exec.Command(filepath.Join(bin, "cas-tool"), args...))
 }
 
 // pack packs input into a new bundle signed with key; extra adds flags.

@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os/exec"
@@ -76,17 +75,7 @@ type benchErrors struct {
 // stderr and exit code.
 func cohBench(t *testing.T, bin string, rt *rootTask, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(bin, "coh"), append([]string{"--port", port(rt.ConsoleAddr), "--9p-port", port(rt.NinePAddr), "bench", "workers"}, args...)...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("coh bench workers: %v", err)
-	}
-	return out.String(), errb.String(), code
+	return runCmd(t, exec.Command(filepath.Join(bin, "coh"), append([]string{"--port", port(rt.ConsoleAddr), "--9p-port", port(rt.NinePAddr), "bench", "workers"}, args...)...))
 }
 
 var hiveTick = regexp.MustCompile(`^\{"tick":([0-9]+),"ts_ms":([0-9]+)\}$`)

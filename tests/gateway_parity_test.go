@@ -128,16 +128,7 @@ func parityRun(t *testing.T, bin, name string, env []string, args ...string) (st
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(bin, name), args...)
 	cmd.Env = append(append(os.Environ(), "COHSH_CONSOLE_LOCK=0", gatewayapi.TokenEnv[0]+"="+parityToken), env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return out.String(), errb.String(), code
+	return runCmd(t, cmd)
 }
 
 // parityNormalize masks what differs by design between the transports:

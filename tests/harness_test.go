@@ -2,6 +2,7 @@ package tests
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -202,4 +203,20 @@ func cohsh(t *testing.T, bin string, args ...string) (string, error) {
 	cmd.Env = append(os.Environ(), "COHSH_CONSOLE_LOCK=0")
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+// runCmd runs cmd and returns its stdout, stderr and exit code; a command
+// that could not run at all fails the test.
+func runCmd(t testing.TB, cmd *exec.Cmd) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("%s: %v", filepath.Base(cmd.Path), err)
+	}
+	return out.String(), errb.String(), code
 }
