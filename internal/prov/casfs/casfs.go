@@ -134,7 +134,7 @@ func (f *fs) updatesChild(name string) (ns.Node, bool) {
 	}
 	e := epoch{f: f, name: name}
 	return ns.Static{DirOps: ns.DirOps{Path: "/updates/" + name}, Entries: []ns.Entry{
-		{Name: "manifest.cbor", Node: manifestFile{e}},
+		{Name: "manifest.cbor", Node: manifestFile{e: e}},
 		{Name: "chunks", Node: ns.Dynamic{DirOps: ns.DirOps{Path: "/updates/" + name + "/chunks"}, Names: e.committedNames, Child: e.chunk}},
 		{Name: "status", Node: ns.Content{ReadOnly: ns.ReadOnly{Path: "/updates/" + name + "/status"}, Render: e.statusText}},
 		{Name: "status.cbor", Node: ns.Content{ReadOnly: ns.ReadOnly{Path: "/updates/" + name + "/status.cbor"}, Render: e.statusCBOR}},
@@ -214,7 +214,10 @@ type decodedManifest struct {
 // manifestFile is /updates/<epoch>/manifest.cbor: appends accumulate until
 // the CBOR decodes, then the manifest is judged once; accepted, it is
 // read-only.
-type manifestFile struct{ e epoch }
+type manifestFile struct {
+	ns.NotDir
+	e epoch
+}
 
 func (m manifestFile) Stat() (ns.Stat, error) {
 	if b, ok := m.e.f.cfg.Store.File(m.e.manifestFile()); ok {
@@ -224,9 +227,6 @@ func (m manifestFile) Stat() (ns.Stat, error) {
 	}
 	return ns.Stat{Kind: ns.KindAppendOffset, Size: uint64(m.e.f.cfg.Store.Pending(m.e.manifestKey()))}, nil
 }
-
-func (m manifestFile) Walk(string) (ns.Node, error) { return ns.NotDir{}.Walk("") }
-func (m manifestFile) List() ([]string, error)      { return ns.NotDir{}.List() }
 
 func (m manifestFile) ReadAt(p []byte, off int64) (int, error) {
 	if _, ok := m.e.f.view().Update(m.e.name); ok {

@@ -111,7 +111,7 @@ func (f *fs) model(name string) (ns.Node, bool) {
 	m := modelDir{f: f, digest: d.String()}
 	base := "/models/" + m.digest
 	return ns.Static{DirOps: ns.DirOps{Path: base}, Entries: []ns.Entry{
-		{Name: "weights", Node: weightsFile{m}},
+		{Name: "weights", Node: weightsFile{m: m}},
 		{Name: "schema", Node: onceFile{m: m, name: "schema"}},
 		{Name: "signature", Node: onceFile{m: m, name: "signature"}},
 	}}, true
@@ -137,7 +137,10 @@ type weightsHash struct {
 // weightsFile is /models/<sha256>/weights: appends accumulate until their
 // SHA-256 equals the directory's name (committed, then read-only); past
 // cas.store.model_max_bytes without a match the partial is quarantined.
-type weightsFile struct{ m modelDir }
+type weightsFile struct {
+	ns.NotDir
+	m modelDir
+}
 
 func (w weightsFile) key() string { return "weights/" + w.m.digest }
 
@@ -147,9 +150,6 @@ func (w weightsFile) Stat() (ns.Stat, error) {
 	}
 	return ns.Stat{Kind: ns.KindAppendOffset, Size: uint64(w.m.f.cfg.Store.Pending(w.key()))}, nil
 }
-
-func (weightsFile) Walk(string) (ns.Node, error) { return ns.NotDir{}.Walk("") }
-func (weightsFile) List() ([]string, error)      { return ns.NotDir{}.List() }
 
 func (w weightsFile) ReadAt(p []byte, off int64) (int, error) {
 	if !w.m.committed() {
