@@ -7,7 +7,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "f3891772096ec8dfee4e533d8eb06fd0b5d49e326cef5b3a0ebdb582e1514b73"
+const ManifestSHA256 = "b135291a0201907f45a6587f20053f311f99276d3dba578a98d174067c0123da"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -231,7 +231,7 @@ const (
 	ScriptsTestTimeoutDefaultS                       = 30                                            // scripts.test_timeout_default_s
 	ScriptsTestTimeoutMaxS                           = 120                                           // scripts.test_timeout_max_s
 	ScriptsWaitMaxMs                                 = 2000                                          // scripts.wait_max_ms
-	Secure9pBatchFrames                              = 1                                             // secure9p.batch_frames
+	Secure9pBatchFrames                              = 16                                            // secure9p.batch_frames
 	Secure9pFidsPerSession                           = 1024                                          // secure9p.fids_per_session
 	Secure9pMsize                                    = 8192                                          // secure9p.msize
 	Secure9pShortWritePolicy                         = "reject"                                      // secure9p.short_write.policy

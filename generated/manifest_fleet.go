@@ -7,7 +7,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "bac61686e442534754b9def53d25ec5829161f99d15fd9d233c6212b461d2ff8"
+const ManifestSHA256 = "a8d301a8e7ae90a839441416c4c7b377d52e2ab6cdfac7611baa84d44b43b8d3"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -231,7 +231,7 @@ const (
 	ScriptsTestTimeoutDefaultS                       = 30                                                // scripts.test_timeout_default_s
 	ScriptsTestTimeoutMaxS                           = 120                                               // scripts.test_timeout_max_s
 	ScriptsWaitMaxMs                                 = 2000                                              // scripts.wait_max_ms
-	Secure9pBatchFrames                              = 1                                                 // secure9p.batch_frames
+	Secure9pBatchFrames                              = 16                                                // secure9p.batch_frames
 	Secure9pFidsPerSession                           = 1024                                              // secure9p.fids_per_session
 	Secure9pMsize                                    = 8192                                              // secure9p.msize
 	Secure9pShortWritePolicy                         = "reject"                                          // secure9p.short_write.policy

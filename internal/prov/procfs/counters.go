@@ -26,6 +26,8 @@ type Counters struct {
 type NinePStats struct {
 	ShortWrites atomic.Uint64 // writes the provider took only part of
 	Retries     atomic.Uint64 // short-write retries (policy retry)
+	Queued      atomic.Int64  // frames received and not yet judged, all connections
+	QueueBusy   atomic.Uint64 // frames refused for queue depth
 
 	mu       sync.Mutex
 	inflight map[any]func() int // guarded by mu: per-connection in-flight counts

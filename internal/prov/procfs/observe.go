@@ -58,7 +58,7 @@ func (p *proc) observers() []ns.Entry {
 	return appendDir(out, "root", p.rootEntries())
 }
 
-// ninePEntries are /proc/9p: sessions, outstanding, short_writes, session.
+// ninePEntries are /proc/9p: sessions, outstanding, queue, short_writes, session.
 func (p *proc) ninePEntries() []ns.Entry {
 	st := &p.cfg.Counters.NineP
 	var es []ns.Entry
@@ -70,6 +70,13 @@ func (p *proc) ninePEntries() []ns.Entry {
 	es = append(es, lineEntries(
 		lineFile{generated.ObservabilityProc9pOutstanding, "outstanding", generated.ObservabilityProc9pOutstandingBytes, func() string {
 			return fmt.Sprintf("outstanding current=%d limit=%d", st.Outstanding(), generated.Secure9pTagsPerSession)
+		}},
+		// queue (DECISIONS P61): frames received and not yet judged, the
+		// depth they are held to, and the frames refused for it. Shown
+		// with outstanding, whose in-flight tags it complements.
+		lineFile{generated.ObservabilityProc9pOutstanding, "queue", generated.ObservabilityProc9pOutstandingBytes, func() string {
+			depth := min(generated.Secure9pTagsPerSession, max(generated.Secure9pBatchFrames, 1))
+			return fmt.Sprintf("queue current=%d limit=%d refused=%d", max(st.Queued.Load(), 0), depth, st.QueueBusy.Load())
 		}},
 		lineFile{generated.ObservabilityProc9pShortWrites, "short_writes", generated.ObservabilityProc9pShortWritesBytes, func() string {
 			return fmt.Sprintf("short_writes total=%d retries=%d", st.ShortWrites.Load(), st.Retries.Load())

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -45,7 +46,26 @@ type Config struct {
 	// client it forwards, uname via=<ip:port> (network.trusted_forwarders,
 	// DECISIONS P48). Entries that do not parse as an IP trust nothing.
 	TrustedForwarders []string
+	// BatchFrames is secure9p.batch_frames: with Tags it bounds the queue
+	// of frames received and not yet judged (QueueDepth).
+	BatchFrames int
+	// ShortWrite is secure9p.short_write: what a reply write that the
+	// transport took only part of does.
+	ShortWrite ShortWrite
 }
+
+// ShortWrite is the manifest's short-write policy (spec secure9p §7).
+type ShortWrite struct {
+	// Retry writes the rest again, up to Attempts times, after Base <<
+	// attempt; false (policy "reject") ends the connection at once.
+	Retry    bool
+	Attempts int
+	Base     time.Duration
+}
+
+// QueueDepth is the most frames the server holds received and not yet
+// judged: min(tags_per_session, max(batch_frames, 1)) (spec secure9p §3).
+func (c Config) QueueDepth() int { return min(c.Tags, max(c.BatchFrames, 1)) }
 
 // DefaultConfig reads the limits and ticket secrets from the generated
 // manifest tables.
@@ -64,6 +84,12 @@ func DefaultConfig() Config {
 		IdleTimeout:       time.Duration(generated.NetworkSecure9pIdleTimeoutMs) * time.Millisecond,
 		Listener:          netguard.DefaultConfig("secure9p"),
 		TrustedForwarders: generated.NetworkTrustedForwarders,
+		BatchFrames:       generated.Secure9pBatchFrames,
+		ShortWrite: ShortWrite{
+			Retry:    generated.Secure9pShortWritePolicy == "retry",
+			Attempts: generated.Secure9pShortWriteRetryAttempts,
+			Base:     time.Duration(generated.Secure9pShortWriteRetryBaseMs) * time.Millisecond,
+		},
 	}
 }
 
@@ -132,10 +158,14 @@ func (s *Server) ServeConn(nc net.Conn) {
 	c.pol = NewPolicy(s.cfg.Limits)
 	c.pol.Authorize = c.authorize
 	c.pol.OnInvalidName = c.invalidName
-	c.pol.OnBusy = func() { s.ns.Queen().Pressure.Busy.Add(1) }
+	c.pol.OnBusy = func() {
+		s.ns.Queen().Pressure.Busy.Add(1)
+		c.windowFull = true // audited by Read, outside the policy's lock
+	}
 	s.ns.NineP().Track(c, c.pol.InFlight) // /proc/9p/outstanding
 	defer func() {
 		s.ns.NineP().Untrack(c)
+		c.queued(-c.inQueue)
 		s.ns.CloseSession(c.session.Load(), "eof")
 	}()
 	defer func() {
@@ -172,6 +202,12 @@ type conn struct {
 	token   string
 
 	timeoutSeen atomic.Bool // a deadline was counted (timedOut)
+
+	// Receive queue (batch.go) and the tag-window flag OnBusy sets; the
+	// receiving goroutine only.
+	queue      queueState
+	inQueue    int64 // this connection's share of NinePStats.Queued
+	windowFull bool
 }
 
 // invalidName audits a walk name refused for a control character under
@@ -194,6 +230,12 @@ func (c *conn) Read(p []byte) (int, error) {
 			c.timedOut(err)
 			return 0, c.quiesce(err)
 		}
+		if !c.admit() {
+			if err := c.refuseBusy(frame); err != nil {
+				return 0, c.quiesce(err)
+			}
+			continue
+		}
 		if err := c.srv.ns.Live(c.session.Load()); err != nil {
 			// The authority ended the session (ticket expired, worker
 			// killed or revoked): this request is refused, then the
@@ -209,6 +251,10 @@ func (c *conn) Read(p []byte) (int, error) {
 			return 0, c.quiesce(err)
 		}
 		if reply != nil {
+			if c.windowFull {
+				c.windowFull = false
+				c.note("nine-door: request refused reason=tag-window-exceeded tag=" + fmt.Sprint(le.Uint16(frame[5:])) + " window=" + fmt.Sprint(c.srv.cfg.Tags))
+			}
 			if err := c.writeRefusal(reply); err != nil {
 				return 0, c.quiesce(err)
 			}
@@ -349,7 +395,7 @@ func (c *conn) write(frame []byte) error {
 		}
 		_ = c.nc.SetWriteDeadline(d)
 	}
-	if _, err := c.nc.Write(frame); err != nil {
+	if err := c.put(frame); err != nil {
 		c.timedOut(err)
 		c.fail(err)
 	}

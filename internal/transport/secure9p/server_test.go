@@ -428,6 +428,14 @@ func TestTagWindow(t *testing.T) {
 	if got := h.q.Pressure.Busy.Load(); got != busy+uint64(refused) {
 		t.Errorf("busy pressure %d; want %d", got, busy+uint64(refused))
 	}
+	// One audit line per refusal, and the session goes on.
+	h.logEventually("reason=tag-window-exceeded")
+	if got := h.countLog("reason=tag-window-exceeded"); got != refused {
+		t.Errorf("%d tag-window audit lines; want %d", got, refused)
+	}
+	if e := r.call(frame(tTgetattr, 40, uint32(1), uint64(0x7ff))); e != 0 {
+		t.Errorf("getattr after the overflow: errno %d", e)
+	}
 }
 
 func TestErrno(t *testing.T) {
