@@ -254,15 +254,22 @@ func (b *batch) clunk(fid uint32) *call {
 	return c
 }
 
-// run sends the exchange in one write and reads every reply. A reply's
+// run sends the exchange in batches (SplitBatches: secure9p.batch_frames
+// frames and msize bytes per write) and reads every reply. A reply's
 // error is its call's err; the returned error is the connection's.
 func (b *batch) run() error {
 	b.finish()
 	if len(b.calls) == 0 {
 		return nil
 	}
-	if _, err := b.p.nc.Write(b.p.out); err != nil {
+	batches, err := SplitBatches(b.p.out, generated.Secure9pBatchFrames, b.p.msize)
+	if err != nil {
 		return err
+	}
+	for _, w := range batches {
+		if _, err := b.p.nc.Write(w); err != nil {
+			return err
+		}
 	}
 	for range b.calls {
 		if err := b.p.reply(b.calls); err != nil {
