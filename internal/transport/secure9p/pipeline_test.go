@@ -56,8 +56,8 @@ func readReply(br *bufio.Reader) (typ byte, tag uint16, body []byte, err error) 
 
 // sessionRun is what one session of interleave saw.
 type sessionRun struct {
-	done   int   // requests answered correctly
-	maxIn  int   // most requests in flight at once
+	done   int // requests answered correctly
+	maxIn  int // most requests in flight at once
 	errors []error
 }
 
