@@ -98,6 +98,8 @@ func (f *fixture) busy() {
 	f.do(queen.SessionOpen{ID: 3, Role: "queen", Transport: "tcp"})
 	f.c.NineP.Track("c1", func() int { return 3 })
 	f.c.NineP.ShortWrites.Add(2)
+	f.c.NineP.Queued.Add(5)
+	f.c.NineP.QueueBusy.Add(7)
 	f.c.Ingest.Backpressure.Add(4)
 	f.c.ConsoleNet.Open.Add(1)
 }
@@ -112,6 +114,7 @@ func caps() []nstest.Case {
 	}{
 		{generated.ObservabilityProc9pSessions, "9p/sessions", generated.ObservabilityProc9pSessionsBytes},
 		{generated.ObservabilityProc9pOutstanding, "9p/outstanding", generated.ObservabilityProc9pOutstandingBytes},
+		{generated.ObservabilityProc9pOutstanding, "9p/queue", generated.ObservabilityProc9pOutstandingBytes},
 		{generated.ObservabilityProc9pShortWrites, "9p/short_writes", generated.ObservabilityProc9pShortWritesBytes},
 		{generated.ObservabilityProc9pSessionActive, "9p/session/active", generated.ObservabilityProc9pSessionActiveBytes},
 		{generated.ObservabilityProcIngestQueued, "ingest/queued", generated.ObservabilityProcIngestQueuedBytes},
@@ -139,6 +142,7 @@ func TestConformance(t *testing.T) {
 		nstest.Content("lifecycle/state", "state=ONLINE\n"),
 		nstest.Content("9p/outstanding", fmt.Sprintf("outstanding current=3 limit=%d\n", generated.Secure9pTagsPerSession)),
 		nstest.Content("9p/short_writes", "short_writes total=2 retries=0\n"),
+		nstest.Content("9p/queue", fmt.Sprintf("queue current=5 limit=%d refused=7\n", min(generated.Secure9pTagsPerSession, generated.Secure9pBatchFrames))),
 		nstest.Content("9p/session/2/owner", "owner=worker-heartbeat:worker-1\n"),
 		nstest.Content("ingest/backpressure", "backpressure=4\n"),
 		nstest.Content("schedule/summary", fmt.Sprintf("queue=2 dequeued=4 dropped=0 max_entries=%d\n", generated.ObservabilityProcScheduleQueueMaxEntries)),
