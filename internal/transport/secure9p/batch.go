@@ -70,6 +70,13 @@ func (c *conn) queued(d int64) {
 // bufferedFrames counts the complete, well-sized frames in the read buffer.
 func (c *conn) bufferedFrames() int {
 	b, _ := c.br.Peek(c.br.Buffered())
+	return countFrames(b)
+}
+
+// countFrames counts the complete frames at the start of b, stopping at
+// the first one that is short or declares a size below the header (the
+// reader refuses that one when it gets there).
+func countFrames(b []byte) int {
 	n := 0
 	for len(b) >= headerLen {
 		size := le.Uint32(b)

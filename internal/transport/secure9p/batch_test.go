@@ -187,3 +187,40 @@ func TestShortWriteRetry(t *testing.T) {
 		t.Errorf("a retried short write was audited as a failure")
 	}
 }
+
+func TestCountFrames(t *testing.T) {
+	two := append(frame(tTclunk, 1, uint32(1)), frame(tTclunk, 2, uint32(2))...)
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		want int
+	}{
+		{"empty", nil, 0},
+		{"two", two, 2},
+		{"two and a partial", append(append([]byte{}, two...), 20, 0, 0, 0, tTclunk), 2},
+		{"stops at a size below the header", append(append([]byte{}, two...), 3, 0, 0, 0, 0, 0, 0, 0), 2},
+		{"header only, body missing", two[:9], 0},
+	} {
+		if got := countFrames(tc.b); got != tc.want {
+			t.Errorf("%s: %d frames; want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
+// FuzzCountFrames: the frames counted lie within b, each at least a
+// header long.
+func FuzzCountFrames(f *testing.F) {
+	f.Add(append(frame(tTclunk, 1, uint32(1)), frame(tTread, 2, uint32(2), uint64(0), uint32(1))...))
+	f.Add([]byte{7, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		n := countFrames(b)
+		off := 0
+		for range n {
+			size := int(le.Uint32(b[off:]))
+			if size < headerLen || off+size > len(b) {
+				t.Fatalf("counted a frame of %d bytes at %d in %d", size, off, len(b))
+			}
+			off += size
+		}
+	})
+}
