@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -264,11 +265,19 @@ func (c *conn) timedOut(err error) {
 // reported only once every forwarded request has been answered and the
 // handlers have had a moment to queue for the next receive: by then each
 // of them is counted in the WaitGroup, and Handle's Wait sees them leave.
+// The moment is generous because a receiver the library has just started
+// waits in a run queue behind whatever else the process runs: 2 ms was
+// not enough under the race detector on a loaded 2-core machine (a CI
+// run of TestAttachRefusals). The wait costs the closing connection's
+// goroutine only.
 func (c *conn) quiesce(err error) error {
 	c.nc.Close()
 	deadline := time.Now().Add(quiesceMax)
 	for c.pol.InFlight() > 0 && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Microsecond)
+	}
+	for range quiesceYields {
+		runtime.Gosched()
 	}
 	time.Sleep(quiesceSettle)
 	return err
@@ -277,7 +286,8 @@ func (c *conn) quiesce(err error) error {
 // Bounds of quiesce.
 const (
 	quiesceMax    = 2 * time.Second
-	quiesceSettle = 2 * time.Millisecond
+	quiesceYields = 8
+	quiesceSettle = 25 * time.Millisecond
 )
 
 // readFrame reads one frame. An oversized frame within maxDiscard is
