@@ -289,7 +289,8 @@ func p7Straight(b *testing.B, pl *nineclient.Pipeline, dev string, body []byte, 
 }
 
 // p7Gateway pushes body to dev through the gateway and pulls the
-// segments back, checking them against what the straight side stored.
+// segments back in one device read, checking them against what the
+// straight side stored.
 func p7Gateway(b *testing.B, gc *gatewayclient.Client, dev string, body []byte, want [][]byte, side *p7Side) {
 	ctx := context.Background()
 	t0 := time.Now()
@@ -301,17 +302,17 @@ func p7Gateway(b *testing.B, gc *gatewayclient.Client, dev string, body []byte, 
 	if len(res.Segments) != len(want) {
 		b.Fatalf("gateway made %d segments of a round; Secure9P %d", len(res.Segments), len(want))
 	}
-	var buf bytes.Buffer
-	for i, id := range res.Segments {
-		buf.Reset()
-		size, n, err := gc.TelemetryRead(ctx, dev, id, 0, &buf)
-		if err != nil || n != size {
-			b.Fatalf("gateway read %s: %d of %d bytes, %v", id, n, size, err)
+	// One device read, as coh telemetry pull --rest-url makes it.
+	spans, data, err := gc.TelemetryReadDevice(ctx, dev, res.Segments[0], 0, generated.ClientPoliciesCohTelemetryMaxTotalBytesPerDevice)
+	if err != nil || len(spans) != len(want) {
+		b.Fatalf("gateway device read: %d spans for %d segments, %v", len(spans), len(want), err)
+	}
+	for i, sp := range spans {
+		if sp.Seg != res.Segments[i] || !bytes.Equal(data[:sp.Len], want[i]) {
+			b.Fatalf("gateway segment %s (%d bytes) differs from the Secure9P one (%d bytes)", sp.Seg, sp.Len, len(want[i]))
 		}
-		if !bytes.Equal(buf.Bytes(), want[i]) {
-			b.Fatalf("gateway segment %s (%d bytes) differs from the Secure9P one (%d bytes)", id, buf.Len(), len(want[i]))
-		}
-		side.stored += n
+		data = data[sp.Len:]
+		side.stored += sp.Len
 	}
 	side.push += t1.Sub(t0)
 	side.pull += time.Since(t1)

@@ -457,6 +457,66 @@ func TestGatewayTelemetryPushListPull(t *testing.T) {
 	}
 }
 
+// A device pull through the gateway: one GET answers every segment of the
+// device from a cursor, the spans header says which bytes are which
+// segment, and each span equals the segment's own pull.
+func TestGatewayTelemetryDevicePull(t *testing.T) {
+	rt := startRootTask(t, binaries(t, "roottask"), false)
+	g := startGateway(t, gateway.Config{Hive9P: rt.NinePAddr, Token: gwToken})
+	var body strings.Builder
+	for i := 0; body.Len() < 3*generated.TelemetryIngestMaxBytesPerSegment/2; i++ {
+		fmt.Fprintf(&body, "{\"n\":%d}\n", i)
+	}
+	push := map[string]string{"Authorization": "Bearer " + gwToken, "Content-Type": "application/x-ndjson"}
+	var res gatewayapi.PushResult
+	jsonBody(t, g.do(t, "POST", gatewayapi.PathTelemetry+"/devpull", push, body.String()), &res)
+	if len(res.Segments) < 2 {
+		t.Fatalf("push made %d segments; the test needs two or more", len(res.Segments))
+	}
+	spansOf := func(r reply) []gatewayapi.Span {
+		t.Helper()
+		spans, err := gatewayapi.DecodeSpans(r.Header.Get(gatewayapi.HeaderSpans), int64(len(r.Body)))
+		if r.Status != http.StatusOK || err != nil {
+			t.Fatalf("device pull: HTTP %d, spans %q: %v", r.Status, r.Header.Get(gatewayapi.HeaderSpans), err)
+		}
+		return spans
+	}
+	all := g.do(t, "GET", gatewayapi.PathTelemetry+"/devpull", nil, "")
+	spans := spansOf(all)
+	if len(spans) != len(res.Segments) {
+		t.Fatalf("device pull has %d spans; the push made %d segments", len(spans), len(res.Segments))
+	}
+	at := int64(0)
+	for i, sp := range spans {
+		one := g.do(t, "GET", gatewayapi.PathTelemetry+"/devpull/"+sp.Seg+"?offset=0", nil, "")
+		if sp.Seg != res.Segments[i] || sp.Off != 0 || sp.Len != sp.Size || string(all.Body[at:at+sp.Len]) != string(one.Body) {
+			t.Fatalf("span %d = %+v; want segment %s whole, equal to its own pull", i, sp, res.Segments[i])
+		}
+		at += sp.Len
+	}
+	half := spans[0].Size / 2
+	rest := g.do(t, "GET", fmt.Sprintf("%s/devpull?from=%s&offset=%d", gatewayapi.PathTelemetry, spans[0].Seg, half), nil, "")
+	rs := spansOf(rest)
+	if len(rs) != len(spans) || rs[0].Off != half || string(rest.Body) != string(all.Body[half:]) {
+		t.Errorf("device pull from %s at %d = %+v; want the rest of the device", spans[0].Seg, half, rs)
+	}
+	if r := g.do(t, "GET", gatewayapi.PathTelemetry+"/nosuchdevice", nil, ""); r.Status != http.StatusOK || len(r.Body) != 0 || r.Header.Get("Content-Type") != "application/octet-stream" {
+		t.Errorf("device pull of a device with no segments: HTTP %d %q %q; want 200 and no bytes", r.Status, r.Header.Get("Content-Type"), r.Body)
+	}
+	for _, c := range []struct {
+		path string
+		want int
+	}{
+		{gatewayapi.PathTelemetry + "/devpull?from=seg-999999", http.StatusNotFound},
+		{gatewayapi.PathTelemetry + "/devpull?offset=5", http.StatusBadRequest},
+		{gatewayapi.PathTelemetry + "/devpull?from=" + spans[0].Seg + "&offset=-1", http.StatusBadRequest},
+	} {
+		if r := g.do(t, "GET", c.path, nil, ""); r.Status != c.want {
+			t.Errorf("GET %s: HTTP %d; want %d", c.path, r.Status, c.want)
+		}
+	}
+}
+
 // The upstream pool keeps one session per ticket and client, at most
 // gateway.upstream_sessions_max: one more ticket evicts the least
 // recently used; sessions idle past the idle time are closed.

@@ -105,19 +105,22 @@ func (u *uploader) streamChunks(ctx context.Context, jobs []job) error {
 	})
 }
 
-// runBytes reads a run's chunks from the bundle into buf, from the first
-// chunk's resume offset on.
+// runBytes reads a run's chunks from the bundle into buf (room for
+// runChunks chunks and one byte), from the first chunk's resume offset
+// on, each file straight into its place.
 func (u *uploader) runBytes(r chunkRun, buf []byte) ([]byte, error) {
-	one := make([]byte, u.man.ChunkBytes+1)
+	cb := int(u.man.ChunkBytes)
 	buf = buf[:0]
 	for _, j := range r.jobs {
-		recs, err := u.chunkRecords(j, one)
+		at := len(buf)
+		n, err := u.readChunk(j, buf[at:at+cb+1])
 		if err != nil {
 			return nil, err
 		}
-		for _, rec := range recs {
-			buf = append(buf, rec...)
+		if j.off > 0 { // only a run's first chunk resumes mid-chunk
+			n = copy(buf[at:at+n], buf[at+int(j.off):at+n])
 		}
+		buf = buf[:at+n]
 	}
 	return buf, nil
 }

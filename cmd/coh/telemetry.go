@@ -381,10 +381,19 @@ func (l *nineLink) Close() error {
 }
 
 // restLink is telemetry through hive-gateway: a push is one POST per
-// file, the listing one GET, a segment one GET from the cursor.
+// file, the listing one GET, and the segments of a device one GET from
+// the first cursor a pull asks for (the rest of that device's segments
+// come with it and are kept for the reads that follow).
 type restLink struct {
 	gw  *gatewayclient.Client
 	ctx context.Context
+	got map[segJob]fetched // from the last device read
+}
+
+// fetched is a segment's bytes from off, as a device read brought them.
+type fetched struct {
+	off, size int64
+	b         []byte
 }
 
 func (l *restLink) root() string { return generated.ClientPoliciesCohTelemetryRoot }
@@ -416,15 +425,31 @@ func (l *restLink) list() ([]segJob, error) {
 	return jobs, nil
 }
 
-// read takes the rest of the segment from off: a segment read through
-// the gateway is at most max_bytes_per_segment, n bytes or fewer.
+// read takes the rest of the segment from off (at most n bytes): from
+// what the last device read brought, else by a device read from this
+// cursor, which brings the device's later segments too.
 func (l *restLink) read(j segJob, off int64, n int) ([]byte, int64, error) {
-	var b bytes.Buffer
-	size, _, err := l.gw.TelemetryRead(l.ctx, j.dev, j.seg, off, &b)
-	if gatewayclient.IsStatus(err, http.StatusNotFound) {
-		return nil, 0, errSegmentGone
+	if f, ok := l.got[j]; !ok || off < f.off {
+		spans, body, err := l.gw.TelemetryReadDevice(l.ctx, j.dev, j.seg, off, generated.ClientPoliciesCohTelemetryMaxTotalBytesPerDevice)
+		if gatewayclient.IsStatus(err, http.StatusNotFound) {
+			return nil, 0, errSegmentGone
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		l.got = make(map[segJob]fetched, len(spans))
+		for _, s := range spans {
+			l.got[segJob{j.dev, s.Seg}] = fetched{off: s.Off, size: s.Size, b: body[:s.Len]}
+			body = body[s.Len:]
+		}
 	}
-	return b.Bytes()[:min(b.Len(), n)], size, err
+	f, ok := l.got[j]
+	if !ok || off < f.off {
+		return nil, 0, errSegmentGone // gone between the listing and the read
+	}
+	delete(l.got, j)
+	b := f.b[min(off-f.off, int64(len(f.b))):]
+	return b[:min(len(b), n)], f.size, nil
 }
 
 func (l *restLink) Close() error { return nil }

@@ -9,13 +9,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/gatewayclient"
 	"github.com/cohesix/cohesix/internal/hive"
 	"github.com/cohesix/cohesix/internal/transport/secure9p"
 )
 
-// BenchmarkTelemetryPullInProcess pulls one 32 KiB segment per
-// iteration through an in-process gateway in front of an in-process
+// BenchmarkTelemetryPullInProcess pulls one 32 KiB segment (segment) or
+// every segment of the device (device) per iteration through an in-process gateway in front of an in-process
 // hive, so a CPU profile (-cpuprofile) shows where a pull's cost goes
 // on both sides of the HTTP wire and in the 9P exchange.
 func BenchmarkTelemetryPullInProcess(b *testing.B) {
@@ -51,15 +52,28 @@ func BenchmarkTelemetryPullInProcess(b *testing.B) {
 		b.Fatalf("push = %+v, %v", res, err)
 	}
 	seg := res.Segments[0]
-	var buf bytes.Buffer
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		buf.Reset()
-		_, n, err := c.TelemetryRead(ctx, "bench", seg, 0, &buf)
-		if err != nil || n == 0 {
-			b.Fatalf("read = %d, %v", n, err)
+	b.Run("segment", func(b *testing.B) {
+		var buf bytes.Buffer
+		b.ReportAllocs()
+		for range b.N {
+			buf.Reset()
+			_, n, err := c.TelemetryRead(ctx, "bench", seg, 0, &buf)
+			if err != nil || n == 0 {
+				b.Fatalf("read = %d, %v", n, err)
+			}
+			b.SetBytes(n)
 		}
-		b.SetBytes(n)
-	}
+	})
+	// The device read coh telemetry pull --rest-url makes: every segment
+	// of the device in one request.
+	b.Run("device", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			_, data, err := c.TelemetryReadDevice(ctx, "bench", seg, 0, generated.ClientPoliciesCohTelemetryMaxTotalBytesPerDevice)
+			if err != nil || len(data) == 0 {
+				b.Fatalf("device read = %d bytes, %v", len(data), err)
+			}
+			b.SetBytes(int64(len(data)))
+		}
+	})
 }

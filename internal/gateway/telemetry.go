@@ -24,6 +24,7 @@ func (s *Server) telemetryRoutes(mux *http.ServeMux) {
 	route := gatewayapi.PathTelemetry
 	mux.HandleFunc("GET "+route, s.logged(route, s.validatedNoBody(route, false, s.telemetryList)))
 	mux.HandleFunc("POST "+route+"/{device}", s.logged(route+"/{device}", s.pushAdmitted(route, s.validatedNoBody(route, false, s.telemetryPush))))
+	mux.HandleFunc("GET "+route+"/{device}", s.logged(route+"/{device}", s.validatedNoBody(route, false, s.telemetryPullDevice)))
 	mux.HandleFunc("GET "+route+"/{device}/{seg}", s.logged(route+"/{device}/{seg}", s.validatedNoBody(route, false, s.telemetryPull)))
 }
 
@@ -156,15 +157,64 @@ var segBufs = sync.Pool{New: func() any {
 	return &b
 }}
 
+// queryOffset is the request's offset parameter (0 when absent); a bad
+// one is answered 400 and ok is false.
+func (s *Server) queryOffset(w http.ResponseWriter, r *http.Request) (off int64, ok bool) {
+	v := r.URL.Query().Get("offset")
+	if v == "" {
+		return 0, true
+	}
+	off, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || off < 0 {
+		s.refuseBad(w, r, gatewayapi.PathTelemetry, bad(gatewayapi.CodeBadRequest, "offset %q is not a byte offset", clipForLog(v)))
+		return 0, false
+	}
+	return off, true
+}
+
+// deviceBufs holds device-sized read buffers for device pulls
+// (max_total_bytes_per_device: every segment a device holds).
+var deviceBufs = sync.Pool{New: func() any {
+	b := make([]byte, generated.TelemetryIngestMaxTotalBytesPerDevice)
+	return &b
+}}
+
+// telemetryPullDevice answers a device's segments from a cursor in one
+// body (spans in HeaderSpans): what a pull of the device needs, in one
+// request instead of one per segment.
+func (s *Server) telemetryPullDevice(w http.ResponseWriter, r *http.Request) {
+	device, from := r.PathValue("device"), r.URL.Query().Get("from")
+	off, ok := s.queryOffset(w, r)
+	if !ok {
+		return
+	}
+	var spans []gatewayapi.Span
+	var data []byte
+	buf := deviceBufs.Get().(*[]byte)
+	appErr, err := s.pipelineCall(r, func(pl *nineclient.Pipeline) error {
+		var e error
+		spans, data, e = teleio.ReadDevice(pl, telemetryRoot, device, from, off, *buf)
+		return e
+	})
+	if err == nil {
+		defer deviceBufs.Put(buf) // fn has returned: buf is this request's alone
+		err = appErr
+	}
+	if err != nil {
+		s.teleError(w, r, console.Cat, telemetryRoot+"/"+device+"/seg", err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set(gatewayapi.HeaderSpans, gatewayapi.EncodeSpans(spans))
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	_, _ = w.Write(data)
+}
+
 func (s *Server) telemetryPull(w http.ResponseWriter, r *http.Request) {
 	device, seg := r.PathValue("device"), r.PathValue("seg")
-	var off int64
-	if v := r.URL.Query().Get("offset"); v != "" {
-		var err error
-		if off, err = strconv.ParseInt(v, 10, 64); err != nil || off < 0 {
-			s.refuseBad(w, r, gatewayapi.PathTelemetry, bad(gatewayapi.CodeBadRequest, "offset %q is not a byte offset", clipForLog(v)))
-			return
-		}
+	off, ok := s.queryOffset(w, r)
+	if !ok {
+		return
 	}
 	var data []byte
 	var size int64

@@ -21,7 +21,7 @@ const (
 	PathEcho      = "/v1/fs/echo"
 	PathRead      = "/v1/fs/read"   // raw bytes of a file from offset (octet-stream), for tools that need bytes, not lines
 	PathStat      = "/v1/fs/stat"   // a Stat
-	PathTelemetry = "/v1/telemetry" // GET: devices and segments; POST /v1/telemetry/{device}; GET /v1/telemetry/{device}/{seg}
+	PathTelemetry = "/v1/telemetry" // GET: devices and segments; POST and GET /v1/telemetry/{device}; GET /v1/telemetry/{device}/{seg}
 )
 
 // Headers.
@@ -37,6 +37,9 @@ const (
 	HeaderSize = "X-Cohesix-Size"
 	// HeaderOffset is the offset the body of a segment read starts at.
 	HeaderOffset = "X-Cohesix-Offset"
+	// HeaderSpans says which segment each part of a device read's body
+	// is (GET /v1/telemetry/{device}): EncodeSpans.
+	HeaderSpans = "X-Cohesix-Spans"
 )
 
 // Response is the seed's response object (24c) for ls, cat, tail and

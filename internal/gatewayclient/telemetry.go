@@ -72,6 +72,47 @@ func (c *Client) TelemetryRead(ctx context.Context, device, seg string, off int6
 	return size, n, err
 }
 
+// TelemetryReadDevice reads device's segments from segment from at off
+// (from "": from the first, off 0), each later segment whole, in one
+// request (GET /v1/telemetry/{device}), and returns the spans and their
+// bytes one after the other; max bounds the body (the gateway sends at
+// most max_total_bytes_per_device). Errors are TelemetryRead's.
+func (c *Client) TelemetryReadDevice(ctx context.Context, device, from string, off int64, max int64) ([]gatewayapi.Span, []byte, error) {
+	path, err := telemetryPath(device)
+	if err != nil {
+		return nil, nil, err
+	}
+	q := url.Values{}
+	if from != "" {
+		q.Set("from", from)
+		q.Set("offset", strconv.FormatInt(off, 10))
+	}
+	resp, err := c.Request(ctx, http.MethodGet, path, q, nil, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	if resp.Header.Get("Content-Type") == "application/json" {
+		var r gatewayapi.Response
+		if err := decode(resp.Body, &r); err != nil {
+			return nil, nil, err
+		}
+		return nil, nil, &RefusalError{Response: r}
+	}
+	if resp.ContentLength < 0 || resp.ContentLength > max {
+		return nil, nil, fmt.Errorf("gateway: malformed answer: a device read of %d bytes (at most %d, with a Content-Length)", resp.ContentLength, max)
+	}
+	body := make([]byte, resp.ContentLength)
+	if _, err := io.ReadFull(resp.Body, body); err != nil {
+		return nil, nil, err
+	}
+	spans, err := gatewayapi.DecodeSpans(resp.Header.Get(gatewayapi.HeaderSpans), int64(len(body)))
+	if err != nil {
+		return nil, nil, fmt.Errorf("gateway: malformed answer: %s: %v", gatewayapi.HeaderSpans, err)
+	}
+	return spans, body, nil
+}
+
 // telemetryPath is /v1/telemetry/{names...}; a name that is not one path
 // segment is refused here, where the route could not say what was meant.
 func telemetryPath(names ...string) (string, error) {

@@ -66,3 +66,48 @@ func FuzzPipelineReplies(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDirents: appendDirents decodes any Rreaddir payload without a
+// panic; what it returns holds only names the payload carried.
+func FuzzDirents(f *testing.F) {
+	ent := func(name string, off uint64) []byte {
+		b := make([]byte, 13)
+		b = binary.LittleEndian.AppendUint64(b, off)
+		b = append(b, 4)
+		b = binary.LittleEndian.AppendUint16(b, uint16(len(name)))
+		return append(b, name...)
+	}
+	f.Add(append(append(ent(".", 1), ent("..", 2)...), ent("seg-1", 3)...))
+	f.Add(ent("x", 9)[:20])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		names, _, err := appendDirents(nil, b)
+		if err != nil {
+			return
+		}
+		for _, n := range names {
+			if n == "." || n == ".." || !bytes.Contains(b, []byte(n)) {
+				t.Fatalf("name %q not from the payload, or a dot entry", n)
+			}
+		}
+	})
+}
+
+// TestAppendDirents: entries decode in order without . and .., and the
+// offset to read on from is the last entry's.
+func TestAppendDirents(t *testing.T) {
+	var b []byte
+	for i, name := range []string{".", "..", "seg-1", "seg-2"} {
+		b = append(b, make([]byte, 13)...)
+		b = binary.LittleEndian.AppendUint64(b, uint64(i+1))
+		b = append(b, 4)
+		b = binary.LittleEndian.AppendUint16(b, uint16(len(name)))
+		b = append(b, name...)
+	}
+	names, off, err := appendDirents(nil, b)
+	if err != nil || len(names) != 2 || names[0] != "seg-1" || names[1] != "seg-2" || off != 4 {
+		t.Fatalf("appendDirents = %q, %d, %v", names, off, err)
+	}
+	if _, _, err := appendDirents(nil, b[:len(b)-1]); err == nil {
+		t.Fatal("a cut entry decoded")
+	}
+}

@@ -3,6 +3,7 @@ package nineclient
 import (
 	"bufio"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -334,7 +335,7 @@ func (c *call) decode(body []byte) error {
 		if len(body) < 2 || int(binary.LittleEndian.Uint16(body)) != c.want {
 			return linux.ENOENT
 		}
-	case msgTread:
+	case msgTread, msgTreaddir:
 		if len(body) < 4 {
 			return io.ErrUnexpectedEOF
 		}
@@ -735,4 +736,161 @@ func (in *Ingest) Close() error {
 	in.p.release(in.ctl)
 	in.p.release(in.latest)
 	return in.p.batch().run()
+}
+
+// msgTreaddir is 9P2000.L's Treaddir.
+const msgTreaddir = 40
+
+// ReadDir lists the names in directory path (without . and ..): the walk,
+// the open and the first Treaddir go out as one exchange, so a listing
+// that fits in one reply is one round trip (hugelgupf/p9's client takes
+// one per request).
+func (p *Pipeline) ReadDir(path string) ([]string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fid := p.fid()
+	defer p.release(fid)
+	b := p.batch()
+	walk, open := b.walk(rootFid, fid, Split(path)), b.open(fid, p9.ReadOnly)
+	var names []string
+	buf := make([]byte, p.readMax())
+	off := uint64(0)
+	for {
+		rd := b.io(msgTreaddir, fid, off, len(buf))
+		rd.dst = buf
+		if err := b.run(); err != nil {
+			return nil, err
+		}
+		if err := firstErr(walk.err, open.err, rd.err); err != nil {
+			return nil, err
+		}
+		if rd.n == 0 {
+			return names, nil
+		}
+		var err error
+		if names, off, err = appendDirents(names, buf[:rd.n]); err != nil {
+			return nil, err
+		}
+		walk, open = &call{}, &call{}
+		b = p.batch()
+	}
+}
+
+// appendDirents decodes Rreaddir entries (qid[13] offset[8] type[1]
+// name[s]) onto names and returns the offset to read on from.
+func appendDirents(names []string, b []byte) ([]string, uint64, error) {
+	var off uint64
+	for len(b) > 0 {
+		if len(b) < 24 {
+			return nil, 0, io.ErrUnexpectedEOF
+		}
+		off = binary.LittleEndian.Uint64(b[13:])
+		n := int(binary.LittleEndian.Uint16(b[22:]))
+		if len(b) < 24+n {
+			return nil, 0, io.ErrUnexpectedEOF
+		}
+		if name := string(b[24 : 24+n]); name != "." && name != ".." {
+			names = append(names, name)
+		}
+		b = b[24+n:]
+	}
+	return names, off, nil
+}
+
+// FileRead is one file of ReadFiles: read Path from Off into Buf (at most
+// len(Buf) bytes); ReadFiles fills in Data (Buf's prefix), Size (the
+// file's size as the exchange saw it) and Err (this file's refusal).
+type FileRead struct {
+	Path string
+	Off  int64
+	Buf  []byte
+
+	Data []byte
+	Size uint64
+	Err  error
+}
+
+// fileCalls is one file's requests in a ReadFiles exchange.
+type fileCalls struct {
+	walk, open, attr *call
+	reads            []*call
+}
+
+// ReadFiles reads several files, putting as many of them in one exchange
+// as the tag window holds (walk, open, getattr and the reads of each), so
+// a device's segments cost one or two round trips instead of one each. A
+// file needing more reads than an exchange holds is read alone
+// (ReadFileInto). The returned error is the connection's; each file's
+// refusal is its Err.
+func (p *Pipeline) ReadFiles(files []FileRead) error {
+	per := func(f FileRead) int { return 3 + (len(f.Buf)+p.readMax()-1)/p.readMax() }
+	for i := 0; i < len(files); {
+		if per(files[i]) > maxBatch-1 { // -1: room for a clunk of an earlier exchange
+			f := &files[i]
+			f.Data, f.Size, f.Err = p.ReadFileInto(f.Path, f.Off, f.Buf)
+			if f.Err != nil && !isRefusal(f.Err) {
+				return f.Err
+			}
+			i++
+			continue
+		}
+		j, err := p.readFilesOnce(files[i:], per)
+		if err != nil {
+			return err
+		}
+		i += j
+	}
+	return nil
+}
+
+// isRefusal reports whether err is the hive's answer (an errno), not the
+// connection's failure.
+func isRefusal(err error) bool {
+	var e linux.Errno
+	return errors.As(err, &e)
+}
+
+// readFilesOnce reads as many of files as one exchange holds and returns
+// how many.
+func (p *Pipeline) readFilesOnce(files []FileRead, per func(FileRead) int) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b := p.batch()
+	var fc []fileCalls
+	for _, f := range files {
+		if len(fc) > 0 && len(b.calls)+per(f) > maxBatch {
+			break
+		}
+		fid := p.fid()
+		c := fileCalls{walk: b.walk(rootFid, fid, Split(f.Path)), open: b.open(fid, p9.ReadOnly), attr: b.getattr(fid)}
+		for lo := 0; lo < len(f.Buf); {
+			hi := min(lo+p.readMax(), len(f.Buf))
+			c.reads = append(c.reads, b.read(fid, uint64(f.Off)+uint64(lo), f.Buf[lo:hi]))
+			lo = hi
+		}
+		fc = append(fc, c)
+		p.release(fid)
+	}
+	if err := b.run(); err != nil {
+		return 0, err
+	}
+	for i, c := range fc {
+		f := &files[i]
+		if f.Err = firstErr(c.walk.err, c.open.err, c.attr.err); f.Err != nil {
+			continue
+		}
+		got := 0
+		for _, r := range c.reads {
+			if r.err != nil {
+				f.Err = r.err
+				break
+			}
+			got += r.n
+			if r.n < r.want {
+				break
+			}
+		}
+		f.Data, f.Size = f.Buf[:got], c.attr.size
+	}
+	return len(fc), nil
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -87,7 +88,9 @@ func OpenCAS(o CASOptions) (*CAS, error) {
 func (c *CAS) Dir() string { return c.dir }
 
 // Append adds p to the partial upload key at off (-1: at its end) and
-// returns the partial's bytes so far; more than limit bytes drops the
+// returns the partial's bytes so far; bytes at an offset inside the
+// partial that equal what it holds there are taken again (a resend), any
+// other offset than its end is refused; more than limit bytes drops the
 // partial and fails. Past the pending bounds (count or bytes) the least
 // recently appended other partials are dropped: an abandoned upload must
 // not lock the store, and the dropped one's next append at its offset is
@@ -96,6 +99,15 @@ func (c *CAS) Append(key string, p []byte, off int64, limit int) ([]byte, error)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cur := c.pending[key]
+	if off >= 0 && off < int64(len(cur)) {
+		// A resend of bytes the partial already holds is taken again
+		// (idempotent, as over a committed object): only what is new
+		// past its end is added.
+		have := cur[off:]
+		if n := min(len(have), len(p)); bytes.Equal(have[:n], p[:n]) {
+			p, off = p[n:], int64(len(cur))
+		}
+	}
 	if off >= 0 && off != int64(len(cur)) {
 		return nil, errs.New(errs.ErrInvalid, "offset %d is not the end of the partial upload (%d bytes): resume at its end", off, len(cur))
 	}

@@ -177,3 +177,32 @@ func TestCASCompaction(t *testing.T) {
 	defer c.Close()
 	check(c)
 }
+
+// TestCASAppendResend: bytes sent again at an offset inside a partial are
+// taken when they equal what it holds there, and only the new part is
+// added; other bytes there, or an offset past the end, are refused.
+func TestCASAppendResend(t *testing.T) {
+	c, err := OpenCAS(CASOptions{Dir: t.TempDir(), BudgetBytes: 64, PendingMax: 2, PendingBytes: 64, QuarantineMax: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Append("k", []byte("abcd"), 0, 16); err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.Append("k", []byte("cdef"), 2, 16)
+	if err != nil || string(b) != "abcdef" {
+		t.Fatalf("resend overlapping the end = %q, %v; want abcdef", b, err)
+	}
+	if b, err := c.Append("k", []byte("bc"), 1, 16); err != nil || string(b) != "abcdef" {
+		t.Fatalf("resend inside = %q, %v; want abcdef unchanged", b, err)
+	}
+	if _, err := c.Append("k", []byte("xy"), 1, 16); !errors.Is(err, errs.ErrInvalid) {
+		t.Fatalf("other bytes inside = %v; want EINVAL", err)
+	}
+	if _, err := c.Append("k", []byte("gh"), 7, 16); !errors.Is(err, errs.ErrInvalid) {
+		t.Fatalf("past the end = %v; want EINVAL", err)
+	}
+	if n := c.Pending("k"); n != 6 {
+		t.Fatalf("pending = %d; want 6", n)
+	}
+}

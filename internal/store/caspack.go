@@ -50,11 +50,27 @@ const (
 
 var packCRC = crc32.MakeTable(crc32.Castagnoli)
 
-func packHeader(b []byte) []byte {
+func packHeader(b []byte) []byte { return packHeaderSum(b, sha256.Sum256(b)) }
+
+// objectHeader is packHeader for an object stored under its digest's hex
+// name: Put's callers checked that name is b's SHA-256, so the header
+// takes it from the name instead of hashing the bytes a second time (a
+// name that is not a digest is hashed).
+func objectHeader(name string, b []byte) []byte {
+	var sum [sha256.Size]byte
+	if len(name) != hex.EncodedLen(sha256.Size) {
+		return packHeader(b)
+	}
+	if _, err := hex.Decode(sum[:], []byte(name)); err != nil {
+		return packHeader(b)
+	}
+	return packHeaderSum(b, sum)
+}
+
+func packHeaderSum(b []byte, sum [sha256.Size]byte) []byte {
 	h := make([]byte, packHeaderSize)
 	copy(h, packMagic)
 	binary.LittleEndian.PutUint32(h[4:], uint32(len(b)))
-	sum := sha256.Sum256(b)
 	copy(h[8:], sum[:])
 	binary.LittleEndian.PutUint32(h[40:], crc32.Checksum(h[:40], packCRC))
 	return h
@@ -141,11 +157,12 @@ func (p *casPack) scan() (int64, error) {
 
 // append writes b's record and returns once it is durable.
 func (p *casPack) append(name string, b []byte) error {
+	h := objectHeader(name, b) // outside wmu: appends serialise only on the write
 	p.cmu.RLock()
 	defer p.cmu.RUnlock()
 	p.wmu.Lock()
 	off := p.end
-	if err := p.writeRecord(packHeader(b), b, off); err != nil {
+	if err := p.writeRecord(h, b, off); err != nil {
 		// Nothing after it was written (one append at a time): cut it
 		// so the pack stays a sequence of sound records.
 		_ = p.f.Truncate(off)
@@ -154,7 +171,7 @@ func (p *casPack) append(name string, b []byte) error {
 	}
 	p.end = off + packHeaderSize + int64(len(b))
 	p.wmu.Unlock()
-	if err := p.group.sync(p.f.Sync); err != nil {
+	if err := p.group.sync(func() error { return unix.Fdatasync(int(p.f.Fd())) }); err != nil {
 		return err
 	}
 	// Indexed before the compaction lock is released, so a compaction
@@ -260,7 +277,7 @@ func (p *casPack) compact() error {
 			out.Close()
 			return err
 		}
-		rec := append(packHeader(b), b...)
+		rec := append(objectHeader(name, b), b...)
 		if _, err := out.WriteAt(rec, off); err != nil {
 			out.Close()
 			return err

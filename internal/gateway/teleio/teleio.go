@@ -224,3 +224,102 @@ func validName(what, name string) error {
 	}
 	return nil
 }
+
+// ReadDevice reads device's segments in the hive's order, from segment
+// from at off (from "" is the first segment, at 0) and each later one
+// whole, into buf (max_total_bytes_per_device holds them all), and returns
+// the spans and the bytes. One request answers what a pull of the device
+// needs, instead of one per segment. A from the hive no longer holds is
+// ErrNotFound (its bytes are gone; ids are never reused); a later segment
+// evicted while reading is left out.
+func ReadDevice(pl *nineclient.Pipeline, root, device, from string, off int64, buf []byte) ([]gatewayapi.Span, []byte, error) {
+	if err := checkCursor(device, from, off); err != nil {
+		return nil, nil, err
+	}
+	dir := root + "/" + device + "/seg"
+	segs, err := segmentsFrom(pl, dir, from)
+	if err != nil || len(segs) == 0 {
+		return []gatewayapi.Span{}, buf[:0], err
+	}
+	files, whole := segmentReads(dir, segs, off, buf)
+	if err := pl.ReadFiles(files); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	spans, out := []gatewayapi.Span{}, whole[:0]
+	for i, f := range files {
+		switch {
+		case errors.Is(f.Err, linux.ENOENT) && i > 0:
+			continue // evicted since the listing
+		case errors.Is(f.Err, linux.ENOENT):
+			return nil, nil, fmt.Errorf("%w: %s", ErrNotFound, f.Path)
+		case f.Err != nil:
+			return nil, nil, fmt.Errorf("%s: %w", f.Path, f.Err)
+		}
+		// The size the exchange saw bounds the span: bytes appended since
+		// come with the next read from the cursor.
+		b := f.Data[:max(0, min(int64(len(f.Data)), int64(f.Size)-f.Off))]
+		spans = append(spans, gatewayapi.Span{Seg: segs[i], Size: int64(f.Size), Off: f.Off, Len: int64(len(b))})
+		out = append(out, b...) // moves the bytes down over any gap: never past them
+	}
+	return spans, out, nil
+}
+
+// checkCursor checks a device read's cursor before the hive is asked.
+func checkCursor(device, from string, off int64) error {
+	if err := validName("device", device); err != nil {
+		return err
+	}
+	if from != "" {
+		if err := validName("segment", from); err != nil {
+			return err
+		}
+	}
+	if off < 0 || (from == "" && off != 0) {
+		return fmt.Errorf("%w: offset %d needs a from segment and must not be negative", ErrBadInput, off)
+	}
+	return nil
+}
+
+// segmentsFrom lists dir's segments from segment from on ("" all).
+func segmentsFrom(pl *nineclient.Pipeline, dir, from string) ([]string, error) {
+	segs, err := pl.ReadDir(dir)
+	if errors.Is(err, linux.ENOENT) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	start := 0
+	if from != "" {
+		if start = slices.Index(segs, from); start < 0 {
+			return nil, fmt.Errorf("%w: %s/%s", ErrNotFound, dir, from)
+		}
+	}
+	return segs[start:], nil
+}
+
+// segmentReads plans the reads of segs (the first from off, the rest
+// whole) into consecutive parts of buf (grown when it is short) and
+// returns them with the whole of buf they use.
+func segmentReads(dir string, segs []string, off int64, buf []byte) ([]nineclient.FileRead, []byte) {
+	limit := int64(generated.TelemetryIngestMaxBytesPerSegment)
+	files := make([]nineclient.FileRead, len(segs))
+	need := 0
+	for i, sg := range segs {
+		at := int64(0)
+		if i == 0 {
+			at = min(off, limit)
+		}
+		files[i] = nineclient.FileRead{Path: dir + "/" + sg, Off: at}
+		need += int(limit - at)
+	}
+	if cap(buf) < need {
+		buf = make([]byte, need)
+	}
+	whole, rest := buf[:need], buf[:need]
+	for i := range files {
+		n := int(limit - files[i].Off)
+		files[i].Buf, rest = rest[:n:n], rest[n:]
+	}
+	return files, whole
+}

@@ -39,7 +39,7 @@ func Mounts(cfg Config) []ns.Mounted {
 	if !cfg.CAS.Enable || cfg.Store == nil {
 		return nil
 	}
-	f := &fs{cfg: cfg, missing: map[string]map[string]bool{}, decoded: map[string]*decodedManifest{}, weights: map[string]*weightsHash{}}
+	f := &fs{cfg: cfg, missing: map[string]map[string]bool{}, decoded: map[string]*decodedManifest{}, weights: map[string]*weightsHash{}, committing: map[string]chan struct{}{}}
 	out := []ns.Mounted{{Name: "updates", Provider: ns.Plain(f.updatesRoot())}}
 	if cfg.CAS.ModelsEnable {
 		out = append(out, ns.Mounted{Name: "models", Provider: ns.Plain(f.modelsRoot())})
@@ -57,6 +57,9 @@ type fs struct {
 	missing map[string]map[string]bool  // epoch → chunk digests not yet committed
 	decoded map[string]*decodedManifest // epoch → its accepted manifest
 	weights map[string]*weightsHash     // model digest → hash of its partial weights
+	// committing holds the chunks whose bytes are complete and not yet
+	// committed or refused; a write to one waits for the outcome.
+	committing map[string]chan struct{}
 }
 
 func (f *fs) view() *queen.CASView { return f.cfg.Queen.Snapshot().CAS }

@@ -449,3 +449,61 @@ func TestConcurrentChunks(t *testing.T) {
 		t.Fatalf("ready logged %d times", got)
 	}
 }
+
+// TestPayloadCommitsAfterTurn: a payload write puts its bytes in the
+// chunks' partials, ends its turn (queued), and only then commits the
+// chunks it completed, so the connection's next write need not wait for
+// the durable commit; a chunk the manifest repeats inside one write is
+// committed once and then compared.
+func TestPayloadCommitsAfterTurn(t *testing.T) {
+	h := newHive(t, nil)
+	dir := h.pack("31", map[string]string{"z": strings.Repeat("z", 640)}, cas.PackOptions{Sign: h.root, Expires: time.Now().Add(time.Hour)})
+	man, _ := os.ReadFile(filepath.Join(dir, "manifest.cbor"))
+	if err := h.write("31/manifest.cbor", man); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := cas.DecodeManifest(man, 1<<16)
+	var payload []byte
+	repeats := map[string]int{}
+	for _, d := range m.Chunks {
+		b, _ := os.ReadFile(filepath.Join(dir, "chunks", d.String()))
+		payload = append(payload, b...)
+		repeats[d.String()]++
+	}
+	if len(repeats) == len(m.Chunks) {
+		t.Fatal("the bundle repeats no chunk; the test needs one")
+	}
+	pf, ok := provtest.Walk(t, h.updates, "31/payload").(ns.QueuedAppender)
+	if !ok {
+		t.Fatal("payload is not a QueuedAppender")
+	}
+	cb := int(m.ChunkBytes)
+	first := m.Chunks[0].String()
+	queued := 0
+	n, err := pf.AppendQueued(provtest.QueenCaller, payload[:cb+cb/2], 0, func() {
+		queued++
+		if _, ok := h.store.Has(first); ok {
+			t.Error("the chunk was committed before the write's turn ended")
+		}
+	})
+	if err != nil || n != cb+cb/2 || queued != 1 {
+		t.Fatalf("first write = %d, %v, queued %d times", n, err, queued)
+	}
+	if _, ok := h.store.Has(first); !ok {
+		t.Fatal("the completed chunk is not committed when the write returns")
+	}
+	step := 3*cb + cb/2 // several chunks per write, repeated ones among them
+	for off := cb + cb/2; off < len(payload); off += step {
+		end := min(off+step, len(payload))
+		queued = 0
+		if n, err := pf.AppendQueued(provtest.QueenCaller, payload[off:end], int64(off), func() { queued++ }); err != nil || n != end-off || queued != 1 {
+			t.Fatalf("write at %d = %d, %v, queued %d times", off, n, err, queued)
+		}
+	}
+	if st := h.status("31"); !strings.Contains(st, "state=ready") {
+		t.Fatalf("status = %q", st)
+	}
+	if got := provtest.Read(t, h.updates, "31/payload"); got != string(payload) {
+		t.Fatal("payload does not read back")
+	}
+}

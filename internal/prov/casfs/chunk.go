@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/cohesix/cohesix/internal/errs"
 	"github.com/cohesix/cohesix/internal/ns"
@@ -62,19 +63,40 @@ func (c chunkFile) Append(who ns.Caller, p []byte, off int64) (int, error) {
 // otherwise it accumulates and the whole chunk is hash-checked, then
 // committed or quarantined.
 func (c chunkFile) take(who ns.Caller, data []byte, off int64, size int) error {
+	b, err := c.accumulate(who, data, off, size)
+	if err != nil || b == nil {
+		return err
+	}
+	return c.commit(who, b)
+}
+
+// accumulate is take up to the commit: it returns the chunk's bytes when
+// data completes them (nil before), and the caller must then commit them.
+// A write to a chunk whose complete bytes are being committed waits for
+// the outcome, so it compares with the committed bytes or starts anew.
+func (c chunkFile) accumulate(who ns.Caller, data []byte, off int64, size int) ([]byte, error) {
+	c.e.f.awaitCommit(c.name)
 	if _, ok := c.e.f.cfg.Store.Has(c.name); ok {
-		return c.rewrite(data, off, size)
+		return nil, c.rewrite(data, off, size)
 	}
 	b, err := c.e.f.cfg.Store.Append(c.key(), data, off, size)
 	if err != nil {
 		if errors.Is(err, errs.ErrTooBig) {
-			return c.e.f.refuse(who, err, fmt.Sprintf("cas-chunk rejected epoch=%s sha256=%s reason=too-big", c.e.name, c.name), "")
+			return nil, c.e.f.refuse(who, err, fmt.Sprintf("cas-chunk rejected epoch=%s sha256=%s reason=too-big", c.e.name, c.name), "")
 		}
-		return err
+		return nil, err
 	}
 	if len(b) < size {
-		return nil
+		return nil, nil
 	}
+	c.e.f.beginCommit(c.name)
+	return b, nil
+}
+
+// commit hash-checks a chunk's complete bytes, then commits them (durable
+// before it returns) or quarantines them.
+func (c chunkFile) commit(who ns.Caller, b []byte) error {
+	defer c.e.f.endCommit(c.name)
 	sum := sha256.Sum256(b)
 	if actual := hex.EncodeToString(sum[:]); actual != c.name {
 		c.e.f.cfg.Store.Drop(c.key())
@@ -86,6 +108,33 @@ func (c chunkFile) take(who ns.Caller, data []byte, off int64, size int) error {
 		return err
 	}
 	return c.e.f.committed(who, c.name)
+}
+
+// beginCommit marks chunk name's bytes complete and in commit.
+func (f *fs) beginCommit(name string) {
+	f.mu.Lock()
+	f.committing[name] = make(chan struct{})
+	f.mu.Unlock()
+}
+
+// endCommit ends name's commit, committed or refused.
+func (f *fs) endCommit(name string) {
+	f.mu.Lock()
+	if ch, ok := f.committing[name]; ok {
+		close(ch)
+		delete(f.committing, name)
+	}
+	f.mu.Unlock()
+}
+
+// awaitCommit waits while chunk name is in commit.
+func (f *fs) awaitCommit(name string) {
+	f.mu.Lock()
+	ch := f.committing[name]
+	f.mu.Unlock()
+	if ch != nil {
+		<-ch
+	}
 }
 
 // rewrite answers a write to a committed chunk: its own bytes again are
@@ -179,6 +228,15 @@ func (f payloadFile) ReadAt(p []byte, off int64) (int, error) {
 }
 
 func (f payloadFile) Append(who ns.Caller, p []byte, off int64) (int, error) {
+	return f.AppendQueued(who, p, off, nil)
+}
+
+// AppendQueued implements ns.QueuedAppender. The bytes go into the
+// chunks' partials in the write's turn; the chunks they complete are
+// hash-checked and committed after queued, which lets the connection's
+// next write fill the next chunk while these wait for the durable commit,
+// so one group commit covers several writes of a session (DECISIONS P49).
+func (f payloadFile) AppendQueued(who ns.Caller, p []byte, off int64, queued func()) (int, error) {
 	m, u, ok := f.e.accepted()
 	switch {
 	case !ok:
@@ -188,18 +246,64 @@ func (f payloadFile) Append(who ns.Caller, p []byte, off int64) (int, error) {
 	case off+int64(len(p)) > int64(u.PayloadBytes):
 		return 0, errs.New(errs.ErrTooBig, "%d bytes at %d pass the payload's %d bytes", len(p), off, u.PayloadBytes)
 	}
+	var full fullChunks
 	done := 0
 	err := pieces(off, len(p), int64(m.ChunkBytes), func(i int, at int64, k int) error {
-		if err := (chunkFile{e: f.e, name: m.Chunks[i].String()}).take(who, p[done:done+k], at, int(m.ChunkBytes)); err != nil {
+		c := chunkFile{e: f.e, name: m.Chunks[i].String()}
+		if full.holds(c.name) { // the manifest repeats it within this write
+			if n, err := full.commit(who); err != nil {
+				done = n
+				return err
+			}
+		}
+		b, err := c.accumulate(who, p[done:done+k], at, int(m.ChunkBytes))
+		if err != nil {
 			return err
+		}
+		if b != nil {
+			full = append(full, fullChunk{c: c, b: b, at: done})
 		}
 		done += k
 		return nil
 	})
+	if queued != nil {
+		queued()
+	}
+	if n, cerr := full.commit(who); cerr != nil {
+		done, err = n, cerr
+	}
 	if err != nil && done == 0 {
 		return 0, err
 	}
 	return done, err
+}
+
+// fullChunk is a chunk a payload write completed: its bytes, and at, how
+// many of the write's bytes come before its piece.
+type fullChunk struct {
+	c  chunkFile
+	b  []byte
+	at int
+}
+
+type fullChunks []fullChunk
+
+func (fc fullChunks) holds(name string) bool {
+	return slices.ContainsFunc(fc, func(x fullChunk) bool { return x.c.name == name })
+}
+
+// commit commits every chunk (each on its own merits: good bytes are kept
+// even when another chunk is refused), empties fc and returns the first
+// refused chunk's at with its error.
+func (fc *fullChunks) commit(who ns.Caller) (int, error) {
+	at, first := 0, error(nil)
+	for _, x := range *fc {
+		if err := x.c.commit(who, x.b); err != nil && first == nil {
+			at, first = x.at, err
+		}
+	}
+	*fc = (*fc)[:0]
+	return at, first
 }
 
 // committed crosses a newly committed object off every epoch that lacks

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -310,19 +311,24 @@ func (c *conn) timedOut(err error) {
 // reported only once every forwarded request has been answered and the
 // handlers have had a moment to queue for the next receive: by then each
 // of them is counted in the WaitGroup, and Handle's Wait sees them leave.
+// The moment is generous because a receiver the library has just started
+// waits in a run queue behind whatever else the process runs: 2 ms was
+// not enough under the race detector on a loaded 2-core machine (a CI
+// run of TestAttachRefusals). The wait costs the closing connection's
+// goroutine only.
 //
 // The moment is a bound, not a proof (DECISIONS P62): the receiver is
-// started at server.go:508 without WaitGroup.Add, and does its own Add
+// started at server.go:508 without WaitGroup.Add and does its own Add
 // whenever the scheduler runs it; nothing the library exports (no hook,
-// no count) tells a caller it has. 2 ms lost that race about once in
-// 2,500 connections under -race on a loaded 2-core machine; 20 ms, none
-// in 5,000. It delays only the server's own teardown: the socket is
-// already closed.
+// no count) tells a caller it has.
 func (c *conn) quiesce(err error) error {
 	c.nc.Close()
 	deadline := time.Now().Add(quiesceMax)
 	for c.pol.InFlight() > 0 && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Microsecond)
+	}
+	for range quiesceYields {
+		runtime.Gosched()
 	}
 	time.Sleep(quiesceSettle)
 	return err
@@ -331,7 +337,8 @@ func (c *conn) quiesce(err error) error {
 // Bounds of quiesce.
 const (
 	quiesceMax    = 2 * time.Second
-	quiesceSettle = 20 * time.Millisecond
+	quiesceYields = 8
+	quiesceSettle = 25 * time.Millisecond
 )
 
 // readFrame reads one frame. An oversized frame within maxDiscard is
