@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 go test -count=1 ./sel4/...
+go test -count=1 -tags cohesix_sel4 -run TestCASStoreBacking ./internal/hive   # CAS in the seL4 build: memory store; disk refused (DECISIONS P68)
 TAGS=cohesix_sel4 scripts/sel4-payload.sh
 scripts/sel4-shim-build.sh out/sel4/roottask-arm64
 # The other kernel variant (seL4 16.0.0 labels, exported counter) must compile too.

@@ -1,5 +1,3 @@
-//go:build !cohesix_sel4
-
 package hive
 
 import (
@@ -31,8 +29,10 @@ func casProviders(q *queen.Queen, cfg queen.CASConfig, stateDir string, now func
 
 // openCAS opens the store behind /updates and /models when CAS is on:
 // in the state dir's cas folder when disk-backed, in a private temporary
-// folder removed at close when disk-backed with no state dir, in memory
-// otherwise (DECISIONS P49).
+// folder removed at close when disk-backed with no state dir (hosted; the
+// seL4 root task has no file system and refuses), in memory otherwise,
+// within budget_bytes, which the compiler keeps inside the memory budget
+// (DECISIONS P49, P68).
 func openCAS(cfg queen.CASConfig, stateDir string) (*store.CAS, func(), error) {
 	if !cfg.Enable {
 		return nil, func() {}, nil
@@ -42,7 +42,7 @@ func openCAS(cfg queen.CASConfig, stateDir string) (*store.CAS, func(), error) {
 		if stateDir != "" {
 			dir = filepath.Join(stateDir, "cas")
 		} else {
-			tmp, err := os.MkdirTemp("", "cohesix-cas-")
+			tmp, err := privateCASDir()
 			if err != nil {
 				return nil, nil, fmt.Errorf("cas store: %w", err)
 			}

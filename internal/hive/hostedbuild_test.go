@@ -1,0 +1,5 @@
+//go:build !cohesix_sel4
+
+package hive
+
+const sel4Build = false
