@@ -7,7 +7,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "b135291a0201907f45a6587f20053f311f99276d3dba578a98d174067c0123da"
+const ManifestSHA256 = "ec8f4b6d81ceb580cca05d72be32f67e07fce1b4b5e595460fe77d838ce95b7f"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -19,6 +19,7 @@ const (
 	CasEnable                                        = false                                         // cas.enable
 	CasSigningKeyPath                                = ""                                            // cas.signing.key_path
 	CasSigningRequired                               = false                                         // cas.signing.required
+	CasSigningRootKey                                = ""                                            // cas.signing.root_key
 	CasStoreBacking                                  = "disk"                                        // cas.store.backing
 	CasStoreBudgetBytes                              = 1073741824                                    // cas.store.budget_bytes
 	CasStoreChunkBytes                               = 8192                                          // cas.store.chunk_bytes

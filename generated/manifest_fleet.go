@@ -7,7 +7,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "a8d301a8e7ae90a839441416c4c7b377d52e2ab6cdfac7611baa84d44b43b8d3"
+const ManifestSHA256 = "8ec2dc15e6ef5261d2aef20806c46bd05495b4c9090d13876a67c8eccdc79278"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -19,6 +19,7 @@ const (
 	CasEnable                                        = false                                             // cas.enable
 	CasSigningKeyPath                                = ""                                                // cas.signing.key_path
 	CasSigningRequired                               = false                                             // cas.signing.required
+	CasSigningRootKey                                = ""                                                // cas.signing.root_key
 	CasStoreBacking                                  = "disk"                                            // cas.store.backing
 	CasStoreBudgetBytes                              = 1073741824                                        // cas.store.budget_bytes
 	CasStoreChunkBytes                               = 8192                                              // cas.store.chunk_bytes

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"path/filepath"
@@ -52,13 +53,19 @@ func run(ctx context.Context, p platform.Platform, args []string) int {
 		fmt.Fprintf(stderr, "roottask: --cas-root-key %s is a fixture key, refused by the production profile (DECISIONS D10): name the fleet's root key\n", *casRootKey)
 		return 2
 	}
-	if *casRootKey != "" {
+	switch {
+	case *casRootKey != "":
 		pub, err := hive.ReadCASRootKey(*casRootKey)
 		if err != nil {
 			fmt.Fprintf(stderr, "roottask: --cas-root-key %s: %v (name the KEY.pub that cas-tool keygen wrote)\n", *casRootKey, err)
 			return 2
 		}
 		rootKey = pub
+	case generated.CasSigningRootKey != "":
+		// The key written into the manifest, compiled into the image (the
+		// seL4 root task has no file to read; DECISIONS P68). coh-rtc
+		// checked it is a hex Ed25519 key.
+		rootKey, _ = hex.DecodeString(generated.CasSigningRootKey)
 	}
 	return boot(ctx, p, bootFlags{consoleAddr: *consoleAddr, ninepAddr: *ninepAddr, serial: *serial == "stdio", stateDir: *stateDir, profile: *profile, casRootKey: rootKey})
 }

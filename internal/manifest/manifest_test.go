@@ -403,7 +403,7 @@ func TestCASSigningKey(t *testing.T) {
 	tests := []struct{ name, key, want string }{
 		{"good key", "good.hex", ""},
 		{"not hex", "bad.hex", `m.toml: cas.signing.key_path = "bad.hex" does not hold a hex Ed25519 key`},
-		{"empty path", "", `m.toml: cas.signing.key_path = "" is required when cas.signing.required = true`},
+		{"empty path", "", `m.toml: cas.signing.key_path = "" is required when cas.signing.required = true (or write the key itself as cas.signing.root_key)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -416,6 +416,27 @@ func TestCASSigningKey(t *testing.T) {
 				t.Errorf("Load(key %q) = %q; want %q", tt.key, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestCASRootKeyInline: the root key written into the manifest
+// (cas.signing.root_key, compiled into the image for the seL4 root task)
+// satisfies required signing without a key file; anything but a hex
+// Ed25519 public key is refused.
+func TestCASRootKeyInline(t *testing.T) {
+	cas := func(key string) string {
+		return base + "[cas]\nenable = true\n[cas.signing]\nrequired = true\nroot_key = \"" + key + "\"\n[ui_providers.updates]\nmanifest = true\n"
+	}
+	good := strings.Repeat("ab", 32)
+	m, err := Load("m.toml", []byte(cas(good)), Options{ReadFile: noFiles})
+	if err != nil || m.CAS.Signing.RootKey != good {
+		t.Fatalf("Load(root_key = 32 bytes) = %v; want the key kept", err)
+	}
+	for _, bad := range []string{"abcd", strings.Repeat("zz", 32), strings.Repeat("ab", 33)} {
+		want := `m.toml: cas.signing.root_key = "` + bad + `" must be a hex Ed25519 public key (64 hex digits)`
+		if _, err := Load("m.toml", []byte(cas(bad)), Options{ReadFile: noFiles}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Load(root_key %q) = %v; want %q", bad, err, want)
+		}
 	}
 }
 

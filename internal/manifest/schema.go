@@ -182,6 +182,10 @@ type CASDelta struct {
 type CASSigning struct {
 	Required bool   `toml:"required"`
 	KeyPath  string `toml:"key_path"`
+	// RootKey is the root public key written into the manifest (hex
+	// Ed25519), so it is compiled into the image: the seL4 root task has
+	// no file to read key_path from (DECISIONS P68).
+	RootKey string `toml:"root_key"`
 }
 
 type Cache struct {

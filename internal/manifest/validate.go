@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"crypto/ed25519"
 	"encoding/hex"
 	"fmt"
 	"math"
@@ -427,11 +428,16 @@ func checkCAS(c *checker, m *Manifest, raw map[string]any, opts Options) {
 		c.add("cas.signing", absent{}, "is required when cas.enable = true")
 		return
 	}
-	if !k.Signing.Required {
+	if rk := k.Signing.RootKey; rk != "" {
+		if b, err := hex.DecodeString(rk); err != nil || len(b) != ed25519.PublicKeySize {
+			c.add("cas.signing.root_key", rk, "must be a hex Ed25519 public key (64 hex digits)")
+		}
+	}
+	if !k.Signing.Required || (k.Signing.KeyPath == "" && k.Signing.RootKey != "") {
 		return
 	}
 	if k.Signing.KeyPath == "" {
-		c.add("cas.signing.key_path", "", "is required when cas.signing.required = true")
+		c.add("cas.signing.key_path", "", "is required when cas.signing.required = true (or write the key itself as cas.signing.root_key)")
 		return
 	}
 	data, err := readRelative(k.Signing.KeyPath, opts)
