@@ -22,14 +22,16 @@ if (( low != entry )); then
 	exit 1
 fi
 mkimage -A arm64 -O linux -T kernel -C none -a "$entry" -e "$entry" -n cohesix -d "$out/cohesix.bin" "$out/cohesix.uimg" >/dev/null
-dev="virtio 0:1"
-[ "$plat" = pi4 ] && dev="mmc 0:1"
-# 0x48000000 is clear of the kernel (0x40000000), the root server and the
-# ELF-loader (just above them); bootm moves the payload to its load address.
+# The uImage file is read to a staging address clear of the kernel, the
+# root server and the ELF-loader (QEMU virt: RAM from 0x40000000, image just
+# above 0x40000000; Pi 4: RAM from 0, image below 16 MiB, and the staging
+# address stays inside the first GiB); bootm moves it to its load address.
+dev="virtio 0:1" stage=0x48000000
+if [ "$plat" = pi4 ]; then dev="mmc 0:1" stage=0x10000000; fi
 cat >"$out/boot.cmd" <<EOC
 echo cohesix: fatload
-fatload $dev 0x48000000 cohesix.uimg
-bootm 0x48000000 - \${fdtcontroladdr}
+fatload $dev $stage cohesix.uimg
+bootm $stage - \${fdtcontroladdr}
 EOC
 mkimage -A arm64 -O linux -T script -C none -d "$out/boot.cmd" "$out/boot.scr" >/dev/null
 rm -f "$out/cohesix.bin"
