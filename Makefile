@@ -1,6 +1,6 @@
 # Cohesix build and test entry points. `make run` starts a hosted hive;
 # `make test` is what CI runs.
-.PHONY: run gateway build test python-test vet fmt-check unit fleet-check fuzz generate check-generated check-limit-literals check-readme-layout fuzz-manifest sel4-ci image qemu qemu-net sel4-system sel4-boottime
+.PHONY: run gateway build test python-test vet fmt-check unit fleet-check fuzz generate check-generated check-limit-literals check-readme-layout fuzz-manifest sel4-ci image qemu qemu-net sel4-system sel4-boottime uboot-smoke sdcard
 
 GO ?= go
 FUZZTIME ?= 20s
@@ -85,6 +85,13 @@ qemu: ## build and boot the seL4 image in QEMU (needs SEL4_BUILD_DIR)
 
 qemu-net: ## boot the seL4 image with virtio-net (console 31337, Secure9P 564 forwarded to 5640)
 	QEMU_NET=1 scripts/cohesix-build-run.sh
+
+uboot-smoke: ## boot the seL4 image through u-boot-qemu from a FAT disk, run the serial pack (needs SEL4_BUILD_DIR)
+	scripts/uboot/qemu-uboot-smoke.sh
+
+sdcard: ## Pi 4 SD card image out/sdcard/sdcard.img from PI4_IMAGE (the CMake bcm2711 build's cohesix-image; docs/PI4.md)
+	@test -n "$(PI4_IMAGE)" || { echo "set PI4_IMAGE to a bcm2711 cohesix-image (docs/PI4.md)"; exit 2; }
+	scripts/uboot/mksdcard.sh $(PI4_IMAGE) out/sdcard/sdcard.img
 
 sel4-system: ## QEMU system tests against the seL4 image (needs SEL4_BUILD_DIR and qemu-system-aarch64)
 	$(GO) test -count=1 -run Sel4 -v ./tests/

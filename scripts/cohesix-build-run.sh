@@ -48,5 +48,6 @@ sed "s/^\( *\. = \)0x[0-9a-f]*;/\1$(printf '0x%x' $start);/" "$B/elfloader/linke
 	"$img/archive.o" $objs "$cpiolib" -lgcc -o "$img/cohesix-image"
 size=$(wc -c <"$img/cohesix-image")
 echo "cohesix-build-run: image $img/cohesix-image ($size bytes, $((size / 1024)) KiB)"
+scripts/sel4-size-check.sh "$out/rootserver" "$img/cohesix-image"
 [ "${1:-}" = "--no-run" ] && exit 0
 exec scripts/qemu-run.sh "$img/cohesix-image"

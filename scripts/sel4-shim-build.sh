@@ -3,7 +3,8 @@
 # aarch64-linux-gnu-gcc -ffreestanding against the project's own ABI header
 # and, when PAYLOAD (a linux/arm64 Go ELF) is given, link the seL4 root
 # server out/sel4/rootserver embedding it. Without PAYLOAD it only compiles
-# (what CI checks). No seL4 headers or libraries are compiled in.
+# (what CI checks). The payload is linked packed (sel4pack; COH_PACK=0: raw).
+# No seL4 headers or libraries are compiled in.
 #
 # Kernel variant: with SEL4_BUILD_DIR, the ABI variant (-DCOH_SEL4_ABI) is
 # the one scripts/sel4-abi-check.sh --variant finds in that kernel's
@@ -31,6 +32,12 @@ cflags=(-std=gnu11 -O2 -ffreestanding -fno-builtin -nostdlib -fno-pic -fno-stack
 echo "sel4-shim-build: compiled shim, ABI variant $abi, counter=$counter ($(wc -c <"$out/shim/shim.o") bytes of shim.o)"
 if [ $# -ge 1 ]; then
 	payload=$(realpath "$1")
+	# Packed (sel4/tools/sel4pack) unless COH_PACK=0: the shim decompresses
+	# each segment in place, which keeps the image inside its 8 MiB budget.
+	if [ "${COH_PACK:-1}" != 0 ]; then
+		go run ./sel4/tools/sel4pack -in "$payload" -out "$out/shim/payload.pak"
+		payload=$(realpath "$out/shim/payload.pak")
+	fi
 	"$CC" "${cflags[@]}" -DCOH_PAYLOAD_STR="\"$payload\"" -c sel4/src/payload.S -o "$out/shim/payload.o"
 	"$CC" -nostdlib -static -no-pie -Wl,--build-id=none -T sel4/link.ld \
 		"$out/shim/start.o" "$out/shim/shim.o" "$out/shim/payload.o" -lgcc -o "$out/rootserver"

@@ -99,14 +99,18 @@ var (
 	sel4DelayRE     = regexp.MustCompile(`delay_ms=\d+`)
 	sel4TicksRE     = regexp.MustCompile(`\b(ticks|dequeued)=\d+`)
 	sel4HeartbeatRE = regexp.MustCompile(`\{"tick":\d+,"ts_ms":\d+\}`)
+	sel4TCPPeerRE   = regexp.MustCompile(`\b(remote|via)=\d+\.\d+\.\d+\.\d+:\d+`)
 )
 
 // sel4Normalize masks what wall-clock time decides in a transcript: throttle
 // delays, and how many 100 ms heartbeats a worker emitted (or how often the
 // scheduler dequeued it) before the next command (the VM under TCG and the hosted hive run their tickers in real
 // time, so the counts race). Heartbeat record lines are dropped; every other
-// line must match byte for byte.
+// line must match byte for byte. A TCP peer's address is masked too: the VM
+// sees QEMU's NAT gateway (10.0.2.2), the hosted hive sees 127.0.0.1, and the
+// port is ephemeral.
 func sel4Normalize(s string) string {
+	s = sel4TCPPeerRE.ReplaceAllString(s, "$1=PEER")
 	s = sel4DelayRE.ReplaceAllString(s, "delay_ms=N")
 	s = sel4TicksRE.ReplaceAllString(s, "$1=N")
 	s = sel4HeartbeatRE.ReplaceAllString(s, "{heartbeat}")

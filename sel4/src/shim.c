@@ -16,6 +16,7 @@
  */
 #include "sel4_sys.h"
 #include "linux.h"
+#include "unpack.h"
 
 #define MAX_THREADS 64
 #define PRIO_SHIM 254
@@ -37,6 +38,14 @@ static unsigned long long now_ns = 1700000000ull * 1000000000ull; /* virtual clo
  * round (adapted each RTC second) and stays within the RTC's current
  * second, so timers fire at roughly real time instead of all at once. */
 #define RTC_PADDR 0x09010000ul
+/* The console UART (PL011 on both): QEMU virt's, or the Pi 4's UART0 in the
+ * bcm2711's low-peripheral map seL4 uses (build with -DCOH_PLAT_BCM2711;
+ * that board has no PL031 and no fw_cfg, so both are skipped). */
+#ifdef COH_PLAT_BCM2711
+#define UART_PADDR 0xfe201000ul
+#else
+#define UART_PADDR 0x09000000ul
+#endif
 #define RTC_VA 0x10000002000ul
 static volatile unsigned int *rtc;
 /* One idle round (UnknownSyscall round trip + UART/RTC polls) measured at
@@ -527,27 +536,40 @@ void coh_main(coh_bootinfo *bootinfo)
 	last_slot = bi->empty.end;
 	puts_serial("cohesix-shim: seL4 root server up\n");
 	fault_ep = alloc_obj(COH_OBJ_ENDPOINT, 0);
-	if (map_device(0x09000000ul, 0x10000000000ul) == 0)
+	if (map_device(UART_PADDR, 0x10000000000ul) == 0)
 		uart = (volatile unsigned int *)0x10000000000ul;
 	puts_serial(uart ? "cohesix-shim: PL011 mapped\n" : "cohesix-shim: PL011 not available, output via seL4_DebugPutChar\n");
 	if (coh_tcb_set_priority(COH_CAP_INIT_TCB, COH_CAP_INIT_TCB, PRIO_SHIM))
 		halt("set shim priority");
 	/* Devices in address order: map_device only moves forward in an untyped. */
+#ifndef COH_PLAT_BCM2711
 	if (map_device(RTC_PADDR, RTC_VA) == 0 && ((volatile unsigned int *)RTC_VA)[0] > 1000000000u) {
 		rtc = (volatile unsigned int *)RTC_VA;
 		rtc_last = rtc[0];
 		now_ns = rtc_last * 1000000000ull;
 	}
+#endif
 	counter_init();
+#ifndef COH_PLAT_BCM2711
 	fw_cfg_env();
+#endif
 
-	/* Load the Go payload's PT_LOAD segments at their link addresses. */
-	const struct elf64_ehdr *eh = (const void *)coh_payload_start;
+	/* Load the Go payload's PT_LOAD segments at their link addresses. A
+	 * payload packed by sel4pack keeps the ELF and program headers raw
+	 * after a 16-byte prefix, then one compressed block per PT_LOAD. */
+	const unsigned char *elf = coh_payload_start, *blk = 0;
+	unsigned long payload_len = coh_payload_end - coh_payload_start;
+	if (payload_len > 16 && is_packed(coh_payload_start)) {
+		elf = coh_payload_start + 16;
+		blk = elf + rd64(coh_payload_start + 8);
+		puts_serial("cohesix-shim: unpacking compressed payload\n");
+	}
+	const struct elf64_ehdr *eh = (const void *)elf;
 	if (eh->e_ident[0] != 0x7f || eh->e_machine != 183)
 		halt("payload is not an aarch64 ELF");
 	coh_word phdr_va = 0;
 	for (int i = 0; i < eh->e_phnum; i++) {
-		const struct elf64_phdr *ph = (const void *)(coh_payload_start + eh->e_phoff + i * eh->e_phentsize);
+		const struct elf64_phdr *ph = (const void *)(elf + eh->e_phoff + i * eh->e_phentsize);
 		if (ph->p_type == 6 /* PT_PHDR */)
 			phdr_va = ph->p_vaddr;
 		if (ph->p_type != 1 /* PT_LOAD */)
@@ -558,7 +580,15 @@ void coh_main(coh_bootinfo *bootinfo)
 		 * index on arm64) is backed lazily, zeroed, on VMFault. */
 		for (coh_word va = start; va < ph->p_vaddr + ph->p_filesz; va += 4096)
 			back_page(va);
-		memcpy((void *)ph->p_vaddr, coh_payload_start + ph->p_offset, ph->p_filesz);
+		if (blk) {
+			unsigned long clen = rd64(blk);
+			if (blk + 8 + clen > coh_payload_end ||
+			    unpack_block(blk + 8, clen, (unsigned char *)ph->p_vaddr, ph->p_filesz))
+				halt("packed payload is corrupt");
+			blk += 8 + clen;
+		} else {
+			memcpy((void *)ph->p_vaddr, coh_payload_start + ph->p_offset, ph->p_filesz);
+		}
 		if (!phdr_va && ph->p_offset == 0)
 			phdr_va = ph->p_vaddr + eh->e_phoff;
 	}
