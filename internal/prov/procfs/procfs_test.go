@@ -133,7 +133,7 @@ func TestConformance(t *testing.T) {
 	nstest.TestProvider(t, p, caps()...)
 	f.busy()
 	nstest.TestProvider(t, p, append(caps(),
-		nstest.Lists("", "boot", "tests", "lifecycle", "9p", "ingest", "root", "schedule", "lease", "pressure", "net", "peers"),
+		nstest.Lists("", "boot", "tests", "lifecycle", "9p", "ingest", "root", "schedule", "lease", "pressure", "net", "peers", "ui"),
 		nstest.Lists("9p/session", "active", "1", "2", "3"),
 		nstest.Content("boot", boot),
 		nstest.Content("lifecycle/state", "state=ONLINE\n"),
