@@ -2,12 +2,14 @@ package swarmui
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/client"
+	"github.com/cohesix/cohesix/internal/cohverb"
 	"github.com/cohesix/cohesix/internal/console"
 )
 
@@ -53,6 +55,11 @@ func (s *Server) consoleRoute(w http.ResponseWriter, r *http.Request, se *sessio
 	se.consoleMu.Lock()
 	defer se.consoleMu.Unlock()
 	lines, err := s.runConsole(r.Context(), se, line)
+	var le *errLocal
+	if errors.As(err, &le) {
+		writeErr(w, http.StatusBadRequest, le.msg)
+		return
+	}
 	if err != nil {
 		writeErr(w, http.StatusBadGateway, err.Error())
 		return
@@ -60,44 +67,91 @@ func (s *Server) consoleRoute(w http.ResponseWriter, r *http.Request, se *sessio
 	writeJSON(w, http.StatusOK, consoleResp{Lines: lines})
 }
 
+// errLocal is a line cohsh refuses before sending it: 400 with its words.
+type errLocal struct{ msg string }
+
+func (e *errLocal) Error() string { return e.msg }
+
+// runConsole runs one shell line as cohsh would: cohverb.Wire turns the
+// verbs cohsh rewrites (help, log, cat, ls, tail, echo, spawn, kill, bind,
+// mount) into their console lines, attach and quit keep the session's
+// attach state, and any other line goes to the hive verbatim.
 func (s *Server) runConsole(ctx context.Context, se *session, line string) ([]string, error) {
-	if se.console == nil {
-		c, err := client.DialOptions(ctx, s.cfg.ConsoleAddr, s.cfg.ConsoleToken, client.Options{Log: nil, Reconnect: false,
-			Timeout: time.Duration(generated.ClientPoliciesRetryTimeoutMs) * time.Millisecond})
-		if err != nil {
-			return nil, err
+	f := strings.Fields(line)
+	wire, local, ok, err := cohverb.Wire(line)
+	switch {
+	case err != nil:
+		return nil, &errLocal{err.Error()}
+	case local != nil:
+		return local, nil
+	case f[0] == "spawn" && se.role != "queen":
+		return nil, &errLocal{"spawn requires an attached queen session"}
+	case !ok && (f[0] == "attach" || f[0] == "login"):
+		if se.console != nil && se.console.attached {
+			return nil, &errLocal{"already attached; run 'quit' to close the current session"}
 		}
-		se.console = &consoleState{conn: c}
+		if len(f) < 2 || f[1] != se.role {
+			return nil, &errLocal{"this UI session attaches only as " + se.role + ", the role its ticket names"}
+		}
+		return s.attachConsole(ctx, se)
+	case !ok && f[0] != "quit" && f[0] != "detach" && cohshOnly[f[0]]:
+		return nil, &errLocal{f[0] + " " + cohshOnlyWhy}
+	}
+	if err := s.ensureConsole(ctx, se); err != nil {
+		return nil, err
 	}
 	cs := se.console
 	if !cs.attached {
-		cmd := console.Command{Verb: console.Attach, Role: se.role, Ticket: se.ticket}
-		resp, err := cs.conn.DoContext(ctx, cmd.Line())
-		if err != nil {
-			return nil, err
+		if lines, err := s.attachConsole(ctx, se); err != nil || !cs.attached {
+			return lines, err // the hive's refusal, verbatim
 		}
-		if !resp.HasAck || !resp.Ack.OK {
-			return resp.Raw, nil // the hive's refusal, verbatim
-		}
-		cs.attached = true
 	}
-	resp, err := cs.conn.DoContext(ctx, wireLine(line))
+	resp, err := cs.conn.DoContext(ctx, wire)
 	if err != nil {
 		cs.conn.Close()
 		se.console = nil
 		return nil, err
 	}
-	if strings.Fields(line)[0] == string(console.Quit) {
+	if f[0] == "quit" || f[0] == "detach" {
 		cs.attached = false
+		if f[0] == "quit" {
+			return append(resp.Raw, "closing session"), nil
+		}
 	}
 	return resp.Raw, nil
 }
 
-// wireLine is the console line for a shell line: cohsh's log verb is a
-// tail of the queen log; other lines go verbatim.
-func wireLine(line string) string {
-	if line == "log" {
-		return string(console.Tail) + " " + generated.ClientPathsLog
+// cohshOnly are the cohsh verbs that need the operator's terminal or
+// files; the console panel refuses them with cohshOnlyWhy.
+var cohshOnly = map[string]bool{"tail": true, "lifecycle": true, "test": true, "telemetry": true, "pool": true, "tcp-diag": true}
+
+const cohshOnlyWhy = "runs in cohsh, not in the console panel (tail -f: the live view is the stream)"
+
+func (s *Server) ensureConsole(ctx context.Context, se *session) error {
+	if se.console != nil {
+		return nil
 	}
-	return line
+	c, err := client.DialOptions(ctx, s.cfg.ConsoleAddr, s.cfg.ConsoleToken, client.Options{
+		Timeout: time.Duration(generated.ClientPoliciesRetryTimeoutMs) * time.Millisecond})
+	if err != nil {
+		return err
+	}
+	se.console = &consoleState{conn: c}
+	return nil
+}
+
+// attachConsole attaches the console with the login's role and ticket.
+func (s *Server) attachConsole(ctx context.Context, se *session) ([]string, error) {
+	if err := s.ensureConsole(ctx, se); err != nil {
+		return nil, err
+	}
+	cmd := console.Command{Verb: console.Attach, Role: se.role, Ticket: se.ticket}
+	resp, err := se.console.conn.DoContext(ctx, cmd.Line())
+	if err != nil {
+		se.console.conn.Close()
+		se.console = nil
+		return nil, err
+	}
+	se.console.attached = resp.HasAck && resp.Ack.OK
+	return resp.Raw, nil
 }
