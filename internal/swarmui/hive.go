@@ -148,7 +148,7 @@ type diff struct {
 }
 
 // frame is the contract's hive event (and a replay frame).
-type frame struct {
+type Frame struct {
 	Seq     uint64   `json:"seq" cbor:"1,keyasint"`
 	TMs     int64    `json:"t_ms" cbor:"2,keyasint"`
 	Queen   Queen    `json:"queen" cbor:"3,keyasint"`
@@ -227,8 +227,8 @@ func sameWorker(a, b Worker) bool {
 }
 
 // full is the current state as a hive frame.
-func (p *projector) full(now time.Time) frame {
-	f := frame{Seq: p.seq, TMs: now.UnixMilli(), Queen: p.queen, Workers: make([]Worker, 0, len(p.order))}
+func (p *projector) full(now time.Time) Frame {
+	f := Frame{Seq: p.seq, TMs: now.UnixMilli(), Queen: p.queen, Workers: make([]Worker, 0, len(p.order))}
 	for _, id := range p.order {
 		f.Workers = append(f.Workers, p.workers[id].w)
 	}

@@ -36,7 +36,7 @@ type snapBody struct {
 	Version   int     `cbor:"1,keyasint"`
 	CreatedMs int64   `cbor:"2,keyasint"`
 	ExpiresMs int64   `cbor:"3,keyasint"`
-	Frames    []frame `cbor:"4,keyasint"`
+	Frames    []Frame `cbor:"4,keyasint"`
 }
 
 var (
@@ -50,9 +50,15 @@ const maxWorkersPerFrame = 1 << 16 // limit-literal-ok: a decoder bound far abov
 
 // EncodeSnapshot seals frames into a snapshot created at now that expires
 // after swarmui.cache.ttl_s.
-func EncodeSnapshot(frames []frame, now time.Time) ([]byte, error) {
-	body, err := encMode.Marshal(snapBody{Version: SnapshotVersion, CreatedMs: now.UnixMilli(),
-		ExpiresMs: now.Add(time.Duration(generated.SwarmuiCacheTtlS) * time.Second).UnixMilli(), Frames: frames})
+func EncodeSnapshot(frames []Frame, now time.Time) ([]byte, error) {
+	return EncodeSnapshotUntil(frames, now, now.Add(time.Duration(generated.SwarmuiCacheTtlS)*time.Second))
+}
+
+// EncodeSnapshotUntil seals frames with an explicit expiry (the committed
+// fixtures use a far one so that they stay replayable).
+func EncodeSnapshotUntil(frames []Frame, created, expires time.Time) ([]byte, error) {
+	body, err := encMode.Marshal(snapBody{Version: SnapshotVersion, CreatedMs: created.UnixMilli(),
+		ExpiresMs: expires.UnixMilli(), Frames: frames})
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +68,7 @@ func EncodeSnapshot(frames []frame, now time.Time) ([]byte, error) {
 
 // DecodeSnapshot opens a snapshot, refusing one that is malformed,
 // truncated, tampered with (hash), of another version, or expired at now.
-func DecodeSnapshot(b []byte, now time.Time) ([]frame, error) {
+func DecodeSnapshot(b []byte, now time.Time) ([]Frame, error) {
 	var env snapEnvelope
 	if err := decMode.Unmarshal(b, &env); err != nil {
 		return nil, fmt.Errorf("not a SwarmUI snapshot (malformed or truncated CBOR): %v", err)
@@ -111,7 +117,7 @@ var (
 // worker-1, worker-2, ... in spawn order), an acknowledged kill removes
 // it, a path under /worker names one that exists. A trace has no clock, so
 // frames are swarmui.hive.step_ms apart.
-func TraceFrames(b []byte) ([]frame, error) {
+func TraceFrames(b []byte) ([]Frame, error) {
 	t, err := cohtrace.Decode(b, cohtrace.DefaultLimits())
 	if err != nil {
 		return nil, fmt.Errorf("the trace is refused: %v", err)
@@ -125,7 +131,7 @@ func TraceFrames(b []byte) ([]frame, error) {
 		}
 	}
 	next := 0
-	frames := make([]frame, 0, len(t.Frames))
+	frames := make([]Frame, 0, len(t.Frames))
 	for i, f := range t.Frames {
 		req, ok := string(f.Req), strings.HasPrefix(string(f.Resp), "OK")
 		switch {
@@ -139,7 +145,7 @@ func TraceFrames(b []byte) ([]frame, error) {
 				add(m[1])
 			}
 		}
-		fr := frame{Seq: uint64(i + 1), TMs: int64(i) * generated.SwarmuiHiveStepMs, Queen: Queen{Lifecycle: "ONLINE", Reachable: true}, Workers: []Worker{}}
+		fr := Frame{Seq: uint64(i + 1), TMs: int64(i) * generated.SwarmuiHiveStepMs, Queen: Queen{Lifecycle: "ONLINE", Reachable: true}, Workers: []Worker{}}
 		for _, id := range order {
 			if live[id] {
 				fr.Workers = append(fr.Workers, Worker{ID: id, Role: "worker-heartbeat", State: "ACTIVE", Reachable: true, Spark: []float64{}})
@@ -155,7 +161,7 @@ func TraceFrames(b []byte) ([]frame, error) {
 }
 
 // DecodeReplay reads a .trace or a snapshot, told apart by the magic.
-func DecodeReplay(b []byte, now time.Time) (kind string, frames []frame, err error) {
+func DecodeReplay(b []byte, now time.Time) (kind string, frames []Frame, err error) {
 	if bytes.HasPrefix(b, []byte(cohtrace.Magic)) {
 		frames, err = TraceFrames(b)
 		return "trace", frames, err
@@ -166,7 +172,7 @@ func DecodeReplay(b []byte, now time.Time) (kind string, frames []frame, err err
 
 type replayResp struct {
 	Kind   string  `json:"kind"`
-	Frames []frame `json:"frames"`
+	Frames []Frame `json:"frames"`
 }
 
 // replay is POST /api/replay: the raw file in the body.
@@ -208,7 +214,7 @@ func (s *Server) snapshot(w http.ResponseWriter, _ *http.Request, se *session) {
 	p := newProjector()
 	now := s.cfg.Now()
 	p.apply(q, raws, now)
-	b, err := EncodeSnapshot([]frame{p.full(now)}, now)
+	b, err := EncodeSnapshot([]Frame{p.full(now)}, now)
 	if err != nil {
 		writeErr(w, http.StatusInternalServerError, err.Error())
 		return
@@ -219,7 +225,7 @@ func (s *Server) snapshot(w http.ResponseWriter, _ *http.Request, se *session) {
 }
 
 // replayHive is --replay: the last frame of a file, served as the hive.
-type replayHive struct{ last frame }
+type replayHive struct{ last Frame }
 
 func loadReplayFile(path string, now time.Time) (*replayHive, error) {
 	b, err := os.ReadFile(path)

@@ -27,7 +27,7 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
 const CSRFHeader = "X-Cohesix-UI"
 
 // notBuilt is the answer to / when the page bundle was not built.
-const notBuilt = "the UI bundle is not built: run make ui\n"
+const notBuilt = "the UI bundle is not built: run make ui"
 
 // Server is one SwarmUI server.
 type Server struct {

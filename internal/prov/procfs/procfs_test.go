@@ -52,9 +52,15 @@ type fixture struct {
 	root  ns.Node
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureWith(t, nil) }
+
+// newFixtureWith is newFixture with the queen's config adjusted by mod.
+func newFixtureWith(t *testing.T, mod func(*queen.Config)) *fixture {
 	t.Helper()
 	cfg := queen.Default()
+	if mod != nil {
+		mod(&cfg)
+	}
 	cfg.InitialState, cfg.AutoOnline = "BOOTING", "ONLINE"
 	clock := &fakeClock{}
 	clock.ms.Store(1_000_000)

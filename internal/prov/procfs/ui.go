@@ -51,7 +51,7 @@ func (p *proc) uiPageNames() []string {
 
 func (p *proc) uiPage(name string) (ns.Node, bool) {
 	i, err := strconv.Atoi(name)
-	if err != nil || i < 0 || strconv.Itoa(i) != name {
+	if err != nil || i < 0 || strconv.Itoa(i) != name || i >= uiPages(len(p.cfg.Queen.Snapshot().Workers())) {
 		return nil, false
 	}
 	path := "/proc/ui/workers/" + name
@@ -62,7 +62,8 @@ func (p *proc) uiPage(name string) (ns.Node, bool) {
 
 // RenderUIPage is /proc/ui/workers/<page>: one line per worker, "<id>
 // role=<role> state=running|exited ticks=<n> ops=<n> budget_ticks=<n|->
-// budget_ops=<n|-> telemetry_end=<offset>"; a page past the end is empty.
+// budget_ops=<n|-> telemetry_end=<offset>". A page walked before workers
+// left may be past the end when read: it is then empty (deterministic EOF).
 func RenderUIPage(s *queen.Snapshot, page int) string {
 	ws := s.Workers()
 	per := generated.UiProvidersProcUiPageWorkers
