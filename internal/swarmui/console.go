@@ -84,18 +84,14 @@ func (s *Server) runConsole(ctx context.Context, se *session, line string) ([]st
 		return nil, &errLocal{err.Error()}
 	case local != nil:
 		return local, nil
-	case f[0] == "spawn" && se.role != "queen":
-		return nil, &errLocal{"spawn requires an attached queen session"}
 	case !ok && (f[0] == "attach" || f[0] == "login"):
-		if se.console != nil && se.console.attached {
-			return nil, &errLocal{"already attached; run 'quit' to close the current session"}
-		}
-		if len(f) < 2 || f[1] != se.role {
-			return nil, &errLocal{"this UI session attaches only as " + se.role + ", the role its ticket names"}
+		if err := se.checkAttach(f); err != nil {
+			return nil, err
 		}
 		return s.attachConsole(ctx, se)
-	case !ok && f[0] != "quit" && f[0] != "detach" && cohshOnly[f[0]]:
-		return nil, &errLocal{f[0] + " " + cohshOnlyWhy}
+	}
+	if err := se.checkVerb(f, ok); err != nil {
+		return nil, err
 	}
 	if err := s.ensureConsole(ctx, se); err != nil {
 		return nil, err
@@ -154,4 +150,28 @@ func (s *Server) attachConsole(ctx context.Context, se *session) ([]string, erro
 	}
 	se.console.attached = resp.HasAck && resp.Ack.OK
 	return resp.Raw, nil
+}
+
+// checkAttach is cohsh's attach rule for the panel: one attach at a time,
+// and only as the role the login ticket names.
+func (se *session) checkAttach(f []string) error {
+	if se.console != nil && se.console.attached {
+		return &errLocal{"already attached; run 'quit' to close the current session"}
+	}
+	if len(f) < 2 || f[1] != se.role {
+		return &errLocal{"this UI session attaches only as " + se.role + ", the role its ticket names"}
+	}
+	return nil
+}
+
+// checkVerb refuses what cohsh refuses locally: spawn without a queen
+// session, and the verbs that need cohsh's terminal or files.
+func (se *session) checkVerb(f []string, wired bool) error {
+	if f[0] == "spawn" && se.role != "queen" {
+		return &errLocal{"spawn requires an attached queen session"}
+	}
+	if !wired && cohshOnly[f[0]] {
+		return &errLocal{f[0] + " " + cohshOnlyWhy}
+	}
+	return nil
 }
