@@ -60,25 +60,42 @@ func parseUIGen(b []byte) (gen uint64, pages int, q Queen, err error) {
 }
 
 // parseUIPage parses a /proc/ui/workers page; lines it cannot read are
-// skipped (a page is capped, so its last line may be cut).
+// skipped (a page is capped, so its last line may be cut). It runs for
+// every worker on every poll, so it scans fields in place rather than
+// building a map per line.
 func parseUIPage(b []byte) []rawWorker {
 	var out []rawWorker
-	for _, ln := range strings.Split(string(b), "\n") {
+	for ln := range strings.SplitSeq(string(b), "\n") {
 		id, rest, ok := strings.Cut(ln, " ")
 		if !ok || id == "" {
 			continue
 		}
-		f := fields(rest)
-		end, err := strconv.ParseUint(f["telemetry_end"], 10, 64)
-		if err != nil {
-			continue // a cut line
+		w := rawWorker{id: id}
+		haveEnd := false
+		for kv := range strings.FieldsSeq(rest) {
+			k, v, _ := strings.Cut(kv, "=")
+			switch k {
+			case "role":
+				w.role = v
+			case "state":
+				w.state = v
+			case "ticks":
+				w.ticks, _ = strconv.ParseUint(v, 10, 64)
+			case "ops":
+				w.ops, _ = strconv.ParseUint(v, 10, 64)
+			case "budget_ticks":
+				w.budgetTicks, _ = strconv.ParseUint(v, 10, 64)
+			case "budget_ops":
+				w.budgetOps, _ = strconv.ParseUint(v, 10, 64)
+			case "telemetry_end":
+				var err error
+				w.end, err = strconv.ParseUint(v, 10, 64)
+				haveEnd = err == nil
+			}
 		}
-		w := rawWorker{id: id, role: f["role"], state: f["state"], end: end}
-		w.ticks, _ = strconv.ParseUint(f["ticks"], 10, 64)
-		w.ops, _ = strconv.ParseUint(f["ops"], 10, 64)
-		w.budgetTicks, _ = strconv.ParseUint(f["budget_ticks"], 10, 64)
-		w.budgetOps, _ = strconv.ParseUint(f["budget_ops"], 10, 64)
-		out = append(out, w)
+		if haveEnd { // else a cut line
+			out = append(out, w)
+		}
 	}
 	return out
 }
