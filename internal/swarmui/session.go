@@ -27,6 +27,8 @@ type session struct {
 	winAt   time.Time // guarded by mu: start of the current one-second rate window
 	winUsed int       // guarded by mu: requests in the window
 
+	fids openFids // the kept /proc/ui fids (fids.go)
+
 	consoleMu sync.Mutex // one console command at a time per session
 	console   *consoleState
 }
@@ -150,6 +152,9 @@ func (t *sessions) len() int {
 }
 
 func (s *session) close() {
+	s.fids.mu.Lock()
+	s.fids.closeAll()
+	s.fids.mu.Unlock()
 	if s.hive != nil {
 		s.hive.Close()
 	}

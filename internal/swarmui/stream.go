@@ -31,6 +31,9 @@ func (s *Server) poll(se *session) (Queen, []rawWorker, error) {
 		return Queen{Lifecycle: "UNKNOWN", Reachable: true, Workers: 1},
 			[]rawWorker{{id: se.subject, role: se.role, state: "running", end: st.Size}}, nil
 	}
+	if w, ok := se.hive.(walker); ok {
+		return se.fids.poll(w)
+	}
 	b, err := se.hive.Read(PathUIGen, generated.UiProvidersProcUiPageBytes)
 	if err != nil {
 		return Queen{}, nil, fmt.Errorf("reading %s: %w", PathUIGen, err)
