@@ -154,124 +154,139 @@ func TestSwarmUIAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e := &uiEnv{bin: bin, rt: rt, ui: ui, queenTok: queenTok}
+	t.Run("login", e.login)
+	t.Run("stream follows spawn and kill", e.streamSpawnKill)
+	t.Run("worker ticket sees only itself", e.workerScope)
+	t.Run("console lines equal cohsh's", e.consoleLines)
+	t.Run("panels and bad replay", e.panelsReplay)
+	t.Run("bind rule", e.bindRule)
+}
 
-	t.Run("login", func(t *testing.T) {
-		c := ui.client(t)
-		if code, b := c.login(queenTok); code != 200 || !strings.Contains(b, `"role":"queen"`) {
-			t.Fatalf("queen login = %d %s", code, b)
-		}
-		forged, _ := ticket.Mint(ticket.Claims{Role: ticket.RoleQueen, IssuedAtMs: uint64(time.Now().UnixMilli())}, "not-the-hive-secret")
-		if code, b := ui.client(t).login(forged); code != 401 || !strings.Contains(b, "the hive refused the ticket") {
-			t.Fatalf("forged ticket login = %d %s", code, b)
-		}
-		if code, _ := ui.client(t).do("GET", "/api/whoami", nil); code != 401 {
-			t.Fatalf("whoami without login = %d", code)
-		}
-	})
+// uiEnv is what TestSwarmUIAPI's parts share: one root task, one swarmui.
+type uiEnv struct {
+	bin      string
+	rt       *rootTask
+	ui       *swarmUI
+	queenTok string
+}
 
-	t.Run("stream follows spawn and kill", func(t *testing.T) {
-		c := ui.client(t)
-		c.login(queenTok)
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		ev := c.events(ctx)
-		await(t, ev, "the hive event", func(n, _ string) bool { return n == "hive" })
-		out := cohshLines(t, bin, rt, "spawn", "heartbeat", "ticks=100000")
-		if !strings.HasPrefix(out[0], "OK ECHO path=/queen/ctl ") {
-			t.Fatalf("spawn: %q", out)
-		}
-		ids := cohshLines(t, bin, rt, "ls", "/worker")
-		id := ids[len(ids)-2] // the newest, before END
-		await(t, ev, id+" appearing", func(n, d string) bool { return n == "diff" && strings.Contains(d, `"id":"`+id+`"`) })
-		cohshLines(t, bin, rt, "kill", id)
-		await(t, ev, id+" leaving", func(n, d string) bool { return n == "diff" && strings.Contains(d, `"remove":["`+id+`"]`) })
-	})
+func (e *uiEnv) login(t *testing.T) {
+	c := e.ui.client(t)
+	if code, b := c.login(e.queenTok); code != 200 || !strings.Contains(b, `"role":"queen"`) {
+		t.Fatalf("queen login = %d %s", code, b)
+	}
+	forged, _ := ticket.Mint(ticket.Claims{Role: ticket.RoleQueen, IssuedAtMs: uint64(time.Now().UnixMilli())}, "not-the-hive-secret")
+	if code, b := e.ui.client(t).login(forged); code != 401 || !strings.Contains(b, "the hive refused the ticket") {
+		t.Fatalf("forged ticket login = %d %s", code, b)
+	}
+	if code, _ := e.ui.client(t).do("GET", "/api/whoami", nil); code != 401 {
+		t.Fatalf("whoami without login = %d", code)
+	}
+}
 
-	t.Run("worker ticket sees only itself", func(t *testing.T) {
-		cohshLines(t, bin, rt, "spawn", "heartbeat", "ticks=100000")
-		cohshLines(t, bin, rt, "spawn", "heartbeat", "ticks=100000")
-		ids := cohshLines(t, bin, rt, "ls", "/worker")
-		me, other := ids[1], ids[2]
-		wt, err := nineclient.Mint(ticket.RoleWorkerHeartbeat, me, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := ui.client(t)
-		if code, b := c.login(wt); code != 200 {
-			t.Fatalf("worker login = %d %s", code, b)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		ev := c.events(ctx)
-		await(t, ev, "the worker's hive event", func(n, d string) bool {
-			if n != "hive" {
-				return false
-			}
-			var f struct{ Workers []struct{ ID string } }
-			json.Unmarshal([]byte(d), &f)
-			if len(f.Workers) != 1 || f.Workers[0].ID != me {
-				t.Fatalf("a worker ticket's stream holds %s", d)
-			}
-			return true
-		})
-		if code, b := c.do("GET", "/api/worker?id="+other, nil); code != 403 {
-			t.Fatalf("worker reading %s = %d %s", other, code, b)
-		}
-		if code, b := c.do("GET", "/api/worker?id="+me, nil); code != 200 || !strings.Contains(string(b), `"telemetry":[`) {
-			t.Fatalf("worker reading itself = %d %s", code, b)
-		}
-	})
+func (e *uiEnv) streamSpawnKill(t *testing.T) {
+	c := e.ui.client(t)
+	c.login(e.queenTok)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ev := c.events(ctx)
+	await(t, ev, "the hive event", func(n, _ string) bool { return n == "hive" })
+	out := cohshLines(t, e.bin, e.rt, "spawn", "heartbeat", "ticks=100000")
+	if !strings.HasPrefix(out[0], "OK ECHO path=/queen/ctl ") {
+		t.Fatalf("spawn: %q", out)
+	}
+	ids := cohshLines(t, e.bin, e.rt, "ls", "/worker")
+	id := ids[len(ids)-2] // the newest, before END
+	await(t, ev, id+" appearing", func(n, d string) bool { return n == "diff" && strings.Contains(d, `"id":"`+id+`"`) })
+	cohshLines(t, e.bin, e.rt, "kill", id)
+	await(t, ev, id+" leaving", func(n, d string) bool { return n == "diff" && strings.Contains(d, `"remove":["`+id+`"]`) })
+}
 
-	t.Run("console lines equal cohsh's", func(t *testing.T) {
-		c := ui.client(t)
-		c.login(queenTok)
-		if got := c.console("attach queen"); len(got) != 1 || got[0] != "OK ATTACH role=queen" {
-			t.Fatalf("attach = %q", got)
+func (e *uiEnv) workerScope(t *testing.T) {
+	cohshLines(t, e.bin, e.rt, "spawn", "heartbeat", "ticks=100000")
+	cohshLines(t, e.bin, e.rt, "spawn", "heartbeat", "ticks=100000")
+	ids := cohshLines(t, e.bin, e.rt, "ls", "/worker")
+	me, other := ids[1], ids[2]
+	wt, err := nineclient.Mint(ticket.RoleWorkerHeartbeat, me, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.ui.client(t)
+	if code, b := c.login(wt); code != 200 {
+		t.Fatalf("worker login = %d %s", code, b)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ev := c.events(ctx)
+	await(t, ev, "the worker's hive event", func(n, d string) bool {
+		if n != "hive" {
+			return false
 		}
-		for _, line := range []string{"help", "cat /proc/lifecycle/state", "ls /proc", "spawn heartbeat ticks=5", "cat /nope", "quit"} {
-			want := cohshLines(t, bin, rt, strings.Fields(line)...)
-			if got := c.console(line); strings.Join(got, "\n") != strings.Join(want, "\n") {
-				t.Errorf("%q:\n page  %q\n cohsh %q", line, got, want)
-			}
+		var f struct{ Workers []struct{ ID string } }
+		json.Unmarshal([]byte(d), &f)
+		if len(f.Workers) != 1 || f.Workers[0].ID != me {
+			t.Fatalf("a worker ticket's stream holds %s", d)
 		}
-		// log (20e's flow): the page's tail is taken after cohsh's, so it
-		// holds cohsh's lines and then the lines logged since (cohsh's
-		// own connection closing).
-		want := cohshLines(t, bin, rt, "log")
-		got := c.console("log")
-		if len(got) < len(want) || strings.Join(got[:len(want)-1], "\n") != strings.Join(want[:len(want)-1], "\n") || got[len(got)-1] != "END" {
-			t.Errorf("log:\n page  %q\n cohsh %q", got, want)
-		}
-		// After quit the next command attaches again with the login's ticket.
-		if got := c.console("cat /proc/lifecycle/state"); got[0] != "OK CAT path=/proc/lifecycle/state data=state=ONLINE" {
-			t.Errorf("after quit: %q", got)
-		}
+		return true
 	})
+	if code, b := c.do("GET", "/api/worker?id="+other, nil); code != 403 {
+		t.Fatalf("worker reading %s = %d %s", other, code, b)
+	}
+	if code, b := c.do("GET", "/api/worker?id="+me, nil); code != 200 || !strings.Contains(string(b), `"telemetry":[`) {
+		t.Fatalf("worker reading itself = %d %s", code, b)
+	}
+}
 
-	t.Run("panels and bad replay", func(t *testing.T) {
-		c := ui.client(t)
-		c.login(queenTok)
-		for _, p := range []string{"scheduler", "lease"} {
-			if code, b := c.do("GET", "/api/panel?name="+p, nil); code != 200 || !strings.Contains(string(b), `"lines":[`) {
-				t.Errorf("panel %s = %d %s", p, code, b)
-			}
+func (e *uiEnv) consoleLines(t *testing.T) {
+	c := e.ui.client(t)
+	c.login(e.queenTok)
+	if got := c.console("attach queen"); len(got) != 1 || got[0] != "OK ATTACH role=queen" {
+		t.Fatalf("attach = %q", got)
+	}
+	for _, line := range []string{"help", "cat /proc/lifecycle/state", "ls /proc", "spawn heartbeat ticks=5", "cat /nope", "quit"} {
+		want := cohshLines(t, e.bin, e.rt, strings.Fields(line)...)
+		if got := c.console(line); strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%q:\n page  %q\n cohsh %q", line, got, want)
 		}
-		for _, bad := range [][]byte{[]byte("garbage"), []byte("COHTRACE\x01"), nil} {
-			code, b := c.do("POST", "/api/replay", bad)
-			if code != 400 || !strings.Contains(string(b), `"error":`) {
-				t.Errorf("replay %q = %d %s", bad, code, b)
-			}
-		}
-		good, _ := os.ReadFile(filepath.Join(repoRoot(), "cmd/swarmui/testdata/snapshot_10.cbor"))
-		if code, b := c.do("POST", "/api/replay", good); code != 200 || !strings.Contains(string(b), `"kind":"snapshot"`) {
-			t.Errorf("replay fixture = %d", code)
-		}
-	})
+	}
+	// log (20e's flow): the page's tail is taken after cohsh's, so it
+	// holds cohsh's lines and then the lines logged since (cohsh's
+	// own connection closing).
+	want := cohshLines(t, e.bin, e.rt, "log")
+	got := c.console("log")
+	if len(got) < len(want) || strings.Join(got[:len(want)-1], "\n") != strings.Join(want[:len(want)-1], "\n") || got[len(got)-1] != "END" {
+		t.Errorf("log:\n page  %q\n cohsh %q", got, want)
+	}
+	// After quit the next command attaches again with the login's ticket.
+	if got := c.console("cat /proc/lifecycle/state"); got[0] != "OK CAT path=/proc/lifecycle/state data=state=ONLINE" {
+		t.Errorf("after quit: %q", got)
+	}
+}
 
-	t.Run("bind rule", func(t *testing.T) {
-		_, errs, code := runCmd(t, exec.Command(filepath.Join(bin, "swarmui"), "--bind", "0.0.0.0:0"))
-		if code != 2 || !strings.Contains(errs, "is not a loopback address") || !strings.Contains(errs, "--allow-non-loopback") {
-			t.Errorf("non-loopback bind: exit %d %s", code, errs)
+func (e *uiEnv) panelsReplay(t *testing.T) {
+	c := e.ui.client(t)
+	c.login(e.queenTok)
+	for _, p := range []string{"scheduler", "lease"} {
+		if code, b := c.do("GET", "/api/panel?name="+p, nil); code != 200 || !strings.Contains(string(b), `"lines":[`) {
+			t.Errorf("panel %s = %d %s", p, code, b)
 		}
-	})
+	}
+	for _, bad := range [][]byte{[]byte("garbage"), []byte("COHTRACE\x01"), nil} {
+		code, b := c.do("POST", "/api/replay", bad)
+		if code != 400 || !strings.Contains(string(b), `"error":`) {
+			t.Errorf("replay %q = %d %s", bad, code, b)
+		}
+	}
+	good, _ := os.ReadFile(filepath.Join(repoRoot(), "cmd/swarmui/testdata/snapshot_10.cbor"))
+	if code, b := c.do("POST", "/api/replay", good); code != 200 || !strings.Contains(string(b), `"kind":"snapshot"`) {
+		t.Errorf("replay fixture = %d", code)
+	}
+}
+
+func (e *uiEnv) bindRule(t *testing.T) {
+	_, errs, code := runCmd(t, exec.Command(filepath.Join(e.bin, "swarmui"), "--bind", "0.0.0.0:0"))
+	if code != 2 || !strings.Contains(errs, "is not a loopback address") || !strings.Contains(errs, "--allow-non-loopback") {
+		t.Errorf("non-loopback bind: exit %d %s", code, errs)
+	}
 }
