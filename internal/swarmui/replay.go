@@ -206,15 +206,21 @@ const snapshotScale = 64 // limit-literal-ok: a multiple of swarmui.cache.max_by
 
 // snapshot is GET /api/snapshot: the current state as a snapshot file.
 func (s *Server) snapshot(w http.ResponseWriter, _ *http.Request, se *session) {
-	q, raws, err := s.poll(se)
-	if err != nil {
-		writeErr(w, hiveStatus(err), err.Error())
-		return
-	}
-	p := newProjector()
 	now := s.cfg.Now()
-	p.apply(q, raws, now)
-	b, err := EncodeSnapshot([]Frame{p.full(now)}, now)
+	var fr Frame
+	if s.local != nil {
+		fr = s.local.last
+	} else {
+		q, raws, err := s.poll(se)
+		if err != nil {
+			writeErr(w, hiveStatus(err), err.Error())
+			return
+		}
+		p := newProjector()
+		p.apply(q, raws, now)
+		fr = p.full(now)
+	}
+	b, err := EncodeSnapshot([]Frame{fr}, now)
 	if err != nil {
 		writeErr(w, http.StatusInternalServerError, err.Error())
 		return

@@ -414,3 +414,24 @@ func TestSessionIdleEviction(t *testing.T) {
 		t.Errorf("an idle session answered %d", r.StatusCode)
 	}
 }
+
+// TestReplayMode: --replay serves the file's last frame as recorded, with
+// no hive; the console says there is none.
+func TestReplayMode(t *testing.T) {
+	f := newFixture(t, func(c *Config) {
+		c.Replay = "../../cmd/swarmui/testdata/snapshot_10.cbor"
+		c.Dial = func(string) (Hive, error) { t.Error("replay mode dialled the hive"); return nil, errors.New("no") }
+	})
+	c := f.login(t, mint(t, ticket.RoleQueen, ""))
+	resp := f.do(t, "GET", "/api/stream", "", c)
+	ev := sse(t, bufio.NewReader(resp.Body), 1)[0]
+	resp.Body.Close()
+	want := FixtureFrames(10, 20)[19]
+	var got Frame
+	if err := json.Unmarshal([]byte(ev.data), &got); err != nil || ev.name != "hive" || len(got.Workers) != 10 || got.Workers[6].Cut != want.Workers[6].Cut || got.Workers[3].Pressure != want.Workers[3].Pressure {
+		t.Fatalf("replay stream %s %s", ev.name, ev.data)
+	}
+	if r := f.do(t, "POST", "/api/console", `{"line":"ls /"}`, c); r.StatusCode != 503 {
+		t.Errorf("console in replay mode = %d", r.StatusCode)
+	}
+}

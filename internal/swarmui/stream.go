@@ -66,6 +66,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, se *session) {
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	fl.Flush()
+	if s.local != nil { // --replay: the file's last frame, as recorded
+		event(w, "hive", s.local.last)
+		fl.Flush()
+		<-r.Context().Done()
+		return
+	}
 	p := newProjector()
 	sent, failing := false, false
 	t := time.NewTicker(s.cfg.Push)
