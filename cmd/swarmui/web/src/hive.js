@@ -13,7 +13,7 @@ import {
 
 const BLOCK = BLOCK_COLS * BLOCK_ROWS;
 const LABEL_STYLE = { fontFamily: 'DejaVu Sans Mono, monospace', fontSize: 10, fill: COLORS.label };
-const BLOCK_STYLE = { fontFamily: 'DejaVu Sans, sans-serif', fontSize: 22, fill: COLORS.muted };
+const BLOCK_STYLE = { fontFamily: 'DejaVu Sans, sans-serif', fontSize: 18, fill: COLORS.muted };
 
 // blockOrigin places block b on square rings around the queen (ring 1 has 8
 // cells, ring 2 has 16, ...), in a fixed order, so layout depends only on
@@ -139,7 +139,7 @@ export class Hive {
     let ring = 1;
     let cap = 8;
     while (cap < blocks) cap += 8 * ++ring;
-    const extent = (2 * ring + 1) * BLOCK_PITCH;
+    const extent = (2 * ring + 1.5) * BLOCK_PITCH; // half a block of margin for labels
     const s = Math.min(this.app.screen.width, this.app.screen.height) / extent;
     this.centre(Math.min(ZOOM_MAX, Math.max(ZOOM_MIN, s)));
   }
@@ -219,7 +219,7 @@ export class Hive {
       }
       const first = ids[b * BLOCK];
       const last = ids[Math.min(ids.length, (b + 1) * BLOCK) - 1];
-      const text = first === last ? first : `${first} … ${last}`;
+      const text = first === last ? first : `${first} … ${last.replace(/^.*?(\d+)$/, '$1')}`;
       if (t.text !== text) t.text = text;
       const o = blockOrigin(b);
       t.position.set(o.x, o.y - (BLOCK_ROWS * CELL) / 2 - 4);
