@@ -170,6 +170,7 @@ export class Hive {
       this.layers.badge.addChild(v.badge);
       this.sprites.set(id, v);
     }
+    if (v.w === w && v.tx === target.x && v.ty === target.y) return; // unchanged: no sprite writes
     v.w = w;
     v.tx = target.x;
     v.ty = target.y;
