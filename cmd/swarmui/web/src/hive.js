@@ -25,6 +25,7 @@ function blockOrigin(b) {
     n -= 8 * ring;
     ring++;
   }
+  n = (n + ring) % (8 * ring); // start each ring level with the queen, to her right
   const side = 2 * ring;
   const edge = Math.floor(n / side);
   const k = n % side;
@@ -141,7 +142,9 @@ export class Hive {
     while (cap < blocks) cap += 8 * ++ring;
     const extent = (2 * ring + 1.5) * BLOCK_PITCH; // half a block of margin for labels
     const s = Math.min(this.app.screen.width, this.app.screen.height) / extent;
-    this.centre(Math.min(ZOOM_MAX, Math.max(ZOOM_MIN, s)));
+    // one block (<= 100 workers) fits at the detail zoom: show ids and sparklines
+    const z = blocks === 1 ? Math.max(LOD_ZOOM_IN, s) : s;
+    this.centre(Math.min(ZOOM_MAX, Math.max(ZOOM_MIN, z)));
   }
 
   // show syncs the sprites with a HiveState.
@@ -246,9 +249,11 @@ export class Hive {
 
   decorate(v) {
     if (!v.label) {
-      v.label = new Text({ text: v.id, style: LABEL_STYLE });
+      // the number only: the block label carries the prefix, and full ids
+      // would overlap at a 16 px cell
+      v.label = new Text({ text: v.id.replace(/^.*?(\d+)$/, '$1'), style: LABEL_STYLE });
       v.label.anchor.set(0.5, 0);
-      v.label.scale.set(0.5); // 10px at zoom 2: readable when detail is on
+      v.label.scale.set(0.6);
       this.layers.label.addChild(v.label);
     }
     const spark = v.w.spark || [];
