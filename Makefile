@@ -1,6 +1,6 @@
 # Cohesix build and test entry points. `make run` starts a hosted hive;
 # `make test` is what CI runs.
-.PHONY: run gateway build test python-test vet fmt-check unit fleet-check fuzz generate check-generated check-limit-literals check-readme-layout fuzz-manifest sel4-ci image qemu qemu-net sel4-system sel4-boottime uboot-smoke sdcard
+.PHONY: run gateway build ui test python-test vet fmt-check unit fleet-check fuzz generate check-generated check-limit-literals check-readme-layout fuzz-manifest sel4-ci image qemu qemu-net sel4-system sel4-boottime uboot-smoke sdcard
 
 GO ?= go
 FUZZTIME ?= 20s
@@ -32,13 +32,16 @@ gateway: ## start hive-gateway on 127.0.0.1:8080 in front of the hive of `make r
 build: ## build every program (roottask, cohsh, coh, hive-gateway, ...) into bin/ (PROFILE=fleet: bin/fleet/)
 	$(GO) build $(TAGS) -o $(BIN)/ ./cmd/... ./roottask
 
-test: vet fmt-check check-generated check-limit-literals check-readme-layout unit fleet-check python-test sel4-ci fuzz ## everything CI checks
+test: vet fmt-check check-generated check-limit-literals check-readme-layout ui unit fleet-check python-test sel4-ci fuzz ## everything CI checks
 
 vet:
 	$(GO) vet ./...
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+ui: ## bundle the SwarmUI page (PixiJS, esbuild; pinned by package-lock.json) into cmd/swarmui/web/dist
+	cd cmd/swarmui/web && npm ci --no-audit --no-fund && node build.mjs
 
 unit: ## all tests under the race detector, twice: GOMAXPROCS 1 and 4
 	$(GO) test -race -count=1 -cpu=1,4 ./...

@@ -7,7 +7,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "8ec2dc15e6ef5261d2aef20806c46bd05495b4c9090d13876a67c8eccdc79278"
+const ManifestSHA256 = "6af72101f12906f3a32bc6e978dc9a4478528afd706c6fd2ea8e110722c05697"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -250,6 +250,7 @@ const (
 	SidecarsLoraMountAt                              = "/lora"                                           // sidecars.lora.mount_at
 	SidecarsModbusEnable                             = false                                             // sidecars.modbus.enable
 	SidecarsModbusMountAt                            = "/bus"                                            // sidecars.modbus.mount_at
+	SwarmuiBind                                      = "127.0.0.1:8090"                                  // swarmui.bind
 	SwarmuiCacheEnabled                              = false                                             // swarmui.cache.enabled
 	SwarmuiCacheMaxBytes                             = 262144                                            // swarmui.cache.max_bytes
 	SwarmuiCacheTtlS                                 = 3600                                              // swarmui.cache.ttl_s
@@ -266,6 +267,10 @@ const (
 	SwarmuiPathsProcIngestRoot                       = "/proc/ingest"                                    // swarmui.paths.proc_ingest_root
 	SwarmuiPathsTelemetryRoot                        = "/worker"                                         // swarmui.paths.telemetry_root
 	SwarmuiPathsWorkerRoot                           = "/worker"                                         // swarmui.paths.worker_root
+	SwarmuiPushMs                                    = 200                                               // swarmui.push_ms
+	SwarmuiRatePerS                                  = 50                                                // swarmui.rate_per_s
+	SwarmuiSessionIdleS                              = 900                                               // swarmui.session_idle_s
+	SwarmuiSessionsMax                               = 64                                                // swarmui.sessions_max
 	SwarmuiTicketScope                               = "per-ticket"                                      // swarmui.ticket_scope
 	TelemetryCursorRetainOnBoot                      = false                                             // telemetry.cursor.retain_on_boot
 	TelemetryFrameSchema                             = "legacy-plaintext"                                // telemetry.frame_schema
@@ -291,6 +296,9 @@ const (
 	UiProvidersProcIngestBackpressure                = false                                             // ui_providers.proc_ingest.backpressure
 	UiProvidersProcIngestP50Ms                       = false                                             // ui_providers.proc_ingest.p50_ms
 	UiProvidersProcIngestP95Ms                       = false                                             // ui_providers.proc_ingest.p95_ms
+	UiProvidersProcUiPageBytes                       = 8192                                              // ui_providers.proc_ui.page_bytes
+	UiProvidersProcUiPageWorkers                     = 64                                                // ui_providers.proc_ui.page_workers
+	UiProvidersProcUiWorkers                         = true                                              // ui_providers.proc_ui.workers
 	UiProvidersUpdatesManifest                       = false                                             // ui_providers.updates.manifest
 	UiProvidersUpdatesStatus                         = false                                             // ui_providers.updates.status
 )

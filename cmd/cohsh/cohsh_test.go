@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/cohesix/cohesix/internal/cas"
 	"net"
 	"os"
 	"path/filepath"
@@ -16,6 +15,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cohesix/cohesix/internal/cas"
+	"github.com/cohesix/cohesix/internal/cohverb"
 
 	"github.com/cohesix/cohesix/internal/hive"
 	"github.com/cohesix/cohesix/internal/ticket"
@@ -127,18 +129,18 @@ func TestSpawnJSON(t *testing.T) {
 	}
 	for _, r := range rows {
 		t.Run(r.name, func(t *testing.T) {
-			got, err := spawnJSON(strings.Fields(r.args))
+			got, err := cohverb.SpawnJSON(strings.Fields(r.args))
 			if r.wantErr != "" {
 				if err == nil || err.Error() != r.wantErr {
-					t.Fatalf("spawnJSON(%q) = %q, %v; want error %q", r.args, got, err, r.wantErr)
+					t.Fatalf("cohverb.SpawnJSON(%q) = %q, %v; want error %q", r.args, got, err, r.wantErr)
 				}
 				return
 			}
 			if err != nil || got != r.want {
-				t.Errorf("spawnJSON(%q) = %q, %v; want %q", r.args, got, err, r.want)
+				t.Errorf("cohverb.SpawnJSON(%q) = %q, %v; want %q", r.args, got, err, r.want)
 			}
 			if !json.Valid([]byte(got)) {
-				t.Errorf("spawnJSON(%q) is not valid JSON", r.args)
+				t.Errorf("cohverb.SpawnJSON(%q) is not valid JSON", r.args)
 			}
 		})
 	}
@@ -162,20 +164,20 @@ func TestEchoLineAndPaths(t *testing.T) {
 	}
 	for _, r := range rows {
 		t.Run(r.name, func(t *testing.T) {
-			got, err := echoLine(r.rest)
+			got, err := cohverb.EchoLine(r.rest)
 			if r.wantErr != "" {
 				if err == nil || err.Error() != r.wantErr {
-					t.Fatalf("echoLine(%q) = %q, %v; want %q", r.rest, got, err, r.wantErr)
+					t.Fatalf("cohverb.EchoLine(%q) = %q, %v; want %q", r.rest, got, err, r.wantErr)
 				}
 				return
 			}
 			if err != nil || got != r.want {
-				t.Errorf("echoLine(%q) = %q, %v; want %q", r.rest, got, err, r.want)
+				t.Errorf("cohverb.EchoLine(%q) = %q, %v; want %q", r.rest, got, err, r.want)
 			}
 		})
 	}
-	if n := len(overflowSpawn()); n != 8192+64 {
-		t.Errorf("len(overflowSpawn()) = %d; want msize+64", n)
+	if n := len(cohverb.OverflowSpawn()); n != 8192+64 {
+		t.Errorf("len(cohverb.OverflowSpawn()) = %d; want msize+64", n)
 	}
 }
 

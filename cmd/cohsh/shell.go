@@ -8,12 +8,11 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/client"
 	"github.com/cohesix/cohesix/internal/cohtrace"
+	"github.com/cohesix/cohesix/internal/cohverb"
 	"github.com/cohesix/cohesix/internal/console"
 	"github.com/cohesix/cohesix/internal/manifest"
-	"github.com/cohesix/cohesix/internal/ns"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
 
@@ -35,13 +34,10 @@ type result struct {
 }
 
 // usageError is a command typed wrongly; one-shot mode exits 2 for it.
-type usageError struct{ msg string }
+// The verb rules shared with swarmui (internal/cohverb) return it too.
+type usageError = cohverb.UsageError
 
-func (e *usageError) Error() string { return e.msg }
-
-func usagef(format string, args ...any) error {
-	return &usageError{msg: fmt.Sprintf(format, args...)}
-}
+func usagef(format string, args ...any) error { return cohverb.Usagef(format, args...) }
 
 func localErr(err error) result { return result{source: sourceNone, failed: true, err: err} }
 
@@ -123,30 +119,6 @@ func (sh *shell) wireResult(ctx context.Context, line string) result {
 	return r
 }
 
-// helpText is the local command list.
-var helpText = []string{
-	"Commands:",
-	"  help                               show this list",
-	"  attach <role> [ticket]             attach (alias: login); roles: queen, worker-heartbeat (worker), worker-gpu, worker-bus, worker-lora",
-	"  detach                             end the session, stay in the shell",
-	"  ping                               check the attached session",
-	"  tail [-f] <path>                   print a log or telemetry file; -f follows it until Ctrl-C",
-	"  telemetry push <file> --device ID  push a .txt/.log/.json/.ndjson/.csv file as one ingest segment (queen)",
-	"  log                                tail " + generated.ClientPathsLog,
-	"  cat <path>                         print a file",
-	"  ls <path>                          list a directory",
-	"  echo <text> > <path>               append one line to a file",
-	"  spawn heartbeat ticks=N [ttl_s=N] [ops=N]",
-	"  spawn gpu gpu_id=ID mem_mb=N streams=N ttl_s=N [priority=N] [budget_ttl_s=N] [budget_ops=N]",
-	"  kill <worker_id>                   stop a worker",
-	"  bind <src> <dst>                   bind a path in the queen's namespace",
-	"  mount <service> <path>             mount a service",
-	"  lifecycle cordon|drain|resume|quiesce|reset",
-	"  test [--mode quick|full] [--json] [--timeout s] [--no-mutate]",
-	"  quit                               end the session and leave cohsh",
-	"Other lines are sent to the hive verbatim (e.g. BI, CAPS, NETSTATS, CACHELOG 4).",
-}
-
 // exec runs one shell command line: a cohsh verb from the table in
 // verbs.go, or any other line sent to the hive verbatim.
 func (sh *shell) exec(ctx context.Context, line string) result {
@@ -164,7 +136,7 @@ func (sh *shell) exec(ctx context.Context, line string) result {
 
 // ctlWrite appends one JSON line to /queen/ctl through the console's echo.
 func (sh *shell) ctlWrite(ctx context.Context, js string) result {
-	return sh.wireResult(ctx, string(console.Echo)+" "+generated.ClientPathsQueenCtl+" "+js)
+	return sh.wireResult(ctx, cohverb.CtlLine(js))
 }
 
 func (sh *shell) attach(ctx context.Context, args []string) result {
@@ -216,77 +188,4 @@ func (sh *shell) checkManifest(ctx context.Context) error {
 		return fmt.Errorf("check the hive's manifest: %w", err)
 	}
 	return manifest.CheckHash(got)
-}
-
-// checkPath applies the client-side path rules: absolute, no "." or ".."
-// components, no NUL, at most walk-depth components (empty ones skipped).
-// A path is one wire token, so whitespace is refused too.
-func checkPath(p string) error {
-	if !strings.HasPrefix(p, "/") {
-		return usagef("path '%s' must start with '/'", p)
-	}
-	if strings.ContainsRune(p, 0) {
-		return usagef("path must not contain NUL")
-	}
-	if strings.ContainsAny(p, " \t") {
-		return usagef("path '%s' must not contain whitespace", p)
-	}
-	n := 0
-	for _, c := range strings.Split(p, "/") {
-		if c == "" {
-			continue
-		}
-		if ns.Reserved(c) {
-			return usagef("path component '%s' is not allowed", c)
-		}
-		n++
-	}
-	if n > generated.Secure9pWalkDepth {
-		return usagef("path '%s' has more than %d components", p, generated.Secure9pWalkDepth)
-	}
-	return nil
-}
-
-// checkJSONString enforces the rule for strings placed in control JSON.
-func checkJSONString(what, s string) error {
-	if s == "" || strings.ContainsAny(s, `"\`) || strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
-		return usagef("%s must be non-empty and contain no quotes, backslashes or control characters", what)
-	}
-	return nil
-}
-
-// msizeOverflow is the echo token that expands to an oversized spawn.
-const msizeOverflow = "{{msize_overflow}}"
-
-// echoLine maps "echo <text> > <path>" to the wire's "echo <path> <text>".
-func echoLine(rest string) (string, error) {
-	i := strings.IndexByte(rest, '>')
-	if i < 0 {
-		return "", usagef("echo requires '<text> > <path>'")
-	}
-	text, path := strings.TrimSpace(rest[:i]), strings.TrimSpace(rest[i+1:])
-	if len(text) >= 2 && (text[0] == '"' || text[0] == '\'') && text[len(text)-1] == text[0] {
-		text = text[1 : len(text)-1]
-	}
-	if strings.ContainsAny(text, "\x00\r\n") {
-		return "", usagef("echo text must be one line without NUL")
-	}
-	if path == "" {
-		return "", usagef("echo requires a path after '>'")
-	}
-	if err := checkPath(path); err != nil {
-		return "", err
-	}
-	if text == msizeOverflow {
-		text = overflowSpawn()
-	}
-	return string(console.Echo) + " " + path + " " + text, nil
-}
-
-// overflowSpawn is a spawn-gpu JSON padded to msize+64 bytes, a negative
-// test of the frame and line limits.
-func overflowSpawn() string {
-	const head, tail = `{"spawn":"gpu","lease":{"gpu_id":"`, `","mem_mb":1,"streams":1,"ttl_s":1}}`
-	pad := generated.Secure9pMsize + 64 - len(head) - len(tail)
-	return head + strings.Repeat("x", pad) + tail
 }

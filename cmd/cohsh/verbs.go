@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/cohverb"
 	"github.com/cohesix/cohesix/internal/console"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
@@ -71,7 +71,7 @@ func unsupported(_ *shell, _ context.Context, c command) result {
 }
 
 func (sh *shell) help(context.Context, command) result {
-	return result{lines: helpText, source: sourceNone}
+	return result{lines: cohverb.HelpText, source: sourceNone}
 }
 
 func (sh *shell) detach(ctx context.Context, _ command) result {
@@ -97,7 +97,7 @@ func (sh *shell) ping(ctx context.Context, _ command) result {
 // tail is readPath, or with -f a stream that follows the file (follow.go).
 func (sh *shell) tail(ctx context.Context, c command) result {
 	if len(c.args) == 2 && c.args[0] == "-f" {
-		if err := checkPath(c.args[1]); err != nil {
+		if err := cohverb.CheckPath(c.args[1]); err != nil {
 			return localErr(err)
 		}
 		return sh.followTail(ctx, c.args[1])
@@ -107,21 +107,19 @@ func (sh *shell) tail(ctx context.Context, c command) result {
 
 // readPath is tail, cat or ls of one path.
 func (sh *shell) readPath(ctx context.Context, c command) result {
-	if len(c.args) != 1 {
-		return localErr(usagef("%s takes exactly one path", c.name))
-	}
-	if err := checkPath(c.args[0]); err != nil {
+	w, err := cohverb.ReadLine(c.name, c.args)
+	if err != nil {
 		return localErr(err)
 	}
-	return sh.wireResult(ctx, c.name+" "+c.args[0])
+	return sh.wireResult(ctx, w)
 }
 
 func (sh *shell) log(ctx context.Context, _ command) result {
-	return sh.wireResult(ctx, string(console.Tail)+" "+generated.ClientPathsLog)
+	return sh.wireResult(ctx, cohverb.LogLine())
 }
 
 func (sh *shell) echo(ctx context.Context, c command) result {
-	w, err := echoLine(strings.TrimSpace(c.line[len(c.name):]))
+	w, err := cohverb.EchoLine(strings.TrimSpace(c.line[len(c.name):]))
 	if err != nil {
 		return localErr(err)
 	}
@@ -132,55 +130,28 @@ func (sh *shell) spawn(ctx context.Context, c command) result {
 	if !sh.attached || sh.role != ticket.RoleQueen.String() {
 		return localErr(errors.New("spawn requires an attached queen session"))
 	}
-	js, err := spawnJSON(c.args)
+	return sh.ctlVerb(ctx, cohverb.SpawnJSON, c)
+}
+
+func (sh *shell) kill(ctx context.Context, c command) result {
+	return sh.ctlVerb(ctx, cohverb.KillJSON, c)
+}
+
+func (sh *shell) bind(ctx context.Context, c command) result {
+	return sh.ctlVerb(ctx, cohverb.BindJSON, c)
+}
+
+func (sh *shell) mount(ctx context.Context, c command) result {
+	return sh.ctlVerb(ctx, cohverb.MountJSON, c)
+}
+
+// ctlVerb writes the /queen/ctl line build makes of c's arguments.
+func (sh *shell) ctlVerb(ctx context.Context, build func([]string) (string, error), c command) result {
+	js, err := build(c.args)
 	if err != nil {
 		return localErr(err)
 	}
 	return sh.ctlWrite(ctx, js)
-}
-
-func (sh *shell) kill(ctx context.Context, c command) result {
-	if len(c.args) != 1 {
-		return localErr(usagef("kill takes exactly one worker id"))
-	}
-	if err := checkJSONString("worker id", c.args[0]); err != nil {
-		return localErr(err)
-	}
-	return sh.ctlWrite(ctx, `{"kill":"`+c.args[0]+`"}`)
-}
-
-func (sh *shell) bind(ctx context.Context, c command) result {
-	if len(c.args) != 2 {
-		return localErr(usagef("bind takes two paths: <src> <dst>"))
-	}
-	for _, p := range c.args {
-		if err := checkCtlPath("bind path", p); err != nil {
-			return localErr(err)
-		}
-	}
-	return sh.ctlWrite(ctx, `{"bind":{"from":"`+c.args[0]+`","to":"`+c.args[1]+`"}}`)
-}
-
-func (sh *shell) mount(ctx context.Context, c command) result {
-	if len(c.args) != 2 {
-		return localErr(usagef("mount takes a service and a path: <service> <path>"))
-	}
-	if err := checkJSONString("service", c.args[0]); err != nil {
-		return localErr(err)
-	}
-	if err := checkCtlPath("mount path", c.args[1]); err != nil {
-		return localErr(err)
-	}
-	return sh.ctlWrite(ctx, `{"mount":{"service":"`+c.args[0]+`","at":"`+c.args[1]+`"}}`)
-}
-
-// checkCtlPath checks a path that goes into control JSON: the path rules,
-// then the JSON string rule.
-func checkCtlPath(what, p string) error {
-	if err := checkPath(p); err != nil {
-		return err
-	}
-	return checkJSONString(what, p)
 }
 
 func (sh *shell) quit(ctx context.Context, _ command) result {

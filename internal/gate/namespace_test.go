@@ -144,7 +144,7 @@ func TestRootListing(t *testing.T) {
 // observability nodes it enables, then pressure; ctl, lifecycle and the
 // telemetry ingest entries.
 var (
-	procEntries  = []string{"boot", "tests", "lifecycle", "9p", "ingest", "root", "schedule", "lease", "pressure", "net", "peers"}
+	procEntries  = []string{"boot", "tests", "lifecycle", "9p", "ingest", "root", "schedule", "lease", "pressure", "net", "peers", "ui"}
 	queenEntries = []string{"ctl", "lifecycle", "telemetry", "export"}
 )
 

@@ -23,6 +23,7 @@ import (
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/gateway/broker"
 	"github.com/cohesix/cohesix/internal/gateway/hotcache"
+	"github.com/cohesix/cohesix/internal/gatewayapi"
 	"github.com/cohesix/cohesix/internal/nineclient"
 )
 
@@ -92,12 +93,8 @@ const devProfile = "dev"
 // request-auth token outside the dev profile.
 func (c Config) Check() error {
 	c = c.withDefaults()
-	host, _, err := net.SplitHostPort(c.Bind)
-	if err != nil {
-		return fmt.Errorf("--bind %q: %v (want host:port)", c.Bind, err)
-	}
-	if !isLoopback(host) && !c.AllowNonLoopback {
-		return fmt.Errorf("--bind %s is not a loopback address: the gateway would answer the network; pass --allow-non-loopback (and --tls-cert/--tls-key) to accept the risk", c.Bind)
+	if err := gatewayapi.CheckBind("gateway", c.Bind, c.AllowNonLoopback); err != nil {
+		return err
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
@@ -109,14 +106,6 @@ func (c Config) Check() error {
 		return fmt.Errorf("manifest profile %q is not dev and no gateway ticket is set: set --ticket or COH_TICKET", c.Profile)
 	}
 	return nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Server is one gateway.

@@ -338,6 +338,16 @@ type UIProviders struct {
 	ProcIngest      UIProcIngest      `toml:"proc_ingest"`
 	PolicyPreflight UIPolicyPreflight `toml:"policy_preflight"`
 	Updates         UIUpdates         `toml:"updates"`
+	ProcUI          UIProcUI          `toml:"proc_ui"`
+}
+
+// UIProcUI is /proc/ui, SwarmUI's read-only hive projection (DECISIONS P55):
+// a generation line and the workers in pages of page_workers lines, so one
+// page stays within one 8 KiB read.
+type UIProcUI struct {
+	Workers     bool  `toml:"workers" doc:"serve /proc/ui/gen and /proc/ui/workers/<page>"`
+	PageWorkers int64 `toml:"page_workers" min:"1" doc:"workers per /proc/ui/workers page"`
+	PageBytes   int64 `toml:"page_bytes" min:"1" doc:"byte cap of one page"`
 }
 
 type UIProc9P struct {
@@ -479,10 +489,15 @@ type ClientPaths struct {
 }
 
 type SwarmUI struct {
-	TicketScope string       `toml:"ticket_scope" check:"nonempty"`
-	Cache       SwarmUICache `toml:"cache"`
-	Hive        SwarmUIHive  `toml:"hive"`
-	Paths       SwarmUIPaths `toml:"paths"`
+	Bind         string       `toml:"bind" check:"hostport" doc:"swarmui's default listen address (loopback)"`
+	SessionsMax  int64        `toml:"sessions_max" min:"1" doc:"live browser sessions (cookie table bound)"`
+	SessionIdleS int64        `toml:"session_idle_s" min:"1" doc:"an idle browser session is evicted"`
+	RatePerS     int64        `toml:"rate_per_s" min:"1" doc:"API requests per second per browser session (429 over it)"`
+	PushMs       int64        `toml:"push_ms" min:"1" doc:"the stream's diff cadence"`
+	TicketScope  string       `toml:"ticket_scope" check:"nonempty"`
+	Cache        SwarmUICache `toml:"cache"`
+	Hive         SwarmUIHive  `toml:"hive"`
+	Paths        SwarmUIPaths `toml:"paths"`
 }
 
 type SwarmUICache struct {

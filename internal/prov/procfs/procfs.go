@@ -55,6 +55,7 @@ func New(cfg Config) ns.Node {
 		ns.Entry{Name: "net", Node: netDir(cfg.Counters)},
 		ns.Entry{Name: "peers", Node: p.snapFile("/proc/peers", func(s *queen.Snapshot) string { return RenderPeers(s.Peers, cfg.NowMs()) })},
 	)
+	entries = appendDir(entries, "ui", p.uiEntries()) // ui.go
 	return ns.Static{DirOps: ns.DirOps{Path: "/proc"}, Entries: entries}
 }
 

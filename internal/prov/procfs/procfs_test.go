@@ -52,9 +52,15 @@ type fixture struct {
 	root  ns.Node
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureWith(t, nil) }
+
+// newFixtureWith is newFixture with the queen's config adjusted by mod.
+func newFixtureWith(t *testing.T, mod func(*queen.Config)) *fixture {
 	t.Helper()
 	cfg := queen.Default()
+	if mod != nil {
+		mod(&cfg)
+	}
 	cfg.InitialState, cfg.AutoOnline = "BOOTING", "ONLINE"
 	clock := &fakeClock{}
 	clock.ms.Store(1_000_000)
@@ -136,7 +142,7 @@ func TestConformance(t *testing.T) {
 	nstest.TestProvider(t, p, caps()...)
 	f.busy()
 	nstest.TestProvider(t, p, append(caps(),
-		nstest.Lists("", "boot", "tests", "lifecycle", "9p", "ingest", "root", "schedule", "lease", "pressure", "net", "peers"),
+		nstest.Lists("", "boot", "tests", "lifecycle", "9p", "ingest", "root", "schedule", "lease", "pressure", "net", "peers", "ui"),
 		nstest.Lists("9p/session", "active", "1", "2", "3"),
 		nstest.Content("boot", boot),
 		nstest.Content("lifecycle/state", "state=ONLINE\n"),
