@@ -1,6 +1,6 @@
 # Cohesix build and test entry points. `make run` starts a hosted hive;
 # `make test` is what CI runs.
-.PHONY: run gateway build ui test python-test vet fmt-check unit fleet-check fuzz generate check-generated check-limit-literals check-readme-layout fuzz-manifest sel4-ci image qemu qemu-net sel4-system sel4-boottime uboot-smoke sdcard
+.PHONY: run gateway swarmui build ui test python-test vet fmt-check unit fleet-check fuzz generate check-generated check-limit-literals check-readme-layout fuzz-manifest sel4-ci image qemu qemu-net sel4-system sel4-boottime uboot-smoke sdcard
 
 GO ?= go
 FUZZTIME ?= 20s
@@ -28,6 +28,9 @@ run: ## start a hosted hive: console 127.0.0.1:31337, Secure9P 127.0.0.1:5640, s
 
 gateway: ## start hive-gateway on 127.0.0.1:8080 in front of the hive of `make run` (docs/GATEWAY.md)
 	$(GO) run ./cmd/hive-gateway
+
+swarmui: ui ## start SwarmUI on 127.0.0.1:8090 in front of the hive of `make run` (docs/SWARMUI.md); log in with a ticket from cohsh --mint-ticket
+	$(GO) run ./cmd/swarmui
 
 build: ## build every program (roottask, cohsh, coh, hive-gateway, ...) into bin/ (PROFILE=fleet: bin/fleet/)
 	$(GO) build $(TAGS) -o $(BIN)/ ./cmd/... ./roottask
