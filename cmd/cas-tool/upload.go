@@ -15,7 +15,6 @@ import (
 
 	"github.com/hugelgupf/p9/linux"
 	"github.com/urfave/cli/v2"
-	"golang.org/x/sys/unix"
 
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/cas"
@@ -523,28 +522,12 @@ func (u *uploader) chunkRecords(j job, buf []byte) ([][]byte, error) {
 
 // readChunk reads chunk j's file of the bundle into dst, which holds at
 // least chunk_bytes+1 bytes so that a longer file shows, and checks its
-// length. It uses open(2) and read(2) directly: os.Open's poller set-up
-// cost more than reading an 8 KiB file (a perf profile of an upload).
+// length.
 func (u *uploader) readChunk(j job, dst []byte) (int, error) {
 	path := filepath.Join(u.dir, cas.ChunksDir, j.name)
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	n, err := cas.ReadChunkFile(path, dst)
 	if err != nil {
-		return 0, fail(exitFailed, "cas-tool upload: open %s: %v", path, err)
-	}
-	defer unix.Close(fd)
-	n := 0
-	for n < len(dst) {
-		k, err := unix.Read(fd, dst[n:])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return 0, fail(exitFailed, "cas-tool upload: %s: %v", path, err)
-		}
-		if k == 0 {
-			break
-		}
-		n += k
+		return 0, fail(exitFailed, "cas-tool upload: %v", err)
 	}
 	if n != int(u.man.ChunkBytes) {
 		return 0, fail(exitFailed, "cas-tool upload: %s holds %d bytes, not chunk_bytes %d: run cas-tool verify and repack", path, n, u.man.ChunkBytes)

@@ -7,10 +7,10 @@ import (
 	"os"
 )
 
-// readChunk reads the file at path into buf, which has room for one byte
+// ReadChunkFile reads the file at path into buf, which has room for one byte
 // more than a chunk, and returns how many bytes the file holds (up to
 // len(buf)).
-func readChunk(path string, buf []byte) (int, error) {
+func ReadChunkFile(path string, buf []byte) (int, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, err

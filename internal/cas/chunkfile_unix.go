@@ -7,11 +7,11 @@ import (
 	"syscall"
 )
 
-// readChunk reads the file at path into buf, which has room for one byte
+// ReadChunkFile reads the file at path into buf, which has room for one byte
 // more than a chunk, and returns how many bytes the file holds (up to
 // len(buf)). It uses raw system calls: os.File's poller registration and
 // cleanup cost more than the read itself for small chunks.
-func readChunk(path string, buf []byte) (int, error) {
+func ReadChunkFile(path string, buf []byte) (int, error) {
 	var fd int
 	var err error
 	for {

@@ -335,7 +335,7 @@ func checkExtra(dir string, inBundle, seen map[Digest]bool, cb uint64, r *Report
 		if seen[c] {
 			continue
 		}
-		n, err := readChunk(filepath.Join(dir, c.String()), buf)
+		n, err := ReadChunkFile(filepath.Join(dir, c.String()), buf)
 		switch {
 		case err != nil:
 			r.bad(-1, c.String(), err.Error())
@@ -442,7 +442,7 @@ func readSlab(s *slab, m *Manifest, src []string, first []bool) {
 			continue
 		}
 		region := s.buf[j*cb : (j+1)*cb+1]
-		got, err := readChunk(src[i], region)
+		got, err := ReadChunkFile(src[i], region)
 		switch {
 		case err != nil:
 			s.ok = false
