@@ -242,6 +242,12 @@ func BenchmarkGatewayTelemetry(b *testing.B) {
 			b.ReportMetric(mbps(nineSide.pull), "9p_pull_MB/s")
 			b.ReportMetric(nineSide.push.Seconds()/gwSide.push.Seconds(), "push_gw/9p")
 			b.ReportMetric(nineSide.pull.Seconds()/gwSide.pull.Seconds(), "pull_gw/9p")
+			// The physical ceiling, in the same run: the same number of
+			// bytes from memory over one loopback TCP stream.
+			ceiling := ceilingMBps(b, int64(total))
+			b.ReportMetric(ceiling, "ceiling_MB/s")
+			b.ReportMetric(mbps(gwSide.pull)/ceiling, "pull_gw/ceiling")
+			b.ReportMetric(mbps(gwSide.push)/ceiling, "push_gw/ceiling")
 			b.ReportMetric(memKiB(b, gw.proc.Pid, "VmHWM")/1024, "gw_VmHWM_MiB")
 			b.ReportMetric(0, "errors")
 		})
