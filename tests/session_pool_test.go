@@ -1,0 +1,239 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/nineclient"
+	"github.com/cohesix/cohesix/internal/ticket"
+)
+
+// cutProxy forwards TCP connections to a hive and cuts the first
+// connection whose client has sent more than cutAfter bytes: it forwards
+// exactly cutAfter bytes (so the hive sees a frame torn in half) and then
+// closes both sides, the way a flaky link drops a session mid-stream.
+// Later connections pass untouched.
+type cutProxy struct {
+	ln       net.Listener
+	target   string
+	cutAfter int64
+	cuts     atomic.Int64
+	cutOnce  sync.Once
+	conns    atomic.Int64
+}
+
+func newCutProxy(t *testing.T, target string, cutAfter int64) *cutProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{ln: ln, target: target, cutAfter: cutAfter}
+	t.Cleanup(func() { ln.Close() })
+	go p.serve()
+	return p
+}
+
+func (p *cutProxy) addr() string { return p.ln.Addr().String() }
+
+func (p *cutProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.conns.Add(1)
+		go p.pipe(c)
+	}
+}
+
+func (p *cutProxy) pipe(c net.Conn) {
+	defer c.Close()
+	up, err := net.Dial("tcp", p.target)
+	if err != nil {
+		return
+	}
+	defer up.Close()
+	go func() { io.Copy(c, up); c.Close() }()
+	var sent int64
+	buf := make([]byte, 4096)
+	for {
+		n, err := c.Read(buf)
+		if n > 0 {
+			chunk := buf[:n]
+			cut := false
+			if sent+int64(n) > p.cutAfter {
+				p.cutOnce.Do(func() { cut = true })
+			}
+			if cut {
+				chunk = chunk[:p.cutAfter-sent]
+			}
+			if _, werr := up.Write(chunk); werr != nil {
+				return
+			}
+			sent += int64(len(chunk))
+			if cut {
+				p.cuts.Add(1)
+				return // closes both sides
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// poolRecords is n distinct one-line records of about 100 bytes.
+func poolRecords(n int) ([][]byte, []byte) {
+	var recs [][]byte
+	var all []byte
+	for i := range n {
+		r := []byte(fmt.Sprintf("{\"rec\":%05d,\"pad\":\"%s\"}\n", i, strings.Repeat("x", 80)))
+		recs = append(recs, r)
+		all = append(all, r...)
+	}
+	return recs, all
+}
+
+// TestSessionPoolDrop (M15 acceptance 2 and 6): a push through the
+// telemetry session pool whose connection is cut mid-stream, part way
+// through its records, is retried a bounded number of times and the
+// hive's segment holds every record exactly once, in order: no loss,
+// no duplicate.
+func TestSessionPoolDrop(t *testing.T) {
+	rt := startRootTask(t, binaries(t, "roottask"), false)
+	q := rt.nine(t, ticket.RoleQueen, "")
+	n := generated.TelemetryIngestMaxBytesPerSegment / 110
+	recs, want := poolRecords(n)
+	proxy := newCutProxy(t, rt.NinePAddr, int64(len(want)/2))
+	tok, err := nineclient.MintQueen(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var audit []string
+	var mu sync.Mutex
+	pool := nineclient.NewPool(nineclient.PoolConfig{Addr: proxy.addr(), Ticket: tok, Audit: func(l string) {
+		mu.Lock()
+		audit = append(audit, l)
+		mu.Unlock()
+	}})
+	defer pool.Close()
+	id, err := pool.PushSegment(context.Background(), generated.ClientPoliciesCohTelemetryRoot, "pool-drop", nineclient.Segment{Mime: "text/plain", Records: recs})
+	if err != nil {
+		t.Fatalf("PushSegment through a cut connection: %v (audit %q)", err, audit)
+	}
+	if proxy.cuts.Load() != 1 {
+		t.Fatalf("the proxy cut %d connections; want 1 (records %d bytes)", proxy.cuts.Load(), len(want))
+	}
+	st := pool.Stats()
+	if st.Drops != 1 || st.Retries != 1 || st.Dials != 2 {
+		t.Errorf("pool stats %+v; want one drop, one retry, two dials", st)
+	}
+	if len(audit) != 1 || !strings.HasPrefix(audit[0], "pool retry kind=telemetry attempt=2 ") {
+		t.Errorf("audit = %q; want one retry line", audit)
+	}
+	got, err := q.Read(generated.ClientPoliciesCohTelemetryRoot+"/pool-drop/seg/"+id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("the hive holds %d records (%d bytes); want exactly the %d sent (%d bytes), once each, in order",
+			bytes.Count(got, []byte("\n")), len(got), n, len(want))
+	}
+}
+
+// TestSessionPoolExhausted (M15 acceptance 5): with every telemetry
+// session busy for longer than retry.timeout_ms, the next operation gets
+// ErrPoolExhausted and the pool one audit line, and nothing is sent.
+func TestSessionPoolExhausted(t *testing.T) {
+	rt := startRootTask(t, binaries(t, "roottask"), false)
+	tok, err := nineclient.MintQueen(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var audit atomic.Value
+	retry := nineclient.ManifestRetry()
+	retry.Timeout = 200 * time.Millisecond // limit-literal-ok: a short wait keeps the test quick
+	pool := nineclient.NewPool(nineclient.PoolConfig{Addr: rt.NinePAddr, Ticket: tok, Telemetry: 1, Retry: retry,
+		Audit: func(l string) { audit.Store(l) }})
+	defer pool.Close()
+	hold, held := make(chan struct{}), make(chan struct{})
+	go pool.Do(context.Background(), nineclient.Telemetry, func(*nineclient.Pipeline) error {
+		close(held)
+		<-hold
+		return nil
+	})
+	<-held
+	ran := false
+	err = pool.Do(context.Background(), nineclient.Telemetry, func(*nineclient.Pipeline) error { ran = true; return nil })
+	close(hold)
+	if !errors.Is(err, nineclient.ErrPoolExhausted) || ran {
+		t.Fatalf("Do with the pool busy = %v (ran %v); want ErrPoolExhausted, not run", err, ran)
+	}
+	if err.Error() != "session pool exhausted: kind=telemetry sessions=1" {
+		t.Errorf("error = %q", err)
+	}
+	if l, _ := audit.Load().(string); l != "pool exhausted kind=telemetry sessions=1 wait_ms=200" {
+		t.Errorf("audit = %q", l)
+	}
+	// The control sessions are a separate class: they are free.
+	if err := pool.Do(context.Background(), nineclient.Control, func(pl *nineclient.Pipeline) error {
+		_, err := pl.ReadDir("/proc")
+		return err
+	}); err != nil {
+		t.Errorf("a control operation while telemetry is exhausted: %v", err)
+	}
+}
+
+// TestCohPushSurvivesDrop: coh telemetry push, through a connection cut
+// mid-stream, prints its usual OK line, says on stderr that it retried,
+// and the hive's segment holds the file's records exactly once.
+func TestCohPushSurvivesDrop(t *testing.T) {
+	bin := binaries(t, "roottask", "cmd/coh")
+	rt := startRootTask(t, bin, false)
+	q := rt.nine(t, ticket.RoleQueen, "")
+	_, want := poolRecords(generated.TelemetryIngestMaxBytesPerSegment / 160) // envelopes add about a third
+	src := filepath.Join(t.TempDir(), "hb.ndjson")
+	if err := os.WriteFile(src, want, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	proxy := newCutProxy(t, rt.NinePAddr, int64(len(want)/2))
+	out, code := tool(t, bin, "coh", "--9p-port", port(proxy.addr()), "telemetry", "push", "--device", "coh-drop", src)
+	if code != 0 || proxy.cuts.Load() != 1 || !strings.Contains(out, "[coh][pool] pool retry kind=telemetry attempt=2") {
+		t.Fatalf("coh telemetry push through a cut (cuts %d) = %d:\n%s", proxy.cuts.Load(), code, out)
+	}
+	// The same file pushed straight, with no cut, is what the hive must hold.
+	direct, code := tool(t, bin, "coh", "--9p-port", port(rt.NinePAddr), "telemetry", "push", "--device", "coh-direct", src)
+	if code != 0 {
+		t.Fatalf("coh telemetry push = %d:\n%s", code, direct)
+	}
+	got, exp := segmentOf(t, q, "coh-drop", out), segmentOf(t, q, "coh-direct", direct)
+	if !bytes.Equal(got, exp) || len(exp) == 0 {
+		t.Fatalf("after the cut the hive holds %d records (%d bytes); a push with no cut stores %d (%d bytes)",
+			bytes.Count(got, []byte("\n")), len(got), bytes.Count(exp, []byte("\n")), len(exp))
+	}
+}
+
+// segmentOf reads the segment a coh telemetry push line names.
+func segmentOf(t *testing.T, q *nineclient.Client, dev, out string) []byte {
+	t.Helper()
+	f := strings.Fields(out[strings.Index(out, "OK TELEMETRY"):])
+	seg := strings.TrimPrefix(f[4], "seg_id=")
+	b, err := q.Read(generated.ClientPoliciesCohTelemetryRoot+"/"+dev+"/seg/"+seg, 0)
+	if err != nil {
+		t.Fatalf("%s: %v", out, err)
+	}
+	return b
+}
