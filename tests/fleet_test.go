@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cohesix/cohesix/internal/nineclient"
+	"github.com/cohesix/cohesix/internal/prov/workerfs"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
 
@@ -157,6 +158,27 @@ func TestFleetProfile(t *testing.T) {
 	sessions := do(t, c, "cat /proc/9p/sessions")
 	if want := fmt.Sprintf("sessions total=%d worker=%d ", fm.workers, fm.workers); len(sessions.Lines) == 0 || !strings.HasPrefix(sessions.Lines[0], want) {
 		t.Errorf("/proc/9p/sessions = %q; want it to begin %q", sessions.Lines, want)
+	}
+	// The per-shard counts are the golden mapping's (M14 acceptance 2).
+	bits := -1
+	if len(sessions.Lines) > 0 {
+		if i := strings.Index(sessions.Lines[0], "shard_bits="); i >= 0 {
+			fmt.Sscanf(sessions.Lines[0][i:], "shard_bits=%d", &bits)
+		}
+	}
+	perShard := map[string]int{}
+	for i := 1; i <= fm.workers; i++ {
+		perShard[workerfs.ShardLabel(fmt.Sprintf("worker-%d", i), bits)]++
+	}
+	if bits < 1 || len(sessions.Lines) != 1+1<<bits {
+		t.Errorf("/proc/9p/sessions: shard_bits %d and %d lines; want a line per shard", bits, len(sessions.Lines))
+	}
+	for _, l := range sessions.Lines[min(1, len(sessions.Lines)):] {
+		var label string
+		var n int
+		if _, err := fmt.Sscanf(l, "shard %s %d", &label, &n); err != nil || n != perShard[label] {
+			t.Errorf("/proc/9p/sessions line %q; want shard %s %d", l, label, perShard[label])
+		}
 	}
 	rss := anonRSS(t, rt.cmd.Process.Pid)
 	t.Logf("fleet hive: RssAnon %d KiB with %d workers spawned, %d KiB with each attached over Secure9P and one heartbeat appended (%d B per attached worker; VmRSS %s; queen.memory_budget_bytes %d KiB)",
