@@ -237,3 +237,48 @@ func segmentOf(t *testing.T, q *nineclient.Client, dev, out string) []byte {
 	}
 	return b
 }
+
+// BenchmarkSessionPoolPush (M15 acceptance 1): segments pushed through
+// the telemetry pool one at a time (one session busy) against as many
+// at once as the pool has sessions (client_policies.cohsh.pool), each
+// to its own device; MB/s and segments/s in the log. docs/BENCHMARKS.md,
+// Fleet figures.
+func BenchmarkSessionPoolPush(b *testing.B) {
+	rt := startRootTask(b, binaries(b, "roottask"), false)
+	tok, err := nineclient.MintQueen(time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	recs, all := poolRecords(generated.TelemetryIngestMaxBytesPerSegment / 110)
+	seg := nineclient.Segment{Mime: "text/plain", Records: recs}
+	for _, par := range []int{1, generated.ClientPoliciesCohshPoolTelemetrySessions} {
+		b.Run(fmt.Sprintf("parallel-%d", par), func(b *testing.B) {
+			pool := nineclient.NewPool(nineclient.PoolConfig{Addr: rt.NinePAddr, Ticket: tok})
+			defer pool.Close()
+			b.SetBytes(int64(len(all)))
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			errc := make(chan error, par)
+			b.ResetTimer()
+			for g := range par {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for next.Add(1) <= int64(b.N) {
+						if _, err := pool.PushSegment(context.Background(), generated.ClientPoliciesCohTelemetryRoot, fmt.Sprintf("bench-%d", g), seg); err != nil {
+							errc <- err
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			b.StopTimer()
+			close(errc)
+			if err := <-errc; err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "segments/s")
+		})
+	}
+}
