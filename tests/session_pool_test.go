@@ -137,12 +137,14 @@ func TestSessionPoolDrop(t *testing.T) {
 	if proxy.cuts.Load() != 1 {
 		t.Fatalf("the proxy cut %d connections; want 1 (records %d bytes)", proxy.cuts.Load(), len(want))
 	}
+	// One drop, so one re-dial; a busy hive may add refusals, each also
+	// retried and audited, within retry.max_attempts.
 	st := pool.Stats()
-	if st.Drops != 1 || st.Retries != 1 || st.Dials != 2 {
-		t.Errorf("pool stats %+v; want one drop, one retry, two dials", st)
+	if st.Drops != 1 || st.Retries < 1 || st.Dials != 2 || st.Retries >= int64(generated.ClientPoliciesRetryMaxAttempts) {
+		t.Errorf("pool stats %+v; want one drop, two dials, 1..%d retries", st, generated.ClientPoliciesRetryMaxAttempts-1)
 	}
-	if len(audit) != 1 || !strings.HasPrefix(audit[0], "pool retry kind=telemetry attempt=2 ") {
-		t.Errorf("audit = %q; want one retry line", audit)
+	if len(audit) != int(st.Retries) || !strings.HasPrefix(audit[0], "pool retry kind=telemetry attempt=2 ") {
+		t.Errorf("audit = %q; want one line per retry, the first for attempt 2", audit)
 	}
 	got, err := q.Read(generated.ClientPoliciesCohTelemetryRoot+"/pool-drop/seg/"+id, 0)
 	if err != nil {
