@@ -226,6 +226,14 @@ func TestCohPushSurvivesDrop(t *testing.T) {
 		t.Fatalf("after the cut the hive holds %d records (%d bytes); a push with no cut stores %d (%d bytes)",
 			bytes.Count(got, []byte("\n")), len(got), bytes.Count(exp, []byte("\n")), len(exp))
 	}
+
+	// Retries are bounded: with one attempt the cut ends the push with
+	// an error naming the part-written segment, exit 1, nothing resent.
+	proxy = newCutProxy(t, rt.NinePAddr, int64(len(want)/2))
+	out, code = tool(t, bin, "coh", "--9p-port", port(proxy.addr()), "telemetry", "push", "--device", "coh-once", "--retry-max-attempts", "1", src)
+	if code != 1 || !strings.Contains(out, "ERR TELEMETRY action=push device=coh-once segments=seg-") || !strings.Contains(out, "retries exhausted (1 attempts, kind=telemetry)") || strings.Contains(out, "[coh][pool] pool retry") {
+		t.Fatalf("coh telemetry push --retry-max-attempts 1 through a cut = %d:\n%s", code, out)
+	}
 }
 
 // segmentOf reads the segment a coh telemetry push line names.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/hugelgupf/p9/linux"
 	"github.com/urfave/cli/v2"
@@ -191,7 +192,10 @@ func pushCmd(e *env) *cli.Command {
 		Name:      "push",
 		Usage:     "Push each FILE (.txt .log .json .ndjson .csv, at most max_bytes_per_segment) into a new segment of --device",
 		ArgsUsage: "FILE...",
-		Flags:     append([]cli.Flag{&cli.StringFlag{Name: "device", Required: true, Usage: "Telemetry device id under /queen/telemetry"}, jsonFlag}, restFlags()...),
+		Flags: append([]cli.Flag{&cli.StringFlag{Name: "device", Required: true, Usage: "Telemetry device id under /queen/telemetry"}, jsonFlag,
+			&cli.IntFlag{Name: "retry-max-attempts", Value: generated.ClientPoliciesRetryMaxAttempts, EnvVars: []string{"COHSH_RETRY_MAX_ATTEMPTS"}, Usage: "Sends of a segment's records after a refusal or a dropped connection, the first included (client_policies.retry.max_attempts)"},
+			&cli.IntFlag{Name: "retry-backoff-ms", Value: generated.ClientPoliciesRetryBackoffMs, EnvVars: []string{"COHSH_RETRY_BACKOFF_MS"}, Usage: "First wait before a resend, doubling up to client_policies.retry.ceiling_ms"},
+		}, restFlags()...),
 		Action: func(c *cli.Context) error {
 			dev := c.String("device")
 			if err := ingest.ValidDevice(dev); err != nil {
@@ -211,6 +215,9 @@ func pushCmd(e *env) *cli.Command {
 			defer link.Close()
 			if nl, ok := link.(*nineLink); ok {
 				nl.audit = func(line string) { fmt.Fprintln(e.stderr, "[coh][pool] "+line) }
+				nl.retry = nineclient.ManifestRetry()
+				nl.retry.MaxAttempts = max(1, c.Int("retry-max-attempts"))
+				nl.retry.Backoff = time.Duration(max(1, c.Int("retry-backoff-ms"))) * time.Millisecond
 			}
 			ids, err := link.push(dev, files)
 			for i, id := range ids[:min(len(ids), len(out))] {
@@ -330,6 +337,7 @@ type nineLink struct {
 	pl    *nineclient.Pipeline // opened on first use
 	pool  *nineclient.Pool     // push's sessions, made on first use
 	audit func(string)         // the pool's retry and exhaustion lines
+	retry nineclient.Retry     // zero: the manifest's
 }
 
 func (l *nineLink) root() string { return generated.ClientPoliciesCohTelemetryRoot }
@@ -353,7 +361,7 @@ func (l *nineLink) pipeline() (*nineclient.Pipeline, error) {
 // is lost or stored twice (nineclient.Pool.PushSegment).
 func (l *nineLink) push(dev string, files []pushFile) ([]string, error) {
 	if l.pool == nil {
-		l.pool = l.cl.Pool(nineclient.PoolConfig{Audit: l.audit})
+		l.pool = l.cl.Pool(nineclient.PoolConfig{Audit: l.audit, Retry: l.retry})
 	}
 	var ids []string
 	for _, f := range files {
