@@ -29,6 +29,7 @@ type cutProxy struct {
 	ln       net.Listener
 	target   string
 	cutAfter int64
+	stall    bool // at the cut, stop forwarding but keep both sides open
 	cuts     atomic.Int64
 	cutOnce  sync.Once
 	conns    atomic.Int64
@@ -86,6 +87,9 @@ func (p *cutProxy) pipe(c net.Conn) {
 			sent += int64(len(chunk))
 			if cut {
 				p.cuts.Add(1)
+				if p.stall { // a hung link: swallow until the client gives up
+					io.Copy(io.Discard, c)
+				}
 				return // closes both sides
 			}
 		}
@@ -153,6 +157,32 @@ func TestSessionPoolDrop(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatalf("the hive holds %d records (%d bytes); want exactly the %d sent (%d bytes), once each, in order",
 			bytes.Count(got, []byte("\n")), len(got), n, len(want))
+	}
+}
+
+// TestSessionPoolStall: a link that stops forwarding mid-stream without
+// closing ends the operation at retry.timeout_ms (here 2 s), and the retry on a
+// fresh session completes the segment exactly once.
+func TestSessionPoolStall(t *testing.T) {
+	rt := startRootTask(t, binaries(t, "roottask"), false)
+	q := rt.nine(t, ticket.RoleQueen, "")
+	recs, want := poolRecords(generated.TelemetryIngestMaxBytesPerSegment / 110)
+	proxy := newCutProxy(t, rt.NinePAddr, int64(len(want)/2))
+	proxy.stall = true
+	tok, err := nineclient.MintQueen(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	retry := nineclient.ManifestRetry()
+	retry.Timeout = 2 * time.Second // limit-literal-ok: shorter than the manifest's 5 s, long enough for a loaded machine
+	pool := nineclient.NewPool(nineclient.PoolConfig{Addr: proxy.addr(), Ticket: tok, Retry: retry})
+	defer pool.Close()
+	id, err := pool.PushSegment(context.Background(), generated.ClientPoliciesCohTelemetryRoot, "pool-stall", nineclient.Segment{Mime: "text/plain", Records: recs})
+	if err != nil || proxy.cuts.Load() != 1 || pool.Stats().Drops != 1 {
+		t.Fatalf("PushSegment through a stalled link: %v (stalls %d, stats %+v)", err, proxy.cuts.Load(), pool.Stats())
+	}
+	if got, err := q.Read(generated.ClientPoliciesCohTelemetryRoot+"/pool-stall/seg/"+id, 0); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("the hive holds %d bytes (%v); want the %d records once each", len(got), err, len(recs))
 	}
 }
 

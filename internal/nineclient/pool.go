@@ -42,7 +42,7 @@ var ErrRetriesExhausted = errors.New("retries exhausted")
 type Retry struct {
 	MaxAttempts      int
 	Backoff, Ceiling time.Duration
-	Timeout          time.Duration // one dial, and the longest wait for a pooled session
+	Timeout          time.Duration // one dial, one operation, and the longest wait for a pooled session
 }
 
 // ManifestRetry is client_policies.retry of the compiled manifest.
@@ -209,7 +209,11 @@ func (p *Pool) do(ctx context.Context, k Kind, idempotent bool, fn func(*Pipelin
 		s, err := p.acquire(ctx, k)
 		dropped := false
 		if err == nil {
+			// Every operation ends: one the hive does not answer within
+			// timeout_ms fails as a drop would (os.ErrDeadlineExceeded).
+			s.nc.SetDeadline(time.Now().Add(p.cfg.Retry.Timeout))
 			err = fn(s)
+			s.nc.SetDeadline(time.Time{})
 			dropped = IsConnErr(err)
 			p.release(k, s, dropped)
 		} else if !errors.Is(err, ErrPoolExhausted) && ctx.Err() == nil {
