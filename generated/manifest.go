@@ -7,7 +7,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "e26b49502cc6ee48d5cea7239acacd8b7ba4e9ea9225723ccb07c01f4457162c"
+const ManifestSHA256 = "8288ed165ec706d1c486e1b9f142e86dafa9bea0c507cc2dbdc66489a053d02a"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -124,6 +124,7 @@ const (
 	GatewayCacheTtlMs                                = 250                                           // gateway.cache.ttl_ms
 	GatewayIdleTimeoutMs                             = 60000                                         // gateway.idle_timeout_ms
 	GatewayMaxBodyBytes                              = 4096                                          // gateway.max_body_bytes
+	GatewayMaxConnsPerPeer                           = 256                                           // gateway.max_conns_per_peer
 	GatewayMaxReadBytes                              = 32768                                         // gateway.max_read_bytes
 	GatewayReadHeaderTimeoutMs                       = 5000                                          // gateway.read_header_timeout_ms
 	GatewayReconnectBackoffMs                        = 200                                           // gateway.reconnect_backoff_ms

@@ -7,7 +7,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "6af72101f12906f3a32bc6e978dc9a4478528afd706c6fd2ea8e110722c05697"
+const ManifestSHA256 = "a4f55f0745a729afe6314e26f497088b383e8417432d3b485b65b08d52c74861"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -124,6 +124,7 @@ const (
 	GatewayCacheTtlMs                                = 250                                               // gateway.cache.ttl_ms
 	GatewayIdleTimeoutMs                             = 60000                                             // gateway.idle_timeout_ms
 	GatewayMaxBodyBytes                              = 4096                                              // gateway.max_body_bytes
+	GatewayMaxConnsPerPeer                           = 1024                                              // gateway.max_conns_per_peer
 	GatewayMaxReadBytes                              = 32768                                             // gateway.max_read_bytes
 	GatewayReadHeaderTimeoutMs                       = 5000                                              // gateway.read_header_timeout_ms
 	GatewayReconnectBackoffMs                        = 200                                               // gateway.reconnect_backoff_ms

@@ -20,10 +20,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/gateway/broker"
 	"github.com/cohesix/cohesix/internal/gateway/hotcache"
 	"github.com/cohesix/cohesix/internal/gatewayapi"
+	"github.com/cohesix/cohesix/internal/netguard"
 	"github.com/cohesix/cohesix/internal/nineclient"
 )
 
@@ -122,6 +125,7 @@ type Server struct {
 	pushSlots   chan struct{}
 	pushWaiting atomic.Int32 // pushes waiting for a slot
 	handler     http.Handler
+	conns       netguard.Stats // the listener's connections (netguard.Limit)
 
 	mu     sync.Mutex
 	srv    *http.Server
@@ -155,7 +159,11 @@ func New(cfg Config) (*Server, error) {
 	s.broker = broker.New(cfg.Broker)
 	s.pushSlots = make(chan struct{}, generated.GatewayBrokerWorkers)
 	s.cache = hotcache.NewDefault()
-	s.metrics.register(s.broker.Collector(), s.cache.Collector())
+	s.metrics.register(s.broker.Collector(), s.cache.Collector(),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cohesix_gateway_connections",
+			Help: "Live HTTP connections."}, func() float64 { return float64(s.conns.Open.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cohesix_gateway_connections_refused_peer_cap_total",
+			Help: "Connections closed at once: their address held gateway.max_conns_per_peer."}, func() float64 { return float64(s.conns.RefusedPeerCap.Load()) }))
 	s.ticket = cfg.Ticket
 	if s.ticket == "" {
 		// Dev profile only (Check): a queen ticket minted from the
@@ -219,6 +227,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 	}()
 	s.log.Printf("listening %s hive=%s profile=%s tls=%t", ln.Addr(), s.cfg.Hive9P, s.cfg.Profile, s.cfg.TLSCert != "")
+	// One address cannot hold every connection the process can open: the
+	// newest beyond gateway.max_conns_per_peer is closed at once.
+	ln = netguard.Limit(ln, netguard.Config{
+		Name:            "gateway",
+		MaxConnsPerPeer: generated.GatewayMaxConnsPerPeer,
+		AuditWindow:     ms(generated.NetworkAuditSummaryWindowMs),
+		Audit:           func(line string) { s.log.Print(line) },
+		Stats:           &s.conns,
+	})
 	var err error
 	if s.cfg.TLSCert != "" {
 		err = srv.ServeTLS(ln, s.cfg.TLSCert, s.cfg.TLSKey)

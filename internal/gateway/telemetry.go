@@ -190,8 +190,11 @@ func (s *Server) telemetryPullDevice(w http.ResponseWriter, r *http.Request) {
 	}
 	var spans []gatewayapi.Span
 	var data []byte
-	buf := deviceBufs.Get().(*[]byte)
+	var buf *[]byte
 	appErr, err := s.pipelineCall(r, func(pl *nineclient.Pipeline) error {
+		// Taken once the broker has admitted the pull, so a flood that
+		// gets 429s holds no device-sized buffers.
+		buf = deviceBufs.Get().(*[]byte)
 		var e error
 		spans, data, e = teleio.ReadDevice(pl, telemetryRoot, device, from, off, *buf)
 		return e
@@ -218,8 +221,9 @@ func (s *Server) telemetryPull(w http.ResponseWriter, r *http.Request) {
 	}
 	var data []byte
 	var size int64
-	buf := segBufs.Get().(*[]byte)
+	var buf *[]byte
 	appErr, err := s.pipelineCall(r, func(pl *nineclient.Pipeline) error {
+		buf = segBufs.Get().(*[]byte) // once admitted, as for a device pull
 		var e error
 		data, size, e = teleio.ReadSegmentInto(pl, telemetryRoot, device, seg, off, *buf)
 		return e

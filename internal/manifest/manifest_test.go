@@ -282,7 +282,7 @@ func TestFleetManifest(t *testing.T) {
 	sized := map[string]bool{
 		"meta.purpose": true, "profile.name": true, "event_pump.memory_budget_bytes": true,
 		"network.max_conns_per_peer": true, "queen.inbox_depth": true, "queen.max_workers": true,
-		"queen.max_sessions":                            true,
+		"queen.max_sessions": true, "gateway.max_conns_per_peer": true,
 		"observability.proc_schedule.queue_max_entries": true,
 	}
 	fr, dr := map[string]string{}, map[string]string{}

@@ -537,6 +537,7 @@ type Gateway struct {
 	TailMaxLines        int64         `toml:"tail_max_lines" min:"1" doc:"cap of lines on tail"`
 	ReadHeaderTimeoutMs int64         `toml:"read_header_timeout_ms" min:"1" doc:"slow clients"`
 	IdleTimeoutMs       int64         `toml:"idle_timeout_ms" min:"1" doc:"idle keep-alive connections"`
+	MaxConnsPerPeer     int64         `toml:"max_conns_per_peer" min:"1" doc:"live HTTP connections from one source address; the newest beyond is closed"`
 	UpstreamSessionsMax int64         `toml:"upstream_sessions_max" min:"1" le:"network.max_conns_per_peer" doc:"per-ticket Secure9P sessions"`
 	UpstreamIdleMs      int64         `toml:"upstream_idle_ms" min:"1" doc:"an unused per-ticket session is closed"`
 	ReconnectBackoffMs  int64         `toml:"reconnect_backoff_ms" min:"1"`

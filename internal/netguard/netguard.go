@@ -161,12 +161,27 @@ type guard struct {
 // admit serves c unless its peer is over the cap, in which case c, the
 // newest, is closed at once.
 func (g *guard) admit(c net.Conn, handle func(net.Conn)) {
+	peer, ok := g.take(c, true)
+	if !ok {
+		return
+	}
+	go func() {
+		defer g.wg.Done()
+		defer g.release(c, peer)
+		handle(c)
+	}()
+}
+
+// take counts c against its peer's cap, or closes it (counted, audited)
+// when the peer is at the cap or the guard has ended. wait adds c to the
+// WaitGroup that Serve's end waits on.
+func (g *guard) take(c net.Conn, wait bool) (netip.Addr, bool) {
 	peer := PeerAddr(c.RemoteAddr())
 	g.mu.Lock()
 	if g.ended {
 		g.mu.Unlock()
 		c.Close()
-		return
+		return peer, false
 	}
 	if g.cfg.MaxConnsPerPeer > 0 && g.peers[peer] >= g.cfg.MaxConnsPerPeer {
 		g.mu.Unlock()
@@ -174,18 +189,57 @@ func (g *guard) admit(c net.Conn, handle func(net.Conn)) {
 		n := g.cfg.Stats.RefusedPeerCap.Add(1)
 		g.audit(&g.capLines, fmt.Sprintf("netguard: connection refused listener=%s remote=%s reason=peer-cap max_conns_per_peer=%d refused_peer_cap=%d",
 			g.cfg.Name, c.RemoteAddr(), g.cfg.MaxConnsPerPeer, n))
-		return
+		return peer, false
 	}
 	g.peers[peer]++
 	g.conns[c] = struct{}{}
-	g.wg.Add(1)
+	if wait {
+		g.wg.Add(1)
+	}
 	g.mu.Unlock()
 	g.cfg.Stats.Open.Add(1)
-	go func() {
-		defer g.wg.Done()
-		defer g.release(c, peer)
-		handle(c)
-	}()
+	return peer, true
+}
+
+// Limit wraps l for a server with an accept loop of its own (net/http's,
+// which already backs off on temporary accept errors): Accept applies the
+// per-peer cap of cfg, closing a connection over it at once (counted in
+// cfg.Stats, audited under cfg.AuditWindow) and accepting the next; a
+// connection it returns is released when it is closed.
+func Limit(l net.Listener, cfg Config) net.Listener {
+	if cfg.Stats == nil {
+		cfg.Stats = new(Stats)
+	}
+	return &limited{Listener: l, g: &guard{cfg: cfg, peers: map[netip.Addr]int{}, conns: map[net.Conn]struct{}{}}}
+}
+
+type limited struct {
+	net.Listener
+	g *guard
+}
+
+func (l *limited) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if peer, ok := l.g.take(c, false); ok {
+			return &limitedConn{Conn: c, release: sync.OnceFunc(func() { l.g.release(c, peer) })}, nil
+		}
+	}
+}
+
+// limitedConn gives its peer's place back on its first Close.
+type limitedConn struct {
+	net.Conn
+	release func()
+}
+
+func (c *limitedConn) Close() error {
+	err := c.Conn.Close()
+	c.release()
+	return err
 }
 
 func (g *guard) release(c net.Conn, peer netip.Addr) {

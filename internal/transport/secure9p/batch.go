@@ -69,8 +69,7 @@ func (c *conn) queued(d int64) {
 
 // bufferedFrames counts the complete, well-sized frames in the read buffer.
 func (c *conn) bufferedFrames() int {
-	b, _ := c.br.Peek(c.br.Buffered())
-	return countFrames(b)
+	return countFrames(c.br.Buffered())
 }
 
 // countFrames counts the complete frames at the start of b, stopping at
@@ -101,7 +100,7 @@ func (c *conn) note(line string) {
 // reject or after the retries of policy retry.
 var errShortWrite = errors.New("secure9p: short write")
 
-// put writes frame under the short-write policy; c.wmu is held. A write
+// put writes frame under the short-write policy (the flusher only). A write
 // that takes part of the frame without an error (or with
 // io.ErrShortWrite) is a short write: counted, then retried from where it
 // stopped after Base << attempt (policy retry), or the end of the

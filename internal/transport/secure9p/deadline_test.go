@@ -168,20 +168,33 @@ func TestIdleDeadlineBoundsWrites(t *testing.T) {
 func TestFailedReplyWriteSettlesLaterReplies(t *testing.T) {
 	server, client := net.Pipe()
 	client.Close()
-	c := &conn{srv: &Server{}, nc: server, pol: versioned(t, testLimits())}
+	c := newConn(&Server{}, server)
+	c.pol = versioned(t, testLimits())
 	for tag := uint16(2); tag <= 4; tag++ {
 		if fwd, _, _ := c.pol.Inbound(frame(tTclunk, tag, uint32(99))); fwd == nil {
 			t.Fatalf("Tclunk tag %d refused", tag)
 		}
 	}
 	w := &replyWriter{c: c}
+	var failed error
 	for tag := uint16(2); tag <= 4; tag++ {
-		// As hugelgupf/p9 sends it: the header, then the body.
+		// As hugelgupf/p9 sends it: the header, then the body. A reply
+		// is queued (replies.go), so the first may be taken before its
+		// write fails; once one has failed, every later one fails at once.
 		reply := rlerror(tag, linux.EBADF)
 		w.Write(reply[:headerLen])
-		if _, err := w.Write(reply[headerLen:]); err == nil {
-			t.Fatalf("reply to tag %d written to a closed peer", tag)
+		_, err := w.Write(reply[headerLen:])
+		if failed != nil && err == nil {
+			t.Fatalf("reply to tag %d taken after a failed write", tag)
 		}
+		c.wmu.Lock()
+		if ferr := c.flushed(c.queuedTo); failed == nil {
+			failed = ferr
+		}
+		c.wmu.Unlock()
+	}
+	if failed == nil {
+		t.Fatal("replies written to a closed peer without an error")
 	}
 	if n := c.pol.InFlight(); n != 0 {
 		t.Errorf("%d requests in flight after their replies failed; want 0", n)

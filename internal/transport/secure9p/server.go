@@ -1,7 +1,6 @@
 package secure9p
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -104,6 +103,7 @@ type Server struct {
 	door      *gate.Door // every walk, open, read, write and list (file.go)
 	cfg       Config
 	forwarder map[netip.Addr]bool // cfg.TrustedForwarders, unmapped
+	bufs      sync.Pool           // read buffers of cfg.Msize bytes (readbuf.go)
 }
 
 // NewServer returns a server for ns with a door of its own, built from
@@ -125,7 +125,12 @@ func NewServerOn(door *gate.Door, cfg Config) *Server {
 			fw[ip.Unmap()] = true
 		}
 	}
-	return &Server{ns: door.Namespace(), door: door, cfg: cfg, forwarder: fw}
+	s := &Server{ns: door.Namespace(), door: door, cfg: cfg, forwarder: fw}
+	s.bufs.New = func() any {
+		b := make([]byte, cfg.Msize)
+		return &b
+	}
+	return s
 }
 
 // trusted reports whether p connected from a trusted forwarder's address.
@@ -149,7 +154,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 // ServeConn serves one connection until it closes or breaks the framing,
 // then closes it.
 func (s *Server) ServeConn(nc net.Conn) {
-	c := &conn{srv: s, nc: nc, br: bufio.NewReaderSize(nc, int(s.cfg.Msize)), peer: queen.PeerOf("9p", nc.RemoteAddr())}
+	c := newConn(s, nc)
 	// The handshake deadline is absolute: a peer trickling bytes without
 	// attaching is closed as surely as a silent one. It bounds writes too,
 	// so a peer that does not take its replies cannot hold a connection.
@@ -179,17 +184,31 @@ func (s *Server) ServeConn(nc net.Conn) {
 	_ = p9.NewServer(attacher{c}).Handle(c, &replyWriter{c: c})
 }
 
+// newConn returns the connection state for nc, before its policy.
+func newConn(s *Server, nc net.Conn) *conn {
+	c := &conn{srv: s, nc: nc, br: newReadBuf(nc, &s.bufs, int(s.cfg.Msize)), peer: queen.PeerOf("9p", nc.RemoteAddr())}
+	c.wdone.L = &c.wmu
+	return c
+}
+
 // conn is one client connection: the policy, the identity fixed by the
 // first attach, and the two ends given to the 9P server.
 type conn struct {
 	srv  *Server
 	nc   net.Conn
-	br   *bufio.Reader
+	br   *readBuf
 	pol  *Policy
 	peer queen.Peer // transport and remote address, for the throttle and audit lines
 
-	wmu  sync.Mutex // serialises whole frames onto nc
-	werr error      // the first failed write; guarded by wmu
+	// Output queue (replies.go), guarded by wmu; wdone signals progress.
+	wmu       sync.Mutex
+	wdone     sync.Cond
+	werr      error  // the first failed write
+	out       []byte // replies queued, not yet written
+	spare     []byte // the flusher's last buffer, reused
+	flushing  bool   // a flusher runs (out is not empty, or it is writing)
+	queuedTo  uint64 // bytes ever queued
+	writtenTo uint64 // bytes ever handed to nc (written or failed)
 
 	// Read side; only the 9P server's receiving goroutine (one at a
 	// time) touches these.
@@ -353,7 +372,7 @@ func (c *conn) readFrame() ([]byte, error) {
 	case size < headerLen || size > maxDiscard:
 		return nil, ErrFraming
 	case size > c.pol.Msize():
-		if _, err := c.br.Discard(int(size - headerLen)); err != nil {
+		if err := c.br.Discard(int(size - headerLen)); err != nil {
 			return nil, err
 		}
 		return c.hdr[:], nil
@@ -369,52 +388,38 @@ func (c *conn) readFrame() ([]byte, error) {
 	return c.buf, nil
 }
 
-// writeFrame writes one reply of the 9P server after the policy has seen
-// it. Every reply passes through Outbound, even once writing has failed,
-// so the policy settles each request it forwarded and no wait in Await
-// outlives the connection. A reply that tells the policy a request was
-// lost (Ended) is written, then the connection ends.
+// writeFrame queues one reply of the 9P server after the policy has seen
+// it (replies.go). Every reply passes through Outbound, even once writing
+// has failed, so the policy settles each request it forwarded and no wait
+// in Await outlives the connection. A reply that tells the policy a
+// request was lost (Ended) is written, then the connection ends.
 func (c *conn) writeFrame(frame []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	err := c.write(c.pol.Outbound(frame))
+	mark, err := c.enqueue(c.pol.Outbound(frame))
 	if err == nil && c.pol.Ended() {
-		err = ErrEnded
-		c.fail(err)
+		if err = c.flushed(mark); err == nil {
+			err = ErrEnded
+			c.fail(err)
+		}
 	}
 	return err
 }
 
-// writeRefusal writes an Rlerror the policy made itself. It bypasses
-// Outbound: its tag may be that of a request in flight (a duplicate tag),
-// whose own reply must still settle that request and the fid it makes.
+// writeRefusal writes an Rlerror the policy made itself and waits until
+// it is on the wire: the reader may end the connection next, and a peer
+// sending frames it refuses is held to the pace it takes their answers.
+// It bypasses Outbound: its tag may be that of a request in flight (a
+// duplicate tag), whose own reply must still settle that request and the
+// fid it makes.
 func (c *conn) writeRefusal(frame []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	return c.write(frame)
-}
-
-// write writes one frame; c.wmu is held. An attached connection has
-// IdleTimeout to take each reply; before the attach the handshake deadline
-// bounds writes too. The first failure ends the connection (a partial
-// frame has broken the framing, and a peer that takes no replies is not
-// served), and every later write fails at once with it.
-func (c *conn) write(frame []byte) error {
-	if c.werr != nil {
-		return c.werr
+	mark, err := c.enqueue(frame)
+	if err != nil {
+		return err
 	}
-	if c.session.Load() != nil {
-		var d time.Time
-		if c.srv.cfg.IdleTimeout > 0 {
-			d = time.Now().Add(c.srv.cfg.IdleTimeout)
-		}
-		_ = c.nc.SetWriteDeadline(d)
-	}
-	if err := c.put(frame); err != nil {
-		c.timedOut(err)
-		c.fail(err)
-	}
-	return c.werr
+	return c.flushed(mark)
 }
 
 // fail ends the connection after err; c.wmu is held. Closing the socket
@@ -425,6 +430,7 @@ func (c *conn) fail(err error) {
 	}
 	c.nc.Close()
 	c.pol.End()
+	c.wdone.Broadcast() // sends waiting for room or for the wire
 }
 
 // Close implements io.Closer for the 9P server.

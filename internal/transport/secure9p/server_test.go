@@ -395,18 +395,21 @@ func TestTagWindow(t *testing.T) {
 	cli.SetDeadline(time.Now().Add(10 * time.Second))
 
 	gate <- struct{}{}
-	r.version(8192)
+	msize := r.version(512)
 	gate <- struct{}{}
 	if e := r.attach(1, queenTicket(t)); e != 0 {
 		t.Fatalf("attach: errno %d", e)
 	}
 	busy := h.q.Pressure.Busy.Load()
 
-	// 18 requests with no reply let out: at most one reply has left the
-	// policy (blocked in Write), so at least one request is refused.
-	const n = 18
+	// No reply let out: replies leave the policy into the output queue
+	// until it holds a tag window of msize bytes (replies.go), the flusher
+	// blocked on the first; then the window fills and the rest are
+	// refused. An Rgetattr is 160 bytes.
+	tags := int(DefaultConfig().Tags)
+	n := tags*int(msize)/160 + 1 + tags + 8
 	go func() {
-		for tag := uint16(10); tag < 10+n; tag++ {
+		for tag := uint16(10); tag < 10+uint16(n); tag++ {
 			cli.Write(frame(tTgetattr, tag, uint32(1), uint64(0x7ff)))
 		}
 	}()
@@ -423,7 +426,7 @@ func TestTagWindow(t *testing.T) {
 		}
 	}
 	if refused == 0 {
-		t.Errorf("18 requests in flight: none refused; want EBUSY beyond %d", DefaultConfig().Tags)
+		t.Errorf("%d requests with no reply taken: none refused; want EBUSY beyond %d", n, tags)
 	}
 	if got := h.q.Pressure.Busy.Load(); got != busy+uint64(refused) {
 		t.Errorf("busy pressure %d; want %d", got, busy+uint64(refused))
