@@ -32,6 +32,7 @@ type benchReport struct {
 		Appends       int         `json:"appends"`
 		Errors        benchErrors `json:"errors"`
 		Skipped       int         `json:"skipped"`
+		Retries       int         `json:"retries"`
 		AppendP50Ms   float64     `json:"append_p50_ms"`
 		AppendP99Ms   float64     `json:"append_p99_ms"`
 		AppendMaxMs   float64     `json:"append_max_ms"`

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cohesix/cohesix/internal/nineclient"
+	"github.com/cohesix/cohesix/internal/prov/workerfs"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
 
@@ -107,18 +108,12 @@ func TestFleetProfile(t *testing.T) {
 	c := rt.console(t)
 	do(t, c, "attach queen")
 	boot := do(t, c, "cat /proc/boot")
-	for _, want := range []string{"manifest.profile=fleet", "manifest.sha256=" + fm.sha} {
-		if !strings.Contains(strings.Join(boot.Lines, "\n"), want) {
-			t.Errorf("cat /proc/boot: %q %q; want a line %q", boot.AckLine(), boot.Lines, want)
-		}
+	if text := strings.Join(boot.Lines, "\n"); !strings.Contains(text, "manifest.profile=fleet") || !strings.Contains(text, "manifest.sha256="+fm.sha) {
+		t.Errorf("cat /proc/boot: %q %q; want lines manifest.profile=fleet and manifest.sha256=%s", boot.AckLine(), boot.Lines, fm.sha)
 	}
 
 	const spawn = `spawn {"spawn":"heartbeat","ticks":100000}`
-	for i := 1; i <= fm.workers; i++ {
-		if r := do(t, c, spawn); r.AckLine() != `OK SPAWN payload={"spawn":"heartbeat","ticks":100000}` {
-			t.Fatalf("spawn %d of %d: %q; want OK", i, fm.workers, r.AckLine())
-		}
-	}
+	spawnHeartbeats(t, func() string { return do(t, c, spawn).AckLine() }, fm.workers)
 	spawned := anonRSS(t, rt.cmd.Process.Pid)
 	ls := do(t, c, "ls /worker")
 	if !ls.Ack.OK || len(ls.Lines) != fm.workers {
@@ -158,6 +153,7 @@ func TestFleetProfile(t *testing.T) {
 	if want := fmt.Sprintf("sessions total=%d worker=%d ", fm.workers, fm.workers); len(sessions.Lines) == 0 || !strings.HasPrefix(sessions.Lines[0], want) {
 		t.Errorf("/proc/9p/sessions = %q; want it to begin %q", sessions.Lines, want)
 	}
+	checkShardCounts(t, sessions.Lines, fm.workers)
 	rss := anonRSS(t, rt.cmd.Process.Pid)
 	t.Logf("fleet hive: RssAnon %d KiB with %d workers spawned, %d KiB with each attached over Secure9P and one heartbeat appended (%d B per attached worker; VmRSS %s; queen.memory_budget_bytes %d KiB)",
 		spawned>>10, fm.workers, rss>>10, (rss-spawned)/int64(fm.workers), vmRSS(rt.cmd.Process.Pid), fm.budget>>10)
@@ -167,6 +163,44 @@ func TestFleetProfile(t *testing.T) {
 
 	if r := do(t, c, spawn); r.AckLine() != "ERR SPAWN reason=quota detail=buffer-full path=/queen/ctl error=buffer full" {
 		t.Errorf("spawn past queen.max_workers = %d: %q; want the buffer-full refusal", fm.workers, r.AckLine())
+	}
+}
+
+// spawnHeartbeats runs spawn n times and fails at the first refusal.
+func spawnHeartbeats(t *testing.T, spawn func() string, n int) {
+	t.Helper()
+	for i := 1; i <= n; i++ {
+		if ack := spawn(); ack != `OK SPAWN payload={"spawn":"heartbeat","ticks":100000}` {
+			t.Fatalf("spawn %d of %d: %q; want OK", i, n, ack)
+		}
+	}
+}
+
+// checkShardCounts checks the per-shard lines of /proc/9p/sessions with
+// worker-1..n attached against the golden mapping (M14 acceptance 2;
+// workerfs.TestShardGolden pins ShardLabel).
+func checkShardCounts(t *testing.T, lines []string, n int) {
+	t.Helper()
+	bits := -1
+	if len(lines) > 0 {
+		if i := strings.Index(lines[0], "shard_bits="); i >= 0 {
+			fmt.Sscanf(lines[0][i:], "shard_bits=%d", &bits)
+		}
+	}
+	if bits < 1 || len(lines) != 1+1<<bits {
+		t.Errorf("/proc/9p/sessions: shard_bits %d and %d lines; want a line per shard", bits, len(lines))
+		return
+	}
+	perShard := map[string]int{}
+	for i := 1; i <= n; i++ {
+		perShard[workerfs.ShardLabel(fmt.Sprintf("worker-%d", i), bits)]++
+	}
+	for _, l := range lines[1:] {
+		var label string
+		var got int
+		if _, err := fmt.Sscanf(l, "shard %s %d", &label, &got); err != nil || got != perShard[label] {
+			t.Errorf("/proc/9p/sessions line %q; want shard %s %d", l, label, perShard[label])
+		}
 	}
 }
 

@@ -43,6 +43,7 @@ func benchCmd(e *env) *cli.Command {
 				&cli.DurationFlag{Name: "probe-interval", Value: 250 * time.Millisecond, Usage: "Period of the operator console probe (cat " + fleetbench.ProbePath + ")"},
 				&cli.DurationFlag{Name: "op-timeout", Value: callTimeout(), Usage: "An append or probe slower than this counts as a timeout"},
 				&cli.IntFlag{Name: "record-bytes", Value: 100, Usage: "Bytes per heartbeat, newline included"},
+				&cli.IntFlag{Name: "retry-max-attempts", Value: generated.ClientPoliciesRetryMaxAttempts, Usage: "Sends of a heartbeat the hive refused (EBUSY, EAGAIN), the first included, with client_policies.retry's back-off; 1: no resend"},
 				&cli.IntFlag{Name: "concurrency", Value: 16, Usage: "Worker attaches in flight at once"},
 				&cli.IntFlag{Name: "hive-pid", Usage: "The hive's process id for CPU and RSS (default: the local process listening on --9p-port; -1: none)"},
 				&cli.StringFlag{Name: "auth-token", Value: generated.ConsoleAuthToken, EnvVars: []string{"COHSH_AUTH_TOKEN"}, Usage: "Console AUTH token (env COHSH_AUTH_TOKEN)"},
@@ -66,7 +67,9 @@ func benchConfig(c *cli.Context) (fleetbench.Config, error) {
 		Mode: mode, Duration: c.Duration("duration"), Seed: c.Int64("seed"), Knee: c.Duration("p99-knee"),
 		Interval: c.Duration("interval"), ProbeInterval: c.Duration("probe-interval"), OpTimeout: c.Duration("op-timeout"),
 		RecordBytes: c.Int("record-bytes"), Concurrency: c.Int("concurrency"), Keep: c.Bool("keep"),
+		Retry: nineclient.ManifestRetry(),
 	}
+	cfg.Retry.MaxAttempts = c.Int("retry-max-attempts")
 	ramp := c.IsSet("workers-min") || c.IsSet("workers-max")
 	switch {
 	case ramp && c.IsSet("workers"):
@@ -200,8 +203,9 @@ func benchPreflight(c *cli.Context) (*fleetbench.NineHive, func(), error) {
 		return nil, nil, fail(exitFailed, "coh bench: preflight: console cat %s: %s%v", fleetbench.ProbePath, r.AckLine(), errOrEmpty(err))
 	}
 	ok = true
-	h := &fleetbench.NineHive{Queen: queen, Console: conn, Addr: nine, Timeout: timeout, MintWorker: mint, Frames: generated.TelemetryFrameSchema}
-	return h, func() { conn.Close(); queen.Close() }, nil
+	pool := queen.Pool(nineclient.PoolConfig{})
+	h := &fleetbench.NineHive{Queen: queen, Control: pool, Console: conn, Addr: nine, Timeout: timeout, MintWorker: mint, Frames: generated.TelemetryFrameSchema}
+	return h, func() { conn.Close(); pool.Close(); queen.Close() }, nil
 }
 
 func errOrEmpty(err error) any {
@@ -296,7 +300,11 @@ func printReport(w io.Writer, r *fleetbench.Report) {
 	} else {
 		fmt.Fprintf(w, "knee: none (append p99 stayed at or below %gms in every step of %d or more appends)\n", r.KneeMs, fleetbench.MinP99Samples)
 	}
-	fmt.Fprintf(w, "errors: ebusy=%d timeout=%d other=%d (setup phases: %d)\n", r.Errors.EBUSY, r.Errors.Timeout, r.Errors.Other, r.SetupErrors.Total())
+	retries := 0
+	for _, s := range r.Steps {
+		retries += s.Retries
+	}
+	fmt.Fprintf(w, "errors: ebusy=%d timeout=%d other=%d (setup phases: %d); refusals resent: %d\n", r.Errors.EBUSY, r.Errors.Timeout, r.Errors.Other, r.SetupErrors.Total(), retries)
 	if s := r.Server; s != nil {
 		fmt.Fprintf(w, "hive received: %d heartbeats, %d acknowledged, %d of %d workers checked, %d mismatched", s.Received, s.Acked, s.Checked, len(r.Workers), s.Mismatched)
 		if s.Unchecked != "" {
@@ -327,7 +335,7 @@ func printReport(w io.Writer, r *fleetbench.Report) {
 // csvHeader is the --csv columns, one row per step.
 var csvHeader = []string{"workers", "seconds", "appends", "ebusy", "timeout", "other", "skipped",
 	"append_p50_ms", "append_p99_ms", "append_max_ms", "console_probes", "console_errors", "console_p50_ms", "console_p99_ms",
-	"hive_cpu_cores", "hive_rss_mib", "loadavg", "mode", "seed"}
+	"hive_cpu_cores", "hive_rss_mib", "loadavg", "mode", "seed", "retries"}
 
 func writeCSV(path string, r *fleetbench.Report) error {
 	f, err := os.Create(path)
@@ -347,7 +355,7 @@ func writeCSV(path string, r *fleetbench.Report) error {
 		w.Write([]string{strconv.Itoa(s.Workers), num(s.Seconds), strconv.Itoa(s.Appends),
 			strconv.Itoa(s.Errors.EBUSY), strconv.Itoa(s.Errors.Timeout), strconv.Itoa(s.Errors.Other), strconv.Itoa(s.Skipped),
 			num(s.AppendP50Ms), num(s.AppendP99Ms), num(s.AppendMaxMs), strconv.Itoa(s.Probes), strconv.Itoa(s.ProbeErrors.Total()),
-			num(s.ConsoleP50Ms), num(s.ConsoleP99Ms), opt(s.HiveCPUCores), opt(s.HiveRSSMiB), s.LoadAvg, string(r.Mode), strconv.FormatInt(r.Seed, 10)})
+			num(s.ConsoleP50Ms), num(s.ConsoleP99Ms), opt(s.HiveCPUCores), opt(s.HiveRSSMiB), s.LoadAvg, string(r.Mode), strconv.FormatInt(r.Seed, 10), strconv.Itoa(s.Retries)})
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/hugelgupf/p9/linux"
 	"github.com/urfave/cli/v2"
@@ -183,14 +184,18 @@ type pushed struct {
 // pushCmd is `coh telemetry push --device ID FILE...`: each file becomes
 // one segment of envelope records, as `cohsh telemetry push` makes it
 // (spec gpu-telemetry §6), with records up to max_record_bytes; the files
-// go over one pipelined session, one exchange per segment, or through
-// hive-gateway, one request per file.
+// go through the telemetry session pool (nineclient.Pool.PushSegment:
+// two round trips a segment, retried after a drop without duplicating a
+// record), or through hive-gateway, one request per file.
 func pushCmd(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "push",
 		Usage:     "Push each FILE (.txt .log .json .ndjson .csv, at most max_bytes_per_segment) into a new segment of --device",
 		ArgsUsage: "FILE...",
-		Flags:     append([]cli.Flag{&cli.StringFlag{Name: "device", Required: true, Usage: "Telemetry device id under /queen/telemetry"}, jsonFlag}, restFlags()...),
+		Flags: append([]cli.Flag{&cli.StringFlag{Name: "device", Required: true, Usage: "Telemetry device id under /queen/telemetry"}, jsonFlag,
+			&cli.IntFlag{Name: "retry-max-attempts", Value: generated.ClientPoliciesRetryMaxAttempts, EnvVars: []string{"COHSH_RETRY_MAX_ATTEMPTS"}, Usage: "Sends of a segment's records after a refusal or a dropped connection, the first included (client_policies.retry.max_attempts)"},
+			&cli.IntFlag{Name: "retry-backoff-ms", Value: generated.ClientPoliciesRetryBackoffMs, EnvVars: []string{"COHSH_RETRY_BACKOFF_MS"}, Usage: "First wait before a resend, doubling up to client_policies.retry.ceiling_ms"},
+		}, restFlags()...),
 		Action: func(c *cli.Context) error {
 			dev := c.String("device")
 			if err := ingest.ValidDevice(dev); err != nil {
@@ -208,6 +213,12 @@ func pushCmd(e *env) *cli.Command {
 				return err
 			}
 			defer link.Close()
+			if nl, ok := link.(*nineLink); ok {
+				nl.audit = func(line string) { fmt.Fprintln(e.stderr, "[coh][pool] "+line) }
+				nl.retry = nineclient.ManifestRetry()
+				nl.retry.MaxAttempts = max(1, c.Int("retry-max-attempts"))
+				nl.retry.Backoff = time.Duration(max(1, c.Int("retry-backoff-ms"))) * time.Millisecond
+			}
 			ids, err := link.push(dev, files)
 			for i, id := range ids[:min(len(ids), len(out))] {
 				out[i].Seg = id
@@ -322,8 +333,11 @@ func inheritRestFlags(c *cli.Context) {
 
 // nineLink is telemetry straight over Secure9P.
 type nineLink struct {
-	cl *nineclient.Client
-	pl *nineclient.Pipeline // opened on first use
+	cl    *nineclient.Client
+	pl    *nineclient.Pipeline // opened on first use
+	pool  *nineclient.Pool     // push's sessions, made on first use
+	audit func(string)         // the pool's retry and exhaustion lines
+	retry nineclient.Retry     // zero: the manifest's
 }
 
 func (l *nineLink) root() string { return generated.ClientPoliciesCohTelemetryRoot }
@@ -341,22 +355,25 @@ func (l *nineLink) pipeline() (*nineclient.Pipeline, error) {
 	return pl, nil
 }
 
+// push makes each segment through the telemetry session pool
+// (client_policies.cohsh.pool, client_policies.retry): a refusal or a
+// dropped connection is retried from what the hive holds, so no record
+// is lost or stored twice (nineclient.Pool.PushSegment).
 func (l *nineLink) push(dev string, files []pushFile) ([]string, error) {
-	pl, err := l.pipeline()
-	if err != nil {
-		return nil, err
+	if l.pool == nil {
+		l.pool = l.cl.Pool(nineclient.PoolConfig{Audit: l.audit, Retry: l.retry})
 	}
-	in, err := pl.Ingest(l.root(), dev)
-	if err != nil {
-		return nil, fail(exitFailed, "ERR TELEMETRY action=push device=%s error=%v", dev, err)
+	var ids []string
+	for _, f := range files {
+		id, err := l.pool.PushSegment(context.Background(), l.root(), dev, nineclient.Segment{Mime: f.mime, Records: f.records})
+		if id != "" {
+			ids = append(ids, id)
+		}
+		if err != nil {
+			return ids, err
+		}
 	}
-	defer in.Close()
-	segs := make([]nineclient.Segment, len(files))
-	for i, f := range files {
-		segs[i] = nineclient.Segment{Mime: f.mime, Records: f.records}
-	}
-	ids, _, err := in.Push(segs)
-	return ids, err
+	return ids, nil
 }
 
 func (l *nineLink) list() ([]segJob, error) { return listSegments(l.cl, l.root()) }
@@ -376,6 +393,9 @@ func (l *nineLink) read(j segJob, off int64, n int) ([]byte, int64, error) {
 func (l *nineLink) Close() error {
 	if l.pl != nil {
 		l.pl.Close()
+	}
+	if l.pool != nil {
+		l.pool.Close()
 	}
 	return l.cl.Close()
 }

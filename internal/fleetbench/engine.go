@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/cohesix/cohesix/internal/nineclient"
 )
 
 // Budget is what a spawned worker may spend: the hive's own heartbeats
@@ -52,6 +54,7 @@ type StepReport struct {
 	Appends       int      `json:"appends"`
 	Errors        Errors   `json:"errors"`
 	Skipped       int      `json:"skipped"`
+	Retries       int      `json:"retries"` // resends after a refusal (EBUSY, EAGAIN)
 	AppendP50Ms   float64  `json:"append_p50_ms"`
 	AppendP99Ms   float64  `json:"append_p99_ms"`
 	AppendMaxMs   float64  `json:"append_max_ms"`
@@ -350,7 +353,7 @@ func (e *engine) heartbeats(ctx context.Context, w *worker, phase time.Duration)
 		c := e.cur.Load()
 		rec := Record(e.h.Schema(), w.id, seq, e.cfg.RecordBytes, pad)
 		t0 := time.Now()
-		err := w.sess.Append(rec)
+		err := e.appendRetrying(ctx, w, rec, c)
 		d := time.Since(t0)
 		if err == nil {
 			w.acked.Add(1)
@@ -364,6 +367,28 @@ func (e *engine) heartbeats(ctx context.Context, w *worker, phase time.Duration)
 			c.skip()
 		}
 		t.Reset(time.Until(next))
+	}
+}
+
+// appendRetrying appends rec and, while the hive refuses it for now
+// (EBUSY, EAGAIN: a reply, so nothing was applied and a resend cannot
+// duplicate it), sends it again after cfg.Retry's capped back-off, at
+// most cfg.Retry.MaxAttempts times in all. A drop or a timeout is not
+// resent: the hive may hold the record, and verify counts it.
+func (e *engine) appendRetrying(ctx context.Context, w *worker, rec []byte, c *collector) error {
+	wait := e.cfg.Retry.Backoff
+	for attempt := 1; ; attempt++ {
+		err := w.sess.Append(rec)
+		if err == nil || !nineclient.IsBusy(err) || attempt >= e.cfg.Retry.MaxAttempts {
+			return err
+		}
+		c.retry()
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, e.cfg.Retry.Ceiling)
 	}
 }
 
@@ -424,7 +449,7 @@ func (e *engine) measure(ctx context.Context, step *StepReport) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	a, p := Summarize(c.appends), Summarize(c.probes)
-	step.Appends, step.Errors, step.Skipped = a.N, c.errs, c.skipped
+	step.Appends, step.Errors, step.Skipped, step.Retries = a.N, c.errs, c.skipped, c.retries
 	step.AppendP50Ms, step.AppendP99Ms, step.AppendMaxMs, step.p99 = ms(a.P50), ms(a.P99), ms(a.Max), a.P99
 	step.Probes, step.ProbeErrors = p.N, c.probeErr
 	step.ConsoleP50Ms, step.ConsoleP99Ms = ms(p.P50), ms(p.P99)

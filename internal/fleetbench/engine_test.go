@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hugelgupf/p9/linux"
+
+	"github.com/cohesix/cohesix/internal/nineclient"
 )
 
 // fakeHive keeps each worker's telemetry stream in memory, with one hive
@@ -24,6 +26,8 @@ type fakeHive struct {
 	killed  []string
 	probes  int
 	busyCat bool
+	busyN   int // refuse every busyN-th append EBUSY (0: never)
+	appends int
 }
 
 func newFake(max int) *fakeHive {
@@ -74,6 +78,9 @@ func (s fakeSession) Append(rec []byte) error {
 	defer s.f.mu.Unlock()
 	if _, ok := s.f.rings[s.id]; !ok {
 		return linux.ENOENT
+	}
+	if s.f.appends++; s.f.busyN > 0 && s.f.appends%s.f.busyN == 0 {
+		return linux.EBUSY
 	}
 	s.f.rings[s.id] = append(s.f.rings[s.id], rec...)
 	s.f.tick(s.id)
@@ -147,6 +154,34 @@ func TestRunCountsAndCleansUp(t *testing.T) {
 	}
 	if r.Killed != 11 || len(f.rings) != 0 || len(r.Workers) != 11 || r.Workers[10] != "worker-11" {
 		t.Errorf("killed %d, left %d, workers %v; want all 11 killed, worker-1..worker-11", r.Killed, len(f.rings), r.Workers)
+	}
+}
+
+// A heartbeat the hive refused EBUSY is resent (the refusal is a reply:
+// nothing was stored), so every heartbeat is stored once and the hive's
+// count equals the harness's.
+func TestRunResendsRefusals(t *testing.T) {
+	f := newFake(64)
+	f.busyN = 3
+	cfg := fastConfig(4)
+	cfg.Retry = nineclient.Retry{MaxAttempts: 3, Backoff: time.Millisecond, Ceiling: 2 * time.Millisecond}
+	r, err := Run(context.Background(), f, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := r.Steps[0]
+	if s.Retries == 0 || r.Errors.Total() != 0 {
+		t.Fatalf("retries %d, errors %+v; want refusals resent and none left", s.Retries, r.Errors)
+	}
+	if r.Server.Received != r.Server.Acked || r.Server.Mismatched != 0 {
+		t.Errorf("server %+v; want the hive's count equal to the acknowledged", r.Server)
+	}
+	// Without resends the same refusals are errors the harness sees.
+	f = newFake(64)
+	f.busyN = 3
+	r, _ = Run(context.Background(), f, fastConfig(4))
+	if r.Errors.EBUSY == 0 || r.Steps[0].Retries != 0 || r.Server.Received != r.Server.Acked {
+		t.Errorf("no retry: errors %+v retries %d server %+v; want EBUSY counted, nothing silently lost", r.Errors, r.Steps[0].Retries, r.Server)
 	}
 }
 

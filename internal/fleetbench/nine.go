@@ -23,7 +23,11 @@ const ProbePath = "/proc/lifecycle/state"
 // console session for the probe, and one Secure9P session per worker
 // with its own ticket.
 type NineHive struct {
-	Queen      *nineclient.Client
+	Queen *nineclient.Client
+	// Control, if set, carries spawn and kill: pooled control sessions
+	// that resend a /queen/ctl line the hive refused (EBUSY), never one
+	// a drop left in doubt (Pool.DoOnce).
+	Control    *nineclient.Pool
 	Console    *client.Conn // attached as queen
 	Addr       string       // Secure9P address for the worker sessions
 	Timeout    time.Duration
@@ -49,18 +53,28 @@ func SpawnLine(b Budget) []byte {
 }
 
 // Spawn implements Hive.
-func (n *NineHive) Spawn(_ context.Context, b Budget) error {
-	_, err := n.Queen.Append(generated.ClientPathsQueenCtl, 0, SpawnLine(b))
-	return err
+func (n *NineHive) Spawn(ctx context.Context, b Budget) error {
+	return n.ctl(ctx, SpawnLine(b))
+}
+
+// ctl writes one /queen/ctl line, through Control when it is set.
+func (n *NineHive) ctl(ctx context.Context, line []byte) error {
+	if n.Control == nil {
+		_, err := n.Queen.Append(generated.ClientPathsQueenCtl, 0, line)
+		return err
+	}
+	return n.Control.DoOnce(ctx, nineclient.Control, func(pl *nineclient.Pipeline) error {
+		_, err := pl.Append(generated.ClientPathsQueenCtl, 0, line)
+		return err
+	})
 }
 
 // Kill implements Hive.
-func (n *NineHive) Kill(_ context.Context, id string) error {
+func (n *NineHive) Kill(ctx context.Context, id string) error {
 	line, _ := json.Marshal(struct {
 		Kill string `json:"kill"`
 	}{id})
-	_, err := n.Queen.Append(generated.ClientPathsQueenCtl, 0, line)
-	return err
+	return n.ctl(ctx, line)
 }
 
 // Workers implements Hive.

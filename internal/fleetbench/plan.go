@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/nineclient"
 )
 
 // Mode is how a worker appends its heartbeats.
@@ -45,6 +46,9 @@ type Config struct {
 	Concurrency   int           // spawns and attaches in flight at once
 	Keep          bool          // leave the workers running at the end
 	HivePID       int           // the hive's process for CPU and RSS; 0: not local
+	// Retry resends a heartbeat the hive refused (a reply: EBUSY,
+	// EAGAIN); MaxAttempts below 2 resends nothing.
+	Retry nineclient.Retry
 	// RefusalHint is appended to the message of a refused spawn (what
 	// to do next), given the error; nil adds nothing.
 	RefusalHint func(err error) string

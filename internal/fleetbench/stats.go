@@ -116,6 +116,7 @@ type collector struct {
 	appends  []time.Duration // successful appends
 	errs     Errors
 	skipped  int // heartbeats not sent because the one before was still in flight
+	retries  int // resends after a refusal
 	probes   []time.Duration
 	probeErr Errors
 }
@@ -133,6 +134,12 @@ func (c *collector) append(d time.Duration, err error) {
 func (c *collector) skip() {
 	c.mu.Lock()
 	c.skipped++
+	c.mu.Unlock()
+}
+
+func (c *collector) retry() {
+	c.mu.Lock()
+	c.retries++
 	c.mu.Unlock()
 }
 
