@@ -7,7 +7,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "8288ed165ec706d1c486e1b9f142e86dafa9bea0c507cc2dbdc66489a053d02a"
+const ManifestSHA256 = "5dd6e8d83f3b8b7ae4a80d27fd141830dc8900ff9974d03feac6b358959671e3"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -65,6 +65,7 @@ const (
 	ClientPoliciesCohshTailPollMsMax                 = 10000                                         // client_policies.cohsh.tail.poll_ms_max
 	ClientPoliciesCohshTailPollMsMin                 = 250                                           // client_policies.cohsh.tail.poll_ms_min
 	ClientPoliciesHeartbeatIntervalMs                = 15000                                         // client_policies.heartbeat.interval_ms
+	ClientPoliciesHeartbeatMsize                     = 1024                                          // client_policies.heartbeat.msize
 	ClientPoliciesRetryBackoffMs                     = 200                                           // client_policies.retry.backoff_ms
 	ClientPoliciesRetryCeilingMs                     = 2000                                          // client_policies.retry.ceiling_ms
 	ClientPoliciesRetryMaxAttempts                   = 3                                             // client_policies.retry.max_attempts

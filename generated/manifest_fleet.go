@@ -7,7 +7,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "a4f55f0745a729afe6314e26f497088b383e8417432d3b485b65b08d52c74861"
+const ManifestSHA256 = "0758e0b4f9c956004dd48d09ceedeed6f014a8a358c7e508fdbe0af2c0410c69"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -65,6 +65,7 @@ const (
 	ClientPoliciesCohshTailPollMsMax                 = 10000                                             // client_policies.cohsh.tail.poll_ms_max
 	ClientPoliciesCohshTailPollMsMin                 = 250                                               // client_policies.cohsh.tail.poll_ms_min
 	ClientPoliciesHeartbeatIntervalMs                = 15000                                             // client_policies.heartbeat.interval_ms
+	ClientPoliciesHeartbeatMsize                     = 1024                                              // client_policies.heartbeat.msize
 	ClientPoliciesRetryBackoffMs                     = 200                                               // client_policies.retry.backoff_ms
 	ClientPoliciesRetryCeilingMs                     = 2000                                              // client_policies.retry.ceiling_ms
 	ClientPoliciesRetryMaxAttempts                   = 3                                                 // client_policies.retry.max_attempts

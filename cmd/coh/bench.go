@@ -43,6 +43,7 @@ func benchCmd(e *env) *cli.Command {
 				&cli.DurationFlag{Name: "probe-interval", Value: 250 * time.Millisecond, Usage: "Period of the operator console probe (cat " + fleetbench.ProbePath + ")"},
 				&cli.DurationFlag{Name: "op-timeout", Value: callTimeout(), Usage: "An append or probe slower than this counts as a timeout"},
 				&cli.IntFlag{Name: "record-bytes", Value: 100, Usage: "Bytes per heartbeat, newline included"},
+				&cli.UintFlag{Name: "msize", Value: generated.ClientPoliciesHeartbeatMsize, Usage: "The msize each worker session negotiates (client_policies.heartbeat.msize; at most secure9p.msize)"},
 				&cli.IntFlag{Name: "retry-max-attempts", Value: generated.ClientPoliciesRetryMaxAttempts, Usage: "Sends of a heartbeat the hive refused (EBUSY, EAGAIN), the first included, with client_policies.retry's back-off; 1: no resend"},
 				&cli.IntFlag{Name: "concurrency", Value: 16, Usage: "Worker attaches in flight at once"},
 				&cli.IntFlag{Name: "hive-pid", Usage: "The hive's process id for CPU and RSS (default: the local process listening on --9p-port; -1: none)"},
@@ -204,7 +205,7 @@ func benchPreflight(c *cli.Context) (*fleetbench.NineHive, func(), error) {
 	}
 	ok = true
 	pool := queen.Pool(nineclient.PoolConfig{})
-	h := &fleetbench.NineHive{Queen: queen, Control: pool, Console: conn, Addr: nine, Timeout: timeout, MintWorker: mint, Frames: generated.TelemetryFrameSchema}
+	h := &fleetbench.NineHive{Queen: queen, Control: pool, Console: conn, Addr: nine, Timeout: timeout, Msize: uint32(c.Uint("msize")), MintWorker: mint, Frames: generated.TelemetryFrameSchema}
 	return h, func() { conn.Close(); pool.Close(); queen.Close() }, nil
 }
 

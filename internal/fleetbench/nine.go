@@ -31,6 +31,7 @@ type NineHive struct {
 	Console    *client.Conn // attached as queen
 	Addr       string       // Secure9P address for the worker sessions
 	Timeout    time.Duration
+	Msize      uint32 // a worker session's msize; 0 is secure9p.msize
 	MintWorker func(id string) (string, error) // a worker-heartbeat ticket for id
 	Frames     string                          // telemetry.frame_schema
 }
@@ -114,7 +115,11 @@ func (n *NineHive) Attach(_ context.Context, id string, mode Mode) (Session, err
 	if err != nil {
 		return nil, fmt.Errorf("mint a worker-heartbeat ticket: %w", err)
 	}
-	cl, err := nineclient.Dial(n.Addr, tok, n.Timeout)
+	msize := n.Msize
+	if msize == 0 {
+		msize = generated.Secure9pMsize
+	}
+	cl, err := nineclient.DialMsize(n.Addr, tok, msize, n.Timeout)
 	if err != nil {
 		return nil, err
 	}

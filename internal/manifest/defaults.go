@@ -131,7 +131,7 @@ func Defaults() *Manifest {
 				},
 			},
 			Retry:     RetryPolicy{MaxAttempts: 3, BackoffMs: 200, CeilingMs: 2000, TimeoutMs: 5000},
-			Heartbeat: HeartbeatPolicy{IntervalMs: 15000},
+			Heartbeat: HeartbeatPolicy{IntervalMs: 15000, Msize: 1024},
 			Trace:     TracePolicy{MaxBytes: 1048576},
 		},
 		ClientPaths: ClientPaths{

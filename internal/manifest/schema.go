@@ -476,6 +476,7 @@ type RetryPolicy struct {
 
 type HeartbeatPolicy struct {
 	IntervalMs int64 `toml:"interval_ms" min:"1"`
+	Msize      int64 `toml:"msize" min:"512" le:"secure9p.msize" doc:"the msize a worker's heartbeat session negotiates"`
 }
 
 type TracePolicy struct {

@@ -44,6 +44,18 @@ func Dial(addr, tok string, timeout time.Duration) (*Client, error) {
 // audits the HTTP client rather than the gateway. Its Pipeline attaches
 // with the same uname. "" is Dial.
 func DialAs(addr, tok, uname string, timeout time.Duration) (*Client, error) {
+	return dial(addr, tok, uname, generated.Secure9pMsize, timeout)
+}
+
+// DialMsize is Dial negotiating msize (at most secure9p.msize): a worker's
+// heartbeat session asks for client_policies.heartbeat.msize, which is
+// what the hive then holds per session for it. Reads and writes larger
+// than the negotiated payload are split by the client.
+func DialMsize(addr, tok string, msize uint32, timeout time.Duration) (*Client, error) {
+	return dial(addr, tok, "", min(msize, generated.Secure9pMsize), timeout)
+}
+
+func dial(addr, tok, uname string, msize uint32, timeout time.Duration) (*Client, error) {
 	if len(uname) > maxUname {
 		return nil, fmt.Errorf("9p attach: uname of %d bytes is too long", len(uname))
 	}
@@ -51,8 +63,8 @@ func DialAs(addr, tok, uname string, timeout time.Duration) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	bc := &bufConn{Conn: nc, r: bufio.NewReaderSize(nc, generated.Secure9pMsize), uname: uname}
-	c, err := p9.NewClient(bc, p9.WithMessageSize(generated.Secure9pMsize))
+	bc := &bufConn{Conn: nc, r: bufio.NewReaderSize(nc, int(msize)), uname: uname}
+	c, err := p9.NewClient(bc, p9.WithMessageSize(msize))
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("9p version: %w", err)
