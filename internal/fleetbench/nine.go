@@ -31,7 +31,7 @@ type NineHive struct {
 	Console    *client.Conn // attached as queen
 	Addr       string       // Secure9P address for the worker sessions
 	Timeout    time.Duration
-	Msize      uint32 // a worker session's msize; 0 is secure9p.msize
+	Msize      uint32                          // a worker session's msize; 0 is secure9p.msize
 	MintWorker func(id string) (string, error) // a worker-heartbeat ticket for id
 	Frames     string                          // telemetry.frame_schema
 }
