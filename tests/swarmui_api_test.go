@@ -29,7 +29,13 @@ var servingLine = regexp.MustCompile(`serving (https?://\S+) `)
 
 func startSwarmUI(t *testing.T, bin string, rt *rootTask) *swarmUI {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(bin, "swarmui"), "--bind", "127.0.0.1:0", "--hive-9p", rt.NinePAddr, "--console", rt.ConsoleAddr)
+	return startSwarmUIArgs(t, bin, "--hive-9p", rt.NinePAddr, "--console", rt.ConsoleAddr)
+}
+
+// startSwarmUIArgs runs bin/swarmui on a loopback port with args.
+func startSwarmUIArgs(t *testing.T, bin string, args ...string) *swarmUI {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(bin, "swarmui"), append([]string{"--bind", "127.0.0.1:0"}, args...)...)
 	errp, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

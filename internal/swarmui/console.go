@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/client"
@@ -127,8 +126,7 @@ func (s *Server) ensureConsole(ctx context.Context, se *session) error {
 	if se.console != nil {
 		return nil
 	}
-	c, err := client.DialOptions(ctx, s.cfg.ConsoleAddr, s.cfg.ConsoleToken, client.Options{
-		Timeout: time.Duration(generated.ClientPoliciesRetryTimeoutMs) * time.Millisecond})
+	c, err := s.dialConsole(ctx)
 	if err != nil {
 		return err
 	}

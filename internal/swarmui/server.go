@@ -129,7 +129,7 @@ func (s *Server) upstreamName() string {
 	case s.local != nil:
 		return "replay " + s.cfg.Replay
 	case s.cfg.Gateway != "":
-		return "gateway " + s.cfg.Gateway + ", Secure9P " + s.cfg.Hive9P
+		return "gateway " + s.cfg.Gateway
 	}
 	return "Secure9P " + s.cfg.Hive9P
 }
