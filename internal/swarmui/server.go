@@ -61,6 +61,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/whoami", s.authed(s.whoami))
 	m.HandleFunc("GET /api/stream", s.authed(s.stream))
 	m.HandleFunc("POST /api/console", s.authed(s.consoleRoute))
+	m.HandleFunc("GET /api/console/follow", s.authed(s.followRoute))
 	m.HandleFunc("GET /api/worker", s.authed(s.worker))
 	m.HandleFunc("GET /api/panel", s.authed(s.panel))
 	m.HandleFunc("POST /api/replay", s.authed(s.replay))

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -31,6 +32,7 @@ type session struct {
 
 	consoleMu sync.Mutex // one console command at a time per session
 	console   *consoleState
+	following atomic.Bool // a tail -f stream is open (one per session)
 }
 
 // allow counts one request against the per-session rate and says how long

@@ -132,8 +132,43 @@ function consoleLine(text, cls) {
   $('console-output').scrollTop = $('console-output').scrollHeight;
 }
 
+// tail -f: one EventSource on /api/console/follow, cohsh's follow loop on
+// the server; Escape or the next command stops it.
+let following = null;
+
+function stopFollow() {
+  if (!following) return;
+  following.close();
+  following = null;
+  consoleLine('tail -f stopped', 'console-prompt');
+}
+
+function startFollow(path) {
+  const es = new EventSource(`/api/console/follow?path=${encodeURIComponent(path)}`);
+  following = es;
+  es.addEventListener('line', (ev) => consoleLine(JSON.parse(ev.data).line, 'console-line'));
+  es.addEventListener('end', (ev) => {
+    const d = JSON.parse(ev.data);
+    for (const l of d.lines || []) consoleLine(l, 'console-line');
+    if (d.error) consoleLine(d.error, 'console-error');
+    es.close();
+    if (following === es) following = null;
+  });
+  // No automatic reconnect: it would print the tail again from the start.
+  es.onerror = () => {
+    if (following !== es) return;
+    es.close();
+    following = null;
+    consoleLine('tail -f ended', 'console-error');
+  };
+}
+
 $('console-input').addEventListener('keydown', async (e) => {
   const input = e.target;
+  if (e.key === 'Escape') {
+    stopFollow();
+    return;
+  }
   if (e.key === 'ArrowUp' || e.key === 'ArrowDown') {
     e.preventDefault();
     historyAt = Math.max(0, Math.min(history.length, historyAt + (e.key === 'ArrowUp' ? -1 : 1)));
@@ -148,6 +183,12 @@ $('console-input').addEventListener('keydown', async (e) => {
   history.push(line);
   historyAt = history.length;
   consoleLine(`coh> ${line}`, 'console-prompt');
+  stopFollow();
+  const follow = line.match(/^tail\s+-f\s+(\S+)$/);
+  if (follow) {
+    startFollow(follow[1]);
+    return;
+  }
   try {
     const res = await postJSON('/api/console', { line });
     for (const l of res.lines || []) consoleLine(l, 'console-line');
