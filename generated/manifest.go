@@ -7,7 +7,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "e26b49502cc6ee48d5cea7239acacd8b7ba4e9ea9225723ccb07c01f4457162c"
+const ManifestSHA256 = "9d1d1d1ea751f4359864094c84f2aa31f025841cbd1168a453403c7053704db2"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -271,6 +271,7 @@ const (
 	SwarmuiRatePerS                                  = 50                                            // swarmui.rate_per_s
 	SwarmuiSessionIdleS                              = 900                                           // swarmui.session_idle_s
 	SwarmuiSessionsMax                               = 64                                            // swarmui.sessions_max
+	SwarmuiSessionsPerSubject                        = 4                                             // swarmui.sessions_per_subject
 	SwarmuiTicketScope                               = "per-ticket"                                  // swarmui.ticket_scope
 	TelemetryCursorRetainOnBoot                      = false                                         // telemetry.cursor.retain_on_boot
 	TelemetryFrameSchema                             = "legacy-plaintext"                            // telemetry.frame_schema

@@ -7,7 +7,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "6af72101f12906f3a32bc6e978dc9a4478528afd706c6fd2ea8e110722c05697"
+const ManifestSHA256 = "3339308f0f30de207c48cce4e9c05877187692d6e2375d304f8dc562573e8cf0"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -271,6 +271,7 @@ const (
 	SwarmuiRatePerS                                  = 50                                                // swarmui.rate_per_s
 	SwarmuiSessionIdleS                              = 900                                               // swarmui.session_idle_s
 	SwarmuiSessionsMax                               = 64                                                // swarmui.sessions_max
+	SwarmuiSessionsPerSubject                        = 4                                                 // swarmui.sessions_per_subject
 	SwarmuiTicketScope                               = "per-ticket"                                      // swarmui.ticket_scope
 	TelemetryCursorRetainOnBoot                      = false                                             // telemetry.cursor.retain_on_boot
 	TelemetryFrameSchema                             = "legacy-plaintext"                                // telemetry.frame_schema

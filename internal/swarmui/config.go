@@ -46,10 +46,11 @@ type Config struct {
 	// Now is the clock (tests inject one); nil is time.Now.
 	Now func() time.Time
 
-	SessionsMax int
-	SessionIdle time.Duration
-	RatePerS    int
-	Push        time.Duration
+	SessionsMax        int
+	SessionsPerSubject int
+	SessionIdle        time.Duration
+	RatePerS           int
+	Push               time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -73,6 +74,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SessionsMax <= 0 {
 		c.SessionsMax = generated.SwarmuiSessionsMax
+	}
+	if c.SessionsPerSubject <= 0 {
+		c.SessionsPerSubject = generated.SwarmuiSessionsPerSubject
 	}
 	if c.SessionIdle <= 0 {
 		c.SessionIdle = time.Duration(generated.SwarmuiSessionIdleS) * time.Second
