@@ -80,8 +80,13 @@ func (c *uiClient) do(method, path string, body []byte) (int, []byte) {
 	return resp.StatusCode, b
 }
 
+// login logs in with tok; the test's end logs out (a ticket holds at
+// most swarmui.sessions_per_subject sessions).
 func (c *uiClient) login(tok string) (int, string) {
 	code, b := c.do("POST", "/api/login", []byte(`{"ticket":"`+tok+`"}`))
+	if code == 200 {
+		c.t.Cleanup(func() { c.do("POST", "/api/logout", nil) })
+	}
 	return code, string(b)
 }
 
