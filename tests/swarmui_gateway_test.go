@@ -23,6 +23,13 @@ func TestSwarmUIGateway(t *testing.T) {
 	gw := startBenchGateway(t, bin, rt)
 	ui := startSwarmUIArgs(t, bin, "--gateway", gw.url, "--rest-auth-token", benchToken,
 		"--hive-9p", "127.0.0.1:1", "--console", "127.0.0.1:1")
+	me := gatewayQueen(t, bin, rt, ui)
+	gatewayWorker(t, bin, rt, ui, me)
+}
+
+// gatewayQueen: a queen login streams /proc/ui and runs console lines
+// through the gateway; it returns the worker it spawned.
+func gatewayQueen(t *testing.T, bin string, rt *rootTask, ui *swarmUI) string {
 	queenTok, err := nineclient.MintQueen(time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +64,14 @@ func TestSwarmUIGateway(t *testing.T) {
 		t.Fatalf("forged ticket login through the gateway = %d %s", code, b)
 	}
 
-	// Worker: its own worker only; /queen/ctl is the hive's refusal.
+	return me
+}
+
+// gatewayWorker: a worker login streams only its worker; /queen/ctl is
+// the hive's refusal, audited with the worker's subject.
+func gatewayWorker(t *testing.T, bin string, rt *rootTask, ui *swarmUI, me string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	wt, err := nineclient.Mint(ticket.RoleWorkerHeartbeat, me, time.Now())
 	if err != nil {
 		t.Fatal(err)
