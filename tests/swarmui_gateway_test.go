@@ -59,6 +59,15 @@ func gatewayQueen(t *testing.T, bin string, rt *rootTask, ui *swarmUI) string {
 			t.Errorf("%q through the gateway:\n page  %q\n cohsh %q", line, got, want)
 		}
 	}
+	// tail -f runs cohverb.Follow over the gateway's console as well.
+	fctx, fcancel := context.WithCancel(context.Background())
+	fev := q.sse(fctx, "/api/console/follow?path=/log/queen.log")
+	await(t, fev, "the tail ack through the gateway", func(n, d string) bool {
+		return n == "line" && d == `{"line":"OK TAIL path=/log/queen.log"}`
+	})
+	cohshLines(t, bin, rt, "cat", "/proc/gateway-follow-marker")
+	await(t, fev, "a new log line through the gateway", func(n, d string) bool { return n == "line" && strings.Contains(d, "gateway-follow-marker") })
+	fcancel()
 	forged, _ := ticket.Mint(ticket.Claims{Role: ticket.RoleQueen, IssuedAtMs: uint64(time.Now().UnixMilli())}, "not-the-hive-secret")
 	if code, b := ui.client(t).login(forged); code != 401 || !strings.Contains(b, "the hive refused the ticket") {
 		t.Fatalf("forged ticket login through the gateway = %d %s", code, b)
