@@ -7,7 +7,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "5dd6e8d83f3b8b7ae4a80d27fd141830dc8900ff9974d03feac6b358959671e3"
+const ManifestSHA256 = "59a5b95603953ca2a0416ff18d14bf7ac2b01d254519ad88d739f06ac9973d6c"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -273,6 +273,7 @@ const (
 	SwarmuiRatePerS                                  = 50                                            // swarmui.rate_per_s
 	SwarmuiSessionIdleS                              = 900                                           // swarmui.session_idle_s
 	SwarmuiSessionsMax                               = 64                                            // swarmui.sessions_max
+	SwarmuiSessionsPerSubject                        = 4                                             // swarmui.sessions_per_subject
 	SwarmuiTicketScope                               = "per-ticket"                                  // swarmui.ticket_scope
 	TelemetryCursorRetainOnBoot                      = false                                         // telemetry.cursor.retain_on_boot
 	TelemetryFrameSchema                             = "legacy-plaintext"                            // telemetry.frame_schema

@@ -7,7 +7,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "0758e0b4f9c956004dd48d09ceedeed6f014a8a358c7e508fdbe0af2c0410c69"
+const ManifestSHA256 = "a9d6a5426d1a56e436c48c88c3973c30d1a0242a6c4f9f5a4961401939277f9a"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -273,6 +273,7 @@ const (
 	SwarmuiRatePerS                                  = 50                                                // swarmui.rate_per_s
 	SwarmuiSessionIdleS                              = 900                                               // swarmui.session_idle_s
 	SwarmuiSessionsMax                               = 64                                                // swarmui.sessions_max
+	SwarmuiSessionsPerSubject                        = 4                                                 // swarmui.sessions_per_subject
 	SwarmuiTicketScope                               = "per-ticket"                                      // swarmui.ticket_scope
 	TelemetryCursorRetainOnBoot                      = false                                             // telemetry.cursor.retain_on_boot
 	TelemetryFrameSchema                             = "legacy-plaintext"                                // telemetry.frame_schema

@@ -29,7 +29,13 @@ var servingLine = regexp.MustCompile(`serving (https?://\S+) `)
 
 func startSwarmUI(t *testing.T, bin string, rt *rootTask) *swarmUI {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(bin, "swarmui"), "--bind", "127.0.0.1:0", "--hive-9p", rt.NinePAddr, "--console", rt.ConsoleAddr)
+	return startSwarmUIArgs(t, bin, "--hive-9p", rt.NinePAddr, "--console", rt.ConsoleAddr)
+}
+
+// startSwarmUIArgs runs bin/swarmui on a loopback port with args.
+func startSwarmUIArgs(t *testing.T, bin string, args ...string) *swarmUI {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(bin, "swarmui"), append([]string{"--bind", "127.0.0.1:0"}, args...)...)
 	errp, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -74,8 +80,13 @@ func (c *uiClient) do(method, path string, body []byte) (int, []byte) {
 	return resp.StatusCode, b
 }
 
+// login logs in with tok; the test's end logs out (a ticket holds at
+// most swarmui.sessions_per_subject sessions).
 func (c *uiClient) login(tok string) (int, string) {
 	code, b := c.do("POST", "/api/login", []byte(`{"ticket":"`+tok+`"}`))
+	if code == 200 {
+		c.t.Cleanup(func() { c.do("POST", "/api/logout", nil) })
+	}
 	return code, string(b)
 }
 
@@ -93,10 +104,16 @@ func (c *uiClient) console(line string) []string {
 // events reads the stream's events onto a channel.
 func (c *uiClient) events(ctx context.Context) <-chan [2]string {
 	c.t.Helper()
-	req, _ := http.NewRequestWithContext(ctx, "GET", c.url+"/api/stream", nil)
+	return c.sse(ctx, "/api/stream")
+}
+
+// sse reads the server-sent events of GET path onto a channel.
+func (c *uiClient) sse(ctx context.Context, path string) <-chan [2]string {
+	c.t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, "GET", c.url+path, nil)
 	resp, err := c.c.Do(req)
 	if err != nil || resp.StatusCode != 200 {
-		c.t.Fatalf("stream: %v", err)
+		c.t.Fatalf("%s: %v", path, err)
 	}
 	ch := make(chan [2]string, 64)
 	go func() {
@@ -262,6 +279,66 @@ func (e *uiEnv) consoleLines(t *testing.T) {
 	if got := c.console("cat /proc/lifecycle/state"); got[0] != "OK CAT path=/proc/lifecycle/state data=state=ONLINE" {
 		t.Errorf("after quit: %q", got)
 	}
+	e.consoleLifecycle(t, c)
+	e.consoleFollow(t, c)
+}
+
+// consoleLifecycle: lifecycle's lines equal cohsh's (cohverb's check and
+// line). Each transition changes the state, so the page and cohsh take
+// turns: the page's cordon is compared with cohsh's cordon from the same
+// state, and likewise resume; the hive ends ONLINE.
+func (e *uiEnv) consoleLifecycle(t *testing.T, c *uiClient) {
+	same := func(what string, got, want []string) {
+		t.Helper()
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s:\n page  %q\n cohsh %q", what, got, want)
+		}
+	}
+	same("lifecycle drain from ONLINE", c.console("lifecycle drain"), cohshLines(t, e.bin, e.rt, "lifecycle", "drain"))
+	pageCordon := c.console("lifecycle cordon")
+	cohshResume := cohshLines(t, e.bin, e.rt, "lifecycle", "resume")
+	same("lifecycle cordon", pageCordon, cohshLines(t, e.bin, e.rt, "lifecycle", "cordon"))
+	same("lifecycle resume", c.console("lifecycle resume"), cohshResume)
+	if got := c.console("cat /proc/lifecycle/state"); got[0] != "OK CAT path=/proc/lifecycle/state data=state=ONLINE" {
+		t.Errorf("after cordon and resume: %q", got)
+	}
+	if code, b := c.do("POST", "/api/console", []byte(`{"line":"lifecycle bogus"}`)); code != 400 || !strings.Contains(string(b), "lifecycle takes one of") {
+		t.Errorf("lifecycle bogus = %d %s", code, b)
+	}
+}
+
+// consoleFollow: tail -f streams cohsh's follow lines (the ack, then each
+// new line once) until the page closes it; a refused path ends the
+// stream with cohsh's refusal lines; one stream per UI session.
+func (e *uiEnv) consoleFollow(t *testing.T, c *uiClient) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ev := c.sse(ctx, "/api/console/follow?path=/log/queen.log")
+	await(t, ev, "the tail ack", func(n, d string) bool {
+		if n != "line" || d != `{"line":"OK TAIL path=/log/queen.log"}` {
+			t.Fatalf("first follow event %s %s", n, d)
+		}
+		return true
+	})
+	if code, b := c.do("GET", "/api/console/follow?path=/log/queen.log", nil); code != 409 {
+		t.Errorf("a second follow = %d %s", code, b)
+	}
+	cohshLines(t, e.bin, e.rt, "cat", "/proc/follow-marker") // logs a refusal naming the path
+	await(t, ev, "the new log line", func(n, d string) bool { return n == "line" && strings.Contains(d, "follow-marker") })
+	cancel()
+	want := cohshLines(t, e.bin, e.rt, "tail", "/nope")
+	c2 := e.ui.client(t) // a session of its own: c's slot frees when its stream's handler notices the close
+	c2.login(e.queenTok)
+	ev = c2.sse(context.Background(), "/api/console/follow?path=/nope")
+	await(t, ev, "the refusal", func(n, d string) bool {
+		var end struct{ Lines []string }
+		if n != "end" || json.Unmarshal([]byte(d), &end) != nil {
+			return false
+		}
+		if strings.Join(end.Lines, "\n") != strings.Join(want, "\n") {
+			t.Errorf("tail -f /nope:\n page  %q\n cohsh %q", end.Lines, want)
+		}
+		return true
+	})
 }
 
 func (e *uiEnv) panelsReplay(t *testing.T) {

@@ -240,6 +240,19 @@ func TestSwarmUIBrowser(t *testing.T) {
 		if recalled != "cat /proc/lifecycle/state" {
 			t.Fatalf("ArrowUp recalled %q", recalled)
 		}
+		// tail -f streams into the panel until Escape stops it.
+		cdo(t, ctx,
+			js(`document.getElementById('console-output').replaceChildren()`),
+			js(`document.getElementById('console-input').value = ''`),
+			chromedp.SendKeys(chromedp.ID("console-input"), "tail -f /log/queen.log\r"),
+			waitJS(`[...document.querySelectorAll('#console-output .console-line')].some(e => e.textContent === 'OK TAIL path=/log/queen.log')`),
+		)
+		cohshLines(t, bin, rt, "cat", "/proc/browser-follow-marker")
+		cdo(t, ctx,
+			waitJS(`[...document.querySelectorAll('#console-output .console-line')].some(e => e.textContent.includes('browser-follow-marker'))`),
+			chromedp.SendKeys(chromedp.ID("console-input"), kb.Escape),
+			waitJS(`[...document.querySelectorAll('#console-output .console-prompt')].some(e => e.textContent === 'tail -f stopped')`),
+		)
 	})
 
 	t.Run("replay renders deterministically", func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/client"
+	"github.com/cohesix/cohesix/internal/cohverb"
 	"github.com/cohesix/cohesix/internal/hive"
 	"github.com/cohesix/cohesix/internal/testutil"
 )
@@ -26,7 +27,7 @@ func TestNewLines(t *testing.T) {
 		{"ring moved past everything", []string{"a"}, []string{"x", "y"}, []string{"x", "y"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := newLines(tc.prev, tc.cur); strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			if got := cohverb.NewLines(tc.prev, tc.cur); strings.Join(got, ",") != strings.Join(tc.want, ",") {
 				t.Errorf("newLines(%q, %q) = %q; want %q", tc.prev, tc.cur, got, tc.want)
 			}
 		})

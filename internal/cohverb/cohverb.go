@@ -1,7 +1,8 @@
 // Package cohverb is cohsh's verb grammar above the console's: how an
 // operator's shell line (help, log, cat, ls, tail, echo, spawn, kill, bind,
-// mount) becomes the console line the hive receives, and the client-side
-// checks that refuse a line before it is sent. cohsh and swarmui's console
+// mount, lifecycle) becomes the console line the hive receives, the
+// client-side checks that refuse a line before it is sent, and tail -f's
+// follow loop. cohsh and swarmui's console
 // panel both use it, so the page prints exactly the lines cohsh prints.
 package cohverb
 

@@ -139,7 +139,7 @@ func Defaults() *Manifest {
 		},
 		UIProviders: UIProviders{ProcUI: UIProcUI{PageWorkers: 64, PageBytes: 8192}},
 		SwarmUI: SwarmUI{
-			Bind: "127.0.0.1:8090", SessionsMax: 64, SessionIdleS: 900, RatePerS: 50, PushMs: 200,
+			Bind: "127.0.0.1:8090", SessionsMax: 64, SessionsPerSubject: 4, SessionIdleS: 900, RatePerS: 50, PushMs: 200,
 			TicketScope: "per-ticket",
 			Cache:       SwarmUICache{MaxBytes: 262144, TTLS: 3600},
 			Hive: SwarmUIHive{

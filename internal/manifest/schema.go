@@ -490,15 +490,18 @@ type ClientPaths struct {
 }
 
 type SwarmUI struct {
-	Bind         string       `toml:"bind" check:"hostport" doc:"swarmui's default listen address (loopback)"`
-	SessionsMax  int64        `toml:"sessions_max" min:"1" doc:"live browser sessions (cookie table bound)"`
-	SessionIdleS int64        `toml:"session_idle_s" min:"1" doc:"an idle browser session is evicted"`
-	RatePerS     int64        `toml:"rate_per_s" min:"1" doc:"API requests per second per browser session (429 over it)"`
-	PushMs       int64        `toml:"push_ms" min:"1" doc:"the stream's diff cadence"`
-	TicketScope  string       `toml:"ticket_scope" check:"nonempty"`
-	Cache        SwarmUICache `toml:"cache"`
-	Hive         SwarmUIHive  `toml:"hive"`
-	Paths        SwarmUIPaths `toml:"paths"`
+	Bind        string `toml:"bind" check:"hostport" doc:"swarmui's default listen address (loopback)"`
+	SessionsMax int64  `toml:"sessions_max" min:"1" doc:"live browser sessions (cookie table bound)"`
+	// SessionsPerSubject keeps one ticket's logins from evicting everyone
+	// else's sessions (the table evicts its least recently used).
+	SessionsPerSubject int64        `toml:"sessions_per_subject" min:"1" le:"swarmui.sessions_max" doc:"live browser sessions of one ticket subject (429 over it)"`
+	SessionIdleS       int64        `toml:"session_idle_s" min:"1" doc:"an idle browser session is evicted"`
+	RatePerS           int64        `toml:"rate_per_s" min:"1" doc:"API requests per second per browser session (429 over it)"`
+	PushMs             int64        `toml:"push_ms" min:"1" doc:"the stream's diff cadence"`
+	TicketScope        string       `toml:"ticket_scope" check:"nonempty"`
+	Cache              SwarmUICache `toml:"cache"`
+	Hive               SwarmUIHive  `toml:"hive"`
+	Paths              SwarmUIPaths `toml:"paths"`
 }
 
 type SwarmUICache struct {

@@ -58,6 +58,9 @@ type Worker struct {
 	Running    bool
 	ExitReason string
 	Ring       Ring
+	// Gen is the snapshot Seq that published this worker's last change
+	// (workerlist.go): /proc/ui/since lists the workers with Gen > N.
+	Gen uint64
 }
 
 // Ring is a worker's telemetry: the retained bytes and the absolute offset
@@ -522,6 +525,7 @@ type Snapshot struct {
 	NowMs     uint64
 	BootMs    uint64
 	workers   workerList // spawn order (Workers, Worker; workerlist.go)
+	removed   removals   // the last workers that left, for ChangedSince
 	Log       []string   // retained /log/queen.log lines, oldest first
 	LogTotal  uint64
 	Lifecycle Lifecycle
@@ -562,6 +566,7 @@ func (s *State) snapshot(seq, nowMs uint64) *Snapshot {
 	sn.CAS = s.cas.view
 	sn.Trace = s.traceView()
 	sn.Peers = s.peerView(nowMs)
-	sn.workers = s.publishWorkers()
+	sn.workers = s.publishWorkers(seq)
+	sn.removed = s.wt.removed
 	return sn
 }

@@ -3,6 +3,8 @@ package queen
 import (
 	"iter"
 	"slices"
+
+	"github.com/cohesix/cohesix/generated"
 )
 
 // Snapshots share the worker table instead of copying it (issue 15): a
@@ -60,6 +62,54 @@ type workerTable struct {
 	changed map[string]bool // workers added or changed since pub
 	reorder bool            // a worker left the order: rebuild pub whole
 	owned   map[int]bool    // scratch for publishWorkers
+	gone    []string        // workers removed since pub
+	removed removals        // published: the last workers that left
+}
+
+// removals are the last workers that left the table, each with the
+// snapshot Seq that first lacked it, oldest first, at most
+// ui_providers.proc_ui.page_workers of them (a change feed longer than a
+// page is a full read anyway). floor is the newest Seq dropped from the
+// list: a reader behind it cannot learn every removal and reads whole.
+type removals struct {
+	ids   []string
+	seqs  []uint64
+	floor uint64
+}
+
+// add records ids leaving at seq; it returns a new value (snapshots share
+// the old one).
+func (r removals) add(ids []string, seq uint64) removals {
+	n := removals{ids: append(slices.Clip(r.ids), ids...), seqs: slices.Clip(r.seqs), floor: r.floor}
+	for range ids {
+		n.seqs = append(n.seqs, seq)
+	}
+	if over := len(n.ids) - generated.UiProvidersProcUiPageWorkers; over > 0 {
+		n.floor = n.seqs[over-1]
+		n.ids, n.seqs = slices.Clone(n.ids[over:]), slices.Clone(n.seqs[over:])
+	}
+	return n
+}
+
+// ChangedSince is the change feed of /proc/ui/since/<gen>: the workers
+// published after gen (spawn order) and the ids that left after it. ok is
+// false when the snapshot cannot tell (gen is ahead of it, or older than
+// the removals it keeps): the reader then reads every worker.
+func (sn *Snapshot) ChangedSince(gen uint64) (changed []Worker, removed []string, ok bool) {
+	if gen > sn.Seq || gen < sn.removed.floor {
+		return nil, nil, false
+	}
+	for w := range sn.workers.all() {
+		if w.Gen > gen {
+			changed = append(changed, *w)
+		}
+	}
+	for i, id := range sn.removed.ids {
+		if sn.removed.seqs[i] > gen {
+			removed = append(removed, id)
+		}
+	}
+	return changed, removed, true
 }
 
 // published is the copy of w a snapshot holds: the rings' data is never
@@ -83,6 +133,9 @@ func (s *State) addWorker(w *Worker) {
 
 // removeWorker takes id out of the table (kill, restart).
 func (s *State) removeWorker(id string) {
+	if _, ok := s.workers[id]; ok {
+		s.wt.gone = append(s.wt.gone, id)
+	}
 	delete(s.workers, id)
 	s.order = slices.DeleteFunc(s.order, func(x string) bool { return x == id })
 	s.wt.reorder = true
@@ -97,10 +150,20 @@ func (s *State) touch(w *Worker) {
 	s.wt.changed[w.ID] = true
 }
 
-// publishWorkers returns the worker list for a new snapshot: the last one
-// with the changed workers replaced, or all rebuilt after a removal.
-func (s *State) publishWorkers() workerList {
+// publishWorkers returns the worker list for snapshot seq: the last one
+// with the changed workers replaced, or all rebuilt after a removal. The
+// changed workers are stamped Gen = seq, the removed ones recorded.
+func (s *State) publishWorkers(seq uint64) workerList {
 	t := &s.wt
+	for id := range t.changed {
+		if w := s.workers[id]; w != nil {
+			w.Gen = seq
+		}
+	}
+	if len(t.gone) > 0 {
+		t.removed = t.removed.add(t.gone, seq)
+		t.gone = t.gone[:0]
+	}
 	switch {
 	case t.reorder:
 		s.rebuildWorkers()

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+
+	"github.com/cohesix/cohesix/generated"
 )
 
 // workerStream is a run of commands that touch workers every way the
@@ -138,5 +140,66 @@ func TestSnapshotSharesUnchangedWorkers(t *testing.T) {
 	}
 	if idle := s.snapshot(3, bootMs); !reflect.DeepEqual(idle.workers, after.workers) || &idle.workers.chunks[0] != &after.workers.chunks[0] {
 		t.Errorf("a command that changed no worker republished the list")
+	}
+}
+
+// TestChangedSince: for every pair of snapshots of a stream that spawns,
+// changes, wraps, exhausts and kills workers, the older snapshot's
+// workers with the newer one's ChangedSince(older.Seq) applied (removals,
+// then changed workers replaced in place or appended) are exactly the
+// newer snapshot's workers: a reader of /proc/ui/since misses nothing.
+func TestChangedSince(t *testing.T) {
+	cfg := testConfig()
+	cfg.RingBytesPerWorker = 40
+	cfg.MaxWorkers = max(cfg.MaxWorkers, 2*chunkWorkers)
+	s := onlineState(t, cfg)
+	var snaps []*Snapshot
+	for i, c := range workerStream() {
+		now := bootMs + uint64(i)
+		s.Apply(c, now)
+		snaps = append(snaps, s.snapshot(uint64(i+1), now))
+	}
+	for i, old := range snaps {
+		for _, cur := range snaps[i:] {
+			changed, removed, ok := cur.ChangedSince(old.Seq)
+			if !ok {
+				t.Fatalf("ChangedSince(%d) at seq %d: not ok", old.Seq, cur.Seq)
+			}
+			got := old.Workers()
+			got = slices.DeleteFunc(got, func(w Worker) bool { return slices.Contains(removed, w.ID) })
+			for _, w := range changed {
+				if k := slices.IndexFunc(got, func(x Worker) bool { return x.ID == w.ID }); k >= 0 {
+					got[k] = w
+				} else {
+					got = append(got, w)
+				}
+			}
+			if want := cur.Workers(); !reflect.DeepEqual(got, want) {
+				t.Fatalf("seq %d from %d: rebuilt workers differ\n got %+v\nwant %+v", cur.Seq, old.Seq, got, want)
+			}
+		}
+	}
+	last := snaps[len(snaps)-1]
+	if _, _, ok := last.ChangedSince(last.Seq + 1); ok {
+		t.Error("a gen ahead of the snapshot was answered")
+	}
+	if changed, removed, _ := last.ChangedSince(last.Seq); len(changed)+len(removed) != 0 {
+		t.Errorf("nothing changed since the snapshot itself, got %d changed %d removed", len(changed), len(removed))
+	}
+}
+
+// TestChangedSinceFloor: past page_workers removals the oldest are
+// dropped, and a reader behind them is told to read whole.
+func TestChangedSinceFloor(t *testing.T) {
+	var r removals
+	for i := range generated.UiProvidersProcUiPageWorkers + 3 {
+		r = r.add([]string{fmt.Sprintf("worker-%d", i)}, uint64(i+1))
+	}
+	sn := &Snapshot{Seq: uint64(generated.UiProvidersProcUiPageWorkers + 3), removed: r}
+	if _, _, ok := sn.ChangedSince(2); ok {
+		t.Error("a reader behind the dropped removals was answered")
+	}
+	if _, removed, ok := sn.ChangedSince(3); !ok || len(removed) != generated.UiProvidersProcUiPageWorkers {
+		t.Errorf("ChangedSince(3) = %d removed, ok %v", len(removed), ok)
 	}
 }

@@ -36,6 +36,7 @@ type Config struct {
 	ConsoleAddr      string // the hive's TCP console, for the console panel
 	ConsoleToken     string // its AUTH token: held here, never sent to the page
 	Gateway          string // hive-gateway's URL; "" talks Secure9P directly
+	GatewayToken     string // the gateway's request-auth token (gatewayapi.TokenEnv)
 	Replay           string // a .trace or snapshot file: offline mode, no hive
 	Assets           fs.FS  // the built page (web/dist); nil or no index.html answers 503
 	Log              io.Writer
@@ -45,10 +46,11 @@ type Config struct {
 	// Now is the clock (tests inject one); nil is time.Now.
 	Now func() time.Time
 
-	SessionsMax int
-	SessionIdle time.Duration
-	RatePerS    int
-	Push        time.Duration
+	SessionsMax        int
+	SessionsPerSubject int
+	SessionIdle        time.Duration
+	RatePerS           int
+	Push               time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -73,6 +75,9 @@ func (c Config) withDefaults() Config {
 	if c.SessionsMax <= 0 {
 		c.SessionsMax = generated.SwarmuiSessionsMax
 	}
+	if c.SessionsPerSubject <= 0 {
+		c.SessionsPerSubject = generated.SwarmuiSessionsPerSubject
+	}
 	if c.SessionIdle <= 0 {
 		c.SessionIdle = time.Duration(generated.SwarmuiSessionIdleS) * time.Second
 	}
@@ -81,6 +86,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Push <= 0 {
 		c.Push = time.Duration(generated.SwarmuiPushMs) * time.Millisecond
+	}
+	if c.Dial == nil && c.Gateway != "" {
+		c.Dial = c.dialGateway
 	}
 	if c.Dial == nil {
 		addr := c.Hive9P
@@ -104,6 +112,11 @@ func (c Config) Check() error {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
+	}
+	if c.Gateway != "" {
+		if _, err := c.gatewayClient(); err != nil {
+			return err
+		}
 	}
 	return nil
 }

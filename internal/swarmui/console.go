@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/client"
@@ -74,8 +73,9 @@ func (e *errLocal) Error() string { return e.msg }
 
 // runConsole runs one shell line as cohsh would: cohverb.Wire turns the
 // verbs cohsh rewrites (help, log, cat, ls, tail, echo, spawn, kill, bind,
-// mount) into their console lines, attach and quit keep the session's
-// attach state, and any other line goes to the hive verbatim.
+// mount) into their console lines, lifecycle is cohverb's check and line,
+// attach and quit keep the session's attach state, and any other line
+// goes to the hive verbatim. tail -f streams (followRoute).
 func (s *Server) runConsole(ctx context.Context, se *session, line string) ([]string, error) {
 	f := strings.Fields(line)
 	wire, local, ok, err := cohverb.Wire(line)
@@ -89,27 +89,23 @@ func (s *Server) runConsole(ctx context.Context, se *session, line string) ([]st
 			return nil, err
 		}
 		return s.attachConsole(ctx, se)
+	case !ok && f[0] == "tail":
+		return nil, &errLocal{"tail -f streams: GET /api/console/follow?path=<path> (the page does this for you)"}
+	case !ok && f[0] == "lifecycle":
+		return s.lifecycle(ctx, se, f[1:])
 	}
 	if err := se.checkVerb(f, ok); err != nil {
 		return nil, err
 	}
-	if err := s.ensureConsole(ctx, se); err != nil {
-		return nil, err
-	}
-	cs := se.console
-	if !cs.attached {
-		if lines, err := s.attachConsole(ctx, se); err != nil || !cs.attached {
-			return lines, err // the hive's refusal, verbatim
-		}
-	}
-	resp, err := cs.conn.DoContext(ctx, wire)
+	resp, err := s.wire(ctx, se, wire)
 	if err != nil {
-		cs.conn.Close()
-		se.console = nil
 		return nil, err
+	}
+	if !se.console.attached { // the attach was refused: its lines
+		return resp.Raw, nil
 	}
 	if f[0] == "quit" || f[0] == "detach" {
-		cs.attached = false
+		se.console.attached = false
 		if f[0] == "quit" {
 			return append(resp.Raw, "closing session"), nil
 		}
@@ -117,18 +113,61 @@ func (s *Server) runConsole(ctx context.Context, se *session, line string) ([]st
 	return resp.Raw, nil
 }
 
+// wire sends one console line on the session's console, attaching it
+// with the login's ticket first when it is not attached. A refused attach
+// comes back as its lines (Raw) with no ack of line's own; a broken
+// connection is dropped, so the next line dials again.
+func (s *Server) wire(ctx context.Context, se *session, line string) (client.Response, error) {
+	if err := s.ensureConsole(ctx, se); err != nil {
+		return client.Response{}, err
+	}
+	cs := se.console
+	if !cs.attached {
+		if lines, err := s.attachConsole(ctx, se); err != nil || !cs.attached {
+			return client.Response{Raw: lines}, err // the hive's refusal, verbatim
+		}
+	}
+	resp, err := cs.conn.DoContext(ctx, line)
+	if err != nil {
+		cs.conn.Close()
+		se.console = nil
+		return client.Response{}, err
+	}
+	return resp, nil
+}
+
+// lifecycle is cohsh's lifecycle verb: the queen only, the state read
+// and the transition checked before the line is sent (cohverb).
+func (s *Server) lifecycle(ctx context.Context, se *session, args []string) ([]string, error) {
+	action, err := cohverb.LifecycleAction(args)
+	if err != nil {
+		return nil, &errLocal{err.Error()}
+	}
+	if se.role != "queen" {
+		return nil, &errLocal{"lifecycle requires an attached queen session"}
+	}
+	resp, err := s.wire(ctx, se, string(console.Cat)+" "+cohverb.LifecycleStatePath)
+	if err != nil || !resp.HasAck || !resp.Ack.OK {
+		return resp.Raw, err
+	}
+	if line := cohverb.LifecycleRefusal(action, cohverb.LifecycleState(resp.Lines), console.ManifestLimits()); line != "" {
+		return []string{line}, nil
+	}
+	resp, err = s.wire(ctx, se, cohverb.LifecycleLine(action))
+	return resp.Raw, err
+}
+
 // cohshOnly are the cohsh verbs that need the operator's terminal or
 // files; the console panel refuses them with cohshOnlyWhy.
-var cohshOnly = map[string]bool{"tail": true, "lifecycle": true, "test": true, "telemetry": true, "pool": true, "tcp-diag": true}
+var cohshOnly = map[string]bool{"test": true, "telemetry": true, "pool": true, "tcp-diag": true}
 
-const cohshOnlyWhy = "runs in cohsh, not in the console panel (tail -f: the live view is the stream)"
+const cohshOnlyWhy = "runs in cohsh, not in the console panel: it needs cohsh's script runner or the operator's files"
 
 func (s *Server) ensureConsole(ctx context.Context, se *session) error {
 	if se.console != nil {
 		return nil
 	}
-	c, err := client.DialOptions(ctx, s.cfg.ConsoleAddr, s.cfg.ConsoleToken, client.Options{
-		Timeout: time.Duration(generated.ClientPoliciesRetryTimeoutMs) * time.Millisecond})
+	c, err := s.dialConsole(ctx)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package swarmui
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"strconv"
 	"sync"
@@ -18,13 +19,14 @@ type walker interface {
 	Walk(path string) (p9.File, error)
 }
 
-// openFids are one session's open /proc/ui fids; mu serialises polls of
-// the session (two tabs share them).
+// openFids are one session's open /proc/ui fids and its change feed; mu
+// serialises polls of the session (two tabs share them).
 type openFids struct {
 	mu    sync.Mutex
 	gen   p9.File
 	pages []p9.File
 	buf   []byte
+	feed  feed // feed.go
 }
 
 func (o *openFids) closeAll() {
@@ -66,32 +68,70 @@ func (o *openFids) read(f p9.File) ([]byte, error) {
 	return o.buf[:n], nil
 }
 
-// pollFids is poll over kept fids; any error drops them all, so the next
-// poll walks afresh.
-func (o *openFids) poll(w walker) (Queen, []rawWorker, error) {
+// poll reads the hive's workers for a queen-side session: the change
+// feed when it can answer, else whole — over kept fids when the upstream
+// hands out fids (Secure9P), else by path (the gateway). A failed whole
+// read drops the fids, so the next poll walks afresh.
+func (o *openFids) poll(h Hive) (Queen, []rawWorker, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	q, raws, err := o.pollLocked(w)
+	if q, raws, ok := o.feed.next(h); ok {
+		return q, raws, nil
+	}
+	var gen uint64
+	var q Queen
+	var raws []rawWorker
+	var err error
+	if w, ok := h.(walker); ok {
+		gen, q, raws, err = o.pollLocked(w)
+	} else {
+		gen, q, raws, err = pollPaths(h)
+	}
 	if err != nil {
 		o.closeAll()
+		o.feed.have = false
+		return Queen{}, nil, err
 	}
-	return q, raws, err
+	o.feed.reset(gen, raws)
+	return q, raws, nil
 }
 
-func (o *openFids) pollLocked(w walker) (Queen, []rawWorker, error) {
+// pollPaths is a whole read by path: gen, then each page.
+func pollPaths(h Hive) (uint64, Queen, []rawWorker, error) {
+	b, err := h.Read(PathUIGen, generated.UiProvidersProcUiPageBytes)
+	if err != nil {
+		return 0, Queen{}, nil, fmt.Errorf("reading %s: %w", PathUIGen, err)
+	}
+	gen, pages, q, err := parseUIGen(b)
+	if err != nil {
+		return 0, Queen{}, nil, err
+	}
+	var raws []rawWorker
+	for i := range pages {
+		pb, err := h.Read(PathUIPages+strconv.Itoa(i), generated.UiProvidersProcUiPageBytes)
+		if err != nil {
+			break // the page went away with removed workers; the next poll sees the rest
+		}
+		raws = append(raws, parseUIPage(pb)...)
+	}
+	return gen, q, raws, nil
+}
+
+// pollLocked is a whole read over kept fids.
+func (o *openFids) pollLocked(w walker) (uint64, Queen, []rawWorker, error) {
 	var err error
 	if o.gen == nil {
 		if o.gen, err = openRead(w, PathUIGen); err != nil {
-			return Queen{}, nil, err
+			return 0, Queen{}, nil, err
 		}
 	}
 	b, err := o.read(o.gen)
 	if err != nil {
-		return Queen{}, nil, err
+		return 0, Queen{}, nil, err
 	}
-	_, pages, q, err := parseUIGen(b)
+	gen, pages, q, err := parseUIGen(b)
 	if err != nil {
-		return Queen{}, nil, err
+		return 0, Queen{}, nil, err
 	}
 	for len(o.pages) > pages { // workers left: a page past the end reads empty, close it
 		o.pages[len(o.pages)-1].Close()
@@ -108,9 +148,9 @@ func (o *openFids) pollLocked(w walker) (Queen, []rawWorker, error) {
 	for _, f := range o.pages {
 		pb, err := o.read(f)
 		if err != nil {
-			return Queen{}, nil, err
+			return 0, Queen{}, nil, err
 		}
 		raws = append(raws, parseUIPage(pb)...)
 	}
-	return q, raws, nil
+	return gen, q, raws, nil
 }

@@ -36,3 +36,25 @@ func FuzzParseUIPage(f *testing.F) {
 		parseUIGen(b)
 	})
 }
+
+// FuzzParseUISince: a /proc/ui/since answer from a hostile hive never
+// panics the parser or the feed, and an accepted one has the lines its
+// header counts.
+func FuzzParseUISince(f *testing.F) {
+	head := "gen=9 now_ms=1 workers=2 pages=1 lifecycle=ONLINE reachable=yes since=7 "
+	f.Add([]byte(head + "full=no changed=1 removed=1\nworker-3 role=worker-heartbeat state=running ticks=5 ops=0 budget_ticks=10 budget_ops=- telemetry_end=100\nworker-1 removed\n"))
+	f.Add([]byte(head + "full=yes changed=0 removed=0\n"))
+	f.Add([]byte(head + "full=no changed=-1 removed=99999999999999999999\n removed\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, changed, removed, err := parseUISince(b)
+		if err != nil {
+			return
+		}
+		if len(changed) != h.changed || len(removed) != h.removed {
+			t.Fatalf("accepted %d/%d lines for a header of %d/%d", len(changed), len(removed), h.changed, h.removed)
+		}
+		var fd feed
+		fd.reset(h.since, changed)
+		fd.apply(h.gen, changed, removed)
+	})
+}

@@ -117,7 +117,15 @@ func clip(s string) string {
 	return s
 }
 
-// pressure is the used share of the tightest budget, 0 without one.
+// pressureStep is the pressure's resolution. The page draws it as an
+// aura's size and alpha, where a hundredth is below a pixel; finer, every
+// ticking worker's W would change on every poll (a budget of 100,000
+// ticks moves by 2e-5 a poll) and a 1,000-worker hive would send all
+// 1,000 workers five times a second for nothing visible.
+const pressureStep = 100 // limit-literal-ok: hundredths, a presentation choice
+
+// pressure is the used share of the tightest budget, 0 without one, in
+// hundredths.
 func (w rawWorker) pressure() float64 {
 	p := 0.0
 	if w.budgetTicks > 0 {
@@ -126,7 +134,7 @@ func (w rawWorker) pressure() float64 {
 	if w.budgetOps > 0 {
 		p = max(p, float64(w.ops)/float64(w.budgetOps))
 	}
-	return math.Min(p, 1)
+	return math.Min(math.Round(p*pressureStep)/pressureStep, 1)
 }
 
 func lifecycleWord(state string) string {

@@ -41,7 +41,7 @@ type Server struct {
 // New builds a server; cfg must have passed Check.
 func New(cfg Config) (*Server, error) {
 	cfg = cfg.withDefaults()
-	s := &Server{cfg: cfg, sess: sessions{max: cfg.SessionsMax, idle: cfg.SessionIdle, m: map[string]*session{}},
+	s := &Server{cfg: cfg, sess: sessions{max: cfg.SessionsMax, perSubject: cfg.SessionsPerSubject, idle: cfg.SessionIdle, m: map[string]*session{}},
 		log: log.New(cfg.Log, "swarmui: ", log.LstdFlags|log.LUTC)}
 	if cfg.Replay != "" {
 		r, err := loadReplayFile(cfg.Replay, cfg.Now())
@@ -61,6 +61,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/whoami", s.authed(s.whoami))
 	m.HandleFunc("GET /api/stream", s.authed(s.stream))
 	m.HandleFunc("POST /api/console", s.authed(s.consoleRoute))
+	m.HandleFunc("GET /api/console/follow", s.authed(s.followRoute))
 	m.HandleFunc("GET /api/worker", s.authed(s.worker))
 	m.HandleFunc("GET /api/panel", s.authed(s.panel))
 	m.HandleFunc("POST /api/replay", s.authed(s.replay))
@@ -129,7 +130,7 @@ func (s *Server) upstreamName() string {
 	case s.local != nil:
 		return "replay " + s.cfg.Replay
 	case s.cfg.Gateway != "":
-		return "gateway " + s.cfg.Gateway + ", Secure9P " + s.cfg.Hive9P
+		return "gateway " + s.cfg.Gateway
 	}
 	return "Secure9P " + s.cfg.Hive9P
 }
@@ -212,7 +213,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusUnauthorized, "ticket refused: "+err.Error())
 		return
 	}
-	se := &session{role: claims.Role.String(), subject: claims.Subject, ticket: tok}
+	se := &session{role: claims.Role.String(), subject: claims.Subject, ticket: tok,
+		key: subjectKey(claims.Role.String(), claims.Subject, tok)}
+	if err := s.sess.subjectFull(se.key, s.cfg.Now()); err != nil {
+		s.refuseFlood(w, r, se, err)
+		return
+	}
 	if s.local == nil {
 		h, err := s.cfg.Dial(tok)
 		if err != nil {
@@ -224,6 +230,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := s.sess.add(se, s.cfg.Now()); err != nil {
 		se.close()
+		var full *errSubjectFull
+		if errors.As(err, &full) {
+			s.refuseFlood(w, r, se, err)
+			return
+		}
 		writeErr(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
@@ -231,6 +242,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		SameSite: http.SameSiteStrictMode, Secure: s.cfg.TLSCert != ""})
 	s.log.Printf("login role=%s subject=%q", se.role, se.subject)
 	writeJSON(w, http.StatusOK, whoami{Role: se.role, Subject: se.subject})
+}
+
+// refuseFlood answers a login over swarmui.sessions_per_subject: 429, and
+// an audit line naming the subject and the client, never the ticket.
+func (s *Server) refuseFlood(w http.ResponseWriter, r *http.Request, se *session, err error) {
+	s.log.Printf("audit login refused reason=sessions-per-subject role=%s subject=%s limit=%d remote=%s",
+		se.role, subjectName(se.key), s.sess.perSubject, r.RemoteAddr)
+	w.Header().Set("Retry-After", strconv.Itoa(int(s.cfg.SessionIdle/time.Second)))
+	writeErr(w, http.StatusTooManyRequests, err.Error())
 }
 
 func (s *Server) logout(w http.ResponseWriter, _ *http.Request, se *session) {

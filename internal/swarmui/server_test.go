@@ -435,3 +435,52 @@ func TestReplayMode(t *testing.T) {
 		t.Errorf("console in replay mode = %d", r.StatusCode)
 	}
 }
+
+// TestLoginFloodKeepsOperator: a flood of valid logins with one ticket
+// fills that subject's share (swarmui.sessions_per_subject) and is then
+// refused with 429 and an audit line, before any upstream dial; the
+// honest operator's session survives, though the LRU rule alone would
+// have evicted it. Another subject still logs in.
+func TestLoginFloodKeepsOperator(t *testing.T) {
+	var logs bytes.Buffer
+	var dials int
+	f := newFixture(t, func(c *Config) {
+		c.SessionsMax, c.SessionsPerSubject, c.Log = 8, 3, &logs
+		dial := c.Dial
+		c.Dial = func(tok string) (Hive, error) { dials++; return dial(tok) }
+	})
+	honest := f.login(t, mint(t, ticket.RoleQueen, ""))
+	flood := mint(t, ticket.RoleWorkerHeartbeat, "worker-7")
+	refused := 0
+	for range 50 {
+		r := f.do(t, "POST", "/api/login", `{"ticket":"`+flood+`"}`, nil)
+		b := body(t, r)
+		switch r.StatusCode {
+		case 200:
+		case 429:
+			refused++
+			if !strings.Contains(b, "sessions_per_subject") || r.Header.Get("Retry-After") == "" {
+				t.Fatalf("flood refusal = %s (Retry-After %q)", b, r.Header.Get("Retry-After"))
+			}
+		default:
+			t.Fatalf("flood login = %d %s", r.StatusCode, b)
+		}
+	}
+	if refused != 47 || dials != 4 {
+		t.Errorf("flood: %d refused, %d upstream dials; want 47 refused, 4 dials (the operator's and 3)", refused, dials)
+	}
+	if r := f.do(t, "GET", "/api/whoami", "", honest); r.StatusCode != 200 {
+		t.Errorf("the operator's session was pushed out by the flood: %d", r.StatusCode)
+	}
+	// A second worker ticket of the same subject shares its share.
+	if r := f.do(t, "POST", "/api/login", `{"ticket":"`+mint(t, ticket.RoleWorkerHeartbeat, "worker-7")+`"}`, nil); r.StatusCode != 429 {
+		t.Errorf("another ticket of the flooding subject = %d", r.StatusCode)
+	}
+	f.login(t, mint(t, ticket.RoleWorkerHeartbeat, "worker-8"))
+	if !strings.Contains(logs.String(), `audit login refused reason=sessions-per-subject role=worker-heartbeat subject="worker-heartbeat/worker-7" limit=3`) {
+		t.Errorf("no audit line for the flood:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), flood) {
+		t.Error("the log holds the flooder's ticket")
+	}
+}

@@ -2,9 +2,13 @@ package swarmui
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -20,6 +24,7 @@ type session struct {
 	role    string
 	subject string
 	ticket  string // for the console's attach; never sent to the page
+	key     string // subjectKey: whom swarmui.sessions_per_subject counts
 	hive    Hive
 
 	mu      sync.Mutex
@@ -31,6 +36,7 @@ type session struct {
 
 	consoleMu sync.Mutex // one console command at a time per session
 	console   *consoleState
+	following atomic.Bool // a tail -f stream is open (one per session)
 }
 
 // allow counts one request against the per-session rate and says how long
@@ -57,16 +63,68 @@ func (s *session) idleSince(now time.Time) time.Duration {
 
 // sessions is the bounded cookie table. Over the bound the oldest idle
 // session is evicted; an idle session past the idle limit is evicted on
-// the next lookup sweep.
+// the next lookup sweep. One subject holds at most perSubject sessions:
+// over that its next login is refused, so a flood of valid logins cannot
+// evict other operators through the LRU rule.
 type sessions struct {
-	max  int
-	idle time.Duration
+	max        int
+	perSubject int
+	idle       time.Duration
 
 	mu sync.Mutex
 	m  map[string]*session // guarded by mu
 }
 
 var errTableFull = errors.New("too many UI sessions: log out elsewhere or wait for idle sessions to expire")
+
+// errSubjectFull is a login over swarmui.sessions_per_subject (429).
+type errSubjectFull struct {
+	subject string
+	n       int
+}
+
+func (e *errSubjectFull) Error() string {
+	return fmt.Sprintf("this ticket's subject %s already has %d UI sessions (swarmui.sessions_per_subject): log out of one or wait for it to expire", e.subject, e.n)
+}
+
+// subjectKey is whom the per-subject cap counts: the role and subject a
+// ticket names, or the ticket itself when it names no subject (a queen
+// ticket), so that two operators' subject-less tickets are two keys.
+func subjectKey(role, subject, tok string) string {
+	if subject != "" {
+		return role + "/" + subject
+	}
+	h := sha256.Sum256([]byte(tok))
+	return role + "#" + hex.EncodeToString(h[:8])
+}
+
+// subjectName is a subject key as a log line may show it (never a ticket).
+func subjectName(key string) string { return strconv.Quote(key) }
+
+// subjectFull is the per-subject refusal for key, nil when there is room
+// (expired sessions do not count). It is checked before the upstream
+// dial, so a flood costs the hive nothing, and again in add.
+func (t *sessions) subjectFull(key string, now time.Time) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.subjectFullLocked(key, now)
+}
+
+func (t *sessions) subjectFullLocked(key string, now time.Time) error {
+	if t.perSubject <= 0 {
+		return nil
+	}
+	n := 0
+	for _, x := range t.m {
+		if x.key == key && x.idleSince(now) < t.idle {
+			n++
+		}
+	}
+	if n >= t.perSubject {
+		return &errSubjectFull{subject: subjectName(key), n: n}
+	}
+	return nil
+}
 
 func newID() string {
 	var b [16]byte
@@ -92,6 +150,9 @@ func (t *sessions) add(s *session, now time.Time) error {
 			delete(t.m, id)
 			evict = append(evict, x)
 		}
+	}
+	if err := t.subjectFullLocked(s.key, now); err != nil {
+		return err
 	}
 	if len(t.m) >= t.max {
 		var oldest *session

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/cohesix/cohesix/generated"
@@ -31,26 +30,7 @@ func (s *Server) poll(se *session) (Queen, []rawWorker, error) {
 		return Queen{Lifecycle: "UNKNOWN", Reachable: true, Workers: 1},
 			[]rawWorker{{id: se.subject, role: se.role, state: "running", end: st.Size}}, nil
 	}
-	if w, ok := se.hive.(walker); ok {
-		return se.fids.poll(w)
-	}
-	b, err := se.hive.Read(PathUIGen, generated.UiProvidersProcUiPageBytes)
-	if err != nil {
-		return Queen{}, nil, fmt.Errorf("reading %s: %w", PathUIGen, err)
-	}
-	_, pages, q, err := parseUIGen(b)
-	if err != nil {
-		return Queen{}, nil, err
-	}
-	var raws []rawWorker
-	for i := range pages {
-		pb, err := se.hive.Read(PathUIPages+strconv.Itoa(i), generated.UiProvidersProcUiPageBytes)
-		if err != nil {
-			break // the page went away with removed workers; the next poll sees the rest
-		}
-		raws = append(raws, parseUIPage(pb)...)
-	}
-	return q, raws, nil
+	return se.fids.poll(se.hive)
 }
 
 // stream is GET /api/stream: a hive event, then at most one diff per

@@ -24,7 +24,49 @@ func (p *proc) uiEntries() []ns.Entry {
 	return []ns.Entry{
 		{Name: "gen", Node: p.snapFile("/proc/ui/gen", RenderUIGen)},
 		{Name: "workers", Node: ns.Dynamic{DirOps: ns.DirOps{Path: "/proc/ui/workers"}, Names: p.uiPageNames, Child: p.uiPage}},
+		{Name: "since", Node: ns.Dynamic{DirOps: ns.DirOps{Path: "/proc/ui/since"}, Names: func() []string { return nil }, Child: p.uiSince}},
 	}
+}
+
+// uiSince is /proc/ui/since/<gen>: the change feed (DECISIONS P72). A
+// reader that last saw snapshot gen walks since/<gen> and reads one page:
+// RenderUISince. The directory lists nothing: every decimal gen is a file.
+func (p *proc) uiSince(name string) (ns.Node, bool) {
+	gen, err := strconv.ParseUint(name, 10, 64)
+	if err != nil || strconv.FormatUint(gen, 10) != name {
+		return nil, false
+	}
+	return ns.Content{ReadOnly: ns.ReadOnly{Path: "/proc/ui/since/" + name}, Render: func() []byte {
+		return []byte(RenderUISince(p.cfg.Queen.Snapshot(), gen))
+	}}, true
+}
+
+// RenderUISince is /proc/ui/since/<gen>: /proc/ui/gen's line with
+// " since=<gen> full=no changed=<k> removed=<r>", then the k workers
+// published after gen as page lines (spawn order), then "<id> removed"
+// for each of the r that left after it. When the snapshot cannot tell
+// (gen ahead of it or older than the removals it keeps) or the answer
+// would not fit one page (page_workers lines, page_bytes), it is the
+// header alone with full=yes: the reader reads gen and the pages.
+func RenderUISince(s *queen.Snapshot, gen uint64) string {
+	head := strings.TrimSuffix(RenderUIGen(s), "\n") + fmt.Sprintf(" since=%d ", gen)
+	changed, removed, ok := s.ChangedSince(gen)
+	full := head + "full=yes changed=0 removed=0\n"
+	if !ok || len(changed)+len(removed) > generated.UiProvidersProcUiPageWorkers {
+		return full
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%sfull=no changed=%d removed=%d\n", head, len(changed), len(removed))
+	for i := range changed {
+		uiLine(&b, &changed[i])
+	}
+	for _, id := range removed {
+		fmt.Fprintf(&b, "%s removed\n", id)
+	}
+	if b.Len() > generated.UiProvidersProcUiPageBytes {
+		return full
+	}
+	return b.String()
 }
 
 func uiPages(n int) int {
@@ -72,15 +114,20 @@ func RenderUIPage(s *queen.Snapshot, page int) string {
 		return ""
 	}
 	var b strings.Builder
-	for _, w := range ws[lo:min(lo+per, len(ws))] {
-		state := "running"
-		if !w.Running {
-			state = "exited"
-		}
-		fmt.Fprintf(&b, "%s role=%s state=%s ticks=%d ops=%d budget_ticks=%s budget_ops=%s telemetry_end=%d\n",
-			w.ID, w.Role, state, w.Ticks, w.Ops, budgetField(w.Budget.Ticks), budgetField(w.Budget.Ops), w.Ring.End())
+	for i := lo; i < min(lo+per, len(ws)); i++ {
+		uiLine(&b, &ws[i])
 	}
 	return b.String()
+}
+
+// uiLine is one worker's page line.
+func uiLine(b *strings.Builder, w *queen.Worker) {
+	state := "running"
+	if !w.Running {
+		state = "exited"
+	}
+	fmt.Fprintf(b, "%s role=%s state=%s ticks=%d ops=%d budget_ticks=%s budget_ops=%s telemetry_end=%d\n",
+		w.ID, w.Role, state, w.Ticks, w.Ops, budgetField(w.Budget.Ticks), budgetField(w.Budget.Ops), w.Ring.End())
 }
 
 func budgetField(v *uint64) string {

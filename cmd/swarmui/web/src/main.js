@@ -11,6 +11,9 @@ let hive = null;
 let stream = null;
 let ready = false;
 let firstPaintMs = 0;
+// When the first hive event arrived and the renderer was up (performance.now()):
+// what the first paint waited for (BenchmarkSwarmUILive reports them).
+const marks = { streamOpenMs: 0, hiveEventMs: 0, rendererMs: 0 };
 let panelTimer = null;
 let workerTimer = null;
 
@@ -42,7 +45,7 @@ async function whoami() {
 function loggedIn(me) {
   $('login').hidden = true;
   $('whoami').textContent = `${me.role}${me.subject ? ` · ${me.subject}` : ''}`;
-  openStream();
+  if (!stream || stream.readyState === EventSource.CLOSED) openStream();
   refreshPanels();
   clearInterval(panelTimer);
   panelTimer = setInterval(refreshPanels, 5000);
@@ -65,7 +68,9 @@ $('login').addEventListener('submit', async (e) => {
 function openStream() {
   if (stream) stream.close();
   stream = new EventSource('/api/stream');
+  if (!marks.streamOpenMs) marks.streamOpenMs = performance.now();
   stream.addEventListener('hive', (e) => {
+    if (!marks.hiveEventMs) marks.hiveEventMs = performance.now();
     live.replace(JSON.parse(e.data));
     if (!replay.on) redraw();
     ready = hive !== null;
@@ -132,8 +137,43 @@ function consoleLine(text, cls) {
   $('console-output').scrollTop = $('console-output').scrollHeight;
 }
 
+// tail -f: one EventSource on /api/console/follow, cohsh's follow loop on
+// the server; Escape or the next command stops it.
+let following = null;
+
+function stopFollow() {
+  if (!following) return;
+  following.close();
+  following = null;
+  consoleLine('tail -f stopped', 'console-prompt');
+}
+
+function startFollow(path) {
+  const es = new EventSource(`/api/console/follow?path=${encodeURIComponent(path)}`);
+  following = es;
+  es.addEventListener('line', (ev) => consoleLine(JSON.parse(ev.data).line, 'console-line'));
+  es.addEventListener('end', (ev) => {
+    const d = JSON.parse(ev.data);
+    for (const l of d.lines || []) consoleLine(l, 'console-line');
+    if (d.error) consoleLine(d.error, 'console-error');
+    es.close();
+    if (following === es) following = null;
+  });
+  // No automatic reconnect: it would print the tail again from the start.
+  es.onerror = () => {
+    if (following !== es) return;
+    es.close();
+    following = null;
+    consoleLine('tail -f ended', 'console-error');
+  };
+}
+
 $('console-input').addEventListener('keydown', async (e) => {
   const input = e.target;
+  if (e.key === 'Escape') {
+    stopFollow();
+    return;
+  }
   if (e.key === 'ArrowUp' || e.key === 'ArrowDown') {
     e.preventDefault();
     historyAt = Math.max(0, Math.min(history.length, historyAt + (e.key === 'ArrowUp' ? -1 : 1)));
@@ -148,6 +188,12 @@ $('console-input').addEventListener('keydown', async (e) => {
   history.push(line);
   historyAt = history.length;
   consoleLine(`coh> ${line}`, 'console-prompt');
+  stopFollow();
+  const follow = line.match(/^tail\s+-f\s+(\S+)$/);
+  if (follow) {
+    startFollow(follow[1]);
+    return;
+  }
   try {
     const res = await postJSON('/api/console', { line });
     for (const l of res.lines || []) consoleLine(l, 'console-line');
@@ -225,6 +271,7 @@ Object.defineProperty(window, 'cohesixUI', {
     get firstPaintMs() {
       return firstPaintMs;
     },
+    marks: () => ({ ...marks }),
   }),
 });
 
@@ -234,8 +281,13 @@ async function start() {
   h.onFirstHivePaint = (ms) => {
     firstPaintMs = ms;
   };
+  // The stream opens at once, beside whoami, not after it: with a live
+  // cookie the first hive event is then one round trip sooner (the first
+  // paint waits for it); without one it fails with 401 and stays closed.
+  openStream();
   whoami(); // login and the stream do not wait for the renderer
   await h.init();
+  marks.rendererMs = performance.now();
   hive = h;
   if (live.seq >= 0) {
     ready = true;
