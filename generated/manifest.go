@@ -7,7 +7,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "59a5b95603953ca2a0416ff18d14bf7ac2b01d254519ad88d739f06ac9973d6c"
+const ManifestSHA256 = "ec24f778ec8c2132a6f72236793bbfc9924821299ad606f0662ed3021562cb6b"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -291,14 +291,15 @@ const (
 	TicketLimitsMaxScopeRatePerS                     = 64                                            // ticket_limits.max_scope_rate_per_s
 	TicketLimitsMaxScopes                            = 8                                             // ticket_limits.max_scopes
 	TicketLimitsRateWindowMs                         = 1000                                          // ticket_limits.rate_window_ms
+	UiProvidersCborMaxBytes                          = 32768                                         // ui_providers.cbor_max_bytes
 	UiProvidersPolicyPreflightDiff                   = false                                         // ui_providers.policy_preflight.diff
 	UiProvidersPolicyPreflightReq                    = false                                         // ui_providers.policy_preflight.req
-	UiProvidersProc9pOutstanding                     = false                                         // ui_providers.proc_9p.outstanding
-	UiProvidersProc9pSessions                        = false                                         // ui_providers.proc_9p.sessions
-	UiProvidersProc9pShortWrites                     = false                                         // ui_providers.proc_9p.short_writes
-	UiProvidersProcIngestBackpressure                = false                                         // ui_providers.proc_ingest.backpressure
-	UiProvidersProcIngestP50Ms                       = false                                         // ui_providers.proc_ingest.p50_ms
-	UiProvidersProcIngestP95Ms                       = false                                         // ui_providers.proc_ingest.p95_ms
+	UiProvidersProc9pOutstanding                     = true                                          // ui_providers.proc_9p.outstanding
+	UiProvidersProc9pSessions                        = true                                          // ui_providers.proc_9p.sessions
+	UiProvidersProc9pShortWrites                     = true                                          // ui_providers.proc_9p.short_writes
+	UiProvidersProcIngestBackpressure                = true                                          // ui_providers.proc_ingest.backpressure
+	UiProvidersProcIngestP50Ms                       = true                                          // ui_providers.proc_ingest.p50_ms
+	UiProvidersProcIngestP95Ms                       = true                                          // ui_providers.proc_ingest.p95_ms
 	UiProvidersProcUiPageBytes                       = 8192                                          // ui_providers.proc_ui.page_bytes
 	UiProvidersProcUiPageWorkers                     = 64                                            // ui_providers.proc_ui.page_workers
 	UiProvidersProcUiWorkers                         = true                                          // ui_providers.proc_ui.workers

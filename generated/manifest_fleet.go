@@ -7,7 +7,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "a9d6a5426d1a56e436c48c88c3973c30d1a0242a6c4f9f5a4961401939277f9a"
+const ManifestSHA256 = "18500b061e97bac453f6492b0e393d0f9b8174e9f28a9496b9d9a06836efad8b"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -291,14 +291,15 @@ const (
 	TicketLimitsMaxScopeRatePerS                     = 64                                                // ticket_limits.max_scope_rate_per_s
 	TicketLimitsMaxScopes                            = 8                                                 // ticket_limits.max_scopes
 	TicketLimitsRateWindowMs                         = 1000                                              // ticket_limits.rate_window_ms
+	UiProvidersCborMaxBytes                          = 32768                                             // ui_providers.cbor_max_bytes
 	UiProvidersPolicyPreflightDiff                   = false                                             // ui_providers.policy_preflight.diff
 	UiProvidersPolicyPreflightReq                    = false                                             // ui_providers.policy_preflight.req
-	UiProvidersProc9pOutstanding                     = false                                             // ui_providers.proc_9p.outstanding
-	UiProvidersProc9pSessions                        = false                                             // ui_providers.proc_9p.sessions
-	UiProvidersProc9pShortWrites                     = false                                             // ui_providers.proc_9p.short_writes
-	UiProvidersProcIngestBackpressure                = false                                             // ui_providers.proc_ingest.backpressure
-	UiProvidersProcIngestP50Ms                       = false                                             // ui_providers.proc_ingest.p50_ms
-	UiProvidersProcIngestP95Ms                       = false                                             // ui_providers.proc_ingest.p95_ms
+	UiProvidersProc9pOutstanding                     = true                                              // ui_providers.proc_9p.outstanding
+	UiProvidersProc9pSessions                        = true                                              // ui_providers.proc_9p.sessions
+	UiProvidersProc9pShortWrites                     = true                                              // ui_providers.proc_9p.short_writes
+	UiProvidersProcIngestBackpressure                = true                                              // ui_providers.proc_ingest.backpressure
+	UiProvidersProcIngestP50Ms                       = true                                              // ui_providers.proc_ingest.p50_ms
+	UiProvidersProcIngestP95Ms                       = true                                              // ui_providers.proc_ingest.p95_ms
 	UiProvidersProcUiPageBytes                       = 8192                                              // ui_providers.proc_ui.page_bytes
 	UiProvidersProcUiPageWorkers                     = 64                                                // ui_providers.proc_ui.page_workers
 	UiProvidersProcUiWorkers                         = true                                              // ui_providers.proc_ui.workers

@@ -137,7 +137,7 @@ func Defaults() *Manifest {
 		ClientPaths: ClientPaths{
 			QueenCtl: "/queen/ctl", QueenLifecycleCtl: "/queen/lifecycle/ctl", Log: "/log/queen.log",
 		},
-		UIProviders: UIProviders{ProcUI: UIProcUI{PageWorkers: 64, PageBytes: 8192}},
+		UIProviders: UIProviders{ProcUI: UIProcUI{PageWorkers: 64, PageBytes: 8192}, CBORMaxBytes: 32768},
 		SwarmUI: SwarmUI{
 			Bind: "127.0.0.1:8090", SessionsMax: 64, SessionsPerSubject: 4, SessionIdleS: 900, RatePerS: 50, PushMs: 200,
 			TicketScope: "per-ticket",

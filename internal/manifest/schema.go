@@ -339,6 +339,9 @@ type UIProviders struct {
 	PolicyPreflight UIPolicyPreflight `toml:"policy_preflight"`
 	Updates         UIUpdates         `toml:"updates"`
 	ProcUI          UIProcUI          `toml:"proc_ui"`
+	// CBORMaxBytes bounds a <node>.cbor variant (20b's 32 KiB total read
+	// bound): lines past it are left out.
+	CBORMaxBytes int64 `toml:"cbor_max_bytes" min:"64" doc:"byte cap of a UI provider's .cbor variant"`
 }
 
 // UIProcUI is /proc/ui, SwarmUI's read-only hive projection (DECISIONS P55):

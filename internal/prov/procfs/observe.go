@@ -82,6 +82,8 @@ func (p *proc) ninePEntries() []ns.Entry {
 			return fmt.Sprintf("short_writes total=%d retries=%d", st.ShortWrites.Load(), st.Retries.Load())
 		}},
 	)...)
+	es = withCBOR(es, "/proc/9p", map[string]bool{"sessions": generated.UiProvidersProc9pSessions,
+		"outstanding": generated.UiProvidersProc9pOutstanding, "short_writes": generated.UiProvidersProc9pShortWrites})
 	if s := p.sessionDir(); s != nil {
 		es = append(es, ns.Entry{Name: "session", Node: s})
 	}
@@ -111,6 +113,8 @@ func (p *proc) ingestEntries() []ns.Entry {
 			return fmt.Sprintf("queued=%d", max(in.Queued.Load(), 0))
 		}},
 	)
+	es = withCBOR(es, "/proc/ingest", map[string]bool{"p50_ms": generated.UiProvidersProcIngestP50Ms,
+		"p95_ms": generated.UiProvidersProcIngestP95Ms, "backpressure": generated.UiProvidersProcIngestBackpressure})
 	if generated.ObservabilityProcIngestWatch {
 		es = append(es, ns.Entry{Name: "watch", Node: watchFile{ReadOnly: ns.ReadOnly{Path: "/proc/ingest/watch"}, p: p}})
 	}
