@@ -284,3 +284,71 @@ func TestPeerAddr(t *testing.T) {
 		}
 	}
 }
+
+// TestLimit: a listener wrapped by Limit closes a peer's connection over
+// the cap at once (counted, audited), keeps serving other peers, and gives
+// the peer its place back when one of its connections is closed.
+func TestLimit(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st Stats
+	var lines []string
+	var mu sync.Mutex
+	l := Limit(inner, Config{Name: "http", MaxConnsPerPeer: 2, Stats: &st, Audit: func(s string) { mu.Lock(); lines = append(lines, s); mu.Unlock() }})
+	defer l.Close()
+	accepted := make(chan net.Conn, 8)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	dial := func(ip string) net.Conn {
+		c, err := (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}).Dial("tcp", inner.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	take := func() net.Conn {
+		select {
+		case c := <-accepted:
+			return c
+		case <-time.After(5 * time.Second):
+			t.Fatal("no connection accepted")
+			return nil
+		}
+	}
+	dial("127.0.0.1")
+	first := take()
+	dial("127.0.0.1")
+	take()
+	over := dial("127.0.0.1")
+	over.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := over.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("third connection from one peer: read = %v; want it closed", err)
+	}
+	dial("127.0.0.2") // another peer is served meanwhile
+	take()
+	if n := st.RefusedPeerCap.Load(); n != 1 {
+		t.Errorf("refused_peer_cap = %d; want 1", n)
+	}
+	mu.Lock()
+	if len(lines) != 1 || !strings.Contains(lines[0], "reason=peer-cap") || !strings.Contains(lines[0], "listener=http") {
+		t.Errorf("audit lines = %q; want one peer-cap line", lines)
+	}
+	mu.Unlock()
+	first.Close()
+	first.Close() // a second Close gives nothing back twice
+	dial("127.0.0.1")
+	take()
+	if n := st.Open.Load(); n != 3 {
+		t.Errorf("open = %d; want 3 (two of 127.0.0.1, one of 127.0.0.2)", n)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/netguard"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
 
@@ -36,6 +37,7 @@ type Server struct {
 	log   *log.Logger
 	mux   *http.ServeMux
 	local *replayHive // --replay: the offline hive, nil when live
+	conns netguard.Stats
 }
 
 // New builds a server; cfg must have passed Check.
@@ -112,6 +114,11 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		scheme = "https"
 	}
 	s.log.Printf("serving %s://%s (hive %s)", scheme, l.Addr(), s.upstreamName())
+	// The gateway's HTTP-front rules, as for its timeouts above: one
+	// address holds at most gateway.max_conns_per_peer connections.
+	l = netguard.Limit(l, netguard.Config{Name: "swarmui", MaxConnsPerPeer: generated.GatewayMaxConnsPerPeer,
+		AuditWindow: time.Duration(generated.NetworkAuditSummaryWindowMs) * time.Millisecond,
+		Audit:       func(line string) { s.log.Print(line) }, Stats: &s.conns})
 	if s.cfg.TLSCert != "" {
 		err := hs.ServeTLS(l, s.cfg.TLSCert, s.cfg.TLSKey)
 		if errors.Is(err, http.ErrServerClosed) {
