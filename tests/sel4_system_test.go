@@ -253,6 +253,9 @@ func bootNetVM(t *testing.T, img string) (consolePort, ninePort int, serial *tes
 	if !strings.Contains(serial.String(), "[event] sel4 network: virtio-net") {
 		t.Fatalf("network did not come up; serial:\n%s", serial.String())
 	}
+	if !strings.Contains(serial.String(), "[event] sel4 entropy: virtio-rng seeds an AES-256-CTR DRBG") {
+		t.Fatalf("no virtio-rng entropy; serial:\n%s", serial.String())
+	}
 	return consolePort, ninePort, serial
 }
 
@@ -337,4 +340,41 @@ func TestSel4NetworkConsoleAnd9P(t *testing.T) {
 		}
 		t.Logf("9P2000.L list / on the VM's port 564: %q", got)
 	})
+}
+
+// sel4NoEntropyScript attaches the queen (no secret involved), presents a
+// good worker ticket, which a VM without an entropy source must refuse,
+// and reads the queen's log for the audit line.
+const sel4NoEntropyScript = `attach queen
+EXPECT OK
+ATTACH worker-heartbeat cohesix-ticket-0101080800776f726b65722d31000000000000000000000000.ea7bee86230e67031e6e758fa01c00eaa9c1f0bfff4b41548424a3df0356cff9
+EXPECT SUBSTR ERR ATTACH reason=policy detail=no-entropy
+log
+EXPECT OK
+quit
+`
+
+// TestSel4NoEntropyRefusesTickets boots the image WITHOUT virtio-rng
+// (QEMU_RNG=0) and requires the root task to refuse a good worker ticket
+// with reason=policy detail=no-entropy and an audit line, never falling
+// back to the shim's non-cryptographic getrandom (DECISIONS P73); with the
+// device (qemu-run.sh's default) the same ticket is accepted, as the
+// serial transcripts of TestSel4SerialConsoleMatchesHosted show.
+func TestSel4NoEntropyRefusesTickets(t *testing.T) {
+	img, cohshBin, _ := sel4Image(t)
+	root, _ := filepath.Abs("..")
+	script := filepath.Join(t.TempDir(), "no_entropy.coh")
+	if err := os.WriteFile(script, []byte(sel4NoEntropyScript), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got := cohshSerial(t, cohshBin, "QEMU_RNG=0 exec "+filepath.Join(root, "scripts/qemu-run.sh")+" "+img, script)
+	for _, w := range []string{
+		"ERR ATTACH reason=policy detail=no-entropy",
+		"ui-ticket outcome=deny reason=no-entropy role=worker-heartbeat ticket=cohesix-ticket-",
+		"attach denied role=worker-heartbeat reason=policy detail=no-entropy transport=serial",
+	} {
+		if !strings.Contains(got, w) {
+			t.Errorf("transcript lacks %q\n%s", w, got)
+		}
+	}
 }
