@@ -7,7 +7,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "e26b49502cc6ee48d5cea7239acacd8b7ba4e9ea9225723ccb07c01f4457162c"
+const ManifestSHA256 = "7d1233b361fc789b6b07376d0b45d57a881ddc52c5ab371545760dfa7559e514"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -158,6 +158,8 @@ const (
 	NetworkSecure9pIdleTimeoutMs                     = 86400000                                      // network.secure9p_idle_timeout_ms
 	NetworkSecure9pListen                            = "127.0.0.1:5640"                              // network.secure9p_listen
 	NetworkSel4ConsolePort                           = 31337                                         // network.sel4_console_port
+	NetworkSel4Ipv4                                  = ""                                            // network.sel4_ipv4
+	NetworkSel4Ipv4Gateway                           = ""                                            // network.sel4_ipv4_gateway
 	NetworkSel4Secure9pPort                          = 564                                           // network.sel4_secure9p_port
 	ObservabilityProc9pOutstanding                   = true                                          // observability.proc_9p.outstanding
 	ObservabilityProc9pOutstandingBytes              = 128                                           // observability.proc_9p.outstanding_bytes

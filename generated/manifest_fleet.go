@@ -7,7 +7,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "6af72101f12906f3a32bc6e978dc9a4478528afd706c6fd2ea8e110722c05697"
+const ManifestSHA256 = "1be60a611cc5b2ec0b5b3186f10ea01328c0c04fee1a188f759df683e8ad8028"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -158,6 +158,8 @@ const (
 	NetworkSecure9pIdleTimeoutMs                     = 86400000                                          // network.secure9p_idle_timeout_ms
 	NetworkSecure9pListen                            = "127.0.0.1:5640"                                  // network.secure9p_listen
 	NetworkSel4ConsolePort                           = 31337                                             // network.sel4_console_port
+	NetworkSel4Ipv4                                  = ""                                                // network.sel4_ipv4
+	NetworkSel4Ipv4Gateway                           = ""                                                // network.sel4_ipv4_gateway
 	NetworkSel4Secure9pPort                          = 564                                               // network.sel4_secure9p_port
 	ObservabilityProc9pOutstanding                   = true                                              // observability.proc_9p.outstanding
 	ObservabilityProc9pOutstandingBytes              = 128                                               // observability.proc_9p.outstanding_bytes

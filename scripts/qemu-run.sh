@@ -5,7 +5,10 @@
 # itself: quit with Ctrl-A X. QEMU_NET=1 adds a virtio-net-device (virtio-mmio,
 # modern interface) on QEMU's user network with the VM's console (31337) and
 # Secure9P (564) forwarded to 127.0.0.1:${QEMU_CONSOLE_PORT:-31337} and
-# 127.0.0.1:${QEMU_9P_PORT:-5640}. A virtio-rng-device fed from the host's
+# 127.0.0.1:${QEMU_9P_PORT:-5640}; the VM asks QEMU's DHCP server for its
+# address (10.0.2.15) unless network.sel4_ipv4 or COHESIX_IPV4 (in
+# COHESIX_ENV) names one, and then QEMU_GUEST_IP must name it too, so that
+# the forwards reach it. A virtio-rng-device fed from the host's
 # /dev/urandom is the VM's entropy source (DECISIONS P73); QEMU_RNG=0 leaves
 # it out, and the root task then refuses every ticket (detail=no-entropy).
 #
@@ -24,7 +27,8 @@ if [ "${QEMU_RNG:-1}" = 1 ]; then
 fi
 net=(-nic none)
 if [ "${QEMU_NET:-0}" = 1 ]; then
-	net=(-netdev "user,id=n0,hostfwd=tcp:127.0.0.1:${QEMU_CONSOLE_PORT:-31337}-:31337,hostfwd=tcp:127.0.0.1:${QEMU_9P_PORT:-5640}-:564"
+	guest=${QEMU_GUEST_IP:-}
+	net=(-netdev "user,id=n0,hostfwd=tcp:127.0.0.1:${QEMU_CONSOLE_PORT:-31337}-$guest:31337,hostfwd=tcp:127.0.0.1:${QEMU_9P_PORT:-5640}-$guest:564"
 		-device virtio-net-device,netdev=n0)
 fi
 env=${COHESIX_ENV-}
