@@ -7,7 +7,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "ec24f778ec8c2132a6f72236793bbfc9924821299ad606f0662ed3021562cb6b"
+const ManifestSHA256 = "f9187ccaba25ca0f6e70c4794a4568b65b13818903a114a8f589f05d445eff29"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -160,6 +160,8 @@ const (
 	NetworkSecure9pIdleTimeoutMs                     = 86400000                                      // network.secure9p_idle_timeout_ms
 	NetworkSecure9pListen                            = "127.0.0.1:5640"                              // network.secure9p_listen
 	NetworkSel4ConsolePort                           = 31337                                         // network.sel4_console_port
+	NetworkSel4Ipv4                                  = ""                                            // network.sel4_ipv4
+	NetworkSel4Ipv4Gateway                           = ""                                            // network.sel4_ipv4_gateway
 	NetworkSel4Secure9pPort                          = 564                                           // network.sel4_secure9p_port
 	ObservabilityProc9pOutstanding                   = true                                          // observability.proc_9p.outstanding
 	ObservabilityProc9pOutstandingBytes              = 128                                           // observability.proc_9p.outstanding_bytes

@@ -7,7 +7,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "18500b061e97bac453f6492b0e393d0f9b8174e9f28a9496b9d9a06836efad8b"
+const ManifestSHA256 = "027d2555f22e6c79125bcb3aac2423944bd714cb7e1e5922381cccb5df68a8df"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -160,6 +160,8 @@ const (
 	NetworkSecure9pIdleTimeoutMs                     = 86400000                                          // network.secure9p_idle_timeout_ms
 	NetworkSecure9pListen                            = "127.0.0.1:5640"                                  // network.secure9p_listen
 	NetworkSel4ConsolePort                           = 31337                                             // network.sel4_console_port
+	NetworkSel4Ipv4                                  = ""                                                // network.sel4_ipv4
+	NetworkSel4Ipv4Gateway                           = ""                                                // network.sel4_ipv4_gateway
 	NetworkSel4Secure9pPort                          = 564                                               // network.sel4_secure9p_port
 	ObservabilityProc9pOutstanding                   = true                                              // observability.proc_9p.outstanding
 	ObservabilityProc9pOutstandingBytes              = 128                                               // observability.proc_9p.outstanding_bytes

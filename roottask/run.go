@@ -82,9 +82,14 @@ func boot(ctx context.Context, p platform.Platform, f bootFlags) int {
 		return 1
 	}
 	fmt.Fprintln(stdout, stateBanner(store))
+	noEntropy := platform.CheckEntropy(p.Entropy())
+	if noEntropy != nil {
+		// Said once at boot; each refused ticket is audited by the door.
+		fmt.Fprintf(stdout, "[event] entropy none: %v: tickets are refused (reason=policy detail=no-entropy)\n", noEntropy)
+	}
 	ticks, stopTicks := heartbeats(p)
 	defer stopTicks() // after h.Close: the queen stops reading ticks first
-	h, err := hive.New(hive.Options{Clock: p, Ticks: ticks, StateDir: store.Dir, CASRootKey: f.casRootKey}.WithProfile(f.profile))
+	h, err := hive.New(hive.Options{Clock: p, Ticks: ticks, StateDir: store.Dir, CASRootKey: f.casRootKey, NoEntropy: noEntropy}.WithProfile(f.profile))
 	if err != nil {
 		fmt.Fprintf(stderr, "roottask: %v\n", err)
 		return 1

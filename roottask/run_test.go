@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net"
 	"os"
 	"strings"
@@ -12,8 +14,10 @@ import (
 
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/client"
+	"github.com/cohesix/cohesix/internal/console"
 	"github.com/cohesix/cohesix/internal/hive"
 	"github.com/cohesix/cohesix/internal/testutil"
+	"github.com/cohesix/cohesix/internal/ticket"
 	"github.com/cohesix/cohesix/roottask/platform"
 )
 
@@ -273,5 +277,84 @@ func TestRunUnknownProfile(t *testing.T) {
 	}
 	if !strings.HasPrefix(stderr.String(), "Usage: roottask ") || !strings.Contains(stderr.String(), "[--profile dev|governed]") || stdout.String() != "" {
 		t.Errorf("stdout %q, stderr %q; want the usage with --profile on stderr only", stdout.String(), stderr.String())
+	}
+}
+
+// noEntropyPlatform is fakePlatform without an entropy source and with a
+// serial line that carries in.
+type noEntropyPlatform struct {
+	fakePlatform
+	in io.Reader
+}
+
+func (p noEntropyPlatform) Entropy() io.Reader {
+	return platform.NoEntropy{Why: fmt.Errorf("%w: no virtio-rng device", platform.ErrNoEntropy)}
+}
+func (p noEntropyPlatform) Serial() platform.Serial {
+	return platform.Serial{In: p.in, Out: p.stdout, Err: p.stderr}
+}
+
+// TestBootWithoutEntropyRefusesSecrets: on a platform with no entropy
+// source the root task says so at boot, refuses a good worker ticket on
+// the serial console (reason=policy detail=no-entropy, audited) and the
+// right console AUTH token over TCP (reason=no-entropy), while the
+// ticketless queen attach, which involves no secret, still works.
+func TestBootWithoutEntropyRefusesSecrets(t *testing.T) {
+	listeners := map[string]net.Listener{}
+	for _, name := range []string{"console", "secure9p"} {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		listeners[name] = l
+	}
+	tok, err := ticket.Mint(ticket.Claims{Role: ticket.RoleWorkerHeartbeat, Subject: "worker-1"}, "worker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inR, inW := io.Pipe()
+	var stdout, stderr testutil.SyncBuffer
+	p := noEntropyPlatform{fakePlatform{listeners: listeners, stdout: &stdout, stderr: &stderr}, inR}
+	ctx, cancel := context.WithCancel(context.Background())
+	code := make(chan int, 1)
+	f := testFlags
+	f.serial = true
+	go func() { code <- boot(ctx, p, f) }()
+	defer func() {
+		cancel()
+		inW.Close()
+		if c := <-code; c != 0 {
+			t.Errorf("boot after shutdown = %d (stderr %q)", c, stderr.String())
+		}
+	}()
+	waitFor := func(what string) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); !strings.Contains(stdout.String(), what); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("stdout lacks %q:\n%s", what, stdout.String())
+			}
+		}
+	}
+	waitFor("[event] entropy none: no entropy source: no virtio-rng device: tickets are refused")
+	for _, line := range []string{"attach queen", "attach worker-heartbeat " + tok, "log"} {
+		if _, err := io.WriteString(inW, line+"\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor("ERR ATTACH reason=policy detail=no-entropy")
+	waitFor("OK ATTACH role=queen")
+	waitFor("ui-ticket outcome=deny reason=no-entropy role=worker-heartbeat ticket=cohesix-ticket-")
+	c, err := net.Dial("tcp", listeners["console"].Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+	if _, err := c.Write(console.AppendFrame(nil, console.AuthLine(generated.ConsoleAuthToken))); err != nil {
+		t.Fatal(err)
+	}
+	reply, _ := io.ReadAll(c)
+	if !strings.Contains(string(reply), "ERR AUTH reason=no-entropy") {
+		t.Errorf("AUTH with the right token answered %q; want ERR AUTH reason=no-entropy", reply)
 	}
 }

@@ -5,7 +5,12 @@
 # itself: quit with Ctrl-A X. QEMU_NET=1 adds a virtio-net-device (virtio-mmio,
 # modern interface) on QEMU's user network with the VM's console (31337) and
 # Secure9P (564) forwarded to 127.0.0.1:${QEMU_CONSOLE_PORT:-31337} and
-# 127.0.0.1:${QEMU_9P_PORT:-5640}.
+# 127.0.0.1:${QEMU_9P_PORT:-5640}; the VM asks QEMU's DHCP server for its
+# address (10.0.2.15) unless network.sel4_ipv4 or COHESIX_IPV4 (in
+# COHESIX_ENV) names one, and then QEMU_GUEST_IP must name it too, so that
+# the forwards reach it. A virtio-rng-device fed from the host's
+# /dev/urandom is the VM's entropy source (DECISIONS P73); QEMU_RNG=0 leaves
+# it out, and the root task then refuses every ticket (detail=no-entropy).
 #
 # COHESIX_ENV="K=V ..." reaches the shim through fw_cfg (opt/cohesix/env):
 # COHESIX_ECHO=0 stops the shim echoing serial input, anything else goes
@@ -15,10 +20,15 @@
 set -euo pipefail
 img=${1:?usage: qemu-run.sh IMAGE}
 shift
+# Every virtio device is a modern (version 2) virtio-mmio transport.
+dev=(-global virtio-mmio.force-legacy=false)
+if [ "${QEMU_RNG:-1}" = 1 ]; then
+	dev+=(-object rng-random,id=rng0,filename=/dev/urandom -device virtio-rng-device,rng=rng0)
+fi
 net=(-nic none)
 if [ "${QEMU_NET:-0}" = 1 ]; then
-	net=(-global virtio-mmio.force-legacy=false
-		-netdev "user,id=n0,hostfwd=tcp:127.0.0.1:${QEMU_CONSOLE_PORT:-31337}-:31337,hostfwd=tcp:127.0.0.1:${QEMU_9P_PORT:-5640}-:564"
+	guest=${QEMU_GUEST_IP:-}
+	net=(-netdev "user,id=n0,hostfwd=tcp:127.0.0.1:${QEMU_CONSOLE_PORT:-31337}-$guest:31337,hostfwd=tcp:127.0.0.1:${QEMU_9P_PORT:-5640}-$guest:564"
 		-device virtio-net-device,netdev=n0)
 fi
 env=${COHESIX_ENV-}
@@ -29,4 +39,4 @@ fw=()
 if [ -n "$env" ]; then
 	fw=(-fw_cfg "name=opt/cohesix/env,string=${env//,/,,}")
 fi
-exec qemu-system-aarch64 -machine virt -cpu cortex-a53 -m 1G -nographic "${net[@]}" "${fw[@]}" -kernel "$img" "$@"
+exec qemu-system-aarch64 -machine virt -cpu cortex-a53 -m 1G -nographic "${dev[@]}" "${net[@]}" "${fw[@]}" -kernel "$img" "$@"

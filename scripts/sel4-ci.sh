@@ -13,6 +13,8 @@ scripts/sel4-shim-build.sh out/sel4/roottask-arm64
 scripts/sel4-size-check.sh out/sel4/rootserver
 # The other kernel variant (seL4 16.0.0 labels, exported counter) must compile too.
 COH_SEL4_ABI=16 COH_COUNTER=1 SEL4_OUT=out/sel4/ci-abi16 scripts/sel4-shim-build.sh
+# The Pi 4 shim (RNG200 mapped before the UART, DECISIONS P73) must compile too.
+COH_SEL4_ABI=16 COH_COUNTER=1 SHIM_CFLAGS=-DCOH_PLAT_BCM2711 SEL4_OUT=out/sel4/ci-bcm2711 scripts/sel4-shim-build.sh
 scripts/sel4-abi-check.sh
 go test -count=1 -run 'Sel4' -v ./tests/ 2>&1 | grep -E '^(=== RUN|--- |PASS|FAIL|ok)' 
 echo "sel4-ci: all seL4 checks passed"

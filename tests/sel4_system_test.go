@@ -229,15 +229,20 @@ func freePortPair(t *testing.T) (int, int) {
 	return ports[0], ports[1]
 }
 
+// sel4DHCPLine is the network event of a VM that took QEMU's DHCP lease
+// (the manifest and the boot environment name no address).
+const sel4DHCPLine = "ip=10.0.2.15/24 gw=10.0.2.2 from=dhcp (gVisor netstack)"
+
 // bootNetVM boots the image with QEMU_NET=1 (virtio-net, user network,
-// console and Secure9P forwarded to free host ports) and waits for the
-// prompt on serial; QEMU is stopped when the test ends.
-func bootNetVM(t *testing.T, img string) (consolePort, ninePort int, serial *testutil.SyncBuffer) {
+// console and Secure9P forwarded to free host ports; env adds to
+// qemu-run.sh's environment) and waits for the prompt on serial and a
+// network event containing wantNet; QEMU is stopped when the test ends.
+func bootNetVM(t *testing.T, img, wantNet string, env ...string) (consolePort, ninePort int, serial *testutil.SyncBuffer) {
 	t.Helper()
 	root, _ := filepath.Abs("..")
 	consolePort, ninePort = freePortPair(t)
 	cmd := exec.Command(filepath.Join(root, "scripts/qemu-run.sh"), img)
-	cmd.Env = append(os.Environ(), "QEMU_NET=1", "QEMU_CONSOLE_PORT="+strconv.Itoa(consolePort), "QEMU_9P_PORT="+strconv.Itoa(ninePort))
+	cmd.Env = append(append(os.Environ(), "QEMU_NET=1", "QEMU_CONSOLE_PORT="+strconv.Itoa(consolePort), "QEMU_9P_PORT="+strconv.Itoa(ninePort)), env...)
 	serial = &testutil.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = serial, serial
 	if err := cmd.Start(); err != nil {
@@ -250,8 +255,11 @@ func bootNetVM(t *testing.T, img string) (consolePort, ninePort int, serial *tes
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if !strings.Contains(serial.String(), "[event] sel4 network: virtio-net") {
-		t.Fatalf("network did not come up; serial:\n%s", serial.String())
+	if !strings.Contains(serial.String(), "[event] sel4 network: virtio-net") || !strings.Contains(serial.String(), wantNet) {
+		t.Fatalf("network did not come up with %q; serial:\n%s", wantNet, serial.String())
+	}
+	if !strings.Contains(serial.String(), "[event] sel4 entropy: virtio-rng seeds an AES-256-CTR DRBG") {
+		t.Fatalf("no virtio-rng entropy; serial:\n%s", serial.String())
 	}
 	return consolePort, ninePort, serial
 }
@@ -285,12 +293,16 @@ func TestSel4NetworkConsoleAnd9P(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-		for i := 0; i < 100; i++ {
-			if c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(consolePort)); err == nil {
-				c.Close()
-				break
+		// Both listeners: the root task opens Secure9P's after the console's,
+		// and a loaded host can be dialled in between.
+		for _, port := range []int{consolePort, ninePort} {
+			for i := 0; i < 100; i++ {
+				if c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
+					c.Close()
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
 			}
-			time.Sleep(20 * time.Millisecond)
 		}
 		return consolePort, ninePort
 	}
@@ -304,7 +316,7 @@ func TestSel4NetworkConsoleAnd9P(t *testing.T) {
 			}
 			hp, _ := hosted(t)
 			want, werr := runTCP(hp, s)
-			vp, _, serial := bootNetVM(t, img)
+			vp, _, serial := bootNetVM(t, img, sel4DHCPLine)
 			got, gerr := runTCP(vp, s)
 			if (werr == nil) != (gerr == nil) || got != want {
 				t.Errorf("seL4 TCP transcript differs from hosted (hosted err %v, seL4 err %v)\nseL4:\n%s\nhosted:\n%s\nserial:\n%s", werr, gerr, got, want, serial.String())
@@ -330,11 +342,69 @@ func TestSel4NetworkConsoleAnd9P(t *testing.T) {
 		}
 		_, hp := hosted(t)
 		want := list(hp)
-		_, vp, _ := bootNetVM(t, img)
+		_, vp, _ := bootNetVM(t, img, sel4DHCPLine)
 		got := list(vp)
 		if !reflect.DeepEqual(got, want) || len(got) == 0 {
 			t.Errorf("9P / on seL4 = %q, hosted %q", got, want)
 		}
 		t.Logf("9P2000.L list / on the VM's port 564: %q", got)
 	})
+}
+
+// sel4NoEntropyScript attaches the queen (no secret involved), presents a
+// good worker ticket, which a VM without an entropy source must refuse,
+// and reads the queen's log for the audit line.
+const sel4NoEntropyScript = `attach queen
+EXPECT OK
+ATTACH worker-heartbeat cohesix-ticket-0101080800776f726b65722d31000000000000000000000000.ea7bee86230e67031e6e758fa01c00eaa9c1f0bfff4b41548424a3df0356cff9
+EXPECT SUBSTR ERR ATTACH reason=policy detail=no-entropy
+log
+EXPECT OK
+quit
+`
+
+// TestSel4NoEntropyRefusesTickets boots the image WITHOUT virtio-rng
+// (QEMU_RNG=0) and requires the root task to refuse a good worker ticket
+// with reason=policy detail=no-entropy and an audit line, never falling
+// back to the shim's non-cryptographic getrandom (DECISIONS P73); with the
+// device (qemu-run.sh's default) the same ticket is accepted, as the
+// serial transcripts of TestSel4SerialConsoleMatchesHosted show.
+func TestSel4NoEntropyRefusesTickets(t *testing.T) {
+	img, cohshBin, _ := sel4Image(t)
+	root, _ := filepath.Abs("..")
+	script := filepath.Join(t.TempDir(), "no_entropy.coh")
+	if err := os.WriteFile(script, []byte(sel4NoEntropyScript), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got := cohshSerial(t, cohshBin, "QEMU_RNG=0 exec "+filepath.Join(root, "scripts/qemu-run.sh")+" "+img, script)
+	for _, w := range []string{
+		"ERR ATTACH reason=policy detail=no-entropy",
+		"ui-ticket outcome=deny reason=no-entropy role=worker-heartbeat ticket=cohesix-ticket-",
+		"attach denied role=worker-heartbeat reason=policy detail=no-entropy transport=serial",
+	} {
+		if !strings.Contains(got, w) {
+			t.Errorf("transcript lacks %q\n%s", w, got)
+		}
+	}
+}
+
+// TestSel4StaticIPv4FromBootEnv boots the image with a static address in
+// the boot environment (COHESIX_ENV through fw_cfg: COHESIX_IPV4 and
+// COHESIX_IPV4_GATEWAY, DECISIONS P74) instead of DHCP, requires the
+// network event to show it, and runs the issue pack over TCP to that
+// address (QEMU forwards to 10.0.2.20).
+func TestSel4StaticIPv4FromBootEnv(t *testing.T) {
+	img, cohshBin, _ := sel4Image(t)
+	pack := filepath.Join(t.TempDir(), "sel4_pack.coh")
+	if err := os.WriteFile(pack, []byte(sel4CohshPack), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vp, _, serial := bootNetVM(t, img, "ip=10.0.2.20/24 gw=10.0.2.2 from=boot-env",
+		"QEMU_GUEST_IP=10.0.2.20", "COHESIX_ENV=COHESIX_ECHO=0 COHESIX_IPV4=10.0.2.20/24 COHESIX_IPV4_GATEWAY=10.0.2.2")
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, cohshBin, "--tcp-port", strconv.Itoa(vp), "--script", pack).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "OK ATTACH role=queen") || !strings.Contains(string(out), "OK QUIT") {
+		t.Fatalf("cohsh over TCP to 10.0.2.20: %v\n%s\nserial:\n%s", err, out, serial.String())
+	}
 }

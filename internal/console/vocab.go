@@ -130,6 +130,7 @@ const (
 	DetailUnavailable     = "unavailable"
 	DetailNetDisabled     = "net-disabled"
 	DetailQueueFull       = "queue-full" // busy: the connection's inbound queue is full
+	DetailNoEntropy       = "no-entropy" // policy: the platform has no entropy source, so no ticket is accepted (DECISIONS P73)
 )
 
 // Namespace error texts carried as error=<text> (§5 mapping table).
@@ -150,6 +151,7 @@ const (
 	AuthTimeout           = "timeout"
 	AuthInactivityTimeout = "inactivity-timeout"
 	AuthRecvError         = "recv-error"
+	AuthNoEntropy         = "no-entropy" // the right token, on a platform with no entropy source (DECISIONS P73)
 )
 
 // Parser error messages (§3), rendered as "ERR PARSE reason=policy detail=<msg>".

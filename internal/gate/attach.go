@@ -19,6 +19,10 @@ type DoorConfig struct {
 	Limits ticket.Limits
 	// Now is the clock tickets are judged by; nil means time.Now.
 	Now func() time.Time
+	// NoEntropy, when set, says the platform has no entropy source (it
+	// wraps platform.ErrNoEntropy): every ticket is refused, since nothing
+	// secret may be minted or accepted on such a hive (DECISIONS P73).
+	NoEntropy error
 }
 
 // Failure names the ticket check that refused a credential; each
@@ -34,6 +38,7 @@ const (
 	Expired             // past its ttl
 	NotYetValid         // issued beyond the clock skew allowance
 	OverLimits          // claims beyond the manifest's ticket_limits
+	NoEntropy           // the platform has no entropy source: no ticket is accepted (DECISIONS P73)
 )
 
 // Verdict is the door's judgement of a ticket.
@@ -49,6 +54,9 @@ type Verdict struct {
 // transports differ in what they check between (Secure9P's lifecycle
 // gate), so that is CheckClaims.
 func (d *Door) VerifyTicket(token string, role ticket.Role) Verdict {
+	if d.cfg.NoEntropy != nil {
+		return Verdict{Fail: NoEntropy, Err: d.cfg.NoEntropy, Audit: fmt.Sprintf("ui-ticket outcome=deny reason=no-entropy role=%s ticket=%s", role, ticket.MaskToken(token))}
+	}
 	var claims ticket.Claims
 	err := errNoKey
 	for _, k := range d.keys[role] {
@@ -100,6 +108,10 @@ var (
 	errNoKey     = errors.New("no secret for role")
 	errWrongRole = errors.New("ticket of another role")
 )
+
+// NoEntropy is why the platform has no entropy source, or nil: tickets and
+// the console's AUTH token are then refused (DECISIONS P73).
+func (d *Door) NoEntropy() error { return d.cfg.NoEntropy }
 
 // NowMs is the door's clock in Unix milliseconds.
 func (d *Door) NowMs() uint64 { return uint64(d.cfg.Now().UnixMilli()) }

@@ -159,3 +159,23 @@ func TestWalkAndOpenAgree(t *testing.T) {
 		t.Fatalf("open with .. = %v, want invalid path", err)
 	}
 }
+
+// TestVerifyTicketWithoutEntropy: on a platform with no entropy source
+// every ticket is refused, a good one too, with an audit line naming the
+// reason and no claims (DECISIONS P73).
+func TestVerifyTicketWithoutEntropy(t *testing.T) {
+	d, _ := newDoor(t, generated.TicketsEntry{Role: "queen", Secret: "queen-new"})
+	why := errors.New("no entropy source: no virtio-rng device")
+	d.cfg.NoEntropy = why
+	tok := mint(t, ticket.Claims{Role: ticket.RoleQueen, IssuedAtMs: nowMs}, "queen-new")
+	v := d.VerifyTicket(tok, ticket.RoleQueen)
+	if v.Fail != NoEntropy || v.Err != why || v.Claims.IssuedAtMs != 0 {
+		t.Fatalf("VerifyTicket = %+v; want NoEntropy, %v, no claims", v, why)
+	}
+	if !strings.HasPrefix(v.Audit, "ui-ticket outcome=deny reason=no-entropy role=queen ticket=cohesix-ticket-") {
+		t.Errorf("audit = %q", v.Audit)
+	}
+	if d.NoEntropy() != why {
+		t.Errorf("NoEntropy() = %v", d.NoEntropy())
+	}
+}

@@ -53,6 +53,11 @@ type Options struct {
 	// manifests and keysets (roottask --cas-root-key); nil: none, and
 	// signed manifests are refused reason=signing-key-missing.
 	CASRootKey []byte
+	// NoEntropy, when set, is why the platform has no entropy source (it
+	// wraps platform.ErrNoEntropy): the door then refuses every ticket on
+	// every transport (DECISIONS P73). The ticketless queen attach on the
+	// console stays open: it involves no secret.
+	NoEntropy error
 }
 
 // Hive is one running root task.
@@ -131,7 +136,7 @@ func New(o Options) (*Hive, error) {
 		stopTicker:   func() {},
 		closeStore:   closeStore,
 	}
-	h.door = gate.NewDoor(h.ns, gate.DoorConfig{Tickets: generated.Tickets, Limits: h.ticketLimits, Now: o.Clock.Now})
+	h.door = gate.NewDoor(h.ns, gate.DoorConfig{Tickets: generated.Tickets, Limits: h.ticketLimits, Now: o.Clock.Now, NoEntropy: o.NoEntropy})
 	h.console = consoleserver.New(consoleserver.Config{Queen: q, Door: h.door, Clock: o.Clock, Limits: console.ManifestLimits(),
 		InboundDepth: cmp.Or(o.InboundQueueDepth, generated.ConsoleInboundQueueDepth)})
 	h.ns.SetClock(o.Clock.Now)

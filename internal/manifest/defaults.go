@@ -37,6 +37,8 @@ func Defaults() *Manifest {
 			Secure9PListen:   "127.0.0.1:5640",
 			Sel4ConsolePort:  31337,
 			Sel4Secure9PPort: 564,
+			Sel4IPv4:         "",
+			Sel4IPv4Gateway:  "",
 
 			MaxConnsPerPeer:       32,
 			HandshakeTimeoutMs:    5000,

@@ -231,6 +231,8 @@ var stringChecks = map[string]func(c *checker, key, v string){
 	"abspath-or-root": func(c *checker, key, v string) { c.absPath(key, v, true) },
 	"hostport":        (*checker).hostPort,
 	"ip":              (*checker).ipAddr,
+	"ipv4prefix":      (*checker).ipv4Prefix,
+	"ipv4":            (*checker).ipv4Addr,
 	"name":            (*checker).sidecarName,
 }
 

@@ -227,6 +227,12 @@ func TestInvalidManifests(t *testing.T) {
 			`m.toml: network.trusted_forwarders[1] = "10.0.0.1:8080" is not an IP address`},
 		{"trusted forwarder with a zone", "[network]\ntrusted_forwarders = [\"fe80::1%eth0\"]\n",
 			`m.toml: network.trusted_forwarders[0] = "fe80::1%eth0" is not an IP address`},
+		{"seL4 address without a prefix", "[network]\nsel4_ipv4 = \"10.0.2.15\"\n",
+			`m.toml: network.sel4_ipv4 = "10.0.2.15" is not an IPv4 address with a prefix length 1..30 (10.0.2.15/24)`},
+		{"seL4 address of a /32", "[network]\nsel4_ipv4 = \"10.0.2.15/32\"\n",
+			`m.toml: network.sel4_ipv4 = "10.0.2.15/32" is not an IPv4 address with a prefix length 1..30 (10.0.2.15/24)`},
+		{"seL4 gateway in IPv6", "[network]\nsel4_ipv4_gateway = \"fd00::1\"\n",
+			`m.toml: network.sel4_ipv4_gateway = "fd00::1" is not an IPv4 address`},
 		{"swarmui fps", "[swarmui.hive]\nframe_cap_fps = 120\n",
 			`m.toml: swarmui.hive.frame_cap_fps = 120 exceeds the maximum 60`},
 	}

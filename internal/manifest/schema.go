@@ -100,6 +100,11 @@ type Network struct {
 	Secure9PListen   string `toml:"secure9p_listen" check:"hostport"`
 	Sel4ConsolePort  int64  `toml:"sel4_console_port" min:"1" max:"maxPort"`
 	Sel4Secure9PPort int64  `toml:"sel4_secure9p_port" min:"1" max:"maxPort"`
+	// Sel4IPv4 is the seL4 VM's static address as a prefix (10.0.2.15/24)
+	// and Sel4IPv4Gateway its default route; "" takes COHESIX_IPV4 from the
+	// boot environment, else DHCP (issue 18 item 6, DECISIONS P74).
+	Sel4IPv4        string `toml:"sel4_ipv4" check:"ipv4prefix"`
+	Sel4IPv4Gateway string `toml:"sel4_ipv4_gateway" check:"ipv4"`
 	// Hostile-peer limits (issue 12, docs/SECURITY.md).
 	MaxConnsPerPeer       int64 `toml:"max_conns_per_peer" min:"1"`
 	HandshakeTimeoutMs    int64 `toml:"handshake_timeout_ms" min:"1"`

@@ -238,6 +238,27 @@ func (c *checker) ipAddr(key, v string) {
 	}
 }
 
+// ipv4Prefix accepts "" or an IPv4 address with its prefix length, 1..30
+// (a host address on a network with room for a gateway).
+func (c *checker) ipv4Prefix(key, v string) {
+	if v == "" {
+		return
+	}
+	if p, err := netip.ParsePrefix(v); err != nil || !p.Addr().Is4() || p.Bits() < 1 || p.Bits() > 30 {
+		c.add(key, v, "is not an IPv4 address with a prefix length 1..30 (10.0.2.15/24)")
+	}
+}
+
+// ipv4Addr accepts "" or an IPv4 address.
+func (c *checker) ipv4Addr(key, v string) {
+	if v == "" {
+		return
+	}
+	if a, err := netip.ParseAddr(v); err != nil || !a.Is4() {
+		c.add(key, v, "is not an IPv4 address")
+	}
+}
+
 func checkNamespaces(c *checker, m *Manifest) {
 	seen := map[string]int{}
 	for i, mt := range m.Namespaces.Mounts {

@@ -16,6 +16,6 @@ fw=()
 if [ -n "$env" ]; then
 	fw=(-fw_cfg "name=opt/cohesix/env,string=${env//,/,,}")
 fi
-exec qemu-system-aarch64 -machine virt,virtualization=on -cpu cortex-a53 -m 1G -nographic -nic none \
+exec qemu-system-aarch64 -machine virt,virtualization=on -cpu cortex-a53 -m 1G -nographic -nic none -global virtio-mmio.force-legacy=false -device virtio-rng-device \
 	-bios "$uboot" -drive "if=none,file=$disk,format=raw,id=hd0,snapshot=on" -device virtio-blk-device,drive=hd0 \
 	"${fw[@]}" "$@"

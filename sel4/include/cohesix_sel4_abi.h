@@ -229,5 +229,6 @@ typedef struct {
 #define COH_PRIV_DMA_ALLOC   0x4301 /* (len, *paddr) -> vaddr */
 #define COH_PRIV_WAIT_IRQ    0x4302 /* (irq) -> 0 after the IRQ fired */
 #define COH_PRIV_CLOCK_INFO  0x4303 /* () -> 0 virtual, 1 counter, 2 virtual paced by the PL031 RTC */
+#define COH_PRIV_PLAT_INFO   0x4304 /* () -> 0 qemu-arm-virt, 1 bcm2711 (the Go side picks its entropy source) */
 
 #endif /* COHESIX_SEL4_ABI_H */

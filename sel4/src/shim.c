@@ -47,6 +47,12 @@ static unsigned long long now_ns = 1700000000ull * 1000000000ull; /* virtual clo
 #define UART_PADDR 0x09000000ul
 #endif
 #define RTC_VA 0x10000002000ul
+#ifdef COH_PLAT_BCM2711
+/* The Pi 4's RNG200 (Go's entropy source, roottask/platform/sel4/rng.go). */
+#define RNG200_PADDR 0xfe104000ul
+#define RNG200_VA 0x10000003000ul
+static int rng200_mapped;
+#endif
 static volatile unsigned int *rtc;
 /* One idle round (UnknownSyscall round trip + UART/RTC polls) measured at
  * about 5.8 us under QEMU 7.2 TCG; re-estimated each RTC second. */
@@ -274,6 +280,12 @@ static coh_word priv_map_device(coh_word paddr, coh_word len)
 	coh_word first = paddr & ~0xffful, end = (paddr + len + 0xfff) & ~0xffful;
 	if (!len || end - first > (64ul << 20))
 		return 0;
+#ifdef COH_PLAT_BCM2711
+	/* The RNG200 sits below the UART the shim maps first: it was mapped at
+	 * boot, before the UART, and is handed out from there. */
+	if (first == RNG200_PADDR && end - first == 4096)
+		return rng200_mapped ? RNG200_VA + (paddr - first) : 0;
+#endif
 	coh_word va = priv_va;
 	for (coh_word p = first; p < end; p += 4096)
 		if (map_device(p, va + (p - first)) != 0)
@@ -536,6 +548,10 @@ void coh_main(coh_bootinfo *bootinfo)
 	last_slot = bi->empty.end;
 	puts_serial("cohesix-shim: seL4 root server up\n");
 	fault_ep = alloc_obj(COH_OBJ_ENDPOINT, 0);
+#ifdef COH_PLAT_BCM2711
+	/* Devices in address order (map_device only moves forward): the RNG200 first. */
+	rng200_mapped = map_device(RNG200_PADDR, RNG200_VA) == 0;
+#endif
 	if (map_device(UART_PADDR, 0x10000000000ul) == 0)
 		uart = (volatile unsigned int *)0x10000000000ul;
 	puts_serial(uart ? "cohesix-shim: PL011 mapped\n" : "cohesix-shim: PL011 not available, output via seL4_DebugPutChar\n");

@@ -237,7 +237,7 @@ func (c *Session) attach(cmd console.Command) (console.Ack, bool) {
 		if v.Fail == gate.Passed {
 			v = c.srv.door.CheckClaims(v.Claims, cmd.Ticket)
 		}
-		if v.Fail != gate.Forged && v.Fail != gate.BadClaims {
+		if v.Fail != gate.Forged && v.Fail != gate.BadClaims && v.Fail != gate.NoEntropy {
 			roleLabel = role.String() // the token verified: name the role it declares canonically
 		}
 		claims, guess = v.Claims, v.Fail == gate.Forged
@@ -283,6 +283,7 @@ var consoleVerdict = map[gate.Failure]queen.Refusal{
 	gate.Expired:     {Reason: console.ReasonQuota, Detail: console.DetailExpired},
 	gate.NotYetValid: {Reason: console.ReasonQuota, Detail: console.DetailInvalidClaims},
 	gate.OverLimits:  {Reason: console.ReasonQuota, Detail: console.DetailInvalidClaims},
+	gate.NoEntropy:   {Reason: console.ReasonPolicy, Detail: console.DetailNoEntropy},
 }
 
 // ended answers a verb of a session the authority has ended (spec

@@ -184,6 +184,9 @@ func (c *conn) verify(peer queen.Peer, uname, token string, unverified ticket.Cl
 	}
 	role := unverified.Role
 	v := srv.door.VerifyTicket(token, role)
+	if v.Fail == gate.NoEntropy {
+		return deny(role.String(), "no-entropy", eperm("no entropy source: tickets are refused"), v.Audit)
+	}
 	if v.Fail != gate.Passed {
 		return deny(role.String(), "ticket-rejected", errForged)
 	}

@@ -2,6 +2,7 @@ package sel4
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cohesix/cohesix/generated"
 	"gvisor.dev/gvisor/pkg/buffer"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
@@ -19,13 +21,6 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
-)
-
-// The VM's address on QEMU's user network (-netdev user): 10.0.2.15/24,
-// gateway 10.0.2.2. hostfwd rules reach the listeners on these ports.
-var (
-	vmAddr    = tcpip.AddrFrom4([4]byte{10, 0, 2, 15})
-	vmGateway = tcpip.AddrFrom4([4]byte{10, 0, 2, 2})
 )
 
 const nicID = 1
@@ -60,6 +55,10 @@ func startNetwork() (*stack.Stack, error) {
 		linkQueueLen = 0x100 // outbound packets the netstack may queue for the driver
 		linkMTU      = 1500  // Ethernet payload, what QEMU's user network carries
 	)
+	ipc, err := vmIPConfig(dev)
+	if err != nil {
+		return nil, err
+	}
 	mac := tcpip.LinkAddress(dev.mac[:])
 	ch := channel.New(linkQueueLen, linkMTU, mac)
 	s := stack.New(stack.Options{
@@ -69,11 +68,17 @@ func startNetwork() (*stack.Stack, error) {
 	if e := s.CreateNIC(nicID, ethernet.New(ch)); e != nil {
 		return nil, fmt.Errorf("create NIC: %s", e)
 	}
-	pa := tcpip.ProtocolAddress{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: tcpip.AddressWithPrefix{Address: vmAddr, PrefixLen: 24}}
+	pa := tcpip.ProtocolAddress{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: tcpip.AddressWithPrefix{Address: tcpip.AddrFrom4(ipc.addr.Addr().As4()), PrefixLen: ipc.addr.Bits()}}
 	if e := s.AddProtocolAddress(nicID, pa, stack.AddressProperties{}); e != nil {
 		return nil, fmt.Errorf("add address: %s", e)
 	}
-	s.SetRouteTable([]tcpip.Route{{Destination: header.IPv4EmptySubnet, Gateway: vmGateway, NIC: nicID}})
+	routes := []tcpip.Route{{Destination: pa.AddressWithPrefix.Subnet(), NIC: nicID}}
+	gw := "none"
+	if ipc.gw.IsValid() {
+		routes = append(routes, tcpip.Route{Destination: header.IPv4EmptySubnet, Gateway: tcpip.AddrFrom4(ipc.gw.As4()), NIC: nicID})
+		gw = ipc.gw.String()
+	}
+	s.SetRouteTable(routes)
 	// Receive: poll the used ring (no IRQ path yet); an idle poll sleeps 1 ms.
 	go func() {
 		deliver := func(frame []byte) {
@@ -101,11 +106,33 @@ func startNetwork() (*stack.Stack, error) {
 			pkt.DecRef()
 		}
 	}()
-	fmt.Fprintf(Log, "[event] sel4 network: virtio-net mac=%s ip=%s/24 gw=%s (gVisor netstack)\n", mac, vmAddr, vmGateway)
+	fmt.Fprintf(Log, "[event] sel4 network: virtio-net mac=%s ip=%s gw=%s from=%s (gVisor netstack)\n", mac, ipc.addr, gw, ipc.from)
 	return s, nil
 }
 
 // listenNet opens a TCP listener on the VM's address at addr's port.
 func listenNet(s *stack.Stack, a *net.TCPAddr) (net.Listener, error) {
 	return gonet.ListenTCP(s, tcpip.FullAddress{NIC: nicID, Port: uint16(a.Port)}, ipv4.ProtocolNumber)
+}
+
+// vmIPConfig is the static configuration (manifest, then boot
+// environment) or else a DHCP lease on dev (DECISIONS P74).
+func vmIPConfig(dev *virtioNet) (ipConfig, error) {
+	c, ok, err := staticIPConfig(generated.NetworkSel4Ipv4, generated.NetworkSel4Ipv4Gateway, getenv)
+	if err != nil || ok {
+		return c, err
+	}
+	// The transaction id only pairs replies with requests: not a secret.
+	xid := binary.BigEndian.Uint32(dev.mac[2:])
+	if d, err := entropy(); err == nil {
+		var b [4]byte
+		if _, err := d.Read(b[:]); err == nil {
+			xid = binary.BigEndian.Uint32(b[:])
+		}
+	}
+	c, err = runDHCP(dev, dev.mac, xid, func() { time.Sleep(time.Millisecond) })
+	if err != nil {
+		return ipConfig{}, fmt.Errorf("DHCP: %w (set network.sel4_ipv4 or COHESIX_IPV4 for a static address)", err)
+	}
+	return c, nil
 }

@@ -10,13 +10,15 @@
 // (virtio.go, netstack.go) when QEMU provides the device; without one it
 // returns a listener that accepts nothing and only returns once closed.
 // Tickers are Go's timers, which the shim serves with futex and epoll
-// timeouts on that clock. Entropy is getrandom, which the shim answers with
-// a NON-cryptographic generator until a virtio-rng is wired (docs/SEL4.md).
+// timeouts on that clock. Entropy is a DRBG seeded from virtio-rng (QEMU)
+// or the RNG200 (Pi 4), never the shim's getrandom (rng.go, DECISIONS P73);
+// without a source it fails and the root task refuses tickets.
 // There is no storage: state is kept in memory, and a state directory is
 // refused with platform.ErrNoStorage.
 package sel4
 
 import (
+	"io"
 	"net"
 	"os"
 	"sync"
@@ -76,6 +78,17 @@ func (Platform) Listen(addr string) (net.Listener, error) {
 		return listenNet(s, a)
 	}
 	return &idleListener{addr: a, done: make(chan struct{})}, nil
+}
+
+// Entropy implements platform.Platform: a DRBG seeded from the board's
+// hardware source (rng.go), or, without one, a reader that fails with
+// platform.ErrNoEntropy, so that the root task refuses tickets.
+func (Platform) Entropy() io.Reader {
+	d, err := entropy()
+	if err != nil {
+		return platform.NoEntropy{Why: err}
+	}
+	return d
 }
 
 // Storage implements platform.Platform: in memory only.

@@ -147,26 +147,45 @@ type virtioNet struct {
 
 var errNoVirtioNet = errors.New("no virtio-net device")
 
-// probeVirtioNet finds and starts the first virtio-net transport.
-func probeVirtioNet() (*virtioNet, error) {
-	base, err := mapDevice(virtioMMIOBase, virtioMMIOSlots*virtioMMIOSize)
-	if err != nil {
-		return nil, err
+var (
+	windowOnce sync.Once
+	windowBase uintptr
+	windowErr  error
+)
+
+// findVirtio returns the first virtio-mmio transport of device type id.
+// The transports' window is mapped once and shared by every driver: the
+// shim walks device memory forwards only, so a second map of it fails.
+func findVirtio(id uint32, missing error) (mmio, error) {
+	windowOnce.Do(func() { windowBase, windowErr = mapDevice(virtioMMIOBase, virtioMMIOSlots*virtioMMIOSize) })
+	if windowErr != nil {
+		return 0, windowErr
 	}
 	for i := 0; i < virtioMMIOSlots; i++ {
-		m := mmio(base + uintptr(i)*virtioMMIOSize)
-		if m.r(regMagic) != mmioMagic || m.r(regDeviceID) != deviceNet {
+		m := mmio(windowBase + uintptr(i)*virtioMMIOSize)
+		if m.r(regMagic) != mmioMagic || m.r(regDeviceID) != id {
 			continue
 		}
 		if v := m.r(regVersion); v != mmioModern {
-			return nil, fmt.Errorf("virtio-mmio version %d (run QEMU with -global virtio-mmio.force-legacy=false)", v)
+			return 0, fmt.Errorf("virtio-mmio version %d (run QEMU with -global virtio-mmio.force-legacy=false)", v)
 		}
-		return startVirtioNet(m)
+		return m, nil
 	}
-	return nil, errNoVirtioNet
+	return 0, missing
 }
 
-func startVirtioNet(m mmio) (*virtioNet, error) {
+// probeVirtioNet finds and starts the first virtio-net transport.
+func probeVirtioNet() (*virtioNet, error) {
+	m, err := findVirtio(deviceNet, errNoVirtioNet)
+	if err != nil {
+		return nil, err
+	}
+	return startVirtioNet(m)
+}
+
+// negotiate resets the transport and accepts VERSION_1 plus whatever of
+// extra the device offers; it returns the accepted features.
+func negotiate(m mmio, name string, extra uint64) (uint64, error) {
 	m.w(regStatus, 0)
 	m.w(regStatus, statusAck)
 	m.w(regStatus, statusAck|statusDriver)
@@ -175,16 +194,24 @@ func startVirtioNet(m mmio) (*virtioNet, error) {
 	m.w(regDevFeatSel, 1)
 	feats := lo | uint64(m.r(regDevFeatures))<<32
 	if feats&featVersion1 == 0 {
-		return nil, errors.New("virtio-net without VERSION_1")
+		return 0, errors.New(name + " without VERSION_1")
 	}
-	want := feats & (featNetMAC | featVersion1)
+	want := feats & (extra | featVersion1)
 	m.w(regDrvFeatSel, 0)
 	m.w(regDrvFeatures, uint32(want))
 	m.w(regDrvFeatSel, 1)
 	m.w(regDrvFeatures, uint32(want>>32))
 	m.w(regStatus, statusAck|statusDriver|statusFeaturesOK)
 	if m.r(regStatus)&statusFeaturesOK == 0 {
-		return nil, errors.New("virtio-net refused the features")
+		return 0, errors.New(name + " refused the features")
+	}
+	return want, nil
+}
+
+func startVirtioNet(m mmio) (*virtioNet, error) {
+	want, err := negotiate(m, "virtio-net", featNetMAC)
+	if err != nil {
+		return nil, err
 	}
 	n := &virtioNet{regs: m}
 	if want&featNetMAC != 0 {
@@ -194,11 +221,10 @@ func startVirtioNet(m mmio) (*virtioNet, error) {
 	} else {
 		n.mac = [6]byte{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}
 	}
-	var err error
-	if n.rx, err = n.setupQueue(rxQueue); err != nil {
+	if n.rx, err = setupQueue(m, rxQueue, bufSize); err != nil {
 		return nil, err
 	}
-	if n.tx, err = n.setupQueue(txQueue); err != nil {
+	if n.tx, err = setupQueue(m, txQueue, bufSize); err != nil {
 		return nil, err
 	}
 	for i := 0; i < n.rx.num; i++ {
@@ -213,12 +239,13 @@ func startVirtioNet(m mmio) (*virtioNet, error) {
 	return n, nil
 }
 
-func (n *virtioNet) setupQueue(sel uint32) (*virtq, error) {
-	m := n.regs
+// setupQueue sets up queue sel of m with up to queueSize buffers of
+// bufLen bytes each.
+func setupQueue(m mmio, sel uint32, bufLen int) (*virtq, error) {
 	m.w(regQueueSel, sel)
 	max := int(m.r(regQueueNumMax))
 	if max == 0 {
-		return nil, fmt.Errorf("virtio-net queue %d missing", sel)
+		return nil, fmt.Errorf("virtio queue %d missing", sel)
 	}
 	q := &virtq{num: min(max, queueSize)}
 	// desc 16*num, avail 6+2*num, used 6+8*num: one 4 KiB page each.
@@ -227,7 +254,7 @@ func (n *virtioNet) setupQueue(sel uint32) (*virtq, error) {
 		return nil, err
 	}
 	q.desc, q.avail, q.used = va, va+ringPage, va+2*ringPage
-	q.bufVA, q.bufPA, err = dmaAlloc(uintptr(q.num * bufSize))
+	q.bufVA, q.bufPA, err = dmaAlloc(uintptr(q.num * bufLen))
 	if err != nil {
 		return nil, err
 	}
