@@ -13,6 +13,23 @@ import (
 	"github.com/cohesix/cohesix/generated"
 )
 
+// serving starts a gateway built from cfg on a loopback port, closed
+// with the test, and returns it with its address.
+func serving(t *testing.T, cfg Config) (*Server, string) {
+	t.Helper()
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = s.Serve(context.Background(), ln) }()
+	return s, ln.Addr().String()
+}
+
 // clientFrom is an HTTP client whose connections come from the loopback
 // address ip.
 func clientFrom(ip string) *http.Client {
@@ -25,17 +42,7 @@ func clientFrom(ip string) *http.Client {
 // /metrics), an operator at another address is served meanwhile, and the
 // address gets its place back when it lets a connection go.
 func TestPeerConnectionCap(t *testing.T) {
-	s, err := New(Config{Hive9P: "127.0.0.1:1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = s.Serve(context.Background(), ln) }()
-	addr := ln.Addr().String()
+	s, addr := serving(t, Config{Hive9P: "127.0.0.1:1"})
 	flooder := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.1")}}
 	held := make([]net.Conn, 0, generated.GatewayMaxConnsPerPeer)
 	defer func() {

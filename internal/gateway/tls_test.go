@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -57,18 +56,9 @@ func writeSelfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPoo
 // With a cert/key pair the gateway serves HTTPS (and only HTTPS).
 func TestServeTLS(t *testing.T) {
 	certFile, keyFile, pool := writeSelfSigned(t)
-	s, err := New(Config{Hive9P: "127.0.0.1:1", TLSCert: certFile, TLSKey: keyFile})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = s.Serve(context.Background(), ln) }()
+	_, addr := serving(t, Config{Hive9P: "127.0.0.1:1", TLSCert: certFile, TLSKey: keyFile})
 	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	resp, err := c.Get("https://" + ln.Addr().String() + "/healthz")
+	resp, err := c.Get("https://" + addr + "/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +67,7 @@ func TestServeTLS(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || string(b) != "ok\n" {
 		t.Fatalf("HTTPS /healthz: %d %q", resp.StatusCode, b)
 	}
-	if resp, err := http.Get("http://" + ln.Addr().String() + "/healthz"); err == nil && resp.StatusCode == http.StatusOK {
+	if resp, err := http.Get("http://" + addr + "/healthz"); err == nil && resp.StatusCode == http.StatusOK {
 		t.Fatal("plain HTTP answered on a TLS gateway")
 	}
 }
