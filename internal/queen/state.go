@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"iter"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/cohesix/cohesix/internal/auditline"
@@ -106,6 +107,7 @@ type State struct {
 	cas    casState    // /updates and /models (cas.go)
 
 	revoked []Revocation // since the last takeRevoked
+	tickBuf []byte       // tick's record scratch
 }
 
 // Revocation is a worker whose authority ended: killed (Reason "kill") or
@@ -447,19 +449,31 @@ func (s *State) appendRing(w *Worker, rec []byte, nowMs uint64) error {
 		s.audit(fmt.Sprintf("telemetry quota reject bytes=%d quota=%d", len(rec), limit))
 		return errs.New(errs.ErrQuota, "buffer full")
 	}
-	data := append(slices.Clone(w.Ring.Data), rec...)
-	if over := len(data) - limit; over > 0 {
+	data := w.Ring.Data
+	if over := len(data) + len(rec) - limit; over > 0 {
 		// Drop whole records so readers never see half a line or frame.
 		cut := over
 		if s.cbor() {
-			cut = frameCut(data[:len(data)-len(rec)], over)
-		} else if i := bytes.IndexByte(data[over-1:], '\n'); i >= 0 && over+i <= len(data)-len(rec) {
+			cut = frameCut(data, over)
+		} else if i := bytes.IndexByte(data[over-1:], '\n'); i >= 0 && over+i <= len(data) {
 			cut = over + i
 		}
 		data = data[cut:]
 		w.Ring.Base += uint64(cut)
 		s.ringWrapped(w, cut, nowMs) // summarised per interval (wraps.go)
 	}
+	// Append in place: snapshots hold clipped slices that end at or before
+	// len(data) (published), and only this goroutine appends, so the bytes
+	// written past len(data) are in no published view. A full array is
+	// replaced by one twice the ring, so a heartbeat costs its own bytes,
+	// not a copy of the ring (issue 15: the copy was most of the hive's
+	// garbage at 1,000 ticking workers).
+	if cap(data)-len(data) < len(rec) {
+		grown := make([]byte, len(data), 2*limit)
+		copy(grown, data)
+		data = grown
+	}
+	data = append(data, rec...)
 	w.Ring.Data = data
 	s.touch(w)
 	return nil
@@ -491,6 +505,15 @@ func (s *State) exit(w *Worker, reason string) {
 	s.revoked = append(s.revoked, Revocation{Worker: w.ID, Reason: reason})
 }
 
+// tickRecord appends a heartbeat's JSON line, {"tick":N,"ts_ms":T}, to b.
+func tickRecord(b []byte, tick, tsMs uint64) []byte {
+	b = append(b, `{"tick":`...)
+	b = strconv.AppendUint(b, tick, 10)
+	b = append(b, `,"ts_ms":`...)
+	b = strconv.AppendUint(b, tsMs, 10)
+	return append(b, "}\n"...)
+}
+
 func (s *State) tick(nowMs uint64) {
 	for _, id := range s.order {
 		w := s.workers[id]
@@ -507,7 +530,8 @@ func (s *State) tick(nowMs uint64) {
 		}
 		w.Ticks++
 		s.touch(w)
-		rec := []byte(fmt.Sprintf("{\"tick\":%d,\"ts_ms\":%d}\n", w.Ticks, w.Ticks*s.cfg.HeartbeatIntervalMs))
+		rec := tickRecord(s.tickBuf[:0], w.Ticks, w.Ticks*s.cfg.HeartbeatIntervalMs)
+		s.tickBuf = rec // appendRing copies the record: the buffer is reused
 		if s.cbor() {
 			ts := w.Ticks * s.cfg.HeartbeatIntervalMs // logical time (DECISIONS P4)
 			rec = tframe.Encode(tframe.Frame{WorkerID: w.ID, Role: w.Role, Seq: w.Ticks, EmittedMs: ts, Payload: map[string]any{"tick": w.Ticks, "ts_ms": ts}})

@@ -317,6 +317,45 @@ func TestTelemetryRingWrapDropsWholeRecords(t *testing.T) {
 	}
 }
 
+// Rings are appended in place; a snapshot taken earlier must still read
+// the bytes it was published with while later appends fill and wrap the
+// ring (readers hold snapshots for as long as a 9P read takes).
+func TestPublishedRingSurvivesLaterAppends(t *testing.T) {
+	cfg := testConfig()
+	cfg.RingBytesPerWorker = 32
+	s := onlineState(t, cfg)
+	id := mustSpawn(t, s, `{"spawn":"heartbeat","ticks":1}`, bootMs)
+	type view struct {
+		base uint64
+		data []byte
+		want string
+	}
+	var views []view
+	for i := range 40 {
+		rec := strings.Repeat(string(rune('a'+i%26)), 1+i%7)
+		if r := s.Apply(TelemetryAppend{Who: queenWho, Worker: id, Data: []byte(rec)}, bootMs); r.Err != nil {
+			t.Fatalf("append %d = %v", i, r.Err)
+		}
+		w, ok := s.snapshot(uint64(i+1), bootMs).Worker(id)
+		if !ok {
+			t.Fatalf("snapshot %d lacks %s", i+1, id)
+		}
+		views = append(views, view{w.Ring.Base, w.Ring.Data, string(w.Ring.Data)})
+	}
+	// A reader appending to its old copy must not write into the ring.
+	for _, v := range views {
+		_ = append(v.data, "reader"...)
+	}
+	for i, v := range views {
+		if string(v.data) != v.want {
+			t.Fatalf("snapshot %d ring (base %d) = %q after later appends; was %q", i+1, v.base, v.data, v.want)
+		}
+	}
+	if d := s.workers[id].Ring.Data; len(d) > 32 || !strings.HasSuffix(string(d), "\n") || strings.Contains(string(d), "reader") {
+		t.Errorf("live ring = %q; want whole records within 32 bytes and no reader bytes", d)
+	}
+}
+
 func TestHeartbeatRingWrapKeepsRecords(t *testing.T) {
 	cfg := testConfig()
 	cfg.RingBytesPerWorker = 64

@@ -112,8 +112,9 @@ func (sn *Snapshot) ChangedSince(gen uint64) (changed []Worker, removed []string
 	return changed, removed, true
 }
 
-// published is the copy of w a snapshot holds: the rings' data is never
-// written in place (appendRing copies), so it is shared.
+// published is the copy of w a snapshot holds: appendRing writes only
+// past the end of every published ring, so the data is shared, clipped so
+// that a reader's append copies.
 func published(w *Worker) *Worker {
 	c := *w
 	c.Ring.Data = slices.Clip(c.Ring.Data)
