@@ -7,7 +7,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "f9187ccaba25ca0f6e70c4794a4568b65b13818903a114a8f589f05d445eff29"
+const ManifestSHA256 = "2c8b5341043858c832f5a0b02f1c263887d677bfa08a99ec6c03db08a4c90a17"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -110,6 +110,11 @@ const (
 	EcosystemPolicyQueueMaxEntries                   = 32                                            // ecosystem.policy.queue_max_entries
 	EcosystemPolicyStatusMaxBytes                    = 512                                           // ecosystem.policy.status_max_bytes
 	EventPumpMemoryBudgetBytes                       = 32768                                         // event_pump.memory_budget_bytes
+	EventPumpProcsDownPermille                       = 350                                           // event_pump.procs_down_permille
+	EventPumpProcsDownSamples                        = 4                                             // event_pump.procs_down_samples
+	EventPumpProcsIdle                               = 0                                             // event_pump.procs_idle
+	EventPumpProcsSampleMs                           = 500                                           // event_pump.procs_sample_ms
+	EventPumpProcsUpPermille                         = 700                                           // event_pump.procs_up_permille
 	EventPumpTickMs                                  = 5                                             // event_pump.tick_ms
 	FeaturesNetConsole                               = true                                          // features.net_console
 	FeaturesSerialConsole                            = true                                          // features.serial_console

@@ -7,7 +7,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "027d2555f22e6c79125bcb3aac2423944bd714cb7e1e5922381cccb5df68a8df"
+const ManifestSHA256 = "aecc6eb034bdf707f0e96f5857a8cf2523b2bcd141dbc6e41de388d43d059f4b"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -110,6 +110,11 @@ const (
 	EcosystemPolicyQueueMaxEntries                   = 32                                                // ecosystem.policy.queue_max_entries
 	EcosystemPolicyStatusMaxBytes                    = 512                                               // ecosystem.policy.status_max_bytes
 	EventPumpMemoryBudgetBytes                       = 4194304                                           // event_pump.memory_budget_bytes
+	EventPumpProcsDownPermille                       = 350                                               // event_pump.procs_down_permille
+	EventPumpProcsDownSamples                        = 4                                                 // event_pump.procs_down_samples
+	EventPumpProcsIdle                               = 1                                                 // event_pump.procs_idle
+	EventPumpProcsSampleMs                           = 500                                               // event_pump.procs_sample_ms
+	EventPumpProcsUpPermille                         = 700                                               // event_pump.procs_up_permille
 	EventPumpTickMs                                  = 5                                                 // event_pump.tick_ms
 	FeaturesNetConsole                               = true                                              // features.net_console
 	FeaturesSerialConsole                            = true                                              // features.serial_console

@@ -108,6 +108,7 @@ func boot(ctx context.Context, p platform.Platform, f bootFlags) int {
 	}
 	defer nl.Close()
 	fmt.Fprintf(stdout, "[event] console listening tcp=%s\n[event] secure9p listening tcp=%s\n", cl.Addr(), nl.Addr())
+	governProcs(ctx, stdout)
 	// A listener that stops for good must end the process: a hive that
 	// stays up with a dead port is never restarted by its supervisor.
 	ended := make(chan error, 2)

@@ -286,7 +286,7 @@ func TestFleetManifest(t *testing.T) {
 	}
 	// Every key the fleet changes, and nothing else.
 	sized := map[string]bool{
-		"meta.purpose": true, "profile.name": true, "event_pump.memory_budget_bytes": true,
+		"meta.purpose": true, "profile.name": true, "event_pump.memory_budget_bytes": true, "event_pump.procs_idle": true,
 		"network.max_conns_per_peer": true, "queen.inbox_depth": true, "queen.max_workers": true,
 		"queen.max_sessions": true, "gateway.max_conns_per_peer": true,
 		"observability.proc_schedule.queue_max_entries": true,

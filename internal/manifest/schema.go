@@ -61,9 +61,20 @@ type Profile struct {
 // rendering of each per-worker /proc list. The red lines that bound those
 // keys derive from it (validate.go, checkMemoryBudget) instead of fixed
 // constants, so a fleet profile is a manifest, not a compiler change.
+//
+// The procs_* keys (Go port, DECISIONS P90) size the hosted Go scheduler
+// to the hive's CPU use (internal/cpugov): procs_idle processors while the
+// hive is quiet (0: the runtime's default, every core, always), every core
+// once it is busier than procs_up_permille of them, back after
+// procs_down_samples samples below procs_down_permille.
 type EventPump struct {
 	TickMs            int64 `toml:"tick_ms" min:"1"`
 	MemoryBudgetBytes int64 `toml:"memory_budget_bytes" min:"1" max:"maxEventPumpBudgetBytes" le:"queen.memory_budget_bytes"`
+	ProcsIdle         int64 `toml:"procs_idle" min:"0"`
+	ProcsUpPermille   int64 `toml:"procs_up_permille" min:"1" max:"1000"`
+	ProcsDownPermille int64 `toml:"procs_down_permille" min:"1" le:"event_pump.procs_up_permille"`
+	ProcsDownSamples  int64 `toml:"procs_down_samples" min:"1"`
+	ProcsSampleMs     int64 `toml:"procs_sample_ms" min:"1"`
 }
 
 // Console is a Go-port section: console grammar and transport limits
