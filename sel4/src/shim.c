@@ -528,6 +528,10 @@ static int irq_attach(coh_word irq)
 	    coh_cnode_mint(COH_CAP_INIT_CNODE, badged, irq_ntfn, COH_RIGHTS_ALL, 1ul << (IRQ_BADGE_SHIFT + nirqs)) ||
 	    coh_irq_set_notification(handler, badged))
 		return -1;
+	/* An IRQ that fired between Get and SetNotification was masked by the
+	 * kernel undelivered ("Undelivered IRQ"): unmask it, so a line still
+	 * high fires again, now into the notification. */
+	coh_irq_ack(handler);
 	irqs[nirqs] = (struct irq){irq, handler, 0, 0};
 	return nirqs++;
 }
