@@ -581,7 +581,7 @@ static void uart_rx_irq(int on)
 static const char *irq_init(void)
 {
 	if (!COH_HAVE_COUNTER || !COH_HAVE_TIMER)
-		return "kernel exports no timer (KernelArmExportPTMRUser)";
+		return "no exported timer (KernelArmExportPTMRUser)";
 	irq_ntfn = alloc_obj(COH_OBJ_NOTIFICATION, 0);
 	if (coh_tcb_bind_notification(COH_CAP_INIT_TCB, irq_ntfn))
 		return "cannot bind a notification";
