@@ -10,8 +10,11 @@
 # the one scripts/sel4-abi-check.sh --variant finds in that kernel's
 # generated headers, and -DCOH_COUNTER_EXPORTED=1 is added when its
 # gen_config has CONFIG_EXPORT_VCNT_USER (the shim then reads CNTVCT
-# itself: clock=counter). Without it: variant 13, no counter. COH_SEL4_ABI
-# and COH_COUNTER (0/1) override both.
+# itself: clock=counter), and -DCOH_TIMER_EXPORTED=1 when it also has
+# CONFIG_EXPORT_PTMR_USER and CONFIG_EXPORT_PCNT_USER (the shim arms the
+# physical timer and sleeps on interrupts: docs/SEL4.md "Interrupts").
+# Without it: variant 13, no counter, no timer. COH_SEL4_ABI, COH_COUNTER
+# and COH_TIMER (0/1) override them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CC=${CC:-aarch64-linux-gnu-gcc}
@@ -23,13 +26,22 @@ if [ -z "${COH_COUNTER:-}" ] && [ -n "${SEL4_BUILD_DIR:-}" ] && grep -qs "define
 	"$SEL4_BUILD_DIR"/kernel/gen_config/kernel/gen_config.h "$SEL4_BUILD_DIR"/include/kernel/gen_config.h; then
 	counter=1
 fi
+timer=${COH_TIMER:-0}
+if [ -z "${COH_TIMER:-}" ] && [ "$counter" = 1 ] && [ -n "${SEL4_BUILD_DIR:-}" ]; then
+	for f in "$SEL4_BUILD_DIR"/kernel/gen_config/kernel/gen_config.h "$SEL4_BUILD_DIR"/include/kernel/gen_config.h; do
+		if grep -qs "define CONFIG_EXPORT_PTMR_USER" "$f" && grep -qs "define CONFIG_EXPORT_PCNT_USER" "$f"; then
+			timer=1
+		fi
+	done
+fi
 kflags=(-DCOH_SEL4_ABI="$abi")
 [ "$counter" = 1 ] && kflags+=(-DCOH_COUNTER_EXPORTED=1)
+[ "$timer" = 1 ] && kflags+=(-DCOH_TIMER_EXPORTED=1)
 cflags=(-std=gnu11 -O2 -ffreestanding -fno-builtin -nostdlib -fno-pic -fno-stack-protector
 	-mgeneral-regs-only -mstrict-align -Wall -Wextra -Werror -Wno-unused-function -Isel4/include -Isel4/src "${kflags[@]}" ${SHIM_CFLAGS:-})
 "$CC" "${cflags[@]}" -c sel4/src/shim.c -o "$out/shim/shim.o"
 "$CC" "${cflags[@]}" -c sel4/src/start.S -o "$out/shim/start.o"
-echo "sel4-shim-build: compiled shim, ABI variant $abi, counter=$counter ($(wc -c <"$out/shim/shim.o") bytes of shim.o)"
+echo "sel4-shim-build: compiled shim, ABI variant $abi, counter=$counter, timer=$timer ($(wc -c <"$out/shim/shim.o") bytes of shim.o)"
 if [ $# -ge 1 ]; then
 	payload=$(realpath "$1")
 	# Packed (sel4/tools/sel4pack) unless COH_PACK=0: the shim decompresses

@@ -239,6 +239,14 @@ const sel4DHCPLine = "ip=10.0.2.15/24 gw=10.0.2.2 from=dhcp (gVisor netstack)"
 // network event containing wantNet; QEMU is stopped when the test ends.
 func bootNetVM(t *testing.T, img, wantNet string, env ...string) (consolePort, ninePort int, serial *testutil.SyncBuffer) {
 	t.Helper()
+	consolePort, ninePort, serial, _ = bootNetVMProc(t, img, wantNet, env...)
+	return consolePort, ninePort, serial
+}
+
+// bootNetVMProc is bootNetVM that also returns the QEMU process
+// (qemu-run.sh execs QEMU, so it is the process started).
+func bootNetVMProc(t *testing.T, img, wantNet string, env ...string) (consolePort, ninePort int, serial *testutil.SyncBuffer, qemu *os.Process) {
+	t.Helper()
 	root, _ := filepath.Abs("..")
 	consolePort, ninePort = freePortPair(t)
 	cmd := exec.Command(filepath.Join(root, "scripts/qemu-run.sh"), img)
@@ -261,7 +269,7 @@ func bootNetVM(t *testing.T, img, wantNet string, env ...string) (consolePort, n
 	if !strings.Contains(serial.String(), "[event] sel4 entropy: virtio-rng seeds an AES-256-CTR DRBG") {
 		t.Fatalf("no virtio-rng entropy; serial:\n%s", serial.String())
 	}
-	return consolePort, ninePort, serial
+	return consolePort, ninePort, serial, cmd.Process
 }
 
 // TestSel4NetworkConsoleAnd9P boots the image with virtio-net and checks
@@ -406,5 +414,86 @@ func TestSel4StaticIPv4FromBootEnv(t *testing.T) {
 	out, err := exec.CommandContext(ctx, cohshBin, "--tcp-port", strconv.Itoa(vp), "--script", pack).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "OK ATTACH role=queen") || !strings.Contains(string(out), "OK QUIT") {
 		t.Fatalf("cohsh over TCP to 10.0.2.20: %v\n%s\nserial:\n%s", err, out, serial.String())
+	}
+}
+
+// sel4KernelExportsTimer reports whether SEL4_BUILD_DIR's kernel exports
+// the counters and the physical timer to user mode (the shim's interrupt
+// mode, DECISIONS P86); the prebuilt 13.x tree does not.
+func sel4KernelExportsTimer(t *testing.T) bool {
+	t.Helper()
+	dir := os.Getenv("SEL4_BUILD_DIR")
+	for _, p := range []string{"kernel/gen_config/kernel/gen_config.h", "include/kernel/gen_config.h"} {
+		b, err := os.ReadFile(filepath.Join(dir, p))
+		if err != nil {
+			continue
+		}
+		has := func(c string) bool {
+			return bytes.Contains(b, []byte("define "+c+" ")) || bytes.Contains(b, []byte("define "+c+"\n"))
+		}
+		return has("CONFIG_EXPORT_VCNT_USER") && has("CONFIG_EXPORT_PCNT_USER") && has("CONFIG_EXPORT_PTMR_USER")
+	}
+	return false
+}
+
+// qemuCPUSeconds is the user+system CPU time of process pid so far
+// (/proc/<pid>/stat fields 14 and 15, in USER_HZ = 100 ticks per second).
+func qemuCPUSeconds(t *testing.T, pid int) float64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:])) // after comm: state is field 3
+	ut, err1 := strconv.ParseFloat(f[11], 64)
+	st, err2 := strconv.ParseFloat(f[12], 64)
+	if err1 != nil || err2 != nil {
+		t.Fatalf("parse /proc/%d/stat: %q", pid, b)
+	}
+	return (ut + st) / 100
+}
+
+// TestSel4IdleWaitsOnInterrupts boots the image with virtio-net and
+// virtio-rng and requires the interrupt mode the kernel allows: with the
+// timer exported the shim says "interrupts on", virtio-net receives on its
+// IRQ, the idle VM's QEMU uses under half a host core (polling kept it at
+// a whole one: docs/BENCHMARKS.md), and after the idle spell a console
+// session over TCP still works (an interrupt woke the VM). Without the
+// timer the shim says "interrupts off" and virtio-net is polled.
+func TestSel4IdleWaitsOnInterrupts(t *testing.T) {
+	img, cohshBin, _ := sel4Image(t)
+	vp, _, serial, qemu := bootNetVMProc(t, img, sel4DHCPLine)
+	got := strings.ReplaceAll(serial.String(), "\r", "")
+	if !sel4KernelExportsTimer(t) {
+		for _, w := range []string{"cohesix-shim: interrupts off (", "(gVisor netstack) rx=polled", "AES-256-CTR DRBG wait=polled"} {
+			if !strings.Contains(got, w) {
+				t.Errorf("serial lacks %q (kernel exports no timer)\nserial:\n%s", w, got)
+			}
+		}
+		return
+	}
+	for _, w := range []string{"cohesix-shim: interrupts on (timer, serial RX, virtio): idle waits", "(gVisor netstack) rx=irq ", "AES-256-CTR DRBG wait=irq "} {
+		if !strings.Contains(got, w) {
+			t.Fatalf("serial lacks %q\nserial:\n%s", w, got)
+		}
+	}
+	const settle, window = 2 * time.Second, 8 * time.Second
+	time.Sleep(settle)
+	c0, w0 := qemuCPUSeconds(t, qemu.Pid), time.Now()
+	time.Sleep(window)
+	share := (qemuCPUSeconds(t, qemu.Pid) - c0) / time.Since(w0).Seconds()
+	t.Logf("idle QEMU: %.1f%% of one host core over %s", 100*share, window)
+	if share >= 0.5 {
+		t.Errorf("idle QEMU used %.0f%% of a host core with interrupts on; want under 50%%", 100*share)
+	}
+	pack := filepath.Join(t.TempDir(), "sel4_pack.coh")
+	if err := os.WriteFile(pack, []byte(sel4CohshPack), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, cohshBin, "--tcp-port", strconv.Itoa(vp), "--script", pack).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "OK ATTACH role=queen") || !strings.Contains(string(out), "OK QUIT") {
+		t.Fatalf("cohsh over TCP after the idle spell: %v\n%s\nserial:\n%s", err, out, serial.String())
 	}
 }

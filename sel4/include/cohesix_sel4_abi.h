@@ -227,7 +227,9 @@ typedef struct {
  * served by the shim for the Go side (roottask/platform/sel4). */
 #define COH_PRIV_MAP_DEVICE  0x4300 /* (paddr, len) -> vaddr */
 #define COH_PRIV_DMA_ALLOC   0x4301 /* (len, *paddr) -> vaddr */
-#define COH_PRIV_WAIT_IRQ    0x4302 /* (irq) -> 0 after the IRQ fired */
+#define COH_PRIV_WAIT_IRQ    0x4302 /* (irq, timeout_ns or 0) -> 0 once the IRQ fired since the last wait,
+                                     * -ETIMEDOUT, -ENOSYS with interrupts off (the driver polls),
+                                     * -EINVAL for an IRQ that is not a virtio-mmio slot's */
 #define COH_PRIV_CLOCK_INFO  0x4303 /* () -> 0 virtual, 1 counter, 2 virtual paced by the PL031 RTC */
 #define COH_PRIV_PLAT_INFO   0x4304 /* () -> 0 qemu-arm-virt, 1 bcm2711 (the Go side picks its entropy source) */
 

@@ -40,6 +40,7 @@ enum {
 #define LINUX_EBADF 9
 #define LINUX_EAGAIN 11
 #define LINUX_ENOMEM 12
+#define LINUX_ENODEV 19
 #define LINUX_EINVAL 22
 #define LINUX_ENOTTY 25
 #define LINUX_ENOSYS 38

@@ -158,4 +158,32 @@ static inline int coh_cnode_save_caller(coh_cptr root, coh_word dst)
 	coh_set_mr(1, 64);
 	return coh_err(coh_call(root, COH_MSGINFO(COH_LABEL_CNODE_SAVE_CALLER, 0, 0, 2)));
 }
+
+/* IRQ handlers and notifications (the shim's interrupt mode, docs/SEL4.md
+ * "Interrupts"). */
+static inline int coh_irq_control_get(coh_word irq, coh_word dst)
+{
+	coh_set_mr(0, irq);
+	coh_set_mr(1, dst);
+	coh_set_mr(2, 64);
+	coh_ipc[COH_IPC_CAPS_OFFSET] = COH_CAP_INIT_CNODE;
+	return coh_err(coh_call(COH_CAP_IRQ_CONTROL, COH_MSGINFO(COH_LABEL_IRQ_ISSUE_IRQ_HANDLER, 0, 1, 3)));
+}
+
+static inline int coh_irq_set_notification(coh_cptr handler, coh_cptr ntfn)
+{
+	coh_ipc[COH_IPC_CAPS_OFFSET] = ntfn;
+	return coh_err(coh_call(handler, COH_MSGINFO(COH_LABEL_IRQ_SET_IRQ_HANDLER, 0, 1, 0)));
+}
+
+static inline int coh_irq_ack(coh_cptr handler)
+{
+	return coh_err(coh_call(handler, COH_MSGINFO(COH_LABEL_IRQ_ACK_IRQ, 0, 0, 0)));
+}
+
+static inline int coh_tcb_bind_notification(coh_cptr tcb, coh_cptr ntfn)
+{
+	coh_ipc[COH_IPC_CAPS_OFFSET] = ntfn;
+	return coh_err(coh_call(tcb, COH_MSGINFO(COH_LABEL_TCB_BIND_NOTIFICATION, 0, 1, 0)));
+}
 #endif

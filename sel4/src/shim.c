@@ -461,11 +461,12 @@ static void fw_cfg_env(void)
 }
 
 /* ---- threads ---------------------------------------------------------- */
-enum { T_FREE, T_RUN, T_FUTEX, T_SLEEP, T_EPOLL, T_READ, T_DEAD };
+/* T_FUTEX..T_IRQ may carry a deadline (wake_due, timer_rearm). */
+enum { T_FREE, T_RUN, T_FUTEX, T_SLEEP, T_EPOLL, T_IRQ, T_READ, T_DEAD };
 static struct thread {
 	int state;
 	coh_cptr tcb, reply;
-	coh_word futex;
+	coh_word futex;              /* T_FUTEX: the address; T_IRQ: index in irqs[] */
 	unsigned long long deadline; /* 0: none */
 	coh_word buf, len;           /* T_READ, T_EPOLL */
 	coh_word ss_sp, ss_size;     /* sigaltstack; ss_size 0: disabled */
@@ -475,6 +476,125 @@ static int eventfd_set;
 
 static coh_word stack_idle[512] __attribute__((aligned(16)));
 static coh_word ipc_idle_frame_va = 0x10001000000ul;
+
+/* ---- interrupts (docs/SEL4.md "Interrupts", DECISIONS P86) ------------
+ * With the counter and the physical timer exported to user mode
+ * (KernelArmExportPTMRUser: COH_TIMER_EXPORTED) the shim sleeps instead of
+ * polling. A notification bound to its own TCB receives the timer's IRQ
+ * (armed for the earliest deadline of a blocked Go thread), the PL011's RX
+ * IRQ (unmasked while a Go thread reads) and the virtio IRQs the Go side
+ * waits for with COH_PRIV_WAIT_IRQ; with every Go thread blocked nothing
+ * runs and seL4's own idle thread waits in WFI. Without the timer, or when
+ * its IRQ cap cannot be had, the shim's idle thread polls as before
+ * (interrupts off) and COH_PRIV_WAIT_IRQ answers ENOSYS (the Go drivers
+ * poll). */
+#define IRQ_TIMER 30 /* non-secure physical timer PPI; the kernel ticks on the virtual one (27) */
+#ifdef COH_PLAT_BCM2711
+#define IRQ_UART (32 + 121) /* UART0, GIC SPI 121 */
+#define IRQ_VIRTIO_FIRST 0
+#define IRQ_VIRTIO_N 0 /* no virtio on the Pi */
+#else
+#define IRQ_UART (32 + 1)          /* QEMU virt: PL011 on SPI 1 */
+#define IRQ_VIRTIO_FIRST (32 + 16) /* QEMU virt: virtio-mmio transport i on SPI 16 + i */
+#define IRQ_VIRTIO_N 32
+#endif
+#define PL011_IMSC (0x38 / 4)
+#define PL011_RX_IRQS ((1u << 4) | (1u << 6)) /* RXIM, RTIM */
+#define MAX_IRQS 8
+/* Fault badges are thread ids + 1: notification badges sit above them. */
+#define IRQ_BADGE_SHIFT 32
+/* Serial input with the timer but no RX IRQ is polled this often (ns). */
+#define SERIAL_POLL_NS 10000000ull
+static struct irq {
+	coh_word irq;
+	coh_cptr handler;
+	int pending, unacked; /* fired with no waiter; fired, not acknowledged yet */
+} irqs[MAX_IRQS];
+static int nirqs, irq_mode, timer_irq = -1, uart_irq = -1;
+static coh_cptr irq_ntfn;
+static unsigned long long timer_at; /* the deadline the timer is armed for; 0: off */
+
+/* irq_attach returns irq's index in irqs[], getting its handler cap and
+ * pointing it at the shim's notification the first time; -1 if refused. */
+static int irq_attach(coh_word irq)
+{
+	for (int i = 0; i < nirqs; i++)
+		if (irqs[i].irq == irq)
+			return i;
+	if (nirqs >= MAX_IRQS)
+		return -1;
+	coh_word handler = alloc_slot(), badged = alloc_slot();
+	if (coh_irq_control_get(irq, handler) ||
+	    coh_cnode_mint(COH_CAP_INIT_CNODE, badged, irq_ntfn, COH_RIGHTS_ALL, 1ul << (IRQ_BADGE_SHIFT + nirqs)) ||
+	    coh_irq_set_notification(handler, badged))
+		return -1;
+	/* An IRQ that fired between Get and SetNotification was masked by the
+	 * kernel undelivered ("Undelivered IRQ"): unmask it, so a line still
+	 * high fires again, now into the notification. */
+	coh_irq_ack(handler);
+	irqs[nirqs] = (struct irq){irq, handler, 0, 0};
+	return nirqs++;
+}
+
+#ifdef COH_TIMER_EXPORTED
+static unsigned long long read_cntpct(void)
+{
+	unsigned long long v;
+	asm volatile("isb\nmrs %0, cntpct_el0" : "=r"(v)::"memory");
+	return v;
+}
+/* timer_set arms the physical timer for deadline (now_ns time; 0: off).
+ * It compares against the physical counter, so the interval is converted
+ * rather than the counters' offset assumed; capped at an hour (a spurious
+ * wake re-arms). */
+static void timer_set(unsigned long long deadline)
+{
+	timer_at = deadline;
+	if (!deadline) {
+		asm volatile("msr cntp_ctl_el0, %0\nisb" ::"r"(0ul) : "memory");
+		return;
+	}
+	counter_now();
+	unsigned long long d = deadline > now_ns ? deadline - now_ns : 0;
+	if (d > 3600000000000ull)
+		d = 3600000000000ull;
+	unsigned long long t = read_cntpct() + (d / 1000000000ull) * cnt_frq + (d % 1000000000ull) * cnt_frq / 1000000000ull;
+	asm volatile("msr cntp_cval_el0, %0\nmsr cntp_ctl_el0, %1\nisb" ::"r"(t), "r"(1ul) : "memory");
+}
+#define COH_HAVE_TIMER 1
+#else
+static void timer_set(unsigned long long deadline) { timer_at = deadline; }
+#define COH_HAVE_TIMER 0
+#endif
+
+/* uart_rx_irq unmasks (on) or masks the PL011's receive interrupts: on
+ * only while a Go thread waits in read, so unread input cannot storm. */
+static void uart_rx_irq(int on)
+{
+	if (uart && uart_irq >= 0)
+		uart[PL011_IMSC] = on ? PL011_RX_IRQS : 0;
+}
+
+/* irq_init turns interrupt mode on: notification bound to the shim, timer
+ * IRQ attached (required), PL011 RX IRQ attached (else serial input is
+ * polled by the timer). */
+static const char *irq_init(void)
+{
+	if (!COH_HAVE_COUNTER || !COH_HAVE_TIMER)
+		return "no exported timer (KernelArmExportPTMRUser)";
+	irq_ntfn = alloc_obj(COH_OBJ_NOTIFICATION, 0);
+	if (coh_tcb_bind_notification(COH_CAP_INIT_TCB, irq_ntfn))
+		return "cannot bind a notification";
+	timer_set(0);
+	if ((timer_irq = irq_attach(IRQ_TIMER)) < 0)
+		return "no timer IRQ cap";
+	irq_mode = 1;
+	if (uart) {
+		uart[PL011_IMSC] = 0;
+		uart_irq = irq_attach(IRQ_UART);
+	}
+	return 0;
+}
 
 static coh_cptr new_thread(int id, coh_word prio);
 #include "syscalls.inc"
@@ -627,11 +747,21 @@ void coh_main(coh_bootinfo *bootinfo)
 	iregs[COH_UC_SP] = (coh_word)&stack_idle[512];
 	coh_cptr itcb = new_thread(MAX_THREADS - 1, PRIO_IDLE);
 	threads[MAX_THREADS - 1].state = T_DEAD; /* not a Go thread */
+	const char *why = irq_init();
 	puts_serial("cohesix-shim: seL4 ABI " COH_SEL4_ABI_NAME "\n");
+	if (irq_mode) {
+		puts_serial(uart_irq >= 0 ? "cohesix-shim: interrupts on (timer, serial RX, virtio): idle waits\n"
+					  : "cohesix-shim: interrupts on (timer, virtio; serial RX polled): idle waits\n");
+	} else {
+		puts_serial("cohesix-shim: interrupts off (");
+		puts_serial(why);
+		puts_serial("): idle thread polls\n");
+	}
 	puts_serial(COH_HAVE_COUNTER ? "cohesix-shim: starting Go root task, clock=counter\n"
 			: rtc ? "cohesix-shim: starting Go root task, clock=virtual+rtc\n"
 			      : "cohesix-shim: starting Go root task, clock=virtual\n");
-	if (coh_tcb_write_registers(itcb, 1, iregs) || coh_tcb_write_registers(tcb, 1, regs))
+	/* In interrupt mode the idle thread is never started: nothing polls. */
+	if ((!irq_mode && coh_tcb_write_registers(itcb, 1, iregs)) || coh_tcb_write_registers(tcb, 1, regs))
 		halt("cannot start threads");
 	serve(); /* never returns */
 }

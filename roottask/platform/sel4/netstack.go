@@ -79,7 +79,14 @@ func startNetwork() (*stack.Stack, error) {
 		gw = ipc.gw.String()
 	}
 	s.SetRouteTable(routes)
-	// Receive: poll the used ring (no IRQ path yet); an idle poll sleeps 1 ms.
+	// Receive: drain the used ring, then wait for the transport's IRQ (the
+	// shim's interrupt mode, DECISIONS P86) or, without it, sleep 1 ms.
+	irq := dev.regs.irq()
+	useIRQ := irqUsable(irq)
+	rxMode := "polled"
+	if useIRQ {
+		rxMode = fmt.Sprintf("irq %d", irq)
+	}
 	go func() {
 		deliver := func(frame []byte) {
 			pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(frame)})
@@ -87,7 +94,10 @@ func startNetwork() (*stack.Stack, error) {
 			pkt.DecRef()
 		}
 		for {
-			if !dev.receive(deliver) {
+			if dev.receive(deliver) {
+				continue
+			}
+			if !useIRQ || waitIRQ(irq, 0) != nil {
 				time.Sleep(time.Millisecond)
 			}
 		}
@@ -106,7 +116,7 @@ func startNetwork() (*stack.Stack, error) {
 			pkt.DecRef()
 		}
 	}()
-	fmt.Fprintf(Log, "[event] sel4 network: virtio-net mac=%s ip=%s gw=%s from=%s (gVisor netstack)\n", mac, ipc.addr, gw, ipc.from)
+	fmt.Fprintf(Log, "[event] sel4 network: virtio-net mac=%s ip=%s gw=%s from=%s (gVisor netstack) rx=%s\n", mac, ipc.addr, gw, ipc.from, rxMode)
 	return s, nil
 }
 

@@ -23,16 +23,27 @@ const (
 	rngChunk    = 64   // bytes asked of the device per request
 	rngPolls    = 2000 // 1 ms polls before a request counts as lost (about 2 s)
 	rngPollWait = time.Millisecond
+	rngTimeout  = rngPolls * rngPollWait // the same bound when the answer is waited for by IRQ
 )
 
 var errNoVirtioRNG = errors.New("no virtio-rng device (QEMU: -device virtio-rng-device)")
 
 // virtioRNG is a virtio-rng device on virtio-mmio: one device-writable
-// buffer per request, polled (no IRQ yet).
+// buffer per request, its answer waited for on the transport's IRQ when the
+// shim serves it (DECISIONS P86), else polled.
 type virtioRNG struct {
-	mu   sync.Mutex
-	regs mmio
-	q    *virtq
+	mu     sync.Mutex
+	regs   mmio
+	q      *virtq
+	useIRQ bool
+}
+
+// waitMode names how answers are waited for (the entropy event line).
+func (r *virtioRNG) waitMode() string {
+	if r.useIRQ {
+		return fmt.Sprintf("irq %d", r.regs.irq())
+	}
+	return "polled"
 }
 
 // Name implements platform.EntropySource.
@@ -52,7 +63,7 @@ func probeVirtioRNG() (*virtioRNG, error) {
 		return nil, err
 	}
 	m.w(regStatus, statusAck|statusDriver|statusFeaturesOK|statusDriverOK)
-	return &virtioRNG{regs: m, q: q}, nil
+	return &virtioRNG{regs: m, q: q, useIRQ: irqUsable(m.irq())}, nil
 }
 
 // Read implements platform.EntropySource: it fills p from the device, one
@@ -77,17 +88,26 @@ func (r *virtioRNG) request(want int) (int, error) {
 	r.q.setDesc(0, uint64(r.q.bufPA), uint32(want), descFlagWrite)
 	r.q.push(0)
 	r.regs.w(regQueueNotify, rngQueue)
-	for i := 0; i < rngPolls; i++ {
+	deadline := time.Now().Add(rngTimeout)
+	for {
+		// Acknowledge before looking: an answer after the look raises the IRQ again.
+		r.regs.ackInterrupt()
 		if _, n, ok := r.q.pop(); ok {
-			r.regs.w(regIntAck, r.regs.r(regIntStatus))
 			if n == 0 || int(n) > want {
 				return 0, fmt.Errorf("virtio-rng answered %d bytes for %d", n, want)
 			}
 			return int(n), nil
 		}
-		time.Sleep(rngPollWait)
+		left := time.Until(deadline)
+		if left <= 0 {
+			return 0, errors.New("virtio-rng did not answer")
+		}
+		if !r.useIRQ {
+			time.Sleep(rngPollWait)
+		} else if err := waitIRQ(r.regs.irq(), left); err != nil && err != syscall.ETIMEDOUT {
+			r.useIRQ = false // the shim stopped serving it: poll from now on
+		}
 	}
-	return 0, errors.New("virtio-rng did not answer")
 }
 
 // bcm2711 RNG200 (iProc RNG200), at the Pi 4's low-peripheral address
@@ -188,7 +208,11 @@ func entropy() (*platform.DRBG, error) {
 			fmt.Fprintf(Log, "[event] sel4 entropy: none (%v)\n", err)
 			return
 		}
-		fmt.Fprintf(Log, "[event] sel4 entropy: %s seeds an AES-256-CTR DRBG\n", src.Name()) // limit-literal-ok: the cipher's name
+		mode := ""
+		if w, ok := src.(interface{ waitMode() string }); ok {
+			mode = " wait=" + w.waitMode()
+		}
+		fmt.Fprintf(Log, "[event] sel4 entropy: %s seeds an AES-256-CTR DRBG%s\n", src.Name(), mode) // limit-literal-ok: the cipher's name
 	})
 	return entropyDRBG, entropyErr
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -13,7 +14,28 @@ import (
 const (
 	sysMapDevice = 0x4300 // (paddr, len) -> vaddr, uncached
 	sysDMAAlloc  = 0x4301 // (len, *paddr) -> vaddr, physically contiguous, zeroed
+	sysWaitIRQ   = 0x4302 // (irq, timeout ns or 0) -> 0 once irq fired; ENOSYS: interrupts off
 )
+
+// waitIRQ blocks the calling thread until irq fires (since the previous
+// wait) or timeout passes (0: none); the shim acknowledges the IRQ at the
+// next wait, so a driver clears the device's cause before waiting again.
+// A Syscall, not a RawSyscall: the runtime hands the P to other goroutines
+// while this thread sleeps in the shim.
+func waitIRQ(irq uint32, timeout time.Duration) error {
+	_, _, errno := syscall.Syscall(sysWaitIRQ, uintptr(irq), uintptr(timeout), 0)
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+// irqUsable reports whether the shim serves waits for irq (interrupt mode
+// and a cap for it): a wait of 1 ns either sees the IRQ or times out.
+func irqUsable(irq uint32) bool {
+	err := waitIRQ(irq, time.Nanosecond)
+	return err == nil || err == syscall.ETIMEDOUT
+}
 
 // mapDevice maps device memory through the shim.
 func mapDevice(paddr, n uintptr) (uintptr, error) {
@@ -39,11 +61,13 @@ func ptr(a uintptr) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&a
 
 func bytesAt(a uintptr, n int) []byte { return unsafe.Slice((*byte)(ptr(a)), n) }
 
-// QEMU virt: 32 virtio-mmio transports of 0x200 bytes from 0x0a000000.
+// QEMU virt: 32 virtio-mmio transports of 0x200 bytes from 0x0a000000;
+// transport i raises GIC SPI 16+i, interrupt ID 48+i.
 const (
 	virtioMMIOBase  = 0x0a000000
 	virtioMMIOSlots = 32
 	virtioMMIOSize  = 0x200
+	virtioIRQBase   = 48
 )
 
 // virtio-mmio (version 2) registers.
@@ -81,6 +105,9 @@ const (
 
 	descFlagNext  = 1
 	descFlagWrite = 2
+	// availNoInterrupt asks the device not to interrupt for this queue's
+	// used buffers (transmit completions are reclaimed on the next send).
+	availNoInterrupt = 1
 
 	netHdrLen = 12 // virtio_net_hdr with num_buffers (VERSION_1)
 	queueSize = 64
@@ -101,12 +128,26 @@ type mmio uintptr
 func (m mmio) r(off uintptr) uint32    { return atomic.LoadUint32((*uint32)(ptr(uintptr(m) + off))) }
 func (m mmio) w(off uintptr, v uint32) { atomic.StoreUint32((*uint32)(ptr(uintptr(m)+off)), v) }
 
+// irq is the interrupt ID of the transport at m (its slot in the window).
+func (m mmio) irq() uint32 { return virtioIRQBase + uint32((uintptr(m)-windowBase)/virtioMMIOSize) }
+
+// ackInterrupt clears the transport's interrupt cause (deasserting its
+// line) and reports whether there was one.
+func (m mmio) ackInterrupt() bool {
+	st := m.r(regIntStatus)
+	if st != 0 {
+		m.w(regIntAck, st)
+	}
+	return st != 0
+}
+
 // virtq is one split virtqueue in DMA memory with its buffers.
 type virtq struct {
 	num                int
 	desc, avail, used  uintptr // virtual addresses
 	bufVA, bufPA       uintptr // num buffers of bufSize
 	lastUsed, availIdx uint16
+	availFlags         uint16   // availNoInterrupt or 0
 	free               []uint16 // tx: free descriptors
 }
 
@@ -123,7 +164,7 @@ func (q *virtq) push(i uint16) {
 	ring := q.avail + 4 + uintptr(q.availIdx%uint16(q.num))*2
 	*(*uint16)(ptr(ring)) = i
 	q.availIdx++
-	atomic.StoreUint32((*uint32)(ptr(q.avail)), uint32(q.availIdx)<<16) // flags 0, idx
+	atomic.StoreUint32((*uint32)(ptr(q.avail)), uint32(q.availIdx)<<16|uint32(q.availFlags)) // flags, idx
 }
 
 // pop returns the next used descriptor and its length.
@@ -137,7 +178,8 @@ func (q *virtq) pop() (id uint16, n uint32, ok bool) {
 	return uint16(*(*uint32)(ptr(e))), *(*uint32)(ptr(e + 4)), true
 }
 
-// virtioNet is a virtio-net device on virtio-mmio, polled (no IRQ yet).
+// virtioNet is a virtio-net device on virtio-mmio; its receive loop waits
+// for the transport's IRQ when the shim serves it, else polls.
 type virtioNet struct {
 	regs   mmio
 	mac    [6]byte
@@ -234,6 +276,7 @@ func startVirtioNet(m mmio) (*virtioNet, error) {
 	for i := 0; i < n.tx.num; i++ {
 		n.tx.free = append(n.tx.free, uint16(i))
 	}
+	n.tx.availFlags = availNoInterrupt
 	m.w(regStatus, statusAck|statusDriver|statusFeaturesOK|statusDriverOK)
 	m.w(regQueueNotify, rxQueue)
 	return n, nil
@@ -273,6 +316,9 @@ func setupQueue(m mmio, sel uint32, bufLen int) (*virtq, error) {
 // receive hands each received Ethernet frame to deliver and re-posts its
 // buffer; it reports whether anything arrived.
 func (n *virtioNet) receive(deliver func([]byte)) bool {
+	// Acknowledge before draining: a frame that lands after the last pop
+	// raises the interrupt again instead of waiting for the next one.
+	n.regs.ackInterrupt()
 	got := false
 	for {
 		id, l, ok := n.rx.pop()
@@ -289,7 +335,6 @@ func (n *virtioNet) receive(deliver func([]byte)) bool {
 	}
 	if got {
 		n.regs.w(regQueueNotify, rxQueue)
-		n.regs.w(regIntAck, n.regs.r(regIntStatus))
 	}
 	return got
 }
