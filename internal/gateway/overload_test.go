@@ -1,10 +1,8 @@
 package gateway
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -15,7 +13,6 @@ import (
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/gateway/broker"
 	"github.com/cohesix/cohesix/internal/gatewayapi"
-	"github.com/cohesix/cohesix/internal/gatewayclient"
 	"github.com/cohesix/cohesix/internal/nineclient"
 )
 
@@ -122,65 +119,5 @@ func TestDeadlineIs504(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusGatewayTimeout || p.Code != gatewayapi.CodeDeadline {
 		t.Fatalf("GET ls with a stuck hive = %d %+v; want 504 deadline", resp.StatusCode, p)
-	}
-}
-
-// countingReader counts the bytes a client took from a request body.
-type countingReader struct {
-	n    atomic.Int64
-	left int
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	if c.left == 0 {
-		return 0, io.EOF
-	}
-	n := min(len(p), c.left)
-	clear(p[:n])
-	c.left -= n
-	c.n.Add(int64(n))
-	return n, nil
-}
-
-// A push refused before its body is read closes the connection instead
-// of draining a device-full, and gatewayclient asks first (Expect:
-// 100-continue), so a refused push never sends its body: a flood of
-// refused pushes costs headers, not bodies (issue 14's control under a
-// telemetry flood).
-func TestRefusedPushSendsNoBody(t *testing.T) {
-	s, err := New(Config{Hive9P: "127.0.0.1:1", Token: "right-token", Broker: broker.Config{Deadline: time.Second}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(s.Handler())
-	defer func() { ts.Close(); s.Close() }()
-	const size = 128 << 10
-
-	body := &countingReader{left: size}
-	gc, err := gatewayclient.New(ts.URL, gatewayclient.Options{Token: "wrong-token", HTTP: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = gc.TelemetryPush(context.Background(), "dev-1", "application/x-ndjson", body)
-	if !gatewayclient.IsStatus(err, http.StatusUnauthorized) {
-		t.Fatalf("push with a wrong token: %v; want HTTP 401", err)
-	}
-	if n := body.n.Load(); n != 0 {
-		t.Errorf("gatewayclient sent %d body bytes of a refused push; want 0 (Expect: 100-continue)", n)
-	}
-
-	// A client that sends the body anyway gets the refusal and a closed
-	// connection, not a drained body.
-	req, _ := http.NewRequest(http.MethodPost, ts.URL+gatewayapi.PathTelemetry+"/dev-1", &countingReader{left: size})
-	req.ContentLength = size
-	req.Header.Set("Content-Type", "application/x-ndjson")
-	req.Header.Set("Authorization", "Bearer wrong-token")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized || !resp.Close {
-		t.Errorf("push without Expect: HTTP %d, Connection close %t; want 401 and close", resp.StatusCode, resp.Close)
 	}
 }

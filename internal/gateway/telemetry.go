@@ -36,52 +36,20 @@ func (s *Server) telemetryRoutes(mux *http.ServeMux) {
 // little as a request can and the waiting pushes cost nothing.
 func (s *Server) pushAdmitted(route string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !s.authorize(closeUnread(w, r), r, route) {
+		if !s.authorize(w, r, route) {
 			return
 		}
 		select {
 		case s.pushSlots <- struct{}{}:
 		default:
 			if !s.awaitPushSlot(r) {
-				s.upstreamError(closeUnread(w, r), broker.ErrOverflow)
+				s.upstreamError(w, broker.ErrOverflow)
 				return
 			}
 		}
 		defer func() { <-s.pushSlots }()
 		h(w, r)
 	}
-}
-
-// closeUnread returns w; if the answer goes out before the push's body was
-// read, it closes the connection after it instead of letting net/http read
-// and discard the body (up to 256 KiB, a device-full) to reuse the
-// connection: under a flood of refused pushes that reading was the
-// gateway's work. A client that sent Expect: 100-continue (gatewayclient
-// does) never sends the body at all. Call it before the refusal is
-// written; a handler that goes on to read the body clears it.
-func closeUnread(w http.ResponseWriter, r *http.Request) *unreadCloser {
-	return &unreadCloser{ResponseWriter: w, unread: r.ContentLength != 0}
-}
-
-// unreadCloser adds Connection: close to the answer it writes when the
-// request's body is unread.
-type unreadCloser struct {
-	http.ResponseWriter
-	unread bool
-}
-
-func (u *unreadCloser) WriteHeader(code int) {
-	if u.unread {
-		u.Header().Set("Connection", "close")
-	}
-	u.ResponseWriter.WriteHeader(code)
-}
-
-func (u *unreadCloser) Write(b []byte) (int, error) {
-	if u.unread && u.Header().Get("Connection") == "" {
-		u.WriteHeader(http.StatusOK)
-	}
-	return u.ResponseWriter.Write(b)
 }
 
 // awaitPushSlot waits for a push slot in the bounded waiting room.

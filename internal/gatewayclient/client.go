@@ -92,11 +92,6 @@ func IsStatus(err error, code int) bool {
 // otherwise it reads the Problem body and returns *ProblemError. The
 // caller closes the body.
 func (c *Client) Request(ctx context.Context, method, path string, query url.Values, body io.Reader, contentType string) (*http.Response, error) {
-	return c.request(ctx, method, path, query, body, contentType, nil)
-}
-
-// request is Request with extra headers.
-func (c *Client) request(ctx context.Context, method, path string, query url.Values, body io.Reader, contentType string, extra http.Header) (*http.Response, error) {
 	u := *c.base
 	u.Path += path
 	u.RawQuery = query.Encode()
@@ -112,9 +107,6 @@ func (c *Client) request(ctx context.Context, method, path string, query url.Val
 	}
 	if c.ticket != "" {
 		req.Header.Set(gatewayapi.HeaderTicket, c.ticket)
-	}
-	for k, v := range extra {
-		req.Header[k] = v
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {

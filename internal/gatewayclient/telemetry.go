@@ -22,11 +22,7 @@ func (c *Client) TelemetryPush(ctx context.Context, device, mime string, body io
 	if err != nil {
 		return res, err
 	}
-	// Ask before sending a device-full: a push the gateway refuses (429
-	// under a flood, 401) then costs both sides a header, not the body.
-	// Needs a transport with ExpectContinueTimeout (http.DefaultTransport's
-	// is 1 s); without one the body goes at once, as before.
-	resp, err := c.request(ctx, http.MethodPost, path, nil, body, mime, http.Header{"Expect": {"100-continue"}})
+	resp, err := c.Request(ctx, http.MethodPost, path, nil, body, mime)
 	if err != nil {
 		return res, err
 	}
