@@ -106,7 +106,7 @@ var errShortWrite = errors.New("secure9p: short write")
 // stopped after Base << attempt (policy retry), or the end of the
 // connection (policy reject, or retries spent), with one audit line.
 func (c *conn) put(frame []byte) error {
-	n, err := c.nc.Write(frame)
+	n, err := c.write(frame)
 	if n >= len(frame) || err != nil && !errors.Is(err, io.ErrShortWrite) {
 		return err
 	}
@@ -115,7 +115,7 @@ func (c *conn) put(frame []byte) error {
 	for attempt := 0; sw.Retry && attempt < sw.Attempts; attempt++ {
 		time.Sleep(sw.Base << attempt)
 		st.Retries.Add(1)
-		m, err := c.nc.Write(frame[n:])
+		m, err := c.write(frame[n:])
 		n += m
 		if n >= len(frame) {
 			return nil
@@ -130,6 +130,15 @@ func (c *conn) put(frame []byte) error {
 	}
 	c.note(fmt.Sprintf("nine-door: short write policy=%s wrote=%d of=%d", policy, n, len(frame)))
 	return errShortWrite
+}
+
+// write writes b to the connection: raw system calls on a hosted socket
+// (rawio.go), else the net.Conn's Write.
+func (c *conn) write(b []byte) (int, error) {
+	if rc := c.br.rc; rc != nil {
+		return rawWrite(rc, b)
+	}
+	return c.nc.Write(b)
 }
 
 // refuseBusy answers a frame the queue refused.

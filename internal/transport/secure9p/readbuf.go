@@ -117,7 +117,7 @@ func (b *readBuf) fill() error {
 		if b.buf == nil {
 			b.buf = b.pool.Get().(*[]byte)
 		}
-		n, rerr = readFd(fd, *b.buf)
+		n, rerr = rawRead(fd, *b.buf)
 		if errors.Is(rerr, syscall.EAGAIN) {
 			b.pool.Put(b.buf) // nothing to read yet: wait without it
 			b.buf = nil
@@ -136,7 +136,7 @@ func (b *readBuf) readInto(p []byte) (int, error) {
 	var n int
 	var rerr error
 	err := b.rc.Read(func(fd uintptr) bool {
-		n, rerr = readFd(fd, p)
+		n, rerr = rawRead(fd, p)
 		return !errors.Is(rerr, syscall.EAGAIN)
 	})
 	if err = b.settle(n, rerr, err); err != nil {
@@ -164,18 +164,4 @@ func (b *readBuf) settle(n int, rerr, err error) error {
 		b.buf = nil
 	}
 	return err
-}
-
-// readFd reads once from fd, retrying an interrupted read.
-func readFd(fd uintptr, p []byte) (int, error) {
-	for {
-		n, err := syscall.Read(int(fd), p)
-		if errors.Is(err, syscall.EINTR) {
-			continue
-		}
-		if n < 0 {
-			n = 0
-		}
-		return n, err
-	}
 }
