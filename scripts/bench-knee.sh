@@ -18,17 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 MIN=${MIN:-100} MAX=${MAX:-10000} STEP=${STEP:-x2} DURATION=${DURATION:-30s} MODE=${MODE:-keep-open}
 CAP=${WORKERS_CAP:-10240}
-work=$(mktemp -d)
-pid=""
-cleanup() {
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -INT "$pid"
-		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
+. scripts/hive-lib.sh
 
 # Scale the fleet profile's worker-sized keys (each is queen.max_workers or
 # max_workers + 64 there) and its budgets: 80 KiB per worker (coh-rtc's
@@ -52,16 +42,7 @@ go build -tags cohesix_fleet -overlay "$work/overlay.json" -o "$work/bin/" ./roo
 if [ "$(ulimit -n)" -lt $((sessions + 256)) ]; then
 	ulimit -n $((sessions + 256)) 2>/dev/null || echo "bench-knee: ulimit -n $(ulimit -n) is below the $((sessions + 256)) descriptors a $CAP-worker ramp needs" >&2
 fi
-"$work/bin/roottask" --console-listen 127.0.0.1:0 --secure9p-listen 127.0.0.1:0 --serial none >"$work/hive.log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do
-	grep -q 'secure9p listening' "$work/hive.log" && grep -q 'console listening' "$work/hive.log" && break
-	sleep 0.1
-done
-console=$(sed -n 's/^\[event\] console listening tcp=//p' "$work/hive.log")
-ninep=$(sed -n 's/^\[event\] secure9p listening tcp=//p' "$work/hive.log")
-[ -n "$console" ] && [ -n "$ninep" ] || { cat "$work/hive.log"; echo "hive did not start" >&2; exit 1; }
-head -1 "$work/hive.log"
+hive_start "$work/bin/roottask"
 echo "loadavg before: $(cat /proc/loadavg)"
 rc=0
 "$work/bin/coh" --host 127.0.0.1 --port "${console##*:}" --9p-port "${ninep##*:}" bench workers \
