@@ -190,3 +190,9 @@ func (lim Limits) check(key, value string) error {
 func text(s string) bool {
 	return utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
 }
+
+// PageBytes is the page size one entry of a keyBytes key and a valueBytes
+// value needs (the manifest compiler checks the configured page holds it).
+func PageBytes(keyBytes, valueBytes int) int {
+	return abpage.HeaderLen + len(Encode([]Entry{{Key: string(make([]byte, keyBytes)), Value: string(make([]byte, valueBytes))}}))
+}
