@@ -87,3 +87,23 @@ func TestWriteAtKeepsNeighbours(t *testing.T) {
 		}
 	}
 }
+
+// TestSparseReadsWhatWasWritten: a sparse device reads zeros until a block
+// is written, then that block.
+func TestSparseReadsWhatWasWritten(t *testing.T) {
+	s := NewSparse(4, 1<<20)
+	got := []byte{9, 9, 9, 9}
+	if err := s.ReadBlock(77, got); err != nil || !bytes.Equal(got, make([]byte, 4)) {
+		t.Fatalf("unwritten block: %v, %v", got, err)
+	}
+	if err := WriteAt(s, 77*4+2, []byte{1, 2, 3}); err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 6)
+	if err := ReadAt(s, 77*4, b); err != nil || !bytes.Equal(b, []byte{0, 0, 1, 2, 3, 0}) {
+		t.Fatalf("read back %v, %v", b, err)
+	}
+	if len(s.data) != 2 {
+		t.Errorf("%d blocks held after writing two", len(s.data))
+	}
+}
