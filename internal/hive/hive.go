@@ -171,6 +171,9 @@ func New(o Options) (*Hive, error) {
 		h.Close()
 		return nil, err
 	}
+	if l := sp.RecoveryLine(); l != "" {
+		q.Audit(l)
+	}
 	if o.StateDir != "" && cfg.Ingest.Enabled() {
 		if err := h.restoreIngest(o.StateDir, cfg.Ingest); err != nil {
 			h.Close()

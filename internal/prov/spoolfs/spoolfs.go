@@ -74,11 +74,18 @@ func Open(cfg Config) (*Spool, error) {
 		dev.Close()
 		return nil, fmt.Errorf("spool %s: %w", cfg.Dir, err)
 	}
-	sp := &Spool{cfg: cfg, dev: dev, s: s}
-	if r := s.Recovered(); r.Stop != "" && cfg.Audit != nil {
-		cfg.Audit(fmt.Sprintf("spool torn tail ignored records=%d scanned_bytes=%d reason=%s", r.Records, r.Scanned, r.Stop))
+	return &Spool{cfg: cfg, dev: dev, s: s}, nil
+}
+
+// RecoveryLine is the audit line for a torn or corrupt tail that Open
+// ignored, "" for a clean open. The hive writes it once its queen runs
+// (Open comes before).
+func (sp *Spool) RecoveryLine() string {
+	r := sp.s.Recovered()
+	if r.Stop == "" {
+		return ""
 	}
-	return sp, nil
+	return fmt.Sprintf("spool torn tail ignored records=%d scanned_bytes=%d reason=%s", r.Records, r.Scanned, r.Stop)
 }
 
 // Close closes the device.
