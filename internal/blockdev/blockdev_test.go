@@ -31,6 +31,20 @@ func TestFileDevicePersists(t *testing.T) {
 	if err := ReadAt(d, 300, got); err != nil || !bytes.Equal(got, msg) {
 		t.Fatalf("read back %q, %v", got[:16], err)
 	}
+	// An aligned run of blocks through a Region is one ReadBlocks call on
+	// the file; it reads what the block-by-block path reads.
+	whole, run := make([]byte, 3*512), make([]byte, 3*512)
+	for i := range int64(3) {
+		if err := d.ReadBlock(i, whole[i*512:(i+1)*512]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ReadAt(Region{D: d, Start: 0, Count: 8}, 0, run); err != nil || !bytes.Equal(run, whole) {
+		t.Fatalf("ranged read differs: %v", err)
+	}
+	if err := d.ReadBlocks(7, run); !errors.Is(err, ErrRange) {
+		t.Errorf("ranged read past the end: %v", err)
+	}
 	if err := WriteAt(d, 8*512-4, msg[:8]); !errors.Is(err, ErrRange) {
 		t.Errorf("write past the end: %v, want ErrRange", err)
 	}

@@ -8,6 +8,9 @@ func ReadAt(d Device, off int64, p []byte) error {
 	if off < 0 || off+int64(len(p)) > bs*d.Blocks() {
 		return fmt.Errorf("%w: bytes [%d,%d) of %d", ErrRange, off, off+int64(len(p)), bs*d.Blocks())
 	}
+	if r, ok := d.(Ranger); ok && off%bs == 0 && int64(len(p))%bs == 0 {
+		return r.ReadBlocks(off/bs, p)
+	}
 	buf := make([]byte, bs)
 	for len(p) > 0 {
 		n, in := off/bs, off%bs
@@ -45,4 +48,26 @@ func WriteAt(d Device, off int64, p []byte) error {
 		p, off = p[c:], off+int64(c)
 	}
 	return nil
+}
+
+// Ranger is a device that reads a run of whole blocks in one call (one
+// pread for a File): recovery reads the ring in large windows.
+type Ranger interface {
+	ReadBlocks(n int64, p []byte) error
+}
+
+func (d *File) ReadBlocks(n int64, p []byte) error {
+	if n < 0 || len(p)%d.size != 0 || n+int64(len(p)/d.size) > d.blocks {
+		return fmt.Errorf("%w: blocks [%d,+%d bytes) of %d", ErrRange, n, len(p), d.blocks)
+	}
+	_, err := d.f.ReadAt(p, n*int64(d.size))
+	return err
+}
+
+func (r Region) ReadBlocks(n int64, p []byte) error {
+	bs := int64(r.D.BlockSize())
+	if n < 0 || int64(len(p))%bs != 0 || n+int64(len(p))/bs > r.Count {
+		return fmt.Errorf("%w: blocks [%d,+%d bytes) of %d", ErrRange, n, len(p), r.Count)
+	}
+	return ReadAt(r.D, (r.Start+n)*bs, p)
 }

@@ -80,6 +80,7 @@ type Spool struct {
 
 	dropped, evicted uint64
 	recovery         Recovery
+	win              window // recovery's reads; dropped after Open
 }
 
 // Recovery is what Open found.
@@ -130,6 +131,7 @@ func Open(dev blockdev.Device, cfg Config, entropy io.Reader) (*Spool, error) {
 		}
 	}
 	s.walk()
+	s.win = window{}
 	return s, nil
 }
 
@@ -170,14 +172,43 @@ func (s *Spool) walk() {
 	s.ack = min(max(s.ack, s.anchor.seq-1), seq-1)
 }
 
+// window is what recovery has read of the ring: the walk reads forward,
+// so one large aligned read serves many records.
+type window struct {
+	off int64
+	buf []byte
+}
+
+// windowBytes is how much of the ring one recovery read covers.
+const windowBytes = 64 << 10
+
+// at returns ring bytes [pos, pos+n), reading a new window when they are
+// not all in the current one.
+func (s *Spool) at(pos int64, n int64) ([]byte, error) {
+	w := &s.win
+	if pos >= w.off && pos+n <= w.off+int64(len(w.buf)) {
+		return w.buf[pos-w.off : pos-w.off+n], nil
+	}
+	bs := int64(s.ring.BlockSize())
+	start := pos / bs * bs
+	end := min(max(pos+n, start+windowBytes), s.ring.Blocks()*bs)
+	end = (end + bs - 1) / bs * bs
+	w.off, w.buf = start, make([]byte, end-start)
+	if err := blockdev.ReadAt(s.ring, start, w.buf); err != nil {
+		w.buf = nil
+		return nil, err
+	}
+	return w.buf[pos-start : pos-start+n], nil
+}
+
 // check reads the record at ring offset pos and returns its size, or why
 // there is no valid record with seq there.
 func (s *Spool) check(pos int64, seq uint64) (int64, string) {
 	if pos+HeaderLen > s.cap {
 		return 0, "range"
 	}
-	h := make([]byte, HeaderLen)
-	if err := blockdev.ReadAt(s.ring, pos, h); err != nil {
+	h, err := s.at(pos, HeaderLen)
+	if err != nil {
 		return 0, "read"
 	}
 	r, n, err := DecodeHeader(h, int(s.cap-HeaderLen))
@@ -191,8 +222,8 @@ func (s *Spool) check(pos int64, seq uint64) (int64, string) {
 	case pos+Size(n) > s.cap:
 		return 0, "bad-length"
 	}
-	b := make([]byte, Size(n))
-	if err := blockdev.ReadAt(s.ring, pos, b); err != nil {
+	b, err := s.at(pos, Size(n))
+	if err != nil {
 		return 0, "read"
 	}
 	if _, size, err := DecodeRecord(b, s.nonce, n); err != nil {
