@@ -1,7 +1,7 @@
 // Package spoolfs is the /proc/spool provider (milestone 27): the hive's
 // store-and-forward spool (internal/blockspool) exposed only as files.
 //
-//	status  read-only: used_bytes max_bytes records dropped pressure mode ack_cursor (21d)
+//	status  read-only: used_bytes max_bytes records dropped pressure mode ack_cursor (21d), a line each
 //	append  write-only: one record per write
 //	read    read-only: the records after the ack cursor, payloads up to
 //	        persistence.spool.max_record_bytes in all (at least one record)
@@ -95,12 +95,13 @@ func (sp *Spool) Close() error {
 	return sp.dev.Close()
 }
 
-// Status renders /proc/spool/status.
+// Status renders /proc/spool/status, one field per line (a console cat
+// summary shows the lines that fit, newest first).
 func (sp *Spool) Status() []byte {
 	sp.mu.Lock()
 	st := sp.s.Status()
 	sp.mu.Unlock()
-	return fmt.Appendf(nil, "used_bytes=%d max_bytes=%d records=%d dropped=%d pressure=%d mode=%s ack_cursor=%d\n",
+	return fmt.Appendf(nil, "used_bytes=%d\nmax_bytes=%d\nrecords=%d\ndropped=%d\npressure=%d\nmode=%s\nack_cursor=%d\n",
 		st.UsedBytes, st.MaxBytes, st.Records, st.Dropped, st.Pressure, st.Mode, st.AckCursor)
 }
 

@@ -62,7 +62,7 @@ func TestConformance(t *testing.T) {
 	sp := open(t, "", &audit)
 	nstest.TestProvider(t, ns.Plain(sp.Node()),
 		nstest.Lists("", "status", "append", "read", "ack"),
-		nstest.Content("status", fmt.Sprintf("used_bytes=0 max_bytes=%d records=0 dropped=0 pressure=0 mode=%s ack_cursor=0\n",
+		nstest.Content("status", fmt.Sprintf("used_bytes=0\nmax_bytes=%d\nrecords=0\ndropped=0\npressure=0\nmode=%s\nack_cursor=0\n",
 			generated.PersistenceSpoolMaxBytes, generated.PersistenceSpoolMode)),
 		nstest.Content("read", ""),
 		nstest.AppendError("status", "cannot write read-only file /proc/spool/status"),
@@ -90,7 +90,7 @@ func TestStoreAndForward(t *testing.T) {
 		t.Fatal(err)
 	}
 	d = open(t, dir, &audit).Node() // restart
-	if got := read(t, d, "status"); !strings.Contains(got, "records=2 ") || !strings.HasSuffix(got, " ack_cursor=1\n") {
+	if got := read(t, d, "status"); !strings.Contains(got, "\nrecords=2\n") || !strings.HasSuffix(got, "\nack_cursor=1\n") {
 		t.Fatalf("status after restart: %q", got)
 	}
 	if got := read(t, d, "read"); !strings.HasPrefix(got, "seq=2 ") {
@@ -119,7 +119,7 @@ func TestRefusalsAudited(t *testing.T) {
 	if len(audit) != 1 || !strings.HasPrefix(audit[0], "spool append refused role=queen reason=too-large bytes=") {
 		t.Errorf("audit %q", audit)
 	}
-	if got := read(t, d, "status"); !strings.Contains(got, " dropped=1 ") {
+	if got := read(t, d, "status"); !strings.Contains(got, "\ndropped=1\n") {
 		t.Errorf("status %q", got)
 	}
 }
