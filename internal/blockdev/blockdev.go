@@ -164,11 +164,22 @@ var ErrPowerCut = errors.New("blockdev: power cut")
 // real disk may reorder between flushes the stores never rely on, since
 // every store flushes between writes that depend on each other.
 type Cut struct {
-	D      Device
-	Left   int
-	Torn   bool
-	Writes int // writes that reached D, whole
-	dead   bool
+	D    Device
+	Left int
+	Torn bool
+	// Reorder models a disk that reorders writes between flushes: when
+	// the power goes, of the writes since the last Flush only the newest
+	// stays on D (the others are rolled back), the worst order for a
+	// store that wrote a record's blocks first to last.
+	Reorder bool
+	Writes  int // writes that reached D, whole
+	dead    bool
+	undo    []undo // since the last Flush, oldest first
+}
+
+type undo struct {
+	n   int64
+	old []byte
 }
 
 func (c *Cut) BlockSize() int { return c.D.BlockSize() }
@@ -185,6 +196,17 @@ func (c *Cut) WriteBlock(n int64, p []byte) error {
 	}
 	if c.Left == 0 {
 		c.dead = true
+		if c.Reorder && len(c.undo) > 1 {
+			last := c.undo[len(c.undo)-1]
+			keep := make([]byte, len(p))
+			if err := c.D.ReadBlock(last.n, keep); err != nil {
+				return err
+			}
+			for i := len(c.undo) - 1; i >= 0; i-- {
+				_ = c.D.WriteBlock(c.undo[i].n, c.undo[i].old)
+			}
+			_ = c.D.WriteBlock(last.n, keep)
+		}
 		if c.Torn {
 			half := make([]byte, len(p))
 			if err := c.D.ReadBlock(n, half); err != nil {
@@ -195,6 +217,13 @@ func (c *Cut) WriteBlock(n int64, p []byte) error {
 		}
 		return ErrPowerCut
 	}
+	if c.Reorder {
+		old := make([]byte, len(p))
+		if err := c.D.ReadBlock(n, old); err != nil {
+			return err
+		}
+		c.undo = append(c.undo, undo{n, old})
+	}
 	c.Left--
 	c.Writes++
 	return c.D.WriteBlock(n, p)
@@ -203,6 +232,7 @@ func (c *Cut) Flush() error {
 	if c.dead {
 		return ErrPowerCut
 	}
+	c.undo = c.undo[:0]
 	return c.D.Flush()
 }
 func (c *Cut) Close() error { return nil }

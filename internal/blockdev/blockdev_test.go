@@ -121,3 +121,30 @@ func TestSparseReadsWhatWasWritten(t *testing.T) {
 		t.Errorf("%d blocks held after writing two", len(s.data))
 	}
 }
+
+// TestCutReorder: with Reorder, of the writes since the last flush only
+// the newest survives the cut; flushed writes all do.
+func TestCutReorder(t *testing.T) {
+	m := NewMem(4, 4)
+	c := &Cut{D: m, Left: 3, Reorder: true}
+	w := func(n int64, b byte) error { return c.WriteBlock(n, bytes.Repeat([]byte{b}, 4)) }
+	if err := w(0, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w(1, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := w(2, 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := w(3, 4); !errors.Is(err, ErrPowerCut) {
+		t.Fatalf("write past the cut: %v", err)
+	}
+	want := []byte{1, 1, 1, 1, 0, 0, 0, 0, 3, 3, 3, 3, 0, 0, 0, 0}
+	if !bytes.Equal(m.Data, want) {
+		t.Errorf("platter %v, want %v", m.Data, want)
+	}
+}

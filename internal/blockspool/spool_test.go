@@ -90,8 +90,13 @@ func play(s *Spool, ops []op, after func(int)) (int, error) {
 	return len(ops), nil
 }
 
+// cutModes are the ways the power goes at a write: the write lost, torn
+// in half, or lost with every earlier write since the last flush but the
+// newest (a disk that reorders between flushes).
+var cutModes = []struct{ Torn, Reorder bool }{{false, false}, {true, false}, {false, true}, {true, true}}
+
 // TestPowerCutEveryWrite cuts the power at every block write of a
-// scripted sequence (and tears that write): the reopened spool holds the
+// scripted sequence, in every cutModes way: the reopened spool holds the
 // state before the interrupted operation or after it (or, when the cut
 // fell between reclaiming acknowledged records and writing the new one,
 // the state before minus those acknowledged records), never a corrupt or
@@ -111,10 +116,11 @@ func TestPowerCutEveryWrite(t *testing.T) {
 			t.Fatalf("%s: the script never reclaimed (%d) or refused (%d)", cfg.Mode, st.Evicted, refused)
 		}
 		for cut := 0; cut <= count.Writes; cut++ {
-			for _, torn := range []bool{false, true} {
+			for _, how := range cutModes {
+				torn := how
 				mem := newDev()
 				done := 0
-				s, err := Open(&blockdev.Cut{D: mem, Left: cut, Torn: torn}, cfg, zero{})
+				s, err := Open(&blockdev.Cut{D: mem, Left: cut, Torn: how.Torn, Reorder: how.Reorder}, cfg, zero{})
 				if err == nil { // a cut at 0 falls on the format
 					done, err = play(s, ops, nil)
 				}
@@ -131,7 +137,7 @@ func TestPowerCutEveryWrite(t *testing.T) {
 					ok = slices.Equal(got.recs, tail) && (kept == 0 || uint64(seqOf(before.recs[kept-1])) <= before.ack)
 				}
 				if !ok {
-					t.Fatalf("%s cut %d torn %v after %d ops: %v ack %d\nwant %v ack %d\n  or %v ack %d", cfg.Mode, cut, torn, done,
+					t.Fatalf("%s cut %d %+v after %d ops: %v ack %d\nwant %v ack %d\n  or %v ack %d", cfg.Mode, cut, torn, done,
 						got.recs, got.ack, before.recs, before.ack, after.recs, after.ack)
 				}
 				// The spool goes on after its last valid record.

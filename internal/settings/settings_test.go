@@ -73,7 +73,8 @@ func run(s *Store) (done int, err error) {
 }
 
 // TestPowerCutEveryWrite cuts the power at every write of the script
-// (whole, and tearing the block being written): the store reopens to
+// (the write lost, torn, and with the disk reordering the writes since
+// the last flush so that only the newest lands): the store reopens to
 // exactly the state before the interrupted update or after it, never
 // anything else, and takes the next update.
 func TestPowerCutEveryWrite(t *testing.T) {
@@ -90,9 +91,10 @@ func TestPowerCutEveryWrite(t *testing.T) {
 		t.Fatalf("%d writes for %d updates of 4-block pages", count.Writes, len(script))
 	}
 	for cut := 0; cut <= count.Writes; cut++ {
-		for _, torn := range []bool{false, true} {
+		for _, how := range []struct{ Torn, Reorder bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+			torn := how
 			mem := newDev()
-			s, err := Open(&blockdev.Cut{D: mem, Left: cut, Torn: torn}, lim)
+			s, err := Open(&blockdev.Cut{D: mem, Left: cut, Torn: how.Torn, Reorder: how.Reorder}, lim)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -107,7 +109,7 @@ func TestPowerCutEveryWrite(t *testing.T) {
 			got := r.Entries()
 			old, next := want[done], want[min(done+1, len(want)-1)]
 			if !slices.Equal(got, old) && !slices.Equal(got, next) {
-				t.Fatalf("cut %d torn %v after %d ops: %v, want %v or %v", cut, torn, done, got, old, next)
+				t.Fatalf("cut %d %+v after %d ops: %v, want %v or %v", cut, torn, done, got, old, next)
 			}
 			if err := r.Set("after", "cut"); err != nil {
 				t.Fatalf("cut %d: update after recovery: %v", cut, err)
