@@ -160,9 +160,9 @@ var ErrPowerCut = errors.New("blockdev: power cut")
 // D, then the power goes. The write that meets the cut persists nothing,
 // or with Torn its first half only (a block torn mid-transfer), and every
 // later call fails with ErrPowerCut and persists nothing. Writes reach D
-// in order, so a cut after write N leaves exactly writes 1..N; what a
-// real disk may reorder between flushes the stores never rely on, since
-// every store flushes between writes that depend on each other.
+// in order, so a cut after write N leaves exactly writes 1..N, unless
+// Reorder models a disk that reorders between flushes: the stores must
+// flush between writes that depend on each other.
 type Cut struct {
 	D    Device
 	Left int
