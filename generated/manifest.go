@@ -7,7 +7,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "2c8b5341043858c832f5a0b02f1c263887d677bfa08a99ec6c03db08a4c90a17"
+const ManifestSHA256 = "0ff90a6d3823d060c522129c42fc711408d9ecb9db279ab7603fb26b52b6114a"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -219,6 +219,13 @@ const (
 	ObservabilityProcScheduleQueueLineBytes          = 256                                           // observability.proc_schedule.queue_line_bytes
 	ObservabilityProcScheduleQueueMaxEntries         = 8                                             // observability.proc_schedule.queue_max_entries
 	ObservabilityProcScheduleSummaryBytes            = 128                                           // observability.proc_schedule.summary_bytes
+	PersistenceBlockBytes                            = 512                                           // persistence.block_bytes
+	PersistenceSettingsMaxKeyBytes                   = 64                                            // persistence.settings.max_key_bytes
+	PersistenceSettingsMaxValueBytes                 = 1024                                          // persistence.settings.max_value_bytes
+	PersistenceSettingsPageBytes                     = 4096                                          // persistence.settings.page_bytes
+	PersistenceSpoolMaxBytes                         = 1048576                                       // persistence.spool.max_bytes
+	PersistenceSpoolMaxRecordBytes                   = 4096                                          // persistence.spool.max_record_bytes
+	PersistenceSpoolMode                             = "refuse"                                      // persistence.spool.mode
 	ProfileKernel                                    = true                                          // profile.kernel
 	ProfileName                                      = "dev"                                         // profile.name
 	QueenFsyncBatchMax                               = 64                                            // queen.fsync_batch_max

@@ -7,7 +7,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "aecc6eb034bdf707f0e96f5857a8cf2523b2bcd141dbc6e41de388d43d059f4b"
+const ManifestSHA256 = "c15e3a02d8ade834c50090727646d337a362828baab4ca74c43c1e4e29af013d"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -219,6 +219,13 @@ const (
 	ObservabilityProcScheduleQueueLineBytes          = 256                                               // observability.proc_schedule.queue_line_bytes
 	ObservabilityProcScheduleQueueMaxEntries         = 1024                                              // observability.proc_schedule.queue_max_entries
 	ObservabilityProcScheduleSummaryBytes            = 128                                               // observability.proc_schedule.summary_bytes
+	PersistenceBlockBytes                            = 512                                               // persistence.block_bytes
+	PersistenceSettingsMaxKeyBytes                   = 64                                                // persistence.settings.max_key_bytes
+	PersistenceSettingsMaxValueBytes                 = 1024                                              // persistence.settings.max_value_bytes
+	PersistenceSettingsPageBytes                     = 4096                                              // persistence.settings.page_bytes
+	PersistenceSpoolMaxBytes                         = 1048576                                           // persistence.spool.max_bytes
+	PersistenceSpoolMaxRecordBytes                   = 4096                                              // persistence.spool.max_record_bytes
+	PersistenceSpoolMode                             = "refuse"                                          // persistence.spool.mode
 	ProfileKernel                                    = true                                              // profile.kernel
 	ProfileName                                      = "fleet"                                           // profile.name
 	QueenFsyncBatchMax                               = 64                                                // queen.fsync_batch_max

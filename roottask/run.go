@@ -89,7 +89,14 @@ func boot(ctx context.Context, p platform.Platform, f bootFlags) int {
 	}
 	ticks, stopTicks := heartbeats(p)
 	defer stopTicks() // after h.Close: the queen stops reading ticks first
-	h, err := hive.New(hive.Options{Clock: p, Ticks: ticks, StateDir: store.Dir, CASRootKey: f.casRootKey, NoEntropy: noEntropy}.WithProfile(f.profile))
+	opts := hive.Options{Clock: p, Ticks: ticks, StateDir: store.Dir, CASRootKey: f.casRootKey, NoEntropy: noEntropy}
+	if noEntropy == nil {
+		// The spool's format nonce; without entropy the hive falls back to
+		// the runtime's generator: the nonce must differ between formats,
+		// and forging a record still needs the device's contents.
+		opts.Entropy = p.Entropy()
+	}
+	h, err := hive.New(opts.WithProfile(f.profile))
 	if err != nil {
 		fmt.Fprintf(stderr, "roottask: %v\n", err)
 		return 1

@@ -9,6 +9,7 @@ package hive
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"embed"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/console"
 	"github.com/cohesix/cohesix/internal/gate"
+	"github.com/cohesix/cohesix/internal/prov/spoolfs"
 	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/internal/store"
 	"github.com/cohesix/cohesix/internal/ticket"
@@ -58,6 +60,8 @@ type Options struct {
 	// every transport (DECISIONS P73). The ticketless queen attach on the
 	// console stays open: it involves no secret.
 	NoEntropy error
+	// Entropy draws the /proc/spool format's nonce; nil: crypto/rand.
+	Entropy io.Reader
 }
 
 // Hive is one running root task.
@@ -113,8 +117,19 @@ func New(o Options) (*Hive, error) {
 	}
 	closeGov := closeStore
 	closeStore = func() error { closeCAS(); return closeGov() }
+	if o.Entropy == nil {
+		o.Entropy = rand.Reader
+	}
+	sp, err := spoolfs.Open(spoolfs.Config{Dir: o.StateDir, Entropy: o.Entropy, Now: o.Clock.Now, Audit: q.Audit})
+	if err != nil {
+		closeStore()
+		return nil, err
+	}
+	closeRest := closeStore
+	closeStore = func() error { sp.Close(); return closeRest() }
 	nsCfg := gate.DefaultConfig()
 	nsCfg.Extra = casTrees
+	nsCfg.Spool = sp.Node()
 	var boot []byte
 	for _, l := range BootLines() {
 		boot = append(boot, l+"\n"...)
@@ -155,6 +170,9 @@ func New(o Options) (*Hive, error) {
 	if _, err := q.Do(ctx, queen.TraceEmit{Cat: "kmesg", Level: "info", Lines: BootLines()}); err != nil {
 		h.Close()
 		return nil, err
+	}
+	if l := sp.RecoveryLine(); l != "" {
+		q.Audit(l)
 	}
 	if o.StateDir != "" && cfg.Ingest.Enabled() {
 		if err := h.restoreIngest(o.StateDir, cfg.Ingest); err != nil {

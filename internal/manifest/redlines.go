@@ -65,6 +65,14 @@ const (
 	maxPolicyRuleIDBytes  = 64
 	maxBackoffExponent    = 16
 	maxModelIDBytes       = 255
+	// Milestone 27 stores (persistence.*): a block no larger than a page
+	// of memory, a spool ring no larger than a small partition, a settings
+	// page no larger than the root task reads in one go, and key/value
+	// lengths that fit the page format's u16 fields.
+	maxBlockBytes         = 64 << 10
+	maxSpoolBytes         = 1 << 34
+	maxSettingsPageBytes  = 1 << 20
+	maxSettingsFieldBytes = 1<<16 - 1
 )
 
 // redLineNames lets a schema tag name a red line (min:"maxMsize"): a tag
@@ -95,6 +103,10 @@ var redLineNames = map[string]int64{
 	"maxPolicyRuleIDBytes":    maxPolicyRuleIDBytes,
 	"maxBackoffExponent":      maxBackoffExponent,
 	"maxModelIDBytes":         maxModelIDBytes,
+	"maxBlockBytes":           maxBlockBytes,
+	"maxSpoolBytes":           maxSpoolBytes,
+	"maxSettingsPageBytes":    maxSettingsPageBytes,
+	"maxSettingsFieldBytes":   maxSettingsFieldBytes,
 }
 
 // enums are the value sets a oneof tag names, in the order diagnostics list
@@ -104,6 +116,7 @@ var enums = map[string][]string{
 	"cas_backing":        {"memory", "disk"},
 	"frame_schema":       {"legacy-plaintext", "cbor-v1"},
 	"eviction_policy":    {"evict-oldest", "refuse"},
+	"spool_mode":         {"refuse", "overwrite_acked"},
 	"ticket_role":        {"queen", "worker-heartbeat", "worker-gpu", "worker-bus", "worker-lora"},
 	"lifecycle_state":    {"BOOTING", "DEGRADED", "ONLINE", "DRAINING", "QUIESCED", "OFFLINE"},
 	"host_provider":      {"systemd", "k8s", "docker", "nvidia", "jetson", "net"},

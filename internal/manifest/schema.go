@@ -39,6 +39,7 @@ type Manifest struct {
 	Sidecars        Sidecars        `toml:"sidecars"`
 	Ecosystem       Ecosystem       `toml:"ecosystem"`
 	GPU             GPU             `toml:"gpu"`
+	Persistence     Persistence     `toml:"persistence"`
 }
 
 type Meta struct {
@@ -703,4 +704,31 @@ type GPU struct {
 	SchemaMaxBytes          int64 `toml:"schema_max_bytes" min:"1"`
 	TelemetryRecordMaxBytes int64 `toml:"telemetry_record_max_bytes" min:"1"`
 	LoraJobsMax             int64 `toml:"lora_jobs_max" min:"1"`
+}
+
+// Persistence is milestone 27's on-device stores (Go port, DECISIONS
+// P91-P94): the store-and-forward spool (internal/blockspool) and the A/B
+// settings store (internal/settings), each on a block device of
+// block_bytes blocks (a file under --state-dir on the hosted root task).
+// The spool's ring holds max_bytes; a record's payload is at most
+// max_record_bytes; mode is refuse (never overwrite a record) or
+// overwrite_acked (reclaim acknowledged records when full). A settings
+// page is page_bytes (two of them), keys and values at most max_key_bytes
+// and max_value_bytes of UTF-8.
+type Persistence struct {
+	BlockBytes int64               `toml:"block_bytes" min:"512" max:"maxBlockBytes"`
+	Spool      PersistenceSpool    `toml:"spool"`
+	Settings   PersistenceSettings `toml:"settings"`
+}
+
+type PersistenceSpool struct {
+	Mode           string `toml:"mode" oneof:"spool_mode"`
+	MaxBytes       int64  `toml:"max_bytes" min:"1" max:"maxSpoolBytes"`
+	MaxRecordBytes int64  `toml:"max_record_bytes" min:"1" le:"persistence.spool.max_bytes"`
+}
+
+type PersistenceSettings struct {
+	PageBytes     int64 `toml:"page_bytes" min:"1" max:"maxSettingsPageBytes"`
+	MaxKeyBytes   int64 `toml:"max_key_bytes" min:"1" max:"maxSettingsFieldBytes"`
+	MaxValueBytes int64 `toml:"max_value_bytes" min:"1" max:"maxSettingsFieldBytes"`
 }

@@ -1,6 +1,9 @@
 package manifest
 
 import (
+	"github.com/cohesix/cohesix/internal/blockspool"
+	"github.com/cohesix/cohesix/internal/settings"
+
 	"crypto/ed25519"
 	"encoding/hex"
 	"fmt"
@@ -131,7 +134,7 @@ func validate(m *Manifest, raw map[string]any, opts Options) []string {
 var crossChecks = []func(*checker, *Manifest){
 	checkCore, checkConsole, checkNamespaces, checkTickets, checkMemoryBudget, checkTelemetry,
 	checkLifecycle, checkObservability, checkClientPolicies, checkSwarmUI,
-	checkEcosystem, checkSidecars, checkProduction, checkPlaceholders,
+	checkEcosystem, checkSidecars, checkProduction, checkPlaceholders, checkPersistence,
 }
 
 // walk applies the tag rules of every key under v (at path p; rules are
@@ -624,5 +627,28 @@ func checkPlaceholders(c *checker, m *Manifest) {
 	}
 	if strings.Contains(m.CAS.Signing.KeyPath, placeholder) {
 		c.add("cas.signing.key_path", m.CAS.Signing.KeyPath, "is a placeholder: name the production signing key")
+	}
+}
+
+// checkPersistence ties the milestone 27 stores to their block size and
+// formats: the ring and a settings page are whole blocks, the largest
+// record fits the ring with its header, and one key and value of the
+// largest sizes fit a page (internal/blockspool, internal/settings).
+func checkPersistence(c *checker, m *Manifest) {
+	p := m.Persistence
+	if p.BlockBytes <= 0 {
+		return // the tag rules already refused it
+	}
+	if p.Spool.MaxBytes%p.BlockBytes != 0 {
+		c.add("persistence.spool.max_bytes", p.Spool.MaxBytes, "is not a multiple of persistence.block_bytes = %d", p.BlockBytes)
+	}
+	if p.Settings.PageBytes%p.BlockBytes != 0 {
+		c.add("persistence.settings.page_bytes", p.Settings.PageBytes, "is not a multiple of persistence.block_bytes = %d", p.BlockBytes)
+	}
+	if need := blockspool.Size(int(p.Spool.MaxRecordBytes)); need > p.Spool.MaxBytes {
+		c.add("persistence.spool.max_record_bytes", p.Spool.MaxRecordBytes, "takes %d ring bytes with its header, more than persistence.spool.max_bytes = %d", need, p.Spool.MaxBytes)
+	}
+	if need := settings.PageBytes(int(p.Settings.MaxKeyBytes), int(p.Settings.MaxValueBytes)); int64(need) > p.Settings.PageBytes {
+		c.add("persistence.settings.page_bytes", p.Settings.PageBytes, "cannot hold one %d-byte key with a %d-byte value (%d bytes)", p.Settings.MaxKeyBytes, p.Settings.MaxValueBytes, need)
 	}
 }

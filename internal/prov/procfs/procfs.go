@@ -34,6 +34,9 @@ type Config struct {
 	// sharding is off. ShardLabel is a worker id's two-hex-digit shard.
 	ShardBits  int
 	ShardLabel func(id string) string
+
+	// Spool is /proc/spool (internal/prov/spoolfs); nil: no spool.
+	Spool ns.Node
 }
 
 // proc builds the /proc tree from its Config.
@@ -55,6 +58,9 @@ func New(cfg Config) ns.Node {
 		ns.Entry{Name: "net", Node: netDir(cfg.Counters)},
 		ns.Entry{Name: "peers", Node: p.snapFile("/proc/peers", func(s *queen.Snapshot) string { return RenderPeers(s.Peers, cfg.NowMs()) })},
 	)
+	if cfg.Spool != nil {
+		entries = append(entries, ns.Entry{Name: "spool", Node: cfg.Spool})
+	}
 	entries = appendDir(entries, "ui", p.uiEntries()) // ui.go
 	return ns.Static{DirOps: ns.DirOps{Path: "/proc"}, Entries: entries}
 }

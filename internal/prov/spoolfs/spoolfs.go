@@ -1,0 +1,190 @@
+// Package spoolfs is the /proc/spool provider (milestone 27): the hive's
+// store-and-forward spool (internal/blockspool) exposed only as files.
+//
+//	status  read-only: used_bytes max_bytes records dropped pressure mode ack_cursor (21d), a line each
+//	append  write-only: one record per write
+//	read    read-only: the records after the ack cursor, payloads up to
+//	        persistence.spool.max_record_bytes in all (at least one record)
+//	ack     write-only: a line with a seq moves the cursor to it
+//
+// The spool lives on a block device: a file under the state directory, or
+// a sparse memory device without one. Every append and ack is durable
+// before the write returns. Refusals are audited.
+package spoolfs
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/blockdev"
+	"github.com/cohesix/cohesix/internal/blockspool"
+	"github.com/cohesix/cohesix/internal/errs"
+	"github.com/cohesix/cohesix/internal/ns"
+)
+
+// FileName is the spool's device file in the state directory.
+const FileName = "spool.blk"
+
+// Kind is the record kind of a /proc/spool/append write.
+const Kind = 1
+
+// Config is what the provider needs.
+type Config struct {
+	Dir     string    // state directory; "" keeps the spool in memory
+	Entropy io.Reader // the format's nonce
+	Now     func() time.Time
+	Audit   func(lines ...string)
+}
+
+// Spool is the open spool behind /proc/spool.
+type Spool struct {
+	cfg Config
+	mu  sync.Mutex // the spool is single-goroutine; sessions are not
+	dev blockdev.Device
+	s   *blockspool.Spool
+}
+
+// Open opens (or formats) the spool the manifest sizes.
+func Open(cfg Config) (*Spool, error) {
+	bs := generated.PersistenceBlockBytes
+	blocks := int64(blockspool.SuperBlocks + generated.PersistenceSpoolMaxBytes/bs)
+	var dev blockdev.Device
+	if cfg.Dir == "" {
+		dev = blockdev.NewSparse(bs, blocks)
+	} else {
+		if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+			return nil, err
+		}
+		f, err := blockdev.OpenFile(filepath.Join(cfg.Dir, FileName), bs, blocks)
+		if err != nil {
+			return nil, err
+		}
+		dev = f
+	}
+	s, err := blockspool.Open(dev, blockspool.Config{Mode: generated.PersistenceSpoolMode, MaxRecordBytes: generated.PersistenceSpoolMaxRecordBytes}, cfg.Entropy)
+	if err != nil {
+		dev.Close()
+		return nil, fmt.Errorf("spool %s: %w", cfg.Dir, err)
+	}
+	return &Spool{cfg: cfg, dev: dev, s: s}, nil
+}
+
+// RecoveryLine is the audit line for a torn or corrupt tail that Open
+// ignored, "" for a clean open. The hive writes it once its queen runs
+// (Open comes before).
+func (sp *Spool) RecoveryLine() string {
+	r := sp.s.Recovered()
+	if r.Stop == "" {
+		return ""
+	}
+	return fmt.Sprintf("spool torn tail ignored records=%d scanned_bytes=%d reason=%s", r.Records, r.Scanned, r.Stop)
+}
+
+// Close closes the device.
+func (sp *Spool) Close() error {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	return sp.dev.Close()
+}
+
+// Status renders /proc/spool/status, one field per line (a console cat
+// summary shows the lines that fit, newest first).
+func (sp *Spool) Status() []byte {
+	sp.mu.Lock()
+	st := sp.s.Status()
+	sp.mu.Unlock()
+	return fmt.Appendf(nil, "used_bytes=%d\nmax_bytes=%d\nrecords=%d\ndropped=%d\npressure=%d\nmode=%s\nack_cursor=%d\n",
+		st.UsedBytes, st.MaxBytes, st.Records, st.Dropped, st.Pressure, st.Mode, st.AckCursor)
+}
+
+// Read renders /proc/spool/read: per record a header line
+// "seq=<n> kind=<k> ts_ms=<ms> len=<n>", then the payload and a newline.
+func (sp *Spool) Read() ([]byte, error) {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	recs, err := sp.s.Read(sp.s.Status().AckCursor, generated.PersistenceSpoolMaxRecordBytes)
+	if err != nil {
+		return nil, errs.New(errs.ErrInvalid, "spool read: %v", err)
+	}
+	var b []byte
+	for _, r := range recs {
+		b = fmt.Appendf(b, "seq=%d kind=%d ts_ms=%d len=%d\n", r.Seq, r.Kind, r.TS, len(r.Payload))
+		b = append(append(b, r.Payload...), '\n')
+	}
+	return b, nil
+}
+
+// Append spools one record.
+func (sp *Spool) Append(c ns.Caller, p []byte) (int, error) {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	_, err := sp.s.Append(Kind, sp.cfg.Now().UnixMilli(), p)
+	if err != nil {
+		reason, class := "error", errs.ErrInvalid
+		switch {
+		case errors.Is(err, blockspool.ErrTooLarge):
+			reason, class = "too-large", errs.ErrTooBig
+		case errors.Is(err, blockspool.ErrFull):
+			reason, class = "full", errs.ErrQuota
+		}
+		sp.audit(fmt.Sprintf("spool append refused role=%s reason=%s bytes=%d mode=%s", c.Identity().Role, reason, len(p), generated.PersistenceSpoolMode))
+		return 0, errs.New(class, "spool append: %v", err)
+	}
+	return len(p), nil
+}
+
+// Ack moves the cursor to the seq on line.
+func (sp *Spool) Ack(line []byte) error {
+	seq, err := strconv.ParseUint(strings.TrimSpace(string(line)), 10, 64)
+	if err != nil {
+		return errs.New(errs.ErrInvalid, "spool ack: %q is not a record seq", line)
+	}
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if err := sp.s.Ack(seq); err != nil {
+		return errs.New(errs.ErrInvalid, "spool ack: %v", err)
+	}
+	return nil
+}
+
+func (sp *Spool) audit(line string) {
+	if sp.cfg.Audit != nil {
+		sp.cfg.Audit(line)
+	}
+}
+
+// Node is the /proc/spool directory.
+func (sp *Spool) Node() ns.Node {
+	return ns.Static{DirOps: ns.DirOps{Path: "/proc/spool"}, Entries: []ns.Entry{
+		{Name: "status", Node: ns.Content{ReadOnly: ns.ReadOnly{Path: "/proc/spool/status"}, Render: sp.Status}},
+		{Name: "append", Node: appendFile{sp: sp}},
+		{Name: "read", Node: readFile{ReadOnly: ns.ReadOnly{Path: "/proc/spool/read"}, Rendered: ns.Rendered{Kind: ns.KindReadOnly, Render: sp.Read}}},
+		{Name: "ack", Node: ns.LineCtl{Kind: ns.KindAppend, Render: func() []byte { return nil },
+			Submit: func(_ ns.Caller, line []byte, _ int64) error { return sp.Ack(line) }}},
+	}}
+}
+
+type readFile struct {
+	ns.NotDir
+	ns.ReadOnly
+	ns.Rendered
+}
+
+// appendFile takes each write whole as one record (not split at lines:
+// a record's payload may hold any bytes); it reads empty.
+type appendFile struct {
+	ns.NotDir
+	sp *Spool
+}
+
+func (appendFile) Stat() (ns.Stat, error)                               { return ns.Stat{Kind: ns.KindAppend}, nil }
+func (appendFile) ReadAt(p []byte, off int64) (int, error)              { return ns.ReadBytes(nil, p, off) }
+func (f appendFile) Append(c ns.Caller, p []byte, _ int64) (int, error) { return f.sp.Append(c, p) }

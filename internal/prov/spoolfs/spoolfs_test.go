@@ -1,0 +1,125 @@
+package spoolfs_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/errs"
+	"github.com/cohesix/cohesix/internal/ns"
+	"github.com/cohesix/cohesix/internal/ns/nstest"
+	"github.com/cohesix/cohesix/internal/prov/spoolfs"
+)
+
+type queen struct{}
+
+func (queen) Identity() ns.Identity { return ns.Identity{Role: "queen"} }
+
+func open(t *testing.T, dir string, audit *[]string) *spoolfs.Spool {
+	t.Helper()
+	sp, err := spoolfs.Open(spoolfs.Config{Dir: dir, Entropy: rand.Reader, Now: func() time.Time { return time.UnixMilli(1700000000123) },
+		Audit: func(l ...string) { *audit = append(*audit, l...) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sp.Close() })
+	return sp
+}
+
+func walk(t *testing.T, n ns.Node, name string) ns.Node {
+	t.Helper()
+	c, err := n.Walk(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func read(t *testing.T, n ns.Node, name string) string {
+	t.Helper()
+	b, err := ns.ReadAll(walk(t, n, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func write(t *testing.T, n ns.Node, name, data string) error {
+	t.Helper()
+	_, err := walk(t, n, name).Append(queen{}, []byte(data), -1)
+	return err
+}
+
+func TestConformance(t *testing.T) {
+	var audit []string
+	sp := open(t, "", &audit)
+	nstest.TestProvider(t, ns.Plain(sp.Node()),
+		nstest.Lists("", "status", "append", "read", "ack"),
+		nstest.Content("status", fmt.Sprintf("used_bytes=0\nmax_bytes=%d\nrecords=0\ndropped=0\npressure=0\nmode=%s\nack_cursor=0\n",
+			generated.PersistenceSpoolMaxBytes, generated.PersistenceSpoolMode)),
+		nstest.Content("read", ""),
+		nstest.AppendError("status", "cannot write read-only file /proc/spool/status"),
+		nstest.AppendError("read", "cannot write read-only file /proc/spool/read"),
+	)
+}
+
+// TestStoreAndForward: records appended (one per write, newlines and all)
+// read back from the cursor, an ack moves it, and all of it survives a
+// restart of the provider on the same state directory.
+func TestStoreAndForward(t *testing.T) {
+	dir := t.TempDir()
+	var audit []string
+	d := open(t, dir, &audit).Node()
+	for _, r := range []string{"first\n", "second\nline"} {
+		if err := write(t, d, "append", r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := "seq=1 kind=1 ts_ms=1700000000123 len=6\nfirst\n\nseq=2 kind=1 ts_ms=1700000000123 len=11\nsecond\nline\n"
+	if got := read(t, d, "read"); got != want {
+		t.Fatalf("read = %q, want %q", got, want)
+	}
+	if err := write(t, d, "ack", "1\n"); err != nil {
+		t.Fatal(err)
+	}
+	d = open(t, dir, &audit).Node() // restart
+	if got := read(t, d, "status"); !strings.Contains(got, "\nrecords=2\n") || !strings.HasSuffix(got, "\nack_cursor=1\n") {
+		t.Fatalf("status after restart: %q", got)
+	}
+	if got := read(t, d, "read"); !strings.HasPrefix(got, "seq=2 ") {
+		t.Fatalf("read after restart: %q", got)
+	}
+	if err := write(t, d, "ack", "3\n"); !errors.Is(err, errs.ErrInvalid) {
+		t.Errorf("ack past the newest record: %v", err)
+	}
+	if st, err := os.Stat(filepath.Join(dir, spoolfs.FileName)); err != nil || st.Size() != int64(generated.PersistenceSpoolMaxBytes+2*generated.PersistenceBlockBytes) {
+		t.Errorf("device file: %v, %v", st, err)
+	}
+	if len(audit) != 0 {
+		t.Errorf("audit %q with no refusal", audit)
+	}
+}
+
+// TestRefusalsAudited: a record over max_record_bytes is refused (too
+// big) with an audit line and counted in dropped.
+func TestRefusalsAudited(t *testing.T) {
+	var audit []string
+	d := open(t, "", &audit).Node()
+	err := write(t, d, "append", string(bytes.Repeat([]byte("x"), generated.PersistenceSpoolMaxRecordBytes+1)))
+	if !errors.Is(err, errs.ErrTooBig) {
+		t.Fatalf("oversized record: %v", err)
+	}
+	if len(audit) != 1 || !strings.HasPrefix(audit[0], "spool append refused role=queen reason=too-large bytes=") {
+		t.Errorf("audit %q", audit)
+	}
+	if got := read(t, d, "status"); !strings.Contains(got, "\ndropped=1\n") {
+		t.Errorf("status %q", got)
+	}
+}
