@@ -7,7 +7,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "0ff90a6d3823d060c522129c42fc711408d9ecb9db279ab7603fb26b52b6114a"
+const ManifestSHA256 = "02064939ee87a8f256b88223263a34ad98f23904430cfe2d24273efa446ffe82"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -110,11 +110,11 @@ const (
 	EcosystemPolicyQueueMaxEntries                   = 32                                            // ecosystem.policy.queue_max_entries
 	EcosystemPolicyStatusMaxBytes                    = 512                                           // ecosystem.policy.status_max_bytes
 	EventPumpMemoryBudgetBytes                       = 32768                                         // event_pump.memory_budget_bytes
-	EventPumpProcsDownPermille                       = 350                                           // event_pump.procs_down_permille
+	EventPumpProcsDownPermille                       = 200                                           // event_pump.procs_down_permille
 	EventPumpProcsDownSamples                        = 4                                             // event_pump.procs_down_samples
 	EventPumpProcsIdle                               = 0                                             // event_pump.procs_idle
 	EventPumpProcsSampleMs                           = 500                                           // event_pump.procs_sample_ms
-	EventPumpProcsUpPermille                         = 700                                           // event_pump.procs_up_permille
+	EventPumpProcsUpPermille                         = 250                                           // event_pump.procs_up_permille
 	EventPumpTickMs                                  = 5                                             // event_pump.tick_ms
 	FeaturesNetConsole                               = true                                          // features.net_console
 	FeaturesSerialConsole                            = true                                          // features.serial_console

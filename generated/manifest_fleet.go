@@ -7,7 +7,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "c15e3a02d8ade834c50090727646d337a362828baab4ca74c43c1e4e29af013d"
+const ManifestSHA256 = "6e611ea1b7e0680ef58b343377540817c789659a2713a455366c995c87234801"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -110,11 +110,11 @@ const (
 	EcosystemPolicyQueueMaxEntries                   = 32                                                // ecosystem.policy.queue_max_entries
 	EcosystemPolicyStatusMaxBytes                    = 512                                               // ecosystem.policy.status_max_bytes
 	EventPumpMemoryBudgetBytes                       = 4194304                                           // event_pump.memory_budget_bytes
-	EventPumpProcsDownPermille                       = 350                                               // event_pump.procs_down_permille
+	EventPumpProcsDownPermille                       = 200                                               // event_pump.procs_down_permille
 	EventPumpProcsDownSamples                        = 4                                                 // event_pump.procs_down_samples
 	EventPumpProcsIdle                               = 1                                                 // event_pump.procs_idle
 	EventPumpProcsSampleMs                           = 500                                               // event_pump.procs_sample_ms
-	EventPumpProcsUpPermille                         = 700                                               // event_pump.procs_up_permille
+	EventPumpProcsUpPermille                         = 250                                               // event_pump.procs_up_permille
 	EventPumpTickMs                                  = 5                                                 // event_pump.tick_ms
 	FeaturesNetConsole                               = true                                              // features.net_console
 	FeaturesSerialConsole                            = true                                              // features.serial_console

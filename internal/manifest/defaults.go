@@ -7,7 +7,7 @@ package manifest
 func Defaults() *Manifest {
 	return &Manifest{
 		Profile:   Profile{Name: "dev"},
-		EventPump: EventPump{TickMs: 5, MemoryBudgetBytes: 32768, ProcsIdle: 0, ProcsUpPermille: 700, ProcsDownPermille: 350, ProcsDownSamples: 4, ProcsSampleMs: 500},
+		EventPump: EventPump{TickMs: 5, MemoryBudgetBytes: 32768, ProcsIdle: 0, ProcsUpPermille: 250, ProcsDownPermille: 200, ProcsDownSamples: 4, ProcsSampleMs: 500},
 		Console: Console{
 			LineMaxBytes:             256,
 			RoleMax:                  16,
