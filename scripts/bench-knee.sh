@@ -22,7 +22,7 @@ CAP=${WORKERS_CAP:-10240}
 
 # Scale the fleet profile's worker-sized keys (each is queen.max_workers or
 # max_workers + 64 there) and its budgets: 80 KiB per worker (coh-rtc's
-# estimate) and 1 KiB rings plus a /proc/schedule line per worker.
+# estimate) and 1 KiB rings (2 KiB arrays) plus a /proc/schedule line per worker.
 sessions=$((CAP + 64))
 sed -e "s/^max_workers = 1024$/max_workers = $CAP/" \
 	-e "s/^inbox_depth = 1024$/inbox_depth = $CAP/" \
@@ -30,8 +30,8 @@ sed -e "s/^max_workers = 1024$/max_workers = $CAP/" \
 	-e "s/^queue_max_entries = 1024$/queue_max_entries = $CAP/" \
 	-e "s/^max_conns_per_peer = 1088$/max_conns_per_peer = $sessions/" \
 	-e "s/^max_conns_per_peer = 1024$/max_conns_per_peer = $sessions/" \
-	-e "s/^memory_budget_bytes = 4194304$/memory_budget_bytes = $((CAP * 1536))/" \
-	-e "s/^memory_budget_bytes = 268435456$/memory_budget_bytes = $((CAP * 81920 + CAP * 1536))/" \
+	-e "s/^memory_budget_bytes = 4194304$/memory_budget_bytes = $((CAP * 2560))/" \
+	-e "s/^memory_budget_bytes = 268435456$/memory_budget_bytes = $((CAP * 81920 + CAP * 2560))/" \
 	-e 's/^name = "fleet"$/name = "knee"/' \
 	configs/root_task.fleet.toml >"$work/knee.toml"
 grep -q "^max_workers = $CAP$" "$work/knee.toml" || { echo "bench-knee: configs/root_task.fleet.toml changed shape; update the sed lines" >&2; exit 1; }

@@ -159,7 +159,7 @@ func TestInvalidManifests(t *testing.T) {
 		{"scope path len big", "[ticket_limits]\nmax_scope_path_len = 256\n",
 			`m.toml: ticket_limits.max_scope_path_len = 256 exceeds the maximum 255`},
 		{"telemetry ring budget", "[telemetry]\nring_bytes_per_worker = 8192\n",
-			`m.toml: telemetry.ring_bytes_per_worker = 8192 times queen.max_workers = 8 is 65536 bytes, more than event_pump.memory_budget_bytes = 32768`},
+			`m.toml: telemetry.ring_bytes_per_worker = 8192 times 2 (a ring's array) times queen.max_workers = 8 is 131072 bytes, more than event_pump.memory_budget_bytes = 32768`},
 		{"ingest mixed zero", "[telemetry_ingest]\nmax_segments_per_device = 0\n",
 			`m.toml: telemetry_ingest = "0/32768/131072" mixes zero and non-zero quotas: max_segments_per_device, max_bytes_per_segment and max_total_bytes_per_device must be all zero (disabled) or all non-zero`},
 		{"ingest total below segment", "[telemetry_ingest]\nmax_total_bytes_per_device = 1024\n",
@@ -210,7 +210,7 @@ func TestInvalidManifests(t *testing.T) {
 		{"cas bundle above budget", "[cas.store]\nmax_chunks = 9\n",
 			`m.toml: cas.store.max_chunks = 9 times chunk_bytes 128 exceeds cas.store.budget_bytes 1024: one bundle must fit the store`},
 		{"cas memory store above the event pump", "[cas.store]\nchunk_bytes = 8192\nbudget_bytes = 65536\n",
-			`m.toml: cas.store.budget_bytes = 65536 plus the telemetry rings (8192 bytes) exceeds event_pump.memory_budget_bytes = 32768, which a memory-backed store shares (set cas.store.backing = "disk" for a state-dir store)`},
+			`m.toml: cas.store.budget_bytes = 65536 plus the telemetry rings (16384 bytes) exceeds event_pump.memory_budget_bytes = 32768, which a memory-backed store shares (set cas.store.backing = "disk" for a state-dir store)`},
 		{"cas disk store above its red line", "[cas.store]\nbacking = \"disk\"\nbudget_bytes = 2199023255552\n",
 			`m.toml: cas.store.budget_bytes = 2199023255552 exceeds the 1099511627776-byte red line of a disk-backed store`},
 		{"cas backing unknown", "[cas.store]\nbacking = \"tape\"\n",
@@ -321,12 +321,12 @@ func TestFleetManifest(t *testing.T) {
 // P50): a fleet within its budgets is accepted, and one key past a budget is
 // refused with the budget named.
 func TestFleetBounds(t *testing.T) {
-	// fleet is a manifest of n workers with 4 KiB rings, n sessions and a
+	// fleet is a manifest of n workers with 2 KiB rings (4 KiB arrays), n sessions and a
 	// run queue of n lines, within an event-pump budget of b bytes and a
 	// hive of hive bytes; extra is appended.
 	fleet := func(n, b, hive int, extra string) string {
 		return base + fmt.Sprintf("[event_pump]\nmemory_budget_bytes = %d\n[queen]\nmax_workers = %d\nmax_sessions = %d\nmemory_budget_bytes = %d\n"+
-			"[telemetry]\nring_bytes_per_worker = 4096\n[observability.proc_schedule]\nqueue_max_entries = %d\n", b, n, n, hive, n) + extra
+			"[telemetry]\nring_bytes_per_worker = 2048\n[observability.proc_schedule]\nqueue_max_entries = %d\n", b, n, n, hive, n) + extra
 	}
 	const mib = 1 << 20
 	tests := []struct {
@@ -338,7 +338,7 @@ func TestFleetBounds(t *testing.T) {
 		{"10,000 workers in a 256 MiB hive", fleet(10000, 64*mib, 256*mib, ""),
 			`m.toml: queen.max_workers = 10000 at 81920 bytes per attached worker plus event_pump.memory_budget_bytes = 67108864 is 886308864 bytes, more than queen.memory_budget_bytes = 268435456`},
 		{"1,024 rings past the budget", fleet(1024, 4*mib-1, 256*mib, ""),
-			`m.toml: telemetry.ring_bytes_per_worker = 4096 times queen.max_workers = 1024 is 4194304 bytes, more than event_pump.memory_budget_bytes = 4194303`},
+			`m.toml: telemetry.ring_bytes_per_worker = 2048 times 2 (a ring's array) times queen.max_workers = 1024 is 4194304 bytes, more than event_pump.memory_budget_bytes = 4194303`},
 		{"lease list past the budget", fleet(1024, 8*mib, 256*mib, "[observability.proc_lease]\nactive_max_entries = 32769\n"),
 			`m.toml: observability.proc_lease.active_max_entries = 32769 times active_line_bytes = 256 is 8388864 bytes, more than event_pump.memory_budget_bytes = 8388608`},
 		{"memory CAS beside the rings", fleet(1024, 8*mib, 256*mib, "[cas.store]\nchunk_bytes = 8192\nbudget_bytes = 4194305\nmax_chunks = 8\n"),
@@ -350,7 +350,7 @@ func TestFleetBounds(t *testing.T) {
 			`m.toml: event_pump.memory_budget_bytes = 268435457 exceeds queen.memory_budget_bytes = 268435456`},
 		{"budget past its ceiling", base + "[event_pump]\nmemory_budget_bytes = 1073741825\n[queen]\nmemory_budget_bytes = 4294967296\n",
 			`m.toml: event_pump.memory_budget_bytes = 1073741825 exceeds the maximum 1073741824`},
-		{"workers past the ceiling", strings.Replace(fleet(65537, 64*mib, 16384*mib, ""), "ring_bytes_per_worker = 4096", "ring_bytes_per_worker = 1", 1),
+		{"workers past the ceiling", strings.Replace(fleet(65537, 64*mib, 16384*mib, ""), "ring_bytes_per_worker = 2048", "ring_bytes_per_worker = 1", 1),
 			"m.toml: observability.proc_schedule.queue_max_entries = 65537 exceeds the maximum 65536\nm.toml: queen.max_workers = 65537 exceeds the maximum 65536"},
 	}
 	for _, tt := range tests {

@@ -41,6 +41,11 @@ const (
 	// times this, plus event_pump.memory_budget_bytes, must fit
 	// queen.memory_budget_bytes.
 	workerCostBytes = 80 << 10
+	// ringArrayFactor is what a telemetry ring of N bytes holds in memory:
+	// the queen appends in place into an array of twice the ring, so that a
+	// heartbeat costs its own bytes rather than a copy of the ring
+	// (queen.State.appendRing).
+	ringArrayFactor = 2
 
 	sidecarBudgetBytes   = 16 << 10
 	tamperEntryCostBytes = 128

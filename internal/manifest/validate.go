@@ -320,9 +320,9 @@ func checkMemoryBudget(c *checker, m *Manifest) {
 	if b < 1 || w < 1 {
 		return // the tags refuse these
 	}
-	rings := new(big.Int).Mul(big.NewInt(m.Telemetry.RingBytesPerWorker), big.NewInt(w))
+	rings := new(big.Int).Mul(big.NewInt(m.Telemetry.RingBytesPerWorker*ringArrayFactor), big.NewInt(w))
 	if rings.Cmp(big.NewInt(b)) > 0 {
-		c.add("telemetry.ring_bytes_per_worker", m.Telemetry.RingBytesPerWorker, "times queen.max_workers = %d is %s bytes, more than %s = %d", w, rings, key, b)
+		c.add("telemetry.ring_bytes_per_worker", m.Telemetry.RingBytesPerWorker, "times %d (a ring's array) times queen.max_workers = %d is %s bytes, more than %s = %d", ringArrayFactor, w, rings, key, b)
 	} else if st := m.CAS.Store; st.Backing == "memory" && rings.Int64()+st.BudgetBytes > b {
 		c.add("cas.store.budget_bytes", st.BudgetBytes, "plus the telemetry rings (%s bytes) exceeds %s = %d, which a memory-backed store shares (set cas.store.backing = \"disk\" for a state-dir store)", rings, key, b)
 	}
