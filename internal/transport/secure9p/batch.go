@@ -72,6 +72,15 @@ func (c *conn) bufferedFrames() int {
 	return countFrames(c.br.Buffered())
 }
 
+// hasFrame reports whether b starts with a complete frame.
+func hasFrame(b []byte) bool {
+	if len(b) < headerLen {
+		return false
+	}
+	size := le.Uint32(b)
+	return size >= headerLen && int64(size) <= int64(len(b))
+}
+
 // countFrames counts the complete frames at the start of b, stopping at
 // the first one that is short or declares a size below the header (the
 // reader refuses that one when it gets there).

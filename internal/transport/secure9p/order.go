@@ -157,6 +157,11 @@ func (p *Policy) Await(frame []byte) error {
 	next, ok := parseRequest(frame)
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if ok && !p.ended && p.dependsOnInFlight(next) && p.OnWait != nil {
+		p.mu.Unlock()
+		p.OnWait()
+		p.mu.Lock()
+	}
 	for ok && !p.ended && p.dependsOnInFlight(next) {
 		p.answer.Wait()
 	}

@@ -2,12 +2,16 @@ package secure9p
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hugelgupf/p9/fsimpl/staticfs"
+	"github.com/hugelgupf/p9/p9"
 )
 
 // M9 figures and checks: several tags in flight per session, replies
@@ -204,13 +208,94 @@ func BenchmarkSmallReads(b *testing.B) {
 	}{{"oneAtATime", 1, false}, {"pipelined", DefaultConfig().Tags, false}, {"batched", DefaultConfig().Tags, true}} {
 		b.Run(bc.name, func(b *testing.B) {
 			h := startHiveBoot(b, bootText)
-			r := h.attached(b)
-			b.ReportAllocs()
-			b.ResetTimer()
-			run := drive(r.nc, bootText, b.N, bc.window, bc.batch)
-			if len(run.errors) > 0 || run.done != b.N {
-				b.Fatalf("%d of %d answered: %v", run.done, b.N, run.errors)
-			}
+			benchDrive(b, h.attached(b).nc, bc.window, bc.batch)
+		})
+		// The fair peer: the same client and reads against a bare
+		// hugelgupf/p9 staticfs server holding the same bytes.
+		b.Run("bare/"+bc.name, func(b *testing.B) {
+			benchDrive(b, bareBoot(b).nc, bc.window, bc.batch)
+		})
+		// The physical ceiling: the same client against a loop that
+		// answers each Tread from bootText as it reads it, one write per
+		// reply, with no 9P server at all.
+		b.Run("echo/"+bc.name, func(b *testing.B) {
+			benchDrive(b, echoReads(b), bc.window, bc.batch)
 		})
 	}
+}
+
+// benchDrive times b.N one-byte reads of bootText on nc (fid 2 open).
+func benchDrive(b *testing.B, nc net.Conn, window int, batch bool) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	run := drive(nc, bootText, b.N, window, batch)
+	if len(run.errors) > 0 || run.done != b.N {
+		b.Fatalf("%d of %d answered: %v", run.done, b.N, run.errors)
+	}
+}
+
+// echoReads is a connection to a loop that answers every Tread with the
+// byte of bootText at its offset (the reply drive expects), read by one
+// goroutine through a buffer and written one reply per write.
+func echoReads(b *testing.B) net.Conn {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { l.Close() })
+	go func() {
+		sc, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer sc.Close()
+		br := bufio.NewReader(sc)
+		req := make([]byte, 23) // size[4] type[1] tag[2] fid[4] offset[8] count[4]
+		for {
+			if _, err := io.ReadFull(br, req); err != nil {
+				return
+			}
+			reply := frame(tTread+1, le.Uint16(req[5:]), uint32(1), []byte{bootText[le.Uint64(req[11:])]})
+			if _, err := sc.Write(reply); err != nil {
+				return
+			}
+		}
+	}()
+	nc, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { nc.Close() })
+	return nc
+}
+
+// bareBoot is a raw connection to a bare hugelgupf/p9 staticfs server
+// holding bootText as "boot", versioned and attached, the file open as
+// fid 2, as attached is for the hive.
+func bareBoot(b *testing.B) *raw {
+	a, err := staticfs.New(staticfs.WithFile("boot", string(bootText)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p9.NewServer(a).ServeContext(ctx, l); close(done) }()
+	b.Cleanup(func() { cancel(); <-done })
+	r := (&hive{addr: l.Addr().String()}).raw(b)
+	r.nc.SetDeadline(time.Time{})
+	r.version(8192)
+	if e := r.attach(1, ""); e != 0 {
+		b.Fatalf("attach: errno %d", e)
+	}
+	if e := r.call(frame(tTwalk, 1, uint32(1), uint32(2), uint16(1), "boot")); e != 0 {
+		b.Fatalf("walk: errno %d", e)
+	}
+	if e := r.call(frame(tTlopen, 1, uint32(2), uint32(0))); e != 0 {
+		b.Fatalf("lopen: errno %d", e)
+	}
+	return r
 }

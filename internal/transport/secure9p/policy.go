@@ -58,6 +58,9 @@ type Policy struct {
 	Authorize func(uname, aname string) error
 	// OnBusy, if set, is called for every Busy refusal (pressure counter).
 	OnBusy func()
+	// OnWait, if set, is called (without the policy's lock) before Await
+	// holds the reader for an earlier request's answer.
+	OnWait func()
 	// OnInvalidName, if set, is called with a walk name refused for a
 	// control character (audit). Like Authorize it runs with no lock held.
 	OnInvalidName func(name string)

@@ -15,7 +15,12 @@ import (
 // call, so replies that become ready during a write leave together in the
 // next; when no other request is being answered, the sender writes its
 // reply itself, sparing a one-request-at-a-time client the hand-over. The
-// queue keeps the order the policy saw. It is bounded: a send
+// queue keeps the order the policy saw. While the reader still holds
+// complete requests in its buffer (held), a reply waits in the queue for
+// theirs: a burst of requests is answered in one write, not one write
+// each; the reader lets go (release) when it forwards the last of them or
+// before it waits in Await, so no reply waits on a request that may
+// block. It is bounded: a send
 // that would take it past outMax waits for the flusher (a peer that takes
 // no replies still holds at most outMax bytes of them, and the write
 // deadline ends it). A refusal, or a reply that ends the connection, waits
@@ -39,7 +44,7 @@ func (c *conn) enqueue(frame []byte) (uint64, error) {
 	}
 	c.out = append(c.out, frame...)
 	c.queuedTo += uint64(len(frame))
-	if !c.flushing {
+	if !c.flushing && !c.held {
 		c.flushing = true
 		if c.pol.InFlight() == 0 {
 			// Nothing else is being answered: no reply can join this
@@ -55,6 +60,11 @@ func (c *conn) enqueue(frame []byte) (uint64, error) {
 // flushed waits until the queue has been written up to mark, or writing
 // has failed; c.wmu is held.
 func (c *conn) flushed(mark uint64) error {
+	if !c.flushing && c.werr == nil && c.writtenTo < mark {
+		// Held behind the reader's buffered requests: this one cannot wait.
+		c.flushing = true
+		c.flushOut()
+	}
 	for c.werr == nil && c.writtenTo < mark {
 		c.wdone.Wait()
 	}
@@ -109,4 +119,21 @@ func (c *conn) writeOut(b []byte, attached bool) error {
 		_ = c.nc.SetWriteDeadline(d)
 	}
 	return c.put(b)
+}
+
+// hold records whether the reader still holds complete requests in its
+// buffer (the reader only). Letting go starts a flusher for the replies
+// held meanwhile.
+func (c *conn) hold(more bool) {
+	if more == c.readerHeld {
+		return
+	}
+	c.readerHeld = more
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.held = more
+	if !more && !c.flushing && len(c.out) > 0 {
+		c.flushing = true
+		go c.flush()
+	}
 }

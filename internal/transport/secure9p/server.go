@@ -164,6 +164,7 @@ func (s *Server) ServeConn(nc net.Conn) {
 	c.pol = NewPolicy(s.cfg.Limits)
 	c.pol.Authorize = c.authorize
 	c.pol.OnInvalidName = c.invalidName
+	c.pol.OnWait = func() { c.hold(false) }
 	c.pol.OnBusy = func() {
 		s.ns.Queen().Pressure.Busy.Add(1)
 		c.windowFull = true // audited by Read, outside the policy's lock
@@ -207,6 +208,7 @@ type conn struct {
 	out       []byte // replies queued, not yet written
 	spare     []byte // the flusher's last buffer, reused
 	flushing  bool   // a flusher runs (out is not empty, or it is writing)
+	held      bool   // the reader holds more requests: replies wait for theirs
 	queuedTo  uint64 // bytes ever queued
 	writtenTo uint64 // bytes ever handed to nc (written or failed)
 
@@ -215,6 +217,9 @@ type conn struct {
 	hdr     [headerLen]byte
 	buf     []byte
 	pending []byte // rest of the frame being handed to the server
+	// readerHeld is the reader's copy of held, so that it takes wmu
+	// only when the value changes.
+	readerHeld bool
 
 	// Identity, fixed by the first successful attach. token is written
 	// by authorize on the reading goroutine only.
@@ -244,6 +249,9 @@ func (c *conn) invalidName(name string) {
 // frames are answered here and never reach the server.
 func (c *conn) Read(p []byte) (int, error) {
 	for len(c.pending) == 0 {
+		// About to block on the socket when no complete frame is
+		// buffered: nothing held may wait for that.
+		c.hold(hasFrame(c.br.Buffered()))
 		c.extendDeadline()
 		frame, err := c.readFrame()
 		if err != nil {
@@ -281,6 +289,7 @@ func (c *conn) Read(p []byte) (int, error) {
 			continue
 		}
 		c.pending = fwd
+		c.hold(hasFrame(c.br.Buffered()))
 	}
 	n := copy(p, c.pending)
 	c.pending = c.pending[n:]
@@ -341,6 +350,18 @@ func (c *conn) timedOut(err error) {
 // whenever the scheduler runs it; nothing the library exports (no hook,
 // no count) tells a caller it has.
 func (c *conn) quiesce(err error) error {
+	if c.readerHeld {
+		// Replies held for requests this reader will not forward now go
+		// out before the socket closes, as they would have unheld.
+		c.readerHeld = false
+		c.wmu.Lock()
+		c.held = false
+		if !c.flushing && len(c.out) > 0 {
+			c.flushing = true
+			c.flushOut()
+		}
+		c.wmu.Unlock()
+	}
 	c.nc.Close()
 	deadline := time.Now().Add(quiesceMax)
 	for c.pol.InFlight() > 0 && time.Now().Before(deadline) {
