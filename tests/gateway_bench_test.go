@@ -428,15 +428,46 @@ func pct(d []time.Duration, p float64) float64 {
 const catClients = 100
 
 // BenchmarkGatewayCat: GET /v1/fs/cat?path=/proc/lifecycle/state with 100
-// concurrent clients on loopback (b.N requests in all), p50/p99 and
-// requests/s, beside a bare net/http handler in this process returning
-// the same bytes (the ceiling of net/http on this machine).
+// concurrent clients on loopback (b.N requests in all), each sending its
+// next request as soon as the last is answered: p50/p99 and requests/s,
+// beside a bare net/http handler in this process returning the same bytes
+// (the ceiling of net/http on this machine).
 func BenchmarkGatewayCat(b *testing.B) {
+	gwGet, bareGet := catTargets(b)
+	b.ResetTimer()
+	gl, gwall := latencies(b, catClients, b.N, gwGet)
+	bl, bwall := latencies(b, catClients, b.N, bareGet)
+	b.StopTimer()
+	reportCat(b, gl, gwall, bl, bwall)
+}
+
+// catInterval is how often each of the paced figure's clients sends.
+const catInterval = 100 * time.Millisecond
+
+// BenchmarkGatewayCatPaced is BenchmarkGatewayCat with each of the 100
+// clients sending one request every catInterval (1,000 requests/s in all)
+// instead of back to back: the latency a client sees when the clients,
+// not the two cores, set the pace. Each latency is counted from the
+// request's scheduled time, so a request that leaves late because the
+// one before was slow counts its wait.
+func BenchmarkGatewayCatPaced(b *testing.B) {
+	gwGet, bareGet := catTargets(b)
+	b.ResetTimer()
+	gl, gwall := paced(b, catClients, b.N, catInterval, gwGet)
+	bl, bwall := paced(b, catClients, b.N, catInterval, bareGet)
+	b.StopTimer()
+	reportCat(b, gl, gwall, bl, bwall)
+}
+
+// catTargets starts a root task and a gateway and returns a GET of the
+// cat figure's URL through the gateway and one of a bare net/http handler
+// in this process answering the gateway's bytes.
+func catTargets(b *testing.B) (gw, bare func() error) {
 	bin := binaries(b, "roottask", "cmd/hive-gateway")
 	rt := startRootTask(b, bin, false)
-	gw := startBenchGateway(b, bin, rt)
-	hc := gw.client(b, catClients)
-	url := gw.url + gatewayapi.PathCat + "?path=/proc/lifecycle/state"
+	g := startBenchGateway(b, bin, rt)
+	hc := g.client(b, catClients)
+	url := g.url + gatewayapi.PathCat + "?path=/proc/lifecycle/state"
 	httpc := &http.Client{Transport: func() *http.Transport {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConns, tr.MaxIdleConnsPerHost = catClients, catClients
@@ -468,21 +499,58 @@ func BenchmarkGatewayCat(b *testing.B) {
 	}
 	same, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(same)
 	}))
-	defer bare.Close()
-	b.ResetTimer()
-	gl, gwall := latencies(b, catClients, b.N, get(url))
-	bl, bwall := latencies(b, catClients, b.N, get(bare.URL))
-	b.StopTimer()
+	b.Cleanup(srv.Close)
+	return get(url), get(srv.URL)
+}
+
+func reportCat(b *testing.B, gl []time.Duration, gwall time.Duration, bl []time.Duration, bwall time.Duration) {
 	b.ReportMetric(pct(gl, 0.50), "gw_p50_ms")
 	b.ReportMetric(pct(gl, 0.99), "gw_p99_ms")
 	b.ReportMetric(float64(len(gl))/gwall.Seconds(), "gw_req/s")
 	b.ReportMetric(pct(bl, 0.50), "bare_p50_ms")
 	b.ReportMetric(pct(bl, 0.99), "bare_p99_ms")
 	b.ReportMetric(float64(len(bl))/bwall.Seconds(), "bare_req/s")
+}
+
+// paced runs total calls of do over workers goroutines, each calling it
+// once every interval from a start staggered across the first interval,
+// and returns each call's latency from its scheduled time (sorted) and
+// the wall time.
+func paced(b *testing.B, workers, total int, interval time.Duration, do func() error) ([]time.Duration, time.Duration) {
+	per := make([][]time.Duration, workers)
+	var wg sync.WaitGroup
+	var failed atomic.Pointer[error]
+	t0 := time.Now()
+	for w := range workers {
+		n := total / workers
+		if w < total%workers {
+			n++
+		}
+		wg.Go(func() {
+			at := t0.Add(interval * time.Duration(w) / time.Duration(workers))
+			for range n {
+				time.Sleep(time.Until(at))
+				if err := do(); err != nil {
+					failed.CompareAndSwap(nil, &err)
+					return
+				}
+				per[w] = append(per[w], time.Since(at))
+				at = at.Add(interval)
+			}
+		})
+	}
+	wg.Wait()
+	wall := time.Since(t0)
+	if e := failed.Load(); e != nil {
+		b.Fatal(*e)
+	}
+	all := slices.Concat(per...)
+	slices.Sort(all)
+	return all, wall
 }
 
 // floodWorkers is how many telemetry pushes the flood keeps in flight:

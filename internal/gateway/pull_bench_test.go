@@ -77,3 +77,40 @@ func BenchmarkTelemetryPullInProcess(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkCatInProcess is one GET /v1/fs/cat of /proc/lifecycle/state
+// per iteration through an in-process gateway in front of an in-process
+// hive (the cat figure's request), for a CPU or allocation profile of
+// the gateway's per-request work.
+func BenchmarkCatInProcess(b *testing.B) {
+	h, err := hive.New(hive.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- secure9p.NewServerOn(h.Door(), secure9p.DefaultConfig()).Serve(ctx, l) }()
+	defer func() { cancel(); <-done; h.Close() }()
+	s, err := New(Config{Hive9P: l.Addr().String(), Token: "bench-token"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	c, err := gatewayclient.New(ts.URL, gatewayclient.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := c.Cat(ctx, "/proc/lifecycle/state", 0)
+		if err != nil || r.Status != "OK" {
+			b.Fatalf("cat = %+v, %v", r, err)
+		}
+	}
+}
