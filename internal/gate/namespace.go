@@ -58,6 +58,7 @@ type Config struct {
 	Mounts       map[string][]string // service → canonical components
 	Extra        []nscore.Mounted    // providers the wiring adds after the governance trees (/updates, /models)
 	Spool        nscore.Node         // /proc/spool (internal/prov/spoolfs); nil: none
+	Settings     nscore.Node         // /proc/settings (internal/prov/settingsfs); nil: none
 }
 
 // DefaultConfig reads the namespace limits from the generated tables.

@@ -57,6 +57,6 @@ func (ns *Namespace) procConfig(boot []byte, tests []Entry) procfs.Config {
 	return procfs.Config{
 		Queen: ns.q, Pressure: &ns.q.Pressure, Counters: &ns.obs.counters,
 		Boot: boot, Tests: tests, NowMs: ns.nowMs,
-		ShardBits: bits, ShardLabel: ns.ShardLabel, Spool: ns.cfg.Spool,
+		ShardBits: bits, ShardLabel: ns.ShardLabel, Spool: ns.cfg.Spool, Settings: ns.cfg.Settings,
 	}
 }

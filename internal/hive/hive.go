@@ -20,6 +20,7 @@ import (
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/console"
 	"github.com/cohesix/cohesix/internal/gate"
+	"github.com/cohesix/cohesix/internal/prov/settingsfs"
 	"github.com/cohesix/cohesix/internal/prov/spoolfs"
 	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/internal/store"
@@ -127,9 +128,17 @@ func New(o Options) (*Hive, error) {
 	}
 	closeRest := closeStore
 	closeStore = func() error { sp.Close(); return closeRest() }
+	st, err := settingsfs.Open(settingsfs.Config{Dir: o.StateDir, Manifest: generated.ManifestSHA256, Audit: q.Audit})
+	if err != nil {
+		closeStore()
+		return nil, err
+	}
+	closeSpool := closeStore
+	closeStore = func() error { st.Close(); return closeSpool() }
 	nsCfg := gate.DefaultConfig()
 	nsCfg.Extra = casTrees
 	nsCfg.Spool = sp.Node()
+	nsCfg.Settings = st.Node()
 	var boot []byte
 	for _, l := range BootLines() {
 		boot = append(boot, l+"\n"...)
@@ -172,6 +181,9 @@ func New(o Options) (*Hive, error) {
 		return nil, err
 	}
 	if l := sp.RecoveryLine(); l != "" {
+		q.Audit(l)
+	}
+	if l := st.BindingLine(); l != "" {
 		q.Audit(l)
 	}
 	if o.StateDir != "" && cfg.Ingest.Enabled() {

@@ -82,27 +82,41 @@ func (s *Store) Active() byte       { return s.pages.Active() }
 // Set sets key to value (Delete removes it); the change is durable when it
 // returns nil, and on error the old set is still current.
 func (s *Store) Set(key, value string) error {
-	if err := s.lim.check(key, value); err != nil {
-		return err
-	}
+	return s.Update([]Entry{{key, value}}, nil)
+}
+
+// Update sets every entry of set and removes every key of del in one
+// commit: durable when it returns nil, and on any error (an invalid entry,
+// a set that outgrows the page, a failed write) the old set is still
+// current and nothing was written.
+func (s *Store) Update(set []Entry, del []string) error {
 	next := slices.Clone(s.entries)
-	i, ok := slices.BinarySearchFunc(next, key, func(e Entry, k string) int { return strings.Compare(e.Key, k) })
-	if ok {
-		next[i].Value = value
-	} else {
-		next = slices.Insert(next, i, Entry{key, value})
+	find := func(key string) (int, bool) {
+		return slices.BinarySearchFunc(next, key, func(e Entry, k string) int { return strings.Compare(e.Key, k) })
+	}
+	for _, e := range set {
+		if err := s.lim.check(e.Key, e.Value); err != nil {
+			return err
+		}
+		if i, ok := find(e.Key); ok {
+			next[i].Value = e.Value
+		} else {
+			next = slices.Insert(next, i, e)
+		}
+	}
+	for _, k := range del {
+		if i, ok := find(k); ok {
+			next = slices.Delete(next, i, i+1)
+		}
+	}
+	if slices.Equal(next, s.entries) {
+		return nil
 	}
 	return s.commit(next)
 }
 
 // Delete removes key (a missing key is not an error and writes nothing).
-func (s *Store) Delete(key string) error {
-	i, ok := slices.BinarySearchFunc(s.entries, key, func(e Entry, k string) int { return strings.Compare(e.Key, k) })
-	if !ok {
-		return nil
-	}
-	return s.commit(slices.Delete(slices.Clone(s.entries), i, i+1))
-}
+func (s *Store) Delete(key string) error { return s.Update(nil, []string{key}) }
 
 func (s *Store) commit(next []Entry) error {
 	b := Encode(next)

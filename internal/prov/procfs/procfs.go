@@ -37,6 +37,8 @@ type Config struct {
 
 	// Spool is /proc/spool (internal/prov/spoolfs); nil: no spool.
 	Spool ns.Node
+	// Settings is /proc/settings (internal/prov/settingsfs); nil: none.
+	Settings ns.Node
 }
 
 // proc builds the /proc tree from its Config.
@@ -60,6 +62,9 @@ func New(cfg Config) ns.Node {
 	)
 	if cfg.Spool != nil {
 		entries = append(entries, ns.Entry{Name: "spool", Node: cfg.Spool})
+	}
+	if cfg.Settings != nil {
+		entries = append(entries, ns.Entry{Name: "settings", Node: cfg.Settings})
 	}
 	entries = appendDir(entries, "ui", p.uiEntries()) // ui.go
 	return ns.Static{DirOps: ns.DirOps{Path: "/proc"}, Entries: entries}
