@@ -3,6 +3,7 @@ package tests
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -568,12 +569,65 @@ const floodPause = 10 * time.Millisecond
 // floodWorkers goroutines push device-fulls of telemetry as fast as the
 // gateway takes them (floodPause after a 429); control p50/p99 and the
 // telemetry answers (200s and 429s) are reported. Any other telemetry
-// answer fails the run.
+// answer fails the run. Then the same flood and control requests against
+// a bare net/http server in this process (the ceiling): it admits as many
+// pushes as the broker holds (its workers plus its telemetry queue), reads
+// and drops each body and holds its slot so that it accepts pushes at the
+// rate the gateway did (the same 200s and 429s, so the same flood),
+// answers 429 past that, and answers ls with the bytes the gateway gave:
+// what control requests cost when nothing but HTTP and the flood's own CPU
+// stand in their way. The ceiling's control requests are paced to the
+// gateway run's rate, so the flood lasts as long.
 func BenchmarkGatewayControlUnderFlood(b *testing.B) {
 	bin := binaries(b, "roottask", "cmd/hive-gateway")
 	rt := startRootTask(b, bin, false)
 	gw := startBenchGateway(b, bin, rt)
 	gc := gw.client(b, floodWorkers+1)
+	ls, err := gc.Ls(context.Background(), "/proc")
+	if err != nil || ls.Status != gatewayapi.StatusOK {
+		b.Fatalf("ls /proc = %+v, %v", ls, err)
+	}
+	b.ResetTimer()
+	g := controlUnderFlood(b, gc, 0)
+	b.StopTimer()
+	slots := generated.GatewayBrokerWorkers + generated.GatewayBrokerTelemetryQueue
+	hold := g.wall * time.Duration(slots) / time.Duration(max(g.ok, 1))
+	bare := httptest.NewServer(bareFloodHandler(b, ls, slots, hold))
+	b.Cleanup(bare.Close)
+	bc, err := gatewayclient.New(bare.URL, gatewayclient.Options{HTTP: &http.Client{Transport: func() *http.Transport {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConns, tr.MaxIdleConnsPerHost = floodWorkers+1, floodWorkers+1
+		return tr
+	}()}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.StartTimer()
+	c := controlUnderFlood(b, bc, g.wall/time.Duration(b.N))
+	b.StopTimer()
+	b.ReportMetric(pct(g.lat, 0.50), "ctl_p50_ms")
+	b.ReportMetric(pct(g.lat, 0.99), "ctl_p99_ms")
+	b.ReportMetric(float64(len(g.lat))/g.wall.Seconds(), "ctl_req/s")
+	b.ReportMetric(float64(g.ok), "tele_200")
+	b.ReportMetric(float64(g.overflow), "tele_429")
+	b.ReportMetric(pct(c.lat, 0.50), "bare_ctl_p50_ms")
+	b.ReportMetric(pct(c.lat, 0.99), "bare_ctl_p99_ms")
+	b.ReportMetric(float64(c.ok), "bare_tele_200")
+	b.ReportMetric(float64(c.overflow), "bare_tele_429")
+}
+
+// floodRun is one run of controlUnderFlood.
+type floodRun struct {
+	lat          []time.Duration // control latencies, sorted
+	wall         time.Duration
+	ok, overflow int64 // telemetry pushes answered 200, 429
+}
+
+// controlUnderFlood sends b.N control requests (ls /proc) one at a time
+// through gc while floodWorkers goroutines push telemetry through it:
+// back to back, or one every pace (latency from its scheduled time), so
+// that a faster server is measured under the flood for as long.
+func controlUnderFlood(b *testing.B, gc *gatewayclient.Client, pace time.Duration) floodRun {
 	round := newTelemetryRound(b)
 	body := round.body(round.perSeg * round.segs * len(round.line))
 	ctx, stop := context.WithCancel(context.Background())
@@ -581,9 +635,7 @@ func BenchmarkGatewayControlUnderFlood(b *testing.B) {
 	var floodErr atomic.Pointer[error]
 	var wg sync.WaitGroup
 	for w := range floodWorkers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			dev := fmt.Sprintf("flood-%d", w%generated.ClientPoliciesCohTelemetryMaxDevices)
 			for ctx.Err() == nil {
 				_, err := gc.TelemetryPush(ctx, dev, "application/x-ndjson", bytes.NewReader(body))
@@ -598,29 +650,62 @@ func BenchmarkGatewayControlUnderFlood(b *testing.B) {
 					floodErr.CompareAndSwap(nil, &err)
 				}
 			}
-		}()
+		})
 	}
-	// Let the flood fill the broker's telemetry queue first.
+	// Let the flood fill the telemetry queue first.
 	for overflow.Load() == 0 && ok.Load() < floodWorkers && floodErr.Load() == nil {
 		time.Sleep(10 * time.Millisecond)
 	}
-	b.ResetTimer()
-	lat, wall := latencies(b, 1, b.N, func() error {
+	control := func() error {
 		r, err := gc.Ls(ctx, "/proc")
 		if err == nil && r.Status != gatewayapi.StatusOK {
 			err = fmt.Errorf("ls /proc: %s", r.Ack)
 		}
 		return err
-	})
-	b.StopTimer()
+	}
+	var lat []time.Duration
+	var wall time.Duration
+	if pace > 0 {
+		lat, wall = paced(b, 1, b.N, pace, control)
+	} else {
+		lat, wall = latencies(b, 1, b.N, control)
+	}
 	stop()
 	wg.Wait()
 	if e := floodErr.Load(); e != nil {
 		b.Fatalf("telemetry flood: %v", *e)
 	}
-	b.ReportMetric(pct(lat, 0.50), "ctl_p50_ms")
-	b.ReportMetric(pct(lat, 0.99), "ctl_p99_ms")
-	b.ReportMetric(float64(len(lat))/wall.Seconds(), "ctl_req/s")
-	b.ReportMetric(float64(ok.Load()), "tele_200")
-	b.ReportMetric(float64(overflow.Load()), "tele_429")
+	return floodRun{lat: lat, wall: wall, ok: ok.Load(), overflow: overflow.Load()}
+}
+
+// bareFloodHandler is the ceiling's server: up to slots pushes at once,
+// each read, dropped and answered once hold has passed since it arrived,
+// 429 past that; ls answered with ls's bytes.
+func bareFloodHandler(b *testing.B, ls gatewayapi.Response, slots int, hold time.Duration) http.Handler {
+	lsBody, err := json.Marshal(ls)
+	if err != nil {
+		b.Fatal(err)
+	}
+	held := make(chan struct{}, slots)
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+gatewayapi.PathTelemetry+"/{device}", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case held <- struct{}{}:
+			defer func() { <-held }()
+		default:
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, `{"status":429}`, http.StatusTooManyRequests)
+			return
+		}
+		done := time.Now().Add(hold)
+		n, _ := io.Copy(io.Discard, r.Body)
+		time.Sleep(time.Until(done))
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"device":%q,"bytes":%d}`, r.PathValue("device"), n)
+	})
+	mux.HandleFunc("GET "+gatewayapi.PathLs, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(lsBody)
+	})
+	return mux
 }
