@@ -42,6 +42,9 @@ func (c *conn) enqueue(frame []byte) (uint64, error) {
 	if c.werr != nil {
 		return 0, c.werr
 	}
+	if cap(c.out)-len(c.out) < len(frame) {
+		c.out = c.srv.grownOut(c.out, len(frame))
+	}
 	c.out = append(c.out, frame...)
 	c.queuedTo += uint64(len(frame))
 	if !c.flushing && !c.held {
@@ -91,11 +94,16 @@ func (c *conn) flushOut() {
 		c.wmu.Lock()
 		c.writtenTo += uint64(len(b))
 		// Keep one buffer of up to msize for the next burst; a larger
-		// one (a burst of big reads) goes back to the collector, so an
-		// idle session holds little.
+		// one (a burst of big reads) goes back to the server's pool, so
+		// an idle session holds little and a busy one does not grow a
+		// queue afresh for every burst.
+		// (spare is never the array c.out now fills: that one was spare
+		// when this write began.)
 		c.spare = nil
 		if cap(b) <= int(c.pol.Msize()) {
 			c.spare = b[:0]
+		} else {
+			c.srv.outs.Put(&b)
 		}
 		if err != nil {
 			c.timedOut(err)
@@ -136,4 +144,18 @@ func (c *conn) hold(more bool) {
 		c.flushing = true
 		go c.flush()
 	}
+}
+
+// grownOut returns out with room for n more bytes: a queue of a whole tag
+// window of replies from the server's pool (out's bytes copied in), so a
+// burst of large replies fills one buffer instead of doubling its way up.
+func (s *Server) grownOut(out []byte, n int) []byte {
+	var b []byte
+	if p, ok := s.outs.Get().(*[]byte); ok {
+		b = (*p)[:0]
+	}
+	if need := len(out) + n; cap(b) < need {
+		b = make([]byte, 0, max(need, int(s.cfg.Tags)*int(s.cfg.Msize)))
+	}
+	return append(b, out...)
 }

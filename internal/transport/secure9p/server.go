@@ -104,6 +104,7 @@ type Server struct {
 	cfg       Config
 	forwarder map[netip.Addr]bool // cfg.TrustedForwarders, unmapped
 	bufs      sync.Pool           // read buffers of cfg.Msize bytes (readbuf.go)
+	outs      sync.Pool           // output queues of a tag window of replies (replies.go)
 }
 
 // NewServer returns a server for ns with a door of its own, built from
