@@ -89,7 +89,7 @@ func boot(ctx context.Context, p platform.Platform, f bootFlags) int {
 	}
 	ticks, stopTicks := heartbeats(p)
 	defer stopTicks() // after h.Close: the queen stops reading ticks first
-	opts := hive.Options{Clock: p, Ticks: ticks, StateDir: store.Dir, CASRootKey: f.casRootKey, NoEntropy: noEntropy}
+	opts := hive.Options{Clock: p, Ticks: ticks, StateDir: store.Dir, SpoolDevice: store.Block, CASRootKey: f.casRootKey, NoEntropy: noEntropy}
 	if noEntropy == nil {
 		// The spool's format nonce; without entropy the hive falls back to
 		// the runtime's generator: the nonce must differ between formats,
@@ -102,6 +102,10 @@ func boot(ctx context.Context, p platform.Platform, f bootFlags) int {
 		return 1
 	}
 	defer h.Close()
+	if store.BlockShown != "" {
+		// Whether /proc/spool survives a reboot, and what it recovered.
+		fmt.Fprintf(stdout, "[event] spool device=%s %s\n", store.BlockShown, h.SpoolOpened())
+	}
 	cl, err := p.Listen(f.consoleAddr)
 	if err != nil {
 		fmt.Fprintf(stderr, "roottask: console listen %s: %v (is another hive running? pass --console-listen 127.0.0.1:0)\n", f.consoleAddr, err)

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/blockdev"
 	"github.com/cohesix/cohesix/internal/console"
 	"github.com/cohesix/cohesix/internal/gate"
 	"github.com/cohesix/cohesix/internal/prov/settingsfs"
@@ -63,6 +64,10 @@ type Options struct {
 	NoEntropy error
 	// Entropy draws the /proc/spool format's nonce; nil: crypto/rand.
 	Entropy io.Reader
+	// SpoolDevice, when set, is the disk /proc/spool keeps its records on
+	// (platform.Storage.Block: seL4's virtio-blk) instead of StateDir's
+	// spool.blk or memory; the hive closes it.
+	SpoolDevice blockdev.Device
 }
 
 // Hive is one running root task.
@@ -77,7 +82,13 @@ type Hive struct {
 	done         chan struct{}
 	stopTicker   func()
 	closeStore   func() error
+	spool        *spoolfs.Spool
 }
+
+// SpoolOpened says what /proc/spool found when it opened its device:
+// "records=<n> torn=<reason>|none open_us=<µs>" (the seL4 boot's spool
+// event line; the recovery time after a torn tail is measured from it).
+func (h *Hive) SpoolOpened() string { return h.spool.Opened() }
 
 // BootLines is the content of /proc/boot.
 func BootLines() []string {
@@ -121,7 +132,7 @@ func New(o Options) (*Hive, error) {
 	if o.Entropy == nil {
 		o.Entropy = rand.Reader
 	}
-	sp, err := spoolfs.Open(spoolfs.Config{Dir: o.StateDir, Entropy: o.Entropy, Now: o.Clock.Now, Audit: q.Audit})
+	sp, err := spoolfs.Open(spoolfs.Config{Dir: o.StateDir, Device: o.SpoolDevice, Entropy: o.Entropy, Now: o.Clock.Now, Audit: q.Audit})
 	if err != nil {
 		closeStore()
 		return nil, err
@@ -157,6 +168,7 @@ func New(o Options) (*Hive, error) {
 		clock:        o.Clock,
 		ticketLimits: ticket.DefaultLimits(),
 		done:         make(chan struct{}),
+		spool:        sp,
 		stopTicker:   func() {},
 		closeStore:   closeStore,
 	}

@@ -13,6 +13,8 @@ import (
 	"io"
 	"net"
 	"time"
+
+	"github.com/cohesix/cohesix/internal/blockdev"
 )
 
 // Platform is what the root task needs from below.
@@ -49,6 +51,14 @@ type Storage struct {
 	Dir string
 	// Shown names Dir in the boot banner (absolute where the host can say).
 	Shown string
+	// Block, when set, is the disk /proc/spool keeps its records on
+	// instead of Dir's spool.blk or memory (seL4's virtio-blk). The root
+	// task closes it.
+	Block blockdev.Device
+	// BlockShown, when set, is what the boot's spool event line says of
+	// the spool's device ("virtio-blk blocks=N ..." or "memory (why)");
+	// "" says nothing (hosted: the state line already tells).
+	BlockShown string
 }
 
 // ErrNoStorage is Storage's answer for a state directory on a platform

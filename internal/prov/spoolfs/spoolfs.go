@@ -7,8 +7,9 @@
 //	        persistence.spool.max_record_bytes in all (at least one record)
 //	ack     write-only: a line with a seq moves the cursor to it
 //
-// The spool lives on a block device: a file under the state directory, or
-// a sparse memory device without one. Every append and ack is durable
+// The spool lives on a block device: the platform's disk when it has one
+// (seL4's virtio-blk), else a file under the state directory, or a sparse
+// memory device without one. Every append and ack is durable
 // before the write returns. Refusals are audited.
 package spoolfs
 
@@ -38,8 +39,9 @@ const Kind = 1
 
 // Config is what the provider needs.
 type Config struct {
-	Dir     string    // state directory; "" keeps the spool in memory
-	Entropy io.Reader // the format's nonce
+	Dir     string          // state directory; "" keeps the spool in memory
+	Device  blockdev.Device // the platform's disk, used before Dir; Close closes it
+	Entropy io.Reader       // the format's nonce
 	Now     func() time.Time
 	Audit   func(lines ...string)
 }
@@ -49,17 +51,31 @@ type Spool struct {
 	cfg Config
 	mu  sync.Mutex // the spool is single-goroutine; sessions are not
 	dev blockdev.Device
+	own blockdev.Device // what Close closes (dev may be a Region of it)
 	s   *blockspool.Spool
+	// opened is how long Open (the recovery walk included) took.
+	opened time.Duration
 }
 
 // Open opens (or formats) the spool the manifest sizes.
 func Open(cfg Config) (*Spool, error) {
 	bs := generated.PersistenceBlockBytes
 	blocks := int64(blockspool.SuperBlocks + generated.PersistenceSpoolMaxBytes/bs)
-	var dev blockdev.Device
-	if cfg.Dir == "" {
+	var dev, own blockdev.Device
+	switch {
+	case cfg.Device != nil:
+		// A disk larger than the ring keeps its tail unused; a smaller one
+		// or another block size cannot hold the manifest's spool.
+		if cfg.Device.BlockSize() != bs || cfg.Device.Blocks() < blocks {
+			cfg.Device.Close()
+			return nil, fmt.Errorf("spool device: %d blocks of %d bytes, the manifest sizes %d of %d (persistence.block_bytes, persistence.spool.max_bytes)",
+				cfg.Device.Blocks(), cfg.Device.BlockSize(), blocks, bs)
+		}
+		dev, own = blockdev.Region{D: cfg.Device, Start: 0, Count: blocks}, cfg.Device
+	case cfg.Dir == "":
 		dev = blockdev.NewSparse(bs, blocks)
-	} else {
+		own = dev
+	default:
 		if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 			return nil, err
 		}
@@ -67,14 +83,15 @@ func Open(cfg Config) (*Spool, error) {
 		if err != nil {
 			return nil, err
 		}
-		dev = f
+		dev, own = f, f
 	}
+	start := time.Now()
 	s, err := blockspool.Open(dev, blockspool.Config{Mode: generated.PersistenceSpoolMode, MaxRecordBytes: generated.PersistenceSpoolMaxRecordBytes}, cfg.Entropy)
 	if err != nil {
-		dev.Close()
+		own.Close()
 		return nil, fmt.Errorf("spool %s: %w", cfg.Dir, err)
 	}
-	return &Spool{cfg: cfg, dev: dev, s: s}, nil
+	return &Spool{cfg: cfg, dev: dev, own: own, s: s, opened: time.Since(start)}, nil
 }
 
 // RecoveryLine is the audit line for a torn or corrupt tail that Open
@@ -88,11 +105,24 @@ func (sp *Spool) RecoveryLine() string {
 	return fmt.Sprintf("spool torn tail ignored records=%d scanned_bytes=%d reason=%s", r.Records, r.Scanned, r.Stop)
 }
 
+// Opened says what Open found: "records=<n> torn=<reason>|none
+// open_us=<µs>", the time on the platform's clock (time.Now: the Go
+// runtime's, the kernel's counter on seL4 when it is exported).
+func (sp *Spool) Opened() string {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	torn := sp.s.Recovered().Stop
+	if torn == "" {
+		torn = "none"
+	}
+	return fmt.Sprintf("records=%d torn=%s open_us=%d", sp.s.Status().Records, torn, sp.opened.Microseconds())
+}
+
 // Close closes the device.
 func (sp *Spool) Close() error {
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
-	return sp.dev.Close()
+	return sp.own.Close()
 }
 
 // Status renders /proc/spool/status, one field per line (a console cat

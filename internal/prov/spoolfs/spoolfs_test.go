@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/blockdev"
 	"github.com/cohesix/cohesix/internal/errs"
 	"github.com/cohesix/cohesix/internal/ns"
 	"github.com/cohesix/cohesix/internal/ns/nstest"
@@ -121,5 +122,44 @@ func TestRefusalsAudited(t *testing.T) {
 	}
 	if got := read(t, d, "status"); !strings.Contains(got, "\ndropped=1\n") {
 		t.Errorf("status %q", got)
+	}
+}
+
+// The platform's disk (seL4's virtio-blk) holds the spool in place of a
+// state directory: records written through /proc/spool are on it when it
+// is opened again, a larger disk keeps its tail unused, and a disk too
+// small for the manifest's ring is refused.
+func TestPlatformDevice(t *testing.T) {
+	bs := generated.PersistenceBlockBytes
+	need := int64(2 + generated.PersistenceSpoolMaxBytes/bs) // superblock pair + ring
+	disk := blockdev.NewMem(bs, need+4)
+	cfg := spoolfs.Config{Device: disk, Entropy: rand.Reader, Now: func() time.Time { return time.UnixMilli(1700000000123) }}
+	sp, err := spoolfs.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sp.Opened(); !strings.HasPrefix(got, "records=0 torn=none open_us=") {
+		t.Errorf("Opened on a fresh disk = %q", got)
+	}
+	if err := write(t, sp.Node(), "append", "reading-001"); err != nil {
+		t.Fatal(err)
+	}
+	sp.Close()
+	if !bytes.Equal(disk.Data[need*int64(bs):], make([]byte, 4*bs)) {
+		t.Error("the spool wrote past the ring the manifest sizes")
+	}
+	sp, err = spoolfs.Open(spoolfs.Config{Device: disk, Entropy: rand.Reader, Now: cfg.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	if got := read(t, sp.Node(), "read"); got != "seq=1 kind=1 ts_ms=1700000000123 len=11\nreading-001\n" {
+		t.Errorf("read after reopening the disk = %q", got)
+	}
+	if got := sp.Opened(); !strings.HasPrefix(got, "records=1 torn=none ") {
+		t.Errorf("Opened after reopening = %q", got)
+	}
+	if _, err := spoolfs.Open(spoolfs.Config{Device: blockdev.NewMem(bs, need-1), Entropy: rand.Reader, Now: cfg.Now}); err == nil || !strings.Contains(err.Error(), "the manifest sizes") {
+		t.Errorf("a disk one block short: %v", err)
 	}
 }

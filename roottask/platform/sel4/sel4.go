@@ -13,17 +13,22 @@
 // timeouts on that clock. Entropy is a DRBG seeded from virtio-rng (QEMU)
 // or the RNG200 (Pi 4), never the shim's getrandom (rng.go, DECISIONS P73);
 // without a source it fails and the root task refuses tickets.
-// There is no storage: state is kept in memory, and a state directory is
-// refused with platform.ErrNoStorage.
+// There is no file storage: the governance spools are kept in memory and
+// a state directory is refused with platform.ErrNoStorage; /proc/spool
+// keeps its records on the first virtio-blk disk when QEMU provides one
+// whose writes can be made durable (blk.go), else in memory.
 package sel4
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"sync"
 	"syscall"
 
+	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/roottask/platform"
 )
 
@@ -91,12 +96,28 @@ func (Platform) Entropy() io.Reader {
 	return d
 }
 
-// Storage implements platform.Platform: in memory only.
+// Storage implements platform.Platform: the state directory's spools are
+// in memory only; /proc/spool's block device is the first virtio-blk disk
+// (blk.go), or memory without one (or when the disk is refused: read-only,
+// or writes that cannot be made durable), and the boot's spool event line
+// says which.
 func (Platform) Storage(dir string) (platform.Storage, error) {
 	if dir != "" {
 		return platform.Storage{}, platform.ErrNoStorage
 	}
-	return platform.Storage{}, nil
+	if board, _, errno := syscall.RawSyscall(sysPlatformInfo, 0, 0, 0); errno == 0 && board == platBCM2711 {
+		// The virtio window is QEMU's; the Pi's SD card has no driver yet.
+		return platform.Storage{BlockShown: "memory (no block driver on bcm2711)"}, nil
+	}
+	d, err := probeVirtioBlk(generated.PersistenceBlockBytes)
+	switch {
+	case err == nil:
+		return platform.Storage{Block: d, BlockShown: fmt.Sprintf("virtio-blk blocks=%d block_bytes=%d %s", d.Blocks(), d.BlockSize(), d.Mode())}, nil
+	case errors.Is(err, errNoVirtioBlk):
+		return platform.Storage{BlockShown: "memory"}, nil
+	default:
+		return platform.Storage{BlockShown: fmt.Sprintf("memory (virtio-blk refused: %v)", err)}, nil
+	}
 }
 
 // idleListener is a listener with no network beneath it.

@@ -159,6 +159,9 @@ func (q *virtq) setDesc(i int, addr uint64, n uint32, flags uint16) {
 	*(*uint16)(ptr(d + 14)) = 0
 }
 
+// setNext chains descriptor i to next (setDesc clears the link).
+func (q *virtq) setNext(i int, next uint16) { *(*uint16)(ptr(q.desc + uintptr(i)*16 + 14)) = next }
+
 // push makes descriptor i available to the device.
 func (q *virtq) push(i uint16) {
 	ring := q.avail + 4 + uintptr(q.availIdx%uint16(q.num))*2
