@@ -11,6 +11,8 @@
 # the forwards reach it. A virtio-rng-device fed from the host's
 # /dev/urandom is the VM's entropy source (DECISIONS P73); QEMU_RNG=0 leaves
 # it out, and the root task then refuses every ticket (detail=no-entropy).
+# QEMU_BLK=DISK adds DISK (a raw image) as a virtio-blk-device: /proc/spool
+# keeps its records there and survives a reboot (docs/SPOOL.md).
 #
 # COHESIX_ENV="K=V ..." reaches the shim through fw_cfg (opt/cohesix/env):
 # COHESIX_ECHO=0 stops the shim echoing serial input, anything else goes
@@ -24,6 +26,9 @@ shift
 dev=(-global virtio-mmio.force-legacy=false)
 if [ "${QEMU_RNG:-1}" = 1 ]; then
 	dev+=(-object rng-random,id=rng0,filename=/dev/urandom -device virtio-rng-device,rng=rng0)
+fi
+if [ -n "${QEMU_BLK:-}" ]; then
+	dev+=(-drive "file=$QEMU_BLK,if=none,format=raw,id=hd0" -device virtio-blk-device,drive=hd0)
 fi
 net=(-nic none)
 if [ "${QEMU_NET:-0}" = 1 ]; then

@@ -1,0 +1,191 @@
+package tests
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/blockspool"
+	"github.com/cohesix/cohesix/internal/client"
+)
+
+// sel4SpoolDisk creates a zeroed raw disk image the size the manifest
+// gives /proc/spool: the superblock pair and persistence.spool.max_bytes
+// of ring, in persistence.block_bytes blocks.
+func sel4SpoolDisk(t *testing.T, dir, name string) (path string, blocks int64) {
+	t.Helper()
+	bs := int64(generated.PersistenceBlockBytes)
+	blocks = blockspool.SuperBlocks + generated.PersistenceSpoolMaxBytes/bs
+	path = filepath.Join(dir, name)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Truncate(blocks * bs); err != nil {
+		t.Fatal(err)
+	}
+	return path, blocks
+}
+
+var sel4SpoolEventRE = regexp.MustCompile(`\[event\] spool device=(\S+) blocks=(\d+) .* records=(\d+) torn=(\S+) open_us=(\d+)`)
+
+// sel4SpoolBoot boots the image with virtio-net and the disk as a
+// virtio-blk device, attaches the queen on the TCP console and returns
+// the console, the QEMU process and the spool event line's fields
+// (records, torn, open_us).
+func sel4SpoolBoot(t *testing.T, img, disk string, blocks int64) (c *client.Conn, stop func(), ev []string) {
+	t.Helper()
+	port, _, serial, qemu := bootNetVMProc(t, img, sel4DHCPLine, "QEMU_BLK="+disk)
+	m := sel4SpoolEventRE.FindStringSubmatch(serial.String())
+	if m == nil || m[1] != "virtio-blk" || m[2] != strconv.FormatInt(blocks, 10) {
+		t.Fatalf("no spool event line for virtio-blk blocks=%d; serial:\n%s", blocks, serial.String())
+	}
+	c = dialConsole(t, "127.0.0.1:"+strconv.Itoa(port))
+	if got := do(t, c, "attach queen").AckLine(); got != "OK ATTACH role=queen" {
+		t.Fatalf("attach: %q", got)
+	}
+	// A hard stop: QEMU is killed, no shutdown runs in the guest; what
+	// an append's OK promised must already be on the disk. Waiting for it
+	// releases QEMU's lock on the image before the next boot opens it.
+	stop = func() {
+		c.Close()
+		_ = qemu.Kill()
+		_, _ = qemu.Wait()
+	}
+	return c, stop, m[3:]
+}
+
+// TestSel4SpoolSurvivesReboot boots seL4 with a raw disk image as
+// virtio-blk, appends records through /proc/spool, kills QEMU, boots again
+// with the same image and reads the same records back with their seqs
+// (issue 18 item 5); a torn newest record is ignored at the next boot and
+// audited; a fresh image boots an empty spool.
+func TestSel4SpoolSurvivesReboot(t *testing.T) {
+	img := sel4BuildImage(t, "cohesix_sel4")
+	dir := t.TempDir()
+	disk, blocks := sel4SpoolDisk(t, dir, "spool.img")
+	lines := func(c *client.Conn, line string) []string {
+		r := do(t, c, line)
+		return append([]string{r.AckLine()}, r.Lines...)
+	}
+
+	c, stop, ev := sel4SpoolBoot(t, img, disk, blocks)
+	if ev[0] != "0" || ev[1] != "none" {
+		t.Fatalf("fresh disk: spool event records=%s torn=%s", ev[0], ev[1])
+	}
+	for _, rec := range []string{"reading-001", "reading-002", "reading-003"} {
+		if got := lines(c, "echo /proc/spool/append "+rec)[0]; got != "OK ECHO path=/proc/spool/append bytes=11" {
+			t.Fatalf("append %s: %q", rec, got)
+		}
+	}
+	if got := lines(c, "echo /proc/spool/ack 1")[0]; !strings.HasPrefix(got, "OK ECHO path=/proc/spool/ack") {
+		t.Fatalf("ack: %q", got)
+	}
+	before := strings.Join(lines(c, "cat /proc/spool/read")[1:], "\n")
+	stop()
+
+	c, stop, ev = sel4SpoolBoot(t, img, disk, blocks)
+	if ev[0] != "3" || ev[1] != "none" {
+		t.Errorf("after a reboot: spool event records=%s torn=%s, want 3 none", ev[0], ev[1])
+	}
+	if st := lines(c, "cat /proc/spool/status"); !slices.Contains(st, "records=3") || !slices.Contains(st, "ack_cursor=1") {
+		t.Fatalf("status after a reboot: %q", st)
+	}
+	after := strings.Join(lines(c, "cat /proc/spool/read")[1:], "\n")
+	if after != before || !strings.Contains(after, "seq=2 kind=1 ") || !strings.Contains(after, "\nreading-002\n") ||
+		!strings.Contains(after, "seq=3 kind=1 ") || !strings.Contains(after, "\nreading-003") || strings.Contains(after, "reading-001") {
+		t.Fatalf("read after a reboot:\n%s\nbefore it:\n%s", after, before)
+	}
+	stop()
+
+	// Tear the newest record (reading-003, ring bytes 96..144 after the
+	// superblock pair): its payload loses a byte.
+	f, err := os.OpenFile(disk, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs := int64(generated.PersistenceBlockBytes)
+	if _, err := f.WriteAt([]byte{0}, blockspool.SuperBlocks*bs+96+32+4); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	c, stop, ev = sel4SpoolBoot(t, img, disk, blocks)
+	if ev[0] != "2" || ev[1] != "bad-checksum" {
+		t.Errorf("after a torn tail: spool event records=%s torn=%s, want 2 bad-checksum", ev[0], ev[1])
+	}
+	if log := strings.Join(lines(c, "log"), "\n"); !strings.Contains(log, "spool torn tail ignored records=2 scanned_bytes=96 reason=bad-checksum") {
+		t.Errorf("no audit of the torn tail:\n%s", log)
+	}
+	if got := lines(c, "echo /proc/spool/append reading-004")[0]; got != "OK ECHO path=/proc/spool/append bytes=11" {
+		t.Fatalf("append after recovery: %q", got)
+	}
+	if read := strings.Join(lines(c, "cat /proc/spool/read")[1:], "\n"); !strings.Contains(read, "seq=3 kind=1 ") || !strings.Contains(read, "\nreading-004") || strings.Contains(read, "reading-003") {
+		t.Fatalf("read after recovery:\n%s", read)
+	}
+	stop()
+
+	fresh, _ := sel4SpoolDisk(t, dir, "fresh.img")
+	c, stop, ev = sel4SpoolBoot(t, img, fresh, blocks)
+	defer stop()
+	if st := lines(c, "cat /proc/spool/status"); ev[0] != "0" || !slices.Contains(st, "records=0") {
+		t.Errorf("fresh image: event records=%s, status %q", ev[0], st)
+	}
+	if read := lines(c, "cat /proc/spool/read"); len(read) != 1 {
+		t.Errorf("fresh image: read %q", read)
+	}
+}
+
+// TestSel4SpoolAppendThroughput is a figure, not a check (docs/BENCHMARKS.md,
+// issue 18 item 5): COHESIX_SEL4_SPOOL_BENCH=N appends N records of 100
+// bytes through the TCP console, one at a time (each flushed to the disk
+// before its OK), then kills QEMU, tears the newest record and boots
+// again, logging appends/s, MB/s and the recovery open time.
+func TestSel4SpoolAppendThroughput(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("COHESIX_SEL4_SPOOL_BENCH"))
+	if n <= 0 {
+		t.Skip("a figure: COHESIX_SEL4_SPOOL_BENCH=N appends N records")
+	}
+	img := sel4BuildImage(t, "cohesix_sel4")
+	disk, blocks := sel4SpoolDisk(t, t.TempDir(), "spool.img")
+	c, stop, _ := sel4SpoolBoot(t, img, disk, blocks)
+	payload := string(bytes.Repeat([]byte{'x'}, 100))
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		if r := do(t, c, "echo /proc/spool/append "+payload); !strings.HasPrefix(r.AckLine(), "OK ECHO") {
+			t.Fatalf("append %d: %q", i, r.AckLine())
+		}
+	}
+	took := time.Since(start)
+	st := do(t, c, "cat /proc/spool/status")
+	stop()
+	t.Logf("%d appends of 100 B in %v: %.0f appends/s, %.3f MB/s of payload, %.0f µs each; status %q",
+		n, took, float64(n)/took.Seconds(), float64(n*100)/took.Seconds()/1e6, float64(took.Microseconds())/float64(n), st.Lines)
+
+	// Tear the newest record: find the used bytes from the status, flip a
+	// payload byte of the last record (records are 136 bytes: a 32-byte
+	// header and 100 bytes of payload padded to 8).
+	const rec = 136
+	f, err := os.OpenFile(disk, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs := int64(generated.PersistenceBlockBytes)
+	if _, err := f.WriteAt([]byte{0}, blockspool.SuperBlocks*bs+int64(n-1)*rec+32+4); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	_, stop, ev := sel4SpoolBoot(t, img, disk, blocks)
+	defer stop()
+	if ev[0] != strconv.Itoa(n-1) || ev[1] != "bad-checksum" {
+		t.Errorf("recovery: records=%s torn=%s, want %d bad-checksum", ev[0], ev[1], n-1)
+	}
+	t.Logf("recovery after a torn tail: records=%s torn=%s open_us=%s", ev[0], ev[1], ev[2])
+}
