@@ -2,8 +2,8 @@
 // milestone 27 (the block spool and the A/B settings store): fixed-size
 // blocks read and written whole, and a flush that makes every earlier write
 // durable. The hosted root task backs it with a file (File); tests back it
-// with memory (Mem) and cut its power at a chosen write (Cut). The seL4
-// virtio-blk driver is the next implementation of the same interface.
+// with memory (Mem) and cut its power at a chosen write (Cut). On seL4 the
+// virtio-blk driver (roottask/platform/sel4/blk.go) implements it.
 package blockdev
 
 import (
