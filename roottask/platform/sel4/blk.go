@@ -43,9 +43,12 @@ const (
 
 var errNoVirtioBlk = errors.New("no virtio-blk device (QEMU: -drive file=IMG,if=none,format=raw,id=hd0 -device virtio-blk-device,drive=hd0)")
 
+// errRefused marks a disk the spool must not use (DECISIONS P97).
+var errRefused = errors.New("refused")
+
 // errNotDurable is a device whose writes cannot be made durable: it
 // offers no FLUSH and does not say that its cache is write-through.
-var errNotDurable = errors.New("virtio-blk offers no FLUSH and no write-through cache (CONFIG_WCE): writes cannot be made durable")
+var errNotDurable = fmt.Errorf("%w: no FLUSH and no write-through cache (CONFIG_WCE): writes cannot be made durable", errRefused)
 
 // virtioBlk is a virtio-blk disk seen as a blockdev.Device of size-byte
 // blocks. Its DMA buffer is laid out header | data (blkRunBlocks blocks) |
@@ -89,7 +92,7 @@ func probeVirtioBlk(size int) (*virtioBlk, error) {
 	d.blocks = int64(uint64(m.r(regConfig+blkCfgCapacity))|uint64(m.r(regConfig+blkCfgCapacity+4))<<32) * blkSector / int64(size)
 	switch {
 	case feats&blkFeatRO != 0:
-		return nil, errors.New("virtio-blk is read-only")
+		return nil, fmt.Errorf("%w: read-only", errRefused)
 	case feats&blkFeatFlush != 0:
 		d.flush = true
 	case feats&blkFeatConfigWCE != 0 && m.r(regConfig+blkCfgWriteback)&0xff == 0:
@@ -100,7 +103,7 @@ func probeVirtioBlk(size int) (*virtioBlk, error) {
 		return nil, errNotDurable
 	}
 	if d.blocks <= 0 {
-		return nil, errors.New("virtio-blk has no whole block")
+		return nil, fmt.Errorf("%w: no whole block of %d bytes", errRefused, size)
 	}
 	if d.q, err = setupQueue(m, blkQueue, blkBufLen(size)); err != nil {
 		return nil, err

@@ -115,8 +115,10 @@ func (Platform) Storage(dir string) (platform.Storage, error) {
 		return platform.Storage{Block: d, BlockShown: fmt.Sprintf("virtio-blk blocks=%d block_bytes=%d %s", d.Blocks(), d.BlockSize(), d.Mode())}, nil
 	case errors.Is(err, errNoVirtioBlk):
 		return platform.Storage{BlockShown: "memory"}, nil
+	case errors.Is(err, errRefused):
+		return platform.Storage{BlockShown: fmt.Sprintf("memory (virtio-blk %v)", err)}, nil
 	default:
-		return platform.Storage{BlockShown: fmt.Sprintf("memory (virtio-blk refused: %v)", err)}, nil
+		return platform.Storage{BlockShown: fmt.Sprintf("memory (virtio-blk: %v)", err)}, nil
 	}
 }
 
