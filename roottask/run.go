@@ -89,7 +89,7 @@ func boot(ctx context.Context, p platform.Platform, f bootFlags) int {
 	}
 	ticks, stopTicks := heartbeats(p)
 	defer stopTicks() // after h.Close: the queen stops reading ticks first
-	opts := hive.Options{Clock: p, Ticks: ticks, StateDir: store.Dir, SpoolDevice: store.Block, CASRootKey: f.casRootKey, NoEntropy: noEntropy}
+	opts := hive.Options{Clock: p, Ticks: ticks, StateDir: store.Dir, Disk: store.Block, CASRootKey: f.casRootKey, NoEntropy: noEntropy}
 	if noEntropy == nil {
 		// The spool's format nonce; without entropy the hive falls back to
 		// the runtime's generator: the nonce must differ between formats,

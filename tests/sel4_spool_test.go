@@ -15,15 +15,18 @@ import (
 	"github.com/cohesix/cohesix/internal/blockspool"
 	"github.com/cohesix/cohesix/internal/client"
 	"github.com/cohesix/cohesix/internal/nineclient"
+	"github.com/cohesix/cohesix/internal/prov/settingsfs"
+	"github.com/cohesix/cohesix/internal/prov/spoolfs"
 )
 
 // sel4SpoolDisk creates a zeroed raw disk image the size the manifest
-// gives /proc/spool: the superblock pair and persistence.spool.max_bytes
-// of ring, in persistence.block_bytes blocks.
+// gives /proc/spool and /proc/settings (DECISIONS P99): the spool's
+// superblock pair and persistence.spool.max_bytes of ring, then the two
+// settings pages, in persistence.block_bytes blocks.
 func sel4SpoolDisk(t *testing.T, dir, name string) (path string, blocks int64) {
 	t.Helper()
 	bs := int64(generated.PersistenceBlockBytes)
-	blocks = blockspool.SuperBlocks + generated.PersistenceSpoolMaxBytes/bs
+	blocks = spoolfs.Blocks() + settingsfs.Blocks()
 	path = filepath.Join(dir, name)
 	f, err := os.Create(path)
 	if err != nil {
@@ -36,12 +39,12 @@ func sel4SpoolDisk(t *testing.T, dir, name string) (path string, blocks int64) {
 	return path, blocks
 }
 
-var sel4SpoolEventRE = regexp.MustCompile(`\[event\] spool device=(\S+) blocks=(\d+) .* records=(\d+) torn=(\S+) open_us=(\d+)`)
+var sel4SpoolEventRE = regexp.MustCompile(`\[event\] spool device=(\S+) blocks=(\d+) .* records=(\d+) torn=(\S+) open_us=(\d+) settings=(\S+)`)
 
 // sel4SpoolBoot boots the image with virtio-net and the disk as a
 // virtio-blk device, attaches the queen on the TCP console and returns
-// the console, the QEMU process and the spool event line's fields
-// (records, torn, open_us).
+// the console, a stop that kills QEMU, and the spool event line's fields
+// (records, torn, open_us, settings binding).
 func sel4SpoolBoot(t *testing.T, img, disk string, blocks int64) (c *client.Conn, stop func(), ev []string) {
 	t.Helper()
 	c, _, stop, ev = sel4SpoolBoot9P(t, img, disk, blocks)
@@ -73,10 +76,11 @@ func sel4SpoolBoot9P(t *testing.T, img, disk string, blocks int64) (c *client.Co
 }
 
 // TestSel4SpoolSurvivesReboot boots seL4 with a raw disk image as
-// virtio-blk, appends records through /proc/spool, kills QEMU, boots again
-// with the same image and reads the same records back with their seqs
-// (issue 18 item 5); a torn newest record is ignored at the next boot and
-// audited; a fresh image boots an empty spool.
+// virtio-blk, appends records through /proc/spool and sets a setting,
+// kills QEMU, boots again with the same image and reads the same records
+// back with their seqs and the setting with its generation (issue 18 item
+// 5); a torn newest record is ignored at the next boot and audited; a
+// fresh image boots an empty spool and no settings.
 func TestSel4SpoolSurvivesReboot(t *testing.T) {
 	img := sel4BuildImage(t, "cohesix_sel4")
 	dir := t.TempDir()
@@ -87,8 +91,11 @@ func TestSel4SpoolSurvivesReboot(t *testing.T) {
 	}
 
 	c, stop, ev := sel4SpoolBoot(t, img, disk, blocks)
-	if ev[0] != "0" || ev[1] != "none" {
-		t.Fatalf("fresh disk: spool event records=%s torn=%s", ev[0], ev[1])
+	if ev[0] != "0" || ev[1] != "none" || ev[3] != "none" {
+		t.Fatalf("fresh disk: spool event records=%s torn=%s settings=%s", ev[0], ev[1], ev[3])
+	}
+	if got := lines(c, "echo /proc/settings/set site=lab-3")[0]; !strings.HasPrefix(got, "OK ECHO path=/proc/settings/set") {
+		t.Fatalf("settings set: %q", got)
 	}
 	for _, rec := range []string{"reading-001", "reading-002", "reading-003"} {
 		if got := lines(c, "echo /proc/spool/append "+rec)[0]; got != "OK ECHO path=/proc/spool/append bytes=11" {
@@ -102,8 +109,14 @@ func TestSel4SpoolSurvivesReboot(t *testing.T) {
 	stop()
 
 	c, stop, ev = sel4SpoolBoot(t, img, disk, blocks)
-	if ev[0] != "3" || ev[1] != "none" {
-		t.Errorf("after a reboot: spool event records=%s torn=%s, want 3 none", ev[0], ev[1])
+	if ev[0] != "3" || ev[1] != "none" || ev[3] != "match" {
+		t.Errorf("after a reboot: spool event records=%s torn=%s settings=%s, want 3 none match", ev[0], ev[1], ev[3])
+	}
+	if cur := lines(c, "cat /proc/settings/current"); !slices.Contains(cur, "site=lab-3") {
+		t.Errorf("settings after a reboot: %q", cur)
+	}
+	if st := lines(c, "cat /proc/settings/status"); !slices.Contains(st, "generation=1") || !slices.Contains(st, "manifest=match") {
+		t.Errorf("settings status after a reboot: %q", st)
 	}
 	if st := lines(c, "cat /proc/spool/status"); !slices.Contains(st, "records=3") || !slices.Contains(st, "ack_cursor=1") {
 		t.Fatalf("status after a reboot: %q", st)
@@ -144,8 +157,11 @@ func TestSel4SpoolSurvivesReboot(t *testing.T) {
 	fresh, _ := sel4SpoolDisk(t, dir, "fresh.img")
 	c, stop, ev = sel4SpoolBoot(t, img, fresh, blocks)
 	defer stop()
-	if st := lines(c, "cat /proc/spool/status"); ev[0] != "0" || !slices.Contains(st, "records=0") {
-		t.Errorf("fresh image: event records=%s, status %q", ev[0], st)
+	if st := lines(c, "cat /proc/spool/status"); ev[0] != "0" || ev[3] != "none" || !slices.Contains(st, "records=0") {
+		t.Errorf("fresh image: event records=%s settings=%s, status %q", ev[0], ev[3], st)
+	}
+	if cur := lines(c, "cat /proc/settings/current"); slices.Contains(cur, "site=lab-3") {
+		t.Errorf("fresh image: settings %q", cur)
 	}
 	if read := lines(c, "cat /proc/spool/read"); len(read) != 1 {
 		t.Errorf("fresh image: read %q", read)

@@ -64,10 +64,12 @@ type Options struct {
 	NoEntropy error
 	// Entropy draws the /proc/spool format's nonce; nil: crypto/rand.
 	Entropy io.Reader
-	// SpoolDevice, when set, is the disk /proc/spool keeps its records on
-	// (platform.Storage.Block: seL4's virtio-blk) instead of StateDir's
-	// spool.blk or memory; the hive closes it.
-	SpoolDevice blockdev.Device
+	// Disk, when set, is the platform's disk (platform.Storage.Block:
+	// seL4's virtio-blk): /proc/spool keeps its records in its first
+	// spoolfs.Blocks() blocks and /proc/settings in the settingsfs.Blocks()
+	// after them, instead of StateDir's files or memory (DECISIONS P99).
+	// The hive closes it.
+	Disk blockdev.Device
 }
 
 // Hive is one running root task.
@@ -83,12 +85,33 @@ type Hive struct {
 	stopTicker   func()
 	closeStore   func() error
 	spool        *spoolfs.Spool
+	settings     *settingsfs.Settings
 }
 
-// SpoolOpened says what /proc/spool found when it opened its device:
-// "records=<n> torn=<reason>|none open_us=<µs>" (the seL4 boot's spool
-// event line; the recovery time after a torn tail is measured from it).
-func (h *Hive) SpoolOpened() string { return h.spool.Opened() }
+// SpoolOpened says what /proc/spool and /proc/settings found when they
+// opened their devices: "records=<n> torn=<reason>|none open_us=<µs>
+// settings=<binding>" (the seL4 boot's spool event line; the recovery time
+// after a torn tail is measured from it).
+func (h *Hive) SpoolOpened() string {
+	return h.spool.Opened() + " settings=" + h.settings.Binding()
+}
+
+// splitDisk cuts the platform's disk into /proc/spool's blocks (first:
+// the layout of a hosted spool.blk) and /proc/settings' after them; nil
+// for no disk. A disk too small for both, or of another block size, is
+// refused with the sizes the manifest gives.
+func splitDisk(d blockdev.Device) (spool, settings blockdev.Device, err error) {
+	if d == nil {
+		return nil, nil, nil
+	}
+	sb, tb := spoolfs.Blocks(), settingsfs.Blocks()
+	if d.BlockSize() != generated.PersistenceBlockBytes || d.Blocks() < sb+tb {
+		d.Close()
+		return nil, nil, fmt.Errorf("disk: %d blocks of %d bytes; /proc/spool and /proc/settings need %d+%d of %d (persistence.block_bytes, spool.max_bytes, settings.page_bytes)",
+			d.Blocks(), d.BlockSize(), sb, tb, generated.PersistenceBlockBytes)
+	}
+	return blockdev.Region{D: d, Start: 0, Count: sb}, blockdev.Region{D: d, Start: sb, Count: tb}, nil
+}
 
 // BootLines is the content of /proc/boot.
 func BootLines() []string {
@@ -132,14 +155,23 @@ func New(o Options) (*Hive, error) {
 	if o.Entropy == nil {
 		o.Entropy = rand.Reader
 	}
-	sp, err := spoolfs.Open(spoolfs.Config{Dir: o.StateDir, Device: o.SpoolDevice, Entropy: o.Entropy, Now: o.Clock.Now, Audit: q.Audit})
+	spoolDisk, settingsDisk, err := splitDisk(o.Disk)
+	if err != nil {
+		closeStore()
+		return nil, err
+	}
+	if o.Disk != nil {
+		closeFiles := closeStore
+		closeStore = func() error { o.Disk.Close(); return closeFiles() }
+	}
+	sp, err := spoolfs.Open(spoolfs.Config{Dir: o.StateDir, Device: spoolDisk, Entropy: o.Entropy, Now: o.Clock.Now, Audit: q.Audit})
 	if err != nil {
 		closeStore()
 		return nil, err
 	}
 	closeRest := closeStore
 	closeStore = func() error { sp.Close(); return closeRest() }
-	st, err := settingsfs.Open(settingsfs.Config{Dir: o.StateDir, Manifest: generated.ManifestSHA256, Audit: q.Audit})
+	st, err := settingsfs.Open(settingsfs.Config{Dir: o.StateDir, Device: settingsDisk, Manifest: generated.ManifestSHA256, Audit: q.Audit})
 	if err != nil {
 		closeStore()
 		return nil, err
@@ -169,6 +201,7 @@ func New(o Options) (*Hive, error) {
 		ticketLimits: ticket.DefaultLimits(),
 		done:         make(chan struct{}),
 		spool:        sp,
+		settings:     st,
 		stopTicker:   func() {},
 		closeStore:   closeStore,
 	}

@@ -10,8 +10,9 @@
 // checked first, then the whole change is written to the inactive page and
 // committed, so a write applies all of its lines or none, and a power cut
 // reads back the old set or the new one (DECISIONS P93, P102). The store
-// lives on a block device: a file under the state directory, or memory
-// without one.
+// lives on a block device: the platform's disk when it has one (seL4's
+// virtio-blk, DECISIONS P96), else a file under the state directory, or
+// memory without one.
 //
 // Identity binding (milestone 27): every update also records the
 // fingerprint of the manifest the hive runs (generated.ManifestSHA256)
@@ -53,8 +54,9 @@ const (
 
 // Config is what the provider needs.
 type Config struct {
-	Dir      string // state directory; "" keeps the settings in memory
-	Manifest string // the running manifest's fingerprint
+	Dir      string          // state directory; "" keeps the settings in memory
+	Device   blockdev.Device // the platform's disk (its first Blocks()), used before Dir; Close closes it
+	Manifest string          // the running manifest's fingerprint
 	Audit    func(lines ...string)
 }
 
@@ -66,15 +68,28 @@ type Settings struct {
 	s   *settings.Store
 }
 
-// Open opens the settings store the manifest sizes: two pages of
-// persistence.settings.page_bytes.
+// Blocks is the size of the store in persistence.block_bytes blocks: two
+// pages of persistence.settings.page_bytes.
+func Blocks() int64 {
+	return int64(2 * generated.PersistenceSettingsPageBytes / generated.PersistenceBlockBytes)
+}
+
+// Open opens the settings store the manifest sizes.
 func Open(cfg Config) (*Settings, error) {
 	bs := generated.PersistenceBlockBytes
-	blocks := int64(2 * generated.PersistenceSettingsPageBytes / bs)
+	blocks := Blocks()
 	var dev blockdev.Device
-	if cfg.Dir == "" {
+	switch {
+	case cfg.Device != nil:
+		if cfg.Device.BlockSize() != bs || cfg.Device.Blocks() < blocks {
+			cfg.Device.Close()
+			return nil, fmt.Errorf("settings device: %d blocks of %d bytes, the manifest sizes %d of %d (persistence.block_bytes, persistence.settings.page_bytes)",
+				cfg.Device.Blocks(), cfg.Device.BlockSize(), blocks, bs)
+		}
+		dev = cfg.Device
+	case cfg.Dir == "":
 		dev = blockdev.NewSparse(bs, blocks)
-	} else {
+	default:
 		if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 			return nil, err
 		}

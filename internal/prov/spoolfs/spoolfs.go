@@ -57,10 +57,16 @@ type Spool struct {
 	opened time.Duration
 }
 
+// Blocks is the size of the spool's device in persistence.block_bytes
+// blocks: the superblock pair and persistence.spool.max_bytes of ring.
+func Blocks() int64 {
+	return int64(blockspool.SuperBlocks + generated.PersistenceSpoolMaxBytes/generated.PersistenceBlockBytes)
+}
+
 // Open opens (or formats) the spool the manifest sizes.
 func Open(cfg Config) (*Spool, error) {
 	bs := generated.PersistenceBlockBytes
-	blocks := int64(blockspool.SuperBlocks + generated.PersistenceSpoolMaxBytes/bs)
+	blocks := Blocks()
 	var dev, own blockdev.Device
 	switch {
 	case cfg.Device != nil:
