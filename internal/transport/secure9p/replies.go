@@ -1,9 +1,5 @@
 package secure9p
 
-import (
-	"time"
-)
-
 // Reply coalescing (DECISIONS P81).
 //
 // hugelgupf/p9 answers each request on its own goroutine and serialises
@@ -120,11 +116,7 @@ func (c *conn) flushOut() {
 // deadline bounds writes too.
 func (c *conn) writeOut(b []byte, attached bool) error {
 	if attached {
-		var d time.Time
-		if c.srv.cfg.IdleTimeout > 0 {
-			d = time.Now().Add(c.srv.cfg.IdleTimeout)
-		}
-		_ = c.nc.SetWriteDeadline(d)
+		c.writeBy.extend(c.srv.cfg.IdleTimeout, c.nc.SetWriteDeadline)
 	}
 	return c.put(b)
 }

@@ -205,19 +205,21 @@ type conn struct {
 	// Output queue (replies.go), guarded by wmu; wdone signals progress.
 	wmu       sync.Mutex
 	wdone     sync.Cond
-	werr      error  // the first failed write
-	out       []byte // replies queued, not yet written
-	spare     []byte // the flusher's last buffer, reused
-	flushing  bool   // a flusher runs (out is not empty, or it is writing)
-	held      bool   // the reader holds more requests: replies wait for theirs
-	queuedTo  uint64 // bytes ever queued
-	writtenTo uint64 // bytes ever handed to nc (written or failed)
+	werr      error    // the first failed write
+	out       []byte   // replies queued, not yet written
+	spare     []byte   // the flusher's last buffer, reused
+	flushing  bool     // a flusher runs (out is not empty, or it is writing)
+	writeBy   deadline // the flusher's (one at a time)
+	held      bool     // the reader holds more requests: replies wait for theirs
+	queuedTo  uint64   // bytes ever queued
+	writtenTo uint64   // bytes ever handed to nc (written or failed)
 
 	// Read side; only the 9P server's receiving goroutine (one at a
 	// time) touches these.
 	hdr     [headerLen]byte
 	buf     []byte
 	pending []byte // rest of the frame being handed to the server
+	readBy  deadline
 	// readerHeld is the reader's copy of held, so that it takes wmu
 	// only when the value changes.
 	readerHeld bool
@@ -305,11 +307,35 @@ func (c *conn) extendDeadline() {
 	if c.session.Load() == nil {
 		return
 	}
-	var d time.Time // no idle timeout: lift the handshake deadline
-	if c.srv.cfg.IdleTimeout > 0 {
-		d = time.Now().Add(c.srv.cfg.IdleTimeout)
+	c.readBy.extend(c.srv.cfg.IdleTimeout, c.nc.SetReadDeadline)
+}
+
+// deadline is one direction's deadline as last set. Setting a deadline
+// costs a timer update in the runtime's poller, and a pipelined session
+// would pay one per frame; so extend moves it only once an eighth of the
+// timeout has passed since it was last set: the peer gets between 7/8 and
+// all of the timeout, never less.
+type deadline struct {
+	at  time.Time // zero with set: lifted (no timeout)
+	set bool
+}
+
+// extend gives the connection timeout d from now (d <= 0: none, lifting
+// the handshake deadline) through set.
+func (l *deadline) extend(d time.Duration, set func(time.Time) error) {
+	if d <= 0 {
+		if !l.set || !l.at.IsZero() {
+			l.at, l.set = time.Time{}, true
+			_ = set(l.at)
+		}
+		return
 	}
-	_ = c.nc.SetReadDeadline(d)
+	now := time.Now()
+	if l.set && !l.at.IsZero() && l.at.Sub(now) > d-d/8 {
+		return
+	}
+	l.at, l.set = now.Add(d), true
+	_ = set(l.at)
 }
 
 // timedOut counts and audits a read or write that failed on a deadline,
