@@ -44,7 +44,15 @@ const (
 type Config struct {
 	Mode           string
 	MaxRecordBytes int // largest payload Append takes
+	// Manifest is the running manifest's fingerprint, recorded in every
+	// superblock written (milestone 27's identity binding); "" records
+	// none.
+	Manifest string
 }
+
+// maxManifestBytes bounds the fingerprint a superblock records (a
+// SHA-256 in hex is 64).
+const maxManifestBytes = 128
 
 // SuperBlocks is how many blocks the superblock pair takes at the start
 // of the device.
@@ -70,8 +78,9 @@ type Spool struct {
 	ring   blockdev.Device
 	sb     *abpage.Store
 	nonce  uint64
-	cap    int64 // ring bytes
-	anchor rec   // size unused
+	bound  string // the manifest fingerprint the superblock records ("" none)
+	cap    int64  // ring bytes
+	anchor rec    // size unused
 	ack    uint64
 	live   []rec // oldest first
 	head   int64 // where the next record goes if it fits before the end
@@ -120,9 +129,11 @@ func Open(dev blockdev.Device, cfg Config, entropy io.Reader) (*Spool, error) {
 		}
 	} else {
 		v := sb.Value()
-		if len(v) != 32 {
+		bound, ok := superManifest(v)
+		if !ok {
 			return nil, fmt.Errorf("blockspool: superblock of %d bytes", len(v))
 		}
+		s.bound = bound
 		s.nonce = binary.LittleEndian.Uint64(v)
 		s.anchor = rec{pos: int64(binary.LittleEndian.Uint64(v[8:])), seq: binary.LittleEndian.Uint64(v[16:])}
 		s.ack = binary.LittleEndian.Uint64(v[24:])
@@ -135,13 +146,47 @@ func Open(dev blockdev.Device, cfg Config, entropy io.Reader) (*Spool, error) {
 	return s, nil
 }
 
+// writeSuper records the anchor, the ack cursor and the running
+// manifest: nonce u64 | anchor position u64 | anchor seq u64 | ack u64 |
+// manifest length u16 | manifest (the last two absent when there is no
+// manifest to record, as in superblocks written before the binding: those
+// read as bound to none).
 func (s *Spool) writeSuper() error {
+	m := s.cfg.Manifest[:min(len(s.cfg.Manifest), maxManifestBytes)]
 	v := binary.LittleEndian.AppendUint64(nil, s.nonce)
 	v = binary.LittleEndian.AppendUint64(v, uint64(s.anchor.pos))
 	v = binary.LittleEndian.AppendUint64(v, s.anchor.seq)
 	v = binary.LittleEndian.AppendUint64(v, s.ack)
-	return s.sb.Write(v)
+	if m != "" {
+		v = binary.LittleEndian.AppendUint16(v, uint16(len(m)))
+		v = append(v, m...)
+	}
+	if err := s.sb.Write(v); err != nil {
+		return err
+	}
+	s.bound = m
+	return nil
 }
+
+// superManifest is the manifest a superblock value records: 32 bytes
+// (none) or 34 plus the length it declares, exactly.
+func superManifest(v []byte) (string, bool) {
+	switch {
+	case len(v) == 32:
+		return "", true
+	case len(v) < 34:
+		return "", false
+	}
+	n := int(binary.LittleEndian.Uint16(v[32:]))
+	if n > maxManifestBytes || len(v) != 34+n {
+		return "", false
+	}
+	return string(v[34:]), true
+}
+
+// Manifest is the fingerprint of the manifest that last wrote the
+// superblock ("" none).
+func (s *Spool) Manifest() string { return s.bound }
 
 // walk rebuilds the live records from the anchor (package comment).
 func (s *Spool) walk() {

@@ -164,7 +164,7 @@ func New(o Options) (*Hive, error) {
 		closeFiles := closeStore
 		closeStore = func() error { o.Disk.Close(); return closeFiles() }
 	}
-	sp, err := spoolfs.Open(spoolfs.Config{Dir: o.StateDir, Device: spoolDisk, Entropy: o.Entropy, Now: o.Clock.Now, Audit: q.Audit})
+	sp, err := spoolfs.Open(spoolfs.Config{Dir: o.StateDir, Device: spoolDisk, Entropy: o.Entropy, Manifest: generated.ManifestSHA256, Now: o.Clock.Now, Audit: q.Audit})
 	if err != nil {
 		closeStore()
 		return nil, err
@@ -228,8 +228,10 @@ func New(o Options) (*Hive, error) {
 	if l := sp.RecoveryLine(); l != "" {
 		q.Audit(l)
 	}
-	if l := st.BindingLine(); l != "" {
-		q.Audit(l)
+	for _, l := range []string{sp.BindingLine(), st.BindingLine()} {
+		if l != "" {
+			q.Audit(l)
+		}
 	}
 	if o.StateDir != "" && cfg.Ingest.Enabled() {
 		if err := h.restoreIngest(o.StateDir, cfg.Ingest); err != nil {

@@ -2,6 +2,7 @@
 // store-and-forward spool (internal/blockspool) exposed only as files.
 //
 //	status  read-only: used_bytes max_bytes records dropped pressure mode ack_cursor (21d), a line each
+//	manifest read-only: binding=match|mismatch|none, the recorded and the running fingerprint
 //	append  write-only: one record per write
 //	read    read-only: the records after the ack cursor, payloads up to
 //	        persistence.spool.max_record_bytes in all (at least one record)
@@ -25,6 +26,7 @@ import (
 	"time"
 
 	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/auditline"
 	"github.com/cohesix/cohesix/internal/blockdev"
 	"github.com/cohesix/cohesix/internal/blockspool"
 	"github.com/cohesix/cohesix/internal/errs"
@@ -42,8 +44,11 @@ type Config struct {
 	Dir     string          // state directory; "" keeps the spool in memory
 	Device  blockdev.Device // the platform's disk, used before Dir; Close closes it
 	Entropy io.Reader       // the format's nonce
-	Now     func() time.Time
-	Audit   func(lines ...string)
+	// Manifest is the running manifest's fingerprint, which every
+	// superblock write records (milestone 27's identity binding).
+	Manifest string
+	Now      func() time.Time
+	Audit    func(lines ...string)
 }
 
 // Spool is the open spool behind /proc/spool.
@@ -92,7 +97,7 @@ func Open(cfg Config) (*Spool, error) {
 		dev, own = f, f
 	}
 	start := time.Now()
-	s, err := blockspool.Open(dev, blockspool.Config{Mode: generated.PersistenceSpoolMode, MaxRecordBytes: generated.PersistenceSpoolMaxRecordBytes}, cfg.Entropy)
+	s, err := blockspool.Open(dev, blockspool.Config{Mode: generated.PersistenceSpoolMode, MaxRecordBytes: generated.PersistenceSpoolMaxRecordBytes, Manifest: cfg.Manifest}, cfg.Entropy)
 	if err != nil {
 		own.Close()
 		return nil, fmt.Errorf("spool %s: %w", cfg.Dir, err)
@@ -139,6 +144,42 @@ func (sp *Spool) Status() []byte {
 	sp.mu.Unlock()
 	return fmt.Appendf(nil, "used_bytes=%d\nmax_bytes=%d\nrecords=%d\ndropped=%d\npressure=%d\nmode=%s\nack_cursor=%d\n",
 		st.UsedBytes, st.MaxBytes, st.Records, st.Dropped, st.Pressure, st.Mode, st.AckCursor)
+}
+
+// Manifest renders /proc/spool/manifest: the binding, then the
+// fingerprint the superblock records and the running one.
+func (sp *Spool) Manifest() []byte {
+	b := sp.Binding()
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	return fmt.Appendf(nil, "binding=%s\nrecorded=%s\nrunning=%s\n", b, auditline.Field(sp.s.Manifest()), sp.cfg.Manifest)
+}
+
+// Binding is how the spool's superblock relates to the running manifest:
+// "match", "mismatch" (written under another; the next ack or reclaim
+// records this one) or "none" (it records none).
+func (sp *Spool) Binding() string {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	switch m := sp.s.Manifest(); {
+	case m == "":
+		return "none"
+	case m == sp.cfg.Manifest:
+		return "match"
+	}
+	return "mismatch"
+}
+
+// BindingLine is the audit line for a spool whose superblock was written
+// under another manifest, "" otherwise. The hive writes it once its queen
+// runs.
+func (sp *Spool) BindingLine() string {
+	if sp.Binding() != "mismatch" {
+		return ""
+	}
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	return fmt.Sprintf("spool written under manifest=%s running manifest=%s records=%d", auditline.Field(sp.s.Manifest()), sp.cfg.Manifest, sp.s.Status().Records)
 }
 
 // Read renders /proc/spool/read: per record a header line
@@ -201,6 +242,7 @@ func (sp *Spool) audit(line string) {
 func (sp *Spool) Node() ns.Node {
 	return ns.Static{DirOps: ns.DirOps{Path: "/proc/spool"}, Entries: []ns.Entry{
 		{Name: "status", Node: ns.Content{ReadOnly: ns.ReadOnly{Path: "/proc/spool/status"}, Render: sp.Status}},
+		{Name: "manifest", Node: ns.Content{ReadOnly: ns.ReadOnly{Path: "/proc/spool/manifest"}, Render: sp.Manifest}},
 		{Name: "append", Node: appendFile{sp: sp}},
 		{Name: "read", Node: readFile{ReadOnly: ns.ReadOnly{Path: "/proc/spool/read"}, Rendered: ns.Rendered{Kind: ns.KindReadOnly, Render: sp.Read}}},
 		{Name: "ack", Node: ns.LineCtl{Kind: ns.KindAppend, Render: func() []byte { return nil },
