@@ -25,6 +25,7 @@
 package blockspool
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -50,9 +51,9 @@ type Config struct {
 	Manifest string
 }
 
-// maxManifestBytes bounds the fingerprint a superblock records (a
-// SHA-256 in hex is 64).
-const maxManifestBytes = 128
+// maxManifestBytes bounds the fingerprint a superblock records: a
+// SHA-256 in hex (generated.ManifestSHA256), with room for a prefix.
+const maxManifestBytes = 4 * sha256.Size
 
 // SuperBlocks is how many blocks the superblock pair takes at the start
 // of the device.

@@ -21,6 +21,7 @@ import (
 	"github.com/cohesix/cohesix/internal/blockdev"
 	"github.com/cohesix/cohesix/internal/console"
 	"github.com/cohesix/cohesix/internal/gate"
+	"github.com/cohesix/cohesix/internal/ns"
 	"github.com/cohesix/cohesix/internal/prov/settingsfs"
 	"github.com/cohesix/cohesix/internal/prov/spoolfs"
 	"github.com/cohesix/cohesix/internal/queen"
@@ -135,49 +136,16 @@ func New(o Options) (*Hive, error) {
 	if o.Queen != nil {
 		cfg = *o.Queen
 	}
-	closeStore := func() error { return nil }
 	cfg.CAS.RootKey = o.CASRootKey
 	q := queen.New(cfg, o.Clock, generated.QueenInboxDepth)
-	if o.StateDir != "" {
-		sp, err := store.OpenGovernance(q, o.StateDir)
-		if err != nil {
-			return nil, err
-		}
-		closeStore = sp.Close
-	}
-	casTrees, closeCAS, err := casProviders(q, cfg.CAS, o.StateDir, o.Clock.Now)
-	if err != nil {
-		closeStore()
-		return nil, err
-	}
-	closeGov := closeStore
-	closeStore = func() error { closeCAS(); return closeGov() }
 	if o.Entropy == nil {
 		o.Entropy = rand.Reader
 	}
-	spoolDisk, settingsDisk, err := splitDisk(o.Disk)
+	ds, err := openStores(o, q, cfg.CAS)
 	if err != nil {
-		closeStore()
 		return nil, err
 	}
-	if o.Disk != nil {
-		closeFiles := closeStore
-		closeStore = func() error { o.Disk.Close(); return closeFiles() }
-	}
-	sp, err := spoolfs.Open(spoolfs.Config{Dir: o.StateDir, Device: spoolDisk, Entropy: o.Entropy, Manifest: generated.ManifestSHA256, Now: o.Clock.Now, Audit: q.Audit})
-	if err != nil {
-		closeStore()
-		return nil, err
-	}
-	closeRest := closeStore
-	closeStore = func() error { sp.Close(); return closeRest() }
-	st, err := settingsfs.Open(settingsfs.Config{Dir: o.StateDir, Device: settingsDisk, Manifest: generated.ManifestSHA256, Audit: q.Audit})
-	if err != nil {
-		closeStore()
-		return nil, err
-	}
-	closeSpool := closeStore
-	closeStore = func() error { st.Close(); return closeSpool() }
+	casTrees, sp, st, closeStore := ds.casTrees, ds.spool, ds.settings, ds.close
 	nsCfg := gate.DefaultConfig()
 	nsCfg.Extra = casTrees
 	nsCfg.Spool = sp.Node()
@@ -240,6 +208,62 @@ func New(o Options) (*Hive, error) {
 		}
 	}
 	return h, nil
+}
+
+// durable is what New opens before the namespace: the governance spool
+// under the state directory, the CAS trees, /proc/spool and /proc/settings
+// (on the platform's disk, the state directory or memory), and one close
+// for all of them, newest first.
+type durable struct {
+	casTrees []ns.Mounted
+	spool    *spoolfs.Spool
+	settings *settingsfs.Settings
+	close    func() error
+}
+
+func openStores(o Options, q *queen.Queen, cas queen.CASConfig) (d durable, err error) {
+	var closers []func() error
+	d.close = func() error {
+		var errs []error
+		for i := len(closers) - 1; i >= 0; i-- {
+			errs = append(errs, closers[i]())
+		}
+		return errors.Join(errs...)
+	}
+	defer func() {
+		if err != nil {
+			d.close()
+		}
+	}()
+	if o.StateDir != "" {
+		gov, err := store.OpenGovernance(q, o.StateDir)
+		if err != nil {
+			return d, err
+		}
+		closers = append(closers, gov.Close)
+	}
+	trees, closeCAS, err := casProviders(q, cas, o.StateDir, o.Clock.Now)
+	if err != nil {
+		return d, err
+	}
+	d.casTrees = trees
+	closers = append(closers, func() error { closeCAS(); return nil })
+	spoolDisk, settingsDisk, err := splitDisk(o.Disk)
+	if err != nil {
+		return d, err
+	}
+	if o.Disk != nil {
+		closers = append(closers, o.Disk.Close)
+	}
+	if d.spool, err = spoolfs.Open(spoolfs.Config{Dir: o.StateDir, Device: spoolDisk, Entropy: o.Entropy, Manifest: generated.ManifestSHA256, Now: o.Clock.Now, Audit: q.Audit}); err != nil {
+		return d, err
+	}
+	closers = append(closers, d.spool.Close)
+	if d.settings, err = settingsfs.Open(settingsfs.Config{Dir: o.StateDir, Device: settingsDisk, Manifest: generated.ManifestSHA256, Audit: q.Audit}); err != nil {
+		return d, err
+	}
+	closers = append(closers, d.settings.Close)
+	return d, nil
 }
 
 // Queen returns the hive's authority.
