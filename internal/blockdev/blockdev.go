@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 )
 
 // Device is a fixed array of equal blocks.
@@ -283,3 +285,31 @@ func (s *Sparse) WriteBlock(n int64, p []byte) error {
 }
 func (s *Sparse) Flush() error { return nil }
 func (s *Sparse) Close() error { return nil }
+
+// OpenStore gives a store of blocks blocks of bs bytes its device, from
+// the first place that is set: disk, the platform's (the store takes its
+// first blocks; one of another block size or too few blocks is refused,
+// naming sizedBy, the manifest keys that size the store), else the file
+// name under dir (created), else a sparse memory device. own is what the
+// store's Close closes; on error nothing is left open and disk is closed.
+func OpenStore(disk Device, dir, name string, bs int, blocks int64, sizedBy string) (dev, own Device, err error) {
+	switch {
+	case disk != nil:
+		if disk.BlockSize() != bs || disk.Blocks() < blocks {
+			disk.Close()
+			return nil, nil, fmt.Errorf("%s device: %d blocks of %d bytes, the manifest sizes %d of %d (%s)", strings.TrimSuffix(name, ".blk"), disk.Blocks(), disk.BlockSize(), blocks, bs, sizedBy)
+		}
+		return Region{D: disk, Start: 0, Count: blocks}, disk, nil
+	case dir == "":
+		m := NewSparse(bs, blocks)
+		return m, m, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, err
+	}
+	f, err := OpenFile(filepath.Join(dir, name), bs, blocks)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, f, nil
+}

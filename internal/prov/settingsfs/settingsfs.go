@@ -26,8 +26,6 @@ package settingsfs
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -76,35 +74,16 @@ func Blocks() int64 {
 
 // Open opens the settings store the manifest sizes.
 func Open(cfg Config) (*Settings, error) {
-	bs := generated.PersistenceBlockBytes
-	blocks := Blocks()
-	var dev blockdev.Device
-	switch {
-	case cfg.Device != nil:
-		if cfg.Device.BlockSize() != bs || cfg.Device.Blocks() < blocks {
-			cfg.Device.Close()
-			return nil, fmt.Errorf("settings device: %d blocks of %d bytes, the manifest sizes %d of %d (persistence.block_bytes, persistence.settings.page_bytes)",
-				cfg.Device.Blocks(), cfg.Device.BlockSize(), blocks, bs)
-		}
-		dev = cfg.Device
-	case cfg.Dir == "":
-		dev = blockdev.NewSparse(bs, blocks)
-	default:
-		if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
-			return nil, err
-		}
-		f, err := blockdev.OpenFile(filepath.Join(cfg.Dir, FileName), bs, blocks)
-		if err != nil {
-			return nil, err
-		}
-		dev = f
+	dev, own, err := blockdev.OpenStore(cfg.Device, cfg.Dir, FileName, generated.PersistenceBlockBytes, Blocks(), "persistence.block_bytes, persistence.settings.page_bytes")
+	if err != nil {
+		return nil, err
 	}
 	s, err := settings.Open(dev, limits())
 	if err != nil {
-		dev.Close()
+		own.Close()
 		return nil, fmt.Errorf("settings %s: %w", cfg.Dir, err)
 	}
-	return &Settings{cfg: cfg, dev: dev, s: s}, nil
+	return &Settings{cfg: cfg, dev: own, s: s}, nil
 }
 
 func limits() settings.Limits {

@@ -18,8 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -70,31 +68,9 @@ func Blocks() int64 {
 
 // Open opens (or formats) the spool the manifest sizes.
 func Open(cfg Config) (*Spool, error) {
-	bs := generated.PersistenceBlockBytes
-	blocks := Blocks()
-	var dev, own blockdev.Device
-	switch {
-	case cfg.Device != nil:
-		// A disk larger than the ring keeps its tail unused; a smaller one
-		// or another block size cannot hold the manifest's spool.
-		if cfg.Device.BlockSize() != bs || cfg.Device.Blocks() < blocks {
-			cfg.Device.Close()
-			return nil, fmt.Errorf("spool device: %d blocks of %d bytes, the manifest sizes %d of %d (persistence.block_bytes, persistence.spool.max_bytes)",
-				cfg.Device.Blocks(), cfg.Device.BlockSize(), blocks, bs)
-		}
-		dev, own = blockdev.Region{D: cfg.Device, Start: 0, Count: blocks}, cfg.Device
-	case cfg.Dir == "":
-		dev = blockdev.NewSparse(bs, blocks)
-		own = dev
-	default:
-		if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
-			return nil, err
-		}
-		f, err := blockdev.OpenFile(filepath.Join(cfg.Dir, FileName), bs, blocks)
-		if err != nil {
-			return nil, err
-		}
-		dev, own = f, f
+	dev, own, err := blockdev.OpenStore(cfg.Device, cfg.Dir, FileName, generated.PersistenceBlockBytes, Blocks(), "persistence.block_bytes, persistence.spool.max_bytes")
+	if err != nil {
+		return nil, err
 	}
 	start := time.Now()
 	s, err := blockspool.Open(dev, blockspool.Config{Mode: generated.PersistenceSpoolMode, MaxRecordBytes: generated.PersistenceSpoolMaxRecordBytes, Manifest: cfg.Manifest}, cfg.Entropy)
