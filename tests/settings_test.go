@@ -11,20 +11,7 @@ import (
 // a SIGKILL is read back after the restart, with its generation and the
 // manifest binding, and a refused write in between changed nothing.
 func TestSettingsSurviveKill(t *testing.T) {
-	bin := binaries(t, "roottask")
-	dir := t.TempDir()
-	start := func() (*rootTask, func(string) []string) {
-		rt := startRootTaskArgs(t, bin, false, []string{"--state-dir", dir})
-		c := rt.console(t)
-		run := func(line string) []string {
-			r := do(t, c, line)
-			return append([]string{r.AckLine()}, r.Lines...)
-		}
-		if got := run("attach queen")[0]; got != "OK ATTACH role=queen" {
-			t.Fatalf("attach: %q", got)
-		}
-		return rt, run
-	}
+	start := stateDirQueen(t, t.TempDir())
 	rt, run := start()
 	for _, kv := range []string{"site=lab-3", "uplink=eth0"} {
 		if got := run("echo /proc/settings/set " + kv)[0]; !strings.HasPrefix(got, "OK ECHO path=/proc/settings/set") {

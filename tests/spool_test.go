@@ -16,20 +16,8 @@ import (
 // from the ack cursor, survive a SIGKILL, and a torn tail left in the
 // block file is ignored at the next start, audited, and overwritten.
 func TestSpoolStoreAndForward(t *testing.T) {
-	bin := binaries(t, "roottask")
 	dir := t.TempDir()
-	start := func() (*rootTask, func(string) []string) {
-		rt := startRootTaskArgs(t, bin, false, []string{"--state-dir", dir})
-		c := rt.console(t)
-		run := func(line string) []string {
-			r := do(t, c, line)
-			return append([]string{r.AckLine()}, r.Lines...)
-		}
-		if got := run("attach queen")[0]; got != "OK ATTACH role=queen" {
-			t.Fatalf("attach: %q", got)
-		}
-		return rt, run
-	}
+	start := stateDirQueen(t, dir)
 	rt, run := start()
 	for _, rec := range []string{"reading-001", "reading-002", "reading-003"} {
 		if got := run("echo /proc/spool/append " + rec)[0]; got != "OK ECHO path=/proc/spool/append bytes=11" {
@@ -74,5 +62,24 @@ func TestSpoolStoreAndForward(t *testing.T) {
 	read = strings.Join(run("cat /proc/spool/read")[1:], "\n")
 	if !strings.Contains(read, "seq=3 kind=1 ") || !strings.Contains(read, "\nreading-004") || strings.Contains(read, "reading-003") {
 		t.Fatalf("read after recovery:\n%s", read)
+	}
+}
+
+// stateDirQueen returns a start that runs a root task on the state
+// directory dir and a queen console on it: run
+// sends a line and returns the ACK line, then the response lines.
+func stateDirQueen(t *testing.T, dir string) func() (rt *rootTask, run func(string) []string) {
+	bin := binaries(t, "roottask")
+	return func() (*rootTask, func(string) []string) {
+		rt := startRootTaskArgs(t, bin, false, []string{"--state-dir", dir})
+		c := rt.console(t)
+		run := func(line string) []string {
+			r := do(t, c, line)
+			return append([]string{r.AckLine()}, r.Lines...)
+		}
+		if got := run("attach queen")[0]; got != "OK ATTACH role=queen" {
+			t.Fatalf("attach: %q", got)
+		}
+		return rt, run
 	}
 }

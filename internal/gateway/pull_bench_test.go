@@ -20,29 +20,8 @@ import (
 // hive, so a CPU profile (-cpuprofile) shows where a pull's cost goes
 // on both sides of the HTTP wire and in the 9P exchange.
 func BenchmarkTelemetryPullInProcess(b *testing.B) {
-	h, err := hive.New(hive.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- secure9p.NewServerOn(h.Door(), secure9p.DefaultConfig()).Serve(ctx, l) }()
-	defer func() { cancel(); <-done; h.Close() }()
-	s, err := New(Config{Hive9P: l.Addr().String(), Token: "bench-token"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	ts := httptest.NewServer(s.Handler())
-	defer ts.Close()
-	c, err := gatewayclient.New(ts.URL, gatewayclient.Options{Token: "bench-token"})
-	if err != nil {
-		b.Fatal(err)
-	}
+	ctx := context.Background()
+	c := inProcessGateway(b, gatewayclient.Options{Token: "bench-token"})
 	var body strings.Builder
 	for i := 0; body.Len() < 100000; i++ {
 		body.WriteString(`{"gpu":0,"util":0.5,"tokens":` + strconv.Itoa(i) + "}\n")
@@ -83,6 +62,21 @@ func BenchmarkTelemetryPullInProcess(b *testing.B) {
 // hive (the cat figure's request), for a CPU or allocation profile of
 // the gateway's per-request work.
 func BenchmarkCatInProcess(b *testing.B) {
+	ctx := context.Background()
+	c := inProcessGateway(b, gatewayclient.Options{})
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := c.Cat(ctx, "/proc/lifecycle/state", 0)
+		if err != nil || r.Status != "OK" {
+			b.Fatalf("cat = %+v, %v", r, err)
+		}
+	}
+}
+
+// inProcessGateway starts a hive, its Secure9P server on loopback and a
+// gateway in front of it, all in this process, and returns a client of
+// the gateway with o; b's cleanup stops them.
+func inProcessGateway(b *testing.B, o gatewayclient.Options) *gatewayclient.Client {
 	h, err := hive.New(hive.Options{})
 	if err != nil {
 		b.Fatal(err)
@@ -94,23 +88,17 @@ func BenchmarkCatInProcess(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- secure9p.NewServerOn(h.Door(), secure9p.DefaultConfig()).Serve(ctx, l) }()
-	defer func() { cancel(); <-done; h.Close() }()
+	b.Cleanup(func() { cancel(); <-done; h.Close() })
 	s, err := New(Config{Hive9P: l.Addr().String(), Token: "bench-token"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
+	b.Cleanup(func() { s.Close() })
 	ts := httptest.NewServer(s.Handler())
-	defer ts.Close()
-	c, err := gatewayclient.New(ts.URL, gatewayclient.Options{})
+	b.Cleanup(ts.Close)
+	c, err := gatewayclient.New(ts.URL, o)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.ReportAllocs()
-	for b.Loop() {
-		r, err := c.Cat(ctx, "/proc/lifecycle/state", 0)
-		if err != nil || r.Status != "OK" {
-			b.Fatalf("cat = %+v, %v", r, err)
-		}
-	}
+	return c
 }

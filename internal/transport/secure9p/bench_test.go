@@ -64,7 +64,13 @@ func BenchmarkBootRead(b *testing.B) {
 // BenchmarkBareStaticFS is the same loop against a bare hugelgupf/p9
 // staticfs server holding the same bytes, over loopback TCP.
 func BenchmarkBareStaticFS(b *testing.B) {
-	a, err := staticfs.New(staticfs.WithFile("boot", string(benchBoot)))
+	readLoop(b, dialBench(b, bareServer(b, benchBoot), ""), []string{"boot"})
+}
+
+// bareServer serves boot as the file "boot" from a bare hugelgupf/p9
+// staticfs server on loopback until b ends, and returns its address.
+func bareServer(b *testing.B, boot []byte) string {
+	a, err := staticfs.New(staticfs.WithFile("boot", string(boot)))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -76,5 +82,5 @@ func BenchmarkBareStaticFS(b *testing.B) {
 	done := make(chan struct{})
 	go func() { p9.NewServer(a).ServeContext(ctx, l); close(done) }()
 	b.Cleanup(func() { cancel(); <-done })
-	readLoop(b, dialBench(b, l.Addr().String(), ""), []string{"boot"})
+	return l.Addr().String()
 }

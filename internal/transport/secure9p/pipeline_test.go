@@ -2,16 +2,12 @@ package secure9p
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"net"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/hugelgupf/p9/fsimpl/staticfs"
-	"github.com/hugelgupf/p9/p9"
 )
 
 // M9 figures and checks: several tags in flight per session, replies
@@ -273,19 +269,7 @@ func echoReads(b *testing.B) net.Conn {
 // holding bootText as "boot", versioned and attached, the file open as
 // fid 2, as attached is for the hive.
 func bareBoot(b *testing.B) *raw {
-	a, err := staticfs.New(staticfs.WithFile("boot", string(bootText)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { p9.NewServer(a).ServeContext(ctx, l); close(done) }()
-	b.Cleanup(func() { cancel(); <-done })
-	r := (&hive{addr: l.Addr().String()}).raw(b)
+	r := (&hive{addr: bareServer(b, bootText)}).raw(b)
 	r.nc.SetDeadline(time.Time{})
 	r.version(8192)
 	if e := r.attach(1, ""); e != 0 {
