@@ -344,3 +344,37 @@ func (s *suite) runCase(c Case) {
 		c.run(s, n, show(rel))
 	}
 }
+
+// Queen is a Caller with the queen's role.
+type Queen struct{}
+
+// Identity implements ns.Caller.
+func (Queen) Identity() ns.Identity { return ns.Identity{Role: "queen"} }
+
+// Child walks n to its child name, failing t if it cannot.
+func Child(t testing.TB, n ns.Node, name string) ns.Node {
+	t.Helper()
+	c, err := n.Walk(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// Read returns the whole content of n's child name, failing t on an error.
+func Read(t testing.TB, n ns.Node, name string) string {
+	t.Helper()
+	b, err := ns.ReadAll(Child(t, n, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// Write appends data to n's child name as the queen (no offset) and
+// returns the provider's answer.
+func Write(t testing.TB, n ns.Node, name, data string) error {
+	t.Helper()
+	_, err := Child(t, n, name).Append(Queen{}, []byte(data), -1)
+	return err
+}

@@ -16,10 +16,6 @@ import (
 	"github.com/cohesix/cohesix/internal/prov/settingsfs"
 )
 
-type queen struct{}
-
-func (queen) Identity() ns.Identity { return ns.Identity{Role: "queen"} }
-
 func open(t *testing.T, dir, manifest string, audit *[]string) *settingsfs.Settings {
 	t.Helper()
 	st, err := settingsfs.Open(settingsfs.Config{Dir: dir, Manifest: manifest, Audit: func(l ...string) { *audit = append(*audit, l...) }})
@@ -30,29 +26,10 @@ func open(t *testing.T, dir, manifest string, audit *[]string) *settingsfs.Setti
 	return st
 }
 
-func walk(t *testing.T, n ns.Node, name string) ns.Node {
-	t.Helper()
-	c, err := n.Walk(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-func read(t *testing.T, n ns.Node, name string) string {
-	t.Helper()
-	b, err := ns.ReadAll(walk(t, n, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-func write(t *testing.T, n ns.Node, name, data string) error {
-	t.Helper()
-	_, err := walk(t, n, name).Append(queen{}, []byte(data), -1)
-	return err
-}
+var (
+	read  = nstest.Read
+	write = nstest.Write
+)
 
 func TestConformance(t *testing.T) {
 	var audit []string

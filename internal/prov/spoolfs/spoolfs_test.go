@@ -19,10 +19,6 @@ import (
 	"github.com/cohesix/cohesix/internal/prov/spoolfs"
 )
 
-type queen struct{}
-
-func (queen) Identity() ns.Identity { return ns.Identity{Role: "queen"} }
-
 func open(t *testing.T, dir string, audit *[]string) *spoolfs.Spool {
 	t.Helper()
 	sp, err := spoolfs.Open(spoolfs.Config{Dir: dir, Entropy: rand.Reader, Now: func() time.Time { return time.UnixMilli(1700000000123) },
@@ -34,29 +30,10 @@ func open(t *testing.T, dir string, audit *[]string) *spoolfs.Spool {
 	return sp
 }
 
-func walk(t *testing.T, n ns.Node, name string) ns.Node {
-	t.Helper()
-	c, err := n.Walk(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-func read(t *testing.T, n ns.Node, name string) string {
-	t.Helper()
-	b, err := ns.ReadAll(walk(t, n, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-func write(t *testing.T, n ns.Node, name, data string) error {
-	t.Helper()
-	_, err := walk(t, n, name).Append(queen{}, []byte(data), -1)
-	return err
-}
+var (
+	read  = nstest.Read
+	write = nstest.Write
+)
 
 func TestConformance(t *testing.T) {
 	var audit []string
