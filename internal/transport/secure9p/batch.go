@@ -86,13 +86,8 @@ func hasFrame(b []byte) bool {
 // reader refuses that one when it gets there).
 func countFrames(b []byte) int {
 	n := 0
-	for len(b) >= headerLen {
-		size := le.Uint32(b)
-		if size < headerLen || int(size) > len(b) {
-			break
-		}
-		b = b[size:]
-		n++
+	for ; hasFrame(b); n++ {
+		b = b[le.Uint32(b):]
 	}
 	return n
 }

@@ -14,8 +14,9 @@ package secure9p
 // queue keeps the order the policy saw. While the reader still holds
 // complete requests in its buffer (held), a reply waits in the queue for
 // theirs: a burst of requests is answered in one write, not one write
-// each; the reader lets go (release) when it forwards the last of them or
-// before it waits in Await, so no reply waits on a request that may
+// each; the reader lets go (hold(false)) when it forwards the last of
+// them, before it blocks on the socket, before it waits in Await and
+// before the connection closes, so no reply waits on a request that may
 // block. It is bounded: a send
 // that would take it past outMax waits for the flusher (a peer that takes
 // no replies still holds at most outMax bytes of them, and the write
@@ -33,6 +34,12 @@ func (c *conn) outMax() int {
 // It returns the queue position just past frame, for flushed.
 func (c *conn) enqueue(frame []byte) (uint64, error) {
 	for c.werr == nil && len(c.out) > 0 && len(c.out)+len(frame) > c.outMax() {
+		if !c.flushing {
+			// Held replies fill the queue: they cannot wait for the
+			// reader to let go, since this send waits for room.
+			c.flushing = true
+			go c.flush()
+		}
 		c.wdone.Wait()
 	}
 	if c.werr != nil {
@@ -125,15 +132,25 @@ func (c *conn) writeOut(b []byte, attached bool) error {
 // buffer (the reader only). Letting go starts a flusher for the replies
 // held meanwhile.
 func (c *conn) hold(more bool) {
-	if more == c.readerHeld {
-		return
+	if more != c.readerHeld {
+		c.setHeld(more, false)
 	}
+}
+
+// setHeld records held under wmu; letting go with replies queued starts a
+// flusher, or writes them here when inline (the connection is closing).
+func (c *conn) setHeld(more, inline bool) {
 	c.readerHeld = more
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.held = more
-	if !more && !c.flushing && len(c.out) > 0 {
-		c.flushing = true
+	if more || c.flushing || len(c.out) == 0 {
+		return
+	}
+	c.flushing = true
+	if inline {
+		c.flushOut()
+	} else {
 		go c.flush()
 	}
 }

@@ -380,14 +380,7 @@ func (c *conn) quiesce(err error) error {
 	if c.readerHeld {
 		// Replies held for requests this reader will not forward now go
 		// out before the socket closes, as they would have unheld.
-		c.readerHeld = false
-		c.wmu.Lock()
-		c.held = false
-		if !c.flushing && len(c.out) > 0 {
-			c.flushing = true
-			c.flushOut()
-		}
-		c.wmu.Unlock()
+		c.setHeld(false, true)
 	}
 	c.nc.Close()
 	deadline := time.Now().Add(quiesceMax)
