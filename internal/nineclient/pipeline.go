@@ -41,6 +41,7 @@ type Pipeline struct {
 	next  uint32   // next fid never used
 	out   []byte   // requests of the exchange being built
 	in    []byte   // one reply
+	dir   []byte   // one Rreaddir's entries (ReadDirFiles)
 }
 
 // 9P2000.L message types a Pipeline sends and the replies it reads.
@@ -386,6 +387,10 @@ func (p *Pipeline) ReadFile(path string, off int64, n int) ([]byte, uint64, erro
 func (p *Pipeline) ReadFileInto(path string, off int64, out []byte) ([]byte, uint64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.readFileInto(path, off, out)
+}
+
+func (p *Pipeline) readFileInto(path string, off int64, out []byte) ([]byte, uint64, error) {
 	fid := p.fid()
 	defer p.release(fid)
 	n := len(out)
@@ -744,36 +749,92 @@ const msgTreaddir = 40
 // ReadDir lists the names in directory path (without . and ..): the walk,
 // the open and the first Treaddir go out as one exchange, so a listing
 // that fits in one reply is one round trip (hugelgupf/p9's client takes
-// one per request).
+// one per request, and two Treaddirs to see the end).
 func (p *Pipeline) ReadDir(path string) ([]string, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	fid := p.fid()
-	defer p.release(fid)
-	b := p.batch()
-	walk, open := b.walk(rootFid, fid, Split(path)), b.open(fid, p9.ReadOnly)
-	var names []string
-	buf := make([]byte, p.readMax())
-	off := uint64(0)
+	names, _, err := p.ReadDirFiles(path, nil, nil)
+	return names, err
+}
+
+// direntMax is the most bytes one Rreaddir entry takes (qid, offset,
+// type, a name of at most walk_component_max_bytes). Secure9P fills a
+// Treaddir greedily (transport/secure9p file.Readdir), so a reply that
+// leaves room for one more entry is the listing's end: no second
+// Treaddir is needed to see an empty one.
+const direntMax = 24 + generated.Secure9pWalkComponentMaxBytes
+
+// listing is a directory being read: its requests and the names so far.
+type listing struct {
+	fid            uint32
+	walk, open, rd *call
+	buf            []byte
+	off            uint64
+	names          []string
+	longestName    int
+}
+
+// list starts reading dir in f's open exchange.
+func (f *flat) list(dir string) (*listing, error) {
+	if len(f.p.dir) != f.p.readMax() {
+		f.p.dir = make([]byte, f.p.readMax())
+	}
+	l := &listing{fid: f.p.fid(), buf: f.p.dir}
+	f.fids = append(f.fids, l.fid)
+	var err error
+	if l.walk, err = f.add(func(b *batch) *call { return b.walk(rootFid, l.fid, Split(dir)) }); err != nil {
+		return nil, err
+	}
+	if l.open, err = f.add(func(b *batch) *call { return b.open(l.fid, p9.ReadOnly) }); err != nil {
+		return nil, err
+	}
+	return l, l.next(f)
+}
+
+// next asks for the entries after those read so far.
+func (l *listing) next(f *flat) (err error) {
+	l.rd, err = f.add(func(b *batch) *call { return b.io(msgTreaddir, l.fid, l.off, len(l.buf)) })
+	if err == nil {
+		l.rd.dst = l.buf
+	}
+	return err
+}
+
+// finish takes the names of the exchanges run so far and reads on, one
+// exchange at a time, until the listing ends.
+func (l *listing) finish(f *flat) ([]string, error) {
 	for {
-		rd := b.io(msgTreaddir, fid, off, len(buf))
-		rd.dst = buf
-		if err := b.run(); err != nil {
+		if err := firstErr(l.walk.err, l.open.err, l.rd.err); err != nil {
 			return nil, err
 		}
-		if err := firstErr(walk.err, open.err, rd.err); err != nil {
-			return nil, err
-		}
-		if rd.n == 0 {
-			return names, nil
+		if l.rd.n == 0 {
+			return l.names, nil
 		}
 		var err error
-		if names, off, err = appendDirents(names, buf[:rd.n]); err != nil {
+		if l.names, l.off, err = appendDirents(l.names, l.buf[:l.rd.n]); err != nil {
 			return nil, err
 		}
-		walk, open = &call{}, &call{}
-		b = p.batch()
+		if len(l.buf)-l.rd.n >= direntMax && longestName(l.buf[:l.rd.n]) <= generated.Secure9pWalkComponentMaxBytes {
+			return l.names, nil
+		}
+		l.walk, l.open = &call{}, &call{}
+		if err := l.next(f); err != nil {
+			return nil, err
+		}
+		if err := f.flush(); err != nil {
+			return nil, err
+		}
 	}
+}
+
+// longestName is the longest name among Rreaddir entries b (appendDirents
+// has checked their framing).
+func longestName(b []byte) int {
+	longest := 0
+	for len(b) >= 24 {
+		n := int(binary.LittleEndian.Uint16(b[22:]))
+		longest = max(longest, n)
+		b = b[min(len(b), 24+n):]
+	}
+	return longest
 }
 
 // appendDirents decodes Rreaddir entries (qid[13] offset[8] type[1]
@@ -816,31 +877,191 @@ type fileCalls struct {
 	reads            []*call
 }
 
-// ReadFiles reads several files, putting as many of them in one exchange
-// as the tag window holds (walk, open, getattr and the reads of each), so
-// a device's segments cost one or two round trips instead of one each. A
-// file needing more reads than an exchange holds is read alone
-// (ReadFileInto). The returned error is the connection's; each file's
-// refusal is its Err.
-func (p *Pipeline) ReadFiles(files []FileRead) error {
-	per := func(f FileRead) int { return 3 + (len(f.Buf)+p.readMax()-1)/p.readMax() }
-	for i := 0; i < len(files); {
-		if per(files[i]) > maxBatch-1 { // -1: room for a clunk of an earlier exchange
-			f := &files[i]
-			f.Data, f.Size, f.Err = p.ReadFileInto(f.Path, f.Off, f.Buf)
-			if f.Err != nil && !isRefusal(f.Err) {
-				return f.Err
-			}
-			i++
+// flat packs requests into exchanges of at most a tag window each: when
+// the open exchange is full it is run and the next begins, so one file's
+// requests may continue in the next exchange (its fid stays open between
+// them). The fids are let go (clunked in the next exchange) only once
+// every request has been answered.
+type flat struct {
+	p    *Pipeline
+	b    *batch
+	fids []uint32
+}
+
+func (p *Pipeline) flat() *flat { return &flat{p: p, b: p.batch()} }
+
+// add puts one request in the open exchange, running it first if full.
+func (f *flat) add(mk func(b *batch) *call) (*call, error) {
+	if len(f.b.calls) >= maxBatch {
+		if err := f.flush(); err != nil {
+			return nil, err
+		}
+	}
+	return mk(f.b), nil
+}
+
+// flush runs the open exchange and begins the next.
+func (f *flat) flush() error {
+	err := f.b.run()
+	f.b = f.p.batch()
+	return err
+}
+
+// done runs what is left and lets the fids go. After an error the
+// exchange is not run again: the connection is in doubt, and the fids
+// are clunked by the next exchange, if any.
+func (f *flat) done(err error) error {
+	if err == nil {
+		err = f.b.run()
+	}
+	for _, fid := range f.fids {
+		f.p.release(fid)
+	}
+	f.fids = nil
+	return err
+}
+
+// read plans fr's walk, open, getattr and reads.
+func (f *flat) read(fr FileRead) (c fileCalls, err error) {
+	fid := f.p.fid()
+	f.fids = append(f.fids, fid)
+	if c.walk, err = f.add(func(b *batch) *call { return b.walk(rootFid, fid, Split(fr.Path)) }); err != nil {
+		return c, err
+	}
+	if c.open, err = f.add(func(b *batch) *call { return b.open(fid, p9.ReadOnly) }); err != nil {
+		return c, err
+	}
+	if c.attr, err = f.add(func(b *batch) *call { return b.getattr(fid) }); err != nil {
+		return c, err
+	}
+	for lo := 0; lo < len(fr.Buf); {
+		hi := min(lo+f.p.readMax(), len(fr.Buf))
+		r, err := f.add(func(b *batch) *call { return b.read(fid, uint64(fr.Off)+uint64(lo), fr.Buf[lo:hi]) })
+		if err != nil {
+			return c, err
+		}
+		c.reads = append(c.reads, r)
+		lo = hi
+	}
+	return c, nil
+}
+
+// reads plans files; a file needing more reads than an exchange holds is
+// left to ReadFileInto (its reads stop at the first short one), its
+// calls nil.
+func (f *flat) reads(files []FileRead) ([]fileCalls, error) {
+	fc := make([]fileCalls, len(files))
+	for i, fr := range files {
+		if f.p.bigRead(fr) {
 			continue
 		}
-		j, err := p.readFilesOnce(files[i:], per)
-		if err != nil {
-			return err
+		var err error
+		if fc[i], err = f.read(fr); err != nil {
+			return nil, err
 		}
-		i += j
 	}
-	return nil
+	return fc, nil
+}
+
+// bigRead reports whether fr needs more requests than one exchange holds
+// beside a clunk of an earlier one.
+func (p *Pipeline) bigRead(fr FileRead) bool {
+	return 3+(len(fr.Buf)+p.readMax()-1)/p.readMax() > maxBatch-1
+}
+
+// fill files in fr's Data, Size and Err from its answered calls.
+func (c fileCalls) fill(fr *FileRead) {
+	if fr.Err = firstErr(c.walk.err, c.open.err, c.attr.err); fr.Err != nil {
+		return
+	}
+	got := 0
+	for _, r := range c.reads {
+		if r.err != nil {
+			fr.Err = r.err
+			break
+		}
+		got += r.n
+		if r.n < r.want {
+			break
+		}
+	}
+	fr.Data, fr.Size = fr.Buf[:got], c.attr.size
+}
+
+// ReadFiles reads several files in as few exchanges as the tag window
+// allows (walk, open, getattr and the reads of each, one file's requests
+// continuing in the next exchange when one fills), so a device's segments
+// cost one or two round trips instead of one each. A file needing more
+// reads than an exchange holds is read alone (ReadFileInto). The
+// returned error is the connection's; each file's refusal is its Err.
+func (p *Pipeline) ReadFiles(files []FileRead) error {
+	_, _, err := p.ReadDirFiles("", files, nil)
+	return err
+}
+
+// ReadDirFiles reads the files ahead and, when dir is not "", lists dir in
+// the same first exchange; then more, given the listing, names further
+// files to read (nil: none), packed after them. ahead are the files a
+// caller expects in dir before it knows the listing (a cursor's
+// segment): they cost no round trip of their own. Each file's refusal is
+// its Err; the returned error is the listing's or the connection's.
+func (p *Pipeline) ReadDirFiles(dir string, ahead []FileRead, more func(names []string) []FileRead) (names []string, rest []FileRead, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fl := p.flat()
+	var ac, rc []fileCalls
+	names, rest, ac, rc, err = fl.listAndRead(dir, ahead, more)
+	if err = fl.done(err); err != nil {
+		return nil, nil, err
+	}
+	fillAll(ahead, ac)
+	fillAll(rest, rc)
+	// Files too big for one exchange, read one at a time now that the
+	// packed exchanges are done (they share the Pipeline's buffer).
+	for _, files := range [][]FileRead{ahead, rest} {
+		for i := range files {
+			if f := &files[i]; p.bigRead(*f) {
+				if f.Data, f.Size, f.Err = p.readFileInto(f.Path, f.Off, f.Buf); f.Err != nil && !isRefusal(f.Err) {
+					return nil, nil, f.Err
+				}
+			}
+		}
+	}
+	return names, rest, nil
+}
+
+// listAndRead plans ReadDirFiles' exchanges and runs all but the last.
+func (f *flat) listAndRead(dir string, ahead []FileRead, more func(names []string) []FileRead) (names []string, rest []FileRead, ac, rc []fileCalls, err error) {
+	var l *listing
+	if dir != "" {
+		if l, err = f.list(dir); err != nil {
+			return
+		}
+	}
+	if ac, err = f.reads(ahead); err != nil {
+		return
+	}
+	if l != nil {
+		if err = f.flush(); err != nil {
+			return
+		}
+		if names, err = l.finish(f); err != nil {
+			return
+		}
+	}
+	if more != nil {
+		rest = more(names)
+		rc, err = f.reads(rest)
+	}
+	return
+}
+
+func fillAll(files []FileRead, fc []fileCalls) {
+	for i := range fc {
+		if fc[i].walk != nil {
+			fc[i].fill(&files[i])
+		}
+	}
 }
 
 // isRefusal reports whether err is the hive's answer (an errno), not the
@@ -848,49 +1069,4 @@ func (p *Pipeline) ReadFiles(files []FileRead) error {
 func isRefusal(err error) bool {
 	var e linux.Errno
 	return errors.As(err, &e)
-}
-
-// readFilesOnce reads as many of files as one exchange holds and returns
-// how many.
-func (p *Pipeline) readFilesOnce(files []FileRead, per func(FileRead) int) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	b := p.batch()
-	var fc []fileCalls
-	for _, f := range files {
-		if len(fc) > 0 && len(b.calls)+per(f) > maxBatch {
-			break
-		}
-		fid := p.fid()
-		c := fileCalls{walk: b.walk(rootFid, fid, Split(f.Path)), open: b.open(fid, p9.ReadOnly), attr: b.getattr(fid)}
-		for lo := 0; lo < len(f.Buf); {
-			hi := min(lo+p.readMax(), len(f.Buf))
-			c.reads = append(c.reads, b.read(fid, uint64(f.Off)+uint64(lo), f.Buf[lo:hi]))
-			lo = hi
-		}
-		fc = append(fc, c)
-		p.release(fid)
-	}
-	if err := b.run(); err != nil {
-		return 0, err
-	}
-	for i, c := range fc {
-		f := &files[i]
-		if f.Err = firstErr(c.walk.err, c.open.err, c.attr.err); f.Err != nil {
-			continue
-		}
-		got := 0
-		for _, r := range c.reads {
-			if r.err != nil {
-				f.Err = r.err
-				break
-			}
-			got += r.n
-			if r.n < r.want {
-				break
-			}
-		}
-		f.Data, f.Size = f.Buf[:got], c.attr.size
-	}
-	return len(fc), nil
 }
