@@ -46,7 +46,7 @@ const benchToken = "gateway-bench-token"
 type benchGateway struct {
 	url  string
 	proc *os.Process
-	out  *bytes.Buffer
+	out  *os.File
 }
 
 // startBenchGateway runs bin/hive-gateway in front of rt's Secure9P
@@ -62,8 +62,15 @@ func startBenchGateway(b testing.TB, bin string, rt *rootTask) *benchGateway {
 	l.Close()
 	cmd := exec.Command(filepath.Join(bin, "hive-gateway"), "--bind", addr, "--hive-9p", rt.NinePAddr)
 	cmd.Env = append(os.Environ(), gatewayapi.TokenEnv[0]+"="+benchToken)
-	g := &benchGateway{url: "http://" + addr, out: &bytes.Buffer{}}
-	cmd.Stdout, cmd.Stderr = g.out, g.out // one writer: exec serialises the writes
+	// The gateway logs a line per request. They go to a file, as an
+	// operator's would: piped into this process, every line would wake the
+	// benchmark's own client process to copy it.
+	out, err := os.Create(filepath.Join(b.TempDir(), "hive-gateway.log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	g := &benchGateway{url: "http://" + addr, out: out}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
@@ -87,7 +94,7 @@ func startBenchGateway(b testing.TB, bin string, rt *rootTask) *benchGateway {
 			}
 		}
 		if i == 200 {
-			b.Fatalf("hive-gateway not ready at %s; output:\n%s", g.url, g.out.String())
+			b.Fatalf("hive-gateway not ready at %s; output:\n%s", g.url, fileText(g.out.Name()))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -708,4 +715,13 @@ func bareFloodHandler(b *testing.B, ls gatewayapi.Response, slots int, hold time
 		_, _ = w.Write(lsBody)
 	})
 	return mux
+}
+
+// fileText is path's content, or what kept it from being read.
+func fileText(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }

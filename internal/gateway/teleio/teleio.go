@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"path"
 	"slices"
 	"strings"
 
@@ -237,16 +238,47 @@ func ReadDevice(pl *nineclient.Pipeline, root, device, from string, off int64, b
 		return nil, nil, err
 	}
 	dir := root + "/" + device + "/seg"
-	segs, err := segmentsFrom(pl, dir, from)
-	if err != nil || len(segs) == 0 {
-		return []gatewayapi.Span{}, buf[:0], err
+	limit := int64(generated.TelemetryIngestMaxBytesPerSegment)
+	need := int(limit * int64(generated.TelemetryIngestMaxSegmentsPerDevice))
+	if cap(buf) < need {
+		buf = make([]byte, need)
 	}
-	files, whole := segmentReads(dir, segs, off, buf)
-	if err := pl.ReadFiles(files); err != nil {
+	whole := buf[:need]
+	buf = whole
+	// The cursor's segment is read in the listing's exchange: the listing
+	// only says which segments follow it.
+	var ahead []nineclient.FileRead
+	if from != "" {
+		at := min(off, limit)
+		ahead = []nineclient.FileRead{{Path: dir + "/" + from, Off: at, Buf: buf[: limit-at : limit-at]}}
+		buf = buf[limit-at:]
+	}
+	after := func(names []string) []nineclient.FileRead {
+		segs, ok := segmentsAfter(names, from)
+		if !ok {
+			return nil
+		}
+		files := make([]nineclient.FileRead, 0, len(segs))
+		for _, sg := range segs {
+			if int64(len(buf)) < limit {
+				break // more segments than the device holds: the next read from the cursor has them
+			}
+			files = append(files, nineclient.FileRead{Path: dir + "/" + sg, Buf: buf[:limit:limit]})
+			buf = buf[limit:]
+		}
+		return files
+	}
+	names, rest, err := pl.ReadDirFiles(dir, ahead, after)
+	switch {
+	case errors.Is(err, linux.ENOENT):
+		return nil, nil, fmt.Errorf("%w: %s", ErrNotFound, dir)
+	case err != nil:
 		return nil, nil, fmt.Errorf("%s: %w", dir, err)
+	case from != "" && !slices.Contains(names, from):
+		return nil, nil, fmt.Errorf("%w: %s/%s", ErrNotFound, dir, from)
 	}
 	spans, out := []gatewayapi.Span{}, whole[:0]
-	for i, f := range files {
+	for i, f := range append(ahead, rest...) {
 		switch {
 		case errors.Is(f.Err, linux.ENOENT) && i > 0:
 			continue // evicted since the listing
@@ -258,7 +290,7 @@ func ReadDevice(pl *nineclient.Pipeline, root, device, from string, off int64, b
 		// The size the exchange saw bounds the span: bytes appended since
 		// come with the next read from the cursor.
 		b := f.Data[:max(0, min(int64(len(f.Data)), int64(f.Size)-f.Off))]
-		spans = append(spans, gatewayapi.Span{Seg: segs[i], Size: int64(f.Size), Off: f.Off, Len: int64(len(b))})
+		spans = append(spans, gatewayapi.Span{Seg: path.Base(f.Path), Size: int64(f.Size), Off: f.Off, Len: int64(len(b))})
 		out = append(out, b...) // moves the bytes down over any gap: never past them
 	}
 	return spans, out, nil
@@ -280,46 +312,15 @@ func checkCursor(device, from string, off int64) error {
 	return nil
 }
 
-// segmentsFrom lists dir's segments from segment from on ("" all).
-func segmentsFrom(pl *nineclient.Pipeline, dir, from string) ([]string, error) {
-	segs, err := pl.ReadDir(dir)
-	if errors.Is(err, linux.ENOENT) {
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, dir)
+// segmentsAfter is the listed segments after from ("" all); ok is false
+// when from is not listed (evicted, or never made).
+func segmentsAfter(names []string, from string) (segs []string, ok bool) {
+	if from == "" {
+		return names, true
 	}
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", dir, err)
+	i := slices.Index(names, from)
+	if i < 0 {
+		return nil, false
 	}
-	start := 0
-	if from != "" {
-		if start = slices.Index(segs, from); start < 0 {
-			return nil, fmt.Errorf("%w: %s/%s", ErrNotFound, dir, from)
-		}
-	}
-	return segs[start:], nil
-}
-
-// segmentReads plans the reads of segs (the first from off, the rest
-// whole) into consecutive parts of buf (grown when it is short) and
-// returns them with the whole of buf they use.
-func segmentReads(dir string, segs []string, off int64, buf []byte) ([]nineclient.FileRead, []byte) {
-	limit := int64(generated.TelemetryIngestMaxBytesPerSegment)
-	files := make([]nineclient.FileRead, len(segs))
-	need := 0
-	for i, sg := range segs {
-		at := int64(0)
-		if i == 0 {
-			at = min(off, limit)
-		}
-		files[i] = nineclient.FileRead{Path: dir + "/" + sg, Off: at}
-		need += int(limit - at)
-	}
-	if cap(buf) < need {
-		buf = make([]byte, need)
-	}
-	whole, rest := buf[:need], buf[:need]
-	for i := range files {
-		n := int(limit - files[i].Off)
-		files[i].Buf, rest = rest[:n:n], rest[n:]
-	}
-	return files, whole
+	return names[i+1:], true
 }
