@@ -2,6 +2,7 @@ package blockspool
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -360,4 +361,35 @@ func TestSuperblockManifest(t *testing.T) {
 			t.Errorf("superManifest(%x) ok = %v; want %v", tc.v, ok, tc.ok)
 		}
 	}
+}
+
+// FuzzSuperManifest: a superblock value is read as bound to a manifest
+// only when it is exactly the fixed fields, a length within the bound and
+// that many bytes; what it reads re-encodes to the value it read, and a
+// value without the binding reads as none.
+func FuzzSuperManifest(f *testing.F) {
+	fixed := make([]byte, 32)
+	f.Add(fixed)
+	f.Add(append(binary.LittleEndian.AppendUint16(append([]byte(nil), fixed...), 6), "abc123"...))
+	f.Add(append(binary.LittleEndian.AppendUint16(append([]byte(nil), fixed...), 0xffff), "abc"...))
+	f.Add(fixed[:20])
+	f.Fuzz(func(t *testing.T, v []byte) {
+		m, ok := superManifest(v)
+		if !ok {
+			return
+		}
+		if len(m) > maxManifestBytes {
+			t.Fatalf("accepted a manifest of %d bytes (at most %d)", len(m), maxManifestBytes)
+		}
+		again := append([]byte(nil), v[:32]...)
+		if len(v) > 32 {
+			again = append(binary.LittleEndian.AppendUint16(again, uint16(len(m))), m...)
+		}
+		if !bytes.Equal(again, v) {
+			t.Fatalf("value %x reads as manifest %q, which writes %x", v, m, again)
+		}
+		if len(v) == 32 && m != "" {
+			t.Fatalf("a value without the binding read as manifest %q", m)
+		}
+	})
 }
