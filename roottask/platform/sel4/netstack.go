@@ -28,23 +28,15 @@ const nicID = 1
 // Log receives the one line that says whether networking came up.
 var Log io.Writer = os.Stdout
 
-var (
-	netOnce  sync.Once
-	netStack *stack.Stack
-	netErr   error
-)
-
-// network starts virtio-net + the gVisor netstack once; netErr says why
-// there is no network (no device, not on seL4).
-func network() (*stack.Stack, error) {
-	netOnce.Do(func() {
-		netStack, netErr = startNetwork()
-		if netErr != nil {
-			fmt.Fprintf(Log, "[event] sel4 network: none (%v): listeners accept nothing\n", netErr)
-		}
-	})
-	return netStack, netErr
-}
+// network starts virtio-net + the gVisor netstack once; the error says
+// why there is no network (no device, not on seL4).
+var network = sync.OnceValues(func() (*stack.Stack, error) {
+	s, err := startNetwork()
+	if err != nil {
+		fmt.Fprintf(Log, "[event] sel4 network: none (%v): listeners accept nothing\n", err)
+	}
+	return s, err
+})
 
 func startNetwork() (*stack.Stack, error) {
 	dev, err := probeVirtioNet()

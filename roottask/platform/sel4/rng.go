@@ -182,37 +182,29 @@ func (r *rng200) Read(p []byte) (int, error) {
 	return done, nil
 }
 
-var (
-	entropyOnce sync.Once
-	entropyDRBG *platform.DRBG
-	entropyErr  error
-)
-
 // entropy seeds the DRBG once from the board's source: virtio-rng on
 // QEMU virt, the RNG200 on the Pi 4. Without one, every read fails with
 // platform.ErrNoEntropy: the shim's getrandom is not a fallback.
-func entropy() (*platform.DRBG, error) {
-	entropyOnce.Do(func() {
-		var src platform.EntropySource
-		var err error
-		if board, _, errno := syscall.RawSyscall(sysPlatformInfo, 0, 0, 0); errno == 0 && board == platBCM2711 {
-			src, err = probeRNG200()
-		} else {
-			src, err = probeVirtioRNG()
-		}
-		if err == nil {
-			entropyDRBG, err = platform.NewDRBG(src)
-		}
-		if err != nil {
-			entropyErr = fmt.Errorf("%w: %v", platform.ErrNoEntropy, err)
-			fmt.Fprintf(Log, "[event] sel4 entropy: none (%v)\n", err)
-			return
-		}
-		mode := ""
-		if w, ok := src.(interface{ waitMode() string }); ok {
-			mode = " wait=" + w.waitMode()
-		}
-		fmt.Fprintf(Log, "[event] sel4 entropy: %s seeds an AES-256-CTR DRBG%s\n", src.Name(), mode) // limit-literal-ok: the cipher's name
-	})
-	return entropyDRBG, entropyErr
-}
+var entropy = sync.OnceValues(func() (*platform.DRBG, error) {
+	var src platform.EntropySource
+	var err error
+	if board, _, errno := syscall.RawSyscall(sysPlatformInfo, 0, 0, 0); errno == 0 && board == platBCM2711 {
+		src, err = probeRNG200()
+	} else {
+		src, err = probeVirtioRNG()
+	}
+	var drbg *platform.DRBG
+	if err == nil {
+		drbg, err = platform.NewDRBG(src)
+	}
+	if err != nil {
+		fmt.Fprintf(Log, "[event] sel4 entropy: none (%v)\n", err)
+		return nil, fmt.Errorf("%w: %v", platform.ErrNoEntropy, err)
+	}
+	mode := ""
+	if w, ok := src.(interface{ waitMode() string }); ok {
+		mode = " wait=" + w.waitMode()
+	}
+	fmt.Fprintf(Log, "[event] sel4 entropy: %s seeds an AES-256-CTR DRBG%s\n", src.Name(), mode) // limit-literal-ok: the cipher's name
+	return drbg, nil
+})

@@ -129,7 +129,10 @@ func (m mmio) r(off uintptr) uint32    { return atomic.LoadUint32((*uint32)(ptr(
 func (m mmio) w(off uintptr, v uint32) { atomic.StoreUint32((*uint32)(ptr(uintptr(m)+off)), v) }
 
 // irq is the interrupt ID of the transport at m (its slot in the window).
-func (m mmio) irq() uint32 { return virtioIRQBase + uint32((uintptr(m)-windowBase)/virtioMMIOSize) }
+func (m mmio) irq() uint32 {
+	base, _ := virtioWindow() // m is in the window: it is mapped
+	return virtioIRQBase + uint32((uintptr(m)-base)/virtioMMIOSize)
+}
 
 // ackInterrupt clears the transport's interrupt cause (deasserting its
 // line) and reports whether there was one.
@@ -192,19 +195,18 @@ type virtioNet struct {
 
 var errNoVirtioNet = errors.New("no virtio-net device")
 
-var (
-	windowOnce sync.Once
-	windowBase uintptr
-	windowErr  error
-)
+// virtioWindow maps the transports' window once.
+var virtioWindow = sync.OnceValues(func() (uintptr, error) {
+	return mapDevice(virtioMMIOBase, virtioMMIOSlots*virtioMMIOSize)
+})
 
 // findVirtio returns the first virtio-mmio transport of device type id.
 // The transports' window is mapped once and shared by every driver: the
 // shim walks device memory forwards only, so a second map of it fails.
 func findVirtio(id uint32, missing error) (mmio, error) {
-	windowOnce.Do(func() { windowBase, windowErr = mapDevice(virtioMMIOBase, virtioMMIOSlots*virtioMMIOSize) })
-	if windowErr != nil {
-		return 0, windowErr
+	windowBase, err := virtioWindow()
+	if err != nil {
+		return 0, err
 	}
 	for i := 0; i < virtioMMIOSlots; i++ {
 		m := mmio(windowBase + uintptr(i)*virtioMMIOSize)
