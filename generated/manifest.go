@@ -7,7 +7,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "02064939ee87a8f256b88223263a34ad98f23904430cfe2d24273efa446ffe82"
+const ManifestSHA256 = "cfdab3e8caf761ffdfb328c62bfff3e552697ff7363975fa0d8babe021f7bd26"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -128,10 +128,12 @@ const (
 	GatewayBrokerWorkers                             = 8                                             // gateway.broker.workers
 	GatewayCacheMaxEntries                           = 256                                           // gateway.cache.max_entries
 	GatewayCacheTtlMs                                = 250                                           // gateway.cache.ttl_ms
+	GatewayGcPercent                                 = 400                                           // gateway.gc_percent
 	GatewayIdleTimeoutMs                             = 60000                                         // gateway.idle_timeout_ms
 	GatewayMaxBodyBytes                              = 4096                                          // gateway.max_body_bytes
 	GatewayMaxConnsPerPeer                           = 256                                           // gateway.max_conns_per_peer
 	GatewayMaxReadBytes                              = 32768                                         // gateway.max_read_bytes
+	GatewayMemoryLimitBytes                          = 50331648                                      // gateway.memory_limit_bytes
 	GatewayReadHeaderTimeoutMs                       = 5000                                          // gateway.read_header_timeout_ms
 	GatewayReconnectBackoffMs                        = 200                                           // gateway.reconnect_backoff_ms
 	GatewayReconnectCeilingMs                        = 5000                                          // gateway.reconnect_ceiling_ms

@@ -7,7 +7,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "6e611ea1b7e0680ef58b343377540817c789659a2713a455366c995c87234801"
+const ManifestSHA256 = "e2ba8f914e0799ba14f50796737fecaebae4888de8b8e098c6778080f143ab6b"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -128,10 +128,12 @@ const (
 	GatewayBrokerWorkers                             = 8                                                 // gateway.broker.workers
 	GatewayCacheMaxEntries                           = 256                                               // gateway.cache.max_entries
 	GatewayCacheTtlMs                                = 250                                               // gateway.cache.ttl_ms
+	GatewayGcPercent                                 = 400                                               // gateway.gc_percent
 	GatewayIdleTimeoutMs                             = 60000                                             // gateway.idle_timeout_ms
 	GatewayMaxBodyBytes                              = 4096                                              // gateway.max_body_bytes
 	GatewayMaxConnsPerPeer                           = 1024                                              // gateway.max_conns_per_peer
 	GatewayMaxReadBytes                              = 32768                                             // gateway.max_read_bytes
+	GatewayMemoryLimitBytes                          = 50331648                                          // gateway.memory_limit_bytes
 	GatewayReadHeaderTimeoutMs                       = 5000                                              // gateway.read_header_timeout_ms
 	GatewayReconnectBackoffMs                        = 200                                               // gateway.reconnect_backoff_ms
 	GatewayReconnectCeilingMs                        = 5000                                              // gateway.reconnect_ceiling_ms

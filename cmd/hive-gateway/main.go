@@ -20,6 +20,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -30,9 +31,24 @@ import (
 )
 
 func main() {
+	setCollector(os.LookupEnv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// setCollector sets the Go collector from the manifest (DECISIONS P111)
+// unless the operator's environment sets GOGC or GOMEMLIMIT: a cycle once
+// the heap has grown gateway.gc_percent, under the soft limit
+// gateway.memory_limit_bytes. The default 100 % ran a cycle every few
+// pulls of a small heap, on the path every request waits on.
+func setCollector(lookup func(string) (string, bool)) {
+	if _, set := lookup("GOGC"); !set {
+		debug.SetGCPercent(generated.GatewayGcPercent)
+	}
+	if _, set := lookup("GOMEMLIMIT"); !set {
+		debug.SetMemoryLimit(generated.GatewayMemoryLimitBytes)
+	}
 }
 
 // appHelp is the STYLE §7 shape: "Usage: hive-gateway [flags]", the

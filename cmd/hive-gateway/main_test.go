@@ -3,8 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"math"
+	"runtime/debug"
 	"strings"
 	"testing"
+
+	"github.com/cohesix/cohesix/generated"
 )
 
 // A non-loopback bind without the risk flag is refused before anything
@@ -45,5 +49,28 @@ func TestUsage(t *testing.T) {
 	}
 	if code := run(context.Background(), []string{"--no-such-flag"}, nil, &stdout, &stderr); code != 2 {
 		t.Errorf("hive-gateway --no-such-flag = %d; want 2", code)
+	}
+}
+
+// The collector follows the manifest unless the operator's environment
+// says otherwise.
+func TestCollectorFromManifest(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
+
+	setCollector(func(string) (string, bool) { return "", false })
+	if got := debug.SetGCPercent(100); got != generated.GatewayGcPercent {
+		t.Errorf("GC percent %d; want gateway.gc_percent %d", got, generated.GatewayGcPercent)
+	}
+	if got := debug.SetMemoryLimit(math.MaxInt64); got != generated.GatewayMemoryLimitBytes {
+		t.Errorf("memory limit %d; want gateway.memory_limit_bytes %d", got, generated.GatewayMemoryLimitBytes)
+	}
+
+	setCollector(func(k string) (string, bool) { return "50", true }) // GOGC and GOMEMLIMIT set
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GC percent %d with GOGC set; want the environment's (100 here)", got)
+	}
+	if got := debug.SetMemoryLimit(math.MaxInt64); got != math.MaxInt64 {
+		t.Errorf("memory limit %d with GOMEMLIMIT set; want the environment's", got)
 	}
 }

@@ -155,6 +155,7 @@ func Defaults() *Manifest {
 			Bind: "127.0.0.1:8080", MaxBodyBytes: 4096, MaxReadBytes: 32768, TailMaxLines: 256,
 			ReadHeaderTimeoutMs: 5000, IdleTimeoutMs: 60000, MaxConnsPerPeer: 256,
 			UpstreamSessionsMax: 16, UpstreamIdleMs: 60000, ReconnectBackoffMs: 200, ReconnectCeilingMs: 5000,
+			GCPercent: 400, MemoryLimitBytes: 48 << 20,
 			Broker: GatewayBroker{ControlQueue: 64, TelemetryQueue: 64, Workers: 8, ControlWeight: 4, DeadlineMs: 10000},
 			Cache:  GatewayCache{TTLMs: 250, MaxEntries: 256},
 		},

@@ -566,6 +566,8 @@ type Gateway struct {
 	UpstreamIdleMs      int64         `toml:"upstream_idle_ms" min:"1" doc:"an unused per-ticket session is closed"`
 	ReconnectBackoffMs  int64         `toml:"reconnect_backoff_ms" min:"1"`
 	ReconnectCeilingMs  int64         `toml:"reconnect_ceiling_ms" ge:"gateway.reconnect_backoff_ms"`
+	GCPercent           int64         `toml:"gc_percent" min:"1" doc:"the Go collector's heap growth between cycles, unless GOGC is set"`
+	MemoryLimitBytes    int64         `toml:"memory_limit_bytes" min:"1" doc:"the Go runtime's soft memory limit, unless GOMEMLIMIT is set"`
 	Broker              GatewayBroker `toml:"broker"`
 	Cache               GatewayCache  `toml:"cache"`
 }
