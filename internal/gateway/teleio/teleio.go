@@ -277,8 +277,15 @@ func ReadDevice(pl *nineclient.Pipeline, root, device, from string, off int64, b
 	case from != "" && !slices.Contains(names, from):
 		return nil, nil, fmt.Errorf("%w: %s/%s", ErrNotFound, dir, from)
 	}
+	return joinSpans(append(ahead, rest...), whole)
+}
+
+// joinSpans is the spans of files read in order into consecutive parts of
+// whole, their bytes moved down to one run. The first file's refusal
+// fails the read; a later file gone since the listing is left out.
+func joinSpans(files []nineclient.FileRead, whole []byte) ([]gatewayapi.Span, []byte, error) {
 	spans, out := []gatewayapi.Span{}, whole[:0]
-	for i, f := range append(ahead, rest...) {
+	for i, f := range files {
 		switch {
 		case errors.Is(f.Err, linux.ENOENT) && i > 0:
 			continue // evicted since the listing
