@@ -566,3 +566,18 @@ func fixtureRootKey(t *testing.T) []byte {
 	}
 	return pub
 }
+
+// --boot-wait bounds how long a --serial-cmd may take to show its first
+// prompt: a console that is silent past it is given up on with the wait
+// named; one that shows its prompt within it is used.
+func TestSerialBootWait(t *testing.T) {
+	script := writeFile(t, "wait.coh", "WAIT 10\n")
+	_, errOut, code := runCohsh(t, "", "--transport", "serial", "--serial-cmd", "sleep 1", "--boot-wait", "300ms", "--script", script)
+	if code == 0 || !strings.Contains(errOut, "no serial prompt within 300ms") {
+		t.Fatalf("a console silent past --boot-wait 300ms: exit %d, %q", code, errOut)
+	}
+	slow := `sleep 1; printf 'booting\n` + hive.SerialPrompt + `'; sleep 1`
+	if out, errOut, code := runCohsh(t, "", "--transport", "serial", "--serial-cmd", slow, "--boot-wait", "10s", "--script", script); code != 0 {
+		t.Fatalf("a prompt after 1 s within --boot-wait 10s: exit %d, %q %q", code, out, errOut)
+	}
+}

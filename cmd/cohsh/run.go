@@ -54,6 +54,7 @@ type options struct {
 	subject, secret string
 	ticketConfig    string
 	serialCmd       string
+	bootWait        time.Duration
 	recordTrace     string
 	replayTrace     string
 	restURL         string
@@ -123,6 +124,7 @@ func (o *options) define(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&o.restURL, "rest-url", "", "URL of hive-gateway for --transport rest (env "+strings.Join(gatewayapi.URLEnv, ", ")+")")
 	fs.StringVar(&o.restToken, "rest-auth-token", "", "Request-auth token of hive-gateway for --transport rest (env "+strings.Join(gatewayapi.TokenEnv, ", ")+")")
 	fs.StringVar(&o.serialCmd, "serial-cmd", "", "Command whose stdio is a serial console, for --transport serial (e.g. 'roottask --serial stdio')")
+	fs.DurationVar(&o.bootWait, "boot-wait", time.Duration(generated.ClientPoliciesRetryTimeoutMs)*time.Millisecond, "How long --serial-cmd may take to show its first prompt (a VM that boots under load needs more)")
 	fs.StringVar(&o.host, "tcp-host", host, "Console host")
 	fs.IntVar(&o.port, "tcp-port", defPort, "Console port")
 	fs.StringVar(&o.authToken, "auth-token", token, "Console AUTH token (env COHSH_AUTH_TOKEN)")
@@ -264,7 +266,7 @@ func (e env) transport(ctx context.Context, o options, logw io.Writer, interacti
 		}
 		return m.connect, m.close, nil
 	case "serial":
-		s, err := startSerialExec(ctx, o.serialCmd, logw, time.Duration(generated.ClientPoliciesRetryTimeoutMs)*time.Millisecond)
+		s, err := startSerialExec(ctx, o.serialCmd, logw, o.bootWait)
 		if err != nil {
 			return nil, nil, fmt.Errorf("serial console: %w (check --serial-cmd)", err)
 		}
