@@ -7,7 +7,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "02064939ee87a8f256b88223263a34ad98f23904430cfe2d24273efa446ffe82"
+const ManifestSHA256 = "9ad52da8e0c0d7fe76097c1f2d5e8eaafc61c6a166e1bd243ffd1d3fbdcdf44e"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -220,6 +220,8 @@ const (
 	ObservabilityProcScheduleQueueMaxEntries         = 8                                             // observability.proc_schedule.queue_max_entries
 	ObservabilityProcScheduleSummaryBytes            = 128                                           // observability.proc_schedule.summary_bytes
 	PersistenceBlockBytes                            = 512                                           // persistence.block_bytes
+	PersistenceGovernanceBytes                       = 4194304                                       // persistence.governance_bytes
+	PersistenceIngestBytes                           = 33554432                                      // persistence.ingest_bytes
 	PersistenceSettingsMaxKeyBytes                   = 64                                            // persistence.settings.max_key_bytes
 	PersistenceSettingsMaxValueBytes                 = 1024                                          // persistence.settings.max_value_bytes
 	PersistenceSettingsPageBytes                     = 4096                                          // persistence.settings.page_bytes

@@ -7,7 +7,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "6e611ea1b7e0680ef58b343377540817c789659a2713a455366c995c87234801"
+const ManifestSHA256 = "1069154ae6c5ceae9ba36e03da71c7c8df18255bbb6f752b798651e4305a0ecb"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -220,6 +220,8 @@ const (
 	ObservabilityProcScheduleQueueMaxEntries         = 1024                                              // observability.proc_schedule.queue_max_entries
 	ObservabilityProcScheduleSummaryBytes            = 128                                               // observability.proc_schedule.summary_bytes
 	PersistenceBlockBytes                            = 512                                               // persistence.block_bytes
+	PersistenceGovernanceBytes                       = 4194304                                           // persistence.governance_bytes
+	PersistenceIngestBytes                           = 33554432                                          // persistence.ingest_bytes
 	PersistenceSettingsMaxKeyBytes                   = 64                                                // persistence.settings.max_key_bytes
 	PersistenceSettingsMaxValueBytes                 = 1024                                              // persistence.settings.max_value_bytes
 	PersistenceSettingsPageBytes                     = 4096                                              // persistence.settings.page_bytes

@@ -253,7 +253,16 @@ func (s *Spool) Compact(archive string, keep func(records [][]byte) [][]byte) er
 		return fmt.Errorf("compact spool: %w", err)
 	}
 	records, _, _ := scan(data[:min(s.size, int64(len(data)))], s.m.salt())
-	size, err := s.m.replace(keep(records), archive)
+	return s.Rewrite(archive, keep(records))
+}
+
+// Rewrite is Compact to records the caller already has (a store that
+// mirrors its live state), without reading the spool back.
+func (s *Spool) Rewrite(archive string, records [][]byte) error {
+	if s.broken != nil {
+		return s.broken
+	}
+	size, err := s.m.replace(records, archive)
 	if err != nil {
 		if errors.Is(err, errBroken) {
 			s.broken = err
