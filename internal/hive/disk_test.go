@@ -98,7 +98,7 @@ func diskHive(t *testing.T, path string) *testHive {
 func TestDiskHoldsGovernanceAndIngest(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "disk.img")
 	h := diskHive(t, path)
-	if got := h.SpoolOpened(); !strings.HasSuffix(got, " governance=disk ingest=disk") {
+	if got := h.SpoolOpened(); !strings.Contains(got, " governance=disk ingest=disk governance_open_us=") {
 		t.Errorf("boot line: %q", got)
 	}
 	s := h.session()

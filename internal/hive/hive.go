@@ -94,8 +94,9 @@ type Hive struct {
 // SpoolOpened says what /proc/spool and /proc/settings found when they
 // opened their devices and where the governance and ingest spools live:
 // "records=<n> torn=<reason>|none open_us=<µs> settings=<binding>
-// governance=<where> ingest=<where>" (the seL4 boot's spool event line; the
-// recovery time after a torn tail is measured from it).
+// governance=<where> ingest=<where>", and on a disk governance_open_us=<µs>
+// (the seL4 boot's spool event line; the recovery times are measured from
+// it).
 func (h *Hive) SpoolOpened() string {
 	return h.spool.Opened() + " settings=" + h.settings.Binding() + " " + h.stores
 }
@@ -287,13 +288,14 @@ func openStores(o Options, q *queen.Queen, cas queen.CASConfig) (d durable, err 
 		d.stores = "governance=state-dir ingest=state-dir"
 	case disk.governance != nil:
 		// seL4: no state dir, the governance state on the disk instead.
+		start := time.Now()
 		gov, err := store.OpenGovernanceDevice(q, disk.governance)
 		if err != nil {
 			return d, err
 		}
 		closers = append(closers, gov.Close)
 		d.ingestDisk = disk.ingest
-		d.stores = "governance=disk ingest=disk"
+		d.stores = fmt.Sprintf("governance=disk ingest=disk governance_open_us=%d", time.Since(start).Microseconds())
 	}
 	trees, closeCAS, err := casProviders(q, cas, o.StateDir, o.Clock.Now)
 	if err != nil {

@@ -175,16 +175,19 @@ func (m *devMedium) loadHalf(h int64, gen uint64) ([]byte, error) {
 	good, salt := 0, genSalt(gen)
 	for off := int64(0); off < c; {
 		n := min(chunk, c-off)
-		p := make([]byte, n)
+		if len(data)+int(n) > cap(data) { // double: a long stream is read in few copies
+			data = append(make([]byte, 0, min(c, max(4*chunk, 2*int64(cap(data))))), data...)
+		}
+		p := data[len(data) : len(data)+int(n)]
 		if err := blockdev.ReadAt(m.d, base+off, p); err != nil {
 			return nil, fmt.Errorf("spool device read: %w", err)
 		}
-		data = append(data, p...)
+		data = data[:len(data)+int(n)]
 		off += n
-		// Records are short next to a chunk: a scan that stops more than
+		// Records are short next to a chunk: a walk that stops more than
 		// a record's frame before the end of what was read has found the
 		// end of the stream.
-		_, g, _ := scan(data[good:], salt)
+		g, _ := walk(data[good:], salt, nil)
 		if good += int(g); len(data)-good > headerLen+MaxRecord {
 			break
 		}

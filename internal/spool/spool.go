@@ -140,41 +140,53 @@ func ReadFile(path string) ([][]byte, error) {
 // Scan splits data into whole, checksummed records; good is the offset
 // just past the last one and reason says why scanning stopped early.
 func Scan(data []byte) (records [][]byte, good int64, reason string) {
-	return scan(data, nil)
+	good, reason = walk(data, nil, func(p []byte) { records = append(records, append([]byte(nil), p...)) })
+	return records, good, reason
 }
 
-// scan is Scan for records whose checksum also covers salt (a block
-// medium's generation: a record left over from another generation never
-// checks). With a salt, an all-zero header ends the stream cleanly: it is
-// the terminator a block medium writes after its last record.
+// scan is Scan for records whose checksum also covers salt; the records
+// share data's memory (data is the caller's fresh read).
 func scan(data, salt []byte) (records [][]byte, good int64, reason string) {
+	good, reason = walk(data, salt, func(p []byte) { records = append(records, p[:len(p):len(p)]) })
+	return records, good, reason
+}
+
+// walk hands each whole record of data to each (nil: none) and returns
+// where the last one ends and why the walk stopped early. Checksums also
+// cover salt (a block medium's generation: a record left over from
+// another generation never checks); with a salt, an all-zero header ends
+// the stream cleanly: it is the terminator a block medium writes after
+// its last record.
+func walk(data, salt []byte, each func(p []byte)) (good int64, reason string) {
 	off := 0
 	for off < len(data) {
 		if len(data)-off < headerLen {
 			if salt != nil && allZero(data[off:]) {
-				return records, int64(off), ""
+				return int64(off), ""
 			}
-			return records, int64(off), "short-header"
+			return int64(off), "short-header"
 		}
 		n := binary.LittleEndian.Uint32(data[off:])
 		sum := binary.LittleEndian.Uint32(data[off+4:])
 		if salt != nil && n == 0 && sum == 0 {
-			return records, int64(off), ""
+			return int64(off), ""
 		}
 		if n > MaxRecord {
-			return records, int64(off), "bad-length"
+			return int64(off), "bad-length"
 		}
 		if len(data)-off-headerLen < int(n) {
-			return records, int64(off), "short-payload"
+			return int64(off), "short-payload"
 		}
 		p := data[off+headerLen : off+headerLen+int(n)]
 		if checksum(salt, p) != sum {
-			return records, int64(off), "bad-checksum"
+			return int64(off), "bad-checksum"
 		}
-		records = append(records, append([]byte(nil), p...))
+		if each != nil {
+			each(p)
+		}
 		off += headerLen + int(n)
 	}
-	return records, int64(off), ""
+	return int64(off), ""
 }
 
 func allZero(b []byte) bool {
