@@ -21,13 +21,13 @@ func (diskQueen) Identity() ns.Identity { return ns.Identity{Role: "queen"} }
 
 // The platform's disk (seL4's virtio-blk) holds /proc/spool in its first
 // blocks and /proc/settings after them; both come back when a hive opens
-// the same disk again, and a disk too small for both is refused. A disk
-// with room for these two only (an image made before DiskBlocks grew)
-// keeps the governance and ingest spools in memory and says so.
+// the same disk again. A disk too small for every store (one with room for
+// the spool only, or an image made before the governance spools moved onto
+// the disk) is refused with the sizes named.
 func TestDiskHoldsSpoolAndSettings(t *testing.T) {
 	bs := generated.PersistenceBlockBytes
 	sb := spoolfs.Blocks()
-	disk := blockdev.NewMem(bs, sb+settingsfs.Blocks())
+	disk := blockdev.NewMem(bs, DiskBlocks())
 	open := func() *Hive {
 		t.Helper()
 		clock := &fakeClock{}
@@ -39,7 +39,7 @@ func TestDiskHoldsSpoolAndSettings(t *testing.T) {
 		return h
 	}
 	h := open()
-	if got := h.SpoolOpened(); !strings.HasPrefix(got, "records=0 torn=none ") || !strings.HasSuffix(got, " settings=none governance=memory ingest=memory") {
+	if got := h.SpoolOpened(); !strings.HasPrefix(got, "records=0 torn=none ") || !strings.Contains(got, " settings=none governance=disk ingest=disk ") {
 		t.Errorf("fresh disk: %q", got)
 	}
 	if _, err := h.spool.Append(diskQueen{}, []byte("reading-001")); err != nil {
@@ -49,21 +49,24 @@ func TestDiskHoldsSpoolAndSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.Close()
-	if bytes.Equal(disk.Data[sb*int64(bs):], make([]byte, len(disk.Data)-int(sb)*bs)) {
+	settingsBytes := disk.Data[sb*int64(bs) : (sb+settingsfs.Blocks())*int64(bs)]
+	if bytes.Equal(settingsBytes, make([]byte, len(settingsBytes))) {
 		t.Error("nothing of the settings landed after the spool's blocks")
 	}
 	h = open()
 	defer h.Close()
-	if got := h.SpoolOpened(); !strings.HasPrefix(got, "records=1 torn=none ") || !strings.HasSuffix(got, " settings=match governance=memory ingest=memory") {
+	if got := h.SpoolOpened(); !strings.HasPrefix(got, "records=1 torn=none ") || !strings.Contains(got, " settings=match ") {
 		t.Errorf("reopened disk: %q", got)
 	}
 	if cur := string(h.settings.Current()); !strings.Contains(cur, "\nsite=lab-3\n") {
 		t.Errorf("settings after reopening: %q", cur)
 	}
-	clock := &fakeClock{}
-	clock.ms.Store(epochMs)
-	if _, err := New(Options{Clock: clock, Disk: blockdev.NewMem(bs, sb)}); err == nil || !strings.Contains(err.Error(), "need") {
-		t.Errorf("a disk with room for the spool only: %v", err)
+	for _, blocks := range []int64{sb, sb + settingsfs.Blocks(), DiskBlocks() - 1} {
+		clock := &fakeClock{}
+		clock.ms.Store(epochMs)
+		if _, err := New(Options{Clock: clock, Disk: blockdev.NewMem(bs, blocks)}); err == nil || !strings.Contains(err.Error(), "need") {
+			t.Errorf("a disk of %d blocks: %v", blocks, err)
+		}
 	}
 }
 

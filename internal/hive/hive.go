@@ -122,27 +122,26 @@ type diskRegions struct {
 // splitDisk cuts the platform's disk into /proc/spool's blocks (first:
 // the layout of a hosted spool.blk), /proc/settings' after them, then the
 // governance spool's and the ingest spool's (DECISIONS P106); nothing for
-// no disk. A disk too small for the first two, or of another block size,
-// is refused with the sizes the manifest gives. A disk with room for the
-// first two only (an image made before the governance spool moved to the
-// disk) keeps them, and governance and ingest stay in memory (said on the
-// boot line).
+// no disk. A disk too small for all four, or of another block size, is
+// refused with the sizes the manifest gives (P99): an image made before
+// the governance spools moved onto the disk is grown with truncate -s,
+// which keeps its spool and settings where they are.
 func splitDisk(d blockdev.Device) (r diskRegions, err error) {
 	if d == nil {
 		return r, nil
 	}
 	sb, tb := spoolfs.Blocks(), settingsfs.Blocks()
-	if d.BlockSize() != generated.PersistenceBlockBytes || d.Blocks() < sb+tb {
+	if d.BlockSize() != generated.PersistenceBlockBytes || d.Blocks() < DiskBlocks() {
 		d.Close()
-		return r, fmt.Errorf("disk: %d blocks of %d bytes; /proc/spool and /proc/settings need %d+%d of %d (persistence.block_bytes, spool.max_bytes, settings.page_bytes)",
-			d.Blocks(), d.BlockSize(), sb, tb, generated.PersistenceBlockBytes)
+		return r, fmt.Errorf("disk: %d blocks of %d bytes; /proc/spool, /proc/settings, the governance and the ingest spools need %d+%d+%d+%d of %d (persistence.block_bytes, spool.max_bytes, settings.page_bytes, governance_bytes, ingest_bytes; truncate -s %d grows an older image keeping its contents)",
+			d.Blocks(), d.BlockSize(), sb, tb, governanceBlocks, ingestBlocks, generated.PersistenceBlockBytes, DiskBlocks()*generated.PersistenceBlockBytes)
 	}
-	r.spool, r.settings = blockdev.Region{D: d, Start: 0, Count: sb}, blockdev.Region{D: d, Start: sb, Count: tb}
-	if d.Blocks() >= DiskBlocks() {
-		r.governance = blockdev.Region{D: d, Start: sb + tb, Count: governanceBlocks}
-		r.ingest = blockdev.Region{D: d, Start: sb + tb + governanceBlocks, Count: ingestBlocks}
-	}
-	return r, nil
+	return diskRegions{
+		spool:      blockdev.Region{D: d, Start: 0, Count: sb},
+		settings:   blockdev.Region{D: d, Start: sb, Count: tb},
+		governance: blockdev.Region{D: d, Start: sb + tb, Count: governanceBlocks},
+		ingest:     blockdev.Region{D: d, Start: sb + tb + governanceBlocks, Count: ingestBlocks},
+	}, nil
 }
 
 // BootLines is the content of /proc/boot.
@@ -286,7 +285,7 @@ func openStores(o Options, q *queen.Queen, cas queen.CASConfig) (d durable, err 
 		}
 		closers = append(closers, gov.Close)
 		d.stores = "governance=state-dir ingest=state-dir"
-	case disk.governance != nil:
+	case o.Disk != nil:
 		// seL4: no state dir, the governance state on the disk instead.
 		start := time.Now()
 		gov, err := store.OpenGovernanceDevice(q, disk.governance)
