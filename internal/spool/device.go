@@ -115,7 +115,7 @@ func encodeHeader(b []byte, gen uint64) {
 // format writes a terminator at the start of half h's stream, flushes,
 // then writes its header under gen and flushes.
 func (m *devMedium) format(h int64, gen uint64) error {
-	if err := m.writeStream(h, 0, make([]byte, headerLen)); err != nil {
+	if err := m.writeStream(h, 0, m.terminate(0, nil)); err != nil {
 		return err
 	}
 	return m.writeHeader(h, gen)
@@ -165,8 +165,8 @@ func genSalt(gen uint64) []byte { return binary.LittleEndian.AppendUint64(nil, g
 
 func (m *devMedium) load() ([]byte, error) { return m.loadHalf(m.live, m.gen) }
 
-// loadHalf reads half h's stream a chunk at a time until the scan under
-// gen stops short of the data read (or the half ends).
+// loadHalf reads half h's stream a chunk at a time until the walk under
+// gen ends inside the data read (or the half ends).
 func (m *devMedium) loadHalf(h int64, gen uint64) ([]byte, error) {
 	bs := int64(m.d.BlockSize())
 	base, c := (h*m.half+1)*bs, m.capacity()
@@ -184,32 +184,39 @@ func (m *devMedium) loadHalf(h int64, gen uint64) ([]byte, error) {
 		}
 		data = data[:len(data)+int(n)]
 		off += n
-		// Records are short next to a chunk: a walk that stops more than
-		// a record's frame before the end of what was read has found the
-		// end of the stream.
-		g, _ := walk(data[good:], salt, nil)
-		if good += int(g); len(data)-good > headerLen+MaxRecord {
-			break
+		// Only a record cut off by the end of what was read needs more:
+		// a terminator or a bad record ends the stream here.
+		g, reason := walk(data[good:], salt, nil)
+		if good += int(g); good < len(data) && reason != "short-header" && reason != "short-payload" {
+			return data, nil
 		}
 	}
-	return data, nil
+	// The whole half is read: a terminator past its end (the zeros a
+	// write leaves in the last few bytes of room, see terminator) ends a
+	// stream that fills it.
+	return append(data, make([]byte, headerLen)...), nil
 }
 
-// write appends b and, room permitting, a terminator after it.
+// write appends b and a terminator after it.
 func (m *devMedium) write(off int64, b []byte) error {
-	if off+int64(len(b))+headerLen <= m.capacity() {
-		b = append(b, make([]byte, headerLen)...)
-	}
-	return m.writeStream(m.live, off, b)
+	return m.writeStream(m.live, off, m.terminate(off, b))
+}
+
+// terminate appends to b, written at off, a terminator: an all-zero
+// record header, cut short by the end of the room (load reads zeros past
+// it), so no stale byte ever follows the stream.
+func (m *devMedium) terminate(off int64, b []byte) []byte {
+	n := min(headerLen, m.capacity()-off-int64(len(b)))
+	return append(b, make([]byte, max(n, 0))...)
 }
 
 // cut puts a terminator where the torn tail began, so the next open finds
 // a clean end.
 func (m *devMedium) cut(off int64) error {
-	if off+headerLen > m.capacity() {
+	if off >= m.capacity() {
 		return nil
 	}
-	return m.writeStream(m.live, off, make([]byte, headerLen))
+	return m.writeStream(m.live, off, m.terminate(off, nil))
 }
 
 // replace writes records into the other half under the next generation,
@@ -225,10 +232,7 @@ func (m *devMedium) replace(records [][]byte, _ string) (int64, error) {
 	if size > m.capacity() {
 		return 0, fmt.Errorf("compact spool: %w: %d bytes kept, the half holds %d", ErrFull, size, m.capacity())
 	}
-	if size+headerLen <= m.capacity() {
-		b = append(b, make([]byte, headerLen)...)
-	}
-	if err := m.writeStream(to, 0, b); err != nil {
+	if err := m.writeStream(to, 0, m.terminate(0, b)); err != nil {
 		return 0, fmt.Errorf("compact spool: %w", err)
 	}
 	if err := m.writeHeader(to, gen); err != nil {

@@ -57,10 +57,14 @@ func TestDeviceAppendReopenCompact(t *testing.T) {
 }
 
 // TestDeviceFull: an append that does not fit the half is refused with
-// ErrFull and leaves the spool as it was; a compaction that frees room
-// lets appends go on.
+// ErrFull and leaves the spool as it was; a half filled to its last byte,
+// or to a few bytes short of it (no room for a whole terminator), reopens
+// clean; a compaction that frees room lets appends go on.
 func TestDeviceFull(t *testing.T) {
 	mem := blockdev.NewMem(testBS, 8) // halves of 4 blocks: 3 of records
+	for i := range mem.Data {
+		mem.Data[i] = 0xaa // what an unformatted disk may hold
+	}
 	s, _, _, err := OpenDevice(mem)
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +81,21 @@ func TestDeviceFull(t *testing.T) {
 	if err := s.Append([]byte("one more")); !errors.Is(err, ErrFull) {
 		t.Fatalf("append to a full half: %v, want ErrFull", err)
 	}
+	if _, recs, torn, err := OpenDevice(mem.Clone()); err != nil || torn != nil || len(recs) != 3 {
+		t.Fatalf("reopen of a full half: %d records, torn %+v, %v", len(recs), torn, err)
+	}
 	if err := s.Compact("", func(r [][]byte) [][]byte { return r[2:] }); err != nil {
+		t.Fatal(err)
+	}
+	// Two records of the same size and one 4 bytes shorter: 4 bytes of
+	// room stay, too few for a terminator.
+	if err := s.Append(rec, rec[4:]); err != nil {
+		t.Fatal(err)
+	}
+	if _, recs, torn, err := OpenDevice(mem.Clone()); err != nil || torn != nil || len(recs) != 3 {
+		t.Fatalf("reopen of a half 4 bytes short of full: %d records, torn %+v, %v", len(recs), torn, err)
+	}
+	if err := s.Compact("", func(r [][]byte) [][]byte { return r[:1] }); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Append([]byte("one more")); err != nil {
@@ -285,4 +303,43 @@ func FuzzDeviceOpen(f *testing.F) {
 			t.Fatalf("reopen: %d records (want %d), torn %+v, %v", len(again), len(recs)+1, torn, err)
 		}
 	})
+}
+
+// TestDeviceRecordAcrossReadChunk: a record whose header straddles the
+// end of one of load's read chunks, its first bytes zero (a length under
+// 2^24 in little-endian), reads back whole rather than as the stream's end.
+func TestDeviceRecordAcrossReadChunk(t *testing.T) {
+	for _, before := range []int{1, 3, 7} {
+		mem := blockdev.NewMem(testBS, 2*(devReadChunk/testBS+16))
+		s, _, _, err := OpenDevice(mem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Fill the stream to before bytes short of the first chunk's end.
+		var want [][]byte
+		for left := devReadChunk - before; left > 0; {
+			n := min(left-headerLen, 1000)
+			if left-(headerLen+n) < headerLen && left-(headerLen+n) > 0 {
+				n = left - 2*headerLen // leave room for one last frame
+			}
+			r := bytes.Repeat([]byte{'f'}, n)
+			if err := s.Append(r); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, r)
+			left -= headerLen + n
+		}
+		if s.Size() != devReadChunk-int64(before) {
+			t.Fatalf("stream at %d, want %d", s.Size(), devReadChunk-before)
+		}
+		r := bytes.Repeat([]byte{'z'}, 256) // header 00 01 00 00 ...
+		if err := s.Append(r, []byte("after")); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, r, []byte("after"))
+		_, recs, torn, err := OpenDevice(mem)
+		if err != nil || torn != nil || !slices.EqualFunc(recs, want, bytes.Equal) {
+			t.Fatalf("header %d bytes before the chunk's end: reopen read %d records (want %d), torn %+v, %v", before, len(recs), len(want), torn, err)
+		}
+	}
 }

@@ -96,7 +96,11 @@ func open(m medium) (s *Spool, records [][]byte, torn *Torn, err error) {
 	}
 	records, good, reason := scan(data, m.salt())
 	if reason != "" {
-		torn = &Torn{Offset: good, Dropped: int64(len(data)) - good, Reason: reason}
+		end := int64(len(data))
+		if c := m.capacity(); c > 0 {
+			end = min(end, c) // a device's load reads zeros past its room
+		}
+		torn = &Torn{Offset: good, Dropped: end - good, Reason: reason}
 		if err := m.cut(good); err != nil {
 			m.close()
 			return nil, nil, nil, err
@@ -156,14 +160,11 @@ func scan(data, salt []byte) (records [][]byte, good int64, reason string) {
 // cover salt (a block medium's generation: a record left over from
 // another generation never checks); with a salt, an all-zero header ends
 // the stream cleanly: it is the terminator a block medium writes after
-// its last record.
+// its last record (and reads past the end of its room).
 func walk(data, salt []byte, each func(p []byte)) (good int64, reason string) {
 	off := 0
 	for off < len(data) {
 		if len(data)-off < headerLen {
-			if salt != nil && allZero(data[off:]) {
-				return int64(off), ""
-			}
 			return int64(off), "short-header"
 		}
 		n := binary.LittleEndian.Uint32(data[off:])
@@ -187,15 +188,6 @@ func walk(data, salt []byte, each func(p []byte)) (good int64, reason string) {
 		off += headerLen + int(n)
 	}
 	return int64(off), ""
-}
-
-func allZero(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
 }
 
 func checksum(salt, p []byte) uint32 {
