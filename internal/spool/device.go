@@ -44,6 +44,9 @@ type devMedium struct {
 	live int64  // index of the live half, 0 or 1
 	gen  uint64 // the live half's generation
 	gens [2]uint64
+	// last is the last write's final blocks by absolute number, as they
+	// are on the disk: the next append's first block starts with them.
+	last map[int64][]byte
 }
 
 // OpenDevice opens the spool on d (a region of at least two header
@@ -136,23 +139,52 @@ func (m *devMedium) writeHeader(h int64, gen uint64) error {
 
 // writeStream writes b at byte offset off of half h's stream and flushes:
 // every block but the first, flush, then the first, flush (see above).
+// Blocks go out whole: the first keeps the stream's bytes before off
+// (from the last write's blocks, read back only when they are not those),
+// and the last is zeros after b (nothing past a terminator is read), so an
+// append costs no read.
 func (m *devMedium) writeStream(h, off int64, b []byte) error {
 	bs := int64(m.d.BlockSize())
-	base := (h*m.half + 1) * bs
-	if first := bs - off%bs; int64(len(b)) > first {
-		if err := blockdev.WriteAt(m.d, base+off+first, b[first:]); err != nil {
+	first, in := h*m.half+1+off/bs, off%bs // absolute block of off
+	n := (in + int64(len(b)) + bs - 1) / bs
+	buf := make([]byte, n*bs)
+	if in > 0 {
+		if c, ok := m.last[first]; ok {
+			copy(buf, c[:in])
+		} else if err := m.d.ReadBlock(first, buf[:bs]); err != nil {
+			return fmt.Errorf("spool device read: %w", err)
+		}
+	}
+	copy(buf[in:], b)
+	clear(buf[in+int64(len(b)):])
+	m.last = nil // until the blocks are on the disk
+	write := func(i int64) error {
+		if err := m.d.WriteBlock(first+i, buf[i*bs:(i+1)*bs]); err != nil {
 			return fmt.Errorf("spool device write: %w", err)
 		}
+		return nil
+	}
+	for i := int64(1); i < n; i++ {
+		if err := write(i); err != nil {
+			return err
+		}
+	}
+	if n > 1 {
 		if err := m.d.Flush(); err != nil {
 			return fmt.Errorf("spool device flush: %w", err)
 		}
-		b = b[:first]
 	}
-	if err := blockdev.WriteAt(m.d, base+off, b); err != nil {
-		return fmt.Errorf("spool device write: %w", err)
+	if err := write(0); err != nil {
+		return err
 	}
 	if err := m.d.Flush(); err != nil {
 		return fmt.Errorf("spool device flush: %w", err)
+	}
+	// The next append starts in one of the last two blocks (a terminator
+	// is shorter than a block).
+	m.last = map[int64][]byte{}
+	for i := max(0, n-2); i < n; i++ {
+		m.last[first+i] = buf[i*bs : (i+1)*bs]
 	}
 	return nil
 }

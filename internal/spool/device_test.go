@@ -343,3 +343,44 @@ func TestDeviceRecordAcrossReadChunk(t *testing.T) {
 		}
 	}
 }
+
+// readCounter counts block reads.
+type readCounter struct {
+	blockdev.Device
+	reads int
+}
+
+func (r *readCounter) ReadBlock(n int64, p []byte) error { r.reads++; return r.Device.ReadBlock(n, p) }
+
+// TestDeviceAppendReadsNothing: an append starts in a block the previous
+// write left, so it writes whole blocks without reading one back (on
+// virtio-blk a read is a request as dear as the write); after a
+// compaction too.
+func TestDeviceAppendReadsNothing(t *testing.T) {
+	d := &readCounter{Device: blockdev.NewMem(testBS, 64)}
+	s, _, _, err := OpenDevice(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want [][]byte
+	for i := range 40 {
+		if i == 20 {
+			if err := s.Compact("", func(r [][]byte) [][]byte { return r }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r := bytes.Repeat([]byte{byte('a' + i%26)}, 37*i%700+1)
+		before := d.reads
+		if err := s.Append(r); err != nil {
+			t.Fatal(err)
+		}
+		if d.reads != before {
+			t.Fatalf("append %d read %d blocks", i, d.reads-before)
+		}
+		want = append(want, r)
+	}
+	_, recs, torn, err := OpenDevice(d.Device)
+	if err != nil || torn != nil || !slices.EqualFunc(recs, want, bytes.Equal) {
+		t.Fatalf("reopen: %d records (want %d), torn %+v, %v", len(recs), len(want), torn, err)
+	}
+}
