@@ -7,7 +7,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "cfdab3e8caf761ffdfb328c62bfff3e552697ff7363975fa0d8babe021f7bd26"
+const ManifestSHA256 = "455a8b80b2cc6ab1fa83ec2ac2b59b752eafd36cfffe10ed7e81de626dfa901b"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -222,6 +222,8 @@ const (
 	ObservabilityProcScheduleQueueMaxEntries         = 8                                             // observability.proc_schedule.queue_max_entries
 	ObservabilityProcScheduleSummaryBytes            = 128                                           // observability.proc_schedule.summary_bytes
 	PersistenceBlockBytes                            = 512                                           // persistence.block_bytes
+	PersistenceGovernanceBytes                       = 4194304                                       // persistence.governance_bytes
+	PersistenceIngestBytes                           = 33554432                                      // persistence.ingest_bytes
 	PersistenceSettingsMaxKeyBytes                   = 64                                            // persistence.settings.max_key_bytes
 	PersistenceSettingsMaxValueBytes                 = 1024                                          // persistence.settings.max_value_bytes
 	PersistenceSettingsPageBytes                     = 4096                                          // persistence.settings.page_bytes

@@ -7,7 +7,7 @@
 package generated
 
 // ManifestSHA256 is the SHA-256 of the resolved manifest JSON.
-const ManifestSHA256 = "e2ba8f914e0799ba14f50796737fecaebae4888de8b8e098c6778080f143ab6b"
+const ManifestSHA256 = "bc41d78a3d2731c7e4bde992628562a78a29f329b1a337827e0b17d71a3f77ea"
 
 // Manifest keys, one constant each (comment: the TOML key path).
 const (
@@ -222,6 +222,8 @@ const (
 	ObservabilityProcScheduleQueueMaxEntries         = 1024                                              // observability.proc_schedule.queue_max_entries
 	ObservabilityProcScheduleSummaryBytes            = 128                                               // observability.proc_schedule.summary_bytes
 	PersistenceBlockBytes                            = 512                                               // persistence.block_bytes
+	PersistenceGovernanceBytes                       = 4194304                                           // persistence.governance_bytes
+	PersistenceIngestBytes                           = 33554432                                          // persistence.ingest_bytes
 	PersistenceSettingsMaxKeyBytes                   = 64                                                // persistence.settings.max_key_bytes
 	PersistenceSettingsMaxValueBytes                 = 1024                                              // persistence.settings.max_value_bytes
 	PersistenceSettingsPageBytes                     = 4096                                              // persistence.settings.page_bytes

@@ -11,8 +11,10 @@
 # the forwards reach it. A virtio-rng-device fed from the host's
 # /dev/urandom is the VM's entropy source (DECISIONS P73); QEMU_RNG=0 leaves
 # it out, and the root task then refuses every ticket (detail=no-entropy).
-# QEMU_BLK=DISK adds DISK (a raw image) as a virtio-blk-device: /proc/spool
-# keeps its records there and survives a reboot (docs/SPOOL.md).
+# QEMU_BLK=DISK adds DISK (a raw image) as a virtio-blk-device: /proc/spool,
+# the settings, the governance spool and the telemetry ingest spool keep
+# their state there and survive a reboot (docs/SEL4.md "Storage" gives the
+# size: truncate -s 38806528 DISK for the dev manifest).
 #
 # COHESIX_ENV="K=V ..." reaches the shim through fw_cfg (opt/cohesix/env):
 # COHESIX_ECHO=0 stops the shim echoing serial input, anything else goes

@@ -69,7 +69,8 @@ type Options struct {
 	// seL4's virtio-blk): /proc/spool keeps its records in its first
 	// spoolfs.Blocks() blocks and /proc/settings in the settingsfs.Blocks()
 	// after them, instead of StateDir's files or memory (DECISIONS P99).
-	// The hive closes it.
+	// Without a StateDir the governance spool and the telemetry ingest
+	// spool follow on it (DiskBlocks; DECISIONS P106). The hive closes it.
 	Disk blockdev.Device
 }
 
@@ -87,31 +88,60 @@ type Hive struct {
 	closeStore   func() error
 	spool        *spoolfs.Spool
 	settings     *settingsfs.Settings
+	stores       string // where governance and ingest live (SpoolOpened)
 }
 
 // SpoolOpened says what /proc/spool and /proc/settings found when they
-// opened their devices: "records=<n> torn=<reason>|none open_us=<µs>
-// settings=<binding>" (the seL4 boot's spool event line; the recovery time
-// after a torn tail is measured from it).
+// opened their devices and where the governance and ingest spools live:
+// "records=<n> torn=<reason>|none open_us=<µs> settings=<binding>
+// governance=<where> ingest=<where>", and on a disk governance_open_us=<µs>
+// (the seL4 boot's spool event line; the recovery times are measured from
+// it).
 func (h *Hive) SpoolOpened() string {
-	return h.spool.Opened() + " settings=" + h.settings.Binding()
+	return h.spool.Opened() + " settings=" + h.settings.Binding() + " " + h.stores
+}
+
+// Disk blocks of each store, from the manifest.
+var (
+	governanceBlocks = int64(generated.PersistenceGovernanceBytes / generated.PersistenceBlockBytes)
+	ingestBlocks     = int64(generated.PersistenceIngestBytes / generated.PersistenceBlockBytes)
+)
+
+// DiskBlocks is the size of a disk, in persistence.block_bytes blocks,
+// that holds every store: /proc/spool, /proc/settings, the governance
+// spool and the ingest spool, in that order.
+func DiskBlocks() int64 {
+	return spoolfs.Blocks() + settingsfs.Blocks() + governanceBlocks + ingestBlocks
+}
+
+// diskRegions is the platform's disk cut into its stores' regions.
+type diskRegions struct {
+	spool, settings, governance, ingest blockdev.Device
 }
 
 // splitDisk cuts the platform's disk into /proc/spool's blocks (first:
-// the layout of a hosted spool.blk) and /proc/settings' after them; nil
-// for no disk. A disk too small for both, or of another block size, is
-// refused with the sizes the manifest gives.
-func splitDisk(d blockdev.Device) (spool, settings blockdev.Device, err error) {
+// the layout of a hosted spool.blk), /proc/settings' after them, then the
+// governance spool's and the ingest spool's (DECISIONS P106); nothing for
+// no disk. A disk too small for all four, or of another block size, is
+// refused with the sizes the manifest gives (P99): an image made before
+// the governance spools moved onto the disk is grown with truncate -s,
+// which keeps its spool and settings where they are.
+func splitDisk(d blockdev.Device) (r diskRegions, err error) {
 	if d == nil {
-		return nil, nil, nil
+		return r, nil
 	}
 	sb, tb := spoolfs.Blocks(), settingsfs.Blocks()
-	if d.BlockSize() != generated.PersistenceBlockBytes || d.Blocks() < sb+tb {
+	if d.BlockSize() != generated.PersistenceBlockBytes || d.Blocks() < DiskBlocks() {
 		d.Close()
-		return nil, nil, fmt.Errorf("disk: %d blocks of %d bytes; /proc/spool and /proc/settings need %d+%d of %d (persistence.block_bytes, spool.max_bytes, settings.page_bytes)",
-			d.Blocks(), d.BlockSize(), sb, tb, generated.PersistenceBlockBytes)
+		return r, fmt.Errorf("disk: %d blocks of %d bytes; /proc/spool, /proc/settings, the governance and the ingest spools need %d+%d+%d+%d of %d (persistence.block_bytes, spool.max_bytes, settings.page_bytes, governance_bytes, ingest_bytes; truncate -s %d grows an older image keeping its contents)",
+			d.Blocks(), d.BlockSize(), sb, tb, governanceBlocks, ingestBlocks, generated.PersistenceBlockBytes, DiskBlocks()*generated.PersistenceBlockBytes)
 	}
-	return blockdev.Region{D: d, Start: 0, Count: sb}, blockdev.Region{D: d, Start: sb, Count: tb}, nil
+	return diskRegions{
+		spool:      blockdev.Region{D: d, Start: 0, Count: sb},
+		settings:   blockdev.Region{D: d, Start: sb, Count: tb},
+		governance: blockdev.Region{D: d, Start: sb + tb, Count: governanceBlocks},
+		ingest:     blockdev.Region{D: d, Start: sb + tb + governanceBlocks, Count: ingestBlocks},
+	}, nil
 }
 
 // BootLines is the content of /proc/boot.
@@ -170,6 +200,7 @@ func New(o Options) (*Hive, error) {
 		done:         make(chan struct{}),
 		spool:        sp,
 		settings:     st,
+		stores:       ds.stores,
 		stopTicker:   func() {},
 		closeStore:   closeStore,
 	}
@@ -201,8 +232,8 @@ func New(o Options) (*Hive, error) {
 			q.Audit(l)
 		}
 	}
-	if o.StateDir != "" && cfg.Ingest.Enabled() {
-		if err := h.restoreIngest(o.StateDir, cfg.Ingest); err != nil {
+	if (o.StateDir != "" || ds.ingestDisk != nil) && cfg.Ingest.Enabled() {
+		if err := h.restoreIngest(o.StateDir, ds.ingestDisk, cfg.Ingest); err != nil {
 			h.Close()
 			return nil, err
 		}
@@ -218,7 +249,10 @@ type durable struct {
 	casTrees []ns.Mounted
 	spool    *spoolfs.Spool
 	settings *settingsfs.Settings
-	close    func() error
+	// ingestDisk is the ingest spool's region when it lives on the disk.
+	ingestDisk blockdev.Device
+	stores     string // where governance and ingest live (SpoolOpened)
+	close      func() error
 }
 
 func openStores(o Options, q *queen.Queen, cas queen.CASConfig) (d durable, err error) {
@@ -235,12 +269,32 @@ func openStores(o Options, q *queen.Queen, cas queen.CASConfig) (d durable, err 
 			d.close()
 		}
 	}()
-	if o.StateDir != "" {
+	disk, err := splitDisk(o.Disk)
+	if err != nil {
+		return d, err
+	}
+	if o.Disk != nil {
+		closers = append(closers, o.Disk.Close)
+	}
+	d.stores = "governance=memory ingest=memory"
+	switch {
+	case o.StateDir != "":
 		gov, err := store.OpenGovernance(q, o.StateDir)
 		if err != nil {
 			return d, err
 		}
 		closers = append(closers, gov.Close)
+		d.stores = "governance=state-dir ingest=state-dir"
+	case o.Disk != nil:
+		// seL4: no state dir, the governance state on the disk instead.
+		start := time.Now()
+		gov, err := store.OpenGovernanceDevice(q, disk.governance)
+		if err != nil {
+			return d, err
+		}
+		closers = append(closers, gov.Close)
+		d.ingestDisk = disk.ingest
+		d.stores = fmt.Sprintf("governance=disk ingest=disk governance_open_us=%d", time.Since(start).Microseconds())
 	}
 	trees, closeCAS, err := casProviders(q, cas, o.StateDir, o.Clock.Now)
 	if err != nil {
@@ -248,13 +302,7 @@ func openStores(o Options, q *queen.Queen, cas queen.CASConfig) (d durable, err 
 	}
 	d.casTrees = trees
 	closers = append(closers, func() error { closeCAS(); return nil })
-	spoolDisk, settingsDisk, err := splitDisk(o.Disk)
-	if err != nil {
-		return d, err
-	}
-	if o.Disk != nil {
-		closers = append(closers, o.Disk.Close)
-	}
+	spoolDisk, settingsDisk := disk.spool, disk.settings
 	if d.spool, err = spoolfs.Open(spoolfs.Config{Dir: o.StateDir, Device: spoolDisk, Entropy: o.Entropy, Manifest: generated.ManifestSHA256, Now: o.Clock.Now, Audit: q.Audit}); err != nil {
 		return d, err
 	}
@@ -307,13 +355,20 @@ func (h *Hive) ServeSerial(r io.Reader, w io.Writer, prompt bool) error {
 	return h.console.ServeSerial(r, w, prompt)
 }
 
-// restoreIngest opens dir's ingest spool (DECISIONS D9), hands the
-// segments it holds to the queen before any client is served, and makes
-// the namespace record every accepted segment and record in it. The spool
-// is compacted when it grows past four times the most that ingest can
-// hold live (every device at its byte quota).
-func (h *Hive) restoreIngest(dir string, cfg queen.IngestConfig) error {
-	st, devices, torn, err := store.OpenIngestStore(dir, 4*int64(cfg.MaxDevices)*int64(cfg.MaxTotalBytes))
+// restoreIngest opens dir's ingest spool (DECISIONS D9), or the one on
+// the disk region disk when there is no dir, hands the segments it holds
+// to the queen before any client is served, and makes the namespace
+// record every accepted segment and record in it. The spool is compacted
+// when it grows past four times the most that ingest can hold live (every
+// device at its byte quota), or half a disk half's room.
+func (h *Hive) restoreIngest(dir string, disk blockdev.Device, cfg queen.IngestConfig) error {
+	open := store.OpenIngestStore
+	if dir == "" {
+		open = func(_ string, compactAt int64) (*store.IngestStore, []queen.IngestDevice, string, error) {
+			return store.OpenIngestDevice(disk, compactAt)
+		}
+	}
+	st, devices, torn, err := open(dir, 4*int64(cfg.MaxDevices)*int64(cfg.MaxTotalBytes))
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/blockdev"
 	"github.com/cohesix/cohesix/internal/queen"
+	"github.com/cohesix/cohesix/internal/spool"
 	"github.com/cohesix/cohesix/internal/store"
 )
 
@@ -114,5 +117,59 @@ func TestLogSpoolBoundedOnDisk(t *testing.T) {
 	got := userLines(log)
 	if len(got) < cfg.LogRingLines || !slices.Equal(got, want[len(want)-len(got):]) {
 		t.Fatalf("durable log keeps %d lines; want a suffix of the appended lines, at least a ring", len(got))
+	}
+}
+
+// TestLogSpoolCompactsOnDisk is TestLogSpoolCompactsAndRestores on a disk
+// with no state dir (seL4): the governance spool compacts into its other
+// half, store.ReadLogDevice (archive half + live half) has every line
+// once, numbered without gaps, and a restart shows the newest lines.
+func TestLogSpoolCompactsOnDisk(t *testing.T) {
+	disk := blockdev.NewMem(generated.PersistenceBlockBytes, DiskBlocks())
+	open := func() *Hive {
+		t.Helper()
+		cfg := queen.Default()
+		cfg.LogRingLines = 8
+		clock := &fakeClock{}
+		clock.ms.Store(epochMs)
+		h, err := New(Options{Clock: clock, Disk: disk, Queen: &cfg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	h := open()
+	compactAt := store.LogCompactBytes(h.q.Config()) // under half a half's room here
+	n := int(compactAt/100) + 100
+	want := appendLines(t, h, 0, n)
+	ring := h.q.Snapshot().Log
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	regions, err := splitDisk(disk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	archive, _, err := spool.ReadDevice(regions.governance)
+	if err != nil || len(archive) == 0 {
+		t.Fatalf("no archive half after %d lines: %v", n, err)
+	}
+	log, err := store.ReadLogDevice(regions.governance)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := userLines(log); !slices.Equal(got, want) {
+		t.Fatalf("durable log has %d user lines; want the %d appended, in order", len(got), len(want))
+	}
+	for i := 1; i < len(log); i++ {
+		if log[i].N != log[i-1].N+1 {
+			t.Fatalf("line %d numbered %d after %d", i, log[i].N, log[i-1].N)
+		}
+	}
+	h = open()
+	defer h.Close()
+	after := h.q.Snapshot().Log
+	if i := slices.Index(after, ring[len(ring)-1]); i < 0 || !slices.Equal(after[:i+1], ring[len(ring)-i-1:]) {
+		t.Fatalf("ring after restart %q;\nwant it to start with the newest lines of %q", after, ring)
 	}
 }

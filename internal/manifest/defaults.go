@@ -183,9 +183,11 @@ func Defaults() *Manifest {
 			Policy: EcoPolicy{QueueMaxEntries: 32, QueueMaxBytes: 4096, CtlMaxBytes: 2048, StatusMaxBytes: 512},
 		},
 		Persistence: Persistence{
-			BlockBytes: 512,
-			Spool:      PersistenceSpool{Mode: "refuse", MaxBytes: 1048576, MaxRecordBytes: 4096},
-			Settings:   PersistenceSettings{PageBytes: 4096, MaxKeyBytes: 64, MaxValueBytes: 1024},
+			BlockBytes:      512,
+			GovernanceBytes: 4 << 20,
+			IngestBytes:     32 << 20,
+			Spool:           PersistenceSpool{Mode: "refuse", MaxBytes: 1048576, MaxRecordBytes: 4096},
+			Settings:        PersistenceSettings{PageBytes: 4096, MaxKeyBytes: 64, MaxValueBytes: 1024},
 		},
 	}
 }

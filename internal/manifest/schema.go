@@ -716,11 +716,16 @@ type GPU struct {
 // max_record_bytes; mode is refuse (never overwrite a record) or
 // overwrite_acked (reclaim acknowledged records when full). A settings
 // page is page_bytes (two of them), keys and values at most max_key_bytes
-// and max_value_bytes of UTF-8.
+// and max_value_bytes of UTF-8. Where the platform has a disk and no
+// state directory (seL4), the governance spool and the telemetry ingest
+// spool take governance_bytes and ingest_bytes of it after the settings
+// pages (internal/spool's device medium, DECISIONS P105-P107).
 type Persistence struct {
-	BlockBytes int64               `toml:"block_bytes" min:"512" max:"maxBlockBytes"`
-	Spool      PersistenceSpool    `toml:"spool"`
-	Settings   PersistenceSettings `toml:"settings"`
+	BlockBytes      int64               `toml:"block_bytes" min:"512" max:"maxBlockBytes"`
+	GovernanceBytes int64               `toml:"governance_bytes" min:"1" max:"maxSpoolBytes"`
+	IngestBytes     int64               `toml:"ingest_bytes" min:"1" max:"maxSpoolBytes"`
+	Spool           PersistenceSpool    `toml:"spool"`
+	Settings        PersistenceSettings `toml:"settings"`
 }
 
 type PersistenceSpool struct {

@@ -648,6 +648,28 @@ func checkPersistence(c *checker, m *Manifest) {
 	if need := blockspool.Size(int(p.Spool.MaxRecordBytes)); need > p.Spool.MaxBytes {
 		c.add("persistence.spool.max_record_bytes", p.Spool.MaxRecordBytes, "takes %d ring bytes with its header, more than persistence.spool.max_bytes = %d", need, p.Spool.MaxBytes)
 	}
+	// A device spool's half (internal/spool) is a header block and records:
+	// governance compacts at half a half's room of log lines and keeps one
+	// ring (JSON-framed, under twice its raw size), so a half holds eight
+	// rings; ingest compacts at half the room and keeps what is live
+	// (base64 in JSON, under 1.4 times it), so a half holds three times it.
+	for _, r := range []struct {
+		key        string
+		v, need    int64
+		what, from string
+	}{
+		{"persistence.governance_bytes", p.GovernanceBytes, 16 * m.Queen.LogRingLines * m.Queen.LogLineMaxBytes,
+			"16 log rings", "queen.log_ring_lines times queen.log_line_max_bytes"},
+		{"persistence.ingest_bytes", p.IngestBytes, 6 * m.ClientPolicies.Coh.Telemetry.MaxDevices * m.TelemetryIngest.MaxTotalBytesPerDevice,
+			"6 times what ingest holds live", "client_policies.coh.telemetry.max_devices times telemetry_ingest.max_total_bytes_per_device"},
+	} {
+		if r.v%p.BlockBytes != 0 {
+			c.add(r.key, r.v, "is not a multiple of persistence.block_bytes = %d", p.BlockBytes)
+		}
+		if r.v < r.need+2*p.BlockBytes {
+			c.add(r.key, r.v, "is below %d: two header blocks and %s (%s)", r.need+2*p.BlockBytes, r.what, r.from)
+		}
+	}
 	if need := settings.PageBytes(int(p.Settings.MaxKeyBytes), int(p.Settings.MaxValueBytes)); int64(need) > p.Settings.PageBytes {
 		c.add("persistence.settings.page_bytes", p.Settings.PageBytes, "cannot hold one %d-byte key with a %d-byte value (%d bytes)", p.Settings.MaxKeyBytes, p.Settings.MaxValueBytes, need)
 	}

@@ -3,7 +3,9 @@
 // acknowledged log line, worker record and governance decision to (group
 // commit, compaction with one archive generation), and the telemetry ingest
 // spool. Both are internal/spool files; every record is fsynced before the
-// writer is answered.
+// writer is answered. Without a state directory but with a disk (seL4's
+// virtio-blk) both are internal/spool device spools on regions of it
+// (DECISIONS P105-P107).
 package store
 
 import (
@@ -11,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/cohesix/cohesix/internal/blockdev"
 	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/internal/spool"
 )
@@ -44,6 +47,8 @@ type govSpool struct {
 	compactAt int64
 	keepLog   int
 	logBytes  int64
+	// sizeAt is the spool's size after the last compaction (see due).
+	sizeAt int64
 }
 
 // Append is the queen's durable write; a compaction failure does not
@@ -54,15 +59,28 @@ func (g *govSpool) Append(records ...[]byte) error {
 		return err
 	}
 	g.count(records)
-	if g.logBytes > g.compactAt {
+	if g.due() {
 		keep := func(r [][]byte) [][]byte { return queen.CompactRecords(r, g.keepLog) }
 		// Whatever the outcome, wait for another threshold's worth of log
 		// before trying again: a failing disk must not cost two fsyncs of
 		// the whole spool on every commit. The records above are synced.
 		_ = g.sp.Compact(g.archive, keep)
-		g.logBytes = 0
+		g.logBytes, g.sizeAt = 0, g.sp.Size()
 	}
 	return nil
+}
+
+// due reports whether a compaction is due: after compactAt bytes of log
+// lines, or, on a bounded medium (a device spool's half), at three
+// quarters full, which records compaction keeps can reach too; then only
+// once per further quarter, so a spool full of them is not rewritten on
+// every commit.
+func (g *govSpool) due() bool {
+	if g.logBytes > g.compactAt {
+		return true
+	}
+	c := g.sp.Capacity()
+	return c > 0 && g.sp.Size() > c*3/4 && g.sp.Size()-g.sizeAt > c/4
 }
 
 func (g *govSpool) count(records [][]byte) {
@@ -110,7 +128,6 @@ func raced(archive, live []queen.LogLine) bool {
 // OpenGovernance opens dir's governance spool (DECISIONS D9) and hands it and
 // its records to q; a torn tail is cut off and reported in the audit log.
 func OpenGovernance(q *queen.Queen, dir string) (*spool.Spool, error) {
-	cfg := q.Config()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("state dir %s: %w", dir, err)
 	}
@@ -118,12 +135,45 @@ func OpenGovernance(q *queen.Queen, dir string) (*spool.Spool, error) {
 	if err != nil {
 		return nil, err
 	}
+	useGovernance(q, sp, recs, torn, filepath.Join(dir, ArchiveName))
+	return sp, nil
+}
+
+// OpenGovernanceDevice is OpenGovernance on a device region (a disk and no
+// state dir: seL4): the archive is the region's other half.
+func OpenGovernanceDevice(q *queen.Queen, d blockdev.Device) (*spool.Spool, error) {
+	sp, recs, torn, err := spool.OpenDevice(d)
+	if err != nil {
+		return nil, fmt.Errorf("governance spool device: %w", err)
+	}
+	useGovernance(q, sp, recs, torn, "")
+	return sp, nil
+}
+
+func useGovernance(q *queen.Queen, sp *spool.Spool, recs [][]byte, torn *spool.Torn, archive string) {
+	cfg := q.Config()
 	line := ""
 	if torn != nil {
 		line = fmt.Sprintf("spool torn tail truncated offset=%d dropped_bytes=%d reason=%s", torn.Offset, torn.Dropped, torn.Reason)
 	}
-	g := &govSpool{sp: sp, archive: filepath.Join(dir, ArchiveName), compactAt: LogCompactBytes(cfg), keepLog: cfg.LogRingLines}
+	compactAt := LogCompactBytes(cfg)
+	if c := sp.Capacity(); c > 0 {
+		// A half's room bounds the log between compactions: at half of
+		// it, the kept ring and the governance records fit the other
+		// half (persistence.governance_bytes is sized for it).
+		compactAt = min(compactAt, c/2)
+	}
+	g := &govSpool{sp: sp, archive: archive, compactAt: compactAt, keepLog: cfg.LogRingLines, sizeAt: sp.Size()}
 	g.count(recs)
 	q.UseStore(g, recs, line)
-	return sp, nil
+}
+
+// ReadLogDevice is ReadLog for a governance spool on a device region:
+// the archive half, then the live one.
+func ReadLogDevice(d blockdev.Device) ([]queen.LogLine, error) {
+	archive, live, err := spool.ReadDevice(d)
+	if err != nil {
+		return nil, err
+	}
+	return queen.MergeLog(queen.LogLines(archive), queen.LogLines(live)), nil
 }

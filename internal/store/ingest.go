@@ -10,9 +10,9 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/cohesix/cohesix/internal/blockdev"
 	"github.com/cohesix/cohesix/internal/queen"
 	"github.com/cohesix/cohesix/internal/spool"
-	"github.com/cohesix/cohesix/internal/syncfile"
 )
 
 // IngestSpoolName is the telemetry ingest spool's file name inside the
@@ -46,7 +46,6 @@ const compactChunk = spool.MaxRecord / 2
 // Record is called under the namespace's ingest lock; mu guards the rest.
 type IngestStore struct {
 	mu        sync.Mutex
-	dir       string
 	sp        *spool.Spool          // guarded by mu
 	devices   []*queen.IngestDevice // guarded by mu; creation order
 	compactAt int64
@@ -64,10 +63,26 @@ func OpenIngestStore(dir string, compactAt int64) (st *IngestStore, devices []qu
 	if err != nil {
 		return nil, nil, "", err
 	}
+	return openIngest(sp, recs, t, compactAt)
+}
+
+// OpenIngestDevice is OpenIngestStore on a device region (a disk and no
+// state dir: seL4). The spool is compacted before it passes half a half's
+// room, whatever compactAt says: persistence.ingest_bytes is sized so
+// that what ingest holds live fits under it.
+func OpenIngestDevice(d blockdev.Device, compactAt int64) (st *IngestStore, devices []queen.IngestDevice, torn string, err error) {
+	sp, recs, t, err := spool.OpenDevice(d)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("ingest spool device: %w", err)
+	}
+	return openIngest(sp, recs, t, min(compactAt, sp.Capacity()/2))
+}
+
+func openIngest(sp *spool.Spool, recs [][]byte, t *spool.Torn, compactAt int64) (st *IngestStore, devices []queen.IngestDevice, torn string, err error) {
 	if t != nil {
 		torn = fmt.Sprintf("ingest spool torn tail truncated offset=%d dropped_bytes=%d reason=%s", t.Offset, t.Dropped, t.Reason)
 	}
-	st = &IngestStore{dir: dir, sp: sp, compactAt: compactAt}
+	st = &IngestStore{sp: sp, compactAt: compactAt}
 	for i, b := range recs {
 		var r ingestRec
 		if err := json.Unmarshal(b, &r); err != nil {
@@ -167,13 +182,14 @@ func (st *IngestStore) apply(r ingestRec) {
 	}
 }
 
-// compact rewrites the spool as the live segments alone: a new file,
-// fsynced, renamed over the old one, and the directory fsynced.
+// compact rewrites the spool as the live segments alone (spool.Rewrite:
+// a file is written, synced and renamed over the old one; a device spool
+// writes its other half).
 func (st *IngestStore) compact() error {
-	var buf []byte
+	var recs [][]byte
 	add := func(r ingestRec) {
 		b, _ := json.Marshal(r)
-		buf = spool.Encode(buf, b)
+		recs = append(recs, b)
 	}
 	for _, d := range st.devices {
 		add(ingestRec{Kind: "dev", Device: d.ID, N: d.Next})
@@ -186,31 +202,8 @@ func (st *IngestStore) compact() error {
 			}
 		}
 	}
-	path := filepath.Join(st.dir, IngestSpoolName)
-	tmp := path + ".compact"
-	if err := writeSynced(tmp, buf); err != nil {
+	if err := st.sp.Rewrite("", recs); err != nil {
 		return fmt.Errorf("compact ingest spool: %w", err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("compact ingest spool: %w", err)
-	}
-	if d, err := os.Open(st.dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	st.sp.Close()
-	sp, _, _, err := spool.Open(path)
-	if err != nil {
-		return err
-	}
-	st.sp = sp
 	return nil
-}
-
-func writeSynced(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	return syncfile.WriteClose(f, b)
 }

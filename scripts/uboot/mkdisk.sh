@@ -4,7 +4,7 @@
 #   OUTDIR/cohesix.uimg  uImage (mkimage: arm64, raw ELF-loader binary,
 #                        load = entry = the ELF-loader's start address)
 #   OUTDIR/boot.scr      fatload + bootm script, found by U-Boot's distro boot
-#   OUTDIR/disk.img      (PLATFORM qemu, the default) 32 MiB MBR disk, one FAT
+#   OUTDIR/disk.img      (PLATFORM qemu, the default) 64 MiB MBR disk, one FAT
 #                        partition holding both; built with mtools, no mounts
 # Needs u-boot-tools (mkimage), mtools, binutils-aarch64-linux-gnu.
 # PLATFORM pi4: no disk image; the files go onto the SD card's FAT partition
@@ -36,13 +36,16 @@ EOC
 mkimage -A arm64 -O linux -T script -C none -d "$out/boot.cmd" "$out/boot.scr" >/dev/null
 rm -f "$out/cohesix.bin"
 [ "$plat" = pi4 ] && exit 0
-rm -f "$out/disk.img" && truncate -s 32M "$out/disk.img"
+# 64 MiB: the root task also takes this virtio-blk disk as its store disk and refuses one smaller
+# than every store the manifest sizes (hive.DiskBlocks, about 39 MB; qemu-uboot-run.sh boots it
+# with snapshot=on, so the stores never reach the FAT on the host).
+rm -f "$out/disk.img" && truncate -s 64M "$out/disk.img"
 # MBR: one bootable FAT32-LBA partition from sector 2048 to the end.
 python3 - "$out/disk.img" <<'EOPY'
 import struct, sys
 with open(sys.argv[1], "r+b") as f:
     f.seek(446)
-    f.write(struct.pack("<B3sB3sII", 0x80, b"\xfe\xff\xff", 0x0C, b"\xfe\xff\xff", 2048, 32 * 2048 - 2048))
+    f.write(struct.pack("<B3sB3sII", 0x80, b"\xfe\xff\xff", 0x0C, b"\xfe\xff\xff", 2048, 64 * 2048 - 2048))
     f.seek(510)
     f.write(b"\x55\xaa")
 EOPY
