@@ -413,7 +413,12 @@ func TestTagWindow(t *testing.T) {
 			cli.Write(frame(tTgetattr, tag, uint32(1), uint64(0x7ff)))
 		}
 	}()
-	time.Sleep(200 * time.Millisecond)
+	// The first refusal is counted before its reply is written (held by
+	// the gate): wait for it rather than for a time a loaded machine may
+	// not keep.
+	for deadline := time.Now().Add(5 * time.Second); h.q.Pressure.Busy.Load() == busy && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	close(gate)
 	refused := 0
 	for range n {
