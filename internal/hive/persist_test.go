@@ -19,11 +19,19 @@ import (
 // durableHive starts a hive on dir with an 8-line log ring.
 func durableHive(t *testing.T, dir string) *Hive {
 	t.Helper()
+	return durableHiveOn(t, Options{StateDir: dir})
+}
+
+// durableHiveOn starts a hive with o's stores (a state dir or a disk), a
+// fake clock and an 8-line log ring.
+func durableHiveOn(t *testing.T, o Options) *Hive {
+	t.Helper()
 	cfg := queen.Default()
 	cfg.LogRingLines = 8
 	clock := &fakeClock{}
 	clock.ms.Store(epochMs)
-	h, err := New(Options{Clock: clock, StateDir: dir, Queen: &cfg})
+	o.Clock, o.Queen = clock, &cfg
+	h, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,18 +134,7 @@ func TestLogSpoolBoundedOnDisk(t *testing.T) {
 // once, numbered without gaps, and a restart shows the newest lines.
 func TestLogSpoolCompactsOnDisk(t *testing.T) {
 	disk := blockdev.NewMem(generated.PersistenceBlockBytes, DiskBlocks())
-	open := func() *Hive {
-		t.Helper()
-		cfg := queen.Default()
-		cfg.LogRingLines = 8
-		clock := &fakeClock{}
-		clock.ms.Store(epochMs)
-		h, err := New(Options{Clock: clock, Disk: disk, Queen: &cfg})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return h
-	}
+	open := func() *Hive { return durableHiveOn(t, Options{Disk: disk}) }
 	h := open()
 	compactAt := store.LogCompactBytes(h.q.Config()) // under half a half's room here
 	n := int(compactAt/100) + 100
