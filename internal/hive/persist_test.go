@@ -82,14 +82,7 @@ func TestLogSpoolCompactsAndRestores(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := userLines(log); !slices.Equal(got, want) {
-		t.Fatalf("durable log has %d user lines; want the %d appended, in order", len(got), len(want))
-	}
-	for i := 1; i < len(log); i++ {
-		if log[i].N != log[i-1].N+1 {
-			t.Fatalf("line %d numbered %d after %d", i, log[i].N, log[i-1].N)
-		}
-	}
+	checkDurableLog(t, log, want)
 
 	h = durableHive(t, dir)
 	defer h.Close()
@@ -155,6 +148,19 @@ func TestLogSpoolCompactsOnDisk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkDurableLog(t, log, want)
+	h = open()
+	defer h.Close()
+	after := h.q.Snapshot().Log
+	if i := slices.Index(after, ring[len(ring)-1]); i < 0 || !slices.Equal(after[:i+1], ring[len(ring)-i-1:]) {
+		t.Fatalf("ring after restart %q;\nwant it to start with the newest lines of %q", after, ring)
+	}
+}
+
+// checkDurableLog: the durable log holds the user lines want, in order,
+// and every line once, numbered without gaps.
+func checkDurableLog(t *testing.T, log []queen.LogLine, want []string) {
+	t.Helper()
 	if got := userLines(log); !slices.Equal(got, want) {
 		t.Fatalf("durable log has %d user lines; want the %d appended, in order", len(got), len(want))
 	}
@@ -162,11 +168,5 @@ func TestLogSpoolCompactsOnDisk(t *testing.T) {
 		if log[i].N != log[i-1].N+1 {
 			t.Fatalf("line %d numbered %d after %d", i, log[i].N, log[i-1].N)
 		}
-	}
-	h = open()
-	defer h.Close()
-	after := h.q.Snapshot().Log
-	if i := slices.Index(after, ring[len(ring)-1]); i < 0 || !slices.Equal(after[:i+1], ring[len(ring)-i-1:]) {
-		t.Fatalf("ring after restart %q;\nwant it to start with the newest lines of %q", after, ring)
 	}
 }
