@@ -566,25 +566,28 @@ func paced(b *testing.B, workers, total int, interval time.Duration, do func() e
 const floodWorkers = 2 * (generated.GatewayBrokerTelemetryQueue + generated.GatewayBrokerWorkers)
 
 // floodPause is how long a flood worker waits after a 429 before its
-// next push: far under Retry-After, so the flood stays over capacity,
-// but not a spin, which on a small machine measures the CPU the
-// spinning clients take, not the broker's scheduling.
+// next push: far under Retry-After (the flood ignores it, as a hostile
+// or broken client would), but not a spin, which on a small machine
+// measures the CPU the spinning clients take, not the broker's
+// scheduling.
 const floodPause = 10 * time.Millisecond
 
 // BenchmarkGatewayControlUnderFlood: control requests (GET /v1/fs/ls
 // ?path=/proc, not cached) one at a time, b.N of them, while
 // floodWorkers goroutines push device-fulls of telemetry as fast as the
-// gateway takes them (floodPause after a 429); control p50/p99 and the
-// telemetry answers (200s and 429s) are reported. Any other telemetry
-// answer fails the run. Then the same flood and control requests against
-// a bare net/http server in this process (the ceiling): it admits as many
-// pushes as the broker holds (its workers plus its telemetry queue), reads
-// and drops each body and holds its slot so that it accepts pushes at the
-// rate the gateway did (the same 200s and 429s, so the same flood),
-// answers 429 past that, and answers ls with the bytes the gateway gave:
-// what control requests cost when nothing but HTTP and the flood's own CPU
-// stand in their way. The ceiling's control requests are paced to the
-// gateway run's rate, so the flood lasts as long.
+// gateway takes them (floodPause after a 429, ignoring Retry-After);
+// control p50/p99 and the telemetry answers (200s and 429s) are
+// reported. Any other telemetry answer fails the run. Then the same flood
+// and control requests against a bare net/http server in this process
+// (the ceiling): it admits as many pushes as the broker holds (its
+// workers plus its telemetry queue), reads and drops each body and holds
+// its slot so that it accepts pushes at the rate the gateway did,
+// answers 429 past that with the gateway's rule for a connection that
+// ignores Retry-After (its next 429 waits until then, P112), and answers
+// ls with the bytes the gateway gave: what control requests cost when
+// nothing but HTTP and the flood's own CPU stand in their way. The
+// ceiling's control requests are paced to the gateway run's rate, so the
+// flood lasts as long.
 func BenchmarkGatewayControlUnderFlood(b *testing.B) {
 	bin := binaries(b, "roottask", "cmd/hive-gateway")
 	rt := startRootTask(b, bin, false)
@@ -599,7 +602,11 @@ func BenchmarkGatewayControlUnderFlood(b *testing.B) {
 	b.StopTimer()
 	slots := generated.GatewayBrokerWorkers + generated.GatewayBrokerTelemetryQueue
 	hold := g.wall * time.Duration(slots) / time.Duration(max(g.ok, 1))
-	bare := httptest.NewServer(bareFloodHandler(b, ls, slots, hold))
+	bare := httptest.NewUnstartedServer(bareFloodHandler(b, ls, slots, hold))
+	bare.Config.ConnContext = func(ctx context.Context, _ net.Conn) context.Context {
+		return context.WithValue(ctx, bareConnKey{}, new(atomic.Int64))
+	}
+	bare.Start()
 	b.Cleanup(bare.Close)
 	bc, err := gatewayclient.New(bare.URL, gatewayclient.Options{HTTP: &http.Client{Transport: func() *http.Transport {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -685,9 +692,14 @@ func controlUnderFlood(b *testing.B, gc *gatewayclient.Client, pace time.Duratio
 	return floodRun{lat: lat, wall: wall, ok: ok.Load(), overflow: overflow.Load()}
 }
 
+// bareConnKey finds a ceiling connection's Retry-After time (Unix ns).
+type bareConnKey struct{}
+
 // bareFloodHandler is the ceiling's server: up to slots pushes at once,
 // each read, dropped and answered once hold has passed since it arrived,
-// 429 past that; ls answered with ls's bytes.
+// 429 with Retry-After: 1 past that, held until the last one's second
+// has passed when the connection comes back sooner (the gateway's rule);
+// ls answered with ls's bytes.
 func bareFloodHandler(b *testing.B, ls gatewayapi.Response, slots int, hold time.Duration) http.Handler {
 	lsBody, err := json.Marshal(ls)
 	if err != nil {
@@ -700,6 +712,13 @@ func bareFloodHandler(b *testing.B, ls gatewayapi.Response, slots int, hold time
 		case held <- struct{}{}:
 			defer func() { <-held }()
 		default:
+			retryAt := r.Context().Value(bareConnKey{}).(*atomic.Int64)
+			select {
+			case <-time.After(time.Until(time.Unix(0, retryAt.Load()))):
+			case <-r.Context().Done():
+				return
+			}
+			retryAt.Store(time.Now().Add(time.Second).UnixNano())
 			w.Header().Set("Retry-After", "1")
 			http.Error(w, `{"status":429}`, http.StatusTooManyRequests)
 			return

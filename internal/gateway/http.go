@@ -139,6 +139,12 @@ func checkContentType(r *http.Request, want ...string) error {
 	return bad(gatewayapi.CodeBadRequest, "Content-Type %q is not %s", clipForLog(r.Header.Get("Content-Type")), strings.Join(want, " or "))
 }
 
+// overloaded answers 429: the class is full, retry after wait.
+func overloaded(w http.ResponseWriter, wait time.Duration) {
+	retryAfter(w, wait)
+	problem(w, http.StatusTooManyRequests, gatewayapi.CodeOverloaded, "the gateway's queue for this class is full")
+}
+
 // upstreamError answers an error that is not a hive refusal: 503, 429,
 // 504 or 403, each with its Problem.
 func (s *Server) upstreamError(w http.ResponseWriter, err error) {
@@ -149,8 +155,7 @@ func (s *Server) upstreamError(w http.ResponseWriter, err error) {
 		retryAfter(w, un.retryAfter)
 		problem(w, http.StatusServiceUnavailable, gatewayapi.CodeUnavailable, "the hive is unreachable; the gateway is reconnecting")
 	case errors.Is(err, broker.ErrOverflow):
-		retryAfter(w, s.broker.RetryAfter())
-		problem(w, http.StatusTooManyRequests, gatewayapi.CodeOverloaded, "the gateway's queue for this class is full")
+		overloaded(w, s.broker.RetryAfter())
 	case errors.Is(err, broker.ErrDeadline), errors.Is(err, context.DeadlineExceeded):
 		problem(w, http.StatusGatewayTimeout, gatewayapi.CodeDeadline, "the hive did not answer before the broker's deadline")
 	case errors.As(err, &at):

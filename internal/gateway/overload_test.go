@@ -1,14 +1,21 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/gateway/broker"
@@ -119,5 +126,70 @@ func TestDeadlineIs504(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusGatewayTimeout || p.Code != gatewayapi.CodeDeadline {
 		t.Fatalf("GET ls with a stuck hive = %d %+v; want 504 deadline", resp.StatusCode, p)
+	}
+}
+
+// A push refused with 429 and sent again on the same connection before
+// its Retry-After has passed gets its next 429 only once it has: a client
+// that ignores Retry-After is answered once per Retry-After, not once per
+// round trip. Other connections, and the same one once Retry-After has
+// passed, are answered at once.
+func TestPushRetriedEarlyWaitsForRetryAfter(t *testing.T) {
+	s, err := New(Config{Hive9P: "127.0.0.1:1", Dial: func(string, string, string, time.Duration) (*nineclient.Client, error) {
+		return nil, errors.New("stub hive: refused")
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every push slot streaming and the waiting room full: the next push
+	// is refused at once.
+	for range cap(s.pushSlots) {
+		s.pushSlots <- struct{}{}
+	}
+	s.pushWaiting.Store(generated.GatewayBrokerTelemetryQueue)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, ln) }()
+	defer func() { cancel(); <-served }()
+
+	oneConn := func() *http.Client {
+		return &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1, MaxIdleConnsPerHost: 1}}
+	}
+	url := "http://" + ln.Addr().String() + gatewayapi.PathTelemetry + "/gpu0"
+	push := func(c *http.Client) (time.Duration, time.Time) {
+		t.Helper()
+		resp, err := c.Post(url, "application/x-ndjson", strings.NewReader(`{"seq":1}`+"\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(io.Discard, resp.Body)
+		secs, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+		if resp.StatusCode != http.StatusTooManyRequests || err != nil || secs < 1 {
+			t.Fatalf("push: HTTP %d Retry-After %q; want 429 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+		return time.Duration(secs) * time.Second, time.Now()
+	}
+	held := func() int { return int(testutil.ToFloat64(s.metrics.pushHeld)) }
+
+	a := oneConn()
+	wait, told := push(a)
+	if _, answered := push(a); answered.Sub(told) < wait || held() != 1 {
+		t.Errorf("a push retried at once on the same connection was answered %s after Retry-After %s was given (held %d); want no sooner, held 1",
+			answered.Sub(told), wait, held())
+	}
+	push(oneConn())
+	if held() != 1 {
+		t.Errorf("a push on another connection was held (held %d); want only the early retry held", held())
+	}
+	wait, _ = push(a) // the held retry's 429 set a new Retry-After
+	time.Sleep(wait)
+	push(a)
+	if held() != 2 {
+		t.Errorf("held %d; want 2: the retry right after a 429 (held), none after waiting Retry-After", held())
 	}
 }

@@ -206,7 +206,20 @@ func (s *Server) httpServer() *http.Server {
 		MaxHeaderBytes:    generated.GatewayMaxBodyBytes * 4,
 		ErrorLog:          s.log,
 		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12},
+		ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
+			return context.WithValue(ctx, connKey{}, new(connState))
+		},
 	}
+}
+
+// connKey finds a request's connState in its context.
+type connKey struct{}
+
+// connState is what the gateway remembers of one client connection.
+type connState struct {
+	// retryAt is when the connection was last told it may push again
+	// (Retry-After of a 429), in Unix nanoseconds.
+	retryAt atomic.Int64
 }
 
 // Serve answers on ln until ctx ends or Close.

@@ -43,13 +43,41 @@ func (s *Server) pushAdmitted(route string, h http.HandlerFunc) http.HandlerFunc
 		case s.pushSlots <- struct{}{}:
 		default:
 			if !s.awaitPushSlot(r) {
-				s.upstreamError(w, broker.ErrOverflow)
+				s.refusePush(w, r)
 				return
 			}
 		}
 		defer func() { <-s.pushSlots }()
 		h(w, r)
 	}
+}
+
+// refusePush answers a push no slot is free for: 429 with Retry-After,
+// which the connection is held to (P112). A push sent again on the same
+// connection before its Retry-After has passed ignored it, and its 429
+// waits until then: a client that retries at once gets an answer per
+// Retry-After, not per round trip, so a flood of retries cannot take the
+// CPU an operator's control requests need. A client that honours
+// Retry-After never waits here, and other connections are not affected.
+func (s *Server) refusePush(w http.ResponseWriter, r *http.Request) {
+	st, _ := r.Context().Value(connKey{}).(*connState)
+	if st != nil {
+		if early := time.Until(time.Unix(0, st.retryAt.Load())); early > 0 {
+			s.metrics.pushHeld.Inc()
+			t := time.NewTimer(early)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+				return // the client went away: nothing to answer
+			}
+		}
+	}
+	wait := s.broker.RetryAfter()
+	if st != nil {
+		st.retryAt.Store(time.Now().Add(wait).UnixNano())
+	}
+	overloaded(w, wait)
 }
 
 // awaitPushSlot waits for a push slot in the bounded waiting room.
