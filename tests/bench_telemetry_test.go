@@ -193,17 +193,28 @@ func tcpServer() (net.Listener, error) {
 // tests, so the baseline crosses processes as the root task's 9P does.
 const baselineEnv = "COHESIX_TCP_BASELINE_SERVER"
 
-// TestMain runs the baseline server when asked (see startTCPServer).
+// childServers are the servers this test binary runs as a child process
+// instead of running tests, by environment variable; each is given that
+// variable's value.
+var childServers = map[string]func(string) (net.Listener, error){
+	baselineEnv:  func(string) (net.Listener, error) { return tcpServer() },
+	bareProxyEnv: bareProxy,
+}
+
+// TestMain runs a child server when asked (see startChild): it prints
+// the server's address and serves until its stdin closes.
 func TestMain(m *testing.M) {
-	if os.Getenv(baselineEnv) != "" {
-		l, err := tcpServer()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
+	for env, serve := range childServers {
+		if v := os.Getenv(env); v != "" {
+			l, err := serve(v)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			fmt.Println(l.Addr())
+			io.Copy(io.Discard, os.Stdin) // serve until the benchmark closes our stdin
+			os.Exit(0)
 		}
-		fmt.Println(l.Addr())
-		io.Copy(io.Discard, os.Stdin) // serve until the benchmark closes our stdin
-		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }
@@ -211,9 +222,14 @@ func TestMain(m *testing.M) {
 // startTCPServer runs tcpServer in a child process (this test binary) and
 // returns its address: the root task is a separate process too, so both
 // sides of the comparison pay the same cross-process wake-ups.
-func startTCPServer(b *testing.B) string {
+func startTCPServer(b *testing.B) string { return startChild(b, baselineEnv, "1") }
+
+// startChild runs this test binary as the child server env names, given
+// value, and returns its address; the server ends with the benchmark.
+func startChild(b *testing.B, env, value string) string {
 	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), baselineEnv+"=1")
+	cmd.Env = append(os.Environ(), env+"="+value)
+	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		b.Fatal(err)
@@ -228,7 +244,7 @@ func startTCPServer(b *testing.B) string {
 	b.Cleanup(func() { in.Close(); cmd.Wait() })
 	addr, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil {
-		b.Fatalf("baseline server: %v", err)
+		b.Fatalf("%s server: %v", env, err)
 	}
 	return strings.TrimSpace(addr)
 }

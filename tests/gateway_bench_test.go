@@ -34,8 +34,9 @@ import (
 // both separate processes on loopback, as deployed. They run only with
 // -bench:
 //
-//	go test ./tests -run '^$' -bench BenchmarkGatewayTelemetry/1MB -benchtime 5x
-//	go test ./tests -run '^$' -bench BenchmarkGatewayTelemetry/1024MB -benchtime 1x
+//	go test ./tests -run '^$' -bench 'BenchmarkGatewayTelemetry$/1MB' -benchtime 5x
+//	go test ./tests -run '^$' -bench 'BenchmarkGatewayTelemetry$/1024MB' -benchtime 1x
+//	go test ./tests -run '^$' -bench 'BenchmarkGatewayTelemetryBareProxy/(10|100)MB' -benchtime 1x
 //	go test ./tests -run '^$' -bench BenchmarkGatewayTelemetryStream -benchtime 1x
 //	go test ./tests -run '^$' -bench BenchmarkGatewayCat -benchtime 20000x
 //	go test ./tests -run '^$' -bench BenchmarkGatewayControlUnderFlood -benchtime 2000x
@@ -213,14 +214,32 @@ type p7Side struct {
 // every pulled segment must equal, byte for byte, what the other side
 // stored of the same body. MB/s counts body bytes (10^6 B/s). The
 // gateway's peak RSS (VmHWM of its process) is reported: it holds one
-// segment of a push at a time.
-func BenchmarkGatewayTelemetry(b *testing.B) {
+// segment of a push at a time. p7WarmRounds rounds go first, not
+// counted, so a run measures the steady state of the processes, not
+// their first connections and buffers.
+func BenchmarkGatewayTelemetry(b *testing.B) { p7Bench(b, false) }
+
+// BenchmarkGatewayTelemetryBareProxy is BenchmarkGatewayTelemetry with
+// the pulls made through bareProxy instead of the gateway (pushes still
+// go through the gateway): P7's proxy ceiling, what any HTTP hop in
+// front of the hive costs a pull on this host. Run beside it, its
+// pull_gw/9p is the bare proxy's.
+func BenchmarkGatewayTelemetryBareProxy(b *testing.B) { p7Bench(b, true) }
+
+func p7Bench(b *testing.B, viaBare bool) {
 	bin := binaries(b, "roottask", "cmd/hive-gateway")
 	for _, size := range []int{1 << 20, 10 << 20, 100 << 20, 1 << 30} {
 		b.Run(fmt.Sprintf("%dMB", size>>20), func(b *testing.B) {
 			rt := startRootTask(b, bin, false)
 			gw := startBenchGateway(b, bin, rt)
 			gc := gw.client(b, 1)
+			pc := gc
+			if viaBare {
+				var err error
+				if pc, err = gatewayclient.New("http://"+startChild(b, bareProxyEnv, rt.NinePAddr), gatewayclient.Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
 			pl, err := rt.nine(b, ticket.RoleQueen, "").Pipeline()
 			if err != nil {
 				b.Fatal(err)
@@ -228,13 +247,21 @@ func BenchmarkGatewayTelemetry(b *testing.B) {
 			defer pl.Close()
 			round := newTelemetryRound(b)
 			var gwSide, nineSide p7Side
+			move := func(body []byte) {
+				nineSegs := p7Straight(b, pl, "p7-9p", body, &nineSide)
+				segs := p7GatewayPush(b, gc, "p7-gw", body, len(nineSegs), &gwSide)
+				p7Pull(b, pc, "p7-gw", segs, nineSegs, &gwSide)
+			}
+			for range p7WarmRounds {
+				move(round.body(size))
+			}
+			gwSide, nineSide = p7Side{}, p7Side{}
 			total := 0
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				for moved := 0; moved < size; {
 					body := round.body(size - moved)
-					nineSegs := p7Straight(b, pl, "p7-9p", body, &nineSide)
-					p7Gateway(b, gc, "p7-gw", body, nineSegs, &gwSide)
+					move(body)
 					moved += len(body)
 					total += len(body)
 				}
@@ -302,35 +329,42 @@ func p7Straight(b *testing.B, pl *nineclient.Pipeline, dev string, body []byte, 
 	return out
 }
 
-// p7Gateway pushes body to dev through the gateway and pulls the
-// segments back in one device read, checking them against what the
-// straight side stored.
-func p7Gateway(b *testing.B, gc *gatewayclient.Client, dev string, body []byte, want [][]byte, side *p7Side) {
-	ctx := context.Background()
+// p7GatewayPush pushes body to dev through the gateway and returns the
+// segments it made.
+func p7GatewayPush(b *testing.B, gc *gatewayclient.Client, dev string, body []byte, segs int, side *p7Side) []string {
 	t0 := time.Now()
-	res, err := gc.TelemetryPush(ctx, dev, "application/x-ndjson", bytes.NewReader(body))
+	res, err := gc.TelemetryPush(context.Background(), dev, "application/x-ndjson", bytes.NewReader(body))
 	if err != nil {
 		b.Fatalf("gateway push: %v", err)
 	}
-	t1 := time.Now()
-	if len(res.Segments) != len(want) {
-		b.Fatalf("gateway made %d segments of a round; Secure9P %d", len(res.Segments), len(want))
+	side.push += time.Since(t0)
+	if len(res.Segments) != segs {
+		b.Fatalf("gateway made %d segments of a round; Secure9P %d", len(res.Segments), segs)
 	}
-	// One device read, as coh telemetry pull --rest-url makes it.
-	spans, data, err := gc.TelemetryReadDevice(ctx, dev, res.Segments[0], 0, generated.ClientPoliciesCohTelemetryMaxTotalBytesPerDevice)
+	return res.Segments
+}
+
+// p7Pull pulls dev's segments segs in one device read from the first, as
+// coh telemetry pull --rest-url makes it, and checks them against what
+// the straight side stored.
+func p7Pull(b *testing.B, c *gatewayclient.Client, dev string, segs []string, want [][]byte, side *p7Side) {
+	t0 := time.Now()
+	spans, data, err := c.TelemetryReadDevice(context.Background(), dev, segs[0], 0, generated.ClientPoliciesCohTelemetryMaxTotalBytesPerDevice)
+	side.pull += time.Since(t0)
 	if err != nil || len(spans) != len(want) {
-		b.Fatalf("gateway device read: %d spans for %d segments, %v", len(spans), len(want), err)
+		b.Fatalf("%s device read: %d spans for %d segments, %v", c.URL(), len(spans), len(want), err)
 	}
 	for i, sp := range spans {
-		if sp.Seg != res.Segments[i] || !bytes.Equal(data[:sp.Len], want[i]) {
-			b.Fatalf("gateway segment %s (%d bytes) differs from the Secure9P one (%d bytes)", sp.Seg, sp.Len, len(want[i]))
+		if sp.Seg != segs[i] || !bytes.Equal(data[:sp.Len], want[i]) {
+			b.Fatalf("%s segment %s (%d bytes) differs from the Secure9P one (%d bytes)", c.URL(), sp.Seg, sp.Len, len(want[i]))
 		}
 		data = data[sp.Len:]
 		side.stored += sp.Len
 	}
-	side.push += t1.Sub(t0)
-	side.pull += time.Since(t1)
 }
+
+// p7WarmRounds is how many rounds each P7 run moves before it measures.
+const p7WarmRounds = 16
 
 // lineSource streams n bytes of telemetry lines without holding them.
 type lineSource struct {
