@@ -145,7 +145,7 @@ type telemetryRound struct {
 
 // newTelemetryRound measures the round: lines of gpu-telemetry-like
 // ndjson with escapes, cut by the same Segmenter the gateway and coh use.
-func newTelemetryRound(b *testing.B) *telemetryRound {
+func newTelemetryRound(b testing.TB) *telemetryRound {
 	r := &telemetryRound{}
 	r.line = r.nextLine()
 	var probe bytes.Buffer
@@ -165,7 +165,7 @@ func newTelemetryRound(b *testing.B) *telemetryRound {
 }
 
 // payloadLen is the payload bytes of envelope records.
-func payloadLen(b *testing.B, recs [][]byte) int {
+func payloadLen(b testing.TB, recs [][]byte) int {
 	n := 0
 	for _, rec := range recs {
 		i := bytes.Index(rec, []byte(`"payload":"`))

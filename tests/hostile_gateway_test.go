@@ -1,0 +1,127 @@
+package tests
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cohesix/cohesix/generated"
+	"github.com/cohesix/cohesix/internal/gateway"
+	"github.com/cohesix/cohesix/internal/gatewayapi"
+	"github.com/cohesix/cohesix/internal/gatewayclient"
+	"github.com/cohesix/cohesix/internal/ticket"
+)
+
+// A telemetry flood that ignores Retry-After (floodWorkers clients each
+// pushing again floodPause after a 429, over more connections than the
+// gateway has push slots and waiting room) does not shut an operator
+// out: while it runs, ls /proc answers OK and a device pull brings back,
+// byte for byte, what the hive holds. The flood's early retries are held
+// until their Retry-After (P112) and counted in /metrics; no flood
+// request gets anything but 200 or 429.
+func TestHostilePushFloodLeavesOperatorServed(t *testing.T) {
+	rt := startRootTask(t, binaries(t, "roottask"), false)
+	g := startGateway(t, gateway.Config{Hive9P: rt.NinePAddr, Token: gwToken})
+	client := func(conns int) *gatewayclient.Client {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConns, tr.MaxIdleConnsPerHost = conns, conns
+		c, err := gatewayclient.New(g.URL, gatewayclient.Options{Token: gwToken, HTTP: &http.Client{Transport: tr, Timeout: time.Minute}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	op, flood := client(1), client(floodWorkers)
+	ctx := context.Background()
+	round := newTelemetryRound(t)
+	body := round.body(round.perSeg * round.segs * len(round.line))
+	pushed, err := op.TelemetryPush(ctx, "operator", "application/x-ndjson", bytes.NewReader(body))
+	if err != nil || len(pushed.Segments) == 0 {
+		t.Fatalf("operator push before the flood: %+v, %v", pushed, err)
+	}
+
+	floodCtx, stop := context.WithCancel(ctx)
+	var overflow atomic.Int64
+	var wg sync.WaitGroup
+	var floodErr atomic.Pointer[error]
+	for w := range floodWorkers {
+		wg.Go(func() {
+			dev := fmt.Sprintf("flood-%d", w%(generated.ClientPoliciesCohTelemetryMaxDevices-1)) // and the operator's
+			for floodCtx.Err() == nil {
+				_, err := flood.TelemetryPush(floodCtx, dev, "application/x-ndjson", bytes.NewReader(body))
+				switch {
+				case err == nil, floodCtx.Err() != nil:
+				case gatewayclient.IsStatus(err, http.StatusTooManyRequests):
+					overflow.Add(1)
+					time.Sleep(floodPause)
+				default:
+					floodErr.CompareAndSwap(nil, &err)
+				}
+			}
+		})
+	}
+	defer func() {
+		stop()
+		wg.Wait()
+		if e := floodErr.Load(); e != nil {
+			t.Errorf("a flood push got neither 200 nor 429: %v", *e)
+		}
+	}()
+	// The flood is over capacity once some of its retries are held.
+	deadline := time.Now().Add(time.Minute)
+	for overflow.Load() == 0 || earlyRetries(t, g) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("after a minute of flood: %d 429s, %d early retries held; want both", overflow.Load(), earlyRetries(t, g))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	for i := range 20 {
+		r, err := op.Ls(ctx, "/proc")
+		if err != nil || r.Status != gatewayapi.StatusOK {
+			t.Fatalf("operator ls /proc %d under the flood: %+v, %v", i, r, err)
+		}
+	}
+	spans, data, err := op.TelemetryReadDevice(ctx, "operator", pushed.Segments[0], 0, generated.ClientPoliciesCohTelemetryMaxTotalBytesPerDevice)
+	if err != nil || len(spans) != len(pushed.Segments) {
+		t.Fatalf("operator device pull under the flood: %d spans for %d segments, %v", len(spans), len(pushed.Segments), err)
+	}
+	pl, err := rt.nine(t, ticket.RoleQueen, "").Pipeline()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pl.Close()
+	for i, sp := range spans {
+		want, _, err := pl.ReadFile(generated.ClientPoliciesCohTelemetryRoot+"/operator/seg/"+sp.Seg, 0, generated.ClientPoliciesCohTelemetryMaxBytesPerSegment)
+		if err != nil || sp.Seg != pushed.Segments[i] || !bytes.Equal(data[:sp.Len], want) {
+			t.Fatalf("segment %s pulled under the flood (%d bytes) is not what the hive holds (%d bytes, %v)", sp.Seg, sp.Len, len(want), err)
+		}
+		data = data[sp.Len:]
+	}
+}
+
+// earlyRetries reads cohesix_gateway_push_retry_early_total from /metrics.
+func earlyRetries(t *testing.T, g *gw) int {
+	t.Helper()
+	r := g.do(t, http.MethodGet, gatewayapi.PathMetrics, nil, "")
+	sc := bufio.NewScanner(bytes.NewReader(r.Body))
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "cohesix_gateway_push_retry_early_total "); ok {
+			n, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("metrics line %q: %v", sc.Text(), err)
+			}
+			return int(n)
+		}
+	}
+	t.Fatalf("no cohesix_gateway_push_retry_early_total in /metrics (HTTP %d)", r.Status)
+	return 0
+}
