@@ -80,7 +80,7 @@ func FuzzDirents(f *testing.F) {
 	f.Add(append(append(ent(".", 1), ent("..", 2)...), ent("seg-1", 3)...))
 	f.Add(ent("x", 9)[:20])
 	f.Fuzz(func(t *testing.T, b []byte) {
-		names, _, err := appendDirents(nil, b)
+		names, _, _, err := appendDirents(nil, b)
 		if err != nil {
 			return
 		}
@@ -92,8 +92,9 @@ func FuzzDirents(f *testing.F) {
 	})
 }
 
-// TestAppendDirents: entries decode in order without . and .., and the
-// offset to read on from is the last entry's.
+// TestAppendDirents: entries decode in order without . and .., the
+// offset to read on from is the last entry's, and the longest name is
+// measured in the same walk.
 func TestAppendDirents(t *testing.T) {
 	var b []byte
 	for i, name := range []string{".", "..", "seg-1", "seg-2"} {
@@ -103,11 +104,11 @@ func TestAppendDirents(t *testing.T) {
 		b = binary.LittleEndian.AppendUint16(b, uint16(len(name)))
 		b = append(b, name...)
 	}
-	names, off, err := appendDirents(nil, b)
-	if err != nil || len(names) != 2 || names[0] != "seg-1" || names[1] != "seg-2" || off != 4 {
-		t.Fatalf("appendDirents = %q, %d, %v", names, off, err)
+	names, off, longest, err := appendDirents(nil, b)
+	if err != nil || len(names) != 2 || names[0] != "seg-1" || names[1] != "seg-2" || off != 4 || longest != len("seg-1") {
+		t.Fatalf("appendDirents = %q, %d, longest %d, %v", names, off, longest, err)
 	}
-	if _, _, err := appendDirents(nil, b[:len(b)-1]); err == nil {
+	if _, _, _, err := appendDirents(nil, b[:len(b)-1]); err == nil {
 		t.Fatal("a cut entry decoded")
 	}
 }

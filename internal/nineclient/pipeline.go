@@ -769,7 +769,6 @@ type listing struct {
 	buf            []byte
 	off            uint64
 	names          []string
-	longestName    int
 }
 
 // list starts reading dir in f's open exchange.
@@ -809,10 +808,11 @@ func (l *listing) finish(f *flat) ([]string, error) {
 			return l.names, nil
 		}
 		var err error
-		if l.names, l.off, err = appendDirents(l.names, l.buf[:l.rd.n]); err != nil {
+		var longest int
+		if l.names, l.off, longest, err = appendDirents(l.names, l.buf[:l.rd.n]); err != nil {
 			return nil, err
 		}
-		if len(l.buf)-l.rd.n >= direntMax && longestName(l.buf[:l.rd.n]) <= generated.Secure9pWalkComponentMaxBytes {
+		if len(l.buf)-l.rd.n >= direntMax && longest <= generated.Secure9pWalkComponentMaxBytes {
 			return l.names, nil
 		}
 		l.walk, l.open = &call{}, &call{}
@@ -825,37 +825,26 @@ func (l *listing) finish(f *flat) ([]string, error) {
 	}
 }
 
-// longestName is the longest name among Rreaddir entries b (appendDirents
-// has checked their framing).
-func longestName(b []byte) int {
-	longest := 0
-	for len(b) >= 24 {
-		n := int(binary.LittleEndian.Uint16(b[22:]))
-		longest = max(longest, n)
-		b = b[min(len(b), 24+n):]
-	}
-	return longest
-}
-
 // appendDirents decodes Rreaddir entries (qid[13] offset[8] type[1]
-// name[s]) onto names and returns the offset to read on from.
-func appendDirents(names []string, b []byte) ([]string, uint64, error) {
-	var off uint64
+// name[s]) onto names and returns the offset to read on from and the
+// longest name's length (dot entries included).
+func appendDirents(names []string, b []byte) (_ []string, off uint64, longest int, _ error) {
 	for len(b) > 0 {
 		if len(b) < 24 {
-			return nil, 0, io.ErrUnexpectedEOF
+			return nil, 0, 0, io.ErrUnexpectedEOF
 		}
 		off = binary.LittleEndian.Uint64(b[13:])
 		n := int(binary.LittleEndian.Uint16(b[22:]))
 		if len(b) < 24+n {
-			return nil, 0, io.ErrUnexpectedEOF
+			return nil, 0, 0, io.ErrUnexpectedEOF
 		}
+		longest = max(longest, n)
 		if name := string(b[24 : 24+n]); name != "." && name != ".." {
 			names = append(names, name)
 		}
 		b = b[24+n:]
 	}
-	return names, off, nil
+	return names, off, longest, nil
 }
 
 // FileRead is one file of ReadFiles: read Path from Off into Buf (at most
