@@ -104,11 +104,17 @@ func startBenchGateway(b testing.TB, bin string, rt *rootTask) *benchGateway {
 // client is a gateway client with the bench token; concurrency is how
 // many requests it keeps connections for.
 func (g *benchGateway) client(b *testing.B, concurrency int) *gatewayclient.Client {
+	return pooledClient(b, g.url, benchToken, concurrency)
+}
+
+// pooledClient is a client of the gateway at url with token that keeps
+// conns connections open, for that many requests at once.
+func pooledClient(tb testing.TB, url, token string, conns int) *gatewayclient.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = concurrency, concurrency
-	c, err := gatewayclient.New(g.url, gatewayclient.Options{Token: benchToken, HTTP: &http.Client{Transport: tr}})
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = conns, conns
+	c, err := gatewayclient.New(url, gatewayclient.Options{Token: token, HTTP: &http.Client{Transport: tr}})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	return c
 }
@@ -642,14 +648,7 @@ func BenchmarkGatewayControlUnderFlood(b *testing.B) {
 	}
 	bare.Start()
 	b.Cleanup(bare.Close)
-	bc, err := gatewayclient.New(bare.URL, gatewayclient.Options{HTTP: &http.Client{Transport: func() *http.Transport {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConns, tr.MaxIdleConnsPerHost = floodWorkers+1, floodWorkers+1
-		return tr
-	}()}})
-	if err != nil {
-		b.Fatal(err)
-	}
+	bc := pooledClient(b, bare.URL, "", floodWorkers+1)
 	b.StartTimer()
 	c := controlUnderFlood(b, bc, g.wall/time.Duration(b.N))
 	b.StopTimer()
@@ -676,36 +675,13 @@ type floodRun struct {
 // back to back, or one every pace (latency from its scheduled time), so
 // that a faster server is measured under the flood for as long.
 func controlUnderFlood(b *testing.B, gc *gatewayclient.Client, pace time.Duration) floodRun {
-	round := newTelemetryRound(b)
-	body := round.body(round.perSeg * round.segs * len(round.line))
-	ctx, stop := context.WithCancel(context.Background())
-	var ok, overflow atomic.Int64
-	var floodErr atomic.Pointer[error]
-	var wg sync.WaitGroup
-	for w := range floodWorkers {
-		wg.Go(func() {
-			dev := fmt.Sprintf("flood-%d", w%generated.ClientPoliciesCohTelemetryMaxDevices)
-			for ctx.Err() == nil {
-				_, err := gc.TelemetryPush(ctx, dev, "application/x-ndjson", bytes.NewReader(body))
-				switch {
-				case err == nil:
-					ok.Add(1)
-				case gatewayclient.IsStatus(err, http.StatusTooManyRequests):
-					overflow.Add(1)
-					time.Sleep(floodPause)
-				case ctx.Err() != nil:
-				default:
-					floodErr.CompareAndSwap(nil, &err)
-				}
-			}
-		})
-	}
+	f := startPushFlood(b, gc, generated.ClientPoliciesCohTelemetryMaxDevices)
 	// Let the flood fill the telemetry queue first.
-	for overflow.Load() == 0 && ok.Load() < floodWorkers && floodErr.Load() == nil {
+	for f.overflow.Load() == 0 && f.ok.Load() < floodWorkers && f.err.Load() == nil {
 		time.Sleep(10 * time.Millisecond)
 	}
 	control := func() error {
-		r, err := gc.Ls(ctx, "/proc")
+		r, err := gc.Ls(context.Background(), "/proc")
 		if err == nil && r.Status != gatewayapi.StatusOK {
 			err = fmt.Errorf("ls /proc: %s", r.Ack)
 		}
@@ -718,12 +694,58 @@ func controlUnderFlood(b *testing.B, gc *gatewayclient.Client, pace time.Duratio
 	} else {
 		lat, wall = latencies(b, 1, b.N, control)
 	}
-	stop()
-	wg.Wait()
-	if e := floodErr.Load(); e != nil {
-		b.Fatalf("telemetry flood: %v", *e)
+	if err := f.end(); err != nil {
+		b.Fatalf("telemetry flood: %v", err)
 	}
-	return floodRun{lat: lat, wall: wall, ok: ok.Load(), overflow: overflow.Load()}
+	return floodRun{lat: lat, wall: wall, ok: f.ok.Load(), overflow: f.overflow.Load()}
+}
+
+// pushFlood is floodWorkers clients pushing device-fulls of telemetry
+// through one gateway client as fast as it takes them, each pushing
+// again floodPause after a 429 (ignoring Retry-After), until end.
+type pushFlood struct {
+	ok, overflow atomic.Int64          // pushes answered 200, 429
+	err          atomic.Pointer[error] // the first answer that was neither
+	stop         context.CancelFunc
+	wg           sync.WaitGroup
+}
+
+// startPushFlood starts a pushFlood over devs devices (flood-0...).
+func startPushFlood(tb testing.TB, c *gatewayclient.Client, devs int) *pushFlood {
+	round := newTelemetryRound(tb)
+	body := round.body(round.perSeg * round.segs * len(round.line))
+	ctx, stop := context.WithCancel(context.Background())
+	f := &pushFlood{stop: stop}
+	for w := range floodWorkers {
+		f.wg.Go(func() {
+			dev := fmt.Sprintf("flood-%d", w%devs)
+			for ctx.Err() == nil {
+				_, err := c.TelemetryPush(ctx, dev, "application/x-ndjson", bytes.NewReader(body))
+				switch {
+				case err == nil:
+					f.ok.Add(1)
+				case gatewayclient.IsStatus(err, http.StatusTooManyRequests):
+					f.overflow.Add(1)
+					time.Sleep(floodPause)
+				case ctx.Err() != nil:
+				default:
+					f.err.CompareAndSwap(nil, &err)
+				}
+			}
+		})
+	}
+	return f
+}
+
+// end stops the flood and returns the first answer that was neither 200
+// nor 429.
+func (f *pushFlood) end() error {
+	f.stop()
+	f.wg.Wait()
+	if e := f.err.Load(); e != nil {
+		return *e
+	}
+	return nil
 }
 
 // bareConnKey finds a ceiling connection's Retry-After time (Unix ns).

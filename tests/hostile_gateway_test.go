@@ -4,19 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/cohesix/cohesix/generated"
 	"github.com/cohesix/cohesix/internal/gateway"
 	"github.com/cohesix/cohesix/internal/gatewayapi"
-	"github.com/cohesix/cohesix/internal/gatewayclient"
 	"github.com/cohesix/cohesix/internal/ticket"
 )
 
@@ -30,17 +26,10 @@ import (
 func TestHostilePushFloodLeavesOperatorServed(t *testing.T) {
 	rt := startRootTask(t, binaries(t, "roottask"), false)
 	g := startGateway(t, gateway.Config{Hive9P: rt.NinePAddr, Token: gwToken})
-	client := func(conns int) *gatewayclient.Client {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConns, tr.MaxIdleConnsPerHost = conns, conns
-		c, err := gatewayclient.New(g.URL, gatewayclient.Options{Token: gwToken, HTTP: &http.Client{Transport: tr, Timeout: time.Minute}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	op, flood := client(1), client(floodWorkers)
-	ctx := context.Background()
+	op, flood := pooledClient(t, g.URL, gwToken, 1), pooledClient(t, g.URL, gwToken, floodWorkers)
+	// A gateway that stops answering fails the test, not hangs it.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
 	round := newTelemetryRound(t)
 	body := round.body(round.perSeg * round.segs * len(round.line))
 	pushed, err := op.TelemetryPush(ctx, "operator", "application/x-ndjson", bytes.NewReader(body))
@@ -48,38 +37,18 @@ func TestHostilePushFloodLeavesOperatorServed(t *testing.T) {
 		t.Fatalf("operator push before the flood: %+v, %v", pushed, err)
 	}
 
-	floodCtx, stop := context.WithCancel(ctx)
-	var overflow atomic.Int64
-	var wg sync.WaitGroup
-	var floodErr atomic.Pointer[error]
-	for w := range floodWorkers {
-		wg.Go(func() {
-			dev := fmt.Sprintf("flood-%d", w%(generated.ClientPoliciesCohTelemetryMaxDevices-1)) // and the operator's
-			for floodCtx.Err() == nil {
-				_, err := flood.TelemetryPush(floodCtx, dev, "application/x-ndjson", bytes.NewReader(body))
-				switch {
-				case err == nil, floodCtx.Err() != nil:
-				case gatewayclient.IsStatus(err, http.StatusTooManyRequests):
-					overflow.Add(1)
-					time.Sleep(floodPause)
-				default:
-					floodErr.CompareAndSwap(nil, &err)
-				}
-			}
-		})
-	}
+	// The operator's device and flood-0... stay within max_devices.
+	f := startPushFlood(t, flood, generated.ClientPoliciesCohTelemetryMaxDevices-1)
 	defer func() {
-		stop()
-		wg.Wait()
-		if e := floodErr.Load(); e != nil {
-			t.Errorf("a flood push got neither 200 nor 429: %v", *e)
+		if err := f.end(); err != nil {
+			t.Errorf("a flood push got neither 200 nor 429: %v", err)
 		}
 	}()
 	// The flood is over capacity once some of its retries are held.
 	deadline := time.Now().Add(time.Minute)
-	for overflow.Load() == 0 || earlyRetries(t, g) == 0 {
+	for f.overflow.Load() == 0 || earlyRetries(t, g) == 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("after a minute of flood: %d 429s, %d early retries held; want both", overflow.Load(), earlyRetries(t, g))
+			t.Fatalf("after a minute of flood: %d 429s, %d early retries held; want both", f.overflow.Load(), earlyRetries(t, g))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
