@@ -206,7 +206,7 @@ const parityGovernedScript = `# profile: governed
 attach queen
 EXPECT OK
 ls /policy
-EXPECT SUBSTR OK LS path=/policy entries=2
+EXPECT SUBSTR OK LS path=/policy entries=3
 cat /policy/rules
 EXPECT OK
 echo {"note":"operator"} > /audit/journal

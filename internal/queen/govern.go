@@ -16,6 +16,8 @@ type GovConfig struct {
 	QueueMaxBytes   int
 	CtlMaxBytes     int
 	StatusMaxBytes  int
+	// The /policy/preflight UI providers (ui_providers.policy_preflight).
+	PreflightReq, PreflightDiff bool
 
 	AuditEnable          bool
 	JournalMaxBytes      int
@@ -43,6 +45,8 @@ func DefaultGov() GovConfig {
 		QueueMaxBytes:        generated.EcosystemPolicyQueueMaxBytes,
 		CtlMaxBytes:          generated.EcosystemPolicyCtlMaxBytes,
 		StatusMaxBytes:       generated.EcosystemPolicyStatusMaxBytes,
+		PreflightReq:         generated.UiProvidersPolicyPreflightReq,
+		PreflightDiff:        generated.UiProvidersPolicyPreflightDiff,
 		AuditEnable:          generated.EcosystemAuditEnable,
 		JournalMaxBytes:      generated.EcosystemAuditJournalMaxBytes,
 		DecisionsMaxBytes:    generated.EcosystemAuditDecisionsMaxBytes,
@@ -117,6 +121,7 @@ func (q *Queen) Gov() GovConfig { return q.cfg.Gov }
 func Governed() Config {
 	cfg := Default()
 	cfg.Gov.PolicyEnable, cfg.Gov.AuditEnable, cfg.Gov.ReplayEnable = true, true, true
+	cfg.Gov.PreflightReq, cfg.Gov.PreflightDiff = true, true // PolicyFS's UI providers with it
 	// Updates are governed too: /updates and /models on, deltas allowed,
 	// every manifest signed by the root key or its keyset (DECISIONS P49).
 	cfg.CAS.Enable, cfg.CAS.ModelsEnable, cfg.CAS.DeltaEnable, cfg.CAS.SigningRequired = true, true, true, true

@@ -170,9 +170,9 @@ func (s *State) actionAppend(c ActionAppend) Result {
 	return Result{Written: len(c.Line)}
 }
 
-// ruleMatches reports whether a rule target matches path component by
+// RuleMatches reports whether a rule target matches path component by
 // component, "*" matching any one component.
-func ruleMatches(target, path string) bool {
+func RuleMatches(target, path string) bool {
 	t := strings.Split(strings.Trim(target, "/"), "/")
 	p := strings.Split(strings.Trim(path, "/"), "/")
 	if len(t) != len(p) {
@@ -190,7 +190,7 @@ func ruleMatches(target, path string) bool {
 // §7 gate semantics). It consumes at most one action.
 func (s *State) policyGate(who Who, path string) error {
 	cfg := s.cfg.Gov
-	if !cfg.PolicyEnable || !slices.ContainsFunc(cfg.PolicyRules, func(r PolicyRule) bool { return ruleMatches(r.Target, path) }) {
+	if !cfg.PolicyEnable || !slices.ContainsFunc(cfg.PolicyRules, func(r PolicyRule) bool { return RuleMatches(r.Target, path) }) {
 		return nil
 	}
 	tk := ticketOrNone(who.Ticket)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fxamacker/cbor/v2"
+
 	"github.com/cohesix/cohesix/internal/ns"
 	"github.com/cohesix/cohesix/internal/ns/nstest"
 	"github.com/cohesix/cohesix/internal/prov/govfs"
@@ -113,4 +115,66 @@ func TestJournalOffsets(t *testing.T) {
 	if q.Snapshot().Gov.Journal.End() != uint64(len(two)) {
 		t.Errorf("journal end = %d; want %d", q.Snapshot().Gov.Journal.End(), len(two))
 	}
+}
+
+// /policy/preflight (milestone 20b): req lists every action with its
+// state and the gate's word for its decision; diff counts, per manifest
+// rule, the actions it would meet and the actions no rule gates; each
+// .cbor carries the same values; each file is there only when its
+// ui_providers.policy_preflight toggle is on.
+func TestPreflight(t *testing.T) {
+	rules := []queen.PolicyRule{{ID: "queen-ctl", Target: "/queen/ctl"}, {ID: "restart", Target: "/host/systemd/*/restart"}}
+	_, p := governed(t, func(g *queen.GovConfig) {
+		g.PolicyRules, g.PreflightReq, g.PreflightDiff = rules, true, true
+	})
+	for _, line := range []string{
+		`{"id":"a1","target":"/queen/ctl","decision":"approve"}`,
+		`{"id":"a2","target":"/host/systemd/nginx/restart","decision":"deny"}`,
+		`{"id":"a3","target":"/host/other","decision":"approve"}`,
+	} {
+		provtest.Append(t, p["actions"], provtest.QueenCaller, "queue", line)
+	}
+	nstest.TestProvider(t, p["policy"],
+		nstest.Lists("", "ctl", "rules", "preflight"),
+		nstest.Lists("preflight", "req", "req.cbor", "diff", "diff.cbor"),
+		nstest.Content("preflight/req", "req total=3 queued=3 consumed=0\n"+
+			"req id=a1 target=/queen/ctl decision=allow state=queued\n"+
+			"req id=a2 target=/host/systemd/nginx/restart decision=deny state=queued\n"+
+			"req id=a3 target=/host/other decision=allow state=queued\n"),
+		nstest.Content("preflight/diff", "diff rules=2 actions=3 unmatched=1\n"+
+			"rule id=queen-ctl target=/queen/ctl queued=1 consumed=0\n"+
+			"rule id=restart target=/host/systemd/*/restart queued=1 consumed=0\n"),
+		nstest.AppendError("preflight/req", "cannot write read-only file /policy/preflight/req"),
+	)
+
+	var req struct {
+		Total, Queued, Consumed int
+		Actions                 []struct{ ID, Target, Decision, State string }
+	}
+	if err := cbor.Unmarshal([]byte(provtest.Read(t, p["policy"], "preflight/req.cbor")), &req); err != nil {
+		t.Fatal(err)
+	}
+	if req.Total != 3 || req.Queued != 3 || req.Consumed != 0 || len(req.Actions) != 3 ||
+		req.Actions[1] != (struct{ ID, Target, Decision, State string }{"a2", "/host/systemd/nginx/restart", "deny", "queued"}) {
+		t.Errorf("req.cbor = %+v; want the text's values", req)
+	}
+	var d struct {
+		Rules, Actions, Unmatched int
+		Entries                   []struct {
+			ID, Target       string
+			Queued, Consumed int
+		}
+	}
+	if err := cbor.Unmarshal([]byte(provtest.Read(t, p["policy"], "preflight/diff.cbor")), &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Rules != 2 || d.Actions != 3 || d.Unmatched != 1 || len(d.Entries) != 2 || d.Entries[1].ID != "restart" || d.Entries[1].Queued != 1 {
+		t.Errorf("diff.cbor = %+v; want the text's values", d)
+	}
+
+	// One toggle, one pair of files; neither, no directory.
+	_, onlyDiff := governed(t, func(g *queen.GovConfig) { g.PreflightDiff = true })
+	nstest.TestProvider(t, onlyDiff["policy"], nstest.Lists("preflight", "diff", "diff.cbor"))
+	_, none := governed(t, nil)
+	nstest.TestProvider(t, none["policy"], nstest.Lists("", "ctl", "rules"))
 }

@@ -11,7 +11,7 @@ import (
 )
 
 // Policy returns /policy: ctl takes policy lines, rules shows the
-// manifest's rules.
+// manifest's rules, and preflight the UI providers the manifest enables.
 func Policy(cfg Config) ns.Provider {
 	q := cfg.Queen
 	rules, _ := json.Marshal(cfg.Gov.PolicyRules)
@@ -19,11 +19,15 @@ func Policy(cfg Config) ns.Provider {
 		rules = []byte("[]")
 	}
 	rules = append(rules, '\n')
-	return ns.Plain(ns.Static{DirOps: ns.DirOps{Path: "/policy"}, Entries: []ns.Entry{
+	es := []ns.Entry{
 		{Name: "ctl", Node: prov.LineCtl(q, func() []byte { return q.Snapshot().Gov.PolicyCtl },
 			func(w queen.Who, l []byte, _ int64) queen.Cmd { return queen.PolicyCtl{Who: w, Line: l} })},
 		{Name: "rules", Node: ns.Content{ReadOnly: ns.ReadOnly{Path: "/policy/rules"}, Render: func() []byte { return rules }}},
-	}})
+	}
+	if pf := preflight(cfg); pf != nil {
+		es = append(es, ns.Entry{Name: "preflight", Node: pf})
+	}
+	return ns.Plain(ns.Static{DirOps: ns.DirOps{Path: "/policy"}, Entries: es})
 }
 
 // Actions returns /actions: queue takes action lines and lists them, and
