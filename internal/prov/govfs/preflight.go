@@ -108,44 +108,40 @@ func diff(rules []queen.PolicyRule, actions []queen.Action) preflightDiff {
 }
 
 func (r preflightReq) text() []byte {
-	var b strings.Builder
-	fmt.Fprintf(&b, "req total=%d queued=%d consumed=%d\n", r.Total, r.Queued, r.Consumed)
+	lines := []string{fmt.Sprintf("req total=%d queued=%d consumed=%d", r.Total, r.Queued, r.Consumed)}
 	for _, a := range r.Actions {
-		fmt.Fprintf(&b, "req id=%s target=%s decision=%s state=%s\n", a.ID, a.Target, a.Decision, a.State)
+		lines = append(lines, fmt.Sprintf("req id=%s target=%s decision=%s state=%s", a.ID, a.Target, a.Decision, a.State))
 	}
-	return ns.Capped([]byte(b.String()), generated.UiProvidersCborMaxBytes)
+	return capLines(lines)
 }
 
 func (d preflightDiff) text() []byte {
-	var b strings.Builder
-	fmt.Fprintf(&b, "diff rules=%d actions=%d unmatched=%d\n", d.Rules, d.Actions, d.Unmatched)
+	lines := []string{fmt.Sprintf("diff rules=%d actions=%d unmatched=%d", d.Rules, d.Actions, d.Unmatched)}
 	for _, e := range d.Entries {
-		fmt.Fprintf(&b, "rule id=%s target=%s queued=%d consumed=%d\n", e.ID, e.Target, e.Queued, e.Consumed)
+		lines = append(lines, fmt.Sprintf("rule id=%s target=%s queued=%d consumed=%d", e.ID, e.Target, e.Queued, e.Consumed))
 	}
-	return ns.Capped([]byte(b.String()), generated.UiProvidersCborMaxBytes)
+	return capLines(lines)
 }
 
-// cbor encodes r; past ui_providers.cbor_max_bytes the action list is
-// halved until it fits, the counts staying whole (as the text keeps its
-// first lines).
-func (r preflightReq) cbor() []byte {
-	for {
-		b, _ := preflightCBOR.Marshal(r)
-		if len(b) <= generated.UiProvidersCborMaxBytes || len(r.Actions) == 0 {
-			return b
-		}
-		r.Actions = r.Actions[:len(r.Actions)/2]
-	}
+// capLines is lines as text, cut after the last whole line within
+// ui_providers.cbor_max_bytes.
+func capLines(lines []string) []byte {
+	return ns.Capped([]byte(strings.Join(lines, "\n")+"\n"), generated.UiProvidersCborMaxBytes)
 }
 
-// cbor encodes d, bounded as preflightReq's.
-func (d preflightDiff) cbor() []byte {
+func (r preflightReq) cbor() []byte  { return fitCBOR(&r, &r.Actions) }
+func (d preflightDiff) cbor() []byte { return fitCBOR(&d, &d.Entries) }
+
+// fitCBOR encodes v; past ui_providers.cbor_max_bytes the list items
+// points into (a field of v) is halved until the bytes fit, the counts
+// staying whole, as the text keeps its first lines.
+func fitCBOR[E any](v any, items *[]E) []byte {
 	for {
-		b, _ := preflightCBOR.Marshal(d)
-		if len(b) <= generated.UiProvidersCborMaxBytes || len(d.Entries) == 0 {
+		b, _ := preflightCBOR.Marshal(v)
+		if len(b) <= generated.UiProvidersCborMaxBytes || len(*items) == 0 {
 			return b
 		}
-		d.Entries = d.Entries[:len(d.Entries)/2]
+		*items = (*items)[:len(*items)/2]
 	}
 }
 
