@@ -39,16 +39,7 @@ rm -f "$out/cohesix.bin"
 # 64 MiB: the root task also takes this virtio-blk disk as its store disk and refuses one smaller
 # than every store the manifest sizes (hive.DiskBlocks, about 39 MB; qemu-uboot-run.sh boots it
 # with snapshot=on, so the stores never reach the FAT on the host).
-rm -f "$out/disk.img" && truncate -s 64M "$out/disk.img"
-# MBR: one bootable FAT32-LBA partition from sector 2048 to the end.
-python3 - "$out/disk.img" <<'EOPY'
-import struct, sys
-with open(sys.argv[1], "r+b") as f:
-    f.seek(446)
-    f.write(struct.pack("<B3sB3sII", 0x80, b"\xfe\xff\xff", 0x0C, b"\xfe\xff\xff", 2048, 64 * 2048 - 2048))
-    f.seek(510)
-    f.write(b"\x55\xaa")
-EOPY
-mformat -i "$out/disk.img@@1M" -v COHESIX ::
+. "$(dirname "${BASH_SOURCE[0]}")/fatdisk.sh"
+fatdisk "$out/disk.img"
 mcopy -i "$out/disk.img@@1M" "$out/cohesix.uimg" "$out/boot.scr" ::
 echo "mkdisk: $out/disk.img (cohesix.uimg $(wc -c <"$out/cohesix.uimg") bytes, entry $entry)"

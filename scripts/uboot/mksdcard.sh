@@ -41,16 +41,8 @@ fi
 mkdir -p "$(dirname "$out")" "$work/cohesix"
 cp configs/root_task.toml "$work/cohesix/"
 sha256sum configs/root_task.toml | cut -d' ' -f1 >"$work/cohesix/root_task.toml.sha256"
-rm -f "$out" && truncate -s 64M "$out"
-python3 - "$out" <<'EOPY'
-import struct, sys
-with open(sys.argv[1], "r+b") as f:
-    f.seek(446)
-    f.write(struct.pack("<B3sB3sII", 0x80, b"\xfe\xff\xff", 0x0C, b"\xfe\xff\xff", 2048, 64 * 2048 - 2048))
-    f.seek(510)
-    f.write(b"\x55\xaa")
-EOPY
-mformat -i "$out@@1M" -F -v COHESIX ::
+. scripts/uboot/fatdisk.sh
+fatdisk "$out" -F # the Pi firmware reads FAT32
 mcopy -i "$out@@1M" "${files[@]}" ::
 mcopy -i "$out@@1M" -s "$work/cohesix" ::
 echo "mksdcard: $out ($(wc -c <"$work/cohesix.uimg") bytes of cohesix.uimg)${missing[*]:+; MISSING: ${missing[*]}}"
