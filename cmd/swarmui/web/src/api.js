@@ -23,23 +23,21 @@ export async function getJSON(path) {
 }
 
 export async function postJSON(path, value) {
-  return parse(
-    await fetch(path, {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/json', 'X-Cohesix-UI': '1' },
-      body: JSON.stringify(value),
-    }),
-  );
+  return post(path, 'application/json', JSON.stringify(value));
 }
 
 export async function postBytes(path, bytes) {
+  return post(path, 'application/octet-stream', bytes);
+}
+
+// post sends body as contentType with the CSRF header.
+async function post(path, contentType, body) {
   return parse(
     await fetch(path, {
       method: 'POST',
       credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/octet-stream', 'X-Cohesix-UI': '1' },
-      body: bytes,
+      headers: { 'Content-Type': contentType, 'X-Cohesix-UI': '1' },
+      body,
     }),
   );
 }
