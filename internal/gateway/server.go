@@ -248,6 +248,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		AuditWindow:     ms(generated.NetworkAuditSummaryWindowMs),
 		Audit:           func(line string) { s.log.Print(line) },
 		Stats:           &s.conns,
+		// No forced returns after closes: the heap is bounded by the
+		// manifest's memory limit (P111), and clients that open a
+		// connection per request would have it collect every second.
+		ReturnMemory: false,
 	})
 	var err error
 	if s.cfg.TLSCert != "" {

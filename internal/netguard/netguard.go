@@ -38,6 +38,14 @@ type Config struct {
 	Audit func(line string)
 	// Stats receives the counters; nil keeps them private.
 	Stats *Stats
+	// ReturnMemory hands the heap closed connections leave behind back
+	// to the OS soon after (memory.go: a forced collection once a second
+	// for a few seconds after the last close), for a server whose RSS
+	// must come back after a flood: the hive's listeners. A server that
+	// bounds its heap another way leaves it off: hive-gateway runs under
+	// its manifest memory limit (DECISIONS P111), and with clients that
+	// open a connection per request it would collect every second.
+	ReturnMemory bool
 
 	// wait pauses for d or until ctx ends (tests record the delays).
 	wait func(ctx context.Context, d time.Duration)
@@ -50,6 +58,7 @@ func DefaultConfig(name string) Config {
 		MaxConnsPerPeer: generated.NetworkMaxConnsPerPeer,
 		BackoffMax:      time.Duration(generated.NetworkAcceptBackoffMaxMs) * time.Millisecond,
 		AuditWindow:     time.Duration(generated.NetworkAuditSummaryWindowMs) * time.Millisecond,
+		ReturnMemory:    true,
 	}
 }
 
@@ -250,7 +259,9 @@ func (g *guard) release(c net.Conn, peer netip.Addr) {
 		delete(g.peers, peer)
 	}
 	g.mu.Unlock()
-	returnMemory()
+	if g.cfg.ReturnMemory {
+		returnMemory()
+	}
 }
 
 func (g *guard) closeAll() {

@@ -352,3 +352,31 @@ func TestLimit(t *testing.T) {
 		t.Errorf("open = %d; want 3 (two of 127.0.0.1, one of 127.0.0.2)", n)
 	}
 }
+
+// A closed connection starts the memory returns only on a listener that
+// asks for them (Config.ReturnMemory): the hive's do, hive-gateway's,
+// bounded by its memory limit, does not.
+func TestReturnMemoryOnlyWhenAsked(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		inner, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := Limit(inner, Config{Name: "t", ReturnMemory: on})
+		c, err := net.Dial("tcp", inner.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := l.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := lastClose.Load()
+		s.Close()
+		if noted := lastClose.Load() != before; noted != on {
+			t.Errorf("ReturnMemory %t: a close was noted for memory return: %t", on, noted)
+		}
+		c.Close()
+		l.Close()
+	}
+}

@@ -116,7 +116,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	s.log.Printf("serving %s://%s (hive %s)", scheme, l.Addr(), s.upstreamName())
 	// The gateway's HTTP-front rules, as for its timeouts above: one
 	// address holds at most gateway.max_conns_per_peer connections.
-	l = netguard.Limit(l, netguard.Config{Name: "swarmui", MaxConnsPerPeer: generated.GatewayMaxConnsPerPeer,
+	l = netguard.Limit(l, netguard.Config{Name: "swarmui", MaxConnsPerPeer: generated.GatewayMaxConnsPerPeer, ReturnMemory: true,
 		AuditWindow: time.Duration(generated.NetworkAuditSummaryWindowMs) * time.Millisecond,
 		Audit:       func(line string) { s.log.Print(line) }, Stats: &s.conns})
 	if s.cfg.TLSCert != "" {
