@@ -22,6 +22,15 @@ type Action struct {
 	State    string `json:"-"`        // queued or consumed
 }
 
+// Outcome is what the gate does with a write the action meets: allow
+// (approve) or deny.
+func (a Action) Outcome() string {
+	if a.Decision == "deny" {
+		return "deny"
+	}
+	return "allow"
+}
+
 // ActionAppend is one line written to /actions/queue.
 type ActionAppend struct {
 	Who  Who
@@ -205,10 +214,7 @@ func (s *State) policyGate(who Who, path string) error {
 	a := &p.actions[i]
 	a.State = "consumed"
 	s.persist(record{K: "consume", ID: a.ID})
-	outcome := "allow"
-	if a.Decision == "deny" {
-		outcome = "deny"
-	}
+	outcome := a.Outcome()
 	s.audit(fmt.Sprintf("policy-gate outcome=%s role=%s ticket=%s id=%s target=%s path=%s", outcome, who.Role, tk, a.ID, a.Target, auditline.Field(path)))
 	s.decision(decisionEntry{Kind: "policy-gate", Outcome: outcome, ID: a.ID, Target: a.Target, Path: path, Role: who.Role, Ticket: tk})
 	if outcome == "deny" {

@@ -54,14 +54,6 @@ type preflightDiff struct {
 // preflightCBOR is core deterministic CBOR: equal values, equal bytes.
 var preflightCBOR, _ = cbor.CoreDetEncOptions().EncMode()
 
-// decisionWord is an action's decision in the gate's words.
-func decisionWord(d string) string {
-	if d == "approve" {
-		return "allow"
-	}
-	return "deny"
-}
-
 // request computes req from the queen's actions.
 func request(actions []queen.Action) preflightReq {
 	r := preflightReq{Total: len(actions), Actions: []preflightAction{}}
@@ -71,34 +63,31 @@ func request(actions []queen.Action) preflightReq {
 		} else {
 			r.Queued++
 		}
-		r.Actions = append(r.Actions, preflightAction{ID: a.ID, Target: a.Target, Decision: decisionWord(a.Decision), State: a.State})
+		r.Actions = append(r.Actions, preflightAction{ID: a.ID, Target: a.Target, Decision: a.Outcome(), State: a.State})
 	}
 	return r
 }
 
 // diff computes diff from the manifest's rules and the queen's actions.
 // An action a rule's target matches counts under that rule (under each,
-// when several match).
+// when several match); one no rule matches is unmatched.
 func diff(rules []queen.PolicyRule, actions []queen.Action) preflightDiff {
-	d := preflightDiff{Rules: len(rules), Actions: len(actions), Entries: []preflightRule{}}
-	for _, r := range rules {
-		e := preflightRule{ID: r.ID, Target: r.Target}
-		for _, a := range actions {
-			if !queen.RuleMatches(r.Target, a.Target) {
-				continue
-			}
-			if a.State == "consumed" {
-				e.Consumed++
-			} else {
-				e.Queued++
-			}
-		}
-		d.Entries = append(d.Entries, e)
+	d := preflightDiff{Rules: len(rules), Actions: len(actions), Entries: make([]preflightRule, len(rules))}
+	for i, r := range rules {
+		d.Entries[i] = preflightRule{ID: r.ID, Target: r.Target}
 	}
 	for _, a := range actions {
 		matched := false
-		for _, r := range rules {
-			matched = matched || queen.RuleMatches(r.Target, a.Target)
+		for i, r := range rules {
+			if !queen.RuleMatches(r.Target, a.Target) {
+				continue
+			}
+			matched = true
+			if a.State == "consumed" {
+				d.Entries[i].Consumed++
+			} else {
+				d.Entries[i].Queued++
+			}
 		}
 		if !matched {
 			d.Unmatched++
