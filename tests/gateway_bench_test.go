@@ -187,6 +187,9 @@ func payloadLen(b testing.TB, recs [][]byte) int {
 	return n
 }
 
+// deviceFull is one device-full of lines: the most a round moves.
+func (r *telemetryRound) deviceFull() []byte { return r.body(r.perSeg * r.segs * len(r.line)) }
+
 // nextLine is one fixed-length telemetry line.
 func (r *telemetryRound) nextLine() []byte {
 	r.counter++
@@ -712,8 +715,7 @@ type pushFlood struct {
 
 // startPushFlood starts a pushFlood over devs devices (flood-0...).
 func startPushFlood(tb testing.TB, c *gatewayclient.Client, devs int) *pushFlood {
-	round := newTelemetryRound(tb)
-	body := round.body(round.perSeg * round.segs * len(round.line))
+	body := newTelemetryRound(tb).deviceFull()
 	ctx, stop := context.WithCancel(context.Background())
 	f := &pushFlood{stop: stop}
 	for w := range floodWorkers {

@@ -22,7 +22,8 @@ import (
 // out: while it runs, ls /proc answers OK and a device pull brings back,
 // byte for byte, what the hive holds. The flood's early retries are held
 // until their Retry-After (P112) and counted in /metrics; no flood
-// request gets anything but 200 or 429.
+// request gets anything but 200 or 429; and once the flood's clients
+// leave, the connections its held answers kept are let go.
 func TestHostilePushFloodLeavesOperatorServed(t *testing.T) {
 	rt := startRootTask(t, binaries(t, "roottask"), false)
 	g := startGateway(t, gateway.Config{Hive9P: rt.NinePAddr, Token: gwToken})
@@ -30,8 +31,7 @@ func TestHostilePushFloodLeavesOperatorServed(t *testing.T) {
 	// A gateway that stops answering fails the test, not hangs it.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	round := newTelemetryRound(t)
-	body := round.body(round.perSeg * round.segs * len(round.line))
+	body := newTelemetryRound(t).deviceFull()
 	pushed, err := op.TelemetryPush(ctx, "operator", "application/x-ndjson", bytes.NewReader(body))
 	if err != nil || len(pushed.Segments) == 0 {
 		t.Fatalf("operator push before the flood: %+v, %v", pushed, err)
@@ -39,16 +39,21 @@ func TestHostilePushFloodLeavesOperatorServed(t *testing.T) {
 
 	// The operator's device and flood-0... stay within max_devices.
 	f := startPushFlood(t, flood, generated.ClientPoliciesCohTelemetryMaxDevices-1)
-	defer func() {
-		if err := f.end(); err != nil {
-			t.Errorf("a flood push got neither 200 nor 429: %v", err)
+	ended := false
+	endFlood := func() {
+		if !ended {
+			ended = true
+			if err := f.end(); err != nil {
+				t.Errorf("a flood push got neither 200 nor 429: %v", err)
+			}
 		}
-	}()
+	}
+	defer endFlood()
 	// The flood is over capacity once some of its retries are held.
 	deadline := time.Now().Add(time.Minute)
-	for f.overflow.Load() == 0 || earlyRetries(t, g) == 0 {
+	for f.overflow.Load() == 0 || gatewayMetric(t, g, "cohesix_gateway_push_retry_early_total") == 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("after a minute of flood: %d 429s, %d early retries held; want both", f.overflow.Load(), earlyRetries(t, g))
+			t.Fatalf("after a minute of flood: %d 429s, %d early retries held; want both", f.overflow.Load(), gatewayMetric(t, g, "cohesix_gateway_push_retry_early_total"))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -75,15 +80,29 @@ func TestHostilePushFloodLeavesOperatorServed(t *testing.T) {
 		}
 		data = data[sp.Len:]
 	}
+
+	// The flood's clients go away, most of them while their 429 is held:
+	// the gateway lets every one of their connections go (no descriptor
+	// is kept by a held answer), and only the operator's and this test's
+	// own stay.
+	endFlood()
+	flood.CloseIdleConnections()
+	for open := gatewayMetric(t, g, "cohesix_gateway_connections"); open > 3; open = gatewayMetric(t, g, "cohesix_gateway_connections") {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d gateway connections open after the flood's clients left; want at most 3 (the operator's and this test's)", open)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
-// earlyRetries reads cohesix_gateway_push_retry_early_total from /metrics.
-func earlyRetries(t *testing.T, g *gw) int {
+// gatewayMetric reads the value of a metric without labels from the
+// gateway's /metrics.
+func gatewayMetric(t *testing.T, g *gw, name string) int {
 	t.Helper()
 	r := g.do(t, http.MethodGet, gatewayapi.PathMetrics, nil, "")
 	sc := bufio.NewScanner(bytes.NewReader(r.Body))
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "cohesix_gateway_push_retry_early_total "); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
 			n, err := strconv.ParseFloat(v, 64)
 			if err != nil {
 				t.Fatalf("metrics line %q: %v", sc.Text(), err)
@@ -91,6 +110,6 @@ func earlyRetries(t *testing.T, g *gw) int {
 			return int(n)
 		}
 	}
-	t.Fatalf("no cohesix_gateway_push_retry_early_total in /metrics (HTTP %d)", r.Status)
+	t.Fatalf("no %s in /metrics (HTTP %d)", name, r.Status)
 	return 0
 }

@@ -51,6 +51,10 @@ func New(rawURL string, o Options) (*Client, error) {
 	return &Client{base: u, token: o.Token, ticket: o.Ticket, hc: hc}, nil
 }
 
+// CloseIdleConnections closes the connections the client keeps open
+// between requests.
+func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
+
 // URL returns the gateway's base URL.
 func (c *Client) URL() string { return c.base.String() }
 
