@@ -51,9 +51,9 @@ func TestHostilePushFloodLeavesOperatorServed(t *testing.T) {
 	defer endFlood()
 	// The flood is over capacity once some of its retries are held.
 	deadline := time.Now().Add(time.Minute)
-	for f.overflow.Load() == 0 || gatewayMetric(t, g, "cohesix_gateway_push_retry_early_total") == 0 {
+	for f.overflow.Load() == 0 || gatewayMetric(t, g, "cohesix_gateway_retry_early_total") == 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("after a minute of flood: %d 429s, %d early retries held; want both", f.overflow.Load(), gatewayMetric(t, g, "cohesix_gateway_push_retry_early_total"))
+			t.Fatalf("after a minute of flood: %d 429s, %d early retries held; want both", f.overflow.Load(), gatewayMetric(t, g, "cohesix_gateway_retry_early_total"))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -139,15 +139,35 @@ func checkContentType(r *http.Request, want ...string) error {
 	return bad(gatewayapi.CodeBadRequest, "Content-Type %q is not %s", clipForLog(r.Header.Get("Content-Type")), strings.Join(want, " or "))
 }
 
-// overloaded answers 429: the class is full, retry after wait.
-func overloaded(w http.ResponseWriter, wait time.Duration) {
+// overloaded answers 429: the class is full, retry after wait. The
+// connection is held to that Retry-After (P112): a request it sends
+// sooner that is refused too ignored it, and its 429 waits until then,
+// so a client that retries at once gets an answer per Retry-After, not
+// per round trip, and a flood of retries cannot take the CPU an
+// operator's requests need. A client that honours Retry-After never
+// waits here, nor does a request that finds room, nor another connection.
+func (s *Server) overloaded(w http.ResponseWriter, r *http.Request, wait time.Duration) {
+	st, _ := r.Context().Value(connKey{}).(*connState)
+	if st != nil {
+		if early := time.Until(time.Unix(0, st.retryAt.Load())); early > 0 {
+			s.metrics.retryEarly.Inc()
+			t := time.NewTimer(early)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+				return // the client went away: nothing to answer
+			}
+		}
+		st.retryAt.Store(time.Now().Add(wait).UnixNano())
+	}
 	retryAfter(w, wait)
 	problem(w, http.StatusTooManyRequests, gatewayapi.CodeOverloaded, "the gateway's queue for this class is full")
 }
 
 // upstreamError answers an error that is not a hive refusal: 503, 429,
 // 504 or 403, each with its Problem.
-func (s *Server) upstreamError(w http.ResponseWriter, err error) {
+func (s *Server) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
 	var un *errUnavailable
 	var at *errAttach
 	switch {
@@ -155,7 +175,7 @@ func (s *Server) upstreamError(w http.ResponseWriter, err error) {
 		retryAfter(w, un.retryAfter)
 		problem(w, http.StatusServiceUnavailable, gatewayapi.CodeUnavailable, "the hive is unreachable; the gateway is reconnecting")
 	case errors.Is(err, broker.ErrOverflow):
-		overloaded(w, s.broker.RetryAfter())
+		s.overloaded(w, r, s.broker.RetryAfter())
 	case errors.Is(err, broker.ErrDeadline), errors.Is(err, context.DeadlineExceeded):
 		problem(w, http.StatusGatewayTimeout, gatewayapi.CodeDeadline, "the hive did not answer before the broker's deadline")
 	case errors.As(err, &at):

@@ -13,11 +13,11 @@ import (
 // metrics are the gateway's counters, in its own registry: Prometheus
 // text at /metrics and the same values as JSON in /v1/meta/status.
 type metrics struct {
-	reg      *prometheus.Registry
-	requests *prometheus.CounterVec // by route and HTTP status
-	badInput *prometheus.CounterVec // by problem code
-	authFail prometheus.Counter
-	pushHeld prometheus.Counter // 429s held until the connection's Retry-After
+	reg        *prometheus.Registry
+	requests   *prometheus.CounterVec // by route and HTTP status
+	badInput   *prometheus.CounterVec // by problem code
+	authFail   prometheus.Counter
+	retryEarly prometheus.Counter // 429s held until the connection's Retry-After
 }
 
 func newMetrics(p *pool) *metrics {
@@ -29,13 +29,13 @@ func newMetrics(p *pool) *metrics {
 			Help: "Requests refused before any upstream call, by problem code."}, []string{"code"}),
 		authFail: prometheus.NewCounter(prometheus.CounterOpts{Name: "cohesix_gateway_auth_failures_total",
 			Help: "Requests refused for a missing or wrong request-auth token."}),
-		pushHeld: prometheus.NewCounter(prometheus.CounterOpts{Name: "cohesix_gateway_push_retry_early_total",
-			Help: "Telemetry pushes sent again on a connection before its Retry-After had passed; their 429 waited until it had."}),
+		retryEarly: prometheus.NewCounter(prometheus.CounterOpts{Name: "cohesix_gateway_retry_early_total",
+			Help: "Requests refused again on a connection before its Retry-After had passed; their 429 waited until it had."}),
 	}
 	gauge := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
 	}
-	m.reg.MustRegister(m.requests, m.badInput, m.authFail, m.pushHeld,
+	m.reg.MustRegister(m.requests, m.badInput, m.authFail, m.retryEarly,
 		gauge("cohesix_gateway_upstream_sessions", "Upstream Secure9P sessions kept.", func() float64 {
 			n, _, _, _ := p.stats()
 			return float64(n)

@@ -174,7 +174,7 @@ func TestPushRetriedEarlyWaitsForRetryAfter(t *testing.T) {
 		}
 		return time.Duration(secs) * time.Second, time.Now()
 	}
-	held := func() int { return int(testutil.ToFloat64(s.metrics.pushHeld)) }
+	held := func() int { return int(testutil.ToFloat64(s.metrics.retryEarly)) }
 
 	a := oneConn()
 	wait, told := push(a)

@@ -138,14 +138,14 @@ func (s *Server) upstream(r *http.Request, class broker.Class, fn func(*session)
 
 // answer writes the response of a console-like verb: the refusal in the
 // console's words when the hive refused, else resp.
-func (s *Server) answer(w http.ResponseWriter, verb console.Verb, path string, err error, resp func() gatewayapi.Response) {
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, verb console.Verb, path string, err error, resp func() gatewayapi.Response) {
 	switch {
 	case err == nil:
 		writeJSON(w, http.StatusOK, resp())
 	case isRefusal(err):
 		writeJSON(w, http.StatusOK, refused(verb, path, err))
 	default:
-		s.upstreamError(w, err)
+		s.upstreamError(w, r, err)
 	}
 }
 
@@ -189,7 +189,7 @@ func (s *Server) ls(w http.ResponseWriter, r *http.Request) {
 		names, err = sess.c.List(q.path)
 		return err
 	})
-	s.answer(w, console.Ls, q.path, err, func() gatewayapi.Response { return lsResponse(q.path, names) })
+	s.answer(w, r, console.Ls, q.path, err, func() gatewayapi.Response { return lsResponse(q.path, names) })
 }
 
 // readN reads at most n bytes of path from off on c.
@@ -249,7 +249,7 @@ func (s *Server) cat(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		data = v.([]byte)
 	}
-	s.answer(w, console.Cat, q.path, err, func() gatewayapi.Response {
+	s.answer(w, r, console.Cat, q.path, err, func() gatewayapi.Response {
 		lines := console.ContentLines(data, lim)
 		if lines == nil {
 			lines = []string{} // never null in the response object
@@ -336,7 +336,7 @@ func (s *Server) tail(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, errResponse(console.Tail, q.path, console.Refusal(console.Tail.Label(), console.ReasonPolicy, console.DetailInvalidPath, "path", q.path)))
 		return
 	}
-	s.answer(w, console.Tail, q.path, err, func() gatewayapi.Response {
+	s.answer(w, r, console.Tail, q.path, err, func() gatewayapi.Response {
 		lines := splitLines(data)
 		if keep := q.lines; keep > 0 && len(lines) > keep {
 			lines = lines[len(lines)-keep:]
@@ -376,7 +376,7 @@ func (s *Server) echo(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		s.cache.InvalidateAll() // a write may change any /proc view
 	}
-	s.answer(w, console.Echo, req.Path, err, func() gatewayapi.Response {
+	s.answer(w, r, console.Echo, req.Path, err, func() gatewayapi.Response {
 		return okResponse(console.Echo, req.Path, nil, len(req.Line), "path", req.Path, "bytes", strconv.Itoa(len(req.Line)))
 	})
 }
@@ -399,7 +399,7 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		s.answer(w, console.Cat, q.path, err, nil)
+		s.answer(w, r, console.Cat, q.path, err, nil)
 		return
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
@@ -417,7 +417,7 @@ func (s *Server) stat(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		s.answer(w, console.Cat, q.path, err, nil)
+		s.answer(w, r, console.Cat, q.path, err, nil)
 		return
 	}
 	kind := gatewayapi.KindFile

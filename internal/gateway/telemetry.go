@@ -43,41 +43,13 @@ func (s *Server) pushAdmitted(route string, h http.HandlerFunc) http.HandlerFunc
 		case s.pushSlots <- struct{}{}:
 		default:
 			if !s.awaitPushSlot(r) {
-				s.refusePush(w, r)
+				s.overloaded(w, r, s.broker.RetryAfter())
 				return
 			}
 		}
 		defer func() { <-s.pushSlots }()
 		h(w, r)
 	}
-}
-
-// refusePush answers a push no slot is free for: 429 with Retry-After,
-// which the connection is held to (P112). A push sent again on the same
-// connection before its Retry-After has passed ignored it, and its 429
-// waits until then: a client that retries at once gets an answer per
-// Retry-After, not per round trip, so a flood of retries cannot take the
-// CPU an operator's control requests need. A client that honours
-// Retry-After never waits here, and other connections are not affected.
-func (s *Server) refusePush(w http.ResponseWriter, r *http.Request) {
-	st, _ := r.Context().Value(connKey{}).(*connState)
-	if st != nil {
-		if early := time.Until(time.Unix(0, st.retryAt.Load())); early > 0 {
-			s.metrics.pushHeld.Inc()
-			t := time.NewTimer(early)
-			select {
-			case <-t.C:
-			case <-r.Context().Done():
-				t.Stop()
-				return // the client went away: nothing to answer
-			}
-		}
-	}
-	wait := s.broker.RetryAfter()
-	if st != nil {
-		st.retryAt.Store(time.Now().Add(wait).UnixNano())
-	}
-	overloaded(w, wait)
 }
 
 // awaitPushSlot waits for a push slot in the bounded waiting room.
@@ -130,7 +102,7 @@ func (s *Server) teleError(w http.ResponseWriter, r *http.Request, verb console.
 	case isRefusal(err):
 		writeJSON(w, http.StatusOK, refused(verb, path, err))
 	default:
-		s.upstreamError(w, err)
+		s.upstreamError(w, r, err)
 	}
 }
 
@@ -299,7 +271,7 @@ func (s *Server) telemetryPush(w http.ResponseWriter, r *http.Request) {
 		return nil
 	})
 	if err != nil {
-		s.upstreamError(w, err)
+		s.upstreamError(w, r, err)
 		return
 	}
 	sess.streams.Add(1)
@@ -310,7 +282,7 @@ func (s *Server) telemetryPush(w http.ResponseWriter, r *http.Request) {
 	defer sess.pushMu.Unlock()
 	pl, err := sess.Pipeline()
 	if err != nil {
-		s.upstreamError(w, s.pool.drop(sess, err))
+		s.upstreamError(w, r, s.pool.drop(sess, err))
 		return
 	}
 	rc := http.NewResponseController(w)
